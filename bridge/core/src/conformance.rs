@@ -1,0 +1,331 @@
+//! One test suite for every [`Store`] backend.
+//!
+//! A backend's tests invoke [`store_conformance_tests!`](crate::store_conformance_tests) with an
+//! expression that builds a fresh *opener*: a closure that opens (or reopens) the same storage
+//! each time it is called. The suite checks atomic, durable commits, reopening, dedupe answers,
+//! the id map, ordering and the outbox life cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::channel::{Channel, Origin, Recipient};
+use crate::connector::Accepted;
+use crate::envelope::{Author, LanguageTag};
+use crate::ids::{ConversationId, MessageId, OutboxId};
+use crate::record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
+use crate::store::{Commit, NativeKey, NativeRef, Store};
+
+/// A conversation in `partnership` with fixed content.
+pub fn sample_conversation(partnership: &str) -> Conversation {
+    Conversation {
+        id: ConversationId::new(),
+        partnership: partnership.to_string(),
+        subject: "Library exchange".into(),
+        origin_instance: "test".into(),
+        started_at: 1_700_000_000_000,
+        started_by: Some(sample_author()),
+        posts: 1,
+        posts_by_city: BTreeMap::from([("leeds".to_string(), 1)]),
+        last_post_at: Some(1_700_000_000_000),
+        last_post_city: Some("leeds".into()),
+        languages: BTreeMap::from([("en".to_string(), 1)]),
+        thread_keys: BTreeMap::from([("leeds".to_string(), "T-1".to_string())]),
+        channel_noticed: BTreeSet::new(),
+    }
+}
+
+pub fn sample_author() -> Author {
+    Author {
+        contact: "leeds-jo".into(),
+        name: "Jo Smith".into(),
+        city: "leeds".into(),
+        city_name: "Leeds".into(),
+        role: "International Relations".into(),
+    }
+}
+
+/// A post with sequence number `seq` in `conversation`.
+pub fn sample_message(conversation: &Conversation, seq: u64) -> Message {
+    Message {
+        id: MessageId::new(),
+        seq,
+        kind: MessageKind::Post,
+        conversation: conversation.id,
+        partnership: conversation.partnership.clone(),
+        author: Some(sample_author()),
+        origin: Origin {
+            channel: Channel::Webhook,
+            city: Some("leeds".into()),
+            address: "/hooks/leeds".into(),
+        },
+        origin_instance: "test".into(),
+        subject: conversation.subject.clone(),
+        text: format!("message {seq}"),
+        html: None,
+        language: LanguageTag {
+            code: "en".into(),
+            confidence: 0.9,
+            script: "Latin".into(),
+        },
+        received_at: 1_700_000_000_000 + seq as i64,
+        committed_at: 1_700_000_000_001 + seq as i64,
+    }
+}
+
+/// The outbox entry delivering `message` to Hangzhou's webhook.
+pub fn sample_entry(message: &Message, index: usize) -> OutboxEntry {
+    OutboxEntry {
+        id: OutboxId::for_recipient(message.id, index),
+        seq: message.seq,
+        message: message.id,
+        conversation: message.conversation,
+        partnership: message.partnership.clone(),
+        recipient: Recipient {
+            city: "hangzhou".into(),
+            contact: None,
+            channel: Channel::Webhook,
+            address: "hangzhou".into(),
+        },
+        status: DeliveryStatus::Scheduled,
+        attempts: 0,
+        next_due: message.committed_at,
+        last_error: None,
+        created_at: message.committed_at,
+        updated_at: message.committed_at,
+        delivered_at: None,
+    }
+}
+
+/// A commit holding one new message of `conversation` with one outbox entry, its dedupe key and
+/// its thread key.
+pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message, OutboxEntry) {
+    let message = sample_message(conversation, seq);
+    let entry = sample_entry(&message, 0);
+    let accepted = Accepted {
+        message: message.id,
+        conversation: conversation.id,
+        replay: false,
+    };
+    let commit = Commit {
+        messages: vec![message.clone()],
+        conversations: vec![conversation.clone()],
+        natives: vec![(
+            NativeKey::webhook_thread("leeds", &format!("T-{seq}")),
+            NativeRef {
+                partnership: conversation.partnership.clone(),
+                conversation: conversation.id,
+                message: Some(message.id),
+            },
+        )],
+        accepted: vec![(
+            NativeKey::webhook_delivery("leeds", &format!("msg_{seq}")),
+            accepted,
+        )],
+        outbox: vec![entry.clone()],
+    };
+    (commit, message, entry)
+}
+
+pub async fn empty_store_is_empty<S: Store>(open: impl Fn() -> S) {
+    let s = open();
+    assert!(!s.instance_id().is_empty());
+    assert_eq!(s.last_seq().unwrap(), 0);
+    assert!(s.pending_outbox().unwrap().is_empty());
+    assert!(s.conversations(None).unwrap().is_empty());
+    assert!(
+        s.accepted(&NativeKey::webhook_delivery("x", "y"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.native(&NativeKey::webhook_thread("x", "y"))
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn commit_is_readable<S: Store>(open: impl Fn() -> S) {
+    let s = open();
+    let conv = sample_conversation("hangzhou-leeds");
+    let (commit, message, entry) = sample_commit(&conv, 1);
+    s.commit(commit).await.unwrap();
+    assert_eq!(s.last_seq().unwrap(), 1);
+    assert_eq!(s.message(message.id).unwrap().as_ref(), Some(&message));
+    assert_eq!(s.conversation(conv.id).unwrap().as_ref(), Some(&conv));
+    assert_eq!(s.messages(conv.id).unwrap(), vec![message.clone()]);
+    assert_eq!(s.outbox(conv.id).unwrap(), vec![entry.clone()]);
+    assert_eq!(s.pending_outbox().unwrap(), vec![entry]);
+    let accepted = s
+        .accepted(&NativeKey::webhook_delivery("leeds", "msg_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (accepted.message, accepted.conversation),
+        (message.id, conv.id)
+    );
+    let native = s
+        .native(&NativeKey::webhook_thread("leeds", "T-1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(native.conversation, conv.id);
+    assert_eq!(native.message, Some(message.id));
+}
+
+pub async fn commit_survives_reopen<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let (commit, message, entry) = sample_commit(&conv, 7);
+    let instance;
+    {
+        let s = open();
+        instance = s.instance_id().to_string();
+        s.commit(commit).await.unwrap();
+    }
+    let s = open();
+    assert_eq!(
+        s.instance_id(),
+        instance,
+        "the instance id is kept for the store's life"
+    );
+    assert_eq!(s.last_seq().unwrap(), 7);
+    assert_eq!(s.message(message.id).unwrap(), Some(message));
+    assert_eq!(s.pending_outbox().unwrap(), vec![entry]);
+    assert!(
+        s.accepted(&NativeKey::webhook_delivery("leeds", "msg_7"))
+            .unwrap()
+            .is_some()
+    );
+}
+
+pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
+    let s = open();
+    let conv = sample_conversation("hangzhou-leeds");
+    let other = sample_conversation("hangzhou-gifu");
+    // Committed out of order on purpose: reads must come back in seq order.
+    let mut ids = Vec::new();
+    for seq in [3u64, 1, 2] {
+        let (commit, message, _) = sample_commit(&conv, seq);
+        ids.push((seq, message.id));
+        s.commit(commit).await.unwrap();
+    }
+    let (commit, _, _) = sample_commit(&other, 4);
+    s.commit(commit).await.unwrap();
+    ids.sort();
+    let got: Vec<MessageId> = s
+        .messages(conv.id)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(got, ids.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+    let seqs: Vec<u64> = s.pending_outbox().unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert_eq!(s.outbox(conv.id).unwrap().len(), 3);
+    assert_eq!(s.conversations(Some("hangzhou-gifu")).unwrap().len(), 1);
+    assert_eq!(s.conversations(None).unwrap().len(), 2);
+    assert_eq!(s.last_seq().unwrap(), 4);
+}
+
+pub async fn conversation_updates_replace<S: Store>(open: impl Fn() -> S) {
+    let s = open();
+    let mut conv = sample_conversation("hangzhou-leeds");
+    let (commit, _, _) = sample_commit(&conv, 1);
+    s.commit(commit).await.unwrap();
+    conv.posts = 2;
+    conv.last_post_city = Some("hangzhou".into());
+    conv.channel_noticed.insert("hz-li".into());
+    s.commit(Commit {
+        conversations: vec![conv.clone()],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.conversation(conv.id).unwrap(), Some(conv));
+}
+
+pub async fn delivered_entries_leave_pending<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let (c1, _, mut e1) = sample_commit(&conv, 1);
+    let (c2, m2, mut e2) = sample_commit(&conv, 2);
+    let (c3, _, mut e3) = sample_commit(&conv, 3);
+    {
+        let s = open();
+        for c in [c1, c2, c3] {
+            s.commit(c).await.unwrap();
+        }
+        e1.status = DeliveryStatus::Delivered;
+        e1.attempts = 1;
+        e2.status = DeliveryStatus::TemporaryFailure;
+        e2.attempts = 2;
+        e2.last_error = Some("HTTP 503".into());
+        e3.status = DeliveryStatus::PermanentFailure;
+        let receipt_key = NativeKey("email:<receipt@test>".into());
+        let receipt_ref = NativeRef {
+            partnership: conv.partnership.clone(),
+            conversation: conv.id,
+            message: Some(m2.id),
+        };
+        s.update_deliveries(
+            &[e1.clone(), e2.clone(), e3.clone()],
+            &[(receipt_key.clone(), receipt_ref.clone())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.native(&receipt_key).unwrap(), Some(receipt_ref));
+        s.flush().await.unwrap();
+    }
+    let s = open();
+    assert_eq!(s.pending_outbox().unwrap(), vec![e2.clone()]);
+    assert_eq!(s.outbox(conv.id).unwrap(), vec![e1, e2, e3]);
+}
+
+pub async fn concurrent_commits_all_land<S: Store + 'static>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let mut expected = Vec::new();
+    {
+        let s = std::sync::Arc::new(open());
+        let mut tasks = Vec::new();
+        for seq in 1..=64u64 {
+            let (commit, message, _) = sample_commit(&conv, seq);
+            expected.push(message.id);
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.commit(commit).await }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    }
+    let s = open();
+    let got: Vec<MessageId> = s
+        .messages(conv.id)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(s.pending_outbox().unwrap().len(), 64);
+}
+
+/// Generates one `#[tokio::test]` per conformance case. `$opener` is an expression evaluated
+/// afresh for every case; it must yield a closure that opens the same storage each time.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($opener:expr) => {
+        $crate::store_conformance_tests!(@cases $opener;
+            empty_store_is_empty,
+            commit_is_readable,
+            commit_survives_reopen,
+            ordering_follows_seq,
+            conversation_updates_replace,
+            delivered_entries_leave_pending,
+            concurrent_commits_all_land
+        );
+    };
+    (@cases $opener:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let opener = $opener;
+                $crate::conformance::$case(opener).await;
+            }
+        )*
+    };
+}

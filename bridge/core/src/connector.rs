@@ -1,0 +1,225 @@
+//! The connector trait and what passes between connectors and the router.
+//!
+//! A connector knows its protocol and nothing about partnerships: inbound, it turns native posts
+//! into [`Envelope`]s and submits them to the [`Inbox`], acknowledging to its source only after
+//! the inbox answers (the answer comes once the message is durably committed); outbound, it turns
+//! a [`Delivery`] into one native send and says whether a failure is worth retrying.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::Shutdown;
+use crate::channel::Channel;
+use crate::envelope::Envelope;
+use crate::ids::{ConversationId, MessageId};
+use crate::record::{Message, OutboxEntry};
+use crate::store::NativeKey;
+
+/// The router's answer to an accepted envelope, given once it is committed to disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    /// True when this envelope was a replay of one committed before: the original answer is
+    /// returned and nothing new was created.
+    #[serde(default, skip_serializing)]
+    pub replay: bool,
+}
+
+/// Why a message was refused. Shared by every channel so refusals are counted the same way
+/// (`c2c_messages_refused_total{reason}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// Not a known contact on any endpoint: a stranger. Never relayed, never answered.
+    UnknownSender,
+    /// A known contact, but of another city than the endpoint it arrived on.
+    OtherCity,
+    /// The endpoint named a city that is not configured.
+    UnknownCity,
+    /// The partnership does not exist.
+    UnknownPartnership,
+    /// The sender's city is not a member of the partnership.
+    NotAMember,
+    /// The conversation named does not exist or belongs to another partnership.
+    UnknownConversation,
+    /// Written on a channel other than the city's agreed one, and the partnership says `reject`.
+    WrongChannel,
+    /// No text to relay.
+    EmptyText,
+    /// The payload could not be parsed.
+    Malformed,
+    /// The signature did not verify.
+    BadSignature,
+    /// The signature's timestamp is outside the tolerance window.
+    StaleTimestamp,
+    /// The body is larger than the configured limit.
+    TooLarge,
+    /// The bridge could not commit it now (store failure, shutting down); the source should retry.
+    Unavailable,
+}
+
+impl RefusalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::UnknownSender => "unknown_sender",
+            RefusalReason::OtherCity => "other_city",
+            RefusalReason::UnknownCity => "unknown_city",
+            RefusalReason::UnknownPartnership => "unknown_partnership",
+            RefusalReason::NotAMember => "not_a_member",
+            RefusalReason::UnknownConversation => "unknown_conversation",
+            RefusalReason::WrongChannel => "wrong_channel",
+            RefusalReason::EmptyText => "empty_text",
+            RefusalReason::Malformed => "malformed",
+            RefusalReason::BadSignature => "bad_signature",
+            RefusalReason::StaleTimestamp => "stale_timestamp",
+            RefusalReason::TooLarge => "too_large",
+            RefusalReason::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for RefusalReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused message: the reason (for counters and machine-readable answers) and a sentence for
+/// the human or system that sent it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {detail}")]
+pub struct Refusal {
+    pub reason: RefusalReason,
+    pub detail: String,
+}
+
+impl Refusal {
+    pub fn new(reason: RefusalReason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Where connectors submit inbound envelopes. Implemented by the router.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Identify, route and durably commit one envelope. Returns only after the message is on
+    /// disk (or refused); only then may the connector acknowledge it to its source.
+    async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal>;
+
+    /// Count a refusal the connector decided itself, before an envelope existed (a bad
+    /// signature, an oversized body, malformed JSON).
+    fn count_refusal(&self, channel: Channel, reason: RefusalReason);
+}
+
+/// Everything an outbound connector needs to send one message to one endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub entry: OutboxEntry,
+    pub message: Message,
+    /// The conversation's subject.
+    pub subject: String,
+    /// The thread key the recipient city's own system last used for this conversation, if any.
+    pub thread_key: Option<String>,
+    /// The partnership's agreed language, for connectors that flag off-language messages.
+    pub partnership_language: String,
+}
+
+/// What a successful delivery leaves behind.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Native ids the send produced (a Message-ID, an event id) that later replies may refer to.
+    pub native_ids: Vec<NativeKey>,
+}
+
+/// A failed delivery, classified by whether trying again can help.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying later (timeouts, 5xx, 408/429, SMTP 4xx, a server that is down).
+    #[error("temporary failure: {reason}")]
+    Temporary {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help (4xx, SMTP 5xx, an endpoint that does not exist).
+    #[error("permanent failure: {reason}")]
+    Permanent { reason: String },
+}
+
+impl DeliveryError {
+    pub fn temporary(reason: impl Into<String>) -> Self {
+        DeliveryError::Temporary {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        DeliveryError::Permanent {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DeliveryError::Temporary { .. })
+    }
+}
+
+/// A connector's own view of whether it can work right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Health {
+    pub fn ok() -> Self {
+        Self {
+            ok: true,
+            detail: "ok".into(),
+        }
+    }
+}
+
+/// One channel's protocol, both directions.
+#[async_trait]
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// The channel this connector speaks.
+    fn channel(&self) -> Channel;
+
+    /// Whether the connector can reach its server.
+    async fn health(&self) -> Health {
+        Health::ok()
+    }
+
+    /// The inbound loop: receive native posts and submit them to `inbox` until `shutdown` is
+    /// cancelled. Connectors whose inbound side is served elsewhere (webhooks arrive on the
+    /// daemon's HTTP listener) keep the default, which just waits.
+    async fn run_inbound(
+        &self,
+        inbox: std::sync::Arc<dyn Inbox>,
+        shutdown: Shutdown,
+    ) -> Result<(), ConnectorError> {
+        let _ = inbox;
+        shutdown.cancelled().await;
+        Ok(())
+    }
+
+    /// Send one delivery. Must be idempotent on `delivery.entry.id`: a retry of the same entry
+    /// must not reach the recipient twice where the protocol allows preventing it.
+    async fn deliver(&self, delivery: &Delivery) -> Result<Receipt, DeliveryError>;
+}
+
+/// A connector's inbound loop ended with an error it could not recover from.
+#[derive(Debug, thiserror::Error)]
+#[error("{channel} connector: {detail}")]
+pub struct ConnectorError {
+    pub channel: Channel,
+    pub detail: String,
+}

@@ -1,0 +1,41 @@
+//! The vocabulary of c2c-bridge, shared by the daemon, the store and every connector.
+//!
+//! This crate does no network or disk I/O. It names the things the product talks about
+//! (`../shared/design/product.md`): a message travels as an [`Envelope`] from an inbound
+//! connector to the router, is committed as a [`Message`] in a [`Conversation`], and leaves as
+//! one [`OutboxEntry`] per recipient endpoint, handed to an outbound connector as a [`Delivery`].
+//!
+//! # Layout
+//! - [`ids`]: message and conversation ids (ULIDs, unique across instances) and timestamps.
+//! - [`channel`]: the three channels and the addresses a message arrives on or goes to.
+//! - [`envelope`]: what an inbound connector produces; the router fills in author and language.
+//! - [`record`]: what the store keeps: messages, conversations, outbox entries.
+//! - [`connector`]: the connector trait, the inbox connectors submit to, delivery errors that say
+//!   whether a retry helps, and the refusal reasons every channel shares.
+//! - [`store`]: the store trait and its atomic, durable [`Commit`].
+//! - [`memory`]: an in-memory store for unit tests of the router and as a second backend for the
+//!   conformance suite.
+//! - `conformance` (feature `conformance`): one test suite every store backend must pass.
+
+pub mod channel;
+pub mod connector;
+pub mod envelope;
+pub mod ids;
+pub mod memory;
+pub mod record;
+pub mod store;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use channel::{Channel, Origin, Recipient};
+pub use connector::{
+    Accepted, Connector, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason,
+};
+pub use envelope::{Author, Envelope, LanguageTag};
+pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
+pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
+pub use store::{Commit, NativeKey, NativeRef, Store, StoreError};
+
+/// Cancelled when the daemon is asked to stop; every long-running task selects on it.
+pub type Shutdown = tokio_util::sync::CancellationToken;

@@ -1,0 +1,170 @@
+//! An in-memory [`Store`]: a fake for unit tests of the router and scheduler, and a second
+//! backend that keeps the conformance suite honest about what is backend-specific.
+//!
+//! Clones share the same data, so "reopening" a memory store is cloning it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::connector::Accepted;
+use crate::ids::{ConversationId, MessageId, OutboxId};
+use crate::record::{Conversation, Message, OutboxEntry};
+use crate::store::{Commit, NativeKey, NativeRef, Store, StoreResult};
+
+#[derive(Debug, Default)]
+struct Inner {
+    messages: BTreeMap<MessageId, Message>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    natives: BTreeMap<NativeKey, NativeRef>,
+    accepted: BTreeMap<NativeKey, Accepted>,
+    outbox: BTreeMap<OutboxId, OutboxEntry>,
+    last_seq: u64,
+}
+
+/// A store that lives and dies with the process.
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    instance: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new("memory")
+    }
+}
+
+impl MemoryStore {
+    pub fn new(instance: impl Into<String>) -> Self {
+        Self {
+            instance: instance.into(),
+            inner: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn instance_id(&self) -> &str {
+        &self.instance
+    }
+
+    fn last_seq(&self) -> StoreResult<u64> {
+        Ok(self.lock().last_seq)
+    }
+
+    async fn commit(&self, commit: Commit) -> StoreResult<()> {
+        let mut inner = self.lock();
+        for m in commit.messages {
+            inner.last_seq = inner.last_seq.max(m.seq);
+            inner.messages.insert(m.id, m);
+        }
+        for c in commit.conversations {
+            inner.conversations.insert(c.id, c);
+        }
+        inner.natives.extend(commit.natives);
+        inner.accepted.extend(commit.accepted);
+        for o in commit.outbox {
+            inner.last_seq = inner.last_seq.max(o.seq);
+            inner.outbox.insert(o.id.clone(), o);
+        }
+        Ok(())
+    }
+
+    async fn update_deliveries(
+        &self,
+        entries: &[OutboxEntry],
+        natives: &[(NativeKey, NativeRef)],
+    ) -> StoreResult<()> {
+        let mut inner = self.lock();
+        for e in entries {
+            inner.outbox.insert(e.id.clone(), e.clone());
+        }
+        inner.natives.extend(natives.iter().cloned());
+        Ok(())
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn accepted(&self, key: &NativeKey) -> StoreResult<Option<Accepted>> {
+        Ok(self.lock().accepted.get(key).cloned())
+    }
+
+    fn native(&self, key: &NativeKey) -> StoreResult<Option<NativeRef>> {
+        Ok(self.lock().natives.get(key).cloned())
+    }
+
+    fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        Ok(self.lock().conversations.get(&id).cloned())
+    }
+
+    fn conversations(&self, partnership: Option<&str>) -> StoreResult<Vec<Conversation>> {
+        Ok(self
+            .lock()
+            .conversations
+            .values()
+            .filter(|c| partnership.is_none_or(|p| c.partnership == p))
+            .cloned()
+            .collect())
+    }
+
+    fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        Ok(self.lock().messages.get(&id).cloned())
+    }
+
+    fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>> {
+        let mut v: Vec<Message> = self
+            .lock()
+            .messages
+            .values()
+            .filter(|m| m.conversation == conversation)
+            .cloned()
+            .collect();
+        v.sort_by_key(|m| m.seq);
+        Ok(v)
+    }
+
+    fn outbox(&self, conversation: ConversationId) -> StoreResult<Vec<OutboxEntry>> {
+        let mut v: Vec<OutboxEntry> = self
+            .lock()
+            .outbox
+            .values()
+            .filter(|o| o.conversation == conversation)
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        Ok(v)
+    }
+
+    fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {
+        let mut v: Vec<OutboxEntry> = self
+            .lock()
+            .outbox
+            .values()
+            .filter(|o| o.status.is_pending())
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod conformance_tests {
+    use super::MemoryStore;
+
+    crate::store_conformance_tests!({
+        let store = MemoryStore::new("memory-instance");
+        move || store.clone()
+    });
+}

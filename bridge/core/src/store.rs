@@ -1,0 +1,141 @@
+//! The store trait: what the router and the delivery scheduler need from durable storage.
+//!
+//! One backend ships (sled, in `c2c-store`); [`crate::memory::MemoryStore`] is a second one for
+//! unit tests. Both are checked by the same conformance suite (feature `conformance`).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::connector::Accepted;
+use crate::ids::{ConversationId, MessageId};
+use crate::record::{Conversation, Message, OutboxEntry};
+
+/// A native id scoped to its channel, so ids from different protocols never collide:
+/// `webhook:leeds:delivery:<webhook-id>`, `webhook:leeds:thread:<key>`, later
+/// `email:<message-id>` and `matrix:<event-id>`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NativeKey(pub String);
+
+impl NativeKey {
+    /// A webhook delivery id (`webhook-id`) received from a city's system.
+    pub fn webhook_delivery(city: &str, webhook_id: &str) -> Self {
+        Self(format!("webhook:{city}:delivery:{webhook_id}"))
+    }
+
+    /// A thread key a city's system uses for one of its conversations.
+    pub fn webhook_thread(city: &str, thread_key: &str) -> Self {
+        Self(format!("webhook:{city}:thread:{thread_key}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NativeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a native id points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeRef {
+    pub partnership: String,
+    pub conversation: ConversationId,
+    pub message: Option<MessageId>,
+}
+
+/// Everything one group of inbound messages changes, applied atomically and durably.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    pub messages: Vec<Message>,
+    /// New or updated conversations (the whole record; last write wins).
+    pub conversations: Vec<Conversation>,
+    pub natives: Vec<(NativeKey, NativeRef)>,
+    /// Dedupe keys with the answer a replay gets.
+    pub accepted: Vec<(NativeKey, Accepted)>,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.conversations.is_empty()
+            && self.natives.is_empty()
+            && self.accepted.is_empty()
+            && self.outbox.is_empty()
+    }
+
+    /// Append another commit's changes (later changes to the same record win).
+    pub fn extend(&mut self, other: Commit) {
+        self.messages.extend(other.messages);
+        self.conversations.extend(other.conversations);
+        self.natives.extend(other.natives);
+        self.accepted.extend(other.accepted);
+        self.outbox.extend(other.outbox);
+    }
+}
+
+/// A store failure. `retryable` says whether the same operation may succeed later.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {detail}")]
+pub struct StoreError {
+    pub detail: String,
+    pub retryable: bool,
+}
+
+impl StoreError {
+    pub fn new(detail: impl Into<String>, retryable: bool) -> Self {
+        Self {
+            detail: detail.into(),
+            retryable,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable storage for messages, conversations, the cross-channel id map, dedupe keys and the
+/// outbox.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// This instance's id, created with the store and kept for its life (federation).
+    fn instance_id(&self) -> &str;
+
+    /// The highest message/outbox sequence number committed so far (0 for an empty store).
+    fn last_seq(&self) -> StoreResult<u64>;
+
+    /// Apply `commit` atomically and return only once it is durable on disk. Concurrent callers
+    /// share flushes (group commit).
+    async fn commit(&self, commit: Commit) -> StoreResult<()>;
+
+    /// Record delivery progress and the native ids a delivery produced. Atomic, but need not be
+    /// flushed before returning: losing it in a crash means a redelivery under the same
+    /// idempotency key, never a lost message.
+    async fn update_deliveries(
+        &self,
+        entries: &[OutboxEntry],
+        natives: &[(NativeKey, NativeRef)],
+    ) -> StoreResult<()>;
+
+    /// Force everything written so far to disk.
+    async fn flush(&self) -> StoreResult<()>;
+
+    /// The answer given when this dedupe key was first accepted.
+    fn accepted(&self, key: &NativeKey) -> StoreResult<Option<Accepted>>;
+    fn native(&self, key: &NativeKey) -> StoreResult<Option<NativeRef>>;
+    fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
+    /// All conversations, or those of one partnership, oldest first.
+    fn conversations(&self, partnership: Option<&str>) -> StoreResult<Vec<Conversation>>;
+    fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// The messages of a conversation in commit order.
+    fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>>;
+    /// Every outbox entry of a conversation, in commit order.
+    fn outbox(&self, conversation: ConversationId) -> StoreResult<Vec<OutboxEntry>>;
+    /// Every entry still to be delivered (scheduled or temporarily failed), in commit order.
+    fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
+}
