@@ -1,0 +1,58 @@
+//! The schema version of a store and the hook that migrates older stores on open.
+//!
+//! Version history:
+//! - 1: the first layout (see [`crate::keys`]).
+//!
+//! To change the layout: bump [`CURRENT`], add a step to [`migrate`] that rewrites a store of
+//! the previous version in place, and add a test that opens a store written in the old layout.
+
+use crate::keys;
+
+/// The layout this build writes.
+pub const CURRENT: u32 = 1;
+
+/// Why a store could not be brought to [`CURRENT`].
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "the store has schema version {found}, newer than this build understands ({CURRENT}); run a newer c2c-bridge"
+    )]
+    TooNew { found: u32 },
+    #[error("the store's schema version key is unreadable: {0:?}")]
+    Unreadable(Vec<u8>),
+    #[error(transparent)]
+    Sled(#[from] sled::Error),
+}
+
+/// Read the version, initialise a new store, or migrate an old one. Returns the version found.
+pub fn ensure_current(db: &sled::Db) -> Result<u32, SchemaError> {
+    let found = match db.get(keys::SCHEMA_VERSION)? {
+        Some(v) => std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(|| SchemaError::Unreadable(v.to_vec()))?,
+        // A store without a version key is new (nothing else can exist before it is written).
+        None => {
+            db.insert(keys::SCHEMA_VERSION, CURRENT.to_string().as_bytes())?;
+            return Ok(CURRENT);
+        }
+    };
+    if found > CURRENT {
+        return Err(SchemaError::TooNew { found });
+    }
+    migrate(db, found)?;
+    Ok(found)
+}
+
+/// Apply every migration step from `from` up to [`CURRENT`].
+fn migrate(db: &sled::Db, from: u32) -> Result<(), SchemaError> {
+    #[allow(clippy::match_single_binding)]
+    for version in from..CURRENT {
+        match version {
+            // `n => migrate_n_to_n_plus_1(db)?,` goes here when the layout changes.
+            _ => {}
+        }
+        db.insert(keys::SCHEMA_VERSION, (version + 1).to_string().as_bytes())?;
+    }
+    Ok(())
+}

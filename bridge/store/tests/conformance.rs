@@ -1,0 +1,8 @@
+//! The store conformance suite, run against the sled backend.
+
+use c2c_store::SledStore;
+
+c2c_core::store_conformance_tests!({
+    let dir = tempfile::tempdir().unwrap();
+    move || SledStore::open(dir.path(), None).unwrap()
+});

@@ -1,0 +1,126 @@
+//! Snapshot tests of the persisted encoding: a change to how records are written fails here
+//! rather than leaving existing stores unreadable. If a change is intended, bump the schema
+//! version, add a migration, and regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p c2c-store`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use c2c_core::{
+    Author, Channel, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId,
+    MessageKind, Origin, OutboxEntry, OutboxId, Recipient,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.json"));
+    let encoded = serde_json::to_string_pretty(value).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &encoded).unwrap();
+    }
+    let stored =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(encoded, stored, "the encoding of {name} changed");
+    let decoded: T = serde_json::from_str(&stored).unwrap();
+    assert_eq!(&decoded, value, "{name} does not decode back to itself");
+}
+
+fn author() -> Author {
+    Author {
+        contact: "leeds-jo".into(),
+        name: "Jo Smith".into(),
+        city: "leeds".into(),
+        city_name: "Leeds".into(),
+        role: "International Relations".into(),
+    }
+}
+
+fn conversation_id() -> ConversationId {
+    "01JD0000000000000000000001".parse().unwrap()
+}
+
+fn message_id() -> MessageId {
+    "01JD0000000000000000000002".parse().unwrap()
+}
+
+#[test]
+fn message_encoding() {
+    check(
+        "message",
+        &Message {
+            id: message_id(),
+            seq: 42,
+            kind: MessageKind::Post,
+            conversation: conversation_id(),
+            partnership: "hangzhou-leeds".into(),
+            author: Some(author()),
+            origin: Origin {
+                channel: Channel::Webhook,
+                city: Some("leeds".into()),
+                address: "/hooks/leeds".into(),
+            },
+            origin_instance: "c2c-test".into(),
+            subject: "Library exchange".into(),
+            text: "Hello Hangzhou".into(),
+            html: Some("<p>Hello Hangzhou</p>".into()),
+            language: LanguageTag {
+                code: "en".into(),
+                confidence: 0.93,
+                script: "Latin".into(),
+            },
+            received_at: 1_700_000_000_000,
+            committed_at: 1_700_000_000_004,
+        },
+    );
+}
+
+#[test]
+fn conversation_encoding() {
+    check(
+        "conversation",
+        &Conversation {
+            id: conversation_id(),
+            partnership: "hangzhou-leeds".into(),
+            subject: "Library exchange".into(),
+            origin_instance: "c2c-test".into(),
+            started_at: 1_700_000_000_000,
+            started_by: Some(author()),
+            posts: 2,
+            posts_by_city: BTreeMap::from([("leeds".into(), 1), ("hangzhou".into(), 1)]),
+            last_post_at: Some(1_700_000_100_000),
+            last_post_city: Some("hangzhou".into()),
+            languages: BTreeMap::from([("en".into(), 1), ("zh".into(), 1)]),
+            thread_keys: BTreeMap::from([("leeds".into(), "LEEDS-7".into())]),
+            channel_noticed: BTreeSet::from(["hz-li".into()]),
+        },
+    );
+}
+
+#[test]
+fn outbox_entry_encoding() {
+    check(
+        "outbox_entry",
+        &OutboxEntry {
+            id: OutboxId::for_recipient(message_id(), 0),
+            seq: 42,
+            message: message_id(),
+            conversation: conversation_id(),
+            partnership: "hangzhou-leeds".into(),
+            recipient: Recipient {
+                city: "hangzhou".into(),
+                contact: None,
+                channel: Channel::Webhook,
+                address: "hangzhou".into(),
+            },
+            status: DeliveryStatus::TemporaryFailure,
+            attempts: 3,
+            next_due: 1_700_000_010_000,
+            last_error: Some("HTTP 503".into()),
+            created_at: 1_700_000_000_004,
+            updated_at: 1_700_000_005_000,
+            delivered_at: None,
+        },
+    );
+}
