@@ -1,0 +1,381 @@
+//! The typed config: what the daemon reads once the file has been parsed and validated.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use c2c_core::Channel;
+
+use crate::secret::SecretRef;
+
+/// `[bridge]`: the instance itself.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    /// A human name for this instance, shown in notices.
+    pub name: String,
+    /// Where the store lives, resolved against the config file's directory.
+    pub data_dir: PathBuf,
+    /// The one HTTP listener: inbound webhooks, admin API, `/metrics`, `/healthz`.
+    pub listen: SocketAddr,
+    /// Bearer token of the admin API (`admin_token_env` / `admin_token_file`); `None` disables it.
+    pub admin_token: Option<SecretRef>,
+    /// Time zone of cities that don't name one (`default_timezone`, default `UTC`).
+    pub default_timezone: chrono_tz::Tz,
+    /// This instance's id among federated instances (letters, digits, `.`, `_`, `-`).
+    pub instance_id: Option<String>,
+    /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
+    pub commit: CommitMode,
+    /// Outbound delivery tuning (`[bridge.delivery]`, optional).
+    pub delivery: Delivery,
+}
+
+/// How the store makes commits durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommitMode {
+    /// Group commit: concurrent commits share one flush (`"group"`, the default).
+    #[default]
+    Group,
+    /// One flush per message (`"each"`): the benchmark baseline.
+    Each,
+}
+
+/// `[bridge.delivery]`: retries and limits of outbound deliveries. Durations are humantime
+/// strings (`"500ms"`, `"2s"`, `"1h"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// First retry delay (`initial_backoff`, default 2s, > 0).
+    pub initial_backoff: Duration,
+    /// Largest retry delay (`max_backoff`, default 1h, ≥ `initial_backoff`).
+    pub max_backoff: Duration,
+    /// Attempts before a delivery is given up as failed (`max_attempts`, default 12, ≥ 1).
+    pub max_attempts: u32,
+    /// Random spread of retry delays, as a fraction (`jitter`, default 0.2, within 0..=1).
+    pub jitter: f64,
+    /// Deliveries in flight at once (`concurrency`, default 64, ≥ 1).
+    pub concurrency: usize,
+    /// Timeout of one delivery attempt (`timeout`, default 10s, > 0).
+    pub timeout: Duration,
+    /// How long a shutdown waits for deliveries in flight (`drain_timeout`, default 10s).
+    pub drain_timeout: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(3600),
+            max_attempts: 12,
+            jitter: 0.2,
+            concurrency: 64,
+            timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[connectors.*]`: which channels this instance speaks. A section that is present (even an
+/// empty table) enables its connector.
+#[derive(Debug, Clone, Default)]
+pub struct Connectors {
+    /// `[connectors.email]`.
+    pub email: Option<EmailConnector>,
+    /// `[connectors.matrix]`.
+    pub matrix: Option<MatrixConnector>,
+    /// `[connectors.webhook]`.
+    pub webhook: Option<WebhookConnector>,
+}
+
+impl Connectors {
+    /// True when the connector for `channel` is configured.
+    pub fn has(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Matrix => self.matrix.is_some(),
+            Channel::Webhook => self.webhook.is_some(),
+        }
+    }
+
+    /// The configured connectors, in the order email, matrix, webhook.
+    pub fn channels(&self) -> Vec<Channel> {
+        Channel::ALL.into_iter().filter(|c| self.has(*c)).collect()
+    }
+}
+
+/// `[connectors.email]`: one mailbox the bridge reads (IMAP) and sends from (SMTP).
+#[derive(Debug, Clone)]
+pub struct EmailConnector {
+    /// The bridge's address, the `From:` of relayed mail.
+    pub address: String,
+    /// `imap = { ... }`.
+    pub imap: MailServer,
+    /// `smtp = { ... }`.
+    pub smtp: MailServer,
+}
+
+/// A mail server the email connector talks to.
+#[derive(Debug, Clone)]
+pub struct MailServer {
+    /// Host name or address.
+    pub host: String,
+    /// Port; when omitted, the usual port for `security` (IMAP: tls 993, starttls/none 143;
+    /// SMTP: tls 465, starttls 587, none 25).
+    pub port: u16,
+    /// Transport security (`security`, default `tls`).
+    pub security: Security,
+    /// Login user.
+    pub user: String,
+    /// Login password (`password_env` / `password_file`).
+    pub password: SecretRef,
+    /// The mailbox to watch: IMAP only, default `INBOX`; always `None` for SMTP.
+    pub mailbox: Option<String>,
+    /// Extra CA certificate (PEM) to trust, resolved against the config file's directory.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Transport security of a mail server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS from the first byte (`"tls"`).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (`"starttls"`).
+    Starttls,
+    /// No encryption (`"none"`): only allowed for loopback hosts (test servers).
+    None,
+}
+
+/// `[connectors.matrix]`: the bridge's Matrix account.
+#[derive(Debug, Clone)]
+pub struct MatrixConnector {
+    /// Homeserver base URL (`http://` or `https://`).
+    pub homeserver: String,
+    /// The bridge's user id, `@local:server`.
+    pub user: String,
+    /// Login password (`password_env` / `password_file`).
+    pub password: SecretRef,
+    /// matrix-sdk state and crypto store, resolved against the config file's directory
+    /// (default: `<data_dir>/matrix`).
+    pub store_dir: PathBuf,
+    /// Whether portal rooms the bridge creates are end-to-end encrypted (default true).
+    pub encrypt_new_rooms: bool,
+}
+
+/// `[connectors.webhook]`: inbound `POST /hooks/{city_id}` and outbound webhooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookConnector {
+    /// Largest accepted inbound body (`max_body_bytes`, default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Largest accepted clock difference of `webhook-timestamp` (`tolerance`, default 5m).
+    pub tolerance: Duration,
+}
+
+impl Default for WebhookConnector {
+    fn default() -> Self {
+        WebhookConnector {
+            max_body_bytes: 1_048_576,
+            tolerance: Duration::from_secs(300),
+        }
+    }
+}
+
+/// `[[cities]]`: a member of the network (a city, town, province, or an LGA itself).
+#[derive(Debug, Clone)]
+pub struct City {
+    /// Unique id, used in partnerships and in `/hooks/{id}`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country code, e.g. `GB`.
+    pub country: String,
+    /// `kind = "city" | "lga"` (default `city`).
+    pub kind: CityKind,
+    /// IANA time zone (default: `[bridge] default_timezone`).
+    pub timezone: chrono_tz::Tz,
+    /// Languages the city works in (ISO 639-1, else 639-3), possibly empty.
+    pub languages: Vec<String>,
+    /// The city's own system, reached by signed webhooks.
+    pub webhook: Option<CityWebhook>,
+    /// Nodal contacts (`[[cities.contacts]]`), at least one.
+    pub contacts: Vec<Contact>,
+}
+
+/// What kind of member a city is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CityKind {
+    /// A city, town or province (`"city"`, the default).
+    #[default]
+    City,
+    /// A local-government association (`"lga"`).
+    Lga,
+}
+
+/// `webhook = { url = "...", secret_env = "..." }` of a city.
+#[derive(Debug, Clone)]
+pub struct CityWebhook {
+    /// Where outbound webhooks are POSTed (`http://` or `https://`).
+    pub url: String,
+    /// The Standard Webhooks `whsec_` secret (`secret_env` / `secret_file`), for both directions.
+    pub secret: SecretRef,
+}
+
+/// `[[cities.contacts]]`: a nodal officer.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// Unique id across all cities.
+    pub id: String,
+    /// Full name, shown to recipients.
+    pub name: String,
+    /// Role or office, shown to recipients.
+    pub role: String,
+    /// Languages the contact writes in; when omitted, the city's languages.
+    pub languages: Vec<String>,
+    /// Email address (unique across contacts, case-insensitively).
+    pub email: Option<String>,
+    /// Matrix user id `@local:server` (unique across contacts).
+    pub matrix: Option<String>,
+}
+
+/// `[[partnerships]]`: an agreement between two or more members.
+#[derive(Debug, Clone)]
+pub struct Partnership {
+    /// Unique id (letters, digits, `.`, `_`, `-`; used in `bridge+ID@` aliases).
+    pub id: String,
+    /// `kind = "city-city" | "multi-city" | "city-lga" | "lga-lga"`.
+    pub kind: PartnershipKind,
+    /// Member city ids, at least two, no duplicates.
+    pub members: Vec<String>,
+    /// What the partnership is for.
+    pub objective: String,
+    /// The agreed language (ISO 639-1, else 639-3).
+    pub language: String,
+    /// Follow-up window (`reply_within`, humantime: `"5d"`, `"36h"`, `"1w"`).
+    pub reply_within: std::time::Duration,
+    /// What happens when a contact writes on another channel than their city's agreed one.
+    pub on_other_channel: OtherChannelRule,
+    /// Agreed channel per member (every member, and only members).
+    pub channels: BTreeMap<String, Channel>,
+    /// Existing Matrix room per member (members whose agreed channel is matrix), `!roomid`.
+    pub matrix_rooms: BTreeMap<String, String>,
+    /// Deliverables with due dates (`[[partnerships.deliverables]]`).
+    pub deliverables: Vec<Deliverable>,
+}
+
+impl Partnership {
+    /// The agreed channel of member `city`, or `None` when it is not a member.
+    pub fn channel_of(&self, city: &str) -> Option<Channel> {
+        self.channels.get(city).copied()
+    }
+
+    /// True when `city` is a member.
+    pub fn has_member(&self, city: &str) -> bool {
+        self.members.iter().any(|m| m == city)
+    }
+}
+
+/// The shape of a partnership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartnershipKind {
+    /// `"city-city"`: exactly two members, both cities.
+    CityCity,
+    /// `"multi-city"`: two or more members.
+    MultiCity,
+    /// `"city-lga"`: exactly one LGA and one or more cities.
+    CityLga,
+    /// `"lga-lga"`: LGAs only.
+    LgaLga,
+}
+
+/// `on_other_channel`: what to do with a message written on a non-agreed channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtherChannelRule {
+    /// Route it anyway and tell the author, once per conversation (`"relay"`, the default).
+    #[default]
+    Relay,
+    /// Refuse it with a clear reply on the channel used (`"reject"`).
+    Reject,
+}
+
+/// `[[partnerships.deliverables]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deliverable {
+    /// What is due.
+    pub title: String,
+    /// The member city responsible.
+    pub owner: String,
+    /// Due date (`"YYYY-MM-DD"` or a TOML local date).
+    pub due: chrono::NaiveDate,
+}
+
+/// The TOML spelling of each keyword enum, both ways.
+macro_rules! keywords {
+    ($ty:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The spelling used in the config file.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!(
+                        "unknown value {other:?} (expected {})",
+                        crate::model::one_of(&[$($text),+])
+                    )),
+                }
+            }
+        }
+    };
+}
+
+keywords!(CommitMode { Group = "group", Each = "each" });
+keywords!(Security { Tls = "tls", Starttls = "starttls", None = "none" });
+keywords!(CityKind { City = "city", Lga = "lga" });
+keywords!(PartnershipKind {
+    CityCity = "city-city",
+    MultiCity = "multi-city",
+    CityLga = "city-lga",
+    LgaLga = "lga-lga",
+});
+keywords!(OtherChannelRule { Relay = "relay", Reject = "reject" });
+
+/// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
+pub(crate) fn one_of(options: &[&str]) -> String {
+    let quoted: Vec<String> = options.iter().map(|o| format!("{o:?}")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+impl Security {
+    /// The usual IMAP port for this security.
+    pub fn default_imap_port(self) -> u16 {
+        match self {
+            Security::Tls => 993,
+            Security::Starttls | Security::None => 143,
+        }
+    }
+
+    /// The usual SMTP port for this security.
+    pub fn default_smtp_port(self) -> u16 {
+        match self {
+            Security::Tls => 465,
+            Security::Starttls => 587,
+            Security::None => 25,
+        }
+    }
+}

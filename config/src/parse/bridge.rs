@@ -1,0 +1,114 @@
+//! `[bridge]` and `[bridge.delivery]`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::diag::Diag;
+use crate::formats::check_id;
+use crate::model::{Bridge, Delivery};
+use crate::parse::non_empty;
+use crate::reader::Table;
+
+pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
+    let table = root.req_table(diag, "bridge");
+    let Some(mut t) = table else {
+        return Bridge {
+            name: String::new(),
+            data_dir: Default::default(),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            admin_token: None,
+            default_timezone: chrono_tz::UTC,
+            instance_id: None,
+            commit: Default::default(),
+            delivery: Delivery::default(),
+        };
+    };
+    let name = t.req_parsed(diag, "name", non_empty);
+    let data_dir = t.req_parsed(diag, "data_dir", non_empty);
+    let listen = t.req_parsed(diag, "listen", |s| {
+        s.parse::<SocketAddr>().map_err(|_| {
+            format!(
+                "{s:?} is not a socket address (expected e.g. \"127.0.0.1:8480\" or \"[::1]:8480\")"
+            )
+        })
+    });
+    let admin_token = t.secret(diag, "admin_token", false);
+    let default_timezone = t.opt_parsed(diag, "default_timezone", parse_timezone);
+    let instance_id = t.opt_parsed(diag, "instance_id", |s| check_id(s).map(|()| s.to_string()));
+    let commit = t.opt_parsed(diag, "commit", str::parse);
+    let delivery = match t.opt_table(diag, "delivery") {
+        Some(table) => delivery(diag, table),
+        None => Delivery::default(),
+    };
+    t.finish(diag);
+    Bridge {
+        name: name.unwrap_or_default(),
+        data_dir: diag.resolve(&data_dir.unwrap_or_default()),
+        listen: listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        admin_token,
+        default_timezone: default_timezone.unwrap_or(chrono_tz::UTC),
+        instance_id,
+        commit: commit.unwrap_or_default(),
+        delivery,
+    }
+}
+
+/// An IANA time zone name.
+pub(crate) fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("{name:?} is not an IANA time zone name (e.g. \"Europe/London\", \"Asia/Tokyo\", \"UTC\")")
+    })
+}
+
+fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
+    let default = Delivery::default();
+    let positive = |d: Duration| {
+        if d.is_zero() {
+            Err("must be longer than zero".to_string())
+        } else {
+            Ok(d)
+        }
+    };
+    let initial_backoff = t
+        .opt_parsed(diag, "initial_backoff", |s| {
+            crate::reader::parse_duration(s).and_then(positive)
+        })
+        .unwrap_or(default.initial_backoff);
+    let max_backoff = t.opt_duration(diag, "max_backoff");
+    if let Some(max) = max_backoff
+        && max < initial_backoff
+    {
+        diag.value_error(
+            &t.child("max_backoff"),
+            format!(
+                "must not be shorter than initial_backoff ({})",
+                humantime::format_duration(initial_backoff)
+            ),
+        );
+    }
+    let max_attempts = t.opt_int(diag, "max_attempts", 1, u64::from(u32::MAX));
+    let jitter = t.opt_number(diag, "jitter");
+    if let Some(j) = jitter
+        && !(0.0..=1.0).contains(&j)
+    {
+        diag.value_error(
+            &t.child("jitter"),
+            format!("must be between 0 and 1, not {j}"),
+        );
+    }
+    let concurrency = t.opt_int(diag, "concurrency", 1, 1 << 20);
+    let timeout = t.opt_parsed(diag, "timeout", |s| {
+        crate::reader::parse_duration(s).and_then(positive)
+    });
+    let drain_timeout = t.opt_duration(diag, "drain_timeout");
+    t.finish(diag);
+    Delivery {
+        initial_backoff,
+        max_backoff: max_backoff.unwrap_or(default.max_backoff.max(initial_backoff)),
+        max_attempts: max_attempts.map_or(default.max_attempts, |n| n as u32),
+        jitter: jitter.unwrap_or(default.jitter),
+        concurrency: concurrency.map_or(default.concurrency, |n| n as usize),
+        timeout: timeout.unwrap_or(default.timeout),
+        drain_timeout: drain_timeout.unwrap_or(default.drain_timeout),
+    }
+}

@@ -1,0 +1,81 @@
+//! `[[cities]]`, their `webhook` and their `[[cities.contacts]]`.
+
+use crate::diag::Diag;
+use crate::formats::{check_country, check_email, check_http_url, check_id, check_matrix_user};
+use crate::model::{City, CityKind, CityWebhook, Contact};
+use crate::parse::{check_languages, non_empty};
+use crate::reader::Table;
+
+pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono_tz::Tz) -> City {
+    let id = t.req_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
+    let name = t.req_parsed(diag, "name", non_empty);
+    let country = t.req_parsed(diag, "country", |s| {
+        check_country(s).map(|()| s.to_string())
+    });
+    let kind = t.opt_parsed(diag, "kind", str::parse::<CityKind>);
+    let timezone = t.opt_parsed(diag, "timezone", super::bridge::parse_timezone);
+    let languages = t.opt_str_list(diag, "languages").unwrap_or_default();
+    check_languages(diag, &t.child("languages"), &languages);
+    let webhook = t.opt_table(diag, "webhook").and_then(|w| webhook(diag, w));
+    let contacts_path = t.child("contacts");
+    let contacts: Vec<Contact> = t
+        .table_array(diag, "contacts")
+        .into_iter()
+        .map(|c| contact(diag, c, &languages))
+        .collect();
+    if contacts.is_empty() && !diag.has_error(&contacts_path) {
+        let at = if diag.is_present(&contacts_path) {
+            contacts_path.as_str()
+        } else {
+            t.path()
+        };
+        diag.value_error(
+            at,
+            "a city needs at least one nodal contact ([[cities.contacts]])",
+        );
+    }
+    t.finish(diag);
+    City {
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        country: country.unwrap_or_default(),
+        kind: kind.unwrap_or_default(),
+        timezone: timezone.unwrap_or(default_tz),
+        languages,
+        webhook,
+        contacts,
+    }
+}
+
+fn webhook(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Option<CityWebhook> {
+    let url = t.req_parsed(diag, "url", |s| check_http_url(s).map(|()| s.to_string()));
+    let secret = t.secret(diag, "secret", true);
+    t.finish(diag);
+    Some(CityWebhook {
+        url: url?,
+        secret: secret?,
+    })
+}
+
+fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String]) -> Contact {
+    let id = t.req_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
+    let name = t.req_parsed(diag, "name", non_empty);
+    let role = t.req_parsed(diag, "role", non_empty);
+    let languages = t.opt_str_list(diag, "languages");
+    if let Some(languages) = &languages {
+        check_languages(diag, &t.child("languages"), languages);
+    }
+    let email = t.opt_parsed(diag, "email", |s| check_email(s).map(|()| s.to_string()));
+    let matrix = t.opt_parsed(diag, "matrix", |s| {
+        check_matrix_user(s).map(|()| s.to_string())
+    });
+    t.finish(diag);
+    Contact {
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        role: role.unwrap_or_default(),
+        languages: languages.unwrap_or_else(|| city_languages.to_vec()),
+        email,
+        matrix,
+    }
+}

@@ -1,0 +1,298 @@
+//! Targeted checks: each problem is found, located and worded; valid variants pass.
+
+use std::path::Path;
+
+use c2c_config::{Config, PartnershipKind, Security};
+
+/// A small valid config; tests append to it or replace parts of it.
+const BASE: &str = r#"[bridge]
+name = "t"
+data_dir = "state"
+listen = "127.0.0.1:8480"
+
+[connectors.email]
+address = "bridge@example.org"
+imap = { host = "127.0.0.1", user = "b", password_env = "P" }
+smtp = { host = "127.0.0.1", security = "none", user = "b", password_file = "secrets/smtp" }
+
+[[cities]]
+id = "a"
+name = "A"
+country = "GB"
+  [[cities.contacts]]
+  id = "a1"
+  name = "A One"
+  role = "IR"
+  email = "a1@a.example"
+
+[[cities]]
+id = "b"
+name = "B"
+country = "FR"
+kind = "lga"
+  [[cities.contacts]]
+  id = "b1"
+  name = "B One"
+  role = "IR"
+  email = "b1@b.example"
+
+[[partnerships]]
+id = "ab"
+kind = "city-lga"
+members = ["a", "b"]
+objective = "o"
+language = "en"
+reply_within = "36h"
+channels = { a = "email", b = "email" }
+"#;
+
+fn parse(text: &str) -> Result<Config, Vec<String>> {
+    Config::parse(text, Path::new("dir/t.toml"))
+        .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("expected errors"),
+        Err(errors) => errors,
+    }
+}
+
+#[test]
+fn the_base_config_is_valid_and_defaults_apply() {
+    let config = parse(BASE).unwrap();
+    assert_eq!(config.bridge.data_dir, Path::new("dir/state"));
+    let email = config.connectors.email.as_ref().unwrap();
+    assert_eq!((email.imap.security, email.imap.port), (Security::Tls, 993));
+    assert_eq!((email.smtp.security, email.smtp.port), (Security::None, 25));
+    match &email.smtp.password {
+        c2c_config::SecretRef::File { path, at } => {
+            assert_eq!(path, Path::new("dir/secrets/smtp"));
+            assert_eq!((at.line, at.column), (9, 61));
+            assert_eq!(at.path, "connectors.email.smtp.password_file");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(config.bridge.delivery, c2c_config::Delivery::default());
+    assert_eq!(config.partnerships[0].kind, PartnershipKind::CityLga);
+    assert_eq!(config.partnerships[0].reply_within.as_secs(), 36 * 3600);
+    assert_eq!(config.cities[0].timezone, chrono_tz::UTC);
+    assert_eq!(
+        config.summary(),
+        "2 cities, 2 contacts, 1 partnership; connectors: email"
+    );
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let e = errors("[bridge]\nname = \"unterminated\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("dir/t.toml:2:21: TOML syntax error: "),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn an_empty_file_lacks_the_bridge_table() {
+    assert_eq!(
+        errors(""),
+        ["dir/t.toml:1:1: missing required table [bridge]"]
+    );
+}
+
+#[test]
+fn unreadable_files_have_no_position() {
+    let e = Config::load(Path::new("no/such/file.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("no/such/file.toml: cannot read the config file: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_keys_everywhere_get_hints() {
+    let text =
+        BASE.replace(
+            "role = \"IR\"\n  email = \"a1",
+            "role = \"IR\"\n  emial = \"x\"\n  email = \"a1",
+        )
+        .replace(
+            "user = \"b\", password_env",
+            "usr = \"b\", user = \"b\", password_env",
+        ) + "[extra]\n";
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:8:30: connectors.email.imap.usr: unknown key `usr`; did you mean `user`?",
+            "dir/t.toml:19:3: cities[0].contacts[0].emial: unknown key `emial`; did you mean `email`?",
+            "dir/t.toml:41:2: extra: unknown key `extra`; expected one of `bridge`, `connectors`, `cities`, `partnerships`",
+        ]
+    );
+}
+
+#[test]
+fn wrong_types_and_missing_keys() {
+    let text = BASE
+        .replace("listen = \"127.0.0.1:8480\"", "listen = 8480")
+        .replace("name = \"A\"\n", "")
+        .replace("members = [\"a\", \"b\"]", "members = [\"a\", 2]");
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:4:10: bridge.listen: expected a string, found an integer",
+            "dir/t.toml:11:1: cities[0]: missing required key `name`",
+            "dir/t.toml:34:17: partnerships[0].members[1]: expected a string, found an integer",
+        ]
+    );
+}
+
+#[test]
+fn secrets_exactly_one_of_env_or_file() {
+    let text = BASE.replace(
+        "password_env = \"P\"",
+        "password_env = \"P\", password_file = \"p\"",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:8:62: connectors.email.imap.password_file: give either `password_env` or `password_file`, not both"
+        ]
+    );
+    let text = BASE.replace(", password_env = \"P\"", "");
+    assert_eq!(
+        errors(&text),
+        ["dir/t.toml:8:8: connectors.email.imap: missing `password_env` or `password_file`"]
+    );
+    let text = BASE.replace("password_env = \"P\"", "password_env = \"not a name\"");
+    assert!(errors(&text)[0].contains("is not an environment variable name"));
+}
+
+#[test]
+fn partnership_kinds_must_match_members() {
+    let city_city = BASE.replace("kind = \"city-lga\"", "kind = \"city-city\"");
+    assert_eq!(
+        errors(&city_city),
+        [
+            "dir/t.toml:34:8: partnerships[0].kind: a city-city partnership is between two cities, but \"b\" is of kind \"lga\" (use kind = \"city-lga\")"
+        ]
+    );
+    let lga_lga = BASE.replace("kind = \"city-lga\"", "kind = \"lga-lga\"");
+    assert!(errors(&lga_lga)[0].contains("between LGAs only, but \"a\" is of kind \"city\""));
+    let both_cities = BASE.replace("kind = \"lga\"\n", "");
+    assert!(
+        errors(&both_cities)[0].contains("this one has 0 of kind \"lga\" and 2 of kind \"city\"")
+    );
+    let multi = BASE.replace("kind = \"city-lga\"", "kind = \"multi-city\"");
+    parse(&multi).unwrap();
+    let one_member = BASE
+        .replace("members = [\"a\", \"b\"]", "members = [\"a\"]")
+        .replace(", b = \"email\"", "");
+    assert_eq!(
+        errors(&one_member),
+        ["dir/t.toml:35:11: partnerships[0].members: a partnership needs at least two members"]
+    );
+}
+
+#[test]
+fn duplicate_endpoints_and_the_bridge_itself() {
+    let text = BASE
+        .replace("b1@b.example", "A1@A.example")
+        .replace("a1@a.example", "a1@a.example\"\n  matrix = \"@a:x\"\n  #\"");
+    let text = text
+        + "\n[connectors.matrix]\nhomeserver = \"https://m.example\"\nuser = \"@a:x\"\npassword_env = \"M\"\n";
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:20:12: cities[0].contacts[0].matrix: this is the bridge's own Matrix user ([connectors.matrix] user)",
+            "dir/t.toml:32:11: cities[1].contacts[0].email: duplicate email address \"A1@A.example\" (first used on line 19)",
+        ]
+    );
+}
+
+#[test]
+fn clear_text_mail_only_on_loopback() {
+    let text = BASE.replace(
+        "host = \"127.0.0.1\", security = \"none\"",
+        "host = \"smtp.example\", security = \"none\"",
+    );
+    assert!(errors(&text)[0].contains("only allowed with a loopback host"));
+    let text = BASE.replace("security = \"none\"", "security = \"starttls\"");
+    let config = parse(&text).unwrap();
+    assert_eq!(config.connectors.email.unwrap().smtp.port, 587);
+}
+
+#[test]
+fn deliverables_accept_toml_dates_and_refuse_times() {
+    let ok = BASE.to_string()
+        + "  [[partnerships.deliverables]]\n  title = \"t\"\n  owner = \"a\"\n  due = 2027-01-15\n";
+    let config = parse(&ok).unwrap();
+    assert_eq!(
+        config.partnerships[0].deliverables[0].due.to_string(),
+        "2027-01-15"
+    );
+    let bad = ok.replace("due = 2027-01-15", "due = 2027-01-15T10:00:00");
+    assert_eq!(
+        errors(&bad),
+        [
+            "dir/t.toml:43:9: partnerships[0].deliverables[0].due: expected a date (YYYY-MM-DD), found a date-time"
+        ]
+    );
+}
+
+#[test]
+fn delivery_and_webhook_tuning() {
+    let text = BASE.to_string()
+        + "[bridge.delivery]\ninitial_backoff = \"500ms\"\nmax_backoff = \"100ms\"\nconcurrency = 0\ntimeout = \"0s\"\n\
+           [connectors.webhook]\nmax_body_bytes = 1024\ntolerance = \"forever\"\n";
+    // [bridge.delivery] after [[partnerships]] is still the bridge's table in TOML.
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:42:15: bridge.delivery.max_backoff: must not be shorter than initial_backoff (500ms)",
+            "dir/t.toml:43:15: bridge.delivery.concurrency: must be between 1 and 1048576, not 0",
+            "dir/t.toml:44:11: bridge.delivery.timeout: must be longer than zero",
+            "dir/t.toml:47:13: connectors.webhook.tolerance: \"forever\" is not a duration (expected number at 0); write e.g. \"500ms\", \"2s\", \"36h\", \"5d\"",
+        ]
+    );
+    let ok = BASE.to_string() + "[bridge.delivery]\nmax_attempts = 3\njitter = 0\n";
+    let config = parse(&ok).unwrap();
+    assert_eq!(config.bridge.delivery.max_attempts, 3);
+    assert_eq!(config.bridge.delivery.jitter, 0.0);
+}
+
+#[test]
+fn matrix_rooms_belong_to_matrix_members() {
+    let text = BASE.to_string().replace(
+        "channels = { a = \"email\", b = \"email\" }",
+        "channels = { a = \"email\", b = \"email\" }\nmatrix_rooms = { a = \"!r:x\", z = \"!s:x\" }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:40:18: partnerships[0].matrix_rooms.a: \"a\"'s agreed channel is email, so it has no Matrix room",
+            "dir/t.toml:40:30: partnerships[0].matrix_rooms.z: \"z\" is not a member of this partnership",
+        ]
+    );
+}
+
+#[test]
+fn lookups_and_languages() {
+    let config = parse(BASE).unwrap();
+    assert_eq!(config.city("b").unwrap().name, "B");
+    assert!(config.city("c").is_none());
+    assert_eq!(
+        config.partnership("ab").unwrap().channel_of("b"),
+        Some(c2c_config::Channel::Email)
+    );
+    assert_eq!(
+        config.contact_by_email(" B1@b.EXAMPLE ").unwrap().1.id,
+        "b1"
+    );
+    assert!(config.contact_by_matrix("@a:x").is_none());
+    assert_eq!(
+        config.languages_mentioned().into_iter().collect::<Vec<_>>(),
+        ["en"]
+    );
+}

@@ -1,0 +1,177 @@
+//! Every shipped config parses; the product contract parses; the golden broken config reports
+//! exactly the expected problems.
+
+use std::path::{Path, PathBuf};
+
+use c2c_config::{Channel, CityKind, CommitMode, Config, PartnershipKind, Security};
+
+/// `*.toml` files of `dir` (not recursive), sorted; `Cargo.toml` excluded.
+fn tomls(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "Cargo.toml"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A fixture with a sibling `.expected` file is meant to fail; see `broken_configs_report_*`.
+fn is_broken_fixture(path: &Path) -> bool {
+    path.with_extension("expected").exists()
+}
+
+#[test]
+fn every_shipped_config_parses() {
+    let mut checked = 0;
+    for dir in [".", "tests"] {
+        for path in tomls(Path::new(dir)) {
+            if is_broken_fixture(&path) {
+                continue;
+            }
+            if let Err(errors) = Config::load(&path) {
+                panic!("{} does not parse:\n{errors}", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 3,
+        "expected example.toml, full-example.toml, contract-example.toml"
+    );
+}
+
+#[test]
+fn the_product_contract_parses() {
+    // Outside the repository (`/work/shared/design/`); when it is absent, the in-repo copy
+    // tests/contract-example.toml is still checked by every_shipped_config_parses.
+    let contract = Path::new("../../shared/design/config-example.toml");
+    if !contract.exists() {
+        eprintln!("skipped: {} is absent", contract.display());
+        return;
+    }
+    let config = Config::load(contract).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.summary(),
+        "3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook"
+    );
+    let copy = std::fs::read_to_string("tests/contract-example.toml").unwrap();
+    let original = std::fs::read_to_string(contract).unwrap();
+    assert_eq!(
+        copy,
+        original,
+        "tests/contract-example.toml is out of date: copy {} over it",
+        contract.display()
+    );
+}
+
+#[test]
+fn the_demo_runs_without_env_vars() {
+    let config = Config::load(Path::new("example.toml")).unwrap();
+    assert_eq!(
+        config.summary(),
+        "3 cities, 3 contacts, 2 partnerships; connectors: webhook"
+    );
+    config.check_secrets().unwrap();
+    for city in &config.cities {
+        let secret = city.webhook.as_ref().unwrap().secret.resolve().unwrap();
+        assert!(secret.expose().starts_with("whsec_"));
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+    assert_eq!(config.bridge.data_dir, Path::new("data"));
+    assert!(config.bridge.admin_token.is_none());
+    let multi = config.partnership("heritage-cities").unwrap();
+    assert_eq!(multi.kind, PartnershipKind::MultiCity);
+    assert_eq!(multi.channel_of("gifu"), Some(Channel::Webhook));
+    assert_eq!(multi.channel_of("lyon"), None);
+}
+
+#[test]
+fn the_full_example_reads_every_field() {
+    let config = Config::load(Path::new("full-example.toml")).unwrap();
+    assert_eq!(
+        config.summary(),
+        "4 cities, 4 contacts, 3 partnerships; connectors: email, matrix, webhook"
+    );
+    let bridge = &config.bridge;
+    assert_eq!(bridge.listen.to_string(), "127.0.0.1:8480");
+    assert_eq!(bridge.instance_id.as_deref(), Some("brlc"));
+    assert_eq!(bridge.commit, CommitMode::Group);
+    assert_eq!(bridge.default_timezone, chrono_tz::UTC);
+    let email = config.connectors.email.as_ref().unwrap();
+    assert_eq!(email.imap.security, Security::Tls);
+    assert_eq!(email.imap.mailbox.as_deref(), Some("INBOX"));
+    assert_eq!(email.smtp.port, 587);
+    assert_eq!(email.smtp.mailbox, None);
+    let matrix = config.connectors.matrix.as_ref().unwrap();
+    assert_eq!(matrix.store_dir, Path::new("data/matrix"));
+    assert!(matrix.encrypt_new_rooms);
+
+    let (city, contact) = config.contact_by_email("Li.Wei@Hangzhou.Example").unwrap();
+    assert_eq!(
+        (city.id.as_str(), contact.id.as_str()),
+        ("hangzhou", "hz-li")
+    );
+    let (city, _) = config
+        .contact_by_matrix("@liwei:matrix.example.org")
+        .unwrap();
+    assert_eq!(city.timezone, chrono_tz::Asia::Shanghai);
+    let (city, contact) = config.contact("aspac-rina").unwrap();
+    assert_eq!(city.kind, CityKind::Lga);
+    assert_eq!(contact.languages, ["en", "id"], "inherited from the city");
+    assert!(config.contact("nobody").is_none());
+
+    let aspac = config.partnership("aspac-gifu").unwrap();
+    assert_eq!(aspac.reply_within.as_secs(), 7 * 86_400);
+    assert_eq!(aspac.deliverables[0].due.to_string(), "2027-06-30");
+    let languages: Vec<String> = config.languages_mentioned().into_iter().collect();
+    assert_eq!(languages, ["en", "id", "ja", "zh"]);
+
+    // Secrets are env vars here, and (surely) unset: each error points at its key.
+    let errors = config.check_secrets().unwrap_err();
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}:{} {}", e.line, e.column, e.path))
+        .collect();
+    assert!(
+        lines.contains(&"13:1 bridge.admin_token_env".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        errors.to_string().contains(
+            "connectors.matrix.password_env: environment variable C2C_MATRIX_PASSWORD is not set"
+        ),
+        "{errors}"
+    );
+}
+
+/// Every `tests/*.toml` with a sibling `.expected` file must fail with exactly the problems
+/// listed there. Set `UPDATE_EXPECT=1` to rewrite the `.expected` files.
+#[test]
+fn broken_configs_report_every_problem() {
+    let mut checked = 0;
+    for path in tomls(Path::new("tests")) {
+        if !is_broken_fixture(&path) {
+            continue;
+        }
+        let expected_path = path.with_extension("expected");
+        let actual = match Config::load(&path) {
+            Ok(_) => panic!("{} parsed, but it is meant to fail", path.display()),
+            Err(errors) => format!("{errors}\n"),
+        };
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(&expected_path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap();
+        assert_eq!(
+            actual,
+            expected,
+            "{} reports other problems than {} (UPDATE_EXPECT=1 rewrites it)",
+            path.display(),
+            expected_path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}
