@@ -1,0 +1,116 @@
+//! Wire JSON ↔ the core's envelope and delivery.
+
+use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin};
+
+use crate::wire::{InboundPost, Language, OutboundPost, Sender};
+
+/// The envelope for a verified inbound post from `city` with delivery id `webhook_id`.
+pub fn envelope_from(
+    city: &str,
+    webhook_id: &str,
+    post: InboundPost,
+    received_at: Millis,
+) -> Envelope {
+    let origin = Origin {
+        channel: Channel::Webhook,
+        city: Some(city.to_string()),
+        address: format!("/hooks/{city}"),
+    };
+    let mut env = Envelope::new(
+        origin,
+        post.from,
+        NativeKey::webhook_delivery(city, webhook_id),
+        post.text,
+    );
+    env.partnership = post.partnership;
+    env.conversation = post.conversation;
+    if let Some(key) = post.thread_key.filter(|k| !k.is_empty()) {
+        let native = NativeKey::webhook_thread(city, &key);
+        env.thread_refs.push(native.clone());
+        env.native_ids.push(native);
+        env.thread_key = Some(key);
+    }
+    env.subject = post.subject.filter(|s| !s.trim().is_empty());
+    env.html = post.html.filter(|h| !h.trim().is_empty());
+    env.received_at = received_at;
+    env
+}
+
+/// The JSON body for one delivery.
+pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
+    let m = &delivery.message;
+    let from = match &m.author {
+        Some(a) => Sender {
+            contact: Some(a.contact.clone()),
+            name: a.name.clone(),
+            city: Some(a.city.clone()),
+            city_name: Some(a.city_name.clone()),
+            role: Some(a.role.clone()),
+        },
+        None => Sender {
+            contact: None,
+            name: bridge_name.to_string(),
+            city: None,
+            city_name: None,
+            role: None,
+        },
+    };
+    OutboundPost {
+        kind: m.kind.as_str().to_string(),
+        id: m.id.to_string(),
+        partnership: m.partnership.clone(),
+        conversation: m.conversation.to_string(),
+        thread_key: delivery.thread_key.clone(),
+        from,
+        subject: delivery.subject.clone(),
+        text: m.text.clone(),
+        html: m.html.clone(),
+        language: Language {
+            code: m.language.code.clone(),
+            confidence: m.language.confidence,
+            script: Some(m.language.script.clone()),
+        },
+        sent_at: rfc3339(m.received_at),
+    }
+}
+
+fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_keys_become_native_refs() {
+        let post = InboundPost {
+            from: "leeds-jo".into(),
+            partnership: Some("hangzhou-leeds".into()),
+            conversation: None,
+            thread_key: Some("T-9".into()),
+            subject: Some("  ".into()),
+            text: "hello".into(),
+            html: None,
+        };
+        let env = envelope_from("leeds", "msg_1", post, 5);
+        assert_eq!(
+            env.dedupe_key,
+            NativeKey::webhook_delivery("leeds", "msg_1")
+        );
+        assert_eq!(
+            env.thread_refs,
+            vec![NativeKey::webhook_thread("leeds", "T-9")]
+        );
+        assert_eq!(env.thread_key.as_deref(), Some("T-9"));
+        assert_eq!(env.subject, None, "a blank subject is no subject");
+        assert_eq!(env.origin.city.as_deref(), Some("leeds"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+}

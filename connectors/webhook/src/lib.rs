@@ -1,0 +1,27 @@
+//! The signed-webhook connector: a city's own system talks to the bridge over HTTP.
+//!
+//! Inbound, a city's system POSTs JSON to `/hooks/{city_id}`, signed per the Standard Webhooks
+//! spec with the city's `whsec_` secret; outbound, the bridge POSTs JSON to the city's URL,
+//! signed the same way, with a `webhook-id` that stays the same across retries. The wire formats
+//! are the ones in `product.md`.
+//!
+//! # Layout
+//! - [`config`]: the connector's own settings (city URLs and secrets, limits), filled by the daemon.
+//! - [`signature`]: Standard Webhooks signing and verification.
+//! - [`wire`]: the inbound and outbound JSON shapes.
+//! - [`convert`]: wire JSON ↔ envelope / delivery.
+//! - [`inbound`]: the axum routes for `POST /hooks/{city_id}`.
+//! - [`outbound`]: [`WebhookConnector`], which delivers over HTTP.
+//! - [`error`]: how refusals map to HTTP answers.
+
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod inbound;
+pub mod outbound;
+pub mod signature;
+pub mod wire;
+
+pub use config::{WebhookCity, WebhookSettings};
+pub use outbound::WebhookConnector;
+pub use signature::{SigningSecret, VerifyError};

@@ -1,0 +1,78 @@
+//! The JSON shapes on the wire, exactly as `product.md` specifies them (extended only with
+//! optional fields: `from.city_name`, `language.script`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a city's system POSTs to `/hooks/{city_id}`. Unknown fields are ignored, so systems
+/// may send more than the bridge reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundPost {
+    /// The contact id of the author.
+    pub from: String,
+    pub partnership: Option<String>,
+    #[serde(default)]
+    pub conversation: Option<String>,
+    #[serde(default)]
+    pub thread_key: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+/// The 202 answer: the ids the post was committed under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedBody {
+    pub message: String,
+    pub conversation: String,
+}
+
+/// A 4xx/5xx answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A sentence saying what is wrong.
+    pub error: String,
+    /// A stable machine-readable reason (`bad_signature`, `unknown_sender`, …).
+    pub code: String,
+}
+
+/// What the bridge POSTs to a city's URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboundPost {
+    /// `message`, `notice`, `delivery_failed` or `reminder`.
+    pub kind: String,
+    /// The message id (the same for every recipient; the `webhook-id` header is per delivery).
+    pub id: String,
+    pub partnership: String,
+    pub conversation: String,
+    /// The key this city's own system last used for the conversation, or null.
+    pub thread_key: Option<String>,
+    pub from: Sender,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub language: Language,
+    /// When the author sent it (RFC 3339, UTC).
+    pub sent_at: String,
+}
+
+/// The author of an outbound post; for what the bridge itself says, `contact` and `city` are
+/// null and `name` is the bridge's name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    pub contact: Option<String>,
+    pub name: String,
+    pub city: Option<String>,
+    #[serde(default)]
+    pub city_name: Option<String>,
+    pub role: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Language {
+    pub code: String,
+    pub confidence: f64,
+    #[serde(default)]
+    pub script: Option<String>,
+}
