@@ -1,0 +1,239 @@
+//! `c2c-bridge run`: wire the parts together, serve, reload on SIGHUP, drain on SIGTERM.
+//!
+//! Start order: config (and its secrets) → store → language tagger → router and committer →
+//! connectors → scheduler (which resumes undelivered entries) → HTTP listener. Stop order is
+//! the reverse of the flow: stop accepting HTTP (requests in flight finish) and inbound
+//! connectors, let the committer finish what is queued, let deliveries in flight finish, flush.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use c2c_config::{Config, ConfigErrors};
+use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
+use c2c_language::Tagger;
+use c2c_store::SledStore;
+use c2c_webhook::config::{SharedCities, WebhookCities};
+use c2c_webhook::{SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
+
+use crate::http::{self, HttpState};
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::outbox::{RetrySchedule, Scheduler};
+use crate::router::Router;
+use crate::router::committer::Committer;
+
+/// The daemon could not start because of its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadConfig(pub ConfigErrors);
+
+/// Load and validate the config, including its secrets.
+pub fn load_config(path: &Path) -> Result<Config, BadConfig> {
+    let config = Config::load(path).map_err(BadConfig)?;
+    config.check_secrets().map_err(BadConfig)?;
+    Ok(config)
+}
+
+/// The webhook cities of `config`, with their secrets read.
+pub fn webhook_cities(config: &Config) -> anyhow::Result<WebhookCities> {
+    let mut out = HashMap::new();
+    for city in &config.cities {
+        let Some(w) = &city.webhook else { continue };
+        let secret = w.secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secret = SigningSecret::parse(secret.expose()).with_context(|| {
+            format!(
+                "cities.{}.webhook: the secret is not a `whsec_` secret",
+                city.id
+            )
+        })?;
+        out.insert(
+            city.id.clone(),
+            WebhookCity {
+                id: city.id.clone(),
+                url: w.url.clone(),
+                secret,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn webhook_settings(config: &Config) -> WebhookSettings {
+    let mut s = WebhookSettings {
+        timeout: config.bridge.delivery.timeout,
+        ..WebhookSettings::default()
+    };
+    if let Some(w) = &config.connectors.webhook {
+        s.max_body_bytes = w.max_body_bytes;
+        s.tolerance = w.tolerance;
+    }
+    s
+}
+
+/// Run the daemon until SIGTERM/SIGINT.
+pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+    let config = load_config(config_path)?;
+    std::fs::create_dir_all(&config.bridge.data_dir)
+        .with_context(|| format!("creating data_dir {}", config.bridge.data_dir.display()))?;
+    let store_dir = config.bridge.data_dir.join("store");
+    let store = SledStore::open(&store_dir, config.bridge.instance_id.as_deref())?;
+    tracing::info!(instance = store.instance_id(), store = %store_dir.display(), summary = %config.summary(), "starting");
+    let store: Arc<dyn Store> = Arc::new(store);
+
+    let tagger = Tagger::new(config.languages_mentioned());
+    if !tagger.unsupported().is_empty() {
+        tracing::info!(languages = ?tagger.unsupported(), "these configured languages cannot be detected; they are tagged only from authors' known languages");
+    }
+    let admin_token = match &config.bridge.admin_token {
+        Some(t) => Some(t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let settings = webhook_settings(&config);
+    let cities = SharedCities::new(webhook_cities(&config)?);
+    let schedule = RetrySchedule {
+        initial: config.bridge.delivery.initial_backoff,
+        max: config.bridge.delivery.max_backoff,
+        jitter: config.bridge.delivery.jitter,
+        max_attempts: config.bridge.delivery.max_attempts,
+    };
+    let concurrency = config.bridge.delivery.concurrency;
+    let drain_timeout = config.bridge.delivery.drain_timeout;
+    let listen = config.bridge.listen;
+    let bridge_name = config.bridge.name.clone();
+
+    let config = Live::new(config);
+    let tagger = Live::new(tagger);
+    let metrics = Arc::new(Metrics::new());
+    let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone());
+    let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
+    let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx)?;
+
+    let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
+    let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(
+        cities.clone(),
+        &settings,
+        bridge_name,
+    ));
+    connectors.insert(Channel::Webhook, webhook);
+
+    let scheduler = Scheduler {
+        store: store.clone(),
+        connectors: connectors.clone(),
+        config: config.clone(),
+        router: router.clone(),
+        metrics: metrics.clone(),
+        schedule,
+        concurrency,
+        drain_timeout,
+    };
+
+    // Stop signals, one per stage, so each stage drains before the next stops.
+    let stop_inbound = Shutdown::new();
+    let stop_committer = Shutdown::new();
+    let stop_scheduler = Shutdown::new();
+
+    let committer_task = tokio::spawn(committer.run(work_rx, stop_committer.clone()));
+    let scheduler_task = tokio::spawn(scheduler.run(outbox_rx, stop_scheduler.clone()));
+    let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
+    let mut inbound_tasks = Vec::new();
+    for c in connectors.values() {
+        let (c, inbox, stop) = (c.clone(), inbox.clone(), stop_inbound.clone());
+        inbound_tasks.push(tokio::spawn(async move {
+            if let Err(e) = c.run_inbound(inbox, stop).await {
+                tracing::error!(error = %e, "inbound connector stopped");
+            }
+        }));
+    }
+
+    let webhook_routes = c2c_webhook::inbound::routes(c2c_webhook::inbound::InboundState {
+        cities: cities.clone(),
+        inbox: inbox.clone(),
+        settings,
+    });
+    let state = HttpState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        config: config.clone(),
+        connectors: connectors.values().cloned().collect(),
+        admin_token,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(%listen, "listening");
+    let http_stop = stop_inbound.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, http::app(state, webhook_routes))
+            .with_graceful_shutdown(async move { http_stop.cancelled().await })
+            .await
+    });
+
+    wait_for_stop(config_path, &config, &tagger, &cities).await;
+
+    tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
+    stop_inbound.cancel();
+    match tokio::time::timeout(drain_timeout, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server error"),
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP server task failed"),
+        Err(_) => tracing::warn!("HTTP requests still open after the drain timeout"),
+    }
+    for t in inbound_tasks {
+        let _ = t.await;
+    }
+    stop_committer.cancel();
+    let _ = committer_task.await;
+    stop_scheduler.cancel();
+    let _ = scheduler_task.await;
+    store.flush().await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Wait for SIGTERM or SIGINT; reload the config on SIGHUP meanwhile.
+async fn wait_for_stop(
+    path: &Path,
+    config: &Live<Config>,
+    tagger: &Live<Tagger>,
+    cities: &SharedCities,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    let mut hup = signal(SignalKind::hangup()).expect("installing a SIGHUP handler");
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => reload(path, config, tagger, cities),
+        }
+    }
+}
+
+/// Apply a new config if it is valid; keep the running one otherwise.
+fn reload(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>, cities: &SharedCities) {
+    let new = match load_config(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(errors = %e, "config reload refused; the running config stays");
+            return;
+        }
+    };
+    let new_cities = match webhook_cities(&new) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "config reload refused; the running config stays");
+            return;
+        }
+    };
+    let old = config.get();
+    if old.bridge.listen != new.bridge.listen || old.bridge.data_dir != new.bridge.data_dir {
+        tracing::warn!("`listen` and `data_dir` changes take effect at the next restart");
+    }
+    tagger.replace(Tagger::new(new.languages_mentioned()));
+    cities.replace(new_cities);
+    tracing::info!(summary = %new.summary(), "config reloaded");
+    config.replace(new);
+}

@@ -1,0 +1,95 @@
+//! The command line: `run`, `check-config`, `conversations`, `tag-language`, and two helpers
+//! for cities integrating by webhook (`webhook-send`, `webhook-listen`).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// c2c-bridge: partner cities message each other from the clients their officers already use.
+#[derive(Debug, Parser)]
+#[command(name = "c2c-bridge", version, about)]
+pub struct Cli {
+    /// Log format for `run`: `text` or `json`. The level comes from `C2C_LOG` (default `info`).
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Run {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a config file: exit 0 with a one-line summary, or 2 with every problem as
+    /// file:line:column: path: what is wrong.
+    CheckConfig {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// Also check that every secret the config names (`*_env`, `*_file`) is there.
+        #[arg(long)]
+        env: bool,
+    },
+    /// Open threads, who owes a reply, and deliveries that are stuck or failed.
+    Conversations {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        partnership: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tag each line of stdin with a language: prints `code<TAB>confidence<TAB>script` per line.
+    TagLanguage {
+        /// Restrict detection to the languages this config mentions.
+        #[arg(long, conflicts_with = "languages")]
+        config: Option<PathBuf>,
+        /// Restrict detection to these languages (comma-separated codes).
+        #[arg(long, value_delimiter = ',')]
+        languages: Vec<String>,
+        /// The author's known languages, most preferred first (repeatable).
+        #[arg(long = "prior")]
+        priors: Vec<String>,
+    },
+    /// Post one signed message to the bridge as a webhook city's system would.
+    WebhookSend {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// The city whose system is posting (its secret signs the request).
+        #[arg(long)]
+        city: String,
+        /// The contact id of the author.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        partnership: Option<String>,
+        #[arg(long)]
+        conversation: Option<String>,
+        #[arg(long)]
+        thread_key: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+        /// The webhook-id (default: a fresh one).
+        #[arg(long)]
+        id: Option<String>,
+        /// Where to post (default: http://LISTEN/hooks/CITY from the config).
+        #[arg(long)]
+        url: Option<String>,
+        /// The message text.
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Receive the bridge's webhooks for one city, verify their signatures and print them: a
+    /// stand-in for a city's system while testing.
+    WebhookListen {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        city: String,
+        /// Address to listen on (default: the host and port of the city's webhook URL).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}

@@ -1,0 +1,201 @@
+//! What each command does. Exit codes: 0 success, 1 failure, 2 invalid config.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use c2c_config::Config;
+use c2c_core::Store;
+use c2c_language::Tagger;
+use clap::Parser;
+
+use crate::app::{self, BadConfig};
+use crate::cli::{Cli, Command};
+use crate::conversations::{self, ConversationView};
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    let result = match cli.command {
+        Command::Run { config } => runtime().block_on(app::run(&config)),
+        Command::CheckConfig { config, env } => return check_config(&config, env),
+        Command::Conversations {
+            config,
+            partnership,
+            json,
+        } => runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json)),
+        Command::TagLanguage {
+            config,
+            languages,
+            priors,
+        } => tag_language(config.as_deref(), &languages, &priors),
+        Command::WebhookSend {
+            config,
+            city,
+            from,
+            partnership,
+            conversation,
+            thread_key,
+            subject,
+            id,
+            url,
+            text,
+        } => {
+            let post = c2c_webhook::wire::InboundPost {
+                from,
+                partnership,
+                conversation,
+                thread_key,
+                subject,
+                text: text.join(" "),
+                html: None,
+            };
+            runtime().block_on(crate::webhook_tools::send(&config, &city, post, id, url))
+        }
+        Command::WebhookListen {
+            config,
+            city,
+            listen,
+        } => runtime().block_on(crate::webhook_tools::listen(&config, &city, listen)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(bad) = e.downcast_ref::<BadConfig>() {
+                eprintln!("{bad}");
+                return ExitCode::from(2);
+            }
+            eprintln!("c2c-bridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("starting the async runtime")
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("C2C_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sled=warn,hyper=warn,reqwest=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn check_config(path: &Path, env: bool) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    if env && let Err(errors) = config.check_secrets() {
+        eprintln!("{errors}");
+        return ExitCode::from(2);
+    }
+    println!("{}: ok: {}", path.display(), config.summary());
+    ExitCode::SUCCESS
+}
+
+async fn conversations_cmd(
+    path: &Path,
+    partnership: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    if let Some(p) = partnership
+        && config.partnership(p).is_none()
+    {
+        anyhow::bail!("no partnership `{p}` in {}", path.display());
+    }
+    let store_dir = config.bridge.data_dir.join("store");
+    let views = match c2c_store::SledStore::open(&store_dir, None) {
+        Ok(store) => conversations::collect(&store as &dyn Store, &config, partnership)?,
+        // The running daemon holds the store's lock: ask it instead.
+        Err(open_err) => from_daemon(&config, partnership)
+            .await
+            .with_context(|| format!("the store is not readable directly ({open_err}), and asking the running daemon failed"))?,
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &views)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", conversations::render_text(&views))?;
+    }
+    Ok(())
+}
+
+async fn from_daemon(
+    config: &Config,
+    partnership: Option<&str>,
+) -> anyhow::Result<Vec<ConversationView>> {
+    let token = config
+        .bridge
+        .admin_token
+        .as_ref()
+        .context("no admin token is configured ([bridge] admin_token_env), so the daemon's API cannot be asked")?
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut url = format!("http://{}/api/conversations", config.bridge.listen);
+    if let Some(p) = partnership {
+        url.push_str(&format!("?partnership={p}"));
+    }
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token.expose())
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        anyhow::bail!(
+            "{url}: HTTP {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(response.json().await?)
+}
+
+fn tag_language(
+    config: Option<&Path>,
+    languages: &[String],
+    priors: &[String],
+) -> anyhow::Result<()> {
+    let tagger = match (config, languages.is_empty()) {
+        (Some(path), _) => {
+            let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+            Tagger::new(config.languages_mentioned())
+        }
+        (None, false) => {
+            for l in languages {
+                if !c2c_language::is_valid_code(l) {
+                    anyhow::bail!("`{l}` is not an ISO 639-1 or 639-3 language code");
+                }
+            }
+            Tagger::new(languages)
+        }
+        (None, true) => Tagger::all_languages(),
+    };
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lines() {
+        let line = line.context("reading stdin")?;
+        let tag = tagger.tag(&line, priors);
+        writeln!(out, "{}\t{:.2}\t{}", tag.code, tag.confidence, tag.script)?;
+    }
+    out.flush()?;
+    Ok(())
+}

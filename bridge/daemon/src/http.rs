@@ -1,0 +1,138 @@
+//! The HTTP listener: `/healthz`, `/metrics`, the admin API and the connectors' routes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use c2c_config::{Config, Secret};
+use c2c_core::{Connector, Store};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::conversations;
+use crate::live::Live;
+use crate::metrics::Metrics;
+
+/// What the daemon's own routes need.
+#[derive(Clone)]
+pub struct HttpState {
+    pub metrics: Arc<Metrics>,
+    pub store: Arc<dyn Store>,
+    pub config: Live<Config>,
+    pub connectors: Vec<Arc<dyn Connector>>,
+    /// `None`: the admin API is disabled.
+    pub admin_token: Option<Secret>,
+}
+
+impl std::fmt::Debug for HttpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpState").finish_non_exhaustive()
+    }
+}
+
+/// The whole HTTP application: the daemon's routes merged with the connectors' (`extra`).
+pub fn app(state: HttpState, extra: axum::Router) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/conversations", get(api_conversations))
+        .with_state(state)
+        .merge(extra)
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "no such path", "code": "not_found"})),
+            )
+        })
+}
+
+async fn healthz(State(s): State<HttpState>) -> Response {
+    let mut all_ok = true;
+    let mut connectors = serde_json::Map::new();
+    for c in &s.connectors {
+        let h = c.health().await;
+        all_ok &= h.ok;
+        connectors.insert(
+            c.channel().to_string(),
+            json!({"ok": h.ok, "detail": h.detail}),
+        );
+    }
+    let status = if all_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if all_ok { "ok" } else { "degraded" },
+        "instance": s.store.instance_id(),
+        "connectors": connectors,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ConversationsQuery {
+    partnership: Option<String>,
+}
+
+async fn api_conversations(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    Query(q): Query<ConversationsQuery>,
+) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
+    let config = s.config.get();
+    match conversations::collect(s.store.as_ref(), &config, q.partnership.as_deref()) {
+        Ok(views) => Json(views).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": e.to_string(), "code": "store"})),
+        )
+            .into_response(),
+    }
+}
+
+/// Bearer-token check for `/api/...`: the refusal, or `None` when the token is right.
+fn deny(s: &HttpState, headers: &HeaderMap) -> Option<Response> {
+    let refuse = |status: StatusCode, msg: &str, code: &str| {
+        Some((status, Json(json!({"error": msg, "code": code}))).into_response())
+    };
+    let Some(token) = &s.admin_token else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the admin API is disabled: set [bridge] admin_token_env or admin_token_file",
+            "disabled",
+        );
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+        None
+    } else {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+            "unauthorized",
+        )
+    }
+}

@@ -1,0 +1,26 @@
+//! The c2c-bridge daemon: router, outbox scheduler, HTTP listener and command line, on top of
+//! the core vocabulary (`c2c-core`), the store (`c2c-store`), the config (`c2c-config`), the
+//! language tagger (`c2c-language`) and the connectors (`c2c-webhook`, …).
+//!
+//! # Layout
+//! - [`app`]: `run`: start-up, wiring, reload on SIGHUP, drain on SIGTERM.
+//! - [`router`]: envelope → identified, tagged, committed message and outbox entries.
+//! - [`outbox`]: the delivery scheduler and retry schedule.
+//! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes.
+//! - [`metrics`]: every metric, in one place.
+//! - [`conversations`]: the admin view of threads and deliveries.
+//! - [`cli`] and [`commands`]: the command line.
+//! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
+//! - [`live`], [`sanitize`]: small helpers.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod conversations;
+pub mod http;
+pub mod live;
+pub mod metrics;
+pub mod outbox;
+pub mod router;
+pub mod sanitize;
+pub mod webhook_tools;

@@ -1,0 +1,176 @@
+//! The daemon's metrics, in one place, exposed at `GET /metrics` in Prometheus text format.
+//!
+//! Names follow `c2c_<thing>_<unit>`; labels are small closed sets (channel, reason, status).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use c2c_core::{Channel, DeliveryStatus, RefusalReason};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabel {
+    pub channel: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub channel: &'static str,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub channel: &'static str,
+    pub status: &'static str,
+}
+
+/// Every metric the daemon keeps.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    received: Family<ChannelLabel, Counter>,
+    relayed: Family<ChannelLabel, Counter>,
+    refused: Family<RefusedLabels, Counter>,
+    replays: Family<ChannelLabel, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox_depth: Gauge,
+    latency: Histogram,
+    commit_batch: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("c2c");
+        let received = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "messages_received",
+            "Inbound messages that reached the router",
+            received.clone(),
+        );
+        let relayed = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "messages_relayed",
+            "Inbound messages committed and routed to their recipients",
+            relayed.clone(),
+        );
+        let refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "messages_refused",
+            "Inbound messages refused, by reason",
+            refused.clone(),
+        );
+        let replays = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "messages_replayed",
+            "Inbound messages already committed before (answered with the original ids)",
+            replays.clone(),
+        );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Delivery attempts by outcome",
+            deliveries.clone(),
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "outbox_depth",
+            "Deliveries waiting to be made (scheduled or retrying)",
+            outbox_depth.clone(),
+        );
+        let latency = Histogram::new(exponential_buckets(0.001, 2.0, 20));
+        registry.register(
+            "relay_latency_seconds",
+            "End-to-end latency: message received to delivered, per delivery",
+            latency.clone(),
+        );
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "commit_batch_messages",
+            "Messages made durable by one group commit",
+            commit_batch.clone(),
+        );
+        Self {
+            registry,
+            received,
+            relayed,
+            refused,
+            replays,
+            deliveries,
+            outbox_depth,
+            latency,
+            commit_batch,
+        }
+    }
+
+    pub fn received(&self, channel: Channel) {
+        self.received
+            .get_or_create(&ChannelLabel {
+                channel: channel.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn relayed(&self, channel: Channel) {
+        self.relayed
+            .get_or_create(&ChannelLabel {
+                channel: channel.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn replayed(&self, channel: Channel) {
+        self.replays
+            .get_or_create(&ChannelLabel {
+                channel: channel.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn refused(&self, channel: Channel, reason: RefusalReason) {
+        self.refused
+            .get_or_create(&RefusedLabels {
+                channel: channel.as_str(),
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn delivery(&self, channel: Channel, status: DeliveryStatus) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.as_str(),
+                status: status.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn set_outbox_depth(&self, depth: usize) {
+        self.outbox_depth.set(depth as i64);
+    }
+
+    pub fn relay_latency(&self, seconds: f64) {
+        self.latency.observe(seconds);
+    }
+
+    pub fn commit_batch(&self, messages: usize) {
+        self.commit_batch.observe(messages as f64);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,357 @@
+//! The delivery scheduler.
+//!
+//! Every outbox entry belongs to a queue keyed by (conversation, recipient endpoint). Only the
+//! head of a queue is ever being delivered or waiting for its retry, so an endpoint receives a
+//! conversation's messages in commit order even when one of them needs retries. Different
+//! queues proceed independently, up to a concurrency limit.
+//!
+//! Each outcome is recorded on the entry (status, attempts, next due time, last error) in the
+//! store. A delivery that fails for good is visible there and in metrics, and its author is told
+//! on their own channel. At start, every entry still pending in the store is queued again, in
+//! commit order; on shutdown, deliveries in flight are allowed to finish (up to a timeout) and
+//! nothing new is started.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use c2c_config::Config;
+use c2c_core::{
+    Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind,
+    Millis, NativeRef, OutboxEntry, Receipt, Shutdown, Store, now_ms,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::outbox::backoff::RetrySchedule;
+use crate::router::Router;
+
+/// (conversation, endpoint): the unit of ordering.
+type QueueKey = (ConversationId, String);
+
+/// What one delivery attempt came to.
+struct Outcome {
+    key: QueueKey,
+    entry: OutboxEntry,
+    /// When the message was received and what kind it is (for latency and notices).
+    received_at: Option<(Millis, MessageKind)>,
+    result: Result<Receipt, DeliveryError>,
+}
+
+/// Delivers outbox entries through the connectors.
+pub struct Scheduler {
+    pub store: Arc<dyn Store>,
+    pub connectors: HashMap<Channel, Arc<dyn Connector>>,
+    pub config: Live<Config>,
+    pub router: Router,
+    pub metrics: Arc<Metrics>,
+    pub schedule: RetrySchedule,
+    pub concurrency: usize,
+    pub drain_timeout: Duration,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("schedule", &self.schedule)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Queues {
+    queues: HashMap<QueueKey, VecDeque<OutboxEntry>>,
+    /// Heads waiting for their due time.
+    timers: BinaryHeap<Reverse<(Millis, QueueKey)>>,
+    /// Heads due now, waiting for a free slot.
+    ready: VecDeque<QueueKey>,
+    depth: usize,
+}
+
+impl Queues {
+    fn push(&mut self, entry: OutboxEntry) {
+        let key = (entry.conversation, entry.recipient.endpoint_key());
+        let queue = self.queues.entry(key.clone()).or_default();
+        let was_empty = queue.is_empty();
+        let due = entry.next_due;
+        queue.push_back(entry);
+        self.depth += 1;
+        if was_empty {
+            self.arm(key, due);
+        }
+    }
+
+    /// Make the head of `key` wait for `due` (or be ready now).
+    fn arm(&mut self, key: QueueKey, due: Millis) {
+        if due <= now_ms() {
+            self.ready.push_back(key);
+        } else {
+            self.timers.push(Reverse((due, key)));
+        }
+    }
+
+    /// Remove the head of `key` and arm the next one, if any.
+    fn pop(&mut self, key: &QueueKey) {
+        let Some(queue) = self.queues.get_mut(key) else {
+            return;
+        };
+        queue.pop_front();
+        self.depth -= 1;
+        match queue.front() {
+            Some(next) => {
+                let due = next.next_due;
+                self.arm(key.clone(), due);
+            }
+            None => {
+                self.queues.remove(key);
+            }
+        }
+    }
+
+    /// Replace the head of `key` (after a failed attempt) and arm it for its new due time.
+    fn retry(&mut self, key: &QueueKey, entry: OutboxEntry) {
+        let due = entry.next_due;
+        if let Some(head) = self.queues.get_mut(key).and_then(|q| q.front_mut()) {
+            *head = entry;
+            self.arm(key.clone(), due);
+        }
+    }
+
+    /// Move every head whose time has come to `ready`; return when the next one is due.
+    fn fire_timers(&mut self) -> Option<Millis> {
+        let now = now_ms();
+        while let Some(Reverse((due, _))) = self.timers.peek() {
+            if *due > now {
+                return Some(*due);
+            }
+            let Reverse((_, key)) = self.timers.pop().expect("peeked");
+            self.ready.push_back(key);
+        }
+        None
+    }
+}
+
+impl Scheduler {
+    /// Deliver until `stop` is cancelled, then drain what is in flight. `rx` brings entries the
+    /// committer has just made durable.
+    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Vec<OutboxEntry>>, stop: Shutdown) {
+        let mut q = Queues::default();
+        match self.store.pending_outbox() {
+            Ok(pending) => {
+                if !pending.is_empty() {
+                    tracing::info!(
+                        entries = pending.len(),
+                        "resuming undelivered outbox entries"
+                    );
+                }
+                for e in pending {
+                    q.push(e);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not read pending outbox entries; they will resume at the next start")
+            }
+        }
+        let mut inflight: JoinSet<Outcome> = JoinSet::new();
+        let this = Arc::new(self);
+        loop {
+            let next_due = q.fire_timers();
+            while inflight.len() < this.concurrency {
+                let Some(key) = q.ready.pop_front() else {
+                    break;
+                };
+                let Some(entry) = q.queues.get(&key).and_then(|queue| queue.front()).cloned()
+                else {
+                    continue;
+                };
+                let s = this.clone();
+                inflight.spawn(async move { s.attempt(key, entry).await });
+            }
+            this.metrics.set_outbox_depth(q.depth);
+            let sleep = next_due.map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                Some(entries) = rx.recv() => {
+                    for e in entries {
+                        q.push(e);
+                    }
+                }
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                    match done {
+                        Ok(outcome) => this.record(&mut q, outcome).await,
+                        Err(e) => tracing::error!(error = %e, "a delivery task failed; its entry stays pending until the next start"),
+                    }
+                }
+                _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => {}
+            }
+        }
+
+        if !inflight.is_empty() {
+            tracing::info!(
+                in_flight = inflight.len(),
+                "waiting for deliveries in flight"
+            );
+        }
+        let drain = async {
+            while let Some(done) = inflight.join_next().await {
+                if let Ok(outcome) = done {
+                    this.record(&mut q, outcome).await;
+                }
+            }
+        };
+        if tokio::time::timeout(this.drain_timeout, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "deliveries still in flight after the drain timeout; they will be retried at the next start"
+            );
+        }
+        tracing::debug!(pending = q.depth, "scheduler stopped");
+    }
+
+    /// One delivery attempt of `entry`.
+    async fn attempt(&self, key: QueueKey, entry: OutboxEntry) -> Outcome {
+        let channel = entry.recipient.channel;
+        let delivery = self.delivery(&entry);
+        let received_at = delivery
+            .as_ref()
+            .ok()
+            .map(|d| (d.message.received_at, d.message.kind));
+        let result = match (delivery, self.connectors.get(&channel)) {
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(DeliveryError::temporary(format!(
+                "no {channel} connector is configured"
+            ))),
+            (Ok(d), Some(connector)) => connector.deliver(&d).await,
+        };
+        Outcome {
+            key,
+            entry,
+            received_at,
+            result,
+        }
+    }
+
+    /// Everything a connector needs for `entry`, read from the store and the config.
+    fn delivery(&self, entry: &OutboxEntry) -> Result<Delivery, DeliveryError> {
+        let store_err =
+            |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
+        let message = self
+            .store
+            .message(entry.message)
+            .map_err(store_err)?
+            .ok_or_else(|| DeliveryError::permanent("the message is missing from the store"))?;
+        let conversation = self
+            .store
+            .conversation(entry.conversation)
+            .map_err(store_err)?;
+        let (subject, thread_key) = match conversation {
+            Some(c) => (
+                c.subject.clone(),
+                c.thread_keys.get(&entry.recipient.city).cloned(),
+            ),
+            None => (message.subject.clone(), None),
+        };
+        let partnership_language = self
+            .config
+            .get()
+            .partnership(&entry.partnership)
+            .map(|p| p.language.clone())
+            .unwrap_or_else(|| "en".into());
+        Ok(Delivery {
+            entry: entry.clone(),
+            message,
+            subject,
+            thread_key,
+            partnership_language,
+        })
+    }
+
+    /// Record an outcome and move the queue on.
+    async fn record(&self, q: &mut Queues, outcome: Outcome) {
+        let Outcome {
+            key,
+            mut entry,
+            received_at,
+            result,
+        } = outcome;
+        let now = now_ms();
+        let channel = entry.recipient.channel;
+        entry.attempts += 1;
+        entry.updated_at = now;
+        let mut natives = Vec::new();
+        let mut failed_for_good = None;
+        match result {
+            Ok(receipt) => {
+                entry.status = DeliveryStatus::Delivered;
+                entry.delivered_at = Some(now);
+                entry.last_error = None;
+                natives = receipt
+                    .native_ids
+                    .into_iter()
+                    .map(|k| {
+                        (
+                            k,
+                            NativeRef {
+                                partnership: entry.partnership.clone(),
+                                conversation: entry.conversation,
+                                message: Some(entry.message),
+                            },
+                        )
+                    })
+                    .collect();
+                if let Some((received, MessageKind::Post)) = received_at {
+                    self.metrics
+                        .relay_latency((now - received).max(0) as f64 / 1000.0);
+                }
+                tracing::debug!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts, "delivered");
+                q.pop(&key);
+            }
+            Err(DeliveryError::Temporary {
+                reason,
+                retry_after,
+            }) if !self.schedule.exhausted(entry.attempts) => {
+                let mut wait = self.schedule.delay(entry.attempts, &mut rand::rng());
+                if let Some(asked) = retry_after {
+                    wait = wait.max(asked.min(self.schedule.max));
+                }
+                entry.status = DeliveryStatus::TemporaryFailure;
+                entry.next_due = now + wait.as_millis() as Millis;
+                tracing::info!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
+                    retry_in_ms = wait.as_millis() as u64, %reason, "delivery failed; will retry");
+                entry.last_error = Some(reason);
+                q.retry(&key, entry.clone());
+            }
+            Err(e) => {
+                let reason = match e {
+                    DeliveryError::Temporary { reason, .. } => {
+                        format!("gave up after {} attempts: {reason}", entry.attempts)
+                    }
+                    DeliveryError::Permanent { reason } => reason,
+                };
+                entry.status = DeliveryStatus::PermanentFailure;
+                tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
+                    %reason, "delivery failed for good");
+                entry.last_error = Some(reason.clone());
+                failed_for_good = Some(reason);
+                q.pop(&key);
+            }
+        }
+        self.metrics.delivery(channel, entry.status);
+        if let Err(e) = self
+            .store
+            .update_deliveries(std::slice::from_ref(&entry), &natives)
+            .await
+        {
+            tracing::error!(entry = %entry.id, error = %e, "could not record a delivery outcome; it may be repeated after a restart");
+        }
+        if let Some(reason) = failed_for_good {
+            let router = self.router.clone();
+            tokio::spawn(async move { router.delivery_failed(entry, reason).await });
+        }
+    }
+}

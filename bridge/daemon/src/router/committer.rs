@@ -1,0 +1,553 @@
+//! The second, sequential stage of routing: resolve the conversation, apply the agreed-channel
+//! rule, build the records, and commit them in groups.
+//!
+//! One task owns this stage, so conversation resolution and dedupe never race, and commit order
+//! is a single sequence (`seq`) that deliveries follow. It takes every piece of work waiting in
+//! its queue (up to a limit), processes them in memory, commits them with one durable write
+//! (group commit), and only then answers each sender.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use c2c_config::{CommitMode, Config, OtherChannelRule};
+use c2c_core::{
+    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message,
+    MessageId, MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal,
+    RefusalReason, Store, now_ms,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::router::notice;
+use crate::router::prepare::Prepared;
+use crate::router::recipients::{recipients, reply_endpoint};
+
+/// The most pieces of work one group commit takes.
+const MAX_BATCH: usize = 1024;
+
+/// A piece of work for the committer.
+#[derive(Debug)]
+pub enum Work {
+    /// An identified inbound message; the answer goes back on the channel.
+    Inbound(Box<Prepared>, oneshot::Sender<Result<Accepted, Refusal>>),
+    /// A delivery failed for good: tell the author.
+    DeliveryFailed {
+        entry: Box<OutboxEntry>,
+        reason: String,
+    },
+}
+
+/// Where an inbound message's answer goes once its batch is durable.
+type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
+
+/// The committer's state.
+pub struct Committer {
+    pub config: Live<Config>,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub mode: CommitMode,
+    /// New outbox entries go to the delivery scheduler once committed.
+    pub outbox: mpsc::UnboundedSender<Vec<OutboxEntry>>,
+    pub bridge_name: String,
+    next_seq: u64,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committer")
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Changes made by the work of one batch, before they are committed.
+#[derive(Default)]
+struct Batch {
+    commit: Commit,
+    /// Conversations touched in this batch, newest state.
+    conversations: HashMap<ConversationId, Conversation>,
+    natives: HashMap<NativeKey, NativeRef>,
+    accepted: HashMap<NativeKey, Accepted>,
+    /// Answers to send once the batch is durable.
+    answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
+}
+
+impl Committer {
+    pub fn new(
+        config: Live<Config>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        outbox: mpsc::UnboundedSender<Vec<OutboxEntry>>,
+    ) -> Result<Self, c2c_core::StoreError> {
+        let cfg = config.get();
+        let next_seq = store.last_seq()? + 1;
+        Ok(Self {
+            mode: cfg.bridge.commit,
+            bridge_name: cfg.bridge.name.clone(),
+            config,
+            store,
+            metrics,
+            outbox,
+            next_seq,
+        })
+    }
+
+    /// Run until `stop` is cancelled; then refuse new work and finish what is queued.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Work>, stop: c2c_core::Shutdown) {
+        let max = match self.mode {
+            CommitMode::Group => MAX_BATCH,
+            CommitMode::Each => 1,
+        };
+        let mut work = Vec::with_capacity(max);
+        let mut closed = false;
+        loop {
+            tokio::select! {
+                n = rx.recv_many(&mut work, max) => {
+                    if n == 0 {
+                        break;
+                    }
+                    self.process(std::mem::take(&mut work)).await;
+                }
+                _ = stop.cancelled(), if !closed => {
+                    // Senders now get an error (answered as "unavailable, retry"); what is
+                    // already queued is still committed and answered.
+                    rx.close();
+                    closed = true;
+                }
+            }
+        }
+        tracing::debug!("committer stopped");
+    }
+
+    async fn process(&mut self, work: Vec<Work>) {
+        let config = self.config.get();
+        let mut batch = Batch::default();
+        let mut messages = 0;
+        for w in work {
+            match w {
+                Work::Inbound(prepared, reply) => {
+                    let channel = prepared.envelope.origin.channel;
+                    let result = self.inbound(&config, &mut batch, *prepared);
+                    messages += 1;
+                    batch.answers.push((reply, result, channel));
+                }
+                Work::DeliveryFailed { entry, reason } => {
+                    if let Err(e) = self.delivery_failed(&config, &mut batch, &entry, &reason) {
+                        tracing::warn!(entry = %entry.id, error = %e, "could not tell the author about a failed delivery");
+                    }
+                }
+            }
+        }
+        let Batch {
+            mut commit,
+            conversations,
+            answers,
+            ..
+        } = batch;
+        commit.conversations = conversations.into_values().collect();
+        let entries = commit.outbox.clone();
+        let outcome = self.store.commit(commit).await;
+        self.metrics.commit_batch(messages);
+        match outcome {
+            Ok(()) => {
+                if !entries.is_empty() {
+                    // The scheduler lives as long as the daemon; if it is gone we are stopping and
+                    // the entries are on disk for the next start.
+                    let _ = self.outbox.send(entries);
+                }
+                for (reply, result, channel) in answers {
+                    match &result {
+                        Ok(a) if a.replay => self.metrics.replayed(channel),
+                        Ok(_) => self.metrics.relayed(channel),
+                        Err(r) => self.metrics.refused(channel, r.reason),
+                    }
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; answering the batch as unavailable so sources retry");
+                for (reply, result, channel) in answers {
+                    let result = result.and_then(|_| {
+                        Err(Refusal::new(
+                            RefusalReason::Unavailable,
+                            "the bridge could not store the message; retry later",
+                        ))
+                    });
+                    if let Err(r) = &result {
+                        self.metrics.refused(channel, r.reason);
+                    }
+                    let _ = reply.send(result);
+                }
+            }
+        }
+    }
+
+    fn seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    fn store_error(e: c2c_core::StoreError) -> Refusal {
+        tracing::error!(error = %e, "store read failed");
+        Refusal::new(
+            RefusalReason::Unavailable,
+            "the bridge could not read its store; retry later",
+        )
+    }
+
+    fn conversation(
+        &self,
+        batch: &Batch,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, Refusal> {
+        if let Some(c) = batch.conversations.get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        self.store.conversation(id).map_err(Self::store_error)
+    }
+
+    fn native(&self, batch: &Batch, key: &NativeKey) -> Result<Option<NativeRef>, Refusal> {
+        if let Some(r) = batch.natives.get(key) {
+            return Ok(Some(r.clone()));
+        }
+        self.store.native(key).map_err(Self::store_error)
+    }
+
+    /// Route one inbound message into `batch`.
+    fn inbound(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        p: Prepared,
+    ) -> Result<Accepted, Refusal> {
+        let env = &p.envelope;
+        let replayed = match batch.accepted.get(&env.dedupe_key) {
+            Some(a) => Some(a.clone()),
+            None => self
+                .store
+                .accepted(&env.dedupe_key)
+                .map_err(Self::store_error)?,
+        };
+        if let Some(mut original) = replayed {
+            original.replay = true;
+            return Ok(original);
+        }
+
+        // Which partnership, which conversation.
+        if let Some(pid) = &env.partnership
+            && config.partnership(pid).is_none()
+        {
+            return Err(Refusal::new(
+                RefusalReason::UnknownPartnership,
+                format!("no partnership `{pid}`"),
+            ));
+        }
+        let mut conversation = self.resolve(batch, &p)?;
+        let pid = conversation
+            .as_ref()
+            .map(|c| c.partnership.clone())
+            .or_else(|| env.partnership.clone())
+            .ok_or_else(|| {
+                Refusal::new(
+                    RefusalReason::UnknownPartnership,
+                    "no partnership given and no known conversation referred to",
+                )
+            })?;
+        let partnership = config.partnership(&pid).ok_or_else(|| {
+            Refusal::new(
+                RefusalReason::UnknownPartnership,
+                format!("no partnership `{pid}`"),
+            )
+        })?;
+        if !partnership.members.contains(&p.author.city) {
+            return Err(Refusal::new(
+                RefusalReason::NotAMember,
+                format!(
+                    "{} is not a member of the partnership `{pid}`",
+                    p.author.city
+                ),
+            ));
+        }
+
+        // The agreed-channel rule.
+        let used = env.origin.channel;
+        let agreed = partnership.channel_of(&p.author.city).unwrap_or(used);
+        let mut notice_needed = false;
+        if used != agreed {
+            match partnership.on_other_channel {
+                OtherChannelRule::Reject => {
+                    return Err(Refusal::new(
+                        RefusalReason::WrongChannel,
+                        notice::rejected_other_channel(
+                            &partnership.language,
+                            &pid,
+                            &p.author.city_name,
+                            agreed.as_str(),
+                        ),
+                    ));
+                }
+                OtherChannelRule::Relay => {
+                    notice_needed = conversation
+                        .as_ref()
+                        .is_none_or(|c| !c.channel_noticed.contains(&p.author.contact));
+                }
+            }
+        }
+
+        // Records.
+        let now = now_ms();
+        let seq = self.seq();
+        let message_id = MessageId::new();
+        let mut conv = conversation.take().unwrap_or_else(|| Conversation {
+            id: ConversationId::new(),
+            partnership: pid.clone(),
+            subject: subject_for(env.subject.as_deref(), &env.text),
+            origin_instance: self.store.instance_id().to_string(),
+            started_at: now,
+            started_by: Some(p.author.clone()),
+            posts: 0,
+            posts_by_city: Default::default(),
+            last_post_at: None,
+            last_post_city: None,
+            languages: Default::default(),
+            thread_keys: Default::default(),
+            channel_noticed: Default::default(),
+        });
+        conv.posts += 1;
+        *conv.posts_by_city.entry(p.author.city.clone()).or_default() += 1;
+        conv.last_post_at = Some(now);
+        conv.last_post_city = Some(p.author.city.clone());
+        *conv.languages.entry(p.language.code.clone()).or_default() += 1;
+        if let Some(key) = &env.thread_key {
+            conv.thread_keys.insert(p.author.city.clone(), key.clone());
+        }
+        let message = Message {
+            id: message_id,
+            seq,
+            kind: MessageKind::Post,
+            conversation: conv.id,
+            partnership: pid.clone(),
+            author: Some(p.author.clone()),
+            origin: env.origin.clone(),
+            origin_instance: self.store.instance_id().to_string(),
+            subject: conv.subject.clone(),
+            text: env.text.clone(),
+            html: p.html.clone(),
+            language: p.language.clone(),
+            received_at: env.received_at,
+            committed_at: now,
+        };
+        let to = recipients(config, partnership, &p.author.city);
+        push_entries(&mut batch.commit, &message, to, now);
+        for key in &env.native_ids {
+            let r = NativeRef {
+                partnership: pid.clone(),
+                conversation: conv.id,
+                message: Some(message_id),
+            };
+            batch.natives.insert(key.clone(), r.clone());
+            batch.commit.natives.push((key.clone(), r));
+        }
+        let accepted = Accepted {
+            message: message_id,
+            conversation: conv.id,
+            replay: false,
+        };
+        batch
+            .accepted
+            .insert(env.dedupe_key.clone(), accepted.clone());
+        batch
+            .commit
+            .accepted
+            .push((env.dedupe_key.clone(), accepted.clone()));
+        batch.commit.messages.push(message);
+
+        if notice_needed && let Some(endpoint) = reply_endpoint(config, &p.author, &env.origin) {
+            conv.channel_noticed.insert(p.author.contact.clone());
+            let text = notice::relayed_from_other_channel(
+                &partnership.language,
+                &pid,
+                &p.author.city_name,
+                agreed.as_str(),
+            );
+            let notice =
+                self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
+            push_entries(&mut batch.commit, &notice, vec![endpoint], now);
+            batch.commit.messages.push(notice);
+        }
+        batch.conversations.insert(conv.id, conv);
+        Ok(accepted)
+    }
+
+    /// The conversation an envelope continues, if any: an explicit id first, then the first
+    /// thread reference the store knows (in the same partnership when one is named).
+    fn resolve(&self, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
+        let env = &p.envelope;
+        if let Some(id) = &env.conversation {
+            let unknown = || {
+                Refusal::new(
+                    RefusalReason::UnknownConversation,
+                    format!("no conversation `{id}`"),
+                )
+            };
+            let cid: ConversationId = id.parse().map_err(|_| unknown())?;
+            let conv = self.conversation(batch, cid)?.ok_or_else(unknown)?;
+            if let Some(pid) = &env.partnership
+                && *pid != conv.partnership
+            {
+                return Err(Refusal::new(
+                    RefusalReason::UnknownConversation,
+                    format!(
+                        "conversation `{id}` belongs to the partnership `{}`, not `{pid}`",
+                        conv.partnership
+                    ),
+                ));
+            }
+            return Ok(Some(conv));
+        }
+        for key in &env.thread_refs {
+            let Some(r) = self.native(batch, key)? else {
+                continue;
+            };
+            if env
+                .partnership
+                .as_ref()
+                .is_some_and(|pid| *pid != r.partnership)
+            {
+                continue;
+            }
+            if let Some(conv) = self.conversation(batch, r.conversation)? {
+                return Ok(Some(conv));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A message written by the bridge in `conv`.
+    fn bridge_message(
+        &mut self,
+        conv: &Conversation,
+        kind: MessageKind,
+        text: String,
+        lang: &str,
+        now: i64,
+    ) -> Message {
+        Message {
+            id: MessageId::new(),
+            seq: self.seq(),
+            kind,
+            conversation: conv.id,
+            partnership: conv.partnership.clone(),
+            author: None,
+            origin: c2c_core::Origin {
+                channel: c2c_core::Channel::Webhook,
+                city: None,
+                address: self.bridge_name.clone(),
+            },
+            origin_instance: self.store.instance_id().to_string(),
+            subject: conv.subject.clone(),
+            text,
+            html: None,
+            language: LanguageTag {
+                code: lang.to_string(),
+                confidence: 1.0,
+                script: String::new(),
+            },
+            received_at: now,
+            committed_at: now,
+        }
+    }
+
+    /// Tell the author of a post that one of its deliveries failed for good.
+    fn delivery_failed(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        entry: &OutboxEntry,
+        reason: &str,
+    ) -> Result<(), String> {
+        let message = self
+            .store
+            .message(entry.message)
+            .map_err(|e| e.to_string())?
+            .ok_or("message not found")?;
+        // Only posts have an author to tell; a failed notice is not announced (no loops).
+        let Some(author) = message
+            .author
+            .as_ref()
+            .filter(|_| message.kind == MessageKind::Post)
+        else {
+            return Ok(());
+        };
+        let conv = match self.conversation(batch, message.conversation) {
+            Ok(Some(c)) => c,
+            _ => return Err("conversation not found".into()),
+        };
+        let endpoint =
+            reply_endpoint(config, author, &message.origin).ok_or("the author has no endpoint")?;
+        let lang = config
+            .partnership(&conv.partnership)
+            .map(|p| p.language.clone())
+            .unwrap_or_else(|| "en".into());
+        let city = config
+            .city(&entry.recipient.city)
+            .map(|c| c.name.clone())
+            .unwrap_or(entry.recipient.city.clone());
+        let recipient = format!("{city} ({})", entry.recipient.channel);
+        let text = notice::delivery_failed(&lang, &conv.subject, &recipient, reason);
+        let now = now_ms();
+        let notice = self.bridge_message(&conv, MessageKind::DeliveryFailed, text, &lang, now);
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now);
+        batch.commit.messages.push(notice);
+        Ok(())
+    }
+}
+
+/// One outbox entry per recipient of `message`.
+fn push_entries(commit: &mut Commit, message: &Message, to: Vec<Recipient>, now: i64) {
+    for (i, recipient) in to.into_iter().enumerate() {
+        commit.outbox.push(OutboxEntry {
+            id: OutboxId::for_recipient(message.id, i),
+            seq: message.seq,
+            message: message.id,
+            conversation: message.conversation,
+            partnership: message.partnership.clone(),
+            recipient,
+            status: DeliveryStatus::Scheduled,
+            attempts: 0,
+            next_due: now,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            delivered_at: None,
+        });
+    }
+}
+
+/// The subject of a new conversation: the one given, else the text's first line, at most 80
+/// characters.
+pub fn subject_for(subject: Option<&str>, text: &str) -> String {
+    let raw = subject
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| text.trim().lines().next().unwrap_or(""));
+    let mut s: String = raw.chars().take(80).collect();
+    if raw.chars().count() > 80 {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_for;
+
+    #[test]
+    fn subjects_come_from_the_first_line() {
+        assert_eq!(subject_for(Some(" MoU draft "), "x"), "MoU draft");
+        assert_eq!(subject_for(None, "\n First line\nsecond"), "First line");
+        assert_eq!(subject_for(Some(""), &"a".repeat(100)).chars().count(), 81);
+    }
+}

@@ -1,0 +1,124 @@
+//! The router: from an inbound envelope to committed records and outbox entries.
+//!
+//! Two stages. [`prepare`] runs in the connector's task (identify the sender, sanitise,
+//! tag the language); [`committer`] runs in one task (dedupe, conversation, agreed channel,
+//! recipients, group commit). [`Router`] is the [`Inbox`] connectors submit to.
+//!
+//! # Layout
+//! - [`prepare`]: the stateless stage.
+//! - [`committer`]: the sequential stage and group commit.
+//! - [`recipients`]: who receives what on which channel (every routing decision lives here).
+//! - [`notice`]: what the bridge itself says, per language.
+
+pub mod committer;
+pub mod notice;
+pub mod prepare;
+pub mod recipients;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use c2c_config::Config;
+use c2c_core::{Accepted, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason};
+use c2c_language::Tagger;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::live::Live;
+use crate::metrics::Metrics;
+use committer::Work;
+
+/// How many pieces of work may wait for the committer before submitters wait too
+/// (back-pressure on connectors instead of unbounded memory).
+const QUEUE: usize = 8192;
+
+/// The connectors' inbox.
+#[derive(Clone)]
+pub struct Router {
+    config: Live<Config>,
+    tagger: Live<Tagger>,
+    metrics: Arc<Metrics>,
+    tx: mpsc::Sender<Work>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// A router and the receiving end of its committer queue.
+    pub fn new(
+        config: Live<Config>,
+        tagger: Live<Tagger>,
+        metrics: Arc<Metrics>,
+    ) -> (Self, mpsc::Receiver<Work>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        (
+            Self {
+                config,
+                tagger,
+                metrics,
+                tx,
+            },
+            rx,
+        )
+    }
+
+    /// Ask the committer to tell an author that a delivery failed for good.
+    pub async fn delivery_failed(&self, entry: OutboxEntry, reason: String) {
+        if self
+            .tx
+            .send(Work::DeliveryFailed {
+                entry: Box::new(entry),
+                reason,
+            })
+            .await
+            .is_err()
+        {
+            tracing::warn!("committer stopped; a delivery-failed notice was not written");
+        }
+    }
+}
+
+#[async_trait]
+impl Inbox for Router {
+    async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal> {
+        let channel = envelope.origin.channel;
+        self.metrics.received(channel);
+        let prepared = {
+            let config = self.config.get();
+            let tagger = self.tagger.get();
+            prepare::prepare(&config, &tagger, envelope)
+        };
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(refusal) => {
+                self.metrics.refused(channel, refusal.reason);
+                return Err(refusal);
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        let unavailable = || {
+            Refusal::new(
+                RefusalReason::Unavailable,
+                "the bridge is shutting down; retry later",
+            )
+        };
+        if self
+            .tx
+            .send(Work::Inbound(Box::new(prepared), reply))
+            .await
+            .is_err()
+        {
+            self.metrics.refused(channel, RefusalReason::Unavailable);
+            return Err(unavailable());
+        }
+        // The committer counts what it decides.
+        answer.await.unwrap_or_else(|_| Err(unavailable()))
+    }
+
+    fn count_refusal(&self, channel: Channel, reason: RefusalReason) {
+        self.metrics.refused(channel, reason);
+    }
+}

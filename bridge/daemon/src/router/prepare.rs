@@ -1,0 +1,85 @@
+//! The first, stateless stage of routing, run in the connector's own task (so it scales with
+//! the connections): check the text, identify the sender, sanitise HTML, tag the language.
+//! Anything that needs the store's current state happens in the committer.
+
+use c2c_config::Config;
+use c2c_core::{Author, Channel, Envelope, LanguageTag, Refusal, RefusalReason};
+use c2c_language::Tagger;
+
+use crate::sanitize::sanitize_html;
+
+/// An envelope whose sender is a known contact, ready for the committer.
+#[derive(Debug)]
+pub struct Prepared {
+    pub envelope: Envelope,
+    pub author: Author,
+    pub language: LanguageTag,
+    /// Sanitised HTML.
+    pub html: Option<String>,
+}
+
+/// Identify and tag one envelope, or refuse it.
+pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<Prepared, Refusal> {
+    if envelope.text.trim().is_empty() {
+        return Err(Refusal::new(
+            RefusalReason::EmptyText,
+            "the message has no text",
+        ));
+    }
+    let author = identify(config, &envelope)?;
+    let (_, contact) = config
+        .contact(&author.contact)
+        .expect("identify returned a configured contact");
+    let mut priors: Vec<String> = contact.languages.clone();
+    if let Some(city) = config.city(&author.city) {
+        priors.extend(
+            city.languages
+                .iter()
+                .filter(|l| !contact.languages.contains(l))
+                .cloned(),
+        );
+    }
+    let language = tagger.tag(&envelope.text, &priors);
+    let html = envelope.html.as_deref().and_then(sanitize_html);
+    Ok(Prepared {
+        envelope,
+        author,
+        language,
+        html,
+    })
+}
+
+/// The contact who sent `envelope`, checked against the city whose endpoint it arrived on.
+/// Strangers are refused with a reason that says nothing about who is known.
+fn identify(config: &Config, envelope: &Envelope) -> Result<Author, Refusal> {
+    let sender = envelope.sender.as_str();
+    let found = match envelope.origin.channel {
+        Channel::Webhook => config.contact(sender),
+        Channel::Email => config.contact_by_email(sender),
+        Channel::Matrix => config.contact_by_matrix(sender),
+    };
+    let Some((city, contact)) = found else {
+        return Err(Refusal::new(
+            RefusalReason::UnknownSender,
+            format!("`{sender}` is not a known contact"),
+        ));
+    };
+    if let Some(endpoint_city) = &envelope.origin.city
+        && *endpoint_city != city.id
+    {
+        return Err(Refusal::new(
+            RefusalReason::OtherCity,
+            format!(
+                "`{sender}` is a contact of {}, not of {endpoint_city}",
+                city.id
+            ),
+        ));
+    }
+    Ok(Author {
+        contact: contact.id.clone(),
+        name: contact.name.clone(),
+        city: city.id.clone(),
+        city_name: city.name.clone(),
+        role: contact.role.clone(),
+    })
+}

@@ -1,0 +1,73 @@
+//! Who receives what, on which channel: the routing decisions, in one place.
+//!
+//! A post in a partnership goes to every *other* member's contacts on that member's agreed
+//! channel: one endpoint per contact address on email, one portal room per member on Matrix,
+//! one endpoint per city on webhooks. What the bridge says to an author goes back to the
+//! endpoint the author wrote from.
+
+use c2c_config::{Config, Partnership};
+use c2c_core::{Author, Channel, Origin, Recipient};
+
+/// The Matrix endpoint of a member: its configured room, or a portal key the Matrix connector
+/// resolves to the room it created (`portal:PARTNERSHIP:CITY`).
+pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
+    partnership
+        .matrix_rooms
+        .get(city)
+        .cloned()
+        .unwrap_or_else(|| format!("portal:{}:{}", partnership.id, city))
+}
+
+/// Every recipient endpoint of a post by a contact of `author_city`, in a stable order
+/// (members in config order, then contacts in config order).
+pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str) -> Vec<Recipient> {
+    let mut out = Vec::new();
+    for member in partnership.members.iter().filter(|m| *m != author_city) {
+        let (Some(channel), Some(city)) = (partnership.channel_of(member), config.city(member))
+        else {
+            continue;
+        };
+        match channel {
+            Channel::Webhook => out.push(Recipient {
+                city: member.clone(),
+                contact: None,
+                channel,
+                address: member.clone(),
+            }),
+            Channel::Matrix => out.push(Recipient {
+                city: member.clone(),
+                contact: None,
+                channel,
+                address: matrix_address(partnership, member),
+            }),
+            Channel::Email => {
+                for contact in &city.contacts {
+                    if let Some(email) = &contact.email {
+                        out.push(Recipient {
+                            city: member.clone(),
+                            contact: Some(contact.id.clone()),
+                            channel,
+                            address: email.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The endpoint to answer an author on: the one their message came from.
+pub fn reply_endpoint(config: &Config, author: &Author, origin: &Origin) -> Option<Recipient> {
+    let address = match origin.channel {
+        Channel::Webhook => origin.city.clone().unwrap_or_else(|| author.city.clone()),
+        Channel::Matrix => origin.address.clone(),
+        Channel::Email => config.contact(&author.contact)?.1.email.clone()?,
+    };
+    Some(Recipient {
+        city: author.city.clone(),
+        contact: Some(author.contact.clone()),
+        channel: origin.channel,
+        address,
+    })
+}
