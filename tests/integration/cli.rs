@@ -1,0 +1,208 @@
+//! The command line around the daemon: check-config, tag-language, conversations, SIGTERM.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use c2c_test_support::world::message;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn check_config_accepts_the_shipped_examples() {
+    for name in ["example.toml", "full-example.toml"] {
+        let out = Command::new(crate::bin())
+            .args(["check-config", "--config"])
+            .arg(repo().join("config").join(name))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("cities"), "one-line summary: {stdout}");
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    }
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_location_and_exits_2() {
+    let path = repo().join("config/tests/broken.toml");
+    let out = Command::new(crate::bin())
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 8, "{stderr}");
+    for l in lines {
+        // file:line:column: path: message
+        let mut parts = l.splitn(4, ':');
+        let (file, line, col) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        assert!(file.ends_with("broken.toml"), "{l}");
+        assert!(
+            line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok(),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn check_config_with_env_requires_the_secrets() {
+    let out = Command::new(crate::bin())
+        .args(["check-config", "--env", "--config"])
+        .arg(repo().join("config/full-example.toml"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("C2C_IMAP_PASSWORD"), "{stderr}");
+}
+
+#[test]
+fn tag_language_prints_one_line_per_line_in_order() {
+    let mut child = Command::new(crate::bin())
+        .args(["tag-language", "--languages", "en,zh,ja", "--prior", "zh"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("Please send the agenda before Friday.\n请在周五之前发送议程。\n\n来週の会議の議題をお送りください。\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let codes: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["en", "zh", "und", "ja"], "{text}");
+    for l in text.lines() {
+        let fields: Vec<&str> = l.split('\t').collect();
+        assert_eq!(fields.len(), 3, "{l}");
+        assert!(fields[1].parse::<f64>().is_ok(), "{l}");
+    }
+}
+
+#[tokio::test]
+async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
+    let mut w = crate::world().await;
+    let a = w
+        .post(
+            "leeds",
+            "c-1",
+            &message(
+                "leeds-jo",
+                "hangzhou-leeds",
+                None,
+                Some("Transport data"),
+                "Here are the bus ridership figures.",
+            ),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    w.sink.next_delivered().await;
+
+    // Running: the store is locked by the daemon, so the command asks its admin API.
+    let out = w.daemon.command(&["conversations", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let running: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(running[0]["subject"], "Transport data");
+    assert_eq!(running[0]["owing"], serde_json::json!(["hangzhou"]));
+
+    assert!(w.daemon.terminate().await.success());
+    assert!(w.daemon.log_text().contains("stopped cleanly"));
+
+    // Stopped: it reads the store directly.
+    let out = w
+        .daemon
+        .command(&["conversations", "--partnership", "hangzhou-leeds"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Transport data") && text.contains("owes a reply: hangzhou"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_drains_deliveries_in_flight() {
+    let mut w = crate::world().await;
+    w.sink.hold("hangzhou");
+    let a = w
+        .post(
+            "leeds",
+            "t-1",
+            &message(
+                "leeds-jo",
+                "hangzhou-leeds",
+                None,
+                Some("Drain"),
+                "Delivered while stopping.",
+            ),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    let arrived = w.sink.next().await;
+    assert_eq!(arrived.post.text, "Delivered while stopping.");
+
+    // Stop while the delivery is in flight; the daemon waits for its answer before exiting.
+    w.daemon.signal_term();
+    w.daemon.wait_log("waiting for deliveries in flight").await;
+    w.sink.release("hangzhou");
+    assert!(w.daemon.wait_exit().await.success());
+    assert!(w.daemon.log_text().contains("stopped cleanly"));
+
+    // The delivery was recorded: after a restart it is not sent again.
+    w.daemon.restart().await;
+    let b = w
+        .post(
+            "leeds",
+            "t-2",
+            &message(
+                "leeds-jo",
+                "hangzhou-leeds",
+                None,
+                Some("Next"),
+                "The next one.",
+            ),
+        )
+        .await;
+    assert_eq!(b.status, 202);
+    let next = w.sink.next().await;
+    assert_eq!(
+        next.post.text,
+        "The next one.",
+        "the drained delivery was not repeated; log:\n{}",
+        w.daemon.log_text()
+    );
+    let convs = w.conversations().await;
+    let delivered: u64 = convs
+        .iter()
+        .map(|c| c["deliveries"]["delivered"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(delivered, 2);
+}

@@ -1,0 +1,122 @@
+//! `kill -9` between acceptance and delivery loses nothing: every message answered 202 is
+//! delivered after the restart, under the webhook-id it was first attempted with.
+
+use std::collections::{HashMap, HashSet};
+
+use c2c_test_support::post::post_json;
+use c2c_test_support::world::{Tuning, message};
+
+const MESSAGES: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_message() {
+    let mut w = crate::world_with(Tuning {
+        max_attempts: 1000,
+        ..Tuning::default()
+    })
+    .await;
+    // Hangzhou's system is failing: nothing gets delivered before the kill.
+    w.sink.script("hangzhou", &[503; 100_000]);
+
+    // Many concurrent posts (so group commits are in progress), killed mid-stream.
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..MESSAGES {
+        let (base, secret, tx) = (
+            w.daemon.base_url.clone(),
+            w.secrets["leeds"].clone(),
+            ack_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let body = message(
+                "leeds-jo",
+                "hangzhou-leeds",
+                Some(&format!("T{}", i % 20)),
+                Some("Crash test"),
+                &format!("crash test message {i}"),
+            );
+            let id = format!("crash-{i}");
+            // A connection reset by the kill is "not acknowledged".
+            let answer =
+                tokio::spawn(async move { post_json(&base, "leeds", &secret, &id, &body).await })
+                    .await
+                    .ok();
+            let _ = tx.send((i, answer));
+        });
+    }
+    drop(ack_tx);
+    let mut acked: HashMap<usize, String> = HashMap::new();
+    let mut unacked = Vec::new();
+    let mut killed = false;
+    while let Some((i, answer)) = ack_rx.recv().await {
+        match answer {
+            Some(a) if a.status == 202 => {
+                acked.insert(i, a.body["message"].as_str().unwrap().to_string());
+            }
+            _ => unacked.push(i),
+        }
+        if !killed && acked.len() >= MESSAGES / 2 {
+            w.daemon.kill9();
+            killed = true;
+        }
+    }
+    assert!(killed);
+    assert!(acked.len() >= MESSAGES / 2);
+
+    // Attempts seen before the kill: message id → webhook-id.
+    let mut first_attempt: HashMap<String, String> = HashMap::new();
+    for r in w.sink.drain() {
+        first_attempt
+            .entry(r.post.id.clone())
+            .or_insert(r.webhook_id);
+    }
+
+    w.sink.clear_script("hangzhou");
+    w.daemon.restart().await;
+
+    // Every acknowledged message is delivered exactly once, under the same webhook-id as before.
+    let mut delivered: HashMap<String, String> = HashMap::new();
+    let wanted: HashSet<&String> = acked.values().collect();
+    while !wanted.iter().all(|m| delivered.contains_key(*m)) {
+        let r = w.sink.next_delivered().await;
+        assert!(r.verified);
+        let previous = delivered.insert(r.post.id.clone(), r.webhook_id.clone());
+        assert!(previous.is_none(), "message {} delivered twice", r.post.id);
+        if let Some(before) = first_attempt.get(&r.post.id) {
+            assert_eq!(
+                before, &r.webhook_id,
+                "the webhook-id is stable across the crash"
+            );
+        }
+    }
+
+    // The source retries what was not acknowledged, under the same webhook-ids; replays of
+    // what was in fact committed get the original answer.
+    for i in unacked {
+        let body = message(
+            "leeds-jo",
+            "hangzhou-leeds",
+            Some(&format!("T{}", i % 20)),
+            Some("Crash test"),
+            &format!("crash test message {i}"),
+        );
+        let a = w.post("leeds", &format!("crash-{i}"), &body).await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        acked.insert(i, a.body["message"].as_str().unwrap().to_string());
+    }
+    let wanted: HashSet<String> = acked.values().cloned().collect();
+    while !wanted.iter().all(|m| delivered.contains_key(m)) {
+        let r = w.sink.next_delivered().await;
+        let previous = delivered.insert(r.post.id.clone(), r.webhook_id.clone());
+        assert!(previous.is_none(), "message {} delivered twice", r.post.id);
+    }
+    assert_eq!(
+        delivered.len(),
+        MESSAGES,
+        "every message delivered exactly once"
+    );
+
+    let convs = w.conversations().await;
+    let posts: u64 = convs.iter().map(|c| c["posts"].as_u64().unwrap()).sum();
+    assert_eq!(posts as usize, MESSAGES, "no message was committed twice");
+    assert_eq!(convs.len(), 20, "one conversation per thread key");
+}

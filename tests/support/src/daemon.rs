@@ -1,0 +1,197 @@
+//! The real daemon as a child process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::DEADLINE;
+
+/// A running `c2c-bridge run`.
+#[derive(Debug)]
+pub struct Daemon {
+    bin: PathBuf,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    pub base_url: String,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Start `bin run --config config` with `env`, logging to `log` (appended across restarts),
+    /// and wait until `/healthz` answers.
+    pub async fn start(
+        bin: &Path,
+        config: &Path,
+        listen: &str,
+        env: Vec<(String, String)>,
+        log: &Path,
+    ) -> Daemon {
+        let mut d = Daemon {
+            bin: bin.to_path_buf(),
+            config: config.to_path_buf(),
+            env,
+            log: log.to_path_buf(),
+            base_url: format!("http://{listen}"),
+            child: None,
+        };
+        d.spawn().await;
+        d
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(&self.bin)
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("C2C_LOG", "info,c2c_bridge=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting c2c-bridge");
+        self.child = Some(child);
+        self.wait_healthy().await;
+    }
+
+    async fn wait_healthy(&mut self) {
+        let client = reqwest::Client::new();
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = client
+                .get(format!("{}/healthz", self.base_url))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "c2c-bridge exited with {status} before it was healthy; log:\n{}",
+                    self.log_text()
+                );
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "c2c-bridge not healthy after {DEADLINE:?}; log:\n{}",
+                self.log_text()
+            );
+            // Readiness poll: there is no event to await from outside the process.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to drain or flush.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait for the exit.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        self.signal_term();
+        self.wait_exit().await
+    }
+
+    /// Send SIGTERM without waiting.
+    pub fn signal_term(&self) {
+        let child = self.child.as_ref().expect("running");
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Wait until the log contains `needle` (the daemon's own report of an event).
+    pub async fn wait_log(&self, needle: &str) {
+        let start = Instant::now();
+        while !self.log_text().contains(needle) {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "`{needle}` not logged within {DEADLINE:?}; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Wait for the process to exit (without blocking the test's runtime, which may be serving
+    /// the sink the daemon is talking to).
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "c2c-bridge did not stop after SIGTERM; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Start again on the same config and data.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop it first");
+        self.spawn().await;
+    }
+
+    /// Run another command of the binary (e.g. `conversations`) and return its output.
+    pub fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.bin)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap()
+    }
+
+    /// GET a path of the daemon and return the body.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.base_url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// The value of one metric sample line of `/metrics` (0 when absent).
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let (_, text) = self.get("/metrics", None).await;
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(sample)
+                    .and_then(|rest| rest.trim().parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Helpers for the integration tests, which drive the real `c2c-bridge` binary over real HTTP
+//! on loopback.
+//!
+//! # Layout
+//! - [`daemon`]: start, stop (SIGTERM), kill (SIGKILL) and restart the binary on a config.
+//! - [`sink`]: a city's system: receives the bridge's webhooks, verifies their signatures,
+//!   answers with scripted statuses.
+//! - [`post`]: signed posts to the bridge, as a city's system makes them.
+//! - [`world`]: a test world of three webhook cities with its config file.
+//!
+//! Waiting is always for an event (a request arriving, a health check answering) with a
+//! generous deadline that only turns a hang into a failure.
+
+pub mod daemon;
+pub mod post;
+pub mod sink;
+pub mod world;
+
+use std::time::Duration;
+
+/// How long any single wait may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes).
+pub fn new_secret() -> String {
+    use base64::Engine;
+    let key: [u8; 32] = rand::random();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
+}

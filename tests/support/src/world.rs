@@ -1,0 +1,218 @@
+//! A test world: three webhook cities (Leeds, Hangzhou, Gifu), two partnerships, a sink for
+//! every city's own system, and the daemon's config file in a temporary directory.
+//!
+//! - `hangzhou-leeds` (city-city, relay): Leeds and Hangzhou, both on webhooks.
+//! - `heritage` (multi-city, reject): Leeds, Hangzhou, Gifu.
+//!
+//! Gifu is not a member of `hangzhou-leeds`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use c2c_webhook::SigningSecret;
+use serde_json::{Value, json};
+
+use crate::daemon::Daemon;
+use crate::post::{Answer, post_json};
+use crate::sink::Sink;
+use crate::{free_port, new_secret};
+
+pub const CITIES: [&str; 3] = ["leeds", "hangzhou", "gifu"];
+
+/// Tuning a test may change before the daemon starts.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    pub initial_backoff: &'static str,
+    pub max_backoff: &'static str,
+    pub max_attempts: u32,
+    pub max_body_bytes: usize,
+    pub admin_token: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            initial_backoff: "50ms",
+            max_backoff: "200ms",
+            max_attempts: 6,
+            max_body_bytes: 65536,
+            admin_token: true,
+        }
+    }
+}
+
+/// Everything one test needs.
+#[derive(Debug)]
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub listen: String,
+    pub secrets: HashMap<String, SigningSecret>,
+    pub env: Vec<(String, String)>,
+    pub sink: Sink,
+    pub daemon: Daemon,
+    pub admin_token: String,
+}
+
+impl World {
+    /// Build the world and start the daemon (the binary at `bin`).
+    pub async fn start(bin: &Path, tuning: Tuning) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let mut secrets = HashMap::new();
+        let mut env = Vec::new();
+        for city in CITIES {
+            let text = new_secret();
+            secrets.insert(city.to_string(), SigningSecret::parse(&text).unwrap());
+            env.push((format!("C2C_TEST_WHSEC_{}", city.to_uppercase()), text));
+        }
+        let admin_token = format!("tok-{}", free_port());
+        env.push(("C2C_TEST_ADMIN_TOKEN".into(), admin_token.clone()));
+        let sink = Sink::start(0, secrets.clone()).await;
+        let listen = format!("127.0.0.1:{}", free_port());
+        let config_path = dir.path().join("c2c-bridge.toml");
+        std::fs::write(&config_path, config_text(&listen, &sink, &tuning)).unwrap();
+        let log = dir.path().join("daemon.log");
+        let daemon = Daemon::start(bin, &config_path, &listen, env.clone(), &log).await;
+        World {
+            dir,
+            config_path,
+            listen,
+            secrets,
+            env,
+            sink,
+            daemon,
+            admin_token,
+        }
+    }
+
+    /// Post a message as `city`'s system.
+    pub async fn post(&self, city: &str, id: &str, body: &Value) -> Answer {
+        post_json(&self.daemon.base_url, city, &self.secrets[city], id, body).await
+    }
+
+    /// The admin API's conversations listing.
+    pub async fn conversations(&self) -> Vec<Value> {
+        let (status, body) = self
+            .daemon
+            .get("/api/conversations", Some(&self.admin_token))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// A message body as a city's system writes it.
+pub fn message(
+    from: &str,
+    partnership: &str,
+    thread_key: Option<&str>,
+    subject: Option<&str>,
+    text: &str,
+) -> Value {
+    json!({
+        "from": from,
+        "partnership": partnership,
+        "conversation": null,
+        "thread_key": thread_key,
+        "subject": subject,
+        "text": text,
+        "html": null,
+    })
+}
+
+fn config_text(listen: &str, sink: &Sink, t: &Tuning) -> String {
+    let admin = if t.admin_token {
+        "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\""
+    } else {
+        ""
+    };
+    format!(
+        r#"
+[bridge]
+name = "c2c test bridge"
+data_dir = "data"
+listen = "{listen}"
+{admin}
+
+[bridge.delivery]
+initial_backoff = "{ib}"
+max_backoff = "{mb}"
+max_attempts = {ma}
+jitter = 0.0
+drain_timeout = "5s"
+timeout = "5s"
+
+[connectors.webhook]
+max_body_bytes = {body}
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+timezone = "Europe/London"
+languages = ["en"]
+webhook = {{ url = "{leeds}", secret_env = "C2C_TEST_WHSEC_LEEDS" }}
+
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+  languages = ["en"]
+
+[[cities]]
+id = "hangzhou"
+name = "Hangzhou"
+country = "CN"
+timezone = "Asia/Shanghai"
+languages = ["zh", "en"]
+webhook = {{ url = "{hangzhou}", secret_env = "C2C_TEST_WHSEC_HANGZHOU" }}
+
+  [[cities.contacts]]
+  id = "hz-li"
+  name = "Li Wei"
+  role = "Foreign Affairs Office"
+  languages = ["zh", "en"]
+
+[[cities]]
+id = "gifu"
+name = "Gifu"
+country = "JP"
+timezone = "Asia/Tokyo"
+languages = ["ja", "en"]
+webhook = {{ url = "{gifu}", secret_env = "C2C_TEST_WHSEC_GIFU" }}
+
+  [[cities.contacts]]
+  id = "gifu-sato"
+  name = "Sato Hana"
+  role = "International Exchange Division"
+  languages = ["ja", "en"]
+
+[[partnerships]]
+id = "hangzhou-leeds"
+kind = "city-city"
+members = ["hangzhou", "leeds"]
+objective = "Smart transport and library services exchange"
+language = "en"
+reply_within = "5d"
+on_other_channel = "relay"
+channels = {{ hangzhou = "webhook", leeds = "webhook" }}
+
+[[partnerships]]
+id = "heritage"
+kind = "multi-city"
+members = ["leeds", "hangzhou", "gifu"]
+objective = "Cultural heritage and tourism"
+language = "en"
+reply_within = "7d"
+on_other_channel = "reject"
+channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
+"#,
+        ib = t.initial_backoff,
+        mb = t.max_backoff,
+        ma = t.max_attempts,
+        body = t.max_body_bytes,
+        leeds = sink.url("leeds"),
+        hangzhou = sink.url("hangzhou"),
+        gifu = sink.url("gifu"),
+    )
+}
