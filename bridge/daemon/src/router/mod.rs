@@ -122,3 +122,6 @@ impl Inbox for Router {
         self.metrics.refused(channel, reason);
     }
 }
+
+#[cfg(test)]
+mod tests;

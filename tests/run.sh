@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (a Python venv with
+# the reference Standard Webhooks library), checks formatting and lints, then runs every test,
+# including the tier that needs those installs (`--include-ignored`).
+#
+#   tests/run.sh            # everything
+#   tests/run.sh crash      # only tests whose name contains "crash" (passed to cargo test)
+#
+# Build outputs and the venv live under $C2C_STATE_DIR (default ~/.cache/c2c-bridge), outside
+# the clone, so a second run is fast; nothing breaks when that directory is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export C2C_STATE_DIR="${C2C_STATE_DIR:-$HOME/.cache/c2c-bridge}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$C2C_STATE_DIR/target}"
+mkdir -p "$C2C_STATE_DIR"
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "python venv for the interop tests"
+C2C_PYTHON="$(tests/scripts/setup-python.sh)"
+export C2C_PYTHON
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (all tiers)"
+cargo test --workspace --locked -- --include-ignored "$@"
+
+step "done"
