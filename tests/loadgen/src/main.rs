@@ -1,1 +1,271 @@
-fn main() {}
+//! `c2c-loadgen`: how fast does c2c-bridge relay, compared with a bare HTTP echo endpoint?
+//!
+//! One run starts, on loopback: an echo server and a sink (a city's system that counts what it
+//! receives) in this process, and the real `c2c-bridge` binary on a generated config (durable:
+//! group commit, or one flush per message for the baseline). Then it measures, with the same
+//! client (signed requests, keep-alive connections):
+//!
+//! 1. the echo server at full speed (requests/s): the yardstick for this machine;
+//! 2. the bridge at full speed: accepted/s, relayed/s (delivered to the sink), latency from send
+//!    to arrival at the sink;
+//! 3. the bridge at fixed offered rates (open loop; latency from the intended send time);
+//! 4. the bridge at full speed with `commit = "each"` (one fsync per message): the baseline
+//!    group commit is compared with;
+//!
+//! and the daemon's RSS at rest and under load. Every relayed message is checked to arrive
+//! exactly once.
+//!
+//! # Layout
+//! - `client`: keep-alive HTTP/1.1 connections posting signed messages.
+//! - `servers`: the echo server and the sink.
+//! - `daemon`: the bridge process and its config.
+//! - `stats`: latency percentiles.
+
+mod client;
+mod daemon;
+mod servers;
+mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::client::{Load, Target};
+use crate::daemon::Bridge;
+use crate::servers::Sink;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "c2c-loadgen",
+    about = "Benchmark c2c-bridge's webhook relay against a bare echo endpoint"
+)]
+struct Args {
+    /// The c2c-bridge binary to measure (build it with --release).
+    #[arg(long)]
+    bridge_bin: PathBuf,
+    /// Seconds per full-speed phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Fixed offered rates to measure (messages/s).
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
+    rates: Vec<u64>,
+    /// Conversations the messages are spread over (deliveries within one are sequential).
+    #[arg(long, default_value_t = 1000)]
+    conversations: u64,
+    /// Size of each message's text in bytes.
+    #[arg(long, default_value_t = 400)]
+    text_bytes: usize,
+    /// Skip the one-flush-per-message baseline.
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let full = Duration::from_secs(args.seconds);
+    println!(
+        "# c2c-loadgen: {} connections, {}-byte texts, {} conversations, {}s phases",
+        args.connections, args.text_bytes, args.conversations, args.seconds
+    );
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism()?.get(),
+        cpu_model()
+    );
+
+    // 1. Echo yardstick.
+    let echo = servers::start_echo().await?;
+    let secret = c2c_webhook::SigningSecret::parse(&daemon::demo_secret())?;
+    let echo_target = Target {
+        addr: echo,
+        path: "/echo".into(),
+        secret: secret.clone(),
+    };
+    let r = client::closed_loop(
+        &echo_target,
+        &Load::new(args.connections, full, args.text_bytes, args.conversations),
+        None,
+    )
+    .await?;
+    let echo_rps = r.completed as f64 / r.elapsed.as_secs_f64();
+    println!(
+        "\n## echo (bare axum endpoint, same client, same signed body)\nrequests/s: {echo_rps:.0}"
+    );
+
+    // 2-3. The bridge, group commit.
+    let sink = Sink::start().await?;
+    let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group").await?;
+    let rss_rest = bridge.rss_kib();
+    let group = full_speed(&bridge, &sink, &args, full, "group").await?;
+    let rss_load = group.rss_peak_kib;
+    println!(
+        "\n## relay, durable, group commit (full speed)\n{}",
+        group.describe()
+    );
+    println!("relay / echo: {:.2}", group.relayed_per_s / echo_rps);
+
+    let mut fixed = Vec::new();
+    for &rate in &args.rates {
+        sink.reset();
+        let t = bridge.target("leeds");
+        let load = Load::new(
+            args.connections.max(8),
+            full,
+            args.text_bytes,
+            args.conversations,
+        );
+        let r = client::open_loop(&t, &load, rate, Some(sink.clone())).await?;
+        let relayed = sink.wait_for(r.accepted, Duration::from_secs(60)).await;
+        let lat = sink.latencies();
+        println!(
+            "\n## relay at {rate} msg/s offered ({}s)\naccepted: {} (refused {}, errors {}), relayed: {relayed}, duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            args.seconds,
+            r.accepted,
+            r.refused,
+            r.errors,
+            sink.duplicates(),
+            lat.p(50.0),
+            lat.p(99.0),
+            lat.max(),
+        );
+        fixed.push((rate, lat.p(50.0), lat.p(99.0)));
+    }
+    bridge.stop().await?;
+
+    // 4. Baseline: one flush per message.
+    let mut baseline = None;
+    if !args.no_baseline {
+        sink.reset();
+        let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each").await?;
+        let b = full_speed(&each, &sink, &args, full, "each").await?;
+        println!(
+            "\n## relay, durable, one flush per message (baseline, full speed)\n{}",
+            b.describe()
+        );
+        each.stop().await?;
+        baseline = Some(b);
+    }
+
+    println!("\n## summary");
+    println!("| measure | value |\n|---|---|");
+    println!("| echo requests/s | {echo_rps:.0} |");
+    println!(
+        "| relayed msg/s, group commit | {:.0} |",
+        group.relayed_per_s
+    );
+    println!("| relay / echo | {:.2} |", group.relayed_per_s / echo_rps);
+    println!(
+        "| latency at full speed p50 / p99 | {:.1} / {:.1} ms |",
+        group.p50, group.p99
+    );
+    for (rate, p50, p99) in &fixed {
+        println!("| latency at {rate} msg/s offered p50 / p99 | {p50:.1} / {p99:.1} ms |");
+    }
+    if let Some(b) = &baseline {
+        println!(
+            "| relayed msg/s, one flush per message | {:.0} |",
+            b.relayed_per_s
+        );
+        println!(
+            "| group commit / per-message flush | {:.1}× |",
+            group.relayed_per_s / b.relayed_per_s
+        );
+    }
+    println!(
+        "| daemon RSS at rest / peak under load | {} / {} MiB |",
+        rss_rest / 1024,
+        rss_load / 1024
+    );
+    Ok(())
+}
+
+/// What one full-speed phase measured.
+struct FullSpeed {
+    accepted: u64,
+    relayed: u64,
+    accepted_per_s: f64,
+    relayed_per_s: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    duplicates: u64,
+    rss_peak_kib: u64,
+}
+
+impl FullSpeed {
+    fn describe(&self) -> String {
+        format!(
+            "accepted: {} ({:.0}/s), relayed: {} ({:.0}/s), duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; daemon peak RSS {} MiB",
+            self.accepted,
+            self.accepted_per_s,
+            self.relayed,
+            self.relayed_per_s,
+            self.duplicates,
+            self.p50,
+            self.p99,
+            self.max,
+            self.rss_peak_kib / 1024
+        )
+    }
+}
+
+async fn full_speed(
+    bridge: &Bridge,
+    sink: &Arc<Sink>,
+    args: &Args,
+    full: Duration,
+    label: &str,
+) -> anyhow::Result<FullSpeed> {
+    sink.reset();
+    let t = bridge.target("leeds");
+    let load = Load::new(args.connections, full, args.text_bytes, args.conversations);
+    let start = Instant::now();
+    let sampler = bridge.rss_sampler();
+    let r = client::closed_loop(&t, &load, Some(sink.clone())).await?;
+    let relayed = sink.wait_for(r.accepted, Duration::from_secs(120)).await;
+    let until_relayed = sink
+        .last_arrival()
+        .unwrap_or_else(Instant::now)
+        .duration_since(start);
+    let rss_peak_kib = sampler.stop().await;
+    let lat = sink.latencies();
+    anyhow::ensure!(
+        relayed >= r.accepted,
+        "{label}: only {relayed} of {} accepted messages were relayed",
+        r.accepted
+    );
+    Ok(FullSpeed {
+        accepted: r.accepted,
+        relayed,
+        accepted_per_s: r.accepted as f64 / r.elapsed.as_secs_f64(),
+        relayed_per_s: relayed as f64 / until_relayed.as_secs_f64(),
+        p50: lat.p(50.0),
+        p99: lat.p(99.0),
+        max: lat.max(),
+        duplicates: sink.duplicates(),
+        rss_peak_kib,
+    })
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}

@@ -1,0 +1,199 @@
+//! The bridge under test: its config and process.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use c2c_webhook::SigningSecret;
+
+use crate::client::Target;
+
+/// The secret every benchmark city signs with (generated per run).
+pub fn demo_secret() -> String {
+    use base64::Engine;
+    static SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SECRET
+        .get_or_init(|| {
+            let key: [u8; 32] = rand::random();
+            format!(
+                "whsec_{}",
+                base64::engine::general_purpose::STANDARD.encode(key)
+            )
+        })
+        .clone()
+}
+
+/// A running `c2c-bridge run`.
+pub struct Bridge {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Bridge {
+    /// Start the bridge with Leeds (the sender) and Hangzhou (the receiver, at the sink) on
+    /// webhooks; `commit` is "group" or "each".
+    pub async fn start(bin: &Path, sink: SocketAddr, commit: &str) -> anyhow::Result<Bridge> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let config = format!(
+            r#"
+[bridge]
+name = "bench"
+data_dir = "data"
+listen = "{addr}"
+commit = "{commit}"
+
+[connectors.webhook]
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+languages = ["en"]
+webhook = {{ url = "http://{sink}/leeds", secret_env = "C2C_BENCH_WHSEC" }}
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+
+[[cities]]
+id = "hangzhou"
+name = "Hangzhou"
+country = "CN"
+languages = ["zh", "en"]
+webhook = {{ url = "http://{sink}/hangzhou", secret_env = "C2C_BENCH_WHSEC" }}
+  [[cities.contacts]]
+  id = "hz-li"
+  name = "Li Wei"
+  role = "Foreign Affairs Office"
+
+[[partnerships]]
+id = "bench"
+kind = "city-city"
+members = ["leeds", "hangzhou"]
+objective = "benchmark"
+language = "en"
+reply_within = "5d"
+channels = {{ leeds = "webhook", hangzhou = "webhook" }}
+"#
+        );
+        let path = dir.path().join("bench.toml");
+        std::fs::write(&path, config)?;
+        let log = std::fs::File::create(dir.path().join("daemon.log"))?;
+        let child = Command::new(bin)
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("C2C_BENCH_WHSEC", demo_secret())
+            .env("C2C_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        let bridge = Bridge {
+            child: Some(child),
+            addr,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(30),
+                "the bridge did not start listening"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(bridge)
+    }
+
+    pub fn target(&self, city: &str) -> Target {
+        Target {
+            addr: self.addr,
+            path: format!("/hooks/{city}"),
+            secret: SigningSecret::parse(&demo_secret()).expect("a valid secret"),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Resident set size now, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        rss_of(self.pid())
+    }
+
+    /// Sample RSS every 100 ms until stopped; the peak is returned.
+    pub fn rss_sampler(&self) -> Sampler {
+        let pid = self.pid();
+        let peak = Arc::new(AtomicU64::new(rss_of(pid)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(rss_of(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Sampler { peak, stop, task }
+    }
+
+    /// SIGTERM and wait.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status()?;
+            let start = Instant::now();
+            while child.try_wait()?.is_none() {
+                if start.elapsed() > Duration::from_secs(30) {
+                    child.kill()?;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A running RSS sampler.
+pub struct Sampler {
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sampler {
+    pub async fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

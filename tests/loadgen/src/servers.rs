@@ -1,0 +1,134 @@
+//! The echo server (the yardstick) and the sink (a fast city system that counts arrivals).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::stats::Latencies;
+
+/// A bare endpoint that answers every POST with its body.
+pub async fn start_echo() -> anyhow::Result<SocketAddr> {
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(|body: Bytes| async move { (StatusCode::OK, body) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// Most messages one run can track.
+const CAPACITY: usize = 8_000_000;
+
+/// Receives the bridge's deliveries and measures latency against the send times the client
+/// recorded.
+pub struct Sink {
+    pub addr: SocketAddr,
+    base: Instant,
+    /// Nanoseconds after `base` each message was (scheduled to be) sent, +1 (0 = unknown).
+    sent_at: Vec<AtomicU64>,
+    /// Times each message arrived.
+    seen: Vec<AtomicU8>,
+    arrived: AtomicU64,
+    duplicates: AtomicU64,
+    latencies: Mutex<Vec<f64>>,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Sink {
+    pub async fn start() -> anyhow::Result<Arc<Sink>> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let sink = Arc::new(Sink {
+            addr,
+            base: Instant::now(),
+            sent_at: (0..CAPACITY).map(|_| AtomicU64::new(0)).collect(),
+            seen: (0..CAPACITY).map(|_| AtomicU8::new(0)).collect(),
+            arrived: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            latencies: Mutex::new(Vec::new()),
+            last: Mutex::new(None),
+        });
+        let app = axum::Router::new()
+            .route("/{city}", axum::routing::post(receive))
+            .with_state(sink.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(sink)
+    }
+
+    /// Record when message `seq` was (scheduled to be) sent.
+    pub fn sent(&self, seq: u64, at: Instant) {
+        if let Some(slot) = self.sent_at.get(seq as usize) {
+            slot.store(
+                at.duration_since(self.base).as_nanos() as u64 + 1,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Forget the counters and latencies of the previous phase.
+    pub fn reset(&self) {
+        self.arrived.store(0, Ordering::SeqCst);
+        self.duplicates.store(0, Ordering::SeqCst);
+        self.latencies.lock().unwrap().clear();
+        *self.last.lock().unwrap() = None;
+    }
+
+    /// Wait until `n` messages arrived (or `timeout`); returns how many did.
+    pub async fn wait_for(&self, n: u64, timeout: Duration) -> u64 {
+        let start = Instant::now();
+        while self.arrived.load(Ordering::SeqCst) < n && start.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.arrived.load(Ordering::SeqCst)
+    }
+
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates.load(Ordering::SeqCst)
+    }
+
+    pub fn latencies(&self) -> Latencies {
+        Latencies::new(self.latencies.lock().unwrap().clone())
+    }
+
+    pub fn last_arrival(&self) -> Option<Instant> {
+        *self.last.lock().unwrap()
+    }
+}
+
+/// One delivery: find the message's sequence number in its text (`bench SEQ …`), count it and
+/// its latency.
+async fn receive(State(sink): State<Arc<Sink>>, body: Bytes) -> StatusCode {
+    let now = Instant::now();
+    let Ok(post) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let seq = post["text"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("bench "))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let Some(seq) = seq.filter(|s| *s < CAPACITY) else {
+        // Not a benchmark message (e.g. a notice): accept and ignore.
+        return StatusCode::NO_CONTENT;
+    };
+    if sink.seen[seq].fetch_add(1, Ordering::SeqCst) > 0 {
+        sink.duplicates.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::NO_CONTENT;
+    }
+    let sent = sink.sent_at[seq].load(Ordering::Relaxed);
+    if sent > 0 {
+        let ms =
+            (now.duration_since(sink.base).as_nanos() as u64).saturating_sub(sent - 1) as f64 / 1e6;
+        sink.latencies.lock().unwrap().push(ms);
+    }
+    *sink.last.lock().unwrap() = Some(now);
+    sink.arrived.fetch_add(1, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
