@@ -54,11 +54,7 @@ impl Config {
         if let Some(matrix) = &self.connectors.matrix {
             refs.push(&matrix.password);
         }
-        refs.extend(
-            self.cities
-                .iter()
-                .filter_map(|c| c.webhook.as_ref().map(|w| &w.secret)),
-        );
+        refs.extend(self.cities.iter().filter_map(|c| c.webhook.as_ref().map(|w| &w.secret)));
         refs.sort_by_key(|r| (r.location().line, r.location().column));
         refs
     }
@@ -66,16 +62,8 @@ impl Config {
     /// Checks that every secret can be read: each `*_env` variable is set and non-empty, each
     /// `*_file` readable and non-empty. Errors are located at the `*_env` / `*_file` key.
     pub fn check_secrets(&self) -> Result<(), ConfigErrors> {
-        let errors: Vec<ConfigError> = self
-            .secret_refs()
-            .into_iter()
-            .filter_map(|r| r.resolve().err())
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ConfigErrors(errors))
-        }
+        let errors: Vec<ConfigError> = self.secret_refs().into_iter().filter_map(|r| r.resolve().err()).collect();
+        if errors.is_empty() { Ok(()) } else { Err(ConfigErrors(errors)) }
     }
 
     /// One line: `3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook`.
@@ -84,22 +72,13 @@ impl Config {
             format!("{n} {}", if n == 1 { one } else { many })
         }
         let contacts = self.cities.iter().map(|c| c.contacts.len()).sum();
-        let connectors: Vec<&str> = self
-            .connectors
-            .channels()
-            .into_iter()
-            .map(|c| c.as_str())
-            .collect();
+        let connectors: Vec<&str> = self.connectors.channels().into_iter().map(|c| c.as_str()).collect();
         format!(
             "{}, {}, {}; connectors: {}",
             count(self.cities.len(), "city", "cities"),
             count(contacts, "contact", "contacts"),
             count(self.partnerships.len(), "partnership", "partnerships"),
-            if connectors.is_empty() {
-                "none".to_string()
-            } else {
-                connectors.join(", ")
-            }
+            if connectors.is_empty() { "none".to_string() } else { connectors.join(", ") }
         )
     }
 
@@ -120,11 +99,7 @@ impl Config {
 
     /// The contact with email address `address` (compared case-insensitively), and their city.
     pub fn contact_by_email(&self, address: &str) -> Option<(&City, &Contact)> {
-        self.find_contact(|c| {
-            c.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(address.trim()))
-        })
+        self.find_contact(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address.trim())))
     }
 
     /// The contact with Matrix user id `user_id`, and their city.
@@ -151,8 +126,6 @@ impl Config {
     }
 
     fn find_contact(&self, matches: impl Fn(&Contact) -> bool) -> Option<(&City, &Contact)> {
-        self.cities
-            .iter()
-            .find_map(|city| city.contacts.iter().find(|c| matches(c)).map(|c| (city, c)))
+        self.cities.iter().find_map(|city| city.contacts.iter().find(|c| matches(c)).map(|c| (city, c)))
     }
 }

@@ -43,12 +43,7 @@ impl<'s> Diag<'s> {
     /// The location of byte `offset`, labelled `path`.
     pub(crate) fn at_offset(&self, offset: usize, path: &str) -> Location {
         let (line, column) = self.lines.line_col(offset);
-        Location {
-            file: self.file.clone(),
-            line,
-            column,
-            path: path.to_string(),
-        }
+        Location { file: self.file.clone(), line, column, path: path.to_string() }
     }
 
     /// Where the value at `path` starts; for a path never read, where its nearest recorded
@@ -104,10 +99,9 @@ impl<'s> Diag<'s> {
 
     /// True when a problem was already reported at `path` or anywhere inside it.
     pub(crate) fn has_error_within(&self, path: &str) -> bool {
-        self.errored.iter().any(|p| {
-            p.strip_prefix(path)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
-        })
+        self.errored
+            .iter()
+            .any(|p| p.strip_prefix(path).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '['])))
     }
 
     /// True when a value at `path` was read (it is present in the file).

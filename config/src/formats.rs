@@ -8,9 +8,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
         return Err("an id must not be empty".into());
     }
     let first_ok = id.starts_with(|c: char| c.is_ascii_alphanumeric());
-    let rest_ok = id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    let rest_ok = id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if first_ok && rest_ok && id.len() <= 64 {
         Ok(())
     } else {
@@ -23,11 +21,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
 
 /// A plausible email address: one `@`, a non-empty local part and domain, no spaces.
 pub(crate) fn check_email(address: &str) -> Result<(), String> {
-    let bad = || {
-        Err(format!(
-            "{address:?} is not a plausible email address (expected local@domain)"
-        ))
-    };
+    let bad = || Err(format!("{address:?} is not a plausible email address (expected local@domain)"));
     let Some((local, domain)) = address.split_once('@') else {
         return bad();
     };
@@ -47,28 +41,15 @@ pub(crate) fn check_email(address: &str) -> Result<(), String> {
 
 /// A Matrix user id: `@localpart:server`.
 pub(crate) fn check_matrix_user(user_id: &str) -> Result<(), String> {
-    let ok = user_id
-        .strip_prefix('@')
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(local, server)| {
-            !local.is_empty()
-                && !server.is_empty()
-                && !user_id.contains(|c: char| c.is_whitespace() || c.is_control())
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{user_id:?} is not a Matrix user id (expected @localpart:server)"
-        ))
-    }
+    let ok = user_id.strip_prefix('@').and_then(|rest| rest.split_once(':')).is_some_and(|(local, server)| {
+        !local.is_empty() && !server.is_empty() && !user_id.contains(|c: char| c.is_whitespace() || c.is_control())
+    });
+    if ok { Ok(()) } else { Err(format!("{user_id:?} is not a Matrix user id (expected @localpart:server)")) }
 }
 
 /// An `http://` or `https://` URL with a host.
 pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(rest)
             if !rest.is_empty()
@@ -87,19 +68,14 @@ pub(crate) fn check_country(code: &str) -> Result<(), String> {
     if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(format!(
-            "{code:?} is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. \"GB\")"
-        ))
+        Err(format!("{code:?} is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. \"GB\")"))
     }
 }
 
 /// True for `localhost`, `127.x.y.z` and `::1`: where a clear-text test server may run.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A language code the tagger knows (ISO 639-1, else 639-3): `c2c_language::is_valid_code`.
@@ -108,12 +84,8 @@ pub(crate) fn check_language(code: &str) -> Result<(), String> {
         return Ok(());
     }
     match c2c_language::canonical_code(code) {
-        Some(valid) => Err(format!(
-            "{code:?} is not a language code we record; did you mean {valid:?}?"
-        )),
-        None => Err(format!(
-            "{code:?} is not an ISO 639-1 (or 639-3) language code, e.g. \"en\", \"zh\", \"ja\""
-        )),
+        Some(valid) => Err(format!("{code:?} is not a language code we record; did you mean {valid:?}?")),
+        None => Err(format!("{code:?} is not an ISO 639-1 (or 639-3) language code, e.g. \"en\", \"zh\", \"ja\"")),
     }
 }
 
@@ -134,16 +106,7 @@ mod tests {
     fn emails() {
         assert!(check_email("jo.smith@leeds.example").is_ok());
         assert!(check_email("bridge@localhost").is_ok());
-        for bad in [
-            "",
-            "jo",
-            "@x",
-            "jo@",
-            "a@b@c",
-            "jo smith@x",
-            "jo@x..y",
-            "<jo@x>",
-        ] {
+        for bad in ["", "jo", "@x", "jo@", "a@b@c", "jo smith@x", "jo@x..y", "<jo@x>"] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }

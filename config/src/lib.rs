@@ -46,8 +46,7 @@ pub use config::Config;
 pub use error::{ConfigError, ConfigErrors};
 pub use location::Location;
 pub use model::{
-    Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, Delivery,
-    EmailConnector, MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind,
-    Security, WebhookConnector,
+    Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, Delivery, EmailConnector,
+    MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Security, WebhookConnector,
 };
 pub use secret::{Secret, SecretRef};

@@ -33,11 +33,7 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.path
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.path)
     }
 }
 
@@ -50,9 +46,7 @@ pub(crate) struct LineIndex<'s> {
 
 impl<'s> LineIndex<'s> {
     pub(crate) fn new(text: &'s str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         LineIndex { text, line_starts }
     }
 
@@ -60,30 +54,16 @@ impl<'s> LineIndex<'s> {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let start = self.line_starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line, column + 1)
     }
 }
 
 /// `parent.key`, quoting `key` when it is not a bare TOML key.
 pub(crate) fn join_key(parent: &str, key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let key = if bare {
-        key.to_string()
-    } else {
-        format!("{key:?}")
-    };
-    if parent.is_empty() {
-        key
-    } else {
-        format!("{parent}.{key}")
-    }
+    let bare = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare { key.to_string() } else { format!("{key:?}") };
+    if parent.is_empty() { key } else { format!("{parent}.{key}") }
 }
 
 /// `parent[index]`.

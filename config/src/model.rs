@@ -26,8 +26,17 @@ pub struct Bridge {
     pub instance_id: Option<String>,
     /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
     pub commit: CommitMode,
+    /// With group commit, the shortest time between two flushes (`commit_window`, default
+    /// 2ms, at most 1s): under load, messages arriving meanwhile share the next flush. A flush
+    /// costs far more than writing one message, so this bounds the flush rate; at low load it
+    /// adds at most this much latency.
+    pub commit_window: Duration,
     /// Outbound delivery tuning (`[bridge.delivery]`, optional).
     pub delivery: Delivery,
+}
+
+impl Bridge {
+    pub const DEFAULT_COMMIT_WINDOW: Duration = Duration::from_millis(2);
 }
 
 /// How the store makes commits durable.
@@ -171,10 +180,7 @@ pub struct WebhookConnector {
 
 impl Default for WebhookConnector {
     fn default() -> Self {
-        WebhookConnector {
-            max_body_bytes: 1_048_576,
-            tolerance: Duration::from_secs(300),
-        }
+        WebhookConnector { max_body_bytes: 1_048_576, tolerance: Duration::from_secs(300) }
     }
 }
 

@@ -49,12 +49,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     fn new(table: &'a DeTable<'i>, path: String) -> Self {
-        Table {
-            table,
-            path,
-            known: Vec::new(),
-            refused: Vec::new(),
-        }
+        Table { table, path, known: Vec::new(), refused: Vec::new() }
     }
 
     /// This table's dotted path.
@@ -88,10 +83,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     fn wrong_type(diag: &mut Diag<'_>, path: &str, expected: &str, value: &Value<'_>) {
-        diag.value_error(
-            path,
-            format!("expected {expected}, found {}", type_name(value.get_ref())),
-        );
+        diag.value_error(path, format!("expected {expected}, found {}", type_name(value.get_ref())));
     }
 
     /// An optional string.
@@ -166,13 +158,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// An optional integer within `min..=max`.
-    pub(crate) fn opt_int(
-        &mut self,
-        diag: &mut Diag<'_>,
-        key: &str,
-        min: u64,
-        max: u64,
-    ) -> Option<u64> {
+    pub(crate) fn opt_int(&mut self, diag: &mut Diag<'_>, key: &str, min: u64, max: u64) -> Option<u64> {
         let (path, value) = self.take(diag, key)?;
         let DeValue::Integer(int) = value.get_ref() else {
             Self::wrong_type(diag, &path, "an integer", value);
@@ -266,11 +252,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// An optional table of strings (`{ leeds = "email" }`); positions recorded as `key.k`.
-    pub(crate) fn opt_str_map(
-        &mut self,
-        diag: &mut Diag<'_>,
-        key: &str,
-    ) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn opt_str_map(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<BTreeMap<String, String>> {
         let (path, value) = self.take(diag, key)?;
         let DeValue::Table(table) = value.get_ref() else {
             Self::wrong_type(diag, &path, "a table of strings", value);
@@ -291,11 +273,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// A required table of strings.
-    pub(crate) fn req_str_map(
-        &mut self,
-        diag: &mut Diag<'_>,
-        key: &str,
-    ) -> Option<BTreeMap<String, String>> {
+    pub(crate) fn req_str_map(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<BTreeMap<String, String>> {
         if !self.table.contains_key(key) {
             self.known.push(key.to_string());
             self.missing(diag, key);
@@ -333,12 +311,7 @@ impl<'a, 'i> Table<'a, 'i> {
             return Vec::new();
         };
         let DeValue::Array(items) = value.get_ref() else {
-            Self::wrong_type(
-                diag,
-                &path,
-                &format!("an array of tables ([[{key}]])"),
-                value,
-            );
+            Self::wrong_type(diag, &path, &format!("an array of tables ([[{key}]])"), value);
             return Vec::new();
         };
         let mut out = Vec::with_capacity(items.len());
@@ -355,12 +328,7 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// A secret reference from `{base}_env` or `{base}_file` (exactly one). A bare `{base}`
     /// key (the secret itself, inline) is refused.
-    pub(crate) fn secret(
-        &mut self,
-        diag: &mut Diag<'_>,
-        base: &str,
-        required: bool,
-    ) -> Option<SecretRef> {
+    pub(crate) fn secret(&mut self, diag: &mut Diag<'_>, base: &str, required: bool) -> Option<SecretRef> {
         let env_key = format!("{base}_env");
         let file_key = format!("{base}_file");
         if self.table.contains_key(base) {
@@ -383,18 +351,12 @@ impl<'a, 'i> Table<'a, 'i> {
         let inline = self.table.contains_key(base);
         match (env, file) {
             (Some(_), Some(_)) => {
-                diag.key_error(
-                    &file_path,
-                    format!("give either `{env_key}` or `{file_key}`, not both"),
-                );
+                diag.key_error(&file_path, format!("give either `{env_key}` or `{file_key}`, not both"));
                 None
             }
             (Some(name), None) => {
                 if is_env_name(&name) {
-                    Some(SecretRef::Env {
-                        name,
-                        at: diag.key_at(&env_path),
-                    })
+                    Some(SecretRef::Env { name, at: diag.key_at(&env_path) })
                 } else {
                     diag.value_error(
                         &env_path,
@@ -411,10 +373,7 @@ impl<'a, 'i> Table<'a, 'i> {
                     diag.value_error(&file_path, "must name a file");
                     None
                 } else {
-                    Some(SecretRef::File {
-                        path: diag.resolve(&file),
-                        at: diag.key_at(&file_path),
-                    })
+                    Some(SecretRef::File { path: diag.resolve(&file), at: diag.key_at(&file_path) })
                 }
             }
             (None, None) => {
@@ -443,9 +402,8 @@ impl<'a, 'i> Table<'a, 'i> {
 
 /// `humantime` durations, e.g. `"5d"`, `"36h"`, `"1w"`, `"500ms"`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| {
-        format!("{text:?} is not a duration ({e}); write e.g. \"500ms\", \"2s\", \"36h\", \"5d\"")
-    })
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration ({e}); write e.g. \"500ms\", \"2s\", \"36h\", \"5d\""))
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -456,9 +414,7 @@ fn is_env_name(name: &str) -> bool {
 
 fn looks_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["password", "passwd", "secret", "token", "api_key", "apikey"]
-        .iter()
-        .any(|word| key.contains(word))
+    ["password", "passwd", "secret", "token", "api_key", "apikey"].iter().any(|word| key.contains(word))
         && !key.ends_with("_env")
         && !key.ends_with("_file")
 }
@@ -496,11 +452,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
+            row[j + 1] = if ca == *cb { previous } else { 1 + previous.min(row[j]).min(row[j + 1]) };
             previous = current;
         }
     }
@@ -521,14 +473,8 @@ mod tests {
     #[test]
     fn unknown_keys_get_a_hint() {
         let known = vec!["timezone".to_string(), "name".to_string()];
-        assert_eq!(
-            unknown_key_message("time_zone", &known),
-            "unknown key `time_zone`; did you mean `timezone`?"
-        );
-        assert_eq!(
-            unknown_key_message("colour", &known),
-            "unknown key `colour`; expected one of `timezone`, `name`"
-        );
+        assert_eq!(unknown_key_message("time_zone", &known), "unknown key `time_zone`; did you mean `timezone`?");
+        assert_eq!(unknown_key_message("colour", &known), "unknown key `colour`; expected one of `timezone`, `name`");
         assert!(unknown_key_message("api_token", &known).contains("secrets never sit"));
     }
 

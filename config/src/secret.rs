@@ -41,21 +41,16 @@ impl SecretRef {
     pub fn resolve(&self) -> Result<Secret, ConfigError> {
         match self {
             SecretRef::Env { name, at } => match std::env::var(name) {
-                Ok(value) if value.is_empty() => {
-                    Err(at.error(format!("environment variable {name} is set but empty")))
-                }
+                Ok(value) if value.is_empty() => Err(at.error(format!("environment variable {name} is set but empty"))),
                 Ok(value) => Ok(Secret(value)),
-                Err(std::env::VarError::NotPresent) => {
-                    Err(at.error(format!("environment variable {name} is not set")))
-                }
+                Err(std::env::VarError::NotPresent) => Err(at.error(format!("environment variable {name} is not set"))),
                 Err(std::env::VarError::NotUnicode(_)) => {
                     Err(at.error(format!("environment variable {name} is not valid UTF-8")))
                 }
             },
             SecretRef::File { path, at } => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    at.error(format!("cannot read secret file {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| at.error(format!("cannot read secret file {}: {e}", path.display())))?;
                 let value = text.trim_end_matches(['\n', '\r']);
                 if value.is_empty() {
                     Err(at.error(format!("secret file {} is empty", path.display())))
@@ -94,12 +89,7 @@ mod tests {
     use super::*;
 
     fn at() -> Location {
-        Location {
-            file: "c.toml".into(),
-            line: 3,
-            column: 1,
-            path: "bridge.admin_token_file".into(),
-        }
+        Location { file: "c.toml".into(), line: 3, column: 1, path: "bridge.admin_token_file".into() }
     }
 
     #[test]
@@ -122,39 +112,19 @@ mod tests {
         let path = dir.path().join("empty");
         std::fs::write(&path, "\n").unwrap();
         let e = SecretRef::File { path, at: at() }.resolve().unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("c.toml:3:1: bridge.admin_token_file: secret file")
-        );
+        assert!(e.to_string().starts_with("c.toml:3:1: bridge.admin_token_file: secret file"));
         assert!(e.message.ends_with("is empty"), "{e}");
         let missing = dir.path().join("missing");
-        let e = SecretRef::File {
-            path: missing,
-            at: at(),
-        }
-        .resolve()
-        .unwrap_err();
+        let e = SecretRef::File { path: missing, at: at() }.resolve().unwrap_err();
         assert!(e.message.starts_with("cannot read secret file"), "{e}");
     }
 
     #[test]
     fn env_secrets() {
-        let e = SecretRef::Env {
-            name: "C2C_CONFIG_TEST_SURELY_UNSET_VARIABLE".into(),
-            at: at(),
-        }
-        .resolve()
-        .unwrap_err();
-        assert_eq!(
-            e.message,
-            "environment variable C2C_CONFIG_TEST_SURELY_UNSET_VARIABLE is not set"
-        );
-        let ok = SecretRef::Env {
-            name: "PATH".into(),
-            at: at(),
-        }
-        .resolve()
-        .unwrap();
+        let e =
+            SecretRef::Env { name: "C2C_CONFIG_TEST_SURELY_UNSET_VARIABLE".into(), at: at() }.resolve().unwrap_err();
+        assert_eq!(e.message, "environment variable C2C_CONFIG_TEST_SURELY_UNSET_VARIABLE is not set");
+        let ok = SecretRef::Env { name: "PATH".into(), at: at() }.resolve().unwrap();
         assert!(!ok.expose().is_empty());
     }
 }

@@ -20,14 +20,7 @@ pub(crate) fn validate(config: &Config, diag: &mut Diag<'_>) {
         let path = join_index("partnerships", p);
         let members = members(config, partnership, &path, diag);
         kind(partnership, &members, &path, diag);
-        channels(
-            config,
-            partnership,
-            &members,
-            &path,
-            diag,
-            &mut missing_endpoints,
-        );
+        channels(config, partnership, &members, &path, diag, &mut missing_endpoints);
         matrix_rooms(partnership, &members, &path, diag);
         deliverables(partnership, &members, &path, diag);
     }
@@ -72,11 +65,7 @@ fn non_empty(value: &str) -> Option<String> {
 }
 
 fn unique_ids(config: &Config, diag: &mut Diag<'_>) {
-    let cities = config
-        .cities
-        .iter()
-        .enumerate()
-        .map(|(c, city)| (join_key(&city_path(c), "id"), city.id.as_str()));
+    let cities = config.cities.iter().enumerate().map(|(c, city)| (join_key(&city_path(c), "id"), city.id.as_str()));
     duplicates(diag, "city id", cities, non_empty);
     let contacts = config.cities.iter().enumerate().flat_map(|(c, city)| {
         city.contacts
@@ -85,34 +74,27 @@ fn unique_ids(config: &Config, diag: &mut Diag<'_>) {
             .map(move |(k, contact)| (join_key(&contact_path(c, k), "id"), contact.id.as_str()))
     });
     duplicates(diag, "contact id", contacts, non_empty);
-    let partnerships = config.partnerships.iter().enumerate().map(|(p, ps)| {
-        (
-            join_key(&join_index("partnerships", p), "id"),
-            ps.id.as_str(),
-        )
-    });
+    let partnerships = config
+        .partnerships
+        .iter()
+        .enumerate()
+        .map(|(p, ps)| (join_key(&join_index("partnerships", p), "id"), ps.id.as_str()));
     duplicates(diag, "partnership id", partnerships, non_empty);
 }
 
 fn unique_endpoints(config: &Config, diag: &mut Diag<'_>) {
     let emails = config.cities.iter().enumerate().flat_map(|(c, city)| {
-        city.contacts
-            .iter()
-            .enumerate()
-            .filter_map(move |(k, contact)| {
-                let email = contact.email.as_deref()?;
-                Some((join_key(&contact_path(c, k), "email"), email))
-            })
+        city.contacts.iter().enumerate().filter_map(move |(k, contact)| {
+            let email = contact.email.as_deref()?;
+            Some((join_key(&contact_path(c, k), "email"), email))
+        })
     });
     duplicates(diag, "email address", emails, |e| Some(e.to_lowercase()));
     let matrix_ids = config.cities.iter().enumerate().flat_map(|(c, city)| {
-        city.contacts
-            .iter()
-            .enumerate()
-            .filter_map(move |(k, contact)| {
-                let matrix = contact.matrix.as_deref()?;
-                Some((join_key(&contact_path(c, k), "matrix"), matrix))
-            })
+        city.contacts.iter().enumerate().filter_map(move |(k, contact)| {
+            let matrix = contact.matrix.as_deref()?;
+            Some((join_key(&contact_path(c, k), "matrix"), matrix))
+        })
     });
     duplicates(diag, "Matrix id", matrix_ids, |m| Some(m.to_string()));
 
@@ -152,19 +134,10 @@ struct Members<'c> {
 }
 
 /// Checks the member list.
-fn members<'c>(
-    config: &'c Config,
-    partnership: &Partnership,
-    path: &str,
-    diag: &mut Diag<'_>,
-) -> Members<'c> {
+fn members<'c>(config: &'c Config, partnership: &Partnership, path: &str, diag: &mut Diag<'_>) -> Members<'c> {
     let members_path = join_key(path, "members");
     if diag.has_error_within(&members_path) {
-        return Members {
-            cities: Vec::new(),
-            sound: false,
-            readable: false,
-        };
+        return Members { cities: Vec::new(), sound: false, readable: false };
     }
     let mut resolved = Vec::new();
     let mut complete = true;
@@ -186,11 +159,7 @@ fn members<'c>(
         diag.value_error(&members_path, "a partnership needs at least two members");
         complete = false;
     }
-    Members {
-        cities: resolved,
-        sound: complete,
-        readable: true,
-    }
+    Members { cities: resolved, sound: complete, readable: true }
 }
 
 fn kind(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut Diag<'_>) {
@@ -199,12 +168,7 @@ fn kind(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut
         return;
     }
     let of_kind = |kind: CityKind| -> Vec<&str> {
-        members
-            .cities
-            .iter()
-            .filter(|(_, c)| c.kind == kind)
-            .map(|(_, c)| c.id.as_str())
-            .collect()
+        members.cities.iter().filter(|(_, c)| c.kind == kind).map(|(_, c)| c.id.as_str()).collect()
     };
     let lgas = of_kind(CityKind::Lga);
     let cities = of_kind(CityKind::City);
@@ -218,11 +182,7 @@ fn kind(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut
             "a city-city partnership is between two cities, but {} of kind \"lga\" (use kind = \
              \"{}\")",
             listing(&lgas),
-            if cities.is_empty() {
-                "lga-lga"
-            } else {
-                "city-lga"
-            }
+            if cities.is_empty() { "lga-lga" } else { "city-lga" }
         )),
         PartnershipKind::CityLga if lgas.len() != 1 || cities.is_empty() => Some(format!(
             "a city-lga partnership has exactly one member of kind \"lga\" and at least one of \
@@ -230,10 +190,9 @@ fn kind(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut
             lgas.len(),
             cities.len()
         )),
-        PartnershipKind::LgaLga if !cities.is_empty() => Some(format!(
-            "an lga-lga partnership is between LGAs only, but {} of kind \"city\"",
-            listing(&cities)
-        )),
+        PartnershipKind::LgaLga if !cities.is_empty() => {
+            Some(format!("an lga-lga partnership is between LGAs only, but {} of kind \"city\"", listing(&cities)))
+        }
         _ => None,
     };
     if let Some(problem) = problem {
@@ -269,10 +228,7 @@ fn channels(
     }
     for city in partnership.channels.keys() {
         if members.readable && !partnership.has_member(city) {
-            diag.key_error(
-                &join_key(&channels_path, city),
-                format!("{city:?} is not a member of this partnership"),
-            );
+            diag.key_error(&join_key(&channels_path, city), format!("{city:?} is not a member of this partnership"));
         }
     }
     let members_path = join_key(path, "members");
@@ -284,7 +240,9 @@ fn channels(
         {
             diag.value_error(
                 &channels_path,
-                format!("no agreed channel for member {member:?} (add {member} = \"email\", \"matrix\" or \"webhook\")"),
+                format!(
+                    "no agreed channel for member {member:?} (add {member} = \"email\", \"matrix\" or \"webhook\")"
+                ),
             );
         }
     }
@@ -294,14 +252,10 @@ fn channels(
         };
         let at = join_key(&channels_path, &city.id);
         if !config.connectors.has(channel) {
-            diag.value_error(
-                &at,
-                format!("{channel} is agreed here, but [connectors.{channel}] is not configured"),
-            );
+            diag.value_error(&at, format!("{channel} is agreed here, but [connectors.{channel}] is not configured"));
         }
         if channel == Channel::Webhook {
-            if city.webhook.is_none() && !diag.has_error_within(&join_key(&city_path(c), "webhook"))
-            {
+            if city.webhook.is_none() && !diag.has_error_within(&join_key(&city_path(c), "webhook")) {
                 diag.value_error(
                     &at,
                     format!(
@@ -320,10 +274,7 @@ fn channels(
                 Channel::Webhook => unreachable!("handled above"),
             };
             if endpoint.is_none() && !diag.has_error(&join_key(&contact_path(c, k), key)) {
-                missing_endpoints
-                    .entry((c, k, channel))
-                    .or_default()
-                    .push(partnership.id.clone());
+                missing_endpoints.entry((c, k, channel)).or_default().push(partnership.id.clone());
             }
         }
     }
@@ -338,11 +289,7 @@ fn report_missing_endpoints(config: &Config, missing: MissingEndpoints, diag: &m
             [one] => ("partnership", one.clone()),
             _ => ("partnerships", quoted.join(", ")),
         };
-        let key = if channel == Channel::Email {
-            "email"
-        } else {
-            "matrix"
-        };
+        let key = if channel == Channel::Email { "email" } else { "matrix" };
         diag.value_error(
             &contact_path(c, k),
             format!(
@@ -365,10 +312,7 @@ fn matrix_rooms(partnership: &Partnership, members: &Members<'_>, path: &str, di
         } else if let Some(channel) = partnership.channel_of(city)
             && channel != Channel::Matrix
         {
-            diag.key_error(
-                &at,
-                format!("{city:?}'s agreed channel is {channel}, so it has no Matrix room"),
-            );
+            diag.key_error(&at, format!("{city:?}'s agreed channel is {channel}, so it has no Matrix room"));
         }
     }
 }
@@ -385,10 +329,7 @@ fn deliverables(partnership: &Partnership, members: &Members<'_>, path: &str, di
         if !partnership.has_member(&deliverable.owner) {
             diag.value_error(
                 &at,
-                format!(
-                    "the owner must be a member of this partnership; {:?} is not",
-                    deliverable.owner
-                ),
+                format!("the owner must be a member of this partnership; {:?} is not", deliverable.owner),
             );
         }
     }

@@ -47,8 +47,7 @@ channels = { a = "email", b = "email" }
 "#;
 
 fn parse(text: &str) -> Result<Config, Vec<String>> {
-    Config::parse(text, Path::new("dir/t.toml"))
-        .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+    Config::parse(text, Path::new("dir/t.toml")).map_err(|e| e.iter().map(|e| e.to_string()).collect())
 }
 
 fn errors(text: &str) -> Vec<String> {
@@ -77,51 +76,33 @@ fn the_base_config_is_valid_and_defaults_apply() {
     assert_eq!(config.partnerships[0].kind, PartnershipKind::CityLga);
     assert_eq!(config.partnerships[0].reply_within.as_secs(), 36 * 3600);
     assert_eq!(config.cities[0].timezone, chrono_tz::UTC);
-    assert_eq!(
-        config.summary(),
-        "2 cities, 2 contacts, 1 partnership; connectors: email"
-    );
+    assert_eq!(config.summary(), "2 cities, 2 contacts, 1 partnership; connectors: email");
 }
 
 #[test]
 fn syntax_errors_are_located() {
     let e = errors("[bridge]\nname = \"unterminated\n");
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(
-        e[0].starts_with("dir/t.toml:2:21: TOML syntax error: "),
-        "{e:?}"
-    );
+    assert!(e[0].starts_with("dir/t.toml:2:21: TOML syntax error: "), "{e:?}");
 }
 
 #[test]
 fn an_empty_file_lacks_the_bridge_table() {
-    assert_eq!(
-        errors(""),
-        ["dir/t.toml:1:1: missing required table [bridge]"]
-    );
+    assert_eq!(errors(""), ["dir/t.toml:1:1: missing required table [bridge]"]);
 }
 
 #[test]
 fn unreadable_files_have_no_position() {
     let e = Config::load(Path::new("no/such/file.toml")).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with("no/such/file.toml: cannot read the config file: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("no/such/file.toml: cannot read the config file: "), "{e}");
 }
 
 #[test]
 fn unknown_keys_everywhere_get_hints() {
-    let text =
-        BASE.replace(
-            "role = \"IR\"\n  email = \"a1",
-            "role = \"IR\"\n  emial = \"x\"\n  email = \"a1",
-        )
-        .replace(
-            "user = \"b\", password_env",
-            "usr = \"b\", user = \"b\", password_env",
-        ) + "[extra]\n";
+    let text = BASE
+        .replace("role = \"IR\"\n  email = \"a1", "role = \"IR\"\n  emial = \"x\"\n  email = \"a1")
+        .replace("user = \"b\", password_env", "usr = \"b\", user = \"b\", password_env")
+        + "[extra]\n";
     assert_eq!(
         errors(&text),
         [
@@ -150,10 +131,7 @@ fn wrong_types_and_missing_keys() {
 
 #[test]
 fn secrets_exactly_one_of_env_or_file() {
-    let text = BASE.replace(
-        "password_env = \"P\"",
-        "password_env = \"P\", password_file = \"p\"",
-    );
+    let text = BASE.replace("password_env = \"P\"", "password_env = \"P\", password_file = \"p\"");
     assert_eq!(
         errors(&text),
         [
@@ -161,10 +139,7 @@ fn secrets_exactly_one_of_env_or_file() {
         ]
     );
     let text = BASE.replace(", password_env = \"P\"", "");
-    assert_eq!(
-        errors(&text),
-        ["dir/t.toml:8:8: connectors.email.imap: missing `password_env` or `password_file`"]
-    );
+    assert_eq!(errors(&text), ["dir/t.toml:8:8: connectors.email.imap: missing `password_env` or `password_file`"]);
     let text = BASE.replace("password_env = \"P\"", "password_env = \"not a name\"");
     assert!(errors(&text)[0].contains("is not an environment variable name"));
 }
@@ -181,14 +156,10 @@ fn partnership_kinds_must_match_members() {
     let lga_lga = BASE.replace("kind = \"city-lga\"", "kind = \"lga-lga\"");
     assert!(errors(&lga_lga)[0].contains("between LGAs only, but \"a\" is of kind \"city\""));
     let both_cities = BASE.replace("kind = \"lga\"\n", "");
-    assert!(
-        errors(&both_cities)[0].contains("this one has 0 of kind \"lga\" and 2 of kind \"city\"")
-    );
+    assert!(errors(&both_cities)[0].contains("this one has 0 of kind \"lga\" and 2 of kind \"city\""));
     let multi = BASE.replace("kind = \"city-lga\"", "kind = \"multi-city\"");
     parse(&multi).unwrap();
-    let one_member = BASE
-        .replace("members = [\"a\", \"b\"]", "members = [\"a\"]")
-        .replace(", b = \"email\"", "");
+    let one_member = BASE.replace("members = [\"a\", \"b\"]", "members = [\"a\"]").replace(", b = \"email\"", "");
     assert_eq!(
         errors(&one_member),
         ["dir/t.toml:35:11: partnerships[0].members: a partnership needs at least two members"]
@@ -200,8 +171,8 @@ fn duplicate_endpoints_and_the_bridge_itself() {
     let text = BASE
         .replace("b1@b.example", "A1@A.example")
         .replace("a1@a.example", "a1@a.example\"\n  matrix = \"@a:x\"\n  #\"");
-    let text = text
-        + "\n[connectors.matrix]\nhomeserver = \"https://m.example\"\nuser = \"@a:x\"\npassword_env = \"M\"\n";
+    let text =
+        text + "\n[connectors.matrix]\nhomeserver = \"https://m.example\"\nuser = \"@a:x\"\npassword_env = \"M\"\n";
     assert_eq!(
         errors(&text),
         [
@@ -213,10 +184,8 @@ fn duplicate_endpoints_and_the_bridge_itself() {
 
 #[test]
 fn clear_text_mail_only_on_loopback() {
-    let text = BASE.replace(
-        "host = \"127.0.0.1\", security = \"none\"",
-        "host = \"smtp.example\", security = \"none\"",
-    );
+    let text =
+        BASE.replace("host = \"127.0.0.1\", security = \"none\"", "host = \"smtp.example\", security = \"none\"");
     assert!(errors(&text)[0].contains("only allowed with a loopback host"));
     let text = BASE.replace("security = \"none\"", "security = \"starttls\"");
     let config = parse(&text).unwrap();
@@ -225,19 +194,14 @@ fn clear_text_mail_only_on_loopback() {
 
 #[test]
 fn deliverables_accept_toml_dates_and_refuse_times() {
-    let ok = BASE.to_string()
-        + "  [[partnerships.deliverables]]\n  title = \"t\"\n  owner = \"a\"\n  due = 2027-01-15\n";
+    let ok =
+        BASE.to_string() + "  [[partnerships.deliverables]]\n  title = \"t\"\n  owner = \"a\"\n  due = 2027-01-15\n";
     let config = parse(&ok).unwrap();
-    assert_eq!(
-        config.partnerships[0].deliverables[0].due.to_string(),
-        "2027-01-15"
-    );
+    assert_eq!(config.partnerships[0].deliverables[0].due.to_string(), "2027-01-15");
     let bad = ok.replace("due = 2027-01-15", "due = 2027-01-15T10:00:00");
     assert_eq!(
         errors(&bad),
-        [
-            "dir/t.toml:43:9: partnerships[0].deliverables[0].due: expected a date (YYYY-MM-DD), found a date-time"
-        ]
+        ["dir/t.toml:43:9: partnerships[0].deliverables[0].due: expected a date (YYYY-MM-DD), found a date-time"]
     );
 }
 
@@ -282,17 +246,8 @@ fn lookups_and_languages() {
     let config = parse(BASE).unwrap();
     assert_eq!(config.city("b").unwrap().name, "B");
     assert!(config.city("c").is_none());
-    assert_eq!(
-        config.partnership("ab").unwrap().channel_of("b"),
-        Some(c2c_config::Channel::Email)
-    );
-    assert_eq!(
-        config.contact_by_email(" B1@b.EXAMPLE ").unwrap().1.id,
-        "b1"
-    );
+    assert_eq!(config.partnership("ab").unwrap().channel_of("b"), Some(c2c_config::Channel::Email));
+    assert_eq!(config.contact_by_email(" B1@b.EXAMPLE ").unwrap().1.id, "b1");
     assert!(config.contact_by_matrix("@a:x").is_none());
-    assert_eq!(
-        config.languages_mentioned().into_iter().collect::<Vec<_>>(),
-        ["en"]
-    );
+    assert_eq!(config.languages_mentioned().into_iter().collect::<Vec<_>>(), ["en"]);
 }

@@ -36,10 +36,7 @@ fn every_shipped_config_parses() {
             checked += 1;
         }
     }
-    assert!(
-        checked >= 3,
-        "expected example.toml, full-example.toml, contract-example.toml"
-    );
+    assert!(checked >= 3, "expected example.toml, full-example.toml, contract-example.toml");
 }
 
 #[test]
@@ -52,27 +49,16 @@ fn the_product_contract_parses() {
         return;
     }
     let config = Config::load(contract).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.summary(),
-        "3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook"
-    );
+    assert_eq!(config.summary(), "3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook");
     let copy = std::fs::read_to_string("tests/contract-example.toml").unwrap();
     let original = std::fs::read_to_string(contract).unwrap();
-    assert_eq!(
-        copy,
-        original,
-        "tests/contract-example.toml is out of date: copy {} over it",
-        contract.display()
-    );
+    assert_eq!(copy, original, "tests/contract-example.toml is out of date: copy {} over it", contract.display());
 }
 
 #[test]
 fn the_demo_runs_without_env_vars() {
     let config = Config::load(Path::new("example.toml")).unwrap();
-    assert_eq!(
-        config.summary(),
-        "3 cities, 3 contacts, 2 partnerships; connectors: webhook"
-    );
+    assert_eq!(config.summary(), "3 cities, 3 contacts, 2 partnerships; connectors: webhook");
     config.check_secrets().unwrap();
     for city in &config.cities {
         let secret = city.webhook.as_ref().unwrap().secret.resolve().unwrap();
@@ -90,10 +76,7 @@ fn the_demo_runs_without_env_vars() {
 #[test]
 fn the_full_example_reads_every_field() {
     let config = Config::load(Path::new("full-example.toml")).unwrap();
-    assert_eq!(
-        config.summary(),
-        "4 cities, 4 contacts, 3 partnerships; connectors: email, matrix, webhook"
-    );
+    assert_eq!(config.summary(), "4 cities, 4 contacts, 3 partnerships; connectors: email, matrix, webhook");
     let bridge = &config.bridge;
     assert_eq!(bridge.listen.to_string(), "127.0.0.1:8480");
     assert_eq!(bridge.instance_id.as_deref(), Some("brlc"));
@@ -109,13 +92,8 @@ fn the_full_example_reads_every_field() {
     assert!(matrix.encrypt_new_rooms);
 
     let (city, contact) = config.contact_by_email("Li.Wei@Hangzhou.Example").unwrap();
-    assert_eq!(
-        (city.id.as_str(), contact.id.as_str()),
-        ("hangzhou", "hz-li")
-    );
-    let (city, _) = config
-        .contact_by_matrix("@liwei:matrix.example.org")
-        .unwrap();
+    assert_eq!((city.id.as_str(), contact.id.as_str()), ("hangzhou", "hz-li"));
+    let (city, _) = config.contact_by_matrix("@liwei:matrix.example.org").unwrap();
     assert_eq!(city.timezone, chrono_tz::Asia::Shanghai);
     let (city, contact) = config.contact("aspac-rina").unwrap();
     assert_eq!(city.kind, CityKind::Lga);
@@ -130,18 +108,12 @@ fn the_full_example_reads_every_field() {
 
     // Secrets are env vars here, and (surely) unset: each error points at its key.
     let errors = config.check_secrets().unwrap_err();
-    let lines: Vec<String> = errors
-        .iter()
-        .map(|e| format!("{}:{} {}", e.line, e.column, e.path))
-        .collect();
+    let lines: Vec<String> = errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.path)).collect();
+    assert!(lines.contains(&"13:1 bridge.admin_token_env".to_string()), "{lines:?}");
     assert!(
-        lines.contains(&"13:1 bridge.admin_token_env".to_string()),
-        "{lines:?}"
-    );
-    assert!(
-        errors.to_string().contains(
-            "connectors.matrix.password_env: environment variable C2C_MATRIX_PASSWORD is not set"
-        ),
+        errors
+            .to_string()
+            .contains("connectors.matrix.password_env: environment variable C2C_MATRIX_PASSWORD is not set"),
         "{errors}"
     );
 }

@@ -19,11 +19,7 @@ fn check_config_accepts_the_shipped_examples() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("cities"), "one-line summary: {stdout}");
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
     }
@@ -32,11 +28,7 @@ fn check_config_accepts_the_shipped_examples() {
 #[test]
 fn check_config_lists_every_problem_with_its_location_and_exits_2() {
     let path = repo().join("config/tests/broken.toml");
-    let out = Command::new(crate::bin())
-        .args(["check-config", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = Command::new(crate::bin()).args(["check-config", "--config"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -44,16 +36,9 @@ fn check_config_lists_every_problem_with_its_location_and_exits_2() {
     for l in lines {
         // file:line:column: path: message
         let mut parts = l.splitn(4, ':');
-        let (file, line, col) = (
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-        );
+        let (file, line, col) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         assert!(file.ends_with("broken.toml"), "{l}");
-        assert!(
-            line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok(),
-            "{l}"
-        );
+        assert!(line.parse::<u32>().is_ok() && col.parse::<u32>().is_ok(), "{l}");
     }
 }
 
@@ -82,15 +67,15 @@ fn tag_language_prints_one_line_per_line_in_order() {
         .stdin
         .take()
         .unwrap()
-        .write_all("Please send the agenda before Friday.\n请在周五之前发送议程。\n\n来週の会議の議題をお送りください。\n".as_bytes())
+        .write_all(
+            "Please send the agenda before Friday.\n请在周五之前发送议程。\n\n来週の会議の議題をお送りください。\n"
+                .as_bytes(),
+        )
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let codes: Vec<&str> = text
-        .lines()
-        .map(|l| l.split('\t').next().unwrap())
-        .collect();
+    let codes: Vec<&str> = text.lines().map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(codes, vec!["en", "zh", "und", "ja"], "{text}");
     for l in text.lines() {
         let fields: Vec<&str> = l.split('\t').collect();
@@ -106,13 +91,7 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
         .post(
             "leeds",
             "c-1",
-            &message(
-                "leeds-jo",
-                "hangzhou-leeds",
-                None,
-                Some("Transport data"),
-                "Here are the bus ridership figures.",
-            ),
+            &message("leeds-jo", "hangzhou-leeds", None, Some("Transport data"), "Here are the bus ridership figures."),
         )
         .await;
     assert_eq!(a.status, 202);
@@ -120,11 +99,7 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
 
     // Running: the store is locked by the daemon, so the command asks its admin API.
     let out = w.daemon.command(&["conversations", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let running: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(running[0]["subject"], "Transport data");
     assert_eq!(running[0]["owing"], serde_json::json!(["hangzhou"]));
@@ -133,19 +108,10 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
     assert!(w.daemon.log_text().contains("stopped cleanly"));
 
     // Stopped: it reads the store directly.
-    let out = w
-        .daemon
-        .command(&["conversations", "--partnership", "hangzhou-leeds"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = w.daemon.command(&["conversations", "--partnership", "hangzhou-leeds"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("Transport data") && text.contains("owes a reply: hangzhou"),
-        "{text}"
-    );
+    assert!(text.contains("Transport data") && text.contains("owes a reply: hangzhou"), "{text}");
 }
 
 #[tokio::test]
@@ -153,17 +119,7 @@ async fn sigterm_drains_deliveries_in_flight() {
     let mut w = crate::world().await;
     w.sink.hold("hangzhou");
     let a = w
-        .post(
-            "leeds",
-            "t-1",
-            &message(
-                "leeds-jo",
-                "hangzhou-leeds",
-                None,
-                Some("Drain"),
-                "Delivered while stopping.",
-            ),
-        )
+        .post("leeds", "t-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Drain"), "Delivered while stopping."))
         .await;
     assert_eq!(a.status, 202);
     let arrived = w.sink.next().await;
@@ -178,31 +134,11 @@ async fn sigterm_drains_deliveries_in_flight() {
 
     // The delivery was recorded: after a restart it is not sent again.
     w.daemon.restart().await;
-    let b = w
-        .post(
-            "leeds",
-            "t-2",
-            &message(
-                "leeds-jo",
-                "hangzhou-leeds",
-                None,
-                Some("Next"),
-                "The next one.",
-            ),
-        )
-        .await;
+    let b = w.post("leeds", "t-2", &message("leeds-jo", "hangzhou-leeds", None, Some("Next"), "The next one.")).await;
     assert_eq!(b.status, 202);
     let next = w.sink.next().await;
-    assert_eq!(
-        next.post.text,
-        "The next one.",
-        "the drained delivery was not repeated; log:\n{}",
-        w.daemon.log_text()
-    );
+    assert_eq!(next.post.text, "The next one.", "the drained delivery was not repeated; log:\n{}", w.daemon.log_text());
     let convs = w.conversations().await;
-    let delivered: u64 = convs
-        .iter()
-        .map(|c| c["deliveries"]["delivered"].as_u64().unwrap_or(0))
-        .sum();
+    let delivered: u64 = convs.iter().map(|c| c["deliveries"]["delivered"].as_u64().unwrap_or(0)).sum();
     assert_eq!(delivered, 2);
 }

@@ -29,10 +29,7 @@ async fn two_cities_hold_a_conversation_across_a_restart() {
 
     let got = w.sink.next_delivered().await;
     assert_eq!(got.city, "hangzhou");
-    assert!(
-        got.verified,
-        "the bridge signs with the receiving city's secret"
-    );
+    assert!(got.verified, "the bridge signs with the receiving city's secret");
     let p = &got.post;
     assert_eq!(p.kind, "message");
     assert_eq!(p.id, first_id);
@@ -44,10 +41,7 @@ async fn two_cities_hold_a_conversation_across_a_restart() {
     assert_eq!(p.from.city.as_deref(), Some("leeds"));
     assert_eq!(p.from.role.as_deref(), Some("International Relations"));
     assert_eq!(p.language.code, "en");
-    assert_eq!(
-        p.thread_key, None,
-        "Hangzhou's system has not used a key for this thread yet"
-    );
+    assert_eq!(p.thread_key, None, "Hangzhou's system has not used a key for this thread yet");
 
     // Hangzhou answers in Chinese, naming the conversation and its own key.
     let mut reply = message(
@@ -68,11 +62,7 @@ async fn two_cities_hold_a_conversation_across_a_restart() {
     assert_eq!(got.post.from.contact.as_deref(), Some("hz-li"));
     assert_eq!(got.post.from.city_name.as_deref(), Some("Hangzhou"));
     assert_eq!(got.post.language.code, "zh");
-    assert_eq!(
-        got.post.thread_key.as_deref(),
-        Some("LEEDS-1"),
-        "Leeds gets its own thread key back"
-    );
+    assert_eq!(got.post.thread_key.as_deref(), Some("LEEDS-1"), "Leeds gets its own thread key back");
     assert_eq!(got.post.subject, "Library exchange");
 
     // Restart in the middle of the conversation.
@@ -104,20 +94,13 @@ async fn two_cities_hold_a_conversation_across_a_restart() {
     let got = w.sink.next_delivered().await;
     assert_eq!(got.city, "hangzhou");
     assert_eq!(got.post.conversation, conversation);
-    assert_eq!(
-        got.post.thread_key.as_deref(),
-        Some("HZ-77"),
-        "Hangzhou gets its own thread key back"
-    );
+    assert_eq!(got.post.thread_key.as_deref(), Some("HZ-77"), "Hangzhou gets its own thread key back");
     assert_eq!(got.post.language.code, "en");
 
     let convs = w.conversations().await;
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0]["posts"], 3);
-    assert_eq!(
-        convs[0]["posts_by_city"],
-        json!({"hangzhou": 1, "leeds": 2})
-    );
+    assert_eq!(convs[0]["posts_by_city"], json!({"hangzhou": 1, "leeds": 2}));
     assert_eq!(convs[0]["languages"], json!({"en": 2, "zh": 1}));
     assert_eq!(convs[0]["owing"], json!(["hangzhou"]));
     assert_eq!(convs[0]["deliveries"], json!({"delivered": 3}));
@@ -149,10 +132,7 @@ async fn a_multi_city_post_reaches_every_other_member_once() {
         assert_eq!(r.post.language.code, "ja");
         assert_eq!(r.post.from.contact.as_deref(), Some("gifu-sato"));
     }
-    assert_ne!(
-        cities[0].webhook_id, cities[1].webhook_id,
-        "one delivery (and idempotency key) per recipient"
-    );
+    assert_ne!(cities[0].webhook_id, cities[1].webhook_id, "one delivery (and idempotency key) per recipient");
 }
 
 #[tokio::test]
@@ -161,17 +141,7 @@ async fn deliveries_in_a_conversation_keep_commit_order() {
     // The first delivery to Hangzhou needs retries; the later ones must wait for it.
     w.sink.script("hangzhou", &[503, 503]);
     let first = w
-        .post(
-            "leeds",
-            "o-0",
-            &message(
-                "leeds-jo",
-                "hangzhou-leeds",
-                Some("ORDER"),
-                Some("Order"),
-                "message number 0",
-            ),
-        )
+        .post("leeds", "o-0", &message("leeds-jo", "hangzhou-leeds", Some("ORDER"), Some("Order"), "message number 0"))
         .await;
     assert_eq!(first.status, 202);
     for i in 1..10 {
@@ -179,13 +149,7 @@ async fn deliveries_in_a_conversation_keep_commit_order() {
             .post(
                 "leeds",
                 &format!("o-{i}"),
-                &message(
-                    "leeds-jo",
-                    "hangzhou-leeds",
-                    Some("ORDER"),
-                    None,
-                    &format!("message number {i}"),
-                ),
+                &message("leeds-jo", "hangzhou-leeds", Some("ORDER"), None, &format!("message number {i}")),
             )
             .await;
         assert_eq!(a.status, 202, "{}", a.body);

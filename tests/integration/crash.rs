@@ -10,22 +10,14 @@ const MESSAGES: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message() {
-    let mut w = crate::world_with(Tuning {
-        max_attempts: 1000,
-        ..Tuning::default()
-    })
-    .await;
+    let mut w = crate::world_with(Tuning { max_attempts: 1000, ..Tuning::default() }).await;
     // Hangzhou's system is failing: nothing gets delivered before the kill.
     w.sink.script("hangzhou", &[503; 100_000]);
 
     // Many concurrent posts (so group commits are in progress), killed mid-stream.
     let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
     for i in 0..MESSAGES {
-        let (base, secret, tx) = (
-            w.daemon.base_url.clone(),
-            w.secrets["leeds"].clone(),
-            ack_tx.clone(),
-        );
+        let (base, secret, tx) = (w.daemon.base_url.clone(), w.secrets["leeds"].clone(), ack_tx.clone());
         tokio::spawn(async move {
             let body = message(
                 "leeds-jo",
@@ -36,10 +28,7 @@ async fn kill_9_loses_no_acknowledged_message() {
             );
             let id = format!("crash-{i}");
             // A connection reset by the kill is "not acknowledged".
-            let answer =
-                tokio::spawn(async move { post_json(&base, "leeds", &secret, &id, &body).await })
-                    .await
-                    .ok();
+            let answer = tokio::spawn(async move { post_json(&base, "leeds", &secret, &id, &body).await }).await.ok();
             let _ = tx.send((i, answer));
         });
     }
@@ -65,9 +54,7 @@ async fn kill_9_loses_no_acknowledged_message() {
     // Attempts seen before the kill: message id → webhook-id.
     let mut first_attempt: HashMap<String, String> = HashMap::new();
     for r in w.sink.drain() {
-        first_attempt
-            .entry(r.post.id.clone())
-            .or_insert(r.webhook_id);
+        first_attempt.entry(r.post.id.clone()).or_insert(r.webhook_id);
     }
 
     w.sink.clear_script("hangzhou");
@@ -82,10 +69,7 @@ async fn kill_9_loses_no_acknowledged_message() {
         let previous = delivered.insert(r.post.id.clone(), r.webhook_id.clone());
         assert!(previous.is_none(), "message {} delivered twice", r.post.id);
         if let Some(before) = first_attempt.get(&r.post.id) {
-            assert_eq!(
-                before, &r.webhook_id,
-                "the webhook-id is stable across the crash"
-            );
+            assert_eq!(before, &r.webhook_id, "the webhook-id is stable across the crash");
         }
     }
 
@@ -109,11 +93,7 @@ async fn kill_9_loses_no_acknowledged_message() {
         let previous = delivered.insert(r.post.id.clone(), r.webhook_id.clone());
         assert!(previous.is_none(), "message {} delivered twice", r.post.id);
     }
-    assert_eq!(
-        delivered.len(),
-        MESSAGES,
-        "every message delivered exactly once"
-    );
+    assert_eq!(delivered.len(), MESSAGES, "every message delivered exactly once");
 
     let convs = w.conversations().await;
     let posts: u64 = convs.iter().map(|c| c["posts"].as_u64().unwrap()).sum();

@@ -9,22 +9,15 @@ use c2c_test_support::post::{now, post_with_headers};
 use c2c_test_support::world::message;
 
 fn python() -> String {
-    std::env::var("C2C_PYTHON")
-        .expect("C2C_PYTHON must point at the test venv's python (tests/run.sh sets it)")
+    std::env::var("C2C_PYTHON").expect("C2C_PYTHON must point at the test venv's python (tests/run.sh sets it)")
 }
 
 fn reference(args: &[&str]) -> (bool, String) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/interop/standardwebhooks_ref.py");
-    let out = Command::new(python())
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("running the reference verifier");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/standardwebhooks_ref.py");
+    let out = Command::new(python()).arg(script).args(args).output().expect("running the reference verifier");
     (
         out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-            + &String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout).trim().to_string() + &String::from_utf8_lossy(&out.stderr),
     )
 }
 
@@ -48,39 +41,18 @@ async fn reference_signatures_verify_here_and_ours_verify_there() {
     let body_file = w.dir.path().join("inbound.json");
     std::fs::write(&body_file, &body).unwrap();
     let ts = now().to_string();
-    let (ok, signature) = reference(&[
-        "sign",
-        &secret_text(&w, "leeds"),
-        "msg_ref_1",
-        &ts,
-        body_file.to_str().unwrap(),
-    ]);
+    let (ok, signature) =
+        reference(&["sign", &secret_text(&w, "leeds"), "msg_ref_1", &ts, body_file.to_str().unwrap()]);
     assert!(ok, "{signature}");
     assert!(signature.starts_with("v1,"), "{signature}");
 
     // Theirs verifies here.
-    let a = post_with_headers(
-        &w.daemon.base_url,
-        "leeds",
-        "msg_ref_1",
-        &ts,
-        &signature,
-        body.clone(),
-    )
-    .await;
+    let a = post_with_headers(&w.daemon.base_url, "leeds", "msg_ref_1", &ts, &signature, body.clone()).await;
     assert_eq!(a.status, 202, "{}", a.body);
     // And a tampered body signed by them does not.
     let mut tampered = body.clone();
     tampered[10] ^= 1;
-    let b = post_with_headers(
-        &w.daemon.base_url,
-        "leeds",
-        "msg_ref_2",
-        &ts,
-        &signature,
-        tampered,
-    )
-    .await;
+    let b = post_with_headers(&w.daemon.base_url, "leeds", "msg_ref_2", &ts, &signature, tampered).await;
     assert_eq!(b.status, 401);
 
     // Ours verifies there.

@@ -10,18 +10,18 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     let mut w = crate::world().await;
     let base = w.daemon.base_url.clone();
     let leeds = w.secrets["leeds"].clone();
-    let good = message(
-        "leeds-jo",
-        "hangzhou-leeds",
-        Some("K1"),
-        Some("Hello"),
-        "A perfectly good message.",
-    );
+    let good = message("leeds-jo", "hangzhou-leeds", Some("K1"), Some("Hello"), "A perfectly good message.");
 
     // The one good message, and its replay.
     let first = w.post("leeds", "dup-1", &good).await;
     assert_eq!(first.status, 202);
-    let replay = w.post("leeds", "dup-1", &json!({"from": "leeds-jo", "partnership": "hangzhou-leeds", "text": "different body, same id"})).await;
+    let replay = w
+        .post(
+            "leeds",
+            "dup-1",
+            &json!({"from": "leeds-jo", "partnership": "hangzhou-leeds", "text": "different body, same id"}),
+        )
+        .await;
     assert_eq!(replay.status, 202, "a replay gets the original answer");
     assert_eq!(replay.body, first.body);
 
@@ -38,15 +38,7 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     // Missing signature headers.
     cases.push((
         "no signature",
-        post_with_headers(
-            &base,
-            "leeds",
-            "no-sig",
-            &now().to_string(),
-            "",
-            body.clone(),
-        )
-        .await,
+        post_with_headers(&base, "leeds", "no-sig", &now().to_string(), "", body.clone()).await,
         401,
         "bad_signature",
     ));
@@ -59,60 +51,32 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     ));
     cases.push((
         "unknown contact",
-        w.post(
-            "leeds",
-            "u-1",
-            &message("nobody", "hangzhou-leeds", None, None, "hi"),
-        )
-        .await,
+        w.post("leeds", "u-1", &message("nobody", "hangzhou-leeds", None, None, "hi")).await,
         403,
         "unknown_sender",
     ));
     cases.push((
         "contact of another city",
-        w.post(
-            "leeds",
-            "u-2",
-            &message("hz-li", "hangzhou-leeds", None, None, "hi"),
-        )
-        .await,
+        w.post("leeds", "u-2", &message("hz-li", "hangzhou-leeds", None, None, "hi")).await,
         403,
         "other_city",
     ));
     cases.push((
         "city not in the partnership",
-        w.post(
-            "gifu",
-            "u-3",
-            &message("gifu-sato", "hangzhou-leeds", None, None, "hi"),
-        )
-        .await,
+        w.post("gifu", "u-3", &message("gifu-sato", "hangzhou-leeds", None, None, "hi")).await,
         403,
         "not_a_member",
     ));
     cases.push((
         "unknown partnership",
-        w.post(
-            "leeds",
-            "u-4",
-            &message("leeds-jo", "leeds-mars", None, None, "hi"),
-        )
-        .await,
+        w.post("leeds", "u-4", &message("leeds-jo", "leeds-mars", None, None, "hi")).await,
         422,
         "unknown_partnership",
     ));
     cases.push(("unknown conversation", w.post("leeds", "u-5", &json!({"from": "leeds-jo", "partnership": "hangzhou-leeds", "conversation": "01JD0000000000000000000000", "text": "hi"})).await, 422, "unknown_conversation"));
     cases.push((
         "malformed JSON",
-        post_raw(
-            &base,
-            "leeds",
-            &leeds,
-            "u-6",
-            now(),
-            b"{\"from\": \"leeds-jo\", ",
-        )
-        .await,
+        post_raw(&base, "leeds", &leeds, "u-6", now(), b"{\"from\": \"leeds-jo\", ").await,
         400,
         "malformed",
     ));
@@ -124,43 +88,18 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     ));
     cases.push((
         "empty text",
-        w.post(
-            "leeds",
-            "u-8",
-            &message("leeds-jo", "hangzhou-leeds", None, None, "   \n "),
-        )
-        .await,
+        w.post("leeds", "u-8", &message("leeds-jo", "hangzhou-leeds", None, None, "   \n ")).await,
         422,
         "empty_text",
     ));
-    let huge = serde_json::to_vec(&message(
-        "leeds-jo",
-        "hangzhou-leeds",
-        None,
-        None,
-        &"x".repeat(70_000),
-    ))
-    .unwrap();
-    cases.push((
-        "oversized body",
-        post_raw(&base, "leeds", &leeds, "u-9", now(), &huge).await,
-        413,
-        "too_large",
-    ));
-    cases.push((
-        "unknown city",
-        post_raw(&base, "atlantis", &leeds, "u-10", now(), &body).await,
-        404,
-        "unknown_city",
-    ));
+    let huge = serde_json::to_vec(&message("leeds-jo", "hangzhou-leeds", None, None, &"x".repeat(70_000))).unwrap();
+    cases.push(("oversized body", post_raw(&base, "leeds", &leeds, "u-9", now(), &huge).await, 413, "too_large"));
+    cases.push(("unknown city", post_raw(&base, "atlantis", &leeds, "u-10", now(), &body).await, 404, "unknown_city"));
 
     for (what, answer, status, code) in &cases {
         assert_eq!(answer.status, *status, "{what}: {}", answer.body);
         assert_eq!(answer.code(), *code, "{what}: {}", answer.body);
-        assert!(
-            answer.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{what}: a sentence says why"
-        );
+        assert!(answer.body["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: a sentence says why");
     }
 
     // Nothing but the good message was committed or routed.
@@ -169,18 +108,8 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     assert_eq!(convs[0]["posts"], 1);
     let got = w.sink.next_delivered().await;
     assert_eq!(got.post.text, "A perfectly good message.");
-    assert_eq!(
-        w.daemon
-            .metric("c2c_messages_relayed_total{channel=\"webhook\"}")
-            .await,
-        1.0
-    );
-    assert_eq!(
-        w.daemon
-            .metric("c2c_messages_replayed_total{channel=\"webhook\"}")
-            .await,
-        1.0
-    );
+    assert_eq!(w.daemon.metric("c2c_messages_relayed_total{channel=\"webhook\"}").await, 1.0);
+    assert_eq!(w.daemon.metric("c2c_messages_replayed_total{channel=\"webhook\"}").await, 1.0);
     for (reason, n) in [
         ("bad_signature", 2.0),
         ("stale_timestamp", 1.0),
@@ -188,8 +117,7 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
         ("too_large", 1.0),
         ("malformed", 2.0),
     ] {
-        let sample =
-            format!("c2c_messages_refused_total{{channel=\"webhook\",reason=\"{reason}\"}}");
+        let sample = format!("c2c_messages_refused_total{{channel=\"webhook\",reason=\"{reason}\"}}");
         assert_eq!(w.daemon.metric(&sample).await, n, "{sample}");
     }
 
@@ -198,13 +126,7 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
         .post(
             "hangzhou",
             "after-1",
-            &message(
-                "hz-li",
-                "hangzhou-leeds",
-                None,
-                Some("Still here"),
-                "Received, thank you.",
-            ),
+            &message("hz-li", "hangzhou-leeds", None, Some("Still here"), "Received, thank you."),
         )
         .await;
     assert_eq!(after.status, 202);
@@ -214,16 +136,9 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
 #[tokio::test]
 async fn html_is_sanitised_before_it_is_relayed() {
     let mut w = crate::world().await;
-    let mut body = message(
-        "leeds-jo",
-        "hangzhou-leeds",
-        None,
-        Some("Agenda"),
-        "Agenda attached.",
-    );
-    body["html"] = json!(
-        "<p onmouseover=\"x()\">Agenda <b>attached</b>.<script>steal()</script><img src=x onerror=alert(1)></p>"
-    );
+    let mut body = message("leeds-jo", "hangzhou-leeds", None, Some("Agenda"), "Agenda attached.");
+    body["html"] =
+        json!("<p onmouseover=\"x()\">Agenda <b>attached</b>.<script>steal()</script><img src=x onerror=alert(1)></p>");
     assert_eq!(w.post("leeds", "h-1", &body).await.status, 202);
     let got = w.sink.next_delivered().await;
     let html = got.post.html.unwrap();

@@ -39,9 +39,7 @@ impl FromStr for Channel {
             "email" => Ok(Channel::Email),
             "matrix" => Ok(Channel::Matrix),
             "webhook" => Ok(Channel::Webhook),
-            other => Err(format!(
-                "unknown channel `{other}` (expected email, matrix or webhook)"
-            )),
+            other => Err(format!("unknown channel `{other}` (expected email, matrix or webhook)")),
         }
     }
 }

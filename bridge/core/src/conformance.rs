@@ -52,20 +52,12 @@ pub fn sample_message(conversation: &Conversation, seq: u64) -> Message {
         conversation: conversation.id,
         partnership: conversation.partnership.clone(),
         author: Some(sample_author()),
-        origin: Origin {
-            channel: Channel::Webhook,
-            city: Some("leeds".into()),
-            address: "/hooks/leeds".into(),
-        },
+        origin: Origin { channel: Channel::Webhook, city: Some("leeds".into()), address: "/hooks/leeds".into() },
         origin_instance: "test".into(),
         subject: conversation.subject.clone(),
         text: format!("message {seq}"),
         html: None,
-        language: LanguageTag {
-            code: "en".into(),
-            confidence: 0.9,
-            script: "Latin".into(),
-        },
+        language: LanguageTag { code: "en".into(), confidence: 0.9, script: "Latin".into() },
         received_at: 1_700_000_000_000 + seq as i64,
         committed_at: 1_700_000_000_001 + seq as i64,
     }
@@ -100,11 +92,7 @@ pub fn sample_entry(message: &Message, index: usize) -> OutboxEntry {
 pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message, OutboxEntry) {
     let message = sample_message(conversation, seq);
     let entry = sample_entry(&message, 0);
-    let accepted = Accepted {
-        message: message.id,
-        conversation: conversation.id,
-        replay: false,
-    };
+    let accepted = Accepted { message: message.id, conversation: conversation.id, replay: false };
     let commit = Commit {
         messages: vec![message.clone()],
         conversations: vec![conversation.clone()],
@@ -116,10 +104,7 @@ pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message,
                 message: Some(message.id),
             },
         )],
-        accepted: vec![(
-            NativeKey::webhook_delivery("leeds", &format!("msg_{seq}")),
-            accepted,
-        )],
+        accepted: vec![(NativeKey::webhook_delivery("leeds", &format!("msg_{seq}")), accepted)],
         outbox: vec![entry.clone()],
     };
     (commit, message, entry)
@@ -131,16 +116,8 @@ pub async fn empty_store_is_empty<S: Store>(open: impl Fn() -> S) {
     assert_eq!(s.last_seq().unwrap(), 0);
     assert!(s.pending_outbox().unwrap().is_empty());
     assert!(s.conversations(None).unwrap().is_empty());
-    assert!(
-        s.accepted(&NativeKey::webhook_delivery("x", "y"))
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        s.native(&NativeKey::webhook_thread("x", "y"))
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.accepted(&NativeKey::webhook_delivery("x", "y")).unwrap().is_none());
+    assert!(s.native(&NativeKey::webhook_thread("x", "y")).unwrap().is_none());
 }
 
 pub async fn commit_is_readable<S: Store>(open: impl Fn() -> S) {
@@ -149,23 +126,16 @@ pub async fn commit_is_readable<S: Store>(open: impl Fn() -> S) {
     let (commit, message, entry) = sample_commit(&conv, 1);
     s.commit(commit).await.unwrap();
     assert_eq!(s.last_seq().unwrap(), 1);
-    assert_eq!(s.message(message.id).unwrap().as_ref(), Some(&message));
+    assert_eq!(s.message(conv.id, message.seq).unwrap().as_ref(), Some(&message));
     assert_eq!(s.conversation(conv.id).unwrap().as_ref(), Some(&conv));
     assert_eq!(s.messages(conv.id).unwrap(), vec![message.clone()]);
-    assert_eq!(s.outbox(conv.id).unwrap(), vec![entry.clone()]);
+    assert_eq!(s.outbox(None).unwrap(), vec![entry.clone()]);
+    assert_eq!(s.outbox(Some("hangzhou-leeds")).unwrap(), vec![entry.clone()]);
+    assert!(s.outbox(Some("other")).unwrap().is_empty());
     assert_eq!(s.pending_outbox().unwrap(), vec![entry]);
-    let accepted = s
-        .accepted(&NativeKey::webhook_delivery("leeds", "msg_1"))
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (accepted.message, accepted.conversation),
-        (message.id, conv.id)
-    );
-    let native = s
-        .native(&NativeKey::webhook_thread("leeds", "T-1"))
-        .unwrap()
-        .unwrap();
+    let accepted = s.accepted(&NativeKey::webhook_delivery("leeds", "msg_1")).unwrap().unwrap();
+    assert_eq!((accepted.message, accepted.conversation), (message.id, conv.id));
+    let native = s.native(&NativeKey::webhook_thread("leeds", "T-1")).unwrap().unwrap();
     assert_eq!(native.conversation, conv.id);
     assert_eq!(native.message, Some(message.id));
 }
@@ -180,19 +150,11 @@ pub async fn commit_survives_reopen<S: Store>(open: impl Fn() -> S) {
         s.commit(commit).await.unwrap();
     }
     let s = open();
-    assert_eq!(
-        s.instance_id(),
-        instance,
-        "the instance id is kept for the store's life"
-    );
+    assert_eq!(s.instance_id(), instance, "the instance id is kept for the store's life");
     assert_eq!(s.last_seq().unwrap(), 7);
-    assert_eq!(s.message(message.id).unwrap(), Some(message));
+    assert_eq!(s.message(conv.id, message.seq).unwrap(), Some(message));
     assert_eq!(s.pending_outbox().unwrap(), vec![entry]);
-    assert!(
-        s.accepted(&NativeKey::webhook_delivery("leeds", "msg_7"))
-            .unwrap()
-            .is_some()
-    );
+    assert!(s.accepted(&NativeKey::webhook_delivery("leeds", "msg_7")).unwrap().is_some());
 }
 
 pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
@@ -209,16 +171,12 @@ pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
     let (commit, _, _) = sample_commit(&other, 4);
     s.commit(commit).await.unwrap();
     ids.sort();
-    let got: Vec<MessageId> = s
-        .messages(conv.id)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let got: Vec<MessageId> = s.messages(conv.id).unwrap().into_iter().map(|m| m.id).collect();
     assert_eq!(got, ids.iter().map(|(_, id)| *id).collect::<Vec<_>>());
     let seqs: Vec<u64> = s.pending_outbox().unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
-    assert_eq!(s.outbox(conv.id).unwrap().len(), 3);
+    assert_eq!(s.outbox(Some("hangzhou-leeds")).unwrap().len(), 3);
+    assert_eq!(s.outbox(None).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
     assert_eq!(s.conversations(Some("hangzhou-gifu")).unwrap().len(), 1);
     assert_eq!(s.conversations(None).unwrap().len(), 2);
     assert_eq!(s.last_seq().unwrap(), 4);
@@ -232,12 +190,7 @@ pub async fn conversation_updates_replace<S: Store>(open: impl Fn() -> S) {
     conv.posts = 2;
     conv.last_post_city = Some("hangzhou".into());
     conv.channel_noticed.insert("hz-li".into());
-    s.commit(Commit {
-        conversations: vec![conv.clone()],
-        ..Commit::default()
-    })
-    .await
-    .unwrap();
+    s.commit(Commit { conversations: vec![conv.clone()], ..Commit::default() }).await.unwrap();
     assert_eq!(s.conversation(conv.id).unwrap(), Some(conv));
 }
 
@@ -258,23 +211,17 @@ pub async fn delivered_entries_leave_pending<S: Store>(open: impl Fn() -> S) {
         e2.last_error = Some("HTTP 503".into());
         e3.status = DeliveryStatus::PermanentFailure;
         let receipt_key = NativeKey("email:<receipt@test>".into());
-        let receipt_ref = NativeRef {
-            partnership: conv.partnership.clone(),
-            conversation: conv.id,
-            message: Some(m2.id),
-        };
-        s.update_deliveries(
-            &[e1.clone(), e2.clone(), e3.clone()],
-            &[(receipt_key.clone(), receipt_ref.clone())],
-        )
-        .await
-        .unwrap();
+        let receipt_ref =
+            NativeRef { partnership: conv.partnership.clone(), conversation: conv.id, message: Some(m2.id) };
+        s.update_deliveries(&[e1.clone(), e2.clone(), e3.clone()], &[(receipt_key.clone(), receipt_ref.clone())])
+            .await
+            .unwrap();
         assert_eq!(s.native(&receipt_key).unwrap(), Some(receipt_ref));
         s.flush().await.unwrap();
     }
     let s = open();
     assert_eq!(s.pending_outbox().unwrap(), vec![e2.clone()]);
-    assert_eq!(s.outbox(conv.id).unwrap(), vec![e1, e2, e3]);
+    assert_eq!(s.outbox(None).unwrap(), vec![e1, e2, e3]);
 }
 
 pub async fn concurrent_commits_all_land<S: Store + 'static>(open: impl Fn() -> S) {
@@ -294,14 +241,48 @@ pub async fn concurrent_commits_all_land<S: Store + 'static>(open: impl Fn() -> 
         }
     }
     let s = open();
-    let got: Vec<MessageId> = s
-        .messages(conv.id)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let got: Vec<MessageId> = s.messages(conv.id).unwrap().into_iter().map(|m| m.id).collect();
     assert_eq!(got, expected);
     assert_eq!(s.pending_outbox().unwrap().len(), 64);
+}
+
+pub async fn staged_commits_are_visible_before_they_are_durable<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let (c1, m1, _) = sample_commit(&conv, 1);
+    let (c2, m2, _) = sample_commit(&conv, 2);
+    {
+        let s = open();
+        let first = s.stage(c1).unwrap();
+        // Visible to readers (the router resolves the next group against it) right away.
+        assert_eq!(s.message(conv.id, 1).unwrap(), Some(m1.clone()));
+        let second = s.stage(c2).unwrap();
+        s.durable(first).await.unwrap();
+        s.durable(second).await.unwrap();
+    }
+    let s = open();
+    assert_eq!(s.messages(conv.id).unwrap(), vec![m1, m2]);
+}
+
+pub async fn pending_outbox_is_found_again_after_many_restarts<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let mut pending = Vec::new();
+    for round in 0..3u64 {
+        let s = open();
+        assert_eq!(s.pending_outbox().unwrap(), pending, "round {round}");
+        for i in 0..4 {
+            let seq = round * 10 + i + 1;
+            let (c, _, mut e) = sample_commit(&conv, seq);
+            s.commit(c).await.unwrap();
+            // Deliver every other one.
+            if i % 2 == 0 {
+                e.status = DeliveryStatus::Delivered;
+                s.update_deliveries(&[e], &[]).await.unwrap();
+            } else {
+                pending.push(e);
+            }
+        }
+        s.flush().await.unwrap();
+    }
 }
 
 /// Generates one `#[tokio::test]` per conformance case. `$opener` is an expression evaluated
@@ -316,7 +297,9 @@ macro_rules! store_conformance_tests {
             ordering_follows_seq,
             conversation_updates_replace,
             delivered_entries_leave_pending,
-            concurrent_commits_all_land
+            concurrent_commits_all_land,
+            staged_commits_are_visible_before_they_are_durable,
+            pending_outbox_is_found_again_after_many_restarts
         );
     };
     (@cases $opener:expr; $($case:ident),*) => {

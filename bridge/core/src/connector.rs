@@ -99,10 +99,7 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(reason: RefusalReason, detail: impl Into<String>) -> Self {
-        Self {
-            reason,
-            detail: detail.into(),
-        }
+        Self { reason, detail: detail.into() }
     }
 }
 
@@ -143,10 +140,7 @@ pub struct Receipt {
 pub enum DeliveryError {
     /// Worth retrying later (timeouts, 5xx, 408/429, SMTP 4xx, a server that is down).
     #[error("temporary failure: {reason}")]
-    Temporary {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    Temporary { reason: String, retry_after: Option<Duration> },
     /// Retrying cannot help (4xx, SMTP 5xx, an endpoint that does not exist).
     #[error("permanent failure: {reason}")]
     Permanent { reason: String },
@@ -154,16 +148,11 @@ pub enum DeliveryError {
 
 impl DeliveryError {
     pub fn temporary(reason: impl Into<String>) -> Self {
-        DeliveryError::Temporary {
-            reason: reason.into(),
-            retry_after: None,
-        }
+        DeliveryError::Temporary { reason: reason.into(), retry_after: None }
     }
 
     pub fn permanent(reason: impl Into<String>) -> Self {
-        DeliveryError::Permanent {
-            reason: reason.into(),
-        }
+        DeliveryError::Permanent { reason: reason.into() }
     }
 
     pub fn is_retryable(&self) -> bool {
@@ -180,10 +169,7 @@ pub struct Health {
 
 impl Health {
     pub fn ok() -> Self {
-        Self {
-            ok: true,
-            detail: "ok".into(),
-        }
+        Self { ok: true, detail: "ok".into() }
     }
 }
 
@@ -201,11 +187,7 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// The inbound loop: receive native posts and submit them to `inbox` until `shutdown` is
     /// cancelled. Connectors whose inbound side is served elsewhere (webhooks arrive on the
     /// daemon's HTTP listener) keep the default, which just waits.
-    async fn run_inbound(
-        &self,
-        inbox: std::sync::Arc<dyn Inbox>,
-        shutdown: Shutdown,
-    ) -> Result<(), ConnectorError> {
+    async fn run_inbound(&self, inbox: std::sync::Arc<dyn Inbox>, shutdown: Shutdown) -> Result<(), ConnectorError> {
         let _ = inbox;
         shutdown.cancelled().await;
         Ok(())

@@ -43,12 +43,7 @@ pub struct Envelope {
 
 impl Envelope {
     /// A minimal envelope; connectors set the optional parts field by field.
-    pub fn new(
-        origin: Origin,
-        sender: impl Into<String>,
-        dedupe_key: NativeKey,
-        text: impl Into<String>,
-    ) -> Self {
+    pub fn new(origin: Origin, sender: impl Into<String>, dedupe_key: NativeKey, text: impl Into<String>) -> Self {
         Self {
             origin,
             sender: sender.into(),
@@ -91,10 +86,6 @@ pub struct LanguageTag {
 impl LanguageTag {
     /// The tag for text nothing could be said about.
     pub fn undetermined() -> Self {
-        Self {
-            code: "und".into(),
-            confidence: 0.0,
-            script: "Unknown".into(),
-        }
+        Self { code: "und".into(), confidence: 0.0, script: "Unknown".into() }
     }
 }

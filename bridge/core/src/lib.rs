@@ -29,13 +29,11 @@ pub mod store;
 pub mod conformance;
 
 pub use channel::{Channel, Origin, Recipient};
-pub use connector::{
-    Accepted, Connector, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason,
-};
+pub use connector::{Accepted, Connector, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason};
 pub use envelope::{Author, Envelope, LanguageTag};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
-pub use store::{Commit, NativeKey, NativeRef, Store, StoreError};
+pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
 
 /// Cancelled when the daemon is asked to stop; every long-running task selects on it.
 pub type Shutdown = tokio_util::sync::CancellationToken;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::connector::Accepted;
 use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
-use crate::store::{Commit, NativeKey, NativeRef, Store, StoreResult};
+use crate::store::{Commit, NativeKey, NativeRef, Staged, Store, StoreResult};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -38,16 +38,11 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new(instance: impl Into<String>) -> Self {
-        Self {
-            instance: instance.into(),
-            inner: Arc::default(),
-        }
+        Self { instance: instance.into(), inner: Arc::default() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -61,7 +56,7 @@ impl Store for MemoryStore {
         Ok(self.lock().last_seq)
     }
 
-    async fn commit(&self, commit: Commit) -> StoreResult<()> {
+    fn stage(&self, commit: Commit) -> StoreResult<Staged> {
         let mut inner = self.lock();
         for m in commit.messages {
             inner.last_seq = inner.last_seq.max(m.seq);
@@ -76,14 +71,14 @@ impl Store for MemoryStore {
             inner.last_seq = inner.last_seq.max(o.seq);
             inner.outbox.insert(o.id.clone(), o);
         }
+        Ok(Staged(0))
+    }
+
+    async fn durable(&self, _staged: Staged) -> StoreResult<()> {
         Ok(())
     }
 
-    async fn update_deliveries(
-        &self,
-        entries: &[OutboxEntry],
-        natives: &[(NativeKey, NativeRef)],
-    ) -> StoreResult<()> {
+    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()> {
         let mut inner = self.lock();
         for e in entries {
             inner.outbox.insert(e.id.clone(), e.clone());
@@ -118,42 +113,26 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
-        Ok(self.lock().messages.get(&id).cloned())
+    fn message(&self, conversation: ConversationId, seq: u64) -> StoreResult<Option<Message>> {
+        Ok(self.lock().messages.values().find(|m| m.conversation == conversation && m.seq == seq).cloned())
     }
 
     fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>> {
-        let mut v: Vec<Message> = self
-            .lock()
-            .messages
-            .values()
-            .filter(|m| m.conversation == conversation)
-            .cloned()
-            .collect();
+        let mut v: Vec<Message> =
+            self.lock().messages.values().filter(|m| m.conversation == conversation).cloned().collect();
         v.sort_by_key(|m| m.seq);
         Ok(v)
     }
 
-    fn outbox(&self, conversation: ConversationId) -> StoreResult<Vec<OutboxEntry>> {
-        let mut v: Vec<OutboxEntry> = self
-            .lock()
-            .outbox
-            .values()
-            .filter(|o| o.conversation == conversation)
-            .cloned()
-            .collect();
+    fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
+        let mut v: Vec<OutboxEntry> =
+            self.lock().outbox.values().filter(|o| partnership.is_none_or(|p| o.partnership == p)).cloned().collect();
         v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
         Ok(v)
     }
 
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {
-        let mut v: Vec<OutboxEntry> = self
-            .lock()
-            .outbox
-            .values()
-            .filter(|o| o.status.is_pending())
-            .cloned()
-            .collect();
+        let mut v: Vec<OutboxEntry> = self.lock().outbox.values().filter(|o| o.status.is_pending()).cloned().collect();
         v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
         Ok(v)
     }

@@ -89,11 +89,7 @@ impl Conversation {
     pub fn owing<'a>(&self, members: &'a [String]) -> Vec<&'a str> {
         match &self.last_post_city {
             None => Vec::new(),
-            Some(last) => members
-                .iter()
-                .filter(|m| *m != last)
-                .map(String::as_str)
-                .collect(),
+            Some(last) => members.iter().filter(|m| *m != last).map(String::as_str).collect(),
         }
     }
 }
@@ -123,10 +119,7 @@ impl DeliveryStatus {
 
     /// Whether the entry still has to be delivered.
     pub fn is_pending(self) -> bool {
-        matches!(
-            self,
-            DeliveryStatus::Scheduled | DeliveryStatus::TemporaryFailure
-        )
+        matches!(self, DeliveryStatus::Scheduled | DeliveryStatus::TemporaryFailure)
     }
 }
 

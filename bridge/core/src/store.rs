@@ -80,6 +80,11 @@ impl Commit {
     }
 }
 
+/// A commit applied in memory but not yet known to be durable; see [`Store::stage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a staged commit is not durable until `Store::durable` returns"]
+pub struct Staged(pub u64);
+
 /// A store failure. `retryable` says whether the same operation may succeed later.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {detail}")]
@@ -90,10 +95,7 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(detail: impl Into<String>, retryable: bool) -> Self {
-        Self {
-            detail: detail.into(),
-            retryable,
-        }
+        Self { detail: detail.into(), retryable }
     }
 }
 
@@ -109,18 +111,30 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The highest message/outbox sequence number committed so far (0 for an empty store).
     fn last_seq(&self) -> StoreResult<u64>;
 
-    /// Apply `commit` atomically and return only once it is durable on disk. Concurrent callers
+    /// Apply `commit` atomically: readers see it at once, but it may not be on disk yet. Pair
+    /// with [`Store::durable`] before acknowledging anything in it. Stage, then wait: a caller
+    /// can stage the next group while the previous one is being flushed.
+    fn stage(&self, commit: Commit) -> StoreResult<Staged>;
+
+    /// Return once everything staged up to `staged` is durable on disk. Concurrent callers
     /// share flushes (group commit).
-    async fn commit(&self, commit: Commit) -> StoreResult<()>;
+    async fn durable(&self, staged: Staged) -> StoreResult<()>;
+
+    /// Stage `commit` and wait until it is durable.
+    async fn commit(&self, commit: Commit) -> StoreResult<()> {
+        let staged = self.stage(commit)?;
+        self.durable(staged).await
+    }
 
     /// Record delivery progress and the native ids a delivery produced. Atomic, but need not be
     /// flushed before returning: losing it in a crash means a redelivery under the same
     /// idempotency key, never a lost message.
-    async fn update_deliveries(
-        &self,
-        entries: &[OutboxEntry],
-        natives: &[(NativeKey, NativeRef)],
-    ) -> StoreResult<()>;
+    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()>;
+
+    /// How many flushes (fsyncs) the store has issued since it was opened, for metrics.
+    fn flushes(&self) -> u64 {
+        0
+    }
 
     /// Force everything written so far to disk.
     async fn flush(&self) -> StoreResult<()>;
@@ -129,13 +143,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn accepted(&self, key: &NativeKey) -> StoreResult<Option<Accepted>>;
     fn native(&self, key: &NativeKey) -> StoreResult<Option<NativeRef>>;
     fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
-    /// All conversations, or those of one partnership, oldest first.
+    /// All conversations, or those of one partnership.
     fn conversations(&self, partnership: Option<&str>) -> StoreResult<Vec<Conversation>>;
-    fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// One message, by its conversation and commit sequence number (what outbox entries and
+    /// the id map carry).
+    fn message(&self, conversation: ConversationId, seq: u64) -> StoreResult<Option<Message>>;
     /// The messages of a conversation in commit order.
     fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>>;
-    /// Every outbox entry of a conversation, in commit order.
-    fn outbox(&self, conversation: ConversationId) -> StoreResult<Vec<OutboxEntry>>;
+    /// Every outbox entry, or those of one partnership, in commit order (for reports; reads
+    /// the whole outbox).
+    fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;
     /// Every entry still to be delivered (scheduled or temporarily failed), in commit order.
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
 }

@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use c2c_config::{Config, ConfigErrors};
+use c2c_config::{CommitMode, Config, ConfigErrors};
 use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
 use c2c_language::Tagger;
 use c2c_store::SledStore;
@@ -42,29 +43,15 @@ pub fn webhook_cities(config: &Config) -> anyhow::Result<WebhookCities> {
     for city in &config.cities {
         let Some(w) = &city.webhook else { continue };
         let secret = w.secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let secret = SigningSecret::parse(secret.expose()).with_context(|| {
-            format!(
-                "cities.{}.webhook: the secret is not a `whsec_` secret",
-                city.id
-            )
-        })?;
-        out.insert(
-            city.id.clone(),
-            WebhookCity {
-                id: city.id.clone(),
-                url: w.url.clone(),
-                secret,
-            },
-        );
+        let secret = SigningSecret::parse(secret.expose())
+            .with_context(|| format!("cities.{}.webhook: the secret is not a `whsec_` secret", city.id))?;
+        out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), secret });
     }
     Ok(out)
 }
 
 fn webhook_settings(config: &Config) -> WebhookSettings {
-    let mut s = WebhookSettings {
-        timeout: config.bridge.delivery.timeout,
-        ..WebhookSettings::default()
-    };
+    let mut s = WebhookSettings { timeout: config.bridge.delivery.timeout, ..WebhookSettings::default() };
     if let Some(w) = &config.connectors.webhook {
         s.max_body_bytes = w.max_body_bytes;
         s.tolerance = w.tolerance;
@@ -78,7 +65,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.bridge.data_dir)
         .with_context(|| format!("creating data_dir {}", config.bridge.data_dir.display()))?;
     let store_dir = config.bridge.data_dir.join("store");
-    let store = SledStore::open(&store_dir, config.bridge.instance_id.as_deref())?;
+    let store = SledStore::open_waiting(&store_dir, config.bridge.instance_id.as_deref(), Duration::from_secs(10))?;
+    let store = match config.bridge.commit {
+        CommitMode::Group => store.with_commit_window(config.bridge.commit_window),
+        CommitMode::Each => store,
+    };
     tracing::info!(instance = store.instance_id(), store = %store_dir.display(), summary = %config.summary(), "starting");
     let store: Arc<dyn Store> = Arc::new(store);
 
@@ -111,11 +102,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx)?;
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
-    let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(
-        cities.clone(),
-        &settings,
-        bridge_name,
-    ));
+    let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
     connectors.insert(Channel::Webhook, webhook);
 
     let scheduler = Scheduler {
@@ -159,9 +146,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         connectors: connectors.values().cloned().collect(),
         admin_token,
     };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
     let server = tokio::spawn(async move {
@@ -193,12 +178,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 }
 
 /// Wait for SIGTERM or SIGINT; reload the config on SIGHUP meanwhile.
-async fn wait_for_stop(
-    path: &Path,
-    config: &Live<Config>,
-    tagger: &Live<Tagger>,
-    cities: &SharedCities,
-) {
+async fn wait_for_stop(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>, cities: &SharedCities) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");

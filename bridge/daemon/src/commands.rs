@@ -21,28 +21,11 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => runtime().block_on(app::run(&config)),
         Command::CheckConfig { config, env } => return check_config(&config, env),
-        Command::Conversations {
-            config,
-            partnership,
-            json,
-        } => runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json)),
-        Command::TagLanguage {
-            config,
-            languages,
-            priors,
-        } => tag_language(config.as_deref(), &languages, &priors),
-        Command::WebhookSend {
-            config,
-            city,
-            from,
-            partnership,
-            conversation,
-            thread_key,
-            subject,
-            id,
-            url,
-            text,
-        } => {
+        Command::Conversations { config, partnership, json } => {
+            runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json))
+        }
+        Command::TagLanguage { config, languages, priors } => tag_language(config.as_deref(), &languages, &priors),
+        Command::WebhookSend { config, city, from, partnership, conversation, thread_key, subject, id, url, text } => {
             let post = c2c_webhook::wire::InboundPost {
                 from,
                 partnership,
@@ -54,11 +37,9 @@ pub fn main() -> ExitCode {
             };
             runtime().block_on(crate::webhook_tools::send(&config, &city, post, id, url))
         }
-        Command::WebhookListen {
-            config,
-            city,
-            listen,
-        } => runtime().block_on(crate::webhook_tools::listen(&config, &city, listen)),
+        Command::WebhookListen { config, city, listen } => {
+            runtime().block_on(crate::webhook_tools::listen(&config, &city, listen))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,19 +55,13 @@ pub fn main() -> ExitCode {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("starting the async runtime")
 }
 
 fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("C2C_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,sled=warn,hyper=warn,reqwest=warn")
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("C2C_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,hyper=warn,reqwest=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -110,11 +85,7 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn conversations_cmd(
-    path: &Path,
-    partnership: Option<&str>,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     if let Some(p) = partnership
         && config.partnership(p).is_none()
@@ -125,9 +96,9 @@ async fn conversations_cmd(
     let views = match c2c_store::SledStore::open(&store_dir, None) {
         Ok(store) => conversations::collect(&store as &dyn Store, &config, partnership)?,
         // The running daemon holds the store's lock: ask it instead.
-        Err(open_err) => from_daemon(&config, partnership)
-            .await
-            .with_context(|| format!("the store is not readable directly ({open_err}), and asking the running daemon failed"))?,
+        Err(open_err) => from_daemon(&config, partnership).await.with_context(|| {
+            format!("the store is not readable directly ({open_err}), and asking the running daemon failed")
+        })?,
     };
     let mut out = std::io::stdout().lock();
     if json {
@@ -139,10 +110,7 @@ async fn conversations_cmd(
     Ok(())
 }
 
-async fn from_daemon(
-    config: &Config,
-    partnership: Option<&str>,
-) -> anyhow::Result<Vec<ConversationView>> {
+async fn from_daemon(config: &Config, partnership: Option<&str>) -> anyhow::Result<Vec<ConversationView>> {
     let token = config
         .bridge
         .admin_token
@@ -154,26 +122,14 @@ async fn from_daemon(
     if let Some(p) = partnership {
         url.push_str(&format!("?partnership={p}"));
     }
-    let response = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(token.expose())
-        .send()
-        .await?;
+    let response = reqwest::Client::new().get(&url).bearer_auth(token.expose()).send().await?;
     if !response.status().is_success() {
-        anyhow::bail!(
-            "{url}: HTTP {}: {}",
-            response.status(),
-            response.text().await.unwrap_or_default()
-        );
+        anyhow::bail!("{url}: HTTP {}: {}", response.status(), response.text().await.unwrap_or_default());
     }
     Ok(response.json().await?)
 }
 
-fn tag_language(
-    config: Option<&Path>,
-    languages: &[String],
-    priors: &[String],
-) -> anyhow::Result<()> {
+fn tag_language(config: Option<&Path>, languages: &[String], priors: &[String]) -> anyhow::Result<()> {
     let tagger = match (config, languages.is_empty()) {
         (Some(path), _) => {
             let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;

@@ -1,11 +1,11 @@
 //! The `conversations` view: open threads, who owes a reply, how deliveries stand. Shared by
 //! the CLI (`c2c-bridge conversations`) and the admin API (`GET /api/conversations`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use c2c_config::Config;
-use c2c_core::{DeliveryStatus, Millis, Store, StoreError, now_ms};
+use c2c_core::{ConversationId, DeliveryStatus, Millis, OutboxEntry, Store, StoreError, now_ms};
 use serde::{Deserialize, Serialize};
 
 /// One conversation as admins see it.
@@ -52,26 +52,25 @@ pub fn collect(
     partnership: Option<&str>,
 ) -> Result<Vec<ConversationView>, StoreError> {
     let now = now_ms();
+    // One pass over the outbox, grouped by conversation.
+    let mut outbox: HashMap<ConversationId, Vec<OutboxEntry>> = HashMap::new();
+    for e in store.outbox(partnership)? {
+        outbox.entry(e.conversation).or_default().push(e);
+    }
     let mut out = Vec::new();
     for c in store.conversations(partnership)? {
         let p = config.partnership(&c.partnership);
-        let owing: Vec<String> = p
-            .map(|p| c.owing(&p.members).into_iter().map(String::from).collect())
-            .unwrap_or_default();
+        let owing: Vec<String> =
+            p.map(|p| c.owing(&p.members).into_iter().map(String::from).collect()).unwrap_or_default();
         let due = match (c.last_post_at, p) {
-            (Some(last), Some(p)) if !owing.is_empty() => {
-                Some(last + p.reply_within.as_millis() as Millis)
-            }
+            (Some(last), Some(p)) if !owing.is_empty() => Some(last + p.reply_within.as_millis() as Millis),
             _ => None,
         };
         let mut deliveries = BTreeMap::new();
         let mut problems = Vec::new();
-        for e in store.outbox(c.id)? {
+        for e in outbox.remove(&c.id).unwrap_or_default() {
             *deliveries.entry(e.status.as_str().to_string()).or_default() += 1;
-            if matches!(
-                e.status,
-                DeliveryStatus::PermanentFailure | DeliveryStatus::TemporaryFailure
-            ) {
+            if matches!(e.status, DeliveryStatus::PermanentFailure | DeliveryStatus::TemporaryFailure) {
                 problems.push(DeliveryProblem {
                     entry: e.id.to_string(),
                     status: e.status.as_str().to_string(),
@@ -101,19 +100,12 @@ pub fn collect(
             problems,
         });
     }
-    out.sort_by(|a, b| {
-        a.started_at
-            .cmp(&b.started_at)
-            .then(a.conversation.cmp(&b.conversation))
-    });
+    out.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.conversation.cmp(&b.conversation)));
     Ok(out)
 }
 
 fn time(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%d %H:%M UTC")
-        .to_string()
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The human-readable listing.
@@ -123,21 +115,9 @@ pub fn render_text(views: &[ConversationView]) -> String {
     }
     let mut s = String::new();
     for v in views {
-        let _ = writeln!(
-            s,
-            "{}  {}  \"{}\"",
-            v.partnership, v.conversation, v.subject
-        );
-        let by_city: Vec<String> = v
-            .posts_by_city
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        let langs: Vec<String> = v
-            .languages
-            .iter()
-            .map(|(l, n)| format!("{l} {n}"))
-            .collect();
+        let _ = writeln!(s, "{}  {}  \"{}\"", v.partnership, v.conversation, v.subject);
+        let by_city: Vec<String> = v.posts_by_city.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let langs: Vec<String> = v.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
         let _ = writeln!(
             s,
             "  {} posts ({}), last by {} at {}; languages: {}",
@@ -156,29 +136,13 @@ pub fn render_text(views: &[ConversationView]) -> String {
                 v.reply_due_at.as_deref().unwrap_or("-")
             );
         }
-        let d: Vec<String> = v
-            .deliveries
-            .iter()
-            .map(|(st, n)| format!("{n} {st}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "  deliveries: {}",
-            if d.is_empty() {
-                "none".into()
-            } else {
-                d.join(", ")
-            }
-        );
+        let d: Vec<String> = v.deliveries.iter().map(|(st, n)| format!("{n} {st}")).collect();
+        let _ = writeln!(s, "  deliveries: {}", if d.is_empty() { "none".into() } else { d.join(", ") });
         for p in &v.problems {
             let _ = writeln!(
                 s,
                 "  {} {} → {} {} ({} attempts): {}",
-                if p.status == "permanent_failure" {
-                    "FAILED"
-                } else {
-                    "retrying"
-                },
+                if p.status == "permanent_failure" { "FAILED" } else { "retrying" },
                 p.entry,
                 p.channel,
                 p.address,

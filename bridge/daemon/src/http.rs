@@ -42,12 +42,7 @@ pub fn app(state: HttpState, extra: axum::Router) -> axum::Router {
         .route("/api/conversations", get(api_conversations))
         .with_state(state)
         .merge(extra)
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such path", "code": "not_found"})),
-            )
-        })
+        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "no such path", "code": "not_found"}))) })
 }
 
 async fn healthz(State(s): State<HttpState>) -> Response {
@@ -56,16 +51,9 @@ async fn healthz(State(s): State<HttpState>) -> Response {
     for c in &s.connectors {
         let h = c.health().await;
         all_ok &= h.ok;
-        connectors.insert(
-            c.channel().to_string(),
-            json!({"ok": h.ok, "detail": h.detail}),
-        );
+        connectors.insert(c.channel().to_string(), json!({"ok": h.ok, "detail": h.detail}));
     }
-    let status = if all_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if all_ok { "ok" } else { "degraded" },
         "instance": s.store.instance_id(),
@@ -75,14 +63,8 @@ async fn healthz(State(s): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(s): State<HttpState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.render(),
-    )
-        .into_response()
+    s.metrics.store_flushes(s.store.flushes());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,11 +83,9 @@ async fn api_conversations(
     let config = s.config.get();
     match conversations::collect(s.store.as_ref(), &config, q.partnership.as_deref()) {
         Ok(views) => Json(views).into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"error": e.to_string(), "code": "store"})),
-        )
-            .into_response(),
+        Err(e) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string(), "code": "store"}))).into_response()
+        }
     }
 }
 
@@ -129,10 +109,6 @@ fn deny(s: &HttpState, headers: &HeaderMap) -> Option<Response> {
     if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
         None
     } else {
-        refuse(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token",
-            "unauthorized",
-        )
+        refuse(StatusCode::UNAUTHORIZED, "missing or wrong bearer token", "unauthorized")
     }
 }

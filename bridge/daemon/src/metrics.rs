@@ -40,6 +40,8 @@ pub struct Metrics {
     outbox_depth: Gauge,
     latency: Histogram,
     commit_batch: Histogram,
+    flushes: Counter,
+    flushes_seen: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Metrics {
@@ -52,11 +54,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("c2c");
         let received = Family::<ChannelLabel, Counter>::default();
-        registry.register(
-            "messages_received",
-            "Inbound messages that reached the router",
-            received.clone(),
-        );
+        registry.register("messages_received", "Inbound messages that reached the router", received.clone());
         let relayed = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "messages_relayed",
@@ -64,11 +62,7 @@ impl Metrics {
             relayed.clone(),
         );
         let refused = Family::<RefusedLabels, Counter>::default();
-        registry.register(
-            "messages_refused",
-            "Inbound messages refused, by reason",
-            refused.clone(),
-        );
+        registry.register("messages_refused", "Inbound messages refused, by reason", refused.clone());
         let replays = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "messages_replayed",
@@ -76,11 +70,7 @@ impl Metrics {
             replays.clone(),
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
-            "deliveries",
-            "Delivery attempts by outcome",
-            deliveries.clone(),
-        );
+        registry.register("deliveries", "Delivery attempts by outcome", deliveries.clone());
         let outbox_depth = Gauge::default();
         registry.register(
             "outbox_depth",
@@ -94,11 +84,9 @@ impl Metrics {
             latency.clone(),
         );
         let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
-        registry.register(
-            "commit_batch_messages",
-            "Messages made durable by one group commit",
-            commit_batch.clone(),
-        );
+        registry.register("commit_batch_messages", "Messages made durable by one group commit", commit_batch.clone());
+        let flushes = Counter::default();
+        registry.register("store_flushes", "Flushes (fsyncs) the store issued for group commits", flushes.clone());
         Self {
             registry,
             received,
@@ -109,49 +97,29 @@ impl Metrics {
             outbox_depth,
             latency,
             commit_batch,
+            flushes,
+            flushes_seen: Default::default(),
         }
     }
 
     pub fn received(&self, channel: Channel) {
-        self.received
-            .get_or_create(&ChannelLabel {
-                channel: channel.as_str(),
-            })
-            .inc();
+        self.received.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     }
 
     pub fn relayed(&self, channel: Channel) {
-        self.relayed
-            .get_or_create(&ChannelLabel {
-                channel: channel.as_str(),
-            })
-            .inc();
+        self.relayed.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     }
 
     pub fn replayed(&self, channel: Channel) {
-        self.replays
-            .get_or_create(&ChannelLabel {
-                channel: channel.as_str(),
-            })
-            .inc();
+        self.replays.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     }
 
     pub fn refused(&self, channel: Channel, reason: RefusalReason) {
-        self.refused
-            .get_or_create(&RefusedLabels {
-                channel: channel.as_str(),
-                reason: reason.as_str(),
-            })
-            .inc();
+        self.refused.get_or_create(&RefusedLabels { channel: channel.as_str(), reason: reason.as_str() }).inc();
     }
 
     pub fn delivery(&self, channel: Channel, status: DeliveryStatus) {
-        self.deliveries
-            .get_or_create(&DeliveryLabels {
-                channel: channel.as_str(),
-                status: status.as_str(),
-            })
-            .inc();
+        self.deliveries.get_or_create(&DeliveryLabels { channel: channel.as_str(), status: status.as_str() }).inc();
     }
 
     pub fn set_outbox_depth(&self, depth: usize) {
@@ -166,11 +134,18 @@ impl Metrics {
         self.commit_batch.observe(messages as f64);
     }
 
+    /// Bring the flush counter up to the store's own count.
+    pub fn store_flushes(&self, total: u64) {
+        let before = self.flushes_seen.swap(total, std::sync::atomic::Ordering::Relaxed);
+        if total > before {
+            self.flushes.inc_by(total - before);
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
 }

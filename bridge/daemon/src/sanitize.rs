@@ -4,11 +4,7 @@
 /// (ammonia's default whitelist). Returns `None` when nothing is left.
 pub fn sanitize_html(html: &str) -> Option<String> {
     let clean = ammonia::clean(html);
-    if clean.trim().is_empty() {
-        None
-    } else {
-        Some(clean)
-    }
+    if clean.trim().is_empty() { None } else { Some(clean) }
 }
 
 #[cfg(test)]
@@ -17,9 +13,7 @@ mod tests {
 
     #[test]
     fn scripts_and_handlers_are_removed() {
-        let out =
-            sanitize_html(r#"<p onclick="steal()">Hi <b>there</b><script>alert(1)</script></p>"#)
-                .unwrap();
+        let out = sanitize_html(r#"<p onclick="steal()">Hi <b>there</b><script>alert(1)</script></p>"#).unwrap();
         assert_eq!(out, "<p>Hi <b>there</b></p>");
         assert_eq!(sanitize_html("<script>x</script>"), None);
     }

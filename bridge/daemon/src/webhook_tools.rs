@@ -27,9 +27,7 @@ pub async fn send(
 ) -> anyhow::Result<()> {
     let config = load(path)?;
     let cities = webhook_cities(&config)?;
-    let signer = cities
-        .get(city)
-        .with_context(|| format!("city `{city}` has no webhook in {}", path.display()))?;
+    let signer = cities.get(city).with_context(|| format!("city `{city}` has no webhook in {}", path.display()))?;
     let url = url.unwrap_or_else(|| format!("http://{}/hooks/{city}", config.bridge.listen));
     let id = id.unwrap_or_else(|| format!("msg_{}", ulid::Ulid::new()));
     let body = serde_json::to_vec(&post)?;
@@ -47,51 +45,30 @@ pub async fn send(
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     println!("{} {text}", status.as_u16());
-    if status.is_success() {
-        Ok(())
-    } else {
-        anyhow::bail!("the bridge answered {status}")
-    }
+    if status.is_success() { Ok(()) } else { anyhow::bail!("the bridge answered {status}") }
 }
 
 /// Listen for the bridge's webhooks to one city, verify and print each.
 pub async fn listen(path: &Path, city: &str, listen: Option<String>) -> anyhow::Result<()> {
     let config = load(path)?;
     let cities = webhook_cities(&config)?;
-    let target = cities
-        .get(city)
-        .with_context(|| format!("city `{city}` has no webhook in {}", path.display()))?
-        .clone();
+    let target =
+        cities.get(city).with_context(|| format!("city `{city}` has no webhook in {}", path.display()))?.clone();
     let addr = match listen {
         Some(a) => a,
         None => {
-            let url = reqwest::Url::parse(&target.url)
-                .with_context(|| format!("the webhook URL of {city}"))?;
-            format!(
-                "{}:{}",
-                url.host_str().unwrap_or("127.0.0.1"),
-                url.port_or_known_default().unwrap_or(80)
-            )
+            let url = reqwest::Url::parse(&target.url).with_context(|| format!("the webhook URL of {city}"))?;
+            format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port_or_known_default().unwrap_or(80))
         }
     };
-    let tolerance = config
-        .connectors
-        .webhook
-        .as_ref()
-        .map(|w| w.tolerance)
-        .unwrap_or(std::time::Duration::from_secs(300));
+    let tolerance =
+        config.connectors.webhook.as_ref().map(|w| w.tolerance).unwrap_or(std::time::Duration::from_secs(300));
     let seen = Arc::new(Mutex::new(HashSet::<String>::new()));
     let handler = move |headers: HeaderMap, body: Bytes| {
         let target = target.clone();
         let seen = seen.clone();
         async move {
-            let h = |n: &str| {
-                headers
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string()
-            };
+            let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             let id = h("webhook-id");
             let verified = target.secret.verify(
                 &id,
@@ -105,10 +82,7 @@ pub async fn listen(path: &Path, city: &str, listen: Option<String>) -> anyhow::
                 println!("REFUSED {id}: {e}");
                 return StatusCode::UNAUTHORIZED;
             }
-            let repeat = !seen
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id.clone());
+            let repeat = !seen.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
             match serde_json::from_slice::<OutboundPost>(&body) {
                 Ok(post) => {
                     println!(
@@ -116,11 +90,7 @@ pub async fn listen(path: &Path, city: &str, listen: Option<String>) -> anyhow::
                         if repeat { " (repeat)" } else { "" },
                         post.kind,
                         post.from.name,
-                        post.from
-                            .city_name
-                            .as_deref()
-                            .or(post.from.city.as_deref())
-                            .unwrap_or("bridge"),
+                        post.from.city_name.as_deref().or(post.from.city.as_deref()).unwrap_or("bridge"),
                         post.partnership,
                         post.conversation,
                         post.subject,
@@ -138,9 +108,7 @@ pub async fn listen(path: &Path, city: &str, listen: Option<String>) -> anyhow::
         }
     };
     let app = axum::Router::new().fallback(axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("listening on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("listening on {addr}"))?;
     println!("listening on http://{addr} for {city}'s webhooks (Ctrl-C to stop)");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -25,8 +25,7 @@ pub const ISO_639_1: [&str; 184] = [
     "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz", //
     "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", //
     "ja", "jv", //
-    "ka", "kg", "ki", "kj", "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw",
-    "ky", //
+    "ka", "kg", "ki", "kj", "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", //
     "la", "lb", "lg", "li", "ln", "lo", "lt", "lu", "lv", //
     "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", //
     "na", "nb", "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", //
@@ -34,8 +33,7 @@ pub const ISO_639_1: [&str; 184] = [
     "pa", "pi", "pl", "ps", "pt", //
     "qu", //
     "rm", "rn", "ro", "ru", "rw", //
-    "sa", "sc", "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su",
-    "sv", "sw", //
+    "sa", "sc", "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", //
     "ta", "te", "tg", "th", "ti", "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", //
     "ug", "uk", "ur", "uz", //
     "ve", "vi", "vo", //
@@ -51,15 +49,14 @@ pub const ISO_639_3_ONLY: &[&str] = &[
     // Chinese varieties (written standard Chinese is `zh`).
     "yue", "nan", "hak", "wuu", "gan", "hsn", "cdo", //
     // Philippines, Indonesia, Malaysia, Timor-Leste, Pacific.
-    "fil", "ceb", "ilo", "hil", "war", "pam", "bcl", "min", "ban", "bug", "mad", "ace", "bjn",
-    "tet", "tpi", "haw", //
+    "fil", "ceb", "ilo", "hil", "war", "pam", "bcl", "min", "ban", "bug", "mad", "ace", "bjn", "tet", "tpi",
+    "haw", //
     // South Asia.
     "mai", "bho", "awa", "mag", "kok", "sat", "mni", "doi", "brx", "new", //
     // Southeast/Central Asia, Caucasus, Russia.
     "hmn", "shn", "kaa", "crh", "sah", "bua", "kbd", "ady", "lez", //
     // Europe.
-    "ast", "scn", "nap", "vec", "lij", "fur", "nds", "hsb", "dsb", "csb", "szl", "mwl",
-    "ext", //
+    "ast", "scn", "nap", "vec", "lij", "fur", "nds", "hsb", "dsb", "csb", "szl", "mwl", "ext", //
     // Africa and the Americas.
     "nso", "kea", "pap", "mfe", "kab", "luo", "kam", "mos", "dyu", "fon", "srn", "jam",
 ];
@@ -91,10 +88,7 @@ pub fn canonical_code(code: &str) -> Option<&'static str> {
     if let Some(lang) = Lang::from_code(base) {
         return Some(code_for(lang));
     }
-    OTHER_SPELLINGS
-        .iter()
-        .find(|(from, _)| *from == base)
-        .map(|(_, to)| *to)
+    OTHER_SPELLINGS.iter().find(|(from, _)| *from == base).map(|(_, to)| *to)
 }
 
 /// Other three-letter spellings of languages that have a two-letter code (besides whatlang's own).
@@ -300,11 +294,7 @@ mod tests {
     #[test]
     fn iso_639_1_table_is_sorted_unique_two_lowercase_letters() {
         assert!(ISO_639_1.windows(2).all(|w| w[0] < w[1]));
-        assert!(
-            ISO_639_1
-                .iter()
-                .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase()))
-        );
+        assert!(ISO_639_1.iter().all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
     }
 
     #[test]
@@ -313,14 +303,8 @@ mod tests {
             assert_eq!(code.len(), 3, "{code}");
             assert!(code.bytes().all(|b| b.is_ascii_lowercase()), "{code}");
             assert!(!ISO_639_3_ONLY[i + 1..].contains(code), "duplicate {code}");
-            assert!(
-                Lang::from_code(*code).is_none(),
-                "{code} is whatlang's, has a 639-1"
-            );
-            assert!(
-                !OTHER_SPELLINGS.iter().any(|(from, _)| from == code),
-                "{code}"
-            );
+            assert!(Lang::from_code(*code).is_none(), "{code} is whatlang's, has a 639-1");
+            assert!(!OTHER_SPELLINGS.iter().any(|(from, _)| from == code), "{code}");
         }
     }
 
@@ -359,14 +343,10 @@ mod tests {
 
     #[test]
     fn valid_and_invalid_codes() {
-        for code in [
-            "en", "zh", "ja", "ms", "kk", "mn", "fil", "yue", "ko", "th", "no", "bh",
-        ] {
+        for code in ["en", "zh", "ja", "ms", "kk", "mn", "fil", "yue", "ko", "th", "no", "bh"] {
             assert!(is_valid_code(code), "{code} should be valid");
         }
-        for code in [
-            "xx", "english", "EN", "", "e", "cmn", "eng", "zsm", "zh-CN", " en", "qq", "sh", "mo",
-        ] {
+        for code in ["xx", "english", "EN", "", "e", "cmn", "eng", "zsm", "zh-CN", " en", "qq", "sh", "mo"] {
             assert!(!is_valid_code(code), "{code} should be invalid");
         }
     }

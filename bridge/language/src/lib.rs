@@ -116,9 +116,7 @@ mod priors;
 mod sample;
 mod tagger;
 
-pub use codes::{
-    ALIASES, ISO_639_1, ISO_639_3_ONLY, canonical_code, code_for, is_valid_code, lang_for,
-};
+pub use codes::{ALIASES, ISO_639_1, ISO_639_3_ONLY, canonical_code, code_for, is_valid_code, lang_for};
 pub use sample::MAX_CHARS;
 pub use tagger::Tagger;
 /// The detector crate, so callers can name [`whatlang::Lang`] without depending on it.

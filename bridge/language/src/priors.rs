@@ -30,14 +30,7 @@ pub struct PriorOnly {
     pub markers: &'static str,
 }
 
-const CYRILLIC: &[Lang] = &[
-    Lang::Rus,
-    Lang::Ukr,
-    Lang::Bul,
-    Lang::Bel,
-    Lang::Srp,
-    Lang::Mkd,
-];
+const CYRILLIC: &[Lang] = &[Lang::Rus, Lang::Ukr, Lang::Bul, Lang::Bel, Lang::Srp, Lang::Mkd];
 
 /// Languages whatlang cannot detect that we still tag through priors.
 pub const PRIOR_ONLY: &[PriorOnly] = &[
@@ -119,20 +112,12 @@ impl Detection {
         let script = info.script();
         let raw = info.confidence();
         let short_below = match script {
-            Script::Latin
-            | Script::Cyrillic
-            | Script::Arabic
-            | Script::Devanagari
-            | Script::Hebrew => SHORT_LETTERS,
+            Script::Latin | Script::Cyrillic | Script::Arabic | Script::Devanagari | Script::Hebrew => SHORT_LETTERS,
             Script::Mandarin => SHORT_HAN,
             // A script of its own (Hangul, Thai, kana, Greek, ...) names the language.
             _ => 0,
         };
-        let length_factor = if letters < short_below {
-            letters as f64 / short_below as f64
-        } else {
-            1.0
-        };
+        let length_factor = if letters < short_below { letters as f64 / short_below as f64 } else { 1.0 };
         Detection {
             lang: info.lang(),
             script,
@@ -152,10 +137,7 @@ pub enum Choice<'a> {
 /// Can text in `script` be in the whatlang language `code`? (`false` for other codes.)
 fn fits(code: &str, script: Script) -> bool {
     match lang_for(code) {
-        Some(Lang::Jpn) => matches!(
-            script,
-            Script::Mandarin | Script::Hiragana | Script::Katakana
-        ),
+        Some(Lang::Jpn) => matches!(script, Script::Mandarin | Script::Hiragana | Script::Katakana),
         Some(lang) => script.langs().contains(&lang),
         None => false,
     }
@@ -165,13 +147,9 @@ fn fits(code: &str, script: Script) -> bool {
 pub fn choose<'a>(d: &Detection, priors: &'a [String], text: &str, letters: usize) -> Choice<'a> {
     let c = d.confidence;
     // A prior-only prior that fits this text's script and letters.
-    let only =
-        |p: &String| prior_only(p).filter(|o| o.script == d.script && o.possible(text, letters));
+    let only = |p: &String| prior_only(p).filter(|o| o.script == d.script && o.possible(text, letters));
     // 1. Letters only a prior-only language has.
-    if let Some(p) = priors
-        .iter()
-        .find(|p| only(p).is_some_and(|o| o.marked(text, letters)))
-    {
+    if let Some(p) = priors.iter().find(|p| only(p).is_some_and(|o| o.marked(text, letters))) {
         return Choice::Prior(p, PRIOR_ONLY_CAP);
     }
     // 2. The detector agrees with a prior.
@@ -222,50 +200,26 @@ mod tests {
     fn rules_in_order() {
         let latin_short = detection(Lang::Tgl, Script::Latin, 1.0, 6);
         let p = priors(&["zh", "en"]);
-        assert_eq!(
-            choose(&latin_short, &p, "Thanks", 6),
-            Choice::Prior("en", 0.5 * (1.0 - 0.12))
-        );
+        assert_eq!(choose(&latin_short, &p, "Thanks", 6), Choice::Prior("en", 0.5 * (1.0 - 0.12)));
         // No prior fits the script: keep the detection.
-        assert_eq!(
-            choose(&latin_short, &priors(&["zh", "ja"]), "Thanks", 6),
-            Choice::Detected(0.24)
-        );
+        assert_eq!(choose(&latin_short, &priors(&["zh", "ja"]), "Thanks", 6), Choice::Detected(0.24));
         // Sure detections are kept.
         let sure = detection(Lang::Fra, Script::Latin, 1.0, 40);
         assert_eq!(choose(&sure, &p, "", 40), Choice::Detected(1.0));
         // Agreement.
-        assert_eq!(
-            choose(&sure, &priors(&["en", "fr"]), "", 40),
-            Choice::Prior("fr", 1.0)
-        );
+        assert_eq!(choose(&sure, &priors(&["en", "fr"]), "", 40), Choice::Prior("fr", 1.0));
         // Malay: Indonesian gives way even when sure.
         let ind = detection(Lang::Ind, Script::Latin, 1.0, 40);
-        assert_eq!(
-            choose(&ind, &priors(&["en", "ms"]), "", 40),
-            Choice::Prior("ms", 0.8)
-        );
-        assert_eq!(
-            choose(&ind, &priors(&["en"]), "", 40),
-            Choice::Detected(1.0)
-        );
+        assert_eq!(choose(&ind, &priors(&["en", "ms"]), "", 40), Choice::Prior("ms", 0.8));
+        assert_eq!(choose(&ind, &priors(&["en"]), "", 40), Choice::Detected(1.0));
         // Kazakh letters beat a Russian prior.
         let rus = detection(Lang::Rus, Script::Cyrillic, 1.0, 30);
         let kk = "Біз кездесуге дайынбыз, рақмет сізге";
-        assert_eq!(
-            choose(&rus, &priors(&["ru", "kk"]), kk, 30),
-            Choice::Prior("kk", 0.8)
-        );
+        assert_eq!(choose(&rus, &priors(&["ru", "kk"]), kk, 30), Choice::Prior("kk", 0.8));
         // Plain Russian from a Kazakh author stays Russian.
         let ru = "Спасибо, встреча переносится на вторник";
-        assert_eq!(
-            choose(&rus, &priors(&["kk", "ru"]), ru, 30),
-            Choice::Prior("ru", 1.0)
-        );
-        assert_eq!(
-            choose(&rus, &priors(&["kk"]), ru, 30),
-            Choice::Detected(1.0)
-        );
+        assert_eq!(choose(&rus, &priors(&["kk", "ru"]), ru, 30), Choice::Prior("ru", 1.0));
+        assert_eq!(choose(&rus, &priors(&["kk"]), ru, 30), Choice::Detected(1.0));
     }
 
     #[test]

@@ -22,10 +22,7 @@ impl Sample {
             Some((cut, _)) => &text[..cut],
             None => text,
         };
-        let mut sample = Sample {
-            text: String::with_capacity(prefix.len()),
-            letters: 0,
-        };
+        let mut sample = Sample { text: String::with_capacity(prefix.len()), letters: 0 };
         for token in prefix.split_whitespace() {
             let before = sample.text.len();
             let mut start = 0;
@@ -74,11 +71,7 @@ fn is_letter(c: char) -> bool {
 
 /// A URL or an email address (an ASCII run).
 fn is_address(run: &str) -> bool {
-    run.contains("://")
-        || run.contains("www.")
-        || run
-            .find('@')
-            .is_some_and(|at| at > 0 && run[at + 1..].contains('.'))
+    run.contains("://") || run.contains("www.") || run.find('@').is_some_and(|at| at > 0 && run[at + 1..].contains('.'))
 }
 
 #[cfg(test)]
@@ -108,11 +101,7 @@ mod tests {
 
     #[test]
     fn fast_letter_test_agrees_with_the_standard_library() {
-        let ranges = [
-            '\0'..='\u{2fff}',
-            '\u{3000}'..='\u{a000}',
-            '\u{ac00}'..='\u{d7ff}',
-        ];
+        let ranges = ['\0'..='\u{2fff}', '\u{3000}'..='\u{a000}', '\u{ac00}'..='\u{d7ff}'];
         for c in ranges.into_iter().flatten() {
             assert_eq!(is_letter(c), c.is_alphabetic(), "{c:?} U+{:04X}", c as u32);
         }
@@ -120,15 +109,7 @@ mod tests {
 
     #[test]
     fn no_letters() {
-        for text in [
-            "",
-            "   ",
-            "12345",
-            "2025-03-01 10:00",
-            "🙂🎉",
-            "+86 571 1234 5678",
-            "...",
-        ] {
+        for text in ["", "   ", "12345", "2025-03-01 10:00", "🙂🎉", "+86 571 1234 5678", "..."] {
             let s = Sample::new(text);
             assert_eq!(s.letters, 0, "{text:?}");
             assert!(s.text.is_empty(), "{text:?}");

@@ -70,12 +70,7 @@ impl Tagger {
         spellings.retain(|(lang, _)| !canonical.contains(lang));
         unsupported.sort();
         unsupported.dedup();
-        Tagger {
-            detector: Detector::with_allowlist(allowed.clone()),
-            allowed,
-            spellings,
-            unsupported,
-        }
+        Tagger { detector: Detector::with_allowlist(allowed.clone()), allowed, spellings, unsupported }
     }
 
     /// A tagger over every language whatlang knows (for `tag-language` without a config).
@@ -97,10 +92,7 @@ impl Tagger {
         }
         // The allowlist finds nothing when no allowed language uses the text's script (Cyrillic
         // text under an English/Chinese config): then ask about every language.
-        let info = self
-            .detector
-            .detect(&sample.text)
-            .or_else(|| Detector::new().detect(&sample.text));
+        let info = self.detector.detect(&sample.text).or_else(|| Detector::new().detect(&sample.text));
         let Some(info) = info else {
             // Letters, but in a script whatlang does not know (Lao, Tibetan, ...).
             return LanguageTag::undetermined();
@@ -120,11 +112,7 @@ impl Tagger {
     /// The codes this tagger's detector chooses among, sorted. Languages with a script of their own
     /// (Japanese kana, Korean, Thai, Greek, Georgian, ...) are recognised whether listed or not.
     pub fn supported(&self) -> Vec<String> {
-        let mut codes: Vec<String> = self
-            .allowed
-            .iter()
-            .map(|&l| self.spelling(l).to_string())
-            .collect();
+        let mut codes: Vec<String> = self.allowed.iter().map(|&l| self.spelling(l).to_string()).collect();
         codes.sort();
         codes
     }
@@ -136,10 +124,7 @@ impl Tagger {
     }
 
     fn spelling(&self, lang: Lang) -> &'static str {
-        self.spellings
-            .iter()
-            .find(|(l, _)| *l == lang)
-            .map_or_else(|| code_for(lang), |(_, code)| code)
+        self.spellings.iter().find(|(l, _)| *l == lang).map_or_else(|| code_for(lang), |(_, code)| code)
     }
 }
 
@@ -165,19 +150,8 @@ mod tests {
     #[test]
     fn no_letters_is_undetermined_even_with_priors() {
         let t = Tagger::new(["en", "zh"]);
-        for text in [
-            "",
-            "  ",
-            "2025-03-01",
-            "🙂👍",
-            "https://example.org",
-            "+86 571 8888 0000",
-        ] {
-            assert_eq!(
-                t.tag(text, &priors(&["zh"])),
-                LanguageTag::undetermined(),
-                "{text:?}"
-            );
+        for text in ["", "  ", "2025-03-01", "🙂👍", "https://example.org", "+86 571 8888 0000"] {
+            assert_eq!(t.tag(text, &priors(&["zh"])), LanguageTag::undetermined(), "{text:?}");
         }
     }
 
@@ -213,11 +187,7 @@ mod tests {
         ];
         for (text, code, script) in cases {
             let tag = t.tag(text, &zh_en);
-            assert_eq!(
-                (tag.code.as_str(), tag.script.as_str()),
-                (code, script),
-                "{text}"
-            );
+            assert_eq!((tag.code.as_str(), tag.script.as_str()), (code, script), "{text}");
         }
         // Han only, Japanese author.
         assert_eq!(t.tag("了解", &priors(&["ja", "en"])).code, "ja");
@@ -238,10 +208,7 @@ mod tests {
         assert_eq!(t.tag(kk, &priors(&["ru"])).code, "ru");
         let mn = "Хотын зөвлөл багш солилцооны хөтөлбөрийн төсвийг баталлаа.";
         let tag = t.tag(mn, &priors(&["mn", "ru"]));
-        assert_eq!(
-            (tag.code.as_str(), tag.confidence, tag.script.as_str()),
-            ("mn", 0.8, "Cyrillic")
-        );
+        assert_eq!((tag.code.as_str(), tag.confidence, tag.script.as_str()), ("mn", 0.8, "Cyrillic"));
         let ru = "Спасибо за письмо, ответ подготовим к пятнице.";
         assert_eq!(t.tag(ru, &priors(&["kk", "ru"])).code, "ru");
         assert_eq!(t.tag(ru, &priors(&["mn"])).code, "ru");
@@ -250,17 +217,9 @@ mod tests {
     #[test]
     fn one_configured_language_still_tags_others_by_script() {
         let t = Tagger::new(["ja"]);
-        assert_eq!(
-            t.tag("図書館交流プロジェクトの覚書の草案を添付いたします。", &[])
-                .code,
-            "ja"
-        );
+        assert_eq!(t.tag("図書館交流プロジェクトの覚書の草案を添付いたします。", &[]).code, "ja");
         assert_eq!(t.tag("请查收图书馆交流项目的草案。", &[]).code, "zh");
-        assert_eq!(
-            t.tag("도서관 교류 사업 양해각서 초안을 첨부합니다.", &[])
-                .code,
-            "ko"
-        );
+        assert_eq!(t.tag("도서관 교류 사업 양해각서 초안을 첨부합니다.", &[]).code, "ko");
         assert_eq!(t.tag("Please find attached the draft.", &[]).code, "en");
     }
 

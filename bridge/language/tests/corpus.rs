@@ -4,10 +4,8 @@
 
 use c2c_language::{Tagger, is_valid_code};
 
-const CONFIG: &[&str] = &[
-    "en", "zh", "ja", "ko", "th", "vi", "id", "ms", "ru", "kk", "mn", "hi", "ar", "fr", "es", "de",
-    "pt",
-];
+const CONFIG: &[&str] =
+    &["en", "zh", "ja", "ko", "th", "vi", "id", "ms", "ru", "kk", "mn", "hi", "ar", "fr", "es", "de", "pt"];
 
 struct Line {
     number: usize,
@@ -24,17 +22,11 @@ fn corpus() -> Vec<Line> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|(i, l)| {
             let mut fields = l.splitn(3, '\t');
-            let (Some(expected), Some(priors), Some(text)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
+            let (Some(expected), Some(priors), Some(text)) = (fields.next(), fields.next(), fields.next()) else {
                 panic!("corpus.tsv:{}: want 3 tab-separated fields", i + 1);
             };
             let ambiguous = expected.starts_with('~');
-            let priors: Vec<String> = priors
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
-                .collect();
+            let priors: Vec<String> = priors.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
             Line {
                 number: i + 1,
                 expected: expected.trim_start_matches('~').to_string(),
@@ -79,11 +71,7 @@ fn corpus_is_well_formed() {
     let lines = corpus();
     assert!(lines.len() >= 80, "{} lines", lines.len());
     for line in &lines {
-        assert!(
-            line.expected == "und" || is_valid_code(&line.expected),
-            "line {}",
-            line.number
-        );
+        assert!(line.expected == "und" || is_valid_code(&line.expected), "line {}", line.number);
         for p in &line.priors {
             assert!(is_valid_code(p), "line {}: prior {p}", line.number);
         }
@@ -96,20 +84,11 @@ fn configured_tagger_on_the_corpus() {
     let tagger = Tagger::new(CONFIG);
     let (right, misses, hard) = run(&tagger, &lines);
     let accuracy = right as f64 / lines.len() as f64;
-    println!(
-        "configured languages: {right}/{} right ({:.1}%)",
-        lines.len(),
-        accuracy * 100.0
-    );
+    println!("configured languages: {right}/{} right ({:.1}%)", lines.len(), accuracy * 100.0);
     for miss in &misses {
         println!("{miss}");
     }
-    assert_eq!(
-        hard,
-        0,
-        "unambiguous lines mis-tagged:\n{}",
-        misses.join("\n")
-    );
+    assert_eq!(hard, 0, "unambiguous lines mis-tagged:\n{}", misses.join("\n"));
     assert!(accuracy >= 0.95, "accuracy {accuracy:.3}");
 }
 
@@ -120,11 +99,7 @@ fn all_languages_tagger_on_the_corpus() {
     let lines = corpus();
     let (right, misses, _) = run(&Tagger::all_languages(), &lines);
     let accuracy = right as f64 / lines.len() as f64;
-    println!(
-        "all languages: {right}/{} right ({:.1}%)",
-        lines.len(),
-        accuracy * 100.0
-    );
+    println!("all languages: {right}/{} right ({:.1}%)", lines.len(), accuracy * 100.0);
     for miss in &misses {
         println!("{miss}");
     }

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use c2c_core::Store;
+use c2c_core::Store as _;
 use c2c_core::conformance::{sample_commit, sample_conversation};
 use c2c_store::SledStore;
 
@@ -21,13 +21,14 @@ async fn main() {
     } else {
         vec![1, 8, 32, 128, 512]
     };
-    println!("| group size | messages | seconds | durable messages/s | flushes |");
-    println!("|---|---|---|---|---|");
+    println!("| group size | messages | seconds | durable messages/s | flushes | CPU µs per message |");
+    println!("|---|---|---|---|---|---|");
     for g in groups {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), None).unwrap();
         let convs: Vec<_> = (0..100).map(|_| sample_conversation("bench")).collect();
         let start = Instant::now();
+        let cpu0 = cpu_seconds();
         let mut seq = 0;
         while seq < messages {
             let mut commit = c2c_core::Commit::default();
@@ -39,10 +40,33 @@ async fn main() {
             store.commit(commit).await.unwrap();
         }
         let secs = start.elapsed().as_secs_f64();
-        println!(
-            "| {g} | {seq} | {secs:.2} | {:.0} | {} |",
-            seq as f64 / secs,
-            store.flushes()
+        let cpu = (cpu_seconds() - cpu0) * 1e6 / seq as f64;
+        let written = disk_bytes(dir.path());
+        let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        let wb: f64 =
+            io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
+        eprintln!(
+            "group {g}: {:.1} KiB on disk per message; {:.1} KiB written per message (process total so far)",
+            written as f64 / 1024.0 / seq as f64,
+            wb / 1024.0 / seq as f64
         );
+        println!("| {g} | {seq} | {secs:.2} | {:.0} | {} | {cpu:.0} |", seq as f64 / secs, store.flushes());
     }
+}
+
+/// CPU seconds (user + system) this process has used, all threads.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let m = e.metadata().unwrap();
+        total += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
+    }
+    total
 }

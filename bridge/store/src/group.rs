@@ -4,8 +4,14 @@
 //! that started after its write has finished. Only one flush runs at a time; a writer that gets
 //! the flush lock after someone else's flush already covered its ticket returns without
 //! flushing. Under load, one fsync covers every batch written while the previous one ran.
+//!
+//! A flush costs far more than a write (with sled on the reference machine, about 450 µs of CPU
+//! per flush against 70 µs per message written), so flushes may also be spaced by a *window*:
+//! a flush does not start sooner than `window` after the previous one started, and covers
+//! everything written until it does.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
@@ -20,9 +26,18 @@ pub struct GroupCommit {
     flushing: Mutex<()>,
     /// How many fsyncs were issued (for tests and metrics).
     flushes: AtomicU64,
+    /// The shortest time between the starts of two flushes.
+    window: Duration,
+    /// When the last flush started.
+    last_start: std::sync::Mutex<Option<Instant>>,
 }
 
 impl GroupCommit {
+    /// Flushes at most once per `window` (zero: as soon as the previous one is done).
+    pub fn with_window(window: Duration) -> Self {
+        Self { window, ..Self::default() }
+    }
+
     /// Call right after a write was applied; returns the write's ticket.
     pub fn ticket(&self) -> u64 {
         self.written.fetch_add(1, Ordering::SeqCst) + 1
@@ -41,6 +56,14 @@ impl GroupCommit {
         if self.flushed.load(Ordering::SeqCst) >= ticket {
             return Ok(());
         }
+        let last = *self.last_start.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = last {
+            let next = last + self.window;
+            if next > Instant::now() {
+                tokio::time::sleep_until(next.into()).await;
+            }
+        }
+        *self.last_start.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         // Everything written before this load is covered by the flush below.
         let target = self.written.load(Ordering::SeqCst);
         flush().await?;
@@ -91,19 +114,33 @@ mod tests {
         assert_eq!(gc.flushed.load(Ordering::SeqCst), 32);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_window_spaces_flushes_and_widens_groups() {
+        let gc = Arc::new(GroupCommit::with_window(Duration::from_millis(5)));
+        let first = gc.ticket();
+        gc.wait_durable(first, || async { Ok::<(), ()>(()) }).await.unwrap();
+        assert_eq!(gc.flushes(), 1);
+        // Within the window: the next flush waits for it, and covers what arrives meanwhile.
+        let t0 = tokio::time::Instant::now();
+        let second = gc.ticket();
+        let waiter = {
+            let gc = gc.clone();
+            tokio::spawn(async move { gc.wait_durable(second, || async { Ok::<(), ()>(()) }).await })
+        };
+        tokio::task::yield_now().await;
+        let third = gc.ticket();
+        waiter.await.unwrap().unwrap();
+        assert!(t0.elapsed() >= Duration::from_millis(5), "the flush waited for the window");
+        gc.wait_durable(third, || async { Err::<(), ()>(()) }).await.unwrap();
+        assert_eq!(gc.flushes(), 2, "the write made during the window shared the second flush");
+    }
+
     #[tokio::test]
     async fn a_failed_flush_is_reported_and_retried_by_the_next_writer() {
         let gc = GroupCommit::default();
         let t = gc.ticket();
-        assert_eq!(
-            gc.wait_durable(t, || async { Err::<(), _>("disk full") })
-                .await,
-            Err("disk full")
-        );
-        assert_eq!(
-            gc.wait_durable(t, || async { Ok::<(), &str>(()) }).await,
-            Ok(())
-        );
+        assert_eq!(gc.wait_durable(t, || async { Err::<(), _>("disk full") }).await, Err("disk full"));
+        assert_eq!(gc.wait_durable(t, || async { Ok::<(), &str>(()) }).await, Ok(()));
         assert_eq!(gc.flushes(), 1);
     }
 }

@@ -2,12 +2,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use c2c_core::store::StoreResult;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, Message, MessageId, NativeKey, NativeRef,
-    OutboxEntry, OutboxId, Store, StoreError,
+    Accepted, Commit, Conversation, ConversationId, Message, NativeKey, NativeRef, OutboxEntry, Staged, Store,
+    StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,11 +27,7 @@ pub enum OpenError {
     #[error(
         "the store at {path} belongs to instance `{stored}`, but the config says `{configured}`; ids already issued name the stored one, so it cannot change"
     )]
-    InstanceMismatch {
-        path: String,
-        stored: String,
-        configured: String,
-    },
+    InstanceMismatch { path: String, stored: String, configured: String },
 }
 
 /// The sled-backed store. Cheap to clone; clones share the database.
@@ -45,9 +42,7 @@ pub struct SledStore {
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore")
-            .field("instance", &self.instance)
-            .finish_non_exhaustive()
+        f.debug_struct("SledStore").field("instance", &self.instance).finish_non_exhaustive()
     }
 }
 
@@ -55,60 +50,53 @@ impl SledStore {
     /// Open (or create) the store in `dir`. A new store takes `instance_id` as its instance id,
     /// or a fresh `c2c-<ULID>` when none is given; an existing store keeps its own.
     pub fn open(dir: &Path, instance_id: Option<&str>) -> Result<Self, OpenError> {
+        Self::open_waiting(dir, instance_id, Duration::ZERO)
+    }
+
+    /// [`SledStore::open`], waiting up to `wait` for another holder of the store's lock file to
+    /// let go (a previous process still exiting; sled also releases a dropped database's lock a
+    /// little after the drop).
+    pub fn open_waiting(dir: &Path, instance_id: Option<&str>, wait: Duration) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| OpenError::Sled {
-                path: path.clone(),
-                source,
-            })?;
-        schema::ensure_current(&db).map_err(|source| OpenError::Schema {
-            path: path.clone(),
-            source,
-        })?;
+        let started = Instant::now();
+        let db = loop {
+            let opened =
+                sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).mode(sled::Mode::HighThroughput).open();
+            match opened {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && started.elapsed() < wait =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(source) => return Err(OpenError::Sled { path, source }),
+            }
+        };
+        schema::ensure_current(&db).map_err(|source| OpenError::Schema { path: path.clone(), source })?;
         let stored = db
             .get(keys::INSTANCE_ID)
-            .map_err(|source| OpenError::Sled {
-                path: path.clone(),
-                source,
-            })?
+            .map_err(|source| OpenError::Sled { path: path.clone(), source })?
             .map(|v| String::from_utf8_lossy(&v).into_owned());
         let instance = match (stored, instance_id) {
             (Some(stored), Some(configured)) if stored != configured => {
-                return Err(OpenError::InstanceMismatch {
-                    path,
-                    stored,
-                    configured: configured.to_string(),
-                });
+                return Err(OpenError::InstanceMismatch { path, stored, configured: configured.to_string() });
             }
             (Some(stored), _) => stored,
             (None, configured) => {
-                let id = configured
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("c2c-{}", ulid::Ulid::new()));
+                let id = configured.map(str::to_string).unwrap_or_else(|| format!("c2c-{}", ulid::Ulid::new()));
                 db.insert(keys::INSTANCE_ID, id.as_bytes())
                     .and_then(|_| db.flush())
-                    .map_err(|source| OpenError::Sled {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    .map_err(|source| OpenError::Sled { path: path.clone(), source })?;
                 id
             }
         };
-        Ok(Self {
-            db,
-            instance: instance.into(),
-            group: Arc::default(),
-            write_lock: Arc::default(),
-        })
+        Ok(Self { db, instance: instance.into(), group: Arc::default(), write_lock: Arc::default() })
     }
 
-    /// Flushes issued by group commit since the store was opened.
-    pub fn flushes(&self) -> u64 {
-        self.group.flushes()
+    /// Space flushes by at least `window` (see [`GroupCommit`]).
+    pub fn with_commit_window(mut self, window: Duration) -> Self {
+        self.group = Arc::new(GroupCommit::with_window(window));
+        self
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
@@ -118,41 +106,30 @@ impl SledStore {
         }
     }
 
-    /// Records pointed at by an index prefix, in key order.
-    fn by_index<T: DeserializeOwned>(
-        &self,
-        prefix: &[u8],
-        record_key: impl Fn(&str) -> Vec<u8>,
-    ) -> StoreResult<Vec<T>> {
+    /// Every record under `prefix`, in key order, starting at `from` if given.
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8], from: Option<Vec<u8>>) -> StoreResult<Vec<T>> {
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(prefix) {
-            let (k, _) = item.map_err(sled_error)?;
-            let rk = record_key(keys::last_segment(&k));
-            match self.get(&rk)? {
-                Some(v) => out.push(v),
-                None => {
-                    return Err(StoreError::new(
-                        format!(
-                            "index entry {} points at nothing",
-                            String::from_utf8_lossy(&k)
-                        ),
-                        false,
-                    ));
-                }
+        let iter = match from {
+            Some(start) => self.db.range(start..),
+            None => self.db.scan_prefix(prefix),
+        };
+        for item in iter {
+            let (k, v) = item.map_err(sled_error)?;
+            if !k.starts_with(prefix) {
+                break;
             }
+            out.push(decode(&k, &v)?);
         }
         Ok(out)
     }
 
-    fn outbox_batch(batch: &mut sled::Batch, entry: &OutboxEntry) -> StoreResult<()> {
-        batch.insert(keys::outbox(&entry.id), encode(entry)?);
-        let pending = keys::pending(entry.seq, &entry.id);
-        if entry.status.is_pending() {
-            batch.insert(pending, &[][..]);
-        } else {
-            batch.remove(pending);
-        }
-        Ok(())
+    fn meta_u64(&self, key: &[u8]) -> StoreResult<u64> {
+        Ok(self
+            .db
+            .get(key)
+            .map_err(sled_error)?
+            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()))
+            .unwrap_or(0))
     }
 }
 
@@ -167,12 +144,8 @@ fn encode<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(v).map_err(|e| {
-        StoreError::new(
-            format!("record {} is unreadable: {e}", String::from_utf8_lossy(key)),
-            false,
-        )
-    })
+    serde_json::from_slice(v)
+        .map_err(|e| StoreError::new(format!("record {} is unreadable: {e}", String::from_utf8_lossy(key)), false))
 }
 
 #[async_trait]
@@ -181,28 +154,20 @@ impl Store for SledStore {
         &self.instance
     }
 
-    fn last_seq(&self) -> StoreResult<u64> {
-        Ok(self
-            .db
-            .get(keys::LAST_SEQ)
-            .map_err(sled_error)?
-            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()))
-            .unwrap_or(0))
+    fn flushes(&self) -> u64 {
+        self.group.flushes()
     }
 
-    async fn commit(&self, commit: Commit) -> StoreResult<()> {
-        if commit.is_empty() {
-            return Ok(());
-        }
+    fn last_seq(&self) -> StoreResult<u64> {
+        self.meta_u64(keys::LAST_SEQ)
+    }
+
+    fn stage(&self, commit: Commit) -> StoreResult<Staged> {
         let mut batch = sled::Batch::default();
         let mut max_seq = 0;
         for m in &commit.messages {
             max_seq = max_seq.max(m.seq);
-            batch.insert(keys::message(m.id), encode(m)?);
-            batch.insert(
-                keys::conversation_message(m.conversation, m.seq, m.id),
-                &[][..],
-            );
+            batch.insert(keys::message(m.conversation, m.seq), encode(m)?);
         }
         for c in &commit.conversations {
             batch.insert(keys::conversation(c.id), encode(c)?);
@@ -215,23 +180,21 @@ impl Store for SledStore {
         }
         for o in &commit.outbox {
             max_seq = max_seq.max(o.seq);
-            Self::outbox_batch(&mut batch, o)?;
-            batch.insert(
-                keys::conversation_outbox(o.conversation, o.seq, &o.id),
-                &[][..],
-            );
+            batch.insert(keys::outbox(o.seq, &o.id), encode(o)?);
         }
-        let ticket = {
-            let _g = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-            if max_seq > self.last_seq()? {
-                batch.insert(keys::LAST_SEQ, max_seq.to_string().as_bytes());
-            }
-            self.db.apply_batch(batch).map_err(sled_error)?;
-            self.group.ticket()
-        };
+        // Serialised so the seq high-water mark only grows and tickets follow apply order.
+        let _g = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if max_seq > self.last_seq()? {
+            batch.insert(keys::LAST_SEQ, max_seq.to_string().as_bytes());
+        }
+        self.db.apply_batch(batch).map_err(sled_error)?;
+        Ok(Staged(self.group.ticket()))
+    }
+
+    async fn durable(&self, staged: Staged) -> StoreResult<()> {
         let db = self.db.clone();
         self.group
-            .wait_durable(ticket, || async move {
+            .wait_durable(staged.0, || async move {
                 tokio::task::spawn_blocking(move || db.flush())
                     .await
                     .map_err(|e| StoreError::new(format!("flush task: {e}"), true))?
@@ -241,14 +204,10 @@ impl Store for SledStore {
             .await
     }
 
-    async fn update_deliveries(
-        &self,
-        entries: &[OutboxEntry],
-        natives: &[(NativeKey, NativeRef)],
-    ) -> StoreResult<()> {
+    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()> {
         let mut batch = sled::Batch::default();
         for e in entries {
-            Self::outbox_batch(&mut batch, e)?;
+            batch.insert(keys::outbox(e.seq, &e.id), encode(e)?);
         }
         for (k, r) in natives {
             batch.insert(keys::native(k), encode(r)?);
@@ -289,25 +248,30 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
-        self.get(&keys::message(id))
+    fn message(&self, conversation: ConversationId, seq: u64) -> StoreResult<Option<Message>> {
+        self.get(&keys::message(conversation, seq))
     }
 
     fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>> {
-        self.by_index(&keys::conversation_messages(conversation), |id| {
-            format!("{}{id}", keys::MESSAGES).into_bytes()
-        })
+        self.scan(&keys::conversation_messages(conversation), None)
     }
 
-    fn outbox(&self, conversation: ConversationId) -> StoreResult<Vec<OutboxEntry>> {
-        self.by_index(&keys::conversation_outboxes(conversation), |id| {
-            keys::outbox(&OutboxId(id.to_string()))
-        })
+    fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
+        let all: Vec<OutboxEntry> = self.scan(keys::OUTBOX.as_bytes(), None)?;
+        Ok(all.into_iter().filter(|o| partnership.is_none_or(|p| o.partnership == p)).collect())
     }
 
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {
-        self.by_index(keys::PENDING.as_bytes(), |id| {
-            keys::outbox(&OutboxId(id.to_string()))
-        })
+        let low = self.meta_u64(keys::OUTBOX_LOW)?;
+        let scanned: Vec<OutboxEntry> = self.scan(keys::OUTBOX.as_bytes(), Some(keys::outbox_from(low)))?;
+        let after_scanned = scanned.last().map(|o| o.seq + 1).unwrap_or(low);
+        let pending: Vec<OutboxEntry> = scanned.into_iter().filter(|o| o.status.is_pending()).collect();
+        // Next time, start at the first entry still pending, or after everything this scan saw
+        // (entries committed meanwhile have higher seqs: commits are applied in seq order).
+        let next_low = pending.first().map(|o| o.seq).unwrap_or(after_scanned);
+        if next_low > low {
+            self.db.insert(keys::OUTBOX_LOW, next_low.to_string().as_bytes()).map_err(sled_error)?;
+        }
+        Ok(pending)
     }
 }

@@ -6,22 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use c2c_core::{
-    Author, Channel, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId,
-    MessageKind, Origin, OutboxEntry, OutboxId, Recipient,
+    Author, Channel, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId, MessageKind,
+    Origin, OutboxEntry, OutboxId, Recipient,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 fn check<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.json"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(format!("{name}.json"));
     let encoded = serde_json::to_string_pretty(value).unwrap() + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &encoded).unwrap();
     }
-    let stored =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let stored = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(encoded, stored, "the encoding of {name} changed");
     let decoded: T = serde_json::from_str(&stored).unwrap();
     assert_eq!(&decoded, value, "{name} does not decode back to itself");
@@ -56,20 +53,12 @@ fn message_encoding() {
             conversation: conversation_id(),
             partnership: "hangzhou-leeds".into(),
             author: Some(author()),
-            origin: Origin {
-                channel: Channel::Webhook,
-                city: Some("leeds".into()),
-                address: "/hooks/leeds".into(),
-            },
+            origin: Origin { channel: Channel::Webhook, city: Some("leeds".into()), address: "/hooks/leeds".into() },
             origin_instance: "c2c-test".into(),
             subject: "Library exchange".into(),
             text: "Hello Hangzhou".into(),
             html: Some("<p>Hello Hangzhou</p>".into()),
-            language: LanguageTag {
-                code: "en".into(),
-                confidence: 0.93,
-                script: "Latin".into(),
-            },
+            language: LanguageTag { code: "en".into(), confidence: 0.93, script: "Latin".into() },
             received_at: 1_700_000_000_000,
             committed_at: 1_700_000_000_004,
         },

@@ -20,22 +20,25 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             default_timezone: chrono_tz::UTC,
             instance_id: None,
             commit: Default::default(),
+            commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             delivery: Delivery::default(),
         };
     };
     let name = t.req_parsed(diag, "name", non_empty);
     let data_dir = t.req_parsed(diag, "data_dir", non_empty);
     let listen = t.req_parsed(diag, "listen", |s| {
-        s.parse::<SocketAddr>().map_err(|_| {
-            format!(
-                "{s:?} is not a socket address (expected e.g. \"127.0.0.1:8480\" or \"[::1]:8480\")"
-            )
-        })
+        s.parse::<SocketAddr>()
+            .map_err(|_| format!("{s:?} is not a socket address (expected e.g. \"127.0.0.1:8480\" or \"[::1]:8480\")"))
     });
     let admin_token = t.secret(diag, "admin_token", false);
     let default_timezone = t.opt_parsed(diag, "default_timezone", parse_timezone);
     let instance_id = t.opt_parsed(diag, "instance_id", |s| check_id(s).map(|()| s.to_string()));
     let commit = t.opt_parsed(diag, "commit", str::parse);
+    let commit_window = t.opt_parsed(diag, "commit_window", |s| {
+        crate::reader::parse_duration(s).and_then(|d| {
+            if d > Duration::from_secs(1) { Err("must not be longer than 1s".to_string()) } else { Ok(d) }
+        })
+    });
     let delivery = match t.opt_table(diag, "delivery") {
         Some(table) => delivery(diag, table),
         None => Delivery::default(),
@@ -49,6 +52,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         default_timezone: default_timezone.unwrap_or(chrono_tz::UTC),
         instance_id,
         commit: commit.unwrap_or_default(),
+        commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         delivery,
     }
 }
@@ -63,16 +67,10 @@ pub(crate) fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
 fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
     let default = Delivery::default();
     let positive = |d: Duration| {
-        if d.is_zero() {
-            Err("must be longer than zero".to_string())
-        } else {
-            Ok(d)
-        }
+        if d.is_zero() { Err("must be longer than zero".to_string()) } else { Ok(d) }
     };
     let initial_backoff = t
-        .opt_parsed(diag, "initial_backoff", |s| {
-            crate::reader::parse_duration(s).and_then(positive)
-        })
+        .opt_parsed(diag, "initial_backoff", |s| crate::reader::parse_duration(s).and_then(positive))
         .unwrap_or(default.initial_backoff);
     let max_backoff = t.opt_duration(diag, "max_backoff");
     if let Some(max) = max_backoff
@@ -80,10 +78,7 @@ fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
     {
         diag.value_error(
             &t.child("max_backoff"),
-            format!(
-                "must not be shorter than initial_backoff ({})",
-                humantime::format_duration(initial_backoff)
-            ),
+            format!("must not be shorter than initial_backoff ({})", humantime::format_duration(initial_backoff)),
         );
     }
     let max_attempts = t.opt_int(diag, "max_attempts", 1, u64::from(u32::MAX));
@@ -91,15 +86,10 @@ fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
     if let Some(j) = jitter
         && !(0.0..=1.0).contains(&j)
     {
-        diag.value_error(
-            &t.child("jitter"),
-            format!("must be between 0 and 1, not {j}"),
-        );
+        diag.value_error(&t.child("jitter"), format!("must be between 0 and 1, not {j}"));
     }
     let concurrency = t.opt_int(diag, "concurrency", 1, 1 << 20);
-    let timeout = t.opt_parsed(diag, "timeout", |s| {
-        crate::reader::parse_duration(s).and_then(positive)
-    });
+    let timeout = t.opt_parsed(diag, "timeout", |s| crate::reader::parse_duration(s).and_then(positive));
     let drain_timeout = t.opt_duration(diag, "drain_timeout");
     t.finish(diag);
     Delivery {

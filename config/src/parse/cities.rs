@@ -9,30 +9,18 @@ use crate::reader::Table;
 pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono_tz::Tz) -> City {
     let id = t.req_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
     let name = t.req_parsed(diag, "name", non_empty);
-    let country = t.req_parsed(diag, "country", |s| {
-        check_country(s).map(|()| s.to_string())
-    });
+    let country = t.req_parsed(diag, "country", |s| check_country(s).map(|()| s.to_string()));
     let kind = t.opt_parsed(diag, "kind", str::parse::<CityKind>);
     let timezone = t.opt_parsed(diag, "timezone", super::bridge::parse_timezone);
     let languages = t.opt_str_list(diag, "languages").unwrap_or_default();
     check_languages(diag, &t.child("languages"), &languages);
     let webhook = t.opt_table(diag, "webhook").and_then(|w| webhook(diag, w));
     let contacts_path = t.child("contacts");
-    let contacts: Vec<Contact> = t
-        .table_array(diag, "contacts")
-        .into_iter()
-        .map(|c| contact(diag, c, &languages))
-        .collect();
+    let contacts: Vec<Contact> =
+        t.table_array(diag, "contacts").into_iter().map(|c| contact(diag, c, &languages)).collect();
     if contacts.is_empty() && !diag.has_error(&contacts_path) {
-        let at = if diag.is_present(&contacts_path) {
-            contacts_path.as_str()
-        } else {
-            t.path()
-        };
-        diag.value_error(
-            at,
-            "a city needs at least one nodal contact ([[cities.contacts]])",
-        );
+        let at = if diag.is_present(&contacts_path) { contacts_path.as_str() } else { t.path() };
+        diag.value_error(at, "a city needs at least one nodal contact ([[cities.contacts]])");
     }
     t.finish(diag);
     City {
@@ -51,10 +39,7 @@ fn webhook(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Option<CityWebhook> {
     let url = t.req_parsed(diag, "url", |s| check_http_url(s).map(|()| s.to_string()));
     let secret = t.secret(diag, "secret", true);
     t.finish(diag);
-    Some(CityWebhook {
-        url: url?,
-        secret: secret?,
-    })
+    Some(CityWebhook { url: url?, secret: secret? })
 }
 
 fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String]) -> Contact {
@@ -66,9 +51,7 @@ fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String])
         check_languages(diag, &t.child("languages"), languages);
     }
     let email = t.opt_parsed(diag, "email", |s| check_email(s).map(|()| s.to_string()));
-    let matrix = t.opt_parsed(diag, "matrix", |s| {
-        check_matrix_user(s).map(|()| s.to_string())
-    });
+    let matrix = t.opt_parsed(diag, "matrix", |s| check_matrix_user(s).map(|()| s.to_string()));
     t.finish(diag);
     Contact {
         id: id.unwrap_or_default(),

@@ -4,34 +4,20 @@ use std::time::Duration;
 
 use crate::diag::Diag;
 use crate::formats::{check_email, check_http_url, check_matrix_user, is_loopback_host};
-use crate::model::{
-    Bridge, Connectors, EmailConnector, MailServer, MatrixConnector, Security, WebhookConnector,
-};
+use crate::model::{Bridge, Connectors, EmailConnector, MailServer, MatrixConnector, Security, WebhookConnector};
 use crate::parse::non_empty;
 use crate::reader::{Table, parse_duration};
 use crate::secret::SecretRef;
 
-pub(super) fn connectors(
-    diag: &mut Diag<'_>,
-    root: &mut Table<'_, '_>,
-    bridge: &Bridge,
-) -> Connectors {
+pub(super) fn connectors(diag: &mut Diag<'_>, root: &mut Table<'_, '_>, bridge: &Bridge) -> Connectors {
     let Some(mut t) = root.opt_table(diag, "connectors") else {
         return Connectors::default();
     };
     let email = t.opt_table(diag, "email").map(|table| email(diag, table));
-    let matrix = t
-        .opt_table(diag, "matrix")
-        .map(|table| matrix(diag, table, bridge));
-    let webhook = t
-        .opt_table(diag, "webhook")
-        .map(|table| webhook(diag, table));
+    let matrix = t.opt_table(diag, "matrix").map(|table| matrix(diag, table, bridge));
+    let webhook = t.opt_table(diag, "webhook").map(|table| webhook(diag, table));
     t.finish(diag);
-    Connectors {
-        email,
-        matrix,
-        webhook,
-    }
+    Connectors { email, matrix, webhook }
 }
 
 fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
@@ -41,11 +27,7 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
     let smtp = t.req_table(diag, "smtp");
     let smtp = mail_server(diag, smtp, Protocol::Smtp, &t.child("smtp"));
     t.finish(diag);
-    EmailConnector {
-        address: address.unwrap_or_default(),
-        imap,
-        smtp,
-    }
+    EmailConnector { address: address.unwrap_or_default(), imap, smtp }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -54,17 +36,9 @@ enum Protocol {
     Smtp,
 }
 
-fn mail_server(
-    diag: &mut Diag<'_>,
-    table: Option<Table<'_, '_>>,
-    protocol: Protocol,
-    path: &str,
-) -> MailServer {
+fn mail_server(diag: &mut Diag<'_>, table: Option<Table<'_, '_>>, protocol: Protocol, path: &str) -> MailServer {
     let at = diag.value_at(path);
-    let placeholder = || SecretRef::Env {
-        name: String::new(),
-        at: at.clone(),
-    };
+    let placeholder = || SecretRef::Env { name: String::new(), at: at.clone() };
     let Some(mut t) = table else {
         return MailServer {
             host: String::new(),
@@ -94,15 +68,10 @@ fn mail_server(
     let user = t.req_parsed(diag, "user", non_empty);
     let password = t.secret(diag, "password", true);
     let mailbox = match protocol {
-        Protocol::Imap => Some(
-            t.opt_parsed(diag, "mailbox", non_empty)
-                .unwrap_or_else(|| "INBOX".to_string()),
-        ),
+        Protocol::Imap => Some(t.opt_parsed(diag, "mailbox", non_empty).unwrap_or_else(|| "INBOX".to_string())),
         Protocol::Smtp => None,
     };
-    let ca_file = t
-        .opt_parsed(diag, "ca_file", non_empty)
-        .map(|f| diag.resolve(&f));
+    let ca_file = t.opt_parsed(diag, "ca_file", non_empty).map(|f| diag.resolve(&f));
     t.finish(diag);
     let default_port = match protocol {
         Protocol::Imap => security.default_imap_port(),
@@ -120,26 +89,18 @@ fn mail_server(
 }
 
 fn matrix(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> MatrixConnector {
-    let homeserver = t.req_parsed(diag, "homeserver", |s| {
-        check_http_url(s).map(|()| s.trim_end_matches('/').to_string())
-    });
-    let user = t.req_parsed(diag, "user", |s| {
-        check_matrix_user(s).map(|()| s.to_string())
-    });
+    let homeserver =
+        t.req_parsed(diag, "homeserver", |s| check_http_url(s).map(|()| s.trim_end_matches('/').to_string()));
+    let user = t.req_parsed(diag, "user", |s| check_matrix_user(s).map(|()| s.to_string()));
     let password = t.secret(diag, "password", true);
-    let store_dir = t
-        .opt_parsed(diag, "store_dir", non_empty)
-        .map(|d| diag.resolve(&d));
+    let store_dir = t.opt_parsed(diag, "store_dir", non_empty).map(|d| diag.resolve(&d));
     let encrypt_new_rooms = t.opt_bool(diag, "encrypt_new_rooms");
     let at = diag.value_at(t.path());
     t.finish(diag);
     MatrixConnector {
         homeserver: homeserver.unwrap_or_default(),
         user: user.unwrap_or_default(),
-        password: password.unwrap_or(SecretRef::Env {
-            name: String::new(),
-            at,
-        }),
+        password: password.unwrap_or(SecretRef::Env { name: String::new(), at }),
         store_dir: store_dir.unwrap_or_else(|| bridge.data_dir.join("matrix")),
         encrypt_new_rooms: encrypt_new_rooms.unwrap_or(true),
     }
@@ -149,13 +110,11 @@ fn webhook(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> WebhookConnector {
     let default = WebhookConnector::default();
     let max_body_bytes = t.opt_int(diag, "max_body_bytes", 1, 1 << 30);
     let tolerance = t.opt_parsed(diag, "tolerance", |s| {
-        parse_duration(s).and_then(|d: Duration| {
-            if d.is_zero() {
-                Err("must be longer than zero".to_string())
-            } else {
-                Ok(d)
-            }
-        })
+        parse_duration(s).and_then(
+            |d: Duration| {
+                if d.is_zero() { Err("must be longer than zero".to_string()) } else { Ok(d) }
+            },
+        )
     });
     t.finish(diag);
     WebhookConnector {

@@ -39,13 +39,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .collect();
     root.finish(&mut diag);
 
-    let config = Config {
-        path: path.to_path_buf(),
-        bridge,
-        connectors,
-        cities,
-        partnerships,
-    };
+    let config = Config { path: path.to_path_buf(), bridge, connectors, cities, partnerships };
     crate::validate::validate(&config, &mut diag);
     diag.finish()?;
     Ok(config)
@@ -79,11 +73,7 @@ fn syntax<'i>(text: &'i str, path: &Path) -> Result<toml::Spanned<DeTable<'i>>, 
 
 /// A required text must not be blank.
 pub(crate) fn non_empty(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        Err("must not be empty".into())
-    } else {
-        Ok(text.to_string())
-    }
+    if text.trim().is_empty() { Err("must not be empty".into()) } else { Ok(text.to_string()) }
 }
 
 /// Checks each language code of the list at `path` (and that none is listed twice).

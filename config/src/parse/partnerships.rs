@@ -17,17 +17,9 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
     let kind = t.req_parsed(diag, "kind", str::parse::<PartnershipKind>);
     let members = t.req_str_list(diag, "members").unwrap_or_default();
     let objective = t.req_parsed(diag, "objective", non_empty);
-    let language = t.req_parsed(diag, "language", |s| {
-        check_language(s).map(|()| s.to_string())
-    });
+    let language = t.req_parsed(diag, "language", |s| check_language(s).map(|()| s.to_string()));
     let reply_within = t.req_parsed(diag, "reply_within", |s| {
-        parse_duration(s).and_then(|d| {
-            if d.is_zero() {
-                Err("must be longer than zero".to_string())
-            } else {
-                Ok(d)
-            }
-        })
+        parse_duration(s).and_then(|d| if d.is_zero() { Err("must be longer than zero".to_string()) } else { Ok(d) })
     });
     let on_other_channel = t.opt_parsed(diag, "on_other_channel", str::parse::<OtherChannelRule>);
     let channels_path = t.child("channels");
@@ -59,11 +51,7 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
             ok
         })
         .collect();
-    let deliverables = t
-        .table_array(diag, "deliverables")
-        .into_iter()
-        .map(|d| deliverable(diag, d))
-        .collect();
+    let deliverables = t.table_array(diag, "deliverables").into_iter().map(|d| deliverable(diag, d)).collect();
     t.finish(diag);
     Partnership {
         id: id.unwrap_or_default(),
@@ -84,9 +72,5 @@ fn deliverable(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Deliverable {
     let owner = t.req_str(diag, "owner");
     let due = t.req_date(diag, "due");
     t.finish(diag);
-    Deliverable {
-        title: title.unwrap_or_default(),
-        owner: owner.unwrap_or_default(),
-        due: due.unwrap_or_default(),
-    }
+    Deliverable { title: title.unwrap_or_default(), owner: owner.unwrap_or_default(), due: due.unwrap_or_default() }
 }

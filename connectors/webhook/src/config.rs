@@ -27,11 +27,7 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 1024 * 1024,
-            tolerance: Duration::from_secs(300),
-            timeout: Duration::from_secs(10),
-        }
+        Self { max_body_bytes: 1024 * 1024, tolerance: Duration::from_secs(300), timeout: Duration::from_secs(10) }
     }
 }
 
@@ -45,9 +41,7 @@ pub struct SharedCities(std::sync::Arc<std::sync::RwLock<std::sync::Arc<WebhookC
 
 impl SharedCities {
     pub fn new(cities: WebhookCities) -> Self {
-        Self(std::sync::Arc::new(std::sync::RwLock::new(
-            std::sync::Arc::new(cities),
-        )))
+        Self(std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(cities))))
     }
 
     /// The current set (a cheap snapshot).

@@ -5,23 +5,9 @@ use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin};
 use crate::wire::{InboundPost, Language, OutboundPost, Sender};
 
 /// The envelope for a verified inbound post from `city` with delivery id `webhook_id`.
-pub fn envelope_from(
-    city: &str,
-    webhook_id: &str,
-    post: InboundPost,
-    received_at: Millis,
-) -> Envelope {
-    let origin = Origin {
-        channel: Channel::Webhook,
-        city: Some(city.to_string()),
-        address: format!("/hooks/{city}"),
-    };
-    let mut env = Envelope::new(
-        origin,
-        post.from,
-        NativeKey::webhook_delivery(city, webhook_id),
-        post.text,
-    );
+pub fn envelope_from(city: &str, webhook_id: &str, post: InboundPost, received_at: Millis) -> Envelope {
+    let origin = Origin { channel: Channel::Webhook, city: Some(city.to_string()), address: format!("/hooks/{city}") };
+    let mut env = Envelope::new(origin, post.from, NativeKey::webhook_delivery(city, webhook_id), post.text);
     env.partnership = post.partnership;
     env.conversation = post.conversation;
     if let Some(key) = post.thread_key.filter(|k| !k.is_empty()) {
@@ -47,13 +33,7 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
             city_name: Some(a.city_name.clone()),
             role: Some(a.role.clone()),
         },
-        None => Sender {
-            contact: None,
-            name: bridge_name.to_string(),
-            city: None,
-            city_name: None,
-            role: None,
-        },
+        None => Sender { contact: None, name: bridge_name.to_string(), city: None, city_name: None, role: None },
     };
     OutboundPost {
         kind: m.kind.as_str().to_string(),
@@ -75,9 +55,7 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
 }
 
 fn rfc3339(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
@@ -96,14 +74,8 @@ mod tests {
             html: None,
         };
         let env = envelope_from("leeds", "msg_1", post, 5);
-        assert_eq!(
-            env.dedupe_key,
-            NativeKey::webhook_delivery("leeds", "msg_1")
-        );
-        assert_eq!(
-            env.thread_refs,
-            vec![NativeKey::webhook_thread("leeds", "T-9")]
-        );
+        assert_eq!(env.dedupe_key, NativeKey::webhook_delivery("leeds", "msg_1"));
+        assert_eq!(env.thread_refs, vec![NativeKey::webhook_thread("leeds", "T-9")]);
         assert_eq!(env.thread_key.as_deref(), Some("T-9"));
         assert_eq!(env.subject, None, "a blank subject is no subject");
         assert_eq!(env.origin.city.as_deref(), Some("leeds"));

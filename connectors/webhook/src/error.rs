@@ -24,9 +24,6 @@ pub fn status_for(reason: RefusalReason) -> StatusCode {
 
 /// The HTTP answer for a refusal.
 pub fn refusal_response(refusal: &Refusal) -> Response {
-    let body = ErrorBody {
-        error: refusal.detail.clone(),
-        code: refusal.reason.as_str().to_string(),
-    };
+    let body = ErrorBody { error: refusal.detail.clone(), code: refusal.reason.as_str().to_string() };
     (status_for(refusal.reason), Json(body)).into_response()
 }

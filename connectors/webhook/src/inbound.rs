@@ -31,17 +31,13 @@ pub struct InboundState {
 
 impl std::fmt::Debug for InboundState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InboundState")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
+        f.debug_struct("InboundState").field("settings", &self.settings).finish_non_exhaustive()
     }
 }
 
 /// The routes to merge into the daemon's HTTP router.
 pub fn routes(state: InboundState) -> axum::Router {
-    axum::Router::new()
-        .route("/hooks/{city_id}", post(handle))
-        .with_state(state)
+    axum::Router::new().route("/hooks/{city_id}", post(handle)).with_state(state)
 }
 
 async fn handle(
@@ -69,79 +65,43 @@ fn refuse(reason: RefusalReason, detail: impl Into<String>) -> Refused {
     (Refusal::new(reason, detail), false)
 }
 
-async fn accept(
-    state: &InboundState,
-    city_id: &str,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<AcceptedBody, Refused> {
+async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: Body) -> Result<AcceptedBody, Refused> {
     let received_at = now_ms();
     let cities = state.cities.get();
-    let city = cities.get(city_id).ok_or_else(|| {
-        refuse(
-            RefusalReason::UnknownCity,
-            format!("no city `{city_id}` takes webhooks here"),
-        )
-    })?;
+    let city = cities
+        .get(city_id)
+        .ok_or_else(|| refuse(RefusalReason::UnknownCity, format!("no city `{city_id}` takes webhooks here")))?;
 
     let limit = state.settings.max_body_bytes;
-    let too_large = || {
-        refuse(
-            RefusalReason::TooLarge,
-            format!("the body is larger than {limit} bytes"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let too_large = || refuse(RefusalReason::TooLarge, format!("the body is larger than {limit} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
 
     let header = |name: &'static str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                refuse(
-                    RefusalReason::BadSignature,
-                    VerifyError::MissingHeader(name).to_string(),
-                )
-            })
+            .ok_or_else(|| refuse(RefusalReason::BadSignature, VerifyError::MissingHeader(name).to_string()))
     };
     let id = header("webhook-id")?;
     let timestamp = header("webhook-timestamp")?;
     let signature = header("webhook-signature")?;
-    city.secret
-        .verify(
-            id,
-            timestamp,
-            signature,
-            &body,
-            received_at / 1000,
-            state.settings.tolerance,
-        )
-        .map_err(|e| match e {
+    city.secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance).map_err(|e| {
+        match e {
             VerifyError::Stale { .. } | VerifyError::BadTimestamp => {
                 refuse(RefusalReason::StaleTimestamp, e.to_string())
             }
             other => refuse(RefusalReason::BadSignature, other.to_string()),
-        })?;
-
-    let post: InboundPost = serde_json::from_slice(&body).map_err(|e| {
-        refuse(
-            RefusalReason::Malformed,
-            format!("the body is not the expected JSON: {e}"),
-        )
+        }
     })?;
+
+    let post: InboundPost = serde_json::from_slice(&body)
+        .map_err(|e| refuse(RefusalReason::Malformed, format!("the body is not the expected JSON: {e}")))?;
     let envelope = envelope_from(city_id, id, post, received_at);
     // The inbox counts its own refusals.
     let accepted = state.inbox.submit(envelope).await.map_err(|r| (r, true))?;
-    Ok(AcceptedBody {
-        message: accepted.message.to_string(),
-        conversation: accepted.conversation.to_string(),
-    })
+    Ok(AcceptedBody { message: accepted.message.to_string(), conversation: accepted.conversation.to_string() })
 }

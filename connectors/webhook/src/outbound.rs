@@ -24,11 +24,7 @@ pub struct WebhookConnector {
 }
 
 impl WebhookConnector {
-    pub fn new(
-        cities: SharedCities,
-        settings: &WebhookSettings,
-        bridge_name: impl Into<String>,
-    ) -> Self {
+    pub fn new(cities: SharedCities, settings: &WebhookSettings, bridge_name: impl Into<String>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
@@ -38,11 +34,7 @@ impl WebhookConnector {
             .user_agent(concat!("c2c-bridge/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds with static settings");
-        Self {
-            client,
-            cities,
-            bridge_name: bridge_name.into(),
-        }
+        Self { client, cities, bridge_name: bridge_name.into() }
     }
 }
 
@@ -55,9 +47,9 @@ impl Connector for WebhookConnector {
     async fn deliver(&self, delivery: &Delivery) -> Result<Receipt, DeliveryError> {
         let city_id = &delivery.entry.recipient.address;
         let cities = self.cities.get();
-        let city = cities.get(city_id).ok_or_else(|| {
-            DeliveryError::permanent(format!("city `{city_id}` has no webhook configured"))
-        })?;
+        let city = cities
+            .get(city_id)
+            .ok_or_else(|| DeliveryError::permanent(format!("city `{city_id}` has no webhook configured")))?;
         let body = serde_json::to_vec(&post_for(delivery, &self.bridge_name))
             .map_err(|e| DeliveryError::permanent(format!("encoding the body: {e}")))?;
         let id = delivery.entry.id.to_string();
@@ -73,33 +65,22 @@ impl Connector for WebhookConnector {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                DeliveryError::temporary(format!("POST {}: {}", city.url, error_chain(&e)))
-            })?;
+            .map_err(|e| DeliveryError::temporary(format!("POST {}: {}", city.url, error_chain(&e))))?;
         classify(response.status(), response.headers())
     }
 }
 
-fn classify(
-    status: StatusCode,
-    headers: &reqwest::header::HeaderMap,
-) -> Result<Receipt, DeliveryError> {
+fn classify(status: StatusCode, headers: &reqwest::header::HeaderMap) -> Result<Receipt, DeliveryError> {
     if status.is_success() {
         return Ok(Receipt::default());
     }
     let reason = format!("HTTP {status}");
-    if status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
-    {
+    if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        Err(DeliveryError::Temporary {
-            reason,
-            retry_after,
-        })
+        Err(DeliveryError::Temporary { reason, retry_after })
     } else {
         Err(DeliveryError::Permanent { reason })
     }
@@ -125,20 +106,10 @@ mod tests {
         let h = reqwest::header::HeaderMap::new();
         assert!(classify(StatusCode::NO_CONTENT, &h).is_ok());
         for s in [408, 429, 500, 502, 503] {
-            assert!(
-                classify(StatusCode::from_u16(s).unwrap(), &h)
-                    .unwrap_err()
-                    .is_retryable(),
-                "{s}"
-            );
+            assert!(classify(StatusCode::from_u16(s).unwrap(), &h).unwrap_err().is_retryable(), "{s}");
         }
         for s in [301, 400, 401, 404, 410, 422] {
-            assert!(
-                !classify(StatusCode::from_u16(s).unwrap(), &h)
-                    .unwrap_err()
-                    .is_retryable(),
-                "{s}"
-            );
+            assert!(!classify(StatusCode::from_u16(s).unwrap(), &h).unwrap_err().is_retryable(), "{s}");
         }
         let mut h = reqwest::header::HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());

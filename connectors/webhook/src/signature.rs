@@ -35,9 +35,7 @@ impl SigningSecret {
     /// Parse `whsec_<base64>` (the prefix is optional, as in the reference libraries).
     pub fn parse(text: &str) -> Result<Self, BadSecret> {
         let b64 = text.trim().strip_prefix("whsec_").unwrap_or(text.trim());
-        let key = STANDARD
-            .decode(b64)
-            .map_err(|_| BadSecret("the part after `whsec_` is not base64"))?;
+        let key = STANDARD.decode(b64).map_err(|_| BadSecret("the part after `whsec_` is not base64"))?;
         if key.len() < 16 {
             return Err(BadSecret("the key is shorter than 16 bytes"));
         }
@@ -69,10 +67,7 @@ impl SigningSecret {
         now: i64,
         tolerance: Duration,
     ) -> Result<(), VerifyError> {
-        let ts: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| VerifyError::BadTimestamp)?;
+        let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
         if (now - ts).unsigned_abs() > tolerance.as_secs() {
             return Err(VerifyError::Stale { timestamp: ts, now });
         }
@@ -92,11 +87,7 @@ impl SigningSecret {
                 return Ok(());
             }
         }
-        if any {
-            Err(VerifyError::Mismatch)
-        } else {
-            Err(VerifyError::NoSignature)
-        }
+        if any { Err(VerifyError::Mismatch) } else { Err(VerifyError::NoSignature) }
     }
 }
 
@@ -140,30 +131,12 @@ mod tests {
         // Several signatures (key rotation): any one matching is enough.
         let two = format!("v1,Zm9vYmFy {SIG}");
         assert_eq!(s.verify(ID, "1614265330", &two, BODY, TS, tol), Ok(()));
-        assert_eq!(
-            s.verify(ID, "1614265330", SIG, b"{}", TS, tol),
-            Err(VerifyError::Mismatch)
-        );
-        assert_eq!(
-            s.verify("msg_other", "1614265330", SIG, BODY, TS, tol),
-            Err(VerifyError::Mismatch)
-        );
-        assert!(matches!(
-            s.verify(ID, "1614265330", SIG, BODY, TS + 301, tol),
-            Err(VerifyError::Stale { .. })
-        ));
-        assert!(matches!(
-            s.verify(ID, "1614265330", SIG, BODY, TS - 301, tol),
-            Err(VerifyError::Stale { .. })
-        ));
-        assert_eq!(
-            s.verify(ID, "soon", SIG, BODY, TS, tol),
-            Err(VerifyError::BadTimestamp)
-        );
-        assert_eq!(
-            s.verify(ID, "1614265330", "v2,abc", BODY, TS, tol),
-            Err(VerifyError::NoSignature)
-        );
+        assert_eq!(s.verify(ID, "1614265330", SIG, b"{}", TS, tol), Err(VerifyError::Mismatch));
+        assert_eq!(s.verify("msg_other", "1614265330", SIG, BODY, TS, tol), Err(VerifyError::Mismatch));
+        assert!(matches!(s.verify(ID, "1614265330", SIG, BODY, TS + 301, tol), Err(VerifyError::Stale { .. })));
+        assert!(matches!(s.verify(ID, "1614265330", SIG, BODY, TS - 301, tol), Err(VerifyError::Stale { .. })));
+        assert_eq!(s.verify(ID, "soon", SIG, BODY, TS, tol), Err(VerifyError::BadTimestamp));
+        assert_eq!(s.verify(ID, "1614265330", "v2,abc", BODY, TS, tol), Err(VerifyError::NoSignature));
     }
 
     #[test]

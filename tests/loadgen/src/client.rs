@@ -34,18 +34,8 @@ pub struct Load {
 }
 
 impl Load {
-    pub fn new(
-        connections: usize,
-        duration: Duration,
-        text_bytes: usize,
-        conversations: u64,
-    ) -> Self {
-        Self {
-            connections,
-            duration,
-            conversations,
-            padding: "x".repeat(text_bytes.saturating_sub(24)).into(),
-        }
+    pub fn new(connections: usize, duration: Duration, text_bytes: usize, conversations: u64) -> Self {
+        Self { connections, duration, conversations, padding: "x".repeat(text_bytes.saturating_sub(24)).into() }
     }
 }
 
@@ -100,9 +90,7 @@ async fn send(
 ) -> anyhow::Result<u16> {
     let body = body(seq, load);
     let id = format!("bench-{seq}");
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs() as i64;
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let signature = target.secret.sign(&id, ts, &body);
     let req = Request::post(&target.path)
         .header("host", target.addr.to_string())
@@ -130,28 +118,17 @@ fn outcome(c: &Counters, elapsed: Duration) -> Outcome {
     let accepted = c.accepted.load(Ordering::Relaxed);
     let refused = c.refused.load(Ordering::Relaxed);
     let errors = c.errors.load(Ordering::Relaxed);
-    Outcome {
-        completed: accepted + refused + errors,
-        accepted,
-        refused,
-        errors,
-        elapsed,
-    }
+    Outcome { completed: accepted + refused + errors, accepted, refused, errors, elapsed }
 }
 
 /// Every connection sends its next request as soon as the previous one is answered.
-pub async fn closed_loop(
-    target: &Target,
-    load: &Load,
-    sink: Option<Arc<Sink>>,
-) -> anyhow::Result<Outcome> {
+pub async fn closed_loop(target: &Target, load: &Load, sink: Option<Arc<Sink>>) -> anyhow::Result<Outcome> {
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let deadline = start + load.duration;
     let mut tasks = Vec::new();
     for _ in 0..load.connections {
-        let (target, load, counters, sink) =
-            (target.clone(), load.clone(), counters.clone(), sink.clone());
+        let (target, load, counters, sink) = (target.clone(), load.clone(), counters.clone(), sink.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = connect(target.addr).await?;
             while Instant::now() < deadline {
@@ -176,12 +153,7 @@ pub async fn closed_loop(
 
 /// Messages are sent at `rate` per second, each at its scheduled time (spread over the
 /// connections); latency counts from the scheduled time.
-pub async fn open_loop(
-    target: &Target,
-    load: &Load,
-    rate: u64,
-    sink: Option<Arc<Sink>>,
-) -> anyhow::Result<Outcome> {
+pub async fn open_loop(target: &Target, load: &Load, rate: u64, sink: Option<Arc<Sink>>) -> anyhow::Result<Outcome> {
     let counters = Arc::new(Counters::default());
     let total = rate * load.duration.as_secs();
     let first = SEQ.fetch_add(total, Ordering::Relaxed);
@@ -189,8 +161,7 @@ pub async fn open_loop(
     let n = load.connections as u64;
     let mut tasks = Vec::new();
     for w in 0..n {
-        let (target, load, counters, sink) =
-            (target.clone(), load.clone(), counters.clone(), sink.clone());
+        let (target, load, counters, sink) = (target.clone(), load.clone(), counters.clone(), sink.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = connect(target.addr).await?;
             let mut i = w;

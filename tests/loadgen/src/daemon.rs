@@ -18,10 +18,7 @@ pub fn demo_secret() -> String {
     SECRET
         .get_or_init(|| {
             let key: [u8; 32] = rand::random();
-            format!(
-                "whsec_{}",
-                base64::engine::general_purpose::STANDARD.encode(key)
-            )
+            format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
         })
         .clone()
 }
@@ -36,11 +33,10 @@ pub struct Bridge {
 impl Bridge {
     /// Start the bridge with Leeds (the sender) and Hangzhou (the receiver, at the sink) on
     /// webhooks; `commit` is "group" or "each".
-    pub async fn start(bin: &Path, sink: SocketAddr, commit: &str) -> anyhow::Result<Bridge> {
+    pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, window: Option<&str>) -> anyhow::Result<Bridge> {
+        let window = window.map(|w| format!("commit_window = \"{w}\"")).unwrap_or_default();
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let config = format!(
             r#"
@@ -49,6 +45,7 @@ name = "bench"
 data_dir = "data"
 listen = "{addr}"
 commit = "{commit}"
+{window}
 
 [connectors.webhook]
 
@@ -96,17 +93,10 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let bridge = Bridge {
-            child: Some(child),
-            addr,
-            _dir: dir,
-        };
+        let bridge = Bridge { child: Some(child), addr, _dir: dir };
         let start = Instant::now();
         while tokio::net::TcpStream::connect(addr).await.is_err() {
-            anyhow::ensure!(
-                start.elapsed() < Duration::from_secs(30),
-                "the bridge did not start listening"
-            );
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(30), "the bridge did not start listening");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(bridge)
@@ -120,6 +110,24 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
         }
     }
 
+    /// Mean messages per group commit so far, from the bridge's own metrics.
+    pub async fn commit_stats(&self) -> String {
+        let text = match fetch(self.addr, "/metrics").await {
+            Ok(t) => t,
+            Err(e) => return format!("metrics unavailable: {e}"),
+        };
+        let value = |name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(0.0)
+        };
+        let (sum, count) = (value("c2c_commit_batch_messages_sum"), value("c2c_commit_batch_messages_count"));
+        let flushes = value("c2c_store_flushes_total");
+        format!(
+            "committer groups: {count:.0} ({:.1} messages each); store flushes: {flushes:.0} ({:.1} messages each)",
+            if count > 0.0 { sum / count } else { 0.0 },
+            if flushes > 0.0 { sum / flushes } else { 0.0 }
+        )
+    }
+
     fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
@@ -127,6 +135,11 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
     /// Resident set size now, KiB.
     pub fn rss_kib(&self) -> u64 {
         rss_of(self.pid())
+    }
+
+    /// CPU seconds (user + system) the bridge has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_of(&format!("/proc/{}/stat", self.pid()))
     }
 
     /// Sample RSS every 100 ms until stopped; the peak is returned.
@@ -147,10 +160,7 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
     /// SIGTERM and wait.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
-            Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status()?;
+            Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
             let start = Instant::now();
             while child.try_wait()?.is_none() {
                 if start.elapsed() > Duration::from_secs(30) {
@@ -191,9 +201,28 @@ fn rss_of(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// GET a path over a fresh connection.
+async fn fetch(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nhost: {addr}\r\n\r\n").as_bytes()).await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+/// utime + stime of a /proc/.../stat file, in seconds.
+pub fn cpu_of(stat_path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(stat_path) else { return 0.0 };
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }

@@ -37,10 +37,7 @@ use crate::daemon::Bridge;
 use crate::servers::Sink;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "c2c-loadgen",
-    about = "Benchmark c2c-bridge's webhook relay against a bare echo endpoint"
-)]
+#[command(name = "c2c-loadgen", about = "Benchmark c2c-bridge's webhook relay against a bare echo endpoint")]
 struct Args {
     /// The c2c-bridge binary to measure (build it with --release).
     #[arg(long)]
@@ -51,6 +48,9 @@ struct Args {
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 32)]
     connections: usize,
+    /// Seconds per fixed-rate phase (default: --seconds).
+    #[arg(long)]
+    rate_seconds: Option<u64>,
     /// Fixed offered rates to measure (messages/s).
     #[arg(long, value_delimiter = ',', default_value = "1000,2000")]
     rates: Vec<u64>,
@@ -60,6 +60,9 @@ struct Args {
     /// Size of each message's text in bytes.
     #[arg(long, default_value_t = 400)]
     text_bytes: usize,
+    /// The bridge's `commit_window` (its default when not given).
+    #[arg(long)]
+    commit_window: Option<String>,
     /// Skip the one-flush-per-message baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -67,9 +70,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(run(args))
 }
 
@@ -79,20 +80,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "# c2c-loadgen: {} connections, {}-byte texts, {} conversations, {}s phases",
         args.connections, args.text_bytes, args.conversations, args.seconds
     );
-    println!(
-        "machine: {} cores; {}",
-        std::thread::available_parallelism()?.get(),
-        cpu_model()
-    );
+    println!("machine: {} cores; {}", std::thread::available_parallelism()?.get(), cpu_model());
 
     // 1. Echo yardstick.
     let echo = servers::start_echo().await?;
     let secret = c2c_webhook::SigningSecret::parse(&daemon::demo_secret())?;
-    let echo_target = Target {
-        addr: echo,
-        path: "/echo".into(),
-        secret: secret.clone(),
-    };
+    let echo_target = Target { addr: echo, path: "/echo".into(), secret: secret.clone() };
     let r = client::closed_loop(
         &echo_target,
         &Load::new(args.connections, full, args.text_bytes, args.conversations),
@@ -100,60 +93,55 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let echo_rps = r.completed as f64 / r.elapsed.as_secs_f64();
-    println!(
-        "\n## echo (bare axum endpoint, same client, same signed body)\nrequests/s: {echo_rps:.0}"
-    );
+    println!("\n## echo (bare axum endpoint, same client, same signed body)\nrequests/s: {echo_rps:.0}");
 
     // 2-3. The bridge, group commit.
     let sink = Sink::start().await?;
-    let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group").await?;
+    let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", args.commit_window.as_deref()).await?;
+    // At rest: started, listening, nothing sent yet.
     let rss_rest = bridge.rss_kib();
     let group = full_speed(&bridge, &sink, &args, full, "group").await?;
     let rss_load = group.rss_peak_kib;
-    println!(
-        "\n## relay, durable, group commit (full speed)\n{}",
-        group.describe()
-    );
+    println!("\n## relay, durable, group commit (full speed)\n{}", group.describe());
     println!("relay / echo: {:.2}", group.relayed_per_s / echo_rps);
+    println!("{}", bridge.commit_stats().await);
+    bridge.stop().await?;
 
+    // Each fixed rate on a fresh bridge and store, so one phase's aftermath (sled cleaning up
+    // after a burst) does not land in the next one's figures.
     let mut fixed = Vec::new();
     for &rate in &args.rates {
         sink.reset();
+        let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", args.commit_window.as_deref()).await?;
         let t = bridge.target("leeds");
-        let load = Load::new(
-            args.connections.max(8),
-            full,
-            args.text_bytes,
-            args.conversations,
-        );
+        let secs = Duration::from_secs(args.rate_seconds.unwrap_or(args.seconds));
+        let load = Load::new(args.connections.max(8), secs, args.text_bytes, args.conversations);
         let r = client::open_loop(&t, &load, rate, Some(sink.clone())).await?;
         let relayed = sink.wait_for(r.accepted, Duration::from_secs(60)).await;
         let lat = sink.latencies();
         println!(
-            "\n## relay at {rate} msg/s offered ({}s)\naccepted: {} (refused {}, errors {}), relayed: {relayed}, duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            args.seconds,
+            "\n## relay at {rate} msg/s offered ({}s)\naccepted: {} (refused {}, errors {}), relayed: {relayed}, duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+            args.rate_seconds.unwrap_or(args.seconds),
             r.accepted,
             r.refused,
             r.errors,
             sink.duplicates(),
             lat.p(50.0),
             lat.p(99.0),
+            lat.p(99.9),
             lat.max(),
         );
         fixed.push((rate, lat.p(50.0), lat.p(99.0)));
+        bridge.stop().await?;
     }
-    bridge.stop().await?;
 
     // 4. Baseline: one flush per message.
     let mut baseline = None;
     if !args.no_baseline {
         sink.reset();
-        let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each").await?;
+        let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each", None).await?;
         let b = full_speed(&each, &sink, &args, full, "each").await?;
-        println!(
-            "\n## relay, durable, one flush per message (baseline, full speed)\n{}",
-            b.describe()
-        );
+        println!("\n## relay, durable, one flush per message (baseline, full speed)\n{}", b.describe());
         each.stop().await?;
         baseline = Some(b);
     }
@@ -161,33 +149,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("\n## summary");
     println!("| measure | value |\n|---|---|");
     println!("| echo requests/s | {echo_rps:.0} |");
-    println!(
-        "| relayed msg/s, group commit | {:.0} |",
-        group.relayed_per_s
-    );
+    println!("| relayed msg/s, group commit | {:.0} |", group.relayed_per_s);
     println!("| relay / echo | {:.2} |", group.relayed_per_s / echo_rps);
-    println!(
-        "| latency at full speed p50 / p99 | {:.1} / {:.1} ms |",
-        group.p50, group.p99
-    );
+    println!("| latency at full speed p50 / p99 | {:.1} / {:.1} ms |", group.p50, group.p99);
     for (rate, p50, p99) in &fixed {
         println!("| latency at {rate} msg/s offered p50 / p99 | {p50:.1} / {p99:.1} ms |");
     }
     if let Some(b) = &baseline {
-        println!(
-            "| relayed msg/s, one flush per message | {:.0} |",
-            b.relayed_per_s
-        );
-        println!(
-            "| group commit / per-message flush | {:.1}× |",
-            group.relayed_per_s / b.relayed_per_s
-        );
+        println!("| relayed msg/s, one flush per message | {:.0} |", b.relayed_per_s);
+        println!("| group commit / per-message flush | {:.1}× |", group.relayed_per_s / b.relayed_per_s);
     }
-    println!(
-        "| daemon RSS at rest / peak under load | {} / {} MiB |",
-        rss_rest / 1024,
-        rss_load / 1024
-    );
+    println!("| daemon RSS at rest / peak under load | {} / {} MiB |", rss_rest / 1024, rss_load / 1024);
     Ok(())
 }
 
@@ -202,12 +174,15 @@ struct FullSpeed {
     max: f64,
     duplicates: u64,
     rss_peak_kib: u64,
+    /// CPU time per relayed message: the bridge, and this process (client + sink).
+    bridge_cpu_us: f64,
+    self_cpu_us: f64,
 }
 
 impl FullSpeed {
     fn describe(&self) -> String {
         format!(
-            "accepted: {} ({:.0}/s), relayed: {} ({:.0}/s), duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; daemon peak RSS {} MiB",
+            "accepted: {} ({:.0}/s), relayed: {} ({:.0}/s), duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; daemon peak RSS {} MiB\nCPU per relayed message: bridge {:.0} µs, client+sink {:.0} µs",
             self.accepted,
             self.accepted_per_s,
             self.relayed,
@@ -216,7 +191,9 @@ impl FullSpeed {
             self.p50,
             self.p99,
             self.max,
-            self.rss_peak_kib / 1024
+            self.rss_peak_kib / 1024,
+            self.bridge_cpu_us,
+            self.self_cpu_us
         )
     }
 }
@@ -233,19 +210,16 @@ async fn full_speed(
     let load = Load::new(args.connections, full, args.text_bytes, args.conversations);
     let start = Instant::now();
     let sampler = bridge.rss_sampler();
+    let cpu_bridge = bridge.cpu_seconds();
+    let cpu_self = daemon::cpu_of("/proc/self/stat");
     let r = client::closed_loop(&t, &load, Some(sink.clone())).await?;
     let relayed = sink.wait_for(r.accepted, Duration::from_secs(120)).await;
-    let until_relayed = sink
-        .last_arrival()
-        .unwrap_or_else(Instant::now)
-        .duration_since(start);
+    let until_relayed = sink.last_arrival().unwrap_or_else(Instant::now).duration_since(start);
     let rss_peak_kib = sampler.stop().await;
+    let bridge_cpu_us = (bridge.cpu_seconds() - cpu_bridge) * 1e6 / relayed.max(1) as f64;
+    let self_cpu_us = (daemon::cpu_of("/proc/self/stat") - cpu_self) * 1e6 / relayed.max(1) as f64;
     let lat = sink.latencies();
-    anyhow::ensure!(
-        relayed >= r.accepted,
-        "{label}: only {relayed} of {} accepted messages were relayed",
-        r.accepted
-    );
+    anyhow::ensure!(relayed >= r.accepted, "{label}: only {relayed} of {} accepted messages were relayed", r.accepted);
     Ok(FullSpeed {
         accepted: r.accepted,
         relayed,
@@ -256,6 +230,8 @@ async fn full_speed(
         max: lat.max(),
         duplicates: sink.duplicates(),
         rss_peak_kib,
+        bridge_cpu_us,
+        self_cpu_us,
     })
 }
 

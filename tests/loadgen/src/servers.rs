@@ -13,10 +13,8 @@ use crate::stats::Latencies;
 
 /// A bare endpoint that answers every POST with its body.
 pub async fn start_echo() -> anyhow::Result<SocketAddr> {
-    let app = axum::Router::new().route(
-        "/echo",
-        axum::routing::post(|body: Bytes| async move { (StatusCode::OK, body) }),
-    );
+    let app =
+        axum::Router::new().route("/echo", axum::routing::post(|body: Bytes| async move { (StatusCode::OK, body) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -55,9 +53,7 @@ impl Sink {
             latencies: Mutex::new(Vec::new()),
             last: Mutex::new(None),
         });
-        let app = axum::Router::new()
-            .route("/{city}", axum::routing::post(receive))
-            .with_state(sink.clone());
+        let app = axum::Router::new().route("/{city}", axum::routing::post(receive)).with_state(sink.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(sink)
     }
@@ -65,10 +61,7 @@ impl Sink {
     /// Record when message `seq` was (scheduled to be) sent.
     pub fn sent(&self, seq: u64, at: Instant) {
         if let Some(slot) = self.sent_at.get(seq as usize) {
-            slot.store(
-                at.duration_since(self.base).as_nanos() as u64 + 1,
-                Ordering::Relaxed,
-            );
+            slot.store(at.duration_since(self.base).as_nanos() as u64 + 1, Ordering::Relaxed);
         }
     }
 
@@ -124,8 +117,7 @@ async fn receive(State(sink): State<Arc<Sink>>, body: Bytes) -> StatusCode {
     }
     let sent = sink.sent_at[seq].load(Ordering::Relaxed);
     if sent > 0 {
-        let ms =
-            (now.duration_since(sink.base).as_nanos() as u64).saturating_sub(sent - 1) as f64 / 1e6;
+        let ms = (now.duration_since(sink.base).as_nanos() as u64).saturating_sub(sent - 1) as f64 / 1e6;
         sink.latencies.lock().unwrap().push(ms);
     }
     *sink.last.lock().unwrap() = Some(now);

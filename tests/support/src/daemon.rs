@@ -20,13 +20,7 @@ pub struct Daemon {
 impl Daemon {
     /// Start `bin run --config config` with `env`, logging to `log` (appended across restarts),
     /// and wait until `/healthz` answers.
-    pub async fn start(
-        bin: &Path,
-        config: &Path,
-        listen: &str,
-        env: Vec<(String, String)>,
-        log: &Path,
-    ) -> Daemon {
+    pub async fn start(bin: &Path, config: &Path, listen: &str, env: Vec<(String, String)>, log: &Path) -> Daemon {
         let mut d = Daemon {
             bin: bin.to_path_buf(),
             config: config.to_path_buf(),
@@ -40,11 +34,7 @@ impl Daemon {
     }
 
     async fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(&self.bin)
             .arg("run")
             .arg("--config")
@@ -64,25 +54,15 @@ impl Daemon {
         let client = reqwest::Client::new();
         let start = Instant::now();
         loop {
-            if let Ok(r) = client
-                .get(format!("{}/healthz", self.base_url))
-                .send()
-                .await
+            if let Ok(r) = client.get(format!("{}/healthz", self.base_url)).send().await
                 && r.status().is_success()
             {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "c2c-bridge exited with {status} before it was healthy; log:\n{}",
-                    self.log_text()
-                );
+                panic!("c2c-bridge exited with {status} before it was healthy; log:\n{}", self.log_text());
             }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "c2c-bridge not healthy after {DEADLINE:?}; log:\n{}",
-                self.log_text()
-            );
+            assert!(start.elapsed() < DEADLINE, "c2c-bridge not healthy after {DEADLINE:?}; log:\n{}", self.log_text());
             // Readiness poll: there is no event to await from outside the process.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -109,11 +89,7 @@ impl Daemon {
     /// Send SIGTERM without waiting.
     pub fn signal_term(&self) {
         let child = self.child.as_ref().expect("running");
-        let ok = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
+        let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
         assert!(ok.success());
     }
 
@@ -121,11 +97,7 @@ impl Daemon {
     pub async fn wait_log(&self, needle: &str) {
         let start = Instant::now();
         while !self.log_text().contains(needle) {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "`{needle}` not logged within {DEADLINE:?}; log:\n{}",
-                self.log_text()
-            );
+            assert!(start.elapsed() < DEADLINE, "`{needle}` not logged within {DEADLINE:?}; log:\n{}", self.log_text());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -139,11 +111,7 @@ impl Daemon {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "c2c-bridge did not stop after SIGTERM; log:\n{}",
-                self.log_text()
-            );
+            assert!(start.elapsed() < DEADLINE, "c2c-bridge did not stop after SIGTERM; log:\n{}", self.log_text());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -178,12 +146,7 @@ impl Daemon {
     /// The value of one metric sample line of `/metrics` (0 when absent).
     pub async fn metric(&self, sample: &str) -> f64 {
         let (_, text) = self.get("/metrics", None).await;
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(sample)
-                    .and_then(|rest| rest.trim().parse().ok())
-            })
-            .unwrap_or(0.0)
+        text.lines().find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
     }
 }
 

@@ -23,19 +23,12 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes).
 pub fn new_secret() -> String {
     use base64::Engine;
     let key: [u8; 32] = rand::random();
-    format!(
-        "whsec_{}",
-        base64::engine::general_purpose::STANDARD.encode(key)
-    )
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }

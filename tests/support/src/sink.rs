@@ -56,29 +56,14 @@ impl Sink {
         let (tx, rx) = mpsc::unbounded_channel();
         let script = Arc::new(Mutex::new(HashMap::new()));
         let held = tokio::sync::watch::Sender::new(HashSet::new());
-        let state = SinkState {
-            secrets: Arc::new(secrets),
-            script: script.clone(),
-            tx,
-            held: held.clone(),
-        };
-        let app = axum::Router::new()
-            .route("/{city}", axum::routing::post(receive))
-            .with_state(state);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .unwrap();
+        let state = SinkState { secrets: Arc::new(secrets), script: script.clone(), tx, held: held.clone() };
+        let app = axum::Router::new().route("/{city}", axum::routing::post(receive)).with_state(state);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Sink {
-            addr,
-            script,
-            rx,
-            held,
-            task,
-        }
+        Sink { addr, script, rx, held, task }
     }
 
     /// The URL the bridge should post `city`'s webhooks to.
@@ -88,12 +73,7 @@ impl Sink {
 
     /// Answer the next requests for `city` with these statuses, then 204 again.
     pub fn script(&self, city: &str, statuses: &[u16]) {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(city.to_string())
-            .or_default()
-            .extend(statuses);
+        self.script.lock().unwrap().entry(city.to_string()).or_default().extend(statuses);
     }
 
     /// Hold requests for `city`: they are reported when they arrive but answered only after
@@ -148,46 +128,19 @@ impl Sink {
     }
 }
 
-async fn receive(
-    State(s): State<SinkState>,
-    Path(city): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
+async fn receive(State(s): State<SinkState>, Path(city): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let webhook_id = h("webhook-id");
     let verified = s.secrets.get(&city).is_some_and(|secret| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         secret
-            .verify(
-                &webhook_id,
-                &h("webhook-timestamp"),
-                &h("webhook-signature"),
-                &body,
-                now,
-                Duration::from_secs(300),
-            )
+            .verify(&webhook_id, &h("webhook-timestamp"), &h("webhook-signature"), &body, now, Duration::from_secs(300))
             .is_ok()
     });
     let Ok(post) = serde_json::from_slice::<OutboundPost>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
-    let answered = s
-        .script
-        .lock()
-        .unwrap()
-        .get_mut(&city)
-        .and_then(|q| q.pop_front())
-        .unwrap_or(204);
+    let answered = s.script.lock().unwrap().get_mut(&city).and_then(|q| q.pop_front()).unwrap_or(204);
     let city_name = city.clone();
     let received = Received {
         city,

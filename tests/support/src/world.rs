@@ -73,16 +73,7 @@ impl World {
         std::fs::write(&config_path, config_text(&listen, &sink, &tuning)).unwrap();
         let log = dir.path().join("daemon.log");
         let daemon = Daemon::start(bin, &config_path, &listen, env.clone(), &log).await;
-        World {
-            dir,
-            config_path,
-            listen,
-            secrets,
-            env,
-            sink,
-            daemon,
-            admin_token,
-        }
+        World { dir, config_path, listen, secrets, env, sink, daemon, admin_token }
     }
 
     /// Post a message as `city`'s system.
@@ -92,23 +83,14 @@ impl World {
 
     /// The admin API's conversations listing.
     pub async fn conversations(&self) -> Vec<Value> {
-        let (status, body) = self
-            .daemon
-            .get("/api/conversations", Some(&self.admin_token))
-            .await;
+        let (status, body) = self.daemon.get("/api/conversations", Some(&self.admin_token)).await;
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     }
 }
 
 /// A message body as a city's system writes it.
-pub fn message(
-    from: &str,
-    partnership: &str,
-    thread_key: Option<&str>,
-    subject: Option<&str>,
-    text: &str,
-) -> Value {
+pub fn message(from: &str, partnership: &str, thread_key: Option<&str>, subject: Option<&str>, text: &str) -> Value {
     json!({
         "from": from,
         "partnership": partnership,
@@ -121,11 +103,7 @@ pub fn message(
 }
 
 fn config_text(listen: &str, sink: &Sink, t: &Tuning) -> String {
-    let admin = if t.admin_token {
-        "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\""
-    } else {
-        ""
-    };
+    let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
     format!(
         r#"
 [bridge]

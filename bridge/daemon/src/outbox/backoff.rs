@@ -24,11 +24,7 @@ impl RetrySchedule {
         let base = self.initial.as_secs_f64() * 2f64.powi(exp as i32);
         let capped = base.min(self.max.as_secs_f64());
         let j = self.jitter.clamp(0.0, 1.0);
-        let factor = if j > 0.0 {
-            rng.random_range(1.0 - j..=1.0 + j)
-        } else {
-            1.0
-        };
+        let factor = if j > 0.0 { rng.random_range(1.0 - j..=1.0 + j) } else { 1.0 };
         Duration::from_secs_f64((capped * factor).max(0.0))
     }
 
@@ -43,12 +39,7 @@ mod tests {
     use super::*;
 
     fn schedule(jitter: f64) -> RetrySchedule {
-        RetrySchedule {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(60),
-            jitter,
-            max_attempts: 5,
-        }
+        RetrySchedule { initial: Duration::from_secs(2), max: Duration::from_secs(60), jitter, max_attempts: 5 }
     }
 
     #[test]

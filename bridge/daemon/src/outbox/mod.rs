@@ -8,5 +8,29 @@
 pub mod backoff;
 pub mod scheduler;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use c2c_core::{Message, OutboxEntry};
+
 pub use backoff::RetrySchedule;
 pub use scheduler::Scheduler;
+
+/// What deliveries of one message need besides their entries, captured when the message was
+/// committed so the scheduler need not read it back. Entries resumed from the store at start
+/// have none and read it.
+#[derive(Debug)]
+pub struct Context {
+    pub message: Message,
+    /// The conversation's subject.
+    pub subject: String,
+    /// The conversation's per-city webhook thread keys at commit time.
+    pub thread_keys: BTreeMap<String, String>,
+}
+
+/// An outbox entry waiting in the scheduler.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub entry: OutboxEntry,
+    pub context: Option<Arc<Context>>,
+}

@@ -18,14 +18,15 @@ use std::time::Duration;
 
 use c2c_config::Config;
 use c2c_core::{
-    Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind,
-    Millis, NativeRef, OutboxEntry, Receipt, Shutdown, Store, now_ms,
+    Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey,
+    NativeRef, OutboxEntry, Receipt, Shutdown, Store, now_ms,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::outbox::Queued;
 use crate::outbox::backoff::RetrySchedule;
 use crate::router::Router;
 
@@ -35,7 +36,7 @@ type QueueKey = (ConversationId, String);
 /// What one delivery attempt came to.
 struct Outcome {
     key: QueueKey,
-    entry: OutboxEntry,
+    item: Queued,
     /// When the message was received and what kind it is (for latency and notices).
     received_at: Option<(Millis, MessageKind)>,
     result: Result<Receipt, DeliveryError>,
@@ -55,29 +56,39 @@ pub struct Scheduler {
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler")
-            .field("schedule", &self.schedule)
-            .finish_non_exhaustive()
+        f.debug_struct("Scheduler").field("schedule", &self.schedule).finish_non_exhaustive()
     }
 }
 
 #[derive(Default)]
 struct Queues {
-    queues: HashMap<QueueKey, VecDeque<OutboxEntry>>,
+    queues: HashMap<QueueKey, VecDeque<Queued>>,
     /// Heads waiting for their due time.
     timers: BinaryHeap<Reverse<(Millis, QueueKey)>>,
     /// Heads due now, waiting for a free slot.
     ready: VecDeque<QueueKey>,
     depth: usize,
+    /// Outcomes not yet written to the store (written together, see [`OUTCOME_BATCH`]).
+    outcomes: Vec<OutboxEntry>,
+    outcome_natives: Vec<(NativeKey, NativeRef)>,
+    /// When the oldest unwritten outcome must be written at the latest.
+    outcomes_due: Option<tokio::time::Instant>,
 }
 
+/// Delivery outcomes are written to the store in groups of up to this many, or after
+/// [`OUTCOME_DELAY`]: one store write per outcome costs more than the delivery itself. Losing
+/// unwritten outcomes in a crash means those deliveries are made again under the same
+/// idempotency key.
+const OUTCOME_BATCH: usize = 256;
+const OUTCOME_DELAY: Duration = Duration::from_millis(10);
+
 impl Queues {
-    fn push(&mut self, entry: OutboxEntry) {
-        let key = (entry.conversation, entry.recipient.endpoint_key());
+    fn push(&mut self, item: Queued) {
+        let key = (item.entry.conversation, item.entry.recipient.endpoint_key());
         let queue = self.queues.entry(key.clone()).or_default();
         let was_empty = queue.is_empty();
-        let due = entry.next_due;
-        queue.push_back(entry);
+        let due = item.entry.next_due;
+        queue.push_back(item);
         self.depth += 1;
         if was_empty {
             self.arm(key, due);
@@ -102,7 +113,7 @@ impl Queues {
         self.depth -= 1;
         match queue.front() {
             Some(next) => {
-                let due = next.next_due;
+                let due = next.entry.next_due;
                 self.arm(key.clone(), due);
             }
             None => {
@@ -112,10 +123,10 @@ impl Queues {
     }
 
     /// Replace the head of `key` (after a failed attempt) and arm it for its new due time.
-    fn retry(&mut self, key: &QueueKey, entry: OutboxEntry) {
-        let due = entry.next_due;
+    fn retry(&mut self, key: &QueueKey, item: Queued) {
+        let due = item.entry.next_due;
         if let Some(head) = self.queues.get_mut(key).and_then(|q| q.front_mut()) {
-            *head = entry;
+            *head = item;
             self.arm(key.clone(), due);
         }
     }
@@ -137,18 +148,15 @@ impl Queues {
 impl Scheduler {
     /// Deliver until `stop` is cancelled, then drain what is in flight. `rx` brings entries the
     /// committer has just made durable.
-    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Vec<OutboxEntry>>, stop: Shutdown) {
+    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Vec<Queued>>, stop: Shutdown) {
         let mut q = Queues::default();
         match self.store.pending_outbox() {
             Ok(pending) => {
                 if !pending.is_empty() {
-                    tracing::info!(
-                        entries = pending.len(),
-                        "resuming undelivered outbox entries"
-                    );
+                    tracing::info!(entries = pending.len(), "resuming undelivered outbox entries");
                 }
-                for e in pending {
-                    q.push(e);
+                for entry in pending {
+                    q.push(Queued { entry, context: None });
                 }
             }
             Err(e) => {
@@ -163,8 +171,7 @@ impl Scheduler {
                 let Some(key) = q.ready.pop_front() else {
                     break;
                 };
-                let Some(entry) = q.queues.get(&key).and_then(|queue| queue.front()).cloned()
-                else {
+                let Some(entry) = q.queues.get(&key).and_then(|queue| queue.front()).cloned() else {
                     continue;
                 };
                 let s = this.clone();
@@ -186,14 +193,17 @@ impl Scheduler {
                     }
                 }
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => {}
+                _ = tokio::time::sleep_until(q.outcomes_due.unwrap_or_else(tokio::time::Instant::now)), if q.outcomes_due.is_some() => {
+                    this.write_outcomes(&mut q).await;
+                }
+            }
+            if q.outcomes.len() >= OUTCOME_BATCH {
+                this.write_outcomes(&mut q).await;
             }
         }
 
         if !inflight.is_empty() {
-            tracing::info!(
-                in_flight = inflight.len(),
-                "waiting for deliveries in flight"
-            );
+            tracing::info!(in_flight = inflight.len(), "waiting for deliveries in flight");
         }
         let drain = async {
             while let Some(done) = inflight.join_next().await {
@@ -202,83 +212,78 @@ impl Scheduler {
                 }
             }
         };
-        if tokio::time::timeout(this.drain_timeout, drain)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(this.drain_timeout, drain).await.is_err() {
             tracing::warn!(
                 "deliveries still in flight after the drain timeout; they will be retried at the next start"
             );
         }
+        this.write_outcomes(&mut q).await;
         tracing::debug!(pending = q.depth, "scheduler stopped");
     }
 
-    /// One delivery attempt of `entry`.
-    async fn attempt(&self, key: QueueKey, entry: OutboxEntry) -> Outcome {
-        let channel = entry.recipient.channel;
-        let delivery = self.delivery(&entry);
-        let received_at = delivery
-            .as_ref()
-            .ok()
-            .map(|d| (d.message.received_at, d.message.kind));
+    /// One delivery attempt of `item`.
+    async fn attempt(&self, key: QueueKey, item: Queued) -> Outcome {
+        let channel = item.entry.recipient.channel;
+        let delivery = self.delivery(&item);
+        let received_at = delivery.as_ref().ok().map(|d| (d.message.received_at, d.message.kind));
         let result = match (delivery, self.connectors.get(&channel)) {
             (Err(e), _) => Err(e),
-            (Ok(_), None) => Err(DeliveryError::temporary(format!(
-                "no {channel} connector is configured"
-            ))),
+            (Ok(_), None) => Err(DeliveryError::temporary(format!("no {channel} connector is configured"))),
             (Ok(d), Some(connector)) => connector.deliver(&d).await,
         };
-        Outcome {
-            key,
-            entry,
-            received_at,
-            result,
-        }
+        Outcome { key, item, received_at, result }
     }
 
-    /// Everything a connector needs for `entry`, read from the store and the config.
-    fn delivery(&self, entry: &OutboxEntry) -> Result<Delivery, DeliveryError> {
-        let store_err =
-            |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
-        let message = self
-            .store
-            .message(entry.message)
-            .map_err(store_err)?
-            .ok_or_else(|| DeliveryError::permanent("the message is missing from the store"))?;
-        let conversation = self
-            .store
-            .conversation(entry.conversation)
-            .map_err(store_err)?;
-        let (subject, thread_key) = match conversation {
-            Some(c) => (
-                c.subject.clone(),
-                c.thread_keys.get(&entry.recipient.city).cloned(),
-            ),
-            None => (message.subject.clone(), None),
-        };
+    /// Everything a connector needs for `item`: from the context captured at commit time, or
+    /// read from the store for entries resumed after a restart.
+    fn delivery(&self, item: &Queued) -> Result<Delivery, DeliveryError> {
+        let entry = &item.entry;
         let partnership_language = self
             .config
             .get()
             .partnership(&entry.partnership)
             .map(|p| p.language.clone())
             .unwrap_or_else(|| "en".into());
-        Ok(Delivery {
-            entry: entry.clone(),
-            message,
-            subject,
-            thread_key,
-            partnership_language,
-        })
+        if let Some(ctx) = &item.context {
+            return Ok(Delivery {
+                entry: entry.clone(),
+                message: ctx.message.clone(),
+                subject: ctx.subject.clone(),
+                thread_key: ctx.thread_keys.get(&entry.recipient.city).cloned(),
+                partnership_language,
+            });
+        }
+        let store_err = |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
+        let message = self
+            .store
+            .message(entry.conversation, entry.seq)
+            .map_err(store_err)?
+            .ok_or_else(|| DeliveryError::permanent("the message is missing from the store"))?;
+        let conversation = self.store.conversation(entry.conversation).map_err(store_err)?;
+        let (subject, thread_key) = match conversation {
+            Some(c) => (c.subject.clone(), c.thread_keys.get(&entry.recipient.city).cloned()),
+            None => (message.subject.clone(), None),
+        };
+        Ok(Delivery { entry: entry.clone(), message, subject, thread_key, partnership_language })
+    }
+
+    /// Write the outcomes gathered so far in one store write.
+    async fn write_outcomes(&self, q: &mut Queues) {
+        q.outcomes_due = None;
+        if q.outcomes.is_empty() && q.outcome_natives.is_empty() {
+            return;
+        }
+        let entries = std::mem::take(&mut q.outcomes);
+        let natives = std::mem::take(&mut q.outcome_natives);
+        if let Err(e) = self.store.update_deliveries(&entries, &natives).await {
+            tracing::error!(entries = entries.len(), error = %e, "could not record delivery outcomes; those deliveries may be repeated after a restart");
+        }
     }
 
     /// Record an outcome and move the queue on.
     async fn record(&self, q: &mut Queues, outcome: Outcome) {
-        let Outcome {
-            key,
-            mut entry,
-            received_at,
-            result,
-        } = outcome;
+        let Outcome { key, item, received_at, result } = outcome;
+        let Queued { mut entry, context } = item;
         let now = now_ms();
         let channel = entry.recipient.channel;
         entry.attempts += 1;
@@ -305,16 +310,12 @@ impl Scheduler {
                     })
                     .collect();
                 if let Some((received, MessageKind::Post)) = received_at {
-                    self.metrics
-                        .relay_latency((now - received).max(0) as f64 / 1000.0);
+                    self.metrics.relay_latency((now - received).max(0) as f64 / 1000.0);
                 }
                 tracing::debug!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts, "delivered");
                 q.pop(&key);
             }
-            Err(DeliveryError::Temporary {
-                reason,
-                retry_after,
-            }) if !self.schedule.exhausted(entry.attempts) => {
+            Err(DeliveryError::Temporary { reason, retry_after }) if !self.schedule.exhausted(entry.attempts) => {
                 let mut wait = self.schedule.delay(entry.attempts, &mut rand::rng());
                 if let Some(asked) = retry_after {
                     wait = wait.max(asked.min(self.schedule.max));
@@ -324,7 +325,7 @@ impl Scheduler {
                 tracing::info!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
                     retry_in_ms = wait.as_millis() as u64, %reason, "delivery failed; will retry");
                 entry.last_error = Some(reason);
-                q.retry(&key, entry.clone());
+                q.retry(&key, Queued { entry: entry.clone(), context });
             }
             Err(e) => {
                 let reason = match e {
@@ -342,13 +343,9 @@ impl Scheduler {
             }
         }
         self.metrics.delivery(channel, entry.status);
-        if let Err(e) = self
-            .store
-            .update_deliveries(std::slice::from_ref(&entry), &natives)
-            .await
-        {
-            tracing::error!(entry = %entry.id, error = %e, "could not record a delivery outcome; it may be repeated after a restart");
-        }
+        q.outcomes.push(entry.clone());
+        q.outcome_natives.extend(natives);
+        q.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
         if let Some(reason) = failed_for_good {
             let router = self.router.clone();
             tokio::spawn(async move { router.delivery_failed(entry, reason).await });

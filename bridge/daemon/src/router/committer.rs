@@ -11,11 +11,13 @@ use std::sync::Arc;
 
 use c2c_config::{CommitMode, Config, OtherChannelRule};
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message,
-    MessageId, MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal,
-    RefusalReason, Store, now_ms,
+    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId, MessageKind,
+    NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::outbox::{Context, Queued};
 
 use crate::live::Live;
 use crate::metrics::Metrics;
@@ -32,14 +34,64 @@ pub enum Work {
     /// An identified inbound message; the answer goes back on the channel.
     Inbound(Box<Prepared>, oneshot::Sender<Result<Accepted, Refusal>>),
     /// A delivery failed for good: tell the author.
-    DeliveryFailed {
-        entry: Box<OutboxEntry>,
-        reason: String,
-    },
+    DeliveryFailed { entry: Box<OutboxEntry>, reason: String },
 }
 
 /// Where an inbound message's answer goes once its batch is durable.
 type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
+
+/// What a group hands on once it is durable: answers to senders, entries to the scheduler.
+struct Handoff {
+    answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
+    queued: Vec<Queued>,
+    outbox: mpsc::UnboundedSender<Vec<Queued>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Handoff {
+    fn succeed(self) {
+        if !self.queued.is_empty() {
+            // The scheduler lives as long as the daemon; if it is gone we are stopping and the
+            // entries are on disk for the next start.
+            let _ = self.outbox.send(self.queued);
+        }
+        for (reply, result, channel) in self.answers {
+            match &result {
+                Ok(a) if a.replay => self.metrics.replayed(channel),
+                Ok(_) => self.metrics.relayed(channel),
+                Err(r) => self.metrics.refused(channel, r.reason),
+            }
+            let _ = reply.send(result);
+        }
+    }
+
+    fn fail(self, e: &c2c_core::StoreError) {
+        tracing::error!(error = %e, "commit failed; answering the group as unavailable so sources retry");
+        for (reply, result, channel) in self.answers {
+            let result = result.and_then(|_| {
+                Err(Refusal::new(RefusalReason::Unavailable, "the bridge could not store the message; retry later"))
+            });
+            if let Err(r) = &result {
+                self.metrics.refused(channel, r.reason);
+            }
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// The group's outbox entries with what their deliveries need, so the scheduler does not read
+/// back what was just written.
+fn queued_entries(commit: &Commit, conversations: &HashMap<ConversationId, Conversation>) -> Vec<Queued> {
+    let mut contexts: HashMap<MessageId, Arc<Context>> = HashMap::new();
+    for m in &commit.messages {
+        let (subject, thread_keys) = match conversations.get(&m.conversation) {
+            Some(c) => (c.subject.clone(), c.thread_keys.clone()),
+            None => (m.subject.clone(), Default::default()),
+        };
+        contexts.insert(m.id, Arc::new(Context { message: m.clone(), subject, thread_keys }));
+    }
+    commit.outbox.iter().map(|e| Queued { entry: e.clone(), context: contexts.get(&e.message).cloned() }).collect()
+}
 
 /// The committer's state.
 pub struct Committer {
@@ -48,16 +100,14 @@ pub struct Committer {
     pub metrics: Arc<Metrics>,
     pub mode: CommitMode,
     /// New outbox entries go to the delivery scheduler once committed.
-    pub outbox: mpsc::UnboundedSender<Vec<OutboxEntry>>,
+    pub outbox: mpsc::UnboundedSender<Vec<Queued>>,
     pub bridge_name: String,
     next_seq: u64,
 }
 
 impl std::fmt::Debug for Committer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Committer")
-            .field("next_seq", &self.next_seq)
-            .finish_non_exhaustive()
+        f.debug_struct("Committer").field("next_seq", &self.next_seq).finish_non_exhaustive()
     }
 }
 
@@ -78,7 +128,7 @@ impl Committer {
         config: Live<Config>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
-        outbox: mpsc::UnboundedSender<Vec<OutboxEntry>>,
+        outbox: mpsc::UnboundedSender<Vec<Queued>>,
     ) -> Result<Self, c2c_core::StoreError> {
         let cfg = config.get();
         let next_seq = store.last_seq()? + 1;
@@ -101,13 +151,16 @@ impl Committer {
         };
         let mut work = Vec::with_capacity(max);
         let mut closed = false;
+        // The hand-off of the group before: the next one waits for it, so the scheduler gets
+        // entries (and senders their answers) in commit order.
+        let mut previous: Option<JoinHandle<()>> = None;
         loop {
             tokio::select! {
                 n = rx.recv_many(&mut work, max) => {
                     if n == 0 {
                         break;
                     }
-                    self.process(std::mem::take(&mut work)).await;
+                    previous = self.process(std::mem::take(&mut work), previous.take()).await;
                 }
                 _ = stop.cancelled(), if !closed => {
                     // Senders now get an error (answered as "unavailable, retry"); what is
@@ -117,10 +170,16 @@ impl Committer {
                 }
             }
         }
+        if let Some(p) = previous {
+            let _ = p.await;
+        }
         tracing::debug!("committer stopped");
     }
 
-    async fn process(&mut self, work: Vec<Work>) {
+    /// Route one group of work and stage it in the store. In group mode, waiting for the flush
+    /// and handing off happen in a task, so the next group is routed and staged while this one
+    /// is being flushed; in `each` mode, they happen before the next message is looked at.
+    async fn process(&mut self, work: Vec<Work>, previous: Option<JoinHandle<()>>) -> Option<JoinHandle<()>> {
         let config = self.config.get();
         let mut batch = Batch::default();
         let mut messages = 0;
@@ -139,46 +198,34 @@ impl Committer {
                 }
             }
         }
-        let Batch {
-            mut commit,
-            conversations,
-            answers,
-            ..
-        } = batch;
-        commit.conversations = conversations.into_values().collect();
-        let entries = commit.outbox.clone();
-        let outcome = self.store.commit(commit).await;
         self.metrics.commit_batch(messages);
-        match outcome {
-            Ok(()) => {
-                if !entries.is_empty() {
-                    // The scheduler lives as long as the daemon; if it is gone we are stopping and
-                    // the entries are on disk for the next start.
-                    let _ = self.outbox.send(entries);
-                }
-                for (reply, result, channel) in answers {
-                    match &result {
-                        Ok(a) if a.replay => self.metrics.replayed(channel),
-                        Ok(_) => self.metrics.relayed(channel),
-                        Err(r) => self.metrics.refused(channel, r.reason),
-                    }
-                    let _ = reply.send(result);
-                }
-            }
+        let Batch { mut commit, conversations, answers, .. } = batch;
+        let queued = queued_entries(&commit, &conversations);
+        commit.conversations = conversations.into_values().collect();
+        let handoff = Handoff { answers, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
+        let store = self.store.clone();
+        let staged = match store.stage(commit) {
+            Ok(staged) => staged,
             Err(e) => {
-                tracing::error!(error = %e, "commit failed; answering the batch as unavailable so sources retry");
-                for (reply, result, channel) in answers {
-                    let result = result.and_then(|_| {
-                        Err(Refusal::new(
-                            RefusalReason::Unavailable,
-                            "the bridge could not store the message; retry later",
-                        ))
-                    });
-                    if let Err(r) = &result {
-                        self.metrics.refused(channel, r.reason);
-                    }
-                    let _ = reply.send(result);
-                }
+                handoff.fail(&e);
+                return previous;
+            }
+        };
+        let finish = async move {
+            let durable = store.durable(staged).await;
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            match durable {
+                Ok(()) => handoff.succeed(),
+                Err(e) => handoff.fail(&e),
+            }
+        };
+        match self.mode {
+            CommitMode::Group => Some(tokio::spawn(finish)),
+            CommitMode::Each => {
+                finish.await;
+                None
             }
         }
     }
@@ -191,17 +238,10 @@ impl Committer {
 
     fn store_error(e: c2c_core::StoreError) -> Refusal {
         tracing::error!(error = %e, "store read failed");
-        Refusal::new(
-            RefusalReason::Unavailable,
-            "the bridge could not read its store; retry later",
-        )
+        Refusal::new(RefusalReason::Unavailable, "the bridge could not read its store; retry later")
     }
 
-    fn conversation(
-        &self,
-        batch: &Batch,
-        id: ConversationId,
-    ) -> Result<Option<Conversation>, Refusal> {
+    fn conversation(&self, batch: &Batch, id: ConversationId) -> Result<Option<Conversation>, Refusal> {
         if let Some(c) = batch.conversations.get(&id) {
             return Ok(Some(c.clone()));
         }
@@ -216,19 +256,11 @@ impl Committer {
     }
 
     /// Route one inbound message into `batch`.
-    fn inbound(
-        &mut self,
-        config: &Config,
-        batch: &mut Batch,
-        p: Prepared,
-    ) -> Result<Accepted, Refusal> {
+    fn inbound(&mut self, config: &Config, batch: &mut Batch, p: Prepared) -> Result<Accepted, Refusal> {
         let env = &p.envelope;
         let replayed = match batch.accepted.get(&env.dedupe_key) {
             Some(a) => Some(a.clone()),
-            None => self
-                .store
-                .accepted(&env.dedupe_key)
-                .map_err(Self::store_error)?,
+            None => self.store.accepted(&env.dedupe_key).map_err(Self::store_error)?,
         };
         if let Some(mut original) = replayed {
             original.replay = true;
@@ -239,35 +271,24 @@ impl Committer {
         if let Some(pid) = &env.partnership
             && config.partnership(pid).is_none()
         {
-            return Err(Refusal::new(
-                RefusalReason::UnknownPartnership,
-                format!("no partnership `{pid}`"),
-            ));
+            return Err(Refusal::new(RefusalReason::UnknownPartnership, format!("no partnership `{pid}`")));
         }
         let mut conversation = self.resolve(batch, &p)?;
-        let pid = conversation
-            .as_ref()
-            .map(|c| c.partnership.clone())
-            .or_else(|| env.partnership.clone())
-            .ok_or_else(|| {
+        let pid = conversation.as_ref().map(|c| c.partnership.clone()).or_else(|| env.partnership.clone()).ok_or_else(
+            || {
                 Refusal::new(
                     RefusalReason::UnknownPartnership,
                     "no partnership given and no known conversation referred to",
                 )
-            })?;
-        let partnership = config.partnership(&pid).ok_or_else(|| {
-            Refusal::new(
-                RefusalReason::UnknownPartnership,
-                format!("no partnership `{pid}`"),
-            )
-        })?;
+            },
+        )?;
+        let partnership = config
+            .partnership(&pid)
+            .ok_or_else(|| Refusal::new(RefusalReason::UnknownPartnership, format!("no partnership `{pid}`")))?;
         if !partnership.members.contains(&p.author.city) {
             return Err(Refusal::new(
                 RefusalReason::NotAMember,
-                format!(
-                    "{} is not a member of the partnership `{pid}`",
-                    p.author.city
-                ),
+                format!("{} is not a member of the partnership `{pid}`", p.author.city),
             ));
         }
 
@@ -289,9 +310,8 @@ impl Committer {
                     ));
                 }
                 OtherChannelRule::Relay => {
-                    notice_needed = conversation
-                        .as_ref()
-                        .is_none_or(|c| !c.channel_noticed.contains(&p.author.contact));
+                    notice_needed =
+                        conversation.as_ref().is_none_or(|c| !c.channel_noticed.contains(&p.author.contact));
                 }
             }
         }
@@ -342,38 +362,24 @@ impl Committer {
         let to = recipients(config, partnership, &p.author.city);
         push_entries(&mut batch.commit, &message, to, now);
         for key in &env.native_ids {
-            let r = NativeRef {
-                partnership: pid.clone(),
-                conversation: conv.id,
-                message: Some(message_id),
-            };
+            // A thread key already pointing at this conversation need not be written again.
+            if self.native(batch, key)?.is_some_and(|r| r.conversation == conv.id) {
+                continue;
+            }
+            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message_id) };
             batch.natives.insert(key.clone(), r.clone());
             batch.commit.natives.push((key.clone(), r));
         }
-        let accepted = Accepted {
-            message: message_id,
-            conversation: conv.id,
-            replay: false,
-        };
-        batch
-            .accepted
-            .insert(env.dedupe_key.clone(), accepted.clone());
-        batch
-            .commit
-            .accepted
-            .push((env.dedupe_key.clone(), accepted.clone()));
+        let accepted = Accepted { message: message_id, conversation: conv.id, replay: false };
+        batch.accepted.insert(env.dedupe_key.clone(), accepted.clone());
+        batch.commit.accepted.push((env.dedupe_key.clone(), accepted.clone()));
         batch.commit.messages.push(message);
 
         if notice_needed && let Some(endpoint) = reply_endpoint(config, &p.author, &env.origin) {
             conv.channel_noticed.insert(p.author.contact.clone());
-            let text = notice::relayed_from_other_channel(
-                &partnership.language,
-                &pid,
-                &p.author.city_name,
-                agreed.as_str(),
-            );
-            let notice =
-                self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
+            let text =
+                notice::relayed_from_other_channel(&partnership.language, &pid, &p.author.city_name, agreed.as_str());
+            let notice = self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
             push_entries(&mut batch.commit, &notice, vec![endpoint], now);
             batch.commit.messages.push(notice);
         }
@@ -386,12 +392,7 @@ impl Committer {
     fn resolve(&self, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
         let env = &p.envelope;
         if let Some(id) = &env.conversation {
-            let unknown = || {
-                Refusal::new(
-                    RefusalReason::UnknownConversation,
-                    format!("no conversation `{id}`"),
-                )
-            };
+            let unknown = || Refusal::new(RefusalReason::UnknownConversation, format!("no conversation `{id}`"));
             let cid: ConversationId = id.parse().map_err(|_| unknown())?;
             let conv = self.conversation(batch, cid)?.ok_or_else(unknown)?;
             if let Some(pid) = &env.partnership
@@ -399,10 +400,7 @@ impl Committer {
             {
                 return Err(Refusal::new(
                     RefusalReason::UnknownConversation,
-                    format!(
-                        "conversation `{id}` belongs to the partnership `{}`, not `{pid}`",
-                        conv.partnership
-                    ),
+                    format!("conversation `{id}` belongs to the partnership `{}`, not `{pid}`", conv.partnership),
                 ));
             }
             return Ok(Some(conv));
@@ -411,11 +409,7 @@ impl Committer {
             let Some(r) = self.native(batch, key)? else {
                 continue;
             };
-            if env
-                .partnership
-                .as_ref()
-                .is_some_and(|pid| *pid != r.partnership)
-            {
+            if env.partnership.as_ref().is_some_and(|pid| *pid != r.partnership) {
                 continue;
             }
             if let Some(conv) = self.conversation(batch, r.conversation)? {
@@ -450,11 +444,7 @@ impl Committer {
             subject: conv.subject.clone(),
             text,
             html: None,
-            language: LanguageTag {
-                code: lang.to_string(),
-                confidence: 1.0,
-                script: String::new(),
-            },
+            language: LanguageTag { code: lang.to_string(), confidence: 1.0, script: String::new() },
             received_at: now,
             committed_at: now,
         }
@@ -468,39 +458,27 @@ impl Committer {
         entry: &OutboxEntry,
         reason: &str,
     ) -> Result<(), String> {
-        let message = self
-            .store
-            .message(entry.message)
-            .map_err(|e| e.to_string())?
-            .ok_or("message not found")?;
+        let message =
+            self.store.message(entry.conversation, entry.seq).map_err(|e| e.to_string())?.ok_or("message not found")?;
         // Only posts have an author to tell; a failed notice is not announced (no loops).
-        let Some(author) = message
-            .author
-            .as_ref()
-            .filter(|_| message.kind == MessageKind::Post)
-        else {
+        let Some(author) = message.author.as_ref().filter(|_| message.kind == MessageKind::Post) else {
             return Ok(());
         };
         let conv = match self.conversation(batch, message.conversation) {
             Ok(Some(c)) => c,
             _ => return Err("conversation not found".into()),
         };
-        let endpoint =
-            reply_endpoint(config, author, &message.origin).ok_or("the author has no endpoint")?;
-        let lang = config
-            .partnership(&conv.partnership)
-            .map(|p| p.language.clone())
-            .unwrap_or_else(|| "en".into());
-        let city = config
-            .city(&entry.recipient.city)
-            .map(|c| c.name.clone())
-            .unwrap_or(entry.recipient.city.clone());
+        let endpoint = reply_endpoint(config, author, &message.origin).ok_or("the author has no endpoint")?;
+        let lang = config.partnership(&conv.partnership).map(|p| p.language.clone()).unwrap_or_else(|| "en".into());
+        let city = config.city(&entry.recipient.city).map(|c| c.name.clone()).unwrap_or(entry.recipient.city.clone());
         let recipient = format!("{city} ({})", entry.recipient.channel);
         let text = notice::delivery_failed(&lang, &conv.subject, &recipient, reason);
         let now = now_ms();
         let notice = self.bridge_message(&conv, MessageKind::DeliveryFailed, text, &lang, now);
         push_entries(&mut batch.commit, &notice, vec![endpoint], now);
         batch.commit.messages.push(notice);
+        // Carried along (unchanged) so the notice's delivery sees the conversation's thread keys.
+        batch.conversations.entry(conv.id).or_insert(conv);
         Ok(())
     }
 }
@@ -529,10 +507,8 @@ fn push_entries(commit: &mut Commit, message: &Message, to: Vec<Recipient>, now:
 /// The subject of a new conversation: the one given, else the text's first line, at most 80
 /// characters.
 pub fn subject_for(subject: Option<&str>, text: &str) -> String {
-    let raw = subject
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| text.trim().lines().next().unwrap_or(""));
+    let raw =
+        subject.map(str::trim).filter(|s| !s.is_empty()).unwrap_or_else(|| text.trim().lines().next().unwrap_or(""));
     let mut s: String = raw.chars().take(80).collect();
     if raw.chars().count() > 80 {
         s.push('…');

@@ -48,34 +48,14 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// A router and the receiving end of its committer queue.
-    pub fn new(
-        config: Live<Config>,
-        tagger: Live<Tagger>,
-        metrics: Arc<Metrics>,
-    ) -> (Self, mpsc::Receiver<Work>) {
+    pub fn new(config: Live<Config>, tagger: Live<Tagger>, metrics: Arc<Metrics>) -> (Self, mpsc::Receiver<Work>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (
-            Self {
-                config,
-                tagger,
-                metrics,
-                tx,
-            },
-            rx,
-        )
+        (Self { config, tagger, metrics, tx }, rx)
     }
 
     /// Ask the committer to tell an author that a delivery failed for good.
     pub async fn delivery_failed(&self, entry: OutboxEntry, reason: String) {
-        if self
-            .tx
-            .send(Work::DeliveryFailed {
-                entry: Box::new(entry),
-                reason,
-            })
-            .await
-            .is_err()
-        {
+        if self.tx.send(Work::DeliveryFailed { entry: Box::new(entry), reason }).await.is_err() {
             tracing::warn!("committer stopped; a delivery-failed notice was not written");
         }
     }
@@ -99,18 +79,8 @@ impl Inbox for Router {
             }
         };
         let (reply, answer) = oneshot::channel();
-        let unavailable = || {
-            Refusal::new(
-                RefusalReason::Unavailable,
-                "the bridge is shutting down; retry later",
-            )
-        };
-        if self
-            .tx
-            .send(Work::Inbound(Box::new(prepared), reply))
-            .await
-            .is_err()
-        {
+        let unavailable = || Refusal::new(RefusalReason::Unavailable, "the bridge is shutting down; retry later");
+        if self.tx.send(Work::Inbound(Box::new(prepared), reply)).await.is_err() {
             self.metrics.refused(channel, RefusalReason::Unavailable);
             return Err(unavailable());
         }

@@ -3,12 +3,7 @@
 
 /// "This partnership lives on X": the one-time notice when a message was relayed although it
 /// was written on another channel than the city's agreed one.
-pub fn relayed_from_other_channel(
-    lang: &str,
-    partnership: &str,
-    city: &str,
-    agreed: &str,
-) -> String {
+pub fn relayed_from_other_channel(lang: &str, partnership: &str, city: &str, agreed: &str) -> String {
     match lang {
         "zh" => format!(
             "提示：合作关系 {partnership} 中，{city} 约定使用的沟通渠道是 {agreed}。本条消息已照常转发，今后请在 {agreed} 上继续沟通。"
@@ -31,9 +26,9 @@ pub fn relayed_from_other_channel(
 /// Why a message was not relayed under the `reject` rule.
 pub fn rejected_other_channel(lang: &str, partnership: &str, city: &str, agreed: &str) -> String {
     match lang {
-        "zh" => format!(
-            "未转发：合作关系 {partnership} 中，{city} 约定使用的沟通渠道是 {agreed}，请在 {agreed} 上发送。"
-        ),
+        "zh" => {
+            format!("未转发：合作关系 {partnership} 中，{city} 约定使用的沟通渠道是 {agreed}，请在 {agreed} 上发送。")
+        }
         "ja" => format!(
             "転送されませんでした：パートナーシップ {partnership} では、{city} の合意された連絡手段は {agreed} です。{agreed} でお送りください。"
         ),
@@ -52,9 +47,7 @@ pub fn rejected_other_channel(lang: &str, partnership: &str, city: &str, agreed:
 /// A delivery of the author's message failed for good.
 pub fn delivery_failed(lang: &str, subject: &str, recipient: &str, reason: &str) -> String {
     match lang {
-        "zh" => format!(
-            "您的消息（主题：{subject}）无法送达 {recipient}：{reason}。其他收件人不受影响。"
-        ),
+        "zh" => format!("您的消息（主题：{subject}）无法送达 {recipient}：{reason}。其他收件人不受影响。"),
         "ja" => format!(
             "メッセージ（件名：{subject}）を {recipient} に配信できませんでした：{reason}。他の宛先には影響ありません。"
         ),

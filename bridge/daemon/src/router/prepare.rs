@@ -21,32 +21,17 @@ pub struct Prepared {
 /// Identify and tag one envelope, or refuse it.
 pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<Prepared, Refusal> {
     if envelope.text.trim().is_empty() {
-        return Err(Refusal::new(
-            RefusalReason::EmptyText,
-            "the message has no text",
-        ));
+        return Err(Refusal::new(RefusalReason::EmptyText, "the message has no text"));
     }
     let author = identify(config, &envelope)?;
-    let (_, contact) = config
-        .contact(&author.contact)
-        .expect("identify returned a configured contact");
+    let (_, contact) = config.contact(&author.contact).expect("identify returned a configured contact");
     let mut priors: Vec<String> = contact.languages.clone();
     if let Some(city) = config.city(&author.city) {
-        priors.extend(
-            city.languages
-                .iter()
-                .filter(|l| !contact.languages.contains(l))
-                .cloned(),
-        );
+        priors.extend(city.languages.iter().filter(|l| !contact.languages.contains(l)).cloned());
     }
     let language = tagger.tag(&envelope.text, &priors);
     let html = envelope.html.as_deref().and_then(sanitize_html);
-    Ok(Prepared {
-        envelope,
-        author,
-        language,
-        html,
-    })
+    Ok(Prepared { envelope, author, language, html })
 }
 
 /// The contact who sent `envelope`, checked against the city whose endpoint it arrived on.
@@ -59,20 +44,14 @@ fn identify(config: &Config, envelope: &Envelope) -> Result<Author, Refusal> {
         Channel::Matrix => config.contact_by_matrix(sender),
     };
     let Some((city, contact)) = found else {
-        return Err(Refusal::new(
-            RefusalReason::UnknownSender,
-            format!("`{sender}` is not a known contact"),
-        ));
+        return Err(Refusal::new(RefusalReason::UnknownSender, format!("`{sender}` is not a known contact")));
     };
     if let Some(endpoint_city) = &envelope.origin.city
         && *endpoint_city != city.id
     {
         return Err(Refusal::new(
             RefusalReason::OtherCity,
-            format!(
-                "`{sender}` is a contact of {}, not of {endpoint_city}",
-                city.id
-            ),
+            format!("`{sender}` is a contact of {}, not of {endpoint_city}", city.id),
         ));
     }
     Ok(Author {

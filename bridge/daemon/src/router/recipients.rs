@@ -11,11 +11,7 @@ use c2c_core::{Author, Channel, Origin, Recipient};
 /// The Matrix endpoint of a member: its configured room, or a portal key the Matrix connector
 /// resolves to the room it created (`portal:PARTNERSHIP:CITY`).
 pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
-    partnership
-        .matrix_rooms
-        .get(city)
-        .cloned()
-        .unwrap_or_else(|| format!("portal:{}:{}", partnership.id, city))
+    partnership.matrix_rooms.get(city).cloned().unwrap_or_else(|| format!("portal:{}:{}", partnership.id, city))
 }
 
 /// Every recipient endpoint of a post by a contact of `author_city`, in a stable order
@@ -23,17 +19,13 @@ pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
 pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str) -> Vec<Recipient> {
     let mut out = Vec::new();
     for member in partnership.members.iter().filter(|m| *m != author_city) {
-        let (Some(channel), Some(city)) = (partnership.channel_of(member), config.city(member))
-        else {
+        let (Some(channel), Some(city)) = (partnership.channel_of(member), config.city(member)) else {
             continue;
         };
         match channel {
-            Channel::Webhook => out.push(Recipient {
-                city: member.clone(),
-                contact: None,
-                channel,
-                address: member.clone(),
-            }),
+            Channel::Webhook => {
+                out.push(Recipient { city: member.clone(), contact: None, channel, address: member.clone() })
+            }
             Channel::Matrix => out.push(Recipient {
                 city: member.clone(),
                 contact: None,

@@ -6,10 +6,7 @@ use std::sync::Arc;
 
 use c2c_config::Config;
 use c2c_core::memory::MemoryStore;
-use c2c_core::{
-    Channel, Envelope, Inbox, MessageKind, NativeKey, Origin, OutboxEntry, RefusalReason, Shutdown,
-    Store,
-};
+use c2c_core::{Channel, Envelope, Inbox, MessageKind, NativeKey, Origin, OutboxEntry, RefusalReason, Shutdown, Store};
 use c2c_language::Tagger;
 use tokio::sync::mpsc;
 
@@ -17,6 +14,7 @@ use super::Router;
 use super::committer::Committer;
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::outbox::Queued;
 
 /// Leeds agreed on email, Hangzhou on webhook, Gifu on webhook. `relay-p` relays messages
 /// written on another channel; `reject-p` rejects them.
@@ -96,7 +94,7 @@ channels = { hangzhou = "webhook", leeds = "email", gifu = "webhook" }
 struct Harness {
     router: Router,
     store: MemoryStore,
-    outbox: mpsc::UnboundedReceiver<Vec<OutboxEntry>>,
+    outbox: mpsc::UnboundedReceiver<Vec<Queued>>,
     _stop: Shutdown,
 }
 
@@ -111,31 +109,19 @@ fn harness() -> Harness {
     let committer = Committer::new(config, Arc::new(store.clone()), metrics, tx).unwrap();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));
-    Harness {
-        router,
-        store,
-        outbox,
-        _stop: stop,
-    }
+    Harness { router, store, outbox, _stop: stop }
 }
 
 fn webhook(city: &str, from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
-    let origin = Origin {
-        channel: Channel::Webhook,
-        city: Some(city.into()),
-        address: format!("/hooks/{city}"),
-    };
+    let origin = Origin { channel: Channel::Webhook, city: Some(city.into()), address: format!("/hooks/{city}") };
     let mut e = Envelope::new(origin, from, NativeKey::webhook_delivery(city, id), text);
     e.partnership = Some(partnership.into());
     e
 }
 
 fn email(from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
-    let origin = Origin {
-        channel: Channel::Email,
-        city: None,
-        address: format!("bridge+{partnership}@c2c.example.org"),
-    };
+    let origin =
+        Origin { channel: Channel::Email, city: None, address: format!("bridge+{partnership}@c2c.example.org") };
     let mut e = Envelope::new(origin, from, NativeKey(format!("email:<{id}>")), text);
     e.partnership = Some(partnership.into());
     e
@@ -144,35 +130,13 @@ fn email(from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
 #[tokio::test]
 async fn a_post_goes_to_every_contact_of_the_other_member_on_its_agreed_channel() {
     let mut h = harness();
-    let a = h
-        .router
-        .submit(webhook(
-            "hangzhou",
-            "hz-li",
-            "relay-p",
-            "1",
-            "Please send the agenda.",
-        ))
-        .await
-        .unwrap();
-    let entries = h.outbox.recv().await.unwrap();
-    let to: Vec<(Channel, &str)> = entries
-        .iter()
-        .map(|e| (e.recipient.channel, e.recipient.address.as_str()))
-        .collect();
-    assert_eq!(
-        to,
-        vec![
-            (Channel::Email, "Jo.Smith@leeds.example"),
-            (Channel::Email, "sam@leeds.example")
-        ]
-    );
-    assert!(
-        entries
-            .iter()
-            .all(|e| e.message == a.message && e.conversation == a.conversation)
-    );
-    let m = h.store.message(a.message).unwrap().unwrap();
+    let a = h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    let to: Vec<(Channel, &str)> =
+        entries.iter().map(|e| (e.recipient.channel, e.recipient.address.as_str())).collect();
+    assert_eq!(to, vec![(Channel::Email, "Jo.Smith@leeds.example"), (Channel::Email, "sam@leeds.example")]);
+    assert!(entries.iter().all(|e| e.message == a.message && e.conversation == a.conversation));
+    let m = h.store.message(a.conversation, entries[0].seq).unwrap().unwrap();
     assert_eq!(m.author.as_ref().unwrap().contact, "hz-li");
     assert_eq!(m.language.code, "en");
 }
@@ -180,22 +144,8 @@ async fn a_post_goes_to_every_contact_of_the_other_member_on_its_agreed_channel(
 #[tokio::test]
 async fn email_senders_are_matched_case_insensitively_and_strangers_refused() {
     let h = harness();
-    assert!(
-        h.router
-            .submit(email(
-                "jo.smith@LEEDS.example",
-                "relay-p",
-                "a@x",
-                "Hello Hangzhou"
-            ))
-            .await
-            .is_ok()
-    );
-    let r = h
-        .router
-        .submit(email("mallory@evil.example", "relay-p", "b@x", "Hello"))
-        .await
-        .unwrap_err();
+    assert!(h.router.submit(email("jo.smith@LEEDS.example", "relay-p", "a@x", "Hello Hangzhou")).await.is_ok());
+    let r = h.router.submit(email("mallory@evil.example", "relay-p", "b@x", "Hello")).await.unwrap_err();
     assert_eq!(r.reason, RefusalReason::UnknownSender);
     assert_eq!(h.store.conversations(None).unwrap().len(), 1);
 }
@@ -204,28 +154,18 @@ async fn email_senders_are_matched_case_insensitively_and_strangers_refused() {
 async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
     let mut h = harness();
     // Leeds agreed on email but writes through its webhook.
-    let mut first = webhook(
-        "leeds",
-        "leeds-jo",
-        "relay-p",
-        "w1",
-        "Hello from the wrong channel",
-    );
+    let mut first = webhook("leeds", "leeds-jo", "relay-p", "w1", "Hello from the wrong channel");
     first.thread_key = Some("T".into());
     first.thread_refs = vec![NativeKey::webhook_thread("leeds", "T")];
     first.native_ids = first.thread_refs.clone();
     let a = h.router.submit(first.clone()).await.unwrap();
-    let entries = h.outbox.recv().await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
     let (posts, notices): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.message == a.message);
     assert_eq!(posts.len(), 1, "relayed to Hangzhou");
     assert_eq!(posts[0].recipient.city, "hangzhou");
     assert_eq!(notices.len(), 1, "one notice to the author");
-    assert_eq!(
-        notices[0].recipient.channel,
-        Channel::Webhook,
-        "on the channel the author used"
-    );
-    let notice = h.store.message(notices[0].message).unwrap().unwrap();
+    assert_eq!(notices[0].recipient.channel, Channel::Webhook, "on the channel the author used");
+    let notice = h.store.message(notices[0].conversation, notices[0].seq).unwrap().unwrap();
     assert_eq!(notice.kind, MessageKind::Notice);
     assert!(notice.text.contains("email"), "{}", notice.text);
 
@@ -234,7 +174,7 @@ async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
     second.dedupe_key = NativeKey::webhook_delivery("leeds", "w2");
     let b = h.router.submit(second).await.unwrap();
     assert_eq!(b.conversation, a.conversation);
-    let entries = h.outbox.recv().await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].message, b.message);
 }
@@ -242,18 +182,10 @@ async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
 #[tokio::test]
 async fn reject_rule_refuses_with_a_reason_in_the_partnership_language() {
     let h = harness();
-    let r = h
-        .router
-        .submit(webhook("leeds", "leeds-jo", "reject-p", "w1", "Hello"))
-        .await
-        .unwrap_err();
+    let r = h.router.submit(webhook("leeds", "leeds-jo", "reject-p", "w1", "Hello")).await.unwrap_err();
     assert_eq!(r.reason, RefusalReason::WrongChannel);
     assert!(r.detail.contains("email"), "{}", r.detail);
-    assert!(
-        r.detail.contains("未转发"),
-        "in Chinese, the partnership's language: {}",
-        r.detail
-    );
+    assert!(r.detail.contains("未转发"), "in Chinese, the partnership's language: {}", r.detail);
     assert!(h.store.conversations(None).unwrap().is_empty());
 }
 
@@ -268,17 +200,11 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
 
     let mut by_key = e.clone();
     by_key.dedupe_key = NativeKey::webhook_delivery("hangzhou", "2");
-    assert_eq!(
-        h.router.submit(by_key).await.unwrap().conversation,
-        a.conversation
-    );
+    assert_eq!(h.router.submit(by_key).await.unwrap().conversation, a.conversation);
 
     let mut by_id = webhook("hangzhou", "hz-li", "relay-p", "3", "Third");
     by_id.conversation = Some(a.conversation.to_string());
-    assert_eq!(
-        h.router.submit(by_id).await.unwrap().conversation,
-        a.conversation
-    );
+    assert_eq!(h.router.submit(by_id).await.unwrap().conversation, a.conversation);
 
     // The same thread key in another partnership starts a new conversation there.
     let mut other = e.clone();
@@ -286,22 +212,12 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
     other.partnership = Some("reject-p".into());
     let d = h.router.submit(other).await.unwrap();
     assert_ne!(d.conversation, a.conversation);
-    assert_eq!(
-        h.store
-            .conversation(d.conversation)
-            .unwrap()
-            .unwrap()
-            .partnership,
-        "reject-p"
-    );
+    assert_eq!(h.store.conversation(d.conversation).unwrap().unwrap().partnership, "reject-p");
 
     // A conversation id from another partnership is refused.
     let mut wrong = webhook("hangzhou", "hz-li", "reject-p", "5", "Fifth");
     wrong.conversation = Some(a.conversation.to_string());
-    assert_eq!(
-        h.router.submit(wrong).await.unwrap_err().reason,
-        RefusalReason::UnknownConversation
-    );
+    assert_eq!(h.router.submit(wrong).await.unwrap_err().reason, RefusalReason::UnknownConversation);
 
     let c = h.store.conversation(a.conversation).unwrap().unwrap();
     assert_eq!(c.posts, 3);
@@ -315,13 +231,7 @@ async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
     for i in 0..200 {
         let r = h.router.clone();
         tasks.push(tokio::spawn(async move {
-            let mut e = webhook(
-                "hangzhou",
-                "hz-li",
-                "relay-p",
-                &i.to_string(),
-                &format!("message {i}"),
-            );
+            let mut e = webhook("hangzhou", "hz-li", "relay-p", &i.to_string(), &format!("message {i}"));
             e.thread_key = Some("ONE".into());
             e.thread_refs = vec![NativeKey::webhook_thread("hangzhou", "ONE")];
             e.native_ids = e.thread_refs.clone();
@@ -332,19 +242,9 @@ async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
     for t in tasks {
         conversations.insert(t.await.unwrap().conversation);
     }
-    assert_eq!(
-        conversations.len(),
-        1,
-        "concurrent posts with one new thread key share one conversation"
-    );
+    assert_eq!(conversations.len(), 1, "concurrent posts with one new thread key share one conversation");
     let conv = *conversations.iter().next().unwrap();
-    let seqs: Vec<u64> = h
-        .store
-        .messages(conv)
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
+    let seqs: Vec<u64> = h.store.messages(conv).unwrap().iter().map(|m| m.seq).collect();
     assert_eq!(seqs.len(), 200);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
 }
