@@ -81,14 +81,15 @@ pub enum Command {
         #[arg(required = true)]
         text: Vec<String>,
     },
-    /// Receive the bridge's webhooks for one city, verify their signatures and print them: a
-    /// stand-in for a city's system while testing.
+    /// Receive the bridge's webhooks, verify their signatures with the city the URL belongs to,
+    /// and print them: a stand-in for cities' own systems while testing.
     WebhookListen {
         #[arg(long, env = "C2C_CONFIG")]
         config: PathBuf,
+        /// Only this city (default: every webhook city whose URL is on the listen address).
         #[arg(long)]
-        city: String,
-        /// Address to listen on (default: the host and port of the city's webhook URL).
+        city: Option<String>,
+        /// Address to listen on (default: the host and port of the first matching city's URL).
         #[arg(long)]
         listen: Option<String>,
     },

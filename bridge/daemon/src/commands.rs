@@ -38,7 +38,7 @@ pub fn main() -> ExitCode {
             runtime().block_on(crate::webhook_tools::send(&config, &city, post, id, url))
         }
         Command::WebhookListen { config, city, listen } => {
-            runtime().block_on(crate::webhook_tools::listen(&config, &city, listen))
+            runtime().block_on(crate::webhook_tools::listen(&config, city.as_deref(), listen))
         }
     };
     match result {

@@ -120,8 +120,9 @@ pub fn render_text(views: &[ConversationView]) -> String {
         let langs: Vec<String> = v.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
         let _ = writeln!(
             s,
-            "  {} posts ({}), last by {} at {}; languages: {}",
+            "  {} {} ({}), last by {} at {}; languages: {}",
             v.posts,
+            if v.posts == 1 { "post" } else { "posts" },
             by_city.join(", "),
             v.last_post_city.as_deref().unwrap_or("-"),
             v.last_post_at.as_deref().unwrap_or("-"),
