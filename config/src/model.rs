@@ -120,6 +120,26 @@ pub struct EmailConnector {
     pub imap: MailServer,
     /// `smtp = { ... }`.
     pub smtp: MailServer,
+    /// Where mail goes once it is committed (`processed_folder`, default `c2c-processed`).
+    pub processed_folder: String,
+    /// Where refused mail goes, for an admin to look at (`refused_folder`, default `c2c-refused`).
+    pub refused_folder: String,
+    /// Attachments larger than this are replaced by a note (`max_attachment_bytes`, default 10 MiB).
+    pub max_attachment_bytes: usize,
+    /// How often to look for new mail when the server has no IDLE (`poll_interval`, default 30s).
+    pub poll_interval: Duration,
+}
+
+impl EmailConnector {
+    pub const DEFAULT_PROCESSED_FOLDER: &'static str = "c2c-processed";
+    pub const DEFAULT_REFUSED_FOLDER: &'static str = "c2c-refused";
+    pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+    /// The domain of the bridge's address (`bridge@DOMAIN`).
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
 }
 
 /// A mail server the email connector talks to.

@@ -30,6 +30,7 @@ pub fn sample_conversation(partnership: &str) -> Conversation {
         languages: BTreeMap::from([("en".to_string(), 1)]),
         thread_keys: BTreeMap::from([("leeds".to_string(), "T-1".to_string())]),
         channel_noticed: BTreeSet::new(),
+        email_threads: BTreeMap::new(),
     }
 }
 
@@ -57,6 +58,7 @@ pub fn sample_message(conversation: &Conversation, seq: u64) -> Message {
         subject: conversation.subject.clone(),
         text: format!("message {seq}"),
         html: None,
+        attachments: Vec::new(),
         language: LanguageTag { code: "en".into(), confidence: 0.9, script: "Latin".into() },
         received_at: 1_700_000_000_000 + seq as i64,
         committed_at: 1_700_000_000_001 + seq as i64,
@@ -84,6 +86,7 @@ pub fn sample_entry(message: &Message, index: usize) -> OutboxEntry {
         created_at: message.committed_at,
         updated_at: message.committed_at,
         delivered_at: None,
+        references: Vec::new(),
     }
 }
 
@@ -285,6 +288,29 @@ pub async fn pending_outbox_is_found_again_after_many_restarts<S: Store>(open: i
     }
 }
 
+pub async fn entries_and_state_are_found_by_key<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let (c, mut message, entry) = sample_commit(&conv, 5);
+    message.attachments = vec![crate::envelope::Attachment {
+        filename: "agenda.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 4,
+        content: Some(vec![0, 159, 146, 150]),
+    }];
+    let c = Commit { messages: vec![message.clone()], ..c };
+    {
+        let s = open();
+        s.commit(c).await.unwrap();
+        assert_eq!(s.outbox_entry(5, &entry.id).unwrap(), Some(entry.clone()));
+        assert_eq!(s.outbox_entry(6, &entry.id).unwrap(), None);
+        assert_eq!(s.state("imap:INBOX").unwrap(), None);
+        s.set_state("imap:INBOX", "1700000000:42").await.unwrap();
+    }
+    let s = open();
+    assert_eq!(s.state("imap:INBOX").unwrap().as_deref(), Some("1700000000:42"));
+    assert_eq!(s.message(conv.id, 5).unwrap(), Some(message), "attachments survive the round trip");
+}
+
 /// Generates one `#[tokio::test]` per conformance case. `$opener` is an expression evaluated
 /// afresh for every case; it must yield a closure that opens the same storage each time.
 #[macro_export]
@@ -299,7 +325,8 @@ macro_rules! store_conformance_tests {
             delivered_entries_leave_pending,
             concurrent_commits_all_land,
             staged_commits_are_visible_before_they_are_durable,
-            pending_outbox_is_found_again_after_many_restarts
+            pending_outbox_is_found_again_after_many_restarts,
+            entries_and_state_are_found_by_key
         );
     };
     (@cases $opener:expr; $($case:ident),*) => {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::Shutdown;
 use crate::channel::Channel;
 use crate::envelope::Envelope;
-use crate::ids::{ConversationId, MessageId};
+use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Message, OutboxEntry};
 use crate::store::NativeKey;
 
@@ -60,6 +60,13 @@ pub enum RefusalReason {
     TooLarge,
     /// The bridge could not commit it now (store failure, shutting down); the source should retry.
     Unavailable,
+    /// Machine-written mail (an auto-reply, a list or bulk mail, the bridge's own mail): never
+    /// relayed, never answered.
+    Automatic,
+    /// The receiving server found the sender's domain failing DKIM or SPF.
+    AuthenticationFailed,
+    /// An end-to-end encrypted message the bridge never got the keys for.
+    Undecryptable,
 }
 
 impl RefusalReason {
@@ -78,6 +85,9 @@ impl RefusalReason {
             RefusalReason::StaleTimestamp => "stale_timestamp",
             RefusalReason::TooLarge => "too_large",
             RefusalReason::Unavailable => "unavailable",
+            RefusalReason::Automatic => "automatic",
+            RefusalReason::AuthenticationFailed => "authentication_failed",
+            RefusalReason::Undecryptable => "undecryptable",
         }
     }
 }
@@ -111,8 +121,17 @@ pub trait Inbox: Send + Sync {
     async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal>;
 
     /// Count a refusal the connector decided itself, before an envelope existed (a bad
-    /// signature, an oversized body, malformed JSON).
+    /// signature, an oversized body, malformed JSON, a stranger's mail, an auto-reply).
     fn count_refusal(&self, channel: Channel, reason: RefusalReason);
+
+    /// A delivery the connector had reported as made turned out to have failed for good (a
+    /// bounce): record it and tell the author. Unknown entries are ignored.
+    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String);
+
+    /// The connector's saved state under `key` (see [`crate::Store::state`]).
+    async fn load_state(&self, key: &str) -> Option<String>;
+    /// Save the connector's state; durable when this returns `true`.
+    async fn save_state(&self, key: &str, value: &str) -> bool;
 }
 
 /// Everything an outbound connector needs to send one message to one endpoint.
@@ -126,6 +145,8 @@ pub struct Delivery {
     pub thread_key: Option<String>,
     /// The partnership's agreed language, for connectors that flag off-language messages.
     pub partnership_language: String,
+    /// The recipient contact's name, when the endpoint is one person's (an email address).
+    pub recipient_name: Option<String>,
 }
 
 /// What a successful delivery leaves behind.

@@ -25,19 +25,26 @@ pub struct Envelope {
     pub partnership: Option<String>,
     /// An explicit conversation id given by the source (webhook `conversation`).
     pub conversation: Option<String>,
-    /// Native thread references, most specific first (webhook thread key; later In-Reply-To,
-    /// References and Matrix thread roots). The first one the store knows names the conversation.
-    pub thread_refs: Vec<NativeKey>,
+    /// What the post says about its thread, most trusted first (a webhook thread key; email
+    /// In-Reply-To and References, a reply token, a subject tag; Matrix thread roots). The first
+    /// one that resolves names the conversation; the others are ignored.
+    pub thread_refs: Vec<ThreadRef>,
     /// Native ids to record for this post once committed, so later replies to it resolve to its
     /// conversation (the webhook thread key it came with; later its Message-ID or event id).
     pub native_ids: Vec<NativeKey>,
     /// The webhook thread key the sending city used, remembered per city so replies sent back to
     /// that city carry its own key.
     pub thread_key: Option<String>,
+    /// The id this post can be answered under in its author's own thread (email: its
+    /// Message-ID), so what the bridge sends that author next continues the same thread.
+    #[serde(default)]
+    pub reply_anchor: Option<String>,
     pub subject: Option<String>,
     pub text: String,
     /// Untrusted HTML as received; the router sanitises it before anything is relayed.
     pub html: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
     pub received_at: Millis,
 }
 
@@ -53,10 +60,57 @@ impl Envelope {
             thread_refs: Vec::new(),
             native_ids: Vec::new(),
             thread_key: None,
+            reply_anchor: None,
             subject: None,
             text: text.into(),
             html: None,
+            attachments: Vec::new(),
             received_at: now_ms(),
+        }
+    }
+}
+
+/// One hint about which conversation a post continues.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadRef {
+    /// A native id the id map may know (a thread key, a Message-ID, an event id).
+    Native(NativeKey),
+    /// A conversation id carried by the source (an email reply token).
+    Conversation(String),
+    /// A conversation's short id (an email subject tag `[c2c:SHORTID]`): accepted only for a
+    /// conversation of a partnership the author's city belongs to.
+    Short(String),
+}
+
+/// A file sent with a message. `content` is `None` when the file was larger than the limit:
+/// recipients are told it exists but do not get it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, with = "base64_opt", skip_serializing_if = "Option::is_none")]
+    pub content: Option<Vec<u8>>,
+}
+
+/// Attachment bytes as base64 text in JSON records.
+mod base64_opt {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => STANDARD.decode(text).map(Some).map_err(serde::de::Error::custom),
+            None => Ok(None),
         }
     }
 }

@@ -29,10 +29,14 @@ pub mod store;
 pub mod conformance;
 
 pub use channel::{Channel, Origin, Recipient};
-pub use connector::{Accepted, Connector, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason};
-pub use envelope::{Author, Envelope, LanguageTag};
+pub use connector::{
+    Accepted, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason,
+};
+pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
-pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
+pub use record::{
+    Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry, email_message_id, parse_email_message_id,
+};
 pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
 
 /// Cancelled when the daemon is asked to stop; every long-running task selects on it.

@@ -20,6 +20,7 @@ struct Inner {
     natives: BTreeMap<NativeKey, NativeRef>,
     accepted: BTreeMap<NativeKey, Accepted>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
+    state: BTreeMap<String, String>,
     last_seq: u64,
 }
 
@@ -129,6 +130,19 @@ impl Store for MemoryStore {
             self.lock().outbox.values().filter(|o| partnership.is_none_or(|p| o.partnership == p)).cloned().collect();
         v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
         Ok(v)
+    }
+
+    fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        Ok(self.lock().outbox.get(id).filter(|e| e.seq == seq).cloned())
+    }
+
+    fn state(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.lock().state.get(key).cloned())
+    }
+
+    async fn set_state(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.lock().state.insert(key.to_string(), value.to_string());
+        Ok(())
     }
 
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::{Origin, Recipient};
-use crate::envelope::{Author, LanguageTag};
+use crate::envelope::{Attachment, Author, LanguageTag};
 use crate::ids::{ConversationId, MessageId, Millis, OutboxId};
 
 /// What kind of post a message is. Everything but `Post` is written by the bridge itself.
@@ -55,6 +55,8 @@ pub struct Message {
     pub text: String,
     /// Sanitised HTML, if the source sent any.
     pub html: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     pub language: LanguageTag,
     pub received_at: Millis,
     pub committed_at: Millis,
@@ -82,9 +84,32 @@ pub struct Conversation {
     /// Contacts already told, for this conversation, that the partnership lives on another
     /// channel (the notice is sent once per conversation).
     pub channel_noticed: BTreeSet<String>,
+    /// Each email correspondent's thread: address → the Message-IDs they sent or were sent in
+    /// this conversation, oldest first (the first and the most recent ones; see
+    /// [`Conversation::note_email`]). What the bridge sends them next replies to the last one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub email_threads: BTreeMap<String, Vec<String>>,
 }
 
 impl Conversation {
+    /// How many Message-IDs of one correspondent's thread are kept (the first, and the latest).
+    pub const EMAIL_THREAD_KEEP: usize = 12;
+
+    /// Add `message_id` to `address`'s thread and return the thread as it was before (the
+    /// References of a mail with that Message-ID).
+    pub fn note_email(&mut self, address: &str, message_id: &str) -> Vec<String> {
+        let thread = self.email_threads.entry(address.to_ascii_lowercase()).or_default();
+        let before = thread.clone();
+        if !thread.iter().any(|m| m == message_id) {
+            thread.push(message_id.to_string());
+            if thread.len() > Self::EMAIL_THREAD_KEEP {
+                // Keep the root: mail clients thread on it.
+                thread.remove(1);
+            }
+        }
+        before
+    }
+
     /// The member cities that owe a reply: everyone but the city that wrote last.
     pub fn owing<'a>(&self, members: &'a [String]) -> Vec<&'a str> {
         match &self.last_post_city {
@@ -141,4 +166,46 @@ pub struct OutboxEntry {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub delivered_at: Option<Millis>,
+    /// Native ids of the recipient's thread this delivery continues, oldest first (email: the
+    /// References; the last one is the In-Reply-To). Empty when it starts the thread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+impl OutboxEntry {
+    /// The Message-ID (without `<>`) of this delivery when it is an email: derived from the
+    /// entry, so every retry (and every restart) sends the same one, and a bounce names the
+    /// entry it is about.
+    pub fn email_message_id(&self, domain: &str) -> String {
+        email_message_id(self.seq, &self.id, domain)
+    }
+}
+
+/// The Message-ID of outbox entry (`seq`, `id`) on the bridge's mail `domain`.
+pub fn email_message_id(seq: u64, id: &OutboxId, domain: &str) -> String {
+    format!("c2c.{seq}.{id}@{domain}")
+}
+
+/// The outbox entry a Message-ID made by [`email_message_id`] names, if it is one of ours.
+pub fn parse_email_message_id(message_id: &str) -> Option<(u64, OutboxId)> {
+    let local = message_id.trim_matches(['<', '>']).split('@').next()?;
+    let rest = local.strip_prefix("c2c.")?;
+    let (seq, id) = rest.split_once('.')?;
+    Some((seq.parse().ok()?, OutboxId(id.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MessageId;
+
+    #[test]
+    fn email_message_ids_name_their_entry() {
+        let id = OutboxId::for_recipient(MessageId::new(), 1);
+        let mid = email_message_id(42, &id, "c2c.test");
+        assert_eq!(parse_email_message_id(&mid), Some((42, id.clone())));
+        assert_eq!(parse_email_message_id(&format!("<{mid}>")), Some((42, id)));
+        assert_eq!(parse_email_message_id("CAKx1@mail.gmail.com"), None);
+        assert_eq!(parse_email_message_id("c2c.x.y@z"), None);
+    }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Accepted;
-use crate::ids::{ConversationId, MessageId};
+use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
 
 /// A native id scoped to its channel, so ids from different protocols never collide:
@@ -23,6 +23,16 @@ impl NativeKey {
     /// A webhook delivery id (`webhook-id`) received from a city's system.
     pub fn webhook_delivery(city: &str, webhook_id: &str) -> Self {
         Self(format!("webhook:{city}:delivery:{webhook_id}"))
+    }
+
+    /// An email Message-ID (without `<>`), ours or an officer's.
+    pub fn email(message_id: &str) -> Self {
+        Self(format!("email:{}", message_id.trim().trim_matches(['<', '>'])))
+    }
+
+    /// A conversation's short id, as carried in subject tags.
+    pub fn short(short_id: &str) -> Self {
+        Self(format!("short:{}", short_id.to_ascii_uppercase()))
     }
 
     /// A thread key a city's system uses for one of its conversations.
@@ -155,4 +165,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;
     /// Every entry still to be delivered (scheduled or temporarily failed), in commit order.
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
+    /// One outbox entry.
+    fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
+
+    /// A connector's own small state (an IMAP UIDVALIDITY and last UID, a Matrix sync token).
+    fn state(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Set a connector's state; durable when this returns.
+    async fn set_state(&self, key: &str, value: &str) -> StoreResult<()>;
 }

@@ -14,6 +14,7 @@
 //! | `n/` | native key | `NativeRef` JSON (the cross-channel id map) |
 //! | `a/` | native key | `Accepted` JSON (inbound dedupe: the answer a replay gets) |
 //! | `o/` | seq (16 hex) `/` outbox id | `OutboxEntry` JSON |
+//! | `s/` | a connector's state key | text (IMAP cursor, Matrix sync token) |
 //!
 //! `meta/outbox_low` is the seq from which a scan for pending outbox entries starts: every
 //! entry before it is delivered or failed for good. It advances each time the pending entries
@@ -51,6 +52,10 @@ pub fn accepted(key: &NativeKey) -> Vec<u8> {
 
 pub fn outbox(seq: u64, id: &OutboxId) -> Vec<u8> {
     format!("o/{seq:016x}/{id}").into_bytes()
+}
+
+pub fn state(key: &str) -> Vec<u8> {
+    format!("s/{key}").into_bytes()
 }
 
 /// The first possible outbox key with sequence number `seq`.

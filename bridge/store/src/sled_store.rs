@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use c2c_core::store::StoreResult;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, Message, NativeKey, NativeRef, OutboxEntry, Staged, Store,
-    StoreError,
+    Accepted, Commit, Conversation, ConversationId, Message, NativeKey, NativeRef, OutboxEntry, OutboxId, Staged,
+    Store, StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -259,6 +259,20 @@ impl Store for SledStore {
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
         let all: Vec<OutboxEntry> = self.scan(keys::OUTBOX.as_bytes(), None)?;
         Ok(all.into_iter().filter(|o| partnership.is_none_or(|p| o.partnership == p)).collect())
+    }
+
+    fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        self.get(&keys::outbox(seq, id))
+    }
+
+    fn state(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.db.get(keys::state(key)).map_err(sled_error)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    async fn set_state(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.db.insert(keys::state(key), value.as_bytes()).map_err(sled_error)?;
+        let staged = Staged(self.group.ticket());
+        self.durable(staged).await
     }
 
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {

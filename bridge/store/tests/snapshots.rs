@@ -58,6 +58,12 @@ fn message_encoding() {
             subject: "Library exchange".into(),
             text: "Hello Hangzhou".into(),
             html: Some("<p>Hello Hangzhou</p>".into()),
+            attachments: vec![c2c_core::Attachment {
+                filename: "agenda.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 3,
+                content: Some(b"PDF".to_vec()),
+            }],
             language: LanguageTag { code: "en".into(), confidence: 0.93, script: "Latin".into() },
             received_at: 1_700_000_000_000,
             committed_at: 1_700_000_000_004,
@@ -83,6 +89,10 @@ fn conversation_encoding() {
             languages: BTreeMap::from([("en".into(), 1), ("zh".into(), 1)]),
             thread_keys: BTreeMap::from([("leeds".into(), "LEEDS-7".into())]),
             channel_noticed: BTreeSet::from(["hz-li".into()]),
+            email_threads: BTreeMap::from([(
+                "jo.smith@leeds.example".into(),
+                vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
+            )]),
         },
     );
 }
@@ -110,6 +120,7 @@ fn outbox_entry_encoding() {
             created_at: 1_700_000_000_004,
             updated_at: 1_700_000_005_000,
             delivered_at: None,
+            references: vec!["CAF=1@mail.leeds.example".into()],
         },
     );
 }

@@ -26,8 +26,22 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
     let imap = mail_server(diag, imap, Protocol::Imap, &t.child("imap"));
     let smtp = t.req_table(diag, "smtp");
     let smtp = mail_server(diag, smtp, Protocol::Smtp, &t.child("smtp"));
+    let processed_folder = t.opt_parsed(diag, "processed_folder", non_empty);
+    let refused_folder = t.opt_parsed(diag, "refused_folder", non_empty);
+    let max_attachment_bytes = t.opt_int(diag, "max_attachment_bytes", 0, 1 << 30);
+    let poll_interval = t.opt_duration(diag, "poll_interval");
     t.finish(diag);
-    EmailConnector { address: address.unwrap_or_default(), imap, smtp }
+    EmailConnector {
+        address: address.unwrap_or_default(),
+        imap,
+        smtp,
+        processed_folder: processed_folder.unwrap_or_else(|| EmailConnector::DEFAULT_PROCESSED_FOLDER.into()),
+        refused_folder: refused_folder.unwrap_or_else(|| EmailConnector::DEFAULT_REFUSED_FOLDER.into()),
+        max_attachment_bytes: max_attachment_bytes
+            .map(|n| n as usize)
+            .unwrap_or(EmailConnector::DEFAULT_MAX_ATTACHMENT_BYTES),
+        poll_interval: poll_interval.unwrap_or(EmailConnector::DEFAULT_POLL_INTERVAL),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Wire JSON ↔ the core's envelope and delivery.
 
-use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin};
+use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin, ThreadRef};
 
 use crate::wire::{InboundPost, Language, OutboundPost, Sender};
 
@@ -12,7 +12,7 @@ pub fn envelope_from(city: &str, webhook_id: &str, post: InboundPost, received_a
     env.conversation = post.conversation;
     if let Some(key) = post.thread_key.filter(|k| !k.is_empty()) {
         let native = NativeKey::webhook_thread(city, &key);
-        env.thread_refs.push(native.clone());
+        env.thread_refs.push(ThreadRef::Native(native.clone()));
         env.native_ids.push(native);
         env.thread_key = Some(key);
     }
@@ -75,7 +75,7 @@ mod tests {
         };
         let env = envelope_from("leeds", "msg_1", post, 5);
         assert_eq!(env.dedupe_key, NativeKey::webhook_delivery("leeds", "msg_1"));
-        assert_eq!(env.thread_refs, vec![NativeKey::webhook_thread("leeds", "T-9")]);
+        assert_eq!(env.thread_refs, vec![ThreadRef::Native(NativeKey::webhook_thread("leeds", "T-9"))]);
         assert_eq!(env.thread_key.as_deref(), Some("T-9"));
         assert_eq!(env.subject, None, "a blank subject is no subject");
         assert_eq!(env.origin.city.as_deref(), Some("leeds"));

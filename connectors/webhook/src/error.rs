@@ -13,11 +13,13 @@ pub fn status_for(reason: RefusalReason) -> StatusCode {
     match reason {
         Malformed => StatusCode::BAD_REQUEST,
         BadSignature | StaleTimestamp => StatusCode::UNAUTHORIZED,
-        UnknownSender | OtherCity | NotAMember => StatusCode::FORBIDDEN,
+        UnknownSender | OtherCity | NotAMember | AuthenticationFailed => StatusCode::FORBIDDEN,
         UnknownCity => StatusCode::NOT_FOUND,
         WrongChannel => StatusCode::CONFLICT,
         TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        UnknownPartnership | UnknownConversation | EmptyText => StatusCode::UNPROCESSABLE_ENTITY,
+        UnknownPartnership | UnknownConversation | EmptyText | Automatic | Undecryptable => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

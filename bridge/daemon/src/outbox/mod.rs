@@ -28,6 +28,14 @@ pub struct Context {
     pub thread_keys: BTreeMap<String, String>,
 }
 
+/// A delivery the connector reported as made has bounced (e.g. an email DSN).
+#[derive(Debug, Clone)]
+pub struct Bounce {
+    pub seq: u64,
+    pub entry: c2c_core::OutboxId,
+    pub reason: String,
+}
+
 /// An outbox entry waiting in the scheduler.
 #[derive(Debug, Clone)]
 pub struct Queued {

@@ -26,8 +26,8 @@ use tokio::task::JoinSet;
 
 use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::outbox::Queued;
 use crate::outbox::backoff::RetrySchedule;
+use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
 
 /// (conversation, endpoint): the unit of ordering.
@@ -148,7 +148,12 @@ impl Queues {
 impl Scheduler {
     /// Deliver until `stop` is cancelled, then drain what is in flight. `rx` brings entries the
     /// committer has just made durable.
-    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Vec<Queued>>, stop: Shutdown) {
+    pub async fn run(
+        self,
+        mut rx: mpsc::UnboundedReceiver<Vec<Queued>>,
+        mut bounces: mpsc::UnboundedReceiver<Bounce>,
+        stop: Shutdown,
+    ) {
         let mut q = Queues::default();
         match self.store.pending_outbox() {
             Ok(pending) => {
@@ -186,6 +191,7 @@ impl Scheduler {
                         q.push(e);
                     }
                 }
+                Some(b) = bounces.recv() => this.bounced(&mut q, b),
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => {
                     match done {
                         Ok(outcome) => this.record(&mut q, outcome).await,
@@ -238,12 +244,11 @@ impl Scheduler {
     /// read from the store for entries resumed after a restart.
     fn delivery(&self, item: &Queued) -> Result<Delivery, DeliveryError> {
         let entry = &item.entry;
-        let partnership_language = self
-            .config
-            .get()
-            .partnership(&entry.partnership)
-            .map(|p| p.language.clone())
-            .unwrap_or_else(|| "en".into());
+        let config = self.config.get();
+        let partnership_language =
+            config.partnership(&entry.partnership).map(|p| p.language.clone()).unwrap_or_else(|| "en".into());
+        let recipient_name =
+            entry.recipient.contact.as_deref().and_then(|c| config.contact(c)).map(|(_, c)| c.name.clone());
         if let Some(ctx) = &item.context {
             return Ok(Delivery {
                 entry: entry.clone(),
@@ -251,6 +256,7 @@ impl Scheduler {
                 subject: ctx.subject.clone(),
                 thread_key: ctx.thread_keys.get(&entry.recipient.city).cloned(),
                 partnership_language,
+                recipient_name,
             });
         }
         let store_err = |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
@@ -264,7 +270,35 @@ impl Scheduler {
             Some(c) => (c.subject.clone(), c.thread_keys.get(&entry.recipient.city).cloned()),
             None => (message.subject.clone(), None),
         };
-        Ok(Delivery { entry: entry.clone(), message, subject, thread_key, partnership_language })
+        Ok(Delivery { entry: entry.clone(), message, subject, thread_key, partnership_language, recipient_name })
+    }
+
+    /// A delivery bounced after it was made: record it as failed for good, tell the author.
+    fn bounced(&self, q: &mut Queues, b: Bounce) {
+        let entry = match self.store.outbox_entry(b.seq, &b.entry) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                tracing::info!(entry = %b.entry, "a bounce names no delivery of ours; ignored");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(entry = %b.entry, error = %e, "could not read a bounced delivery");
+                return;
+            }
+        };
+        if entry.status == DeliveryStatus::PermanentFailure {
+            return;
+        }
+        let mut entry = entry;
+        entry.status = DeliveryStatus::PermanentFailure;
+        entry.updated_at = now_ms();
+        entry.last_error = Some(b.reason.clone());
+        tracing::warn!(entry = %entry.id, to = %entry.recipient.address, reason = %b.reason, "delivery bounced");
+        self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
+        q.outcomes.push(entry.clone());
+        q.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
+        let router = self.router.clone();
+        tokio::spawn(async move { router.delivery_failed(entry, b.reason).await });
     }
 
     /// Write the outcomes gathered so far in one store write.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use c2c_config::{CommitMode, Config, OtherChannelRule};
 use c2c_core::{
     Accepted, Commit, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId, MessageKind,
-    NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, now_ms,
+    NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, ThreadRef, now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -273,7 +273,7 @@ impl Committer {
         {
             return Err(Refusal::new(RefusalReason::UnknownPartnership, format!("no partnership `{pid}`")));
         }
-        let mut conversation = self.resolve(batch, &p)?;
+        let mut conversation = self.resolve(config, batch, &p)?;
         let pid = conversation.as_ref().map(|c| c.partnership.clone()).or_else(|| env.partnership.clone()).ok_or_else(
             || {
                 Refusal::new(
@@ -334,6 +334,7 @@ impl Committer {
             languages: Default::default(),
             thread_keys: Default::default(),
             channel_noticed: Default::default(),
+            email_threads: Default::default(),
         });
         conv.posts += 1;
         *conv.posts_by_city.entry(p.author.city.clone()).or_default() += 1;
@@ -355,12 +356,22 @@ impl Committer {
             subject: conv.subject.clone(),
             text: env.text.clone(),
             html: p.html.clone(),
+            attachments: env.attachments.clone(),
             language: p.language.clone(),
             received_at: env.received_at,
             committed_at: now,
         };
+        if conv.posts == 1 {
+            let short = NativeKey::short(&conv.id.short());
+            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message_id) };
+            batch.natives.insert(short.clone(), r.clone());
+            batch.commit.natives.push((short, r));
+        }
+        if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
+            conv.note_email(&env.sender, anchor);
+        }
         let to = recipients(config, partnership, &p.author.city);
-        push_entries(&mut batch.commit, &message, to, now);
+        push_entries(&mut batch.commit, &message, to, now, &mut conv, email_domain(config));
         for key in &env.native_ids {
             // A thread key already pointing at this conversation need not be written again.
             if self.native(batch, key)?.is_some_and(|r| r.conversation == conv.id) {
@@ -380,7 +391,7 @@ impl Committer {
             let text =
                 notice::relayed_from_other_channel(&partnership.language, &pid, &p.author.city_name, agreed.as_str());
             let notice = self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
-            push_entries(&mut batch.commit, &notice, vec![endpoint], now);
+            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, email_domain(config));
             batch.commit.messages.push(notice);
         }
         batch.conversations.insert(conv.id, conv);
@@ -389,7 +400,7 @@ impl Committer {
 
     /// The conversation an envelope continues, if any: an explicit id first, then the first
     /// thread reference the store knows (in the same partnership when one is named).
-    fn resolve(&self, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
+    fn resolve(&self, config: &Config, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
         let env = &p.envelope;
         if let Some(id) = &env.conversation {
             let unknown = || Refusal::new(RefusalReason::UnknownConversation, format!("no conversation `{id}`"));
@@ -405,16 +416,25 @@ impl Committer {
             }
             return Ok(Some(conv));
         }
-        for key in &env.thread_refs {
-            let Some(r) = self.native(batch, key)? else {
+        for hint in &env.thread_refs {
+            let found = match hint {
+                ThreadRef::Native(key) => self.native(batch, key)?.map(|r| r.conversation),
+                ThreadRef::Conversation(id) => id.parse::<ConversationId>().ok(),
+                ThreadRef::Short(short) => self.native(batch, &NativeKey::short(short))?.map(|r| r.conversation),
+            };
+            let Some(conv) = found.map(|id| self.conversation(batch, id)).transpose()?.flatten() else {
                 continue;
             };
-            if env.partnership.as_ref().is_some_and(|pid| *pid != r.partnership) {
+            if env.partnership.as_ref().is_some_and(|pid| *pid != conv.partnership) {
                 continue;
             }
-            if let Some(conv) = self.conversation(batch, r.conversation)? {
-                return Ok(Some(conv));
+            // A token or subject tag is only believed for a partnership the author's city is in
+            // (a guessed or mistyped tag must not pull a stranger's thread).
+            let guarded = matches!(hint, ThreadRef::Short(_) | ThreadRef::Conversation(_));
+            if guarded && !config.partnership(&conv.partnership).is_some_and(|ps| ps.members.contains(&p.author.city)) {
+                continue;
             }
+            return Ok(Some(conv));
         }
         Ok(None)
     }
@@ -444,6 +464,7 @@ impl Committer {
             subject: conv.subject.clone(),
             text,
             html: None,
+            attachments: Vec::new(),
             language: LanguageTag { code: lang.to_string(), confidence: 1.0, script: String::new() },
             received_at: now,
             committed_at: now,
@@ -464,7 +485,7 @@ impl Committer {
         let Some(author) = message.author.as_ref().filter(|_| message.kind == MessageKind::Post) else {
             return Ok(());
         };
-        let conv = match self.conversation(batch, message.conversation) {
+        let mut conv = match self.conversation(batch, message.conversation) {
             Ok(Some(c)) => c,
             _ => return Err("conversation not found".into()),
         };
@@ -475,18 +496,27 @@ impl Committer {
         let text = notice::delivery_failed(&lang, &conv.subject, &recipient, reason);
         let now = now_ms();
         let notice = self.bridge_message(&conv, MessageKind::DeliveryFailed, text, &lang, now);
-        push_entries(&mut batch.commit, &notice, vec![endpoint], now);
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, email_domain(config));
         batch.commit.messages.push(notice);
-        // Carried along (unchanged) so the notice's delivery sees the conversation's thread keys.
-        batch.conversations.entry(conv.id).or_insert(conv);
+        // Carried along so the notice's delivery sees the conversation's thread keys, and its
+        // email thread records the notice.
+        batch.conversations.insert(conv.id, conv);
         Ok(())
     }
 }
 
-/// One outbox entry per recipient of `message`.
-fn push_entries(commit: &mut Commit, message: &Message, to: Vec<Recipient>, now: i64) {
+/// One outbox entry per recipient of `message`. Email deliveries join their recipient's thread
+/// in `conv` (their References are the thread so far).
+fn push_entries(
+    commit: &mut Commit,
+    message: &Message,
+    to: Vec<Recipient>,
+    now: i64,
+    conv: &mut Conversation,
+    email_domain: Option<&str>,
+) {
     for (i, recipient) in to.into_iter().enumerate() {
-        commit.outbox.push(OutboxEntry {
+        let mut entry = OutboxEntry {
             id: OutboxId::for_recipient(message.id, i),
             seq: message.seq,
             message: message.id,
@@ -500,8 +530,18 @@ fn push_entries(commit: &mut Commit, message: &Message, to: Vec<Recipient>, now:
             created_at: now,
             updated_at: now,
             delivered_at: None,
-        });
+            references: Vec::new(),
+        };
+        if let (c2c_core::Channel::Email, Some(domain)) = (entry.recipient.channel, email_domain) {
+            entry.references = conv.note_email(&entry.recipient.address, &entry.email_message_id(domain));
+        }
+        commit.outbox.push(entry);
     }
+}
+
+/// The domain of the bridge's mail address, if it has one (Message-IDs are made on it).
+fn email_domain(config: &Config) -> Option<&str> {
+    config.connectors.email.as_ref().and_then(|e| e.address.split_once('@')).map(|(_, d)| d)
 }
 
 /// The subject of a new conversation: the one given, else the text's first line, at most 80

@@ -19,12 +19,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use c2c_config::Config;
-use c2c_core::{Accepted, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason};
+use c2c_core::{Accepted, Channel, Envelope, Inbox, OutboxEntry, OutboxId, Refusal, RefusalReason, Store};
 use c2c_language::Tagger;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::outbox::Bounce;
 use committer::Work;
 
 /// How many pieces of work may wait for the committer before submitters wait too
@@ -38,6 +39,10 @@ pub struct Router {
     tagger: Live<Tagger>,
     metrics: Arc<Metrics>,
     tx: mpsc::Sender<Work>,
+    /// Connectors' state (cursors, sync tokens) lives in the store.
+    store: Arc<dyn Store>,
+    /// Bounces go to the scheduler, the one writer of delivery status.
+    bounces: mpsc::UnboundedSender<Bounce>,
 }
 
 impl std::fmt::Debug for Router {
@@ -48,9 +53,15 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// A router and the receiving end of its committer queue.
-    pub fn new(config: Live<Config>, tagger: Live<Tagger>, metrics: Arc<Metrics>) -> (Self, mpsc::Receiver<Work>) {
+    pub fn new(
+        config: Live<Config>,
+        tagger: Live<Tagger>,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+        bounces: mpsc::UnboundedSender<Bounce>,
+    ) -> (Self, mpsc::Receiver<Work>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Self { config, tagger, metrics, tx }, rx)
+        (Self { config, tagger, metrics, tx, store, bounces }, rx)
     }
 
     /// Ask the committer to tell an author that a delivery failed for good.
@@ -90,6 +101,32 @@ impl Inbox for Router {
 
     fn count_refusal(&self, channel: Channel, reason: RefusalReason) {
         self.metrics.refused(channel, reason);
+    }
+
+    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) {
+        if self.bounces.send(Bounce { seq, entry, reason }).is_err() {
+            tracing::warn!("scheduler stopped; a bounce was not recorded");
+        }
+    }
+
+    async fn load_state(&self, key: &str) -> Option<String> {
+        match self.store.state(key) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(key, error = %e, "reading connector state");
+                None
+            }
+        }
+    }
+
+    async fn save_state(&self, key: &str, value: &str) -> bool {
+        match self.store.set_state(key, value).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(key, error = %e, "saving connector state");
+                false
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use c2c_config::Config;
+use c2c_core::ThreadRef;
 use c2c_core::memory::MemoryStore;
 use c2c_core::{Channel, Envelope, Inbox, MessageKind, NativeKey, Origin, OutboxEntry, RefusalReason, Shutdown, Store};
 use c2c_language::Tagger;
@@ -104,7 +105,9 @@ fn harness() -> Harness {
     let store = MemoryStore::new("test");
     let metrics = Arc::new(Metrics::new());
     let config = Live::new(config);
-    let (router, rx) = Router::new(config.clone(), Live::new(tagger), metrics.clone());
+    let (bounces, _) = mpsc::unbounded_channel();
+    let (router, rx) =
+        Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
     let committer = Committer::new(config, Arc::new(store.clone()), metrics, tx).unwrap();
     let stop = Shutdown::new();
@@ -156,8 +159,8 @@ async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
     // Leeds agreed on email but writes through its webhook.
     let mut first = webhook("leeds", "leeds-jo", "relay-p", "w1", "Hello from the wrong channel");
     first.thread_key = Some("T".into());
-    first.thread_refs = vec![NativeKey::webhook_thread("leeds", "T")];
-    first.native_ids = first.thread_refs.clone();
+    first.native_ids = vec![NativeKey::webhook_thread("leeds", "T")];
+    first.thread_refs = vec![ThreadRef::Native(first.native_ids[0].clone())];
     let a = h.router.submit(first.clone()).await.unwrap();
     let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
     let (posts, notices): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.message == a.message);
@@ -194,8 +197,8 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
     let h = harness();
     let mut e = webhook("hangzhou", "hz-li", "relay-p", "1", "First");
     e.thread_key = Some("K".into());
-    e.thread_refs = vec![NativeKey::webhook_thread("hangzhou", "K")];
-    e.native_ids = e.thread_refs.clone();
+    e.native_ids = vec![NativeKey::webhook_thread("hangzhou", "K")];
+    e.thread_refs = vec![ThreadRef::Native(e.native_ids[0].clone())];
     let a = h.router.submit(e.clone()).await.unwrap();
 
     let mut by_key = e.clone();
@@ -233,8 +236,8 @@ async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
         tasks.push(tokio::spawn(async move {
             let mut e = webhook("hangzhou", "hz-li", "relay-p", &i.to_string(), &format!("message {i}"));
             e.thread_key = Some("ONE".into());
-            e.thread_refs = vec![NativeKey::webhook_thread("hangzhou", "ONE")];
-            e.native_ids = e.thread_refs.clone();
+            e.native_ids = vec![NativeKey::webhook_thread("hangzhou", "ONE")];
+            e.thread_refs = vec![ThreadRef::Native(e.native_ids[0].clone())];
             r.submit(e).await.unwrap()
         }));
     }
