@@ -1,0 +1,77 @@
+//! What the connector decides about a mail before the router sees it: relay it, refuse it
+//! (with the reason counted), or record it as a bounce. Pure, so the fixture corpus checks the
+//! exact decision the IMAP loop makes.
+
+use c2c_core::{Envelope, OutboxId, RefusalReason, parse_email_message_id};
+use serde::Serialize;
+
+use crate::config::EmailSettings;
+use crate::convert::envelope;
+use crate::parse::{ParseOptions, ParsedMail, parse};
+
+/// The connector's decision about one raw mail.
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Submit this envelope (the router may still refuse it, e.g. a stranger).
+    Relay { envelope: Box<Envelope> },
+    /// Not relayed; counted under this reason.
+    Refused { reason: RefusalReason, detail: String },
+    /// A delivery status notification about a mail the bridge sent: that delivery failed.
+    Bounce { seq: u64, entry: OutboxId, reason: String },
+    /// A delivery status notification with nothing for the bridge to do (not ours, or only
+    /// delays).
+    BounceIgnored { detail: String },
+}
+
+/// The parse options the connector uses.
+pub fn options(s: &EmailSettings) -> ParseOptions {
+    ParseOptions {
+        max_attachment_bytes: s.max_attachment_bytes,
+        own_domains: vec![s.domain().to_ascii_lowercase()],
+        trusted_authserv_ids: Vec::new(),
+    }
+}
+
+/// Decide about `raw`. Returns the parsed mail too (for refusal replies).
+pub fn classify(raw: &[u8], s: &EmailSettings) -> (Option<ParsedMail>, Outcome) {
+    let mail = match parse(raw, &options(s)) {
+        Ok(m) => m,
+        Err(e) => return (None, Outcome::Refused { reason: RefusalReason::Malformed, detail: e.to_string() }),
+    };
+    let outcome = decide(&mail, raw, s);
+    (Some(mail), outcome)
+}
+
+fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
+    if let Some(dsn) = &mail.dsn {
+        let Some((seq, entry)) = dsn.original_message_id.as_deref().and_then(parse_email_message_id) else {
+            return Outcome::BounceIgnored { detail: "a bounce for a mail that is not the bridge's".into() };
+        };
+        let failed: Vec<String> = dsn
+            .recipients
+            .iter()
+            .filter(|r| r.action.eq_ignore_ascii_case("failed"))
+            .map(|r| match &r.diagnostic {
+                Some(d) => format!("{} {} ({d})", r.recipient, r.status),
+                None => format!("{} {}", r.recipient, r.status),
+            })
+            .collect();
+        if failed.is_empty() {
+            return Outcome::BounceIgnored { detail: "a delivery status notice without failures".into() };
+        }
+        return Outcome::Bounce { seq, entry, reason: format!("bounced: {}", failed.join("; ")) };
+    }
+    if let Some(why) = &mail.automatic {
+        return Outcome::Refused { reason: RefusalReason::Automatic, detail: format!("{why:?}") };
+    }
+    let sender_domain =
+        mail.from.as_ref().and_then(|m| m.address.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
+    if let Some(f) = mail.auth_failures.iter().find(|f| Some(f.domain.to_ascii_lowercase()) == sender_domain) {
+        return Outcome::Refused {
+            reason: RefusalReason::AuthenticationFailed,
+            detail: format!("{}={} for {}", f.method, f.result, f.domain),
+        };
+    }
+    Outcome::Relay { envelope: Box::new(envelope(mail, raw, s)) }
+}
