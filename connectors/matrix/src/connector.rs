@@ -1,0 +1,327 @@
+//! [`MatrixConnector`]: the Matrix channel, both directions, through one bot account.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use c2c_core::{
+    Channel, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, RefusalReason, Shutdown,
+};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::{TimelineEvent, TimelineEventKind};
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedTransactionId, RoomId};
+use matrix_sdk::{Client, Room};
+use rand::Rng;
+use serde_json::Value;
+
+use crate::config::MatrixSettings;
+use crate::convert::{Inbound, content, event_key, inbound};
+use crate::portal::{self, Portals};
+use crate::session;
+use crate::state::{State, root_key};
+
+/// How long the bridge waits for the keys of an encrypted message before giving up on it.
+const KEY_WAIT: Duration = Duration::from_secs(120);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+struct Shared {
+    settings: MatrixSettings,
+    state: State,
+    client: tokio::sync::OnceCell<Client>,
+    portals: RwLock<Portals>,
+    health: Mutex<Health>,
+}
+
+/// Officers on Matrix: a bot in one portal room per (partnership, city).
+#[derive(Clone)]
+pub struct MatrixConnector {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MatrixConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatrixConnector").field("settings", &self.shared.settings).finish_non_exhaustive()
+    }
+}
+
+impl MatrixConnector {
+    /// `state` keeps the connector's sync token, portal rooms and thread roots in the store.
+    pub fn new(settings: MatrixSettings, state: Arc<dyn Inbox>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                settings,
+                state: State(state),
+                client: tokio::sync::OnceCell::new(),
+                portals: RwLock::new(Portals::default()),
+                health: Mutex::new(Health { ok: false, detail: "Matrix not connected yet".into() }),
+            }),
+        }
+    }
+
+    fn set_health(&self, ok: bool, detail: impl Into<String>) {
+        *self.shared.health.lock().unwrap_or_else(|p| p.into_inner()) = Health { ok, detail: detail.into() };
+    }
+
+    /// Log in and set up the portal rooms, retrying with backoff until it works or `shutdown`.
+    async fn start(&self, shutdown: &Shutdown) -> Option<Client> {
+        let s = &self.shared.settings;
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let attempt = async {
+                let client = match self.shared.client.get() {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = session::connect(s).await?;
+                        let _ = self.shared.client.set(c.clone());
+                        c
+                    }
+                };
+                // One sync so the client knows its rooms before they are checked.
+                client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.map_err(|e| e.to_string())?;
+                let portals = portal::ensure(&client, s, &self.shared.state).await?;
+                *self.shared.portals.write().unwrap_or_else(|p| p.into_inner()) = portals;
+                Ok::<_, String>(client)
+            };
+            match attempt.await {
+                Ok(c) => return Some(c),
+                Err(e) => {
+                    self.set_health(false, e.clone());
+                    tracing::warn!(homeserver = %s.homeserver, error = %e, "Matrix start failed; retrying");
+                }
+            }
+            if !pause(&mut backoff, shutdown).await {
+                return None;
+            }
+        }
+    }
+
+    fn portal_of(&self, room: &RoomId) -> Option<crate::config::Portal> {
+        self.shared.portals.read().unwrap_or_else(|p| p.into_inner()).by_room.get(room).cloned()
+    }
+}
+
+/// Wait out a backoff step (false when shutting down).
+async fn pause(backoff: &mut Duration, shutdown: &Shutdown) -> bool {
+    let wait = backoff.mul_f64(rand::rng().random_range(0.8..1.2));
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = shutdown.cancelled() => false,
+    }
+}
+
+/// An encrypted event whose keys have not arrived yet.
+struct Pending {
+    room: OwnedRoomId,
+    event: Raw<matrix_sdk::ruma::events::AnySyncTimelineEvent>,
+    since: Instant,
+}
+
+#[async_trait]
+impl Connector for MatrixConnector {
+    fn channel(&self) -> Channel {
+        Channel::Matrix
+    }
+
+    async fn health(&self) -> Health {
+        self.shared.health.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The sync loop. The sync token is saved only once every event of a batch has been
+    /// committed (and none is waiting for its keys): after a crash, the batch is fetched again
+    /// and replays are recognised by event id.
+    async fn run_inbound(&self, inbox: Arc<dyn Inbox>, shutdown: Shutdown) -> Result<(), ConnectorError> {
+        let Some(client) = self.start(&shutdown).await else { return Ok(()) };
+        let me = client.user_id().map(|u| u.to_string()).unwrap_or_default();
+        let token_key = format!("matrix:sync:{me}");
+        let state = &self.shared.state;
+        let mut token = match state.load(&token_key).await {
+            Some(t) => t,
+            None => {
+                // First start: history before the bridge existed is not relayed.
+                match client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await {
+                    Ok(r) => {
+                        state.save(&token_key, &r.next_batch).await;
+                        r.next_batch
+                    }
+                    Err(e) => return Err(ConnectorError { channel: Channel::Matrix, detail: e.to_string() }),
+                }
+            }
+        };
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut backoff = Duration::from_secs(1);
+        self.set_health(true, "Matrix connected");
+        tracing::info!(user = %me, "Matrix connected");
+        loop {
+            let settings = SyncSettings::default().timeout(Duration::from_secs(30)).token(token.clone());
+            let response = tokio::select! {
+                r = client.sync_once(settings) => r,
+                _ = shutdown.cancelled() => return Ok(()),
+            };
+            let response = match response {
+                Ok(r) => {
+                    backoff = Duration::from_secs(1);
+                    self.set_health(true, "Matrix connected");
+                    r
+                }
+                Err(e) => {
+                    self.set_health(false, format!("Matrix sync: {e}"));
+                    tracing::warn!(error = %e, "Matrix sync failed; retrying");
+                    if !pause(&mut backoff, &shutdown).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            for room_id in response.rooms.invited.keys() {
+                if self.portal_of(room_id).is_some()
+                    && let Err(e) = client.join_room_by_id(room_id).await
+                {
+                    tracing::warn!(room = %room_id, error = %e, "could not join a portal room");
+                }
+            }
+            let mut complete = true;
+            for (room_id, update) in &response.rooms.joined {
+                let Some(room) = client.get_room(room_id) else { continue };
+                for ev in &update.timeline.events {
+                    match self.handle(&room, ev, &me, inbox.as_ref()).await {
+                        Handled::Done => {}
+                        Handled::Later => complete = false,
+                        Handled::Undecrypted(event) => {
+                            pending.push(Pending { room: room_id.clone(), event, since: Instant::now() })
+                        }
+                    }
+                }
+            }
+            complete &= self.retry_pending(&client, &mut pending, &me, inbox.as_ref()).await;
+            if complete {
+                token = response.next_batch;
+                state.save(&token_key, &token).await;
+            }
+        }
+    }
+
+    async fn deliver(&self, d: &Delivery) -> Result<Receipt, DeliveryError> {
+        let Some(client) = self.shared.client.get() else {
+            return Err(DeliveryError::temporary("Matrix is not connected yet"));
+        };
+        let address = &d.entry.recipient.address;
+        let room_id: OwnedRoomId = if address.starts_with('!') {
+            RoomId::parse(address).map_err(|e| DeliveryError::permanent(format!("room id {address}: {e}")))?
+        } else {
+            let known = self.shared.portals.read().unwrap_or_else(|p| p.into_inner()).by_key.get(address).cloned();
+            known.ok_or_else(|| DeliveryError::temporary(format!("the portal room for {address} is not ready")))?
+        };
+        let room =
+            client.get_room(&room_id).ok_or_else(|| DeliveryError::temporary(format!("not in room {room_id}")))?;
+        let key = root_key(room_id.as_str(), &d.entry.conversation.to_string());
+        let root = self.shared.state.load(&key).await;
+        let body: Value = content(d, root.as_deref());
+        // The transaction id is the outbox entry: a retry after a crash cannot post twice.
+        let txn: OwnedTransactionId = d.entry.id.0.clone().into();
+        let response = room.send_raw("m.room.message", body).with_transaction_id(&txn).await.map_err(classify)?;
+        let event_id = response.response.event_id.to_string();
+        if root.is_none() {
+            self.shared.state.save(&key, &event_id).await;
+        }
+        Ok(Receipt { native_ids: vec![event_key(&event_id)] })
+    }
+}
+
+/// What became of one timeline event.
+enum Handled {
+    Done,
+    /// The bridge could not take it now; fetch the batch again.
+    Later,
+    Undecrypted(Raw<matrix_sdk::ruma::events::AnySyncTimelineEvent>),
+}
+
+impl MatrixConnector {
+    async fn handle(&self, room: &Room, ev: &TimelineEvent, me: &str, inbox: &dyn Inbox) -> Handled {
+        if let TimelineEventKind::UnableToDecrypt { event, .. } = &ev.kind {
+            return Handled::Undecrypted(event.clone());
+        }
+        let Ok(value) = serde_json::from_str::<Value>(ev.raw().json().get()) else { return Handled::Done };
+        self.handle_value(room, &value, me, inbox).await
+    }
+
+    async fn handle_value(&self, room: &Room, value: &Value, me: &str, inbox: &dyn Inbox) -> Handled {
+        if value["sender"].as_str() == Some(me) {
+            return Handled::Done; // our own relays: no echo
+        }
+        let Some(portal) = self.portal_of(room.room_id()) else { return Handled::Done };
+        let Inbound::Post { envelope, top_level } = inbound(value, room.room_id().as_str(), &portal) else {
+            return Handled::Done;
+        };
+        let event_id = value["event_id"].as_str().unwrap_or_default().to_string();
+        match inbox.submit(*envelope).await {
+            Ok(accepted) => {
+                if top_level {
+                    let key = root_key(room.room_id().as_str(), &accepted.conversation.to_string());
+                    self.shared.state.save(&key, &event_id).await;
+                }
+                Handled::Done
+            }
+            Err(r) if r.reason == RefusalReason::Unavailable => Handled::Later,
+            Err(r) => {
+                tracing::info!(room = %room.room_id(), sender = ?value["sender"], reason = %r.reason, "Matrix message not relayed");
+                if r.reason == RefusalReason::WrongChannel {
+                    self.notice(room, &event_id, &r.detail).await;
+                }
+                Handled::Done
+            }
+        }
+    }
+
+    /// Tell the room why a message was not relayed, in its thread.
+    async fn notice(&self, room: &Room, event_id: &str, text: &str) {
+        let body = serde_json::json!({
+            "msgtype": "m.notice",
+            "body": text,
+            "m.relates_to": {"rel_type": "m.thread", "event_id": event_id, "is_falling_back": true,
+                             "m.in_reply_to": {"event_id": event_id}},
+        });
+        if let Err(e) = room.send_raw("m.room.message", body).await {
+            tracing::warn!(error = %e, "could not send a notice");
+        }
+    }
+
+    /// Try again to decrypt events whose keys were missing; give up after [`KEY_WAIT`]. True
+    /// when nothing is left waiting.
+    async fn retry_pending(&self, client: &Client, pending: &mut Vec<Pending>, me: &str, inbox: &dyn Inbox) -> bool {
+        let mut still = Vec::new();
+        let mut complete = true;
+        for p in pending.drain(..) {
+            let Some(room) = client.get_room(&p.room) else { continue };
+            match room.decrypt_event(p.event.cast_ref_unchecked(), None).await {
+                Ok(ev) if !matches!(ev.kind, TimelineEventKind::UnableToDecrypt { .. }) => {
+                    if let Handled::Later = self.handle(&room, &ev, me, inbox).await {
+                        complete = false;
+                        still.push(p);
+                    }
+                }
+                _ if p.since.elapsed() > KEY_WAIT => {
+                    tracing::error!(room = %p.room, "gave up on an encrypted message: its keys never arrived");
+                    inbox.count_refusal(Channel::Matrix, RefusalReason::Undecryptable);
+                }
+                _ => still.push(p),
+            }
+        }
+        complete &= still.is_empty();
+        *pending = still;
+        complete
+    }
+}
+
+/// Client errors (4xx other than 429) will not get better; the rest may.
+fn classify(e: matrix_sdk::Error) -> DeliveryError {
+    let text = e.to_string();
+    if let Some(status) = e.as_client_api_error().map(|c| c.status_code)
+        && status.is_client_error()
+        && status.as_u16() != 429
+    {
+        return DeliveryError::permanent(format!("Matrix: {text}"));
+    }
+    DeliveryError::temporary(format!("Matrix: {text}"))
+}

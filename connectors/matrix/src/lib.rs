@@ -1,0 +1,23 @@
+//! The Matrix connector: officers chat from Element (or any Matrix client), in encrypted rooms,
+//! with each conversation a Matrix thread.
+//!
+//! # Layout
+//! - [`config`]: the bot account, its store, the portal rooms (from the daemon).
+//! - [`session`]: log in once, keep the same device (session saved beside the crypto store).
+//! - [`portal`]: create or join the portal rooms, invite the city's contacts.
+//! - [`convert`]: events → envelopes (threads, replies, edits, redactions); deliveries →
+//!   event content (author line, Matrix HTML subset, language tag).
+//! - [`html`]: the Matrix HTML subset.
+//! - [`state`]: sync token, rooms and thread roots, kept in the bridge's store.
+//! - [`connector`]: [`MatrixConnector`], the sync loop and delivery.
+
+pub mod config;
+pub mod connector;
+pub mod convert;
+pub mod html;
+pub mod portal;
+pub mod session;
+pub mod state;
+
+pub use config::{MatrixSettings, Portal};
+pub use connector::MatrixConnector;
