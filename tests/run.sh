@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (a Python venv with
-# the reference Standard Webhooks library), checks formatting and lints, then runs every test,
-# including the tier that needs those installs (`--include-ignored`).
+# the reference Standard Webhooks library; Postfix + Dovecot from Debian, run as a private
+# instance on loopback; Synapse and matrix-nio from PyPI in a venv), checks formatting and
+# lints, then runs every test, including the tier that needs those (`--include-ignored`).
 #
 #   tests/run.sh            # everything
 #   tests/run.sh crash      # only tests whose name contains "crash" (passed to cargo test)
@@ -20,6 +21,14 @@ step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 step "python venv for the interop tests"
 C2C_PYTHON="$(tests/scripts/setup-python.sh)"
 export C2C_PYTHON
+
+step "mail servers (Postfix + Dovecot on 127.0.0.1)"
+tests/mail/mail-server.sh install
+tests/mail/mail-server.sh start >/dev/null
+
+step "Synapse (Matrix homeserver on 127.0.0.1) and matrix-nio"
+tests/matrix/synapse.sh install
+tests/matrix/synapse.sh start >/dev/null
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,7 +7,9 @@
 mod cli;
 mod conversation;
 mod crash;
+mod email;
 mod interop;
+mod matrix;
 mod refusals;
 mod retries;
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 use anyhow::Context;
 use c2c_config::{CommitMode, Config, ConfigErrors};
 use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
+use c2c_email::{EmailConnector, EmailSettings, Security, Server};
 use c2c_language::Tagger;
+use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
 use c2c_store::SledStore;
 use c2c_webhook::config::{SharedCities, WebhookCities};
 use c2c_webhook::{SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
@@ -48,6 +50,86 @@ pub fn webhook_cities(config: &Config) -> anyhow::Result<WebhookCities> {
         out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), secret });
     }
     Ok(out)
+}
+
+/// The Matrix connector's settings: the bot account and one portal room per (partnership,
+/// member city on Matrix); `None` without `[connectors.matrix]`.
+pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>> {
+    let Some(m) = &config.connectors.matrix else {
+        return Ok(None);
+    };
+    let mut portals = Vec::new();
+    for p in &config.partnerships {
+        for member in &p.members {
+            if p.channel_of(member) != Some(Channel::Matrix) {
+                continue;
+            }
+            let Some(city) = config.city(member) else { continue };
+            let others: Vec<&str> = p
+                .members
+                .iter()
+                .filter(|o| *o != member)
+                .filter_map(|o| config.city(o).map(|c| c.name.as_str()))
+                .collect();
+            portals.push(Portal {
+                key: crate::router::recipients::matrix_address(p, member),
+                partnership: p.id.clone(),
+                city: member.clone(),
+                name: format!("{} ↔ {} (c2c)", city.name, others.join(", ")),
+                topic: format!("{} · agreed language: {} · partnership {}", p.objective, p.language, p.id),
+                invite: city.contacts.iter().filter_map(|c| c.matrix.clone()).collect(),
+                room: p.matrix_rooms.get(member).cloned(),
+            });
+        }
+    }
+    Ok(Some(MatrixSettings {
+        homeserver: m.homeserver.clone(),
+        user: m.user.clone(),
+        password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
+        store_dir: m.store_dir.clone(),
+        encrypt_new_rooms: m.encrypt_new_rooms,
+        portals,
+    }))
+}
+
+/// The email connector's settings, with secrets and CA files read; `None` without `[connectors.email]`.
+pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<EmailSettings>> {
+    let Some(e) = &config.connectors.email else {
+        return Ok(None);
+    };
+    let server = |m: &c2c_config::MailServer, what: &str| -> anyhow::Result<Server> {
+        let ca_pem = match &m.ca_file {
+            Some(path) => Some(
+                std::fs::read(path).with_context(|| format!("connectors.email.{what}.ca_file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Server {
+            host: m.host.clone(),
+            port: m.port,
+            security: match m.security {
+                c2c_config::Security::Tls => Security::Tls,
+                c2c_config::Security::Starttls => Security::StartTls,
+                c2c_config::Security::None => Security::None,
+            },
+            user: m.user.clone(),
+            password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
+            ca_pem,
+        })
+    };
+    Ok(Some(EmailSettings {
+        address: e.address.clone(),
+        imap: server(&e.imap, "imap")?,
+        smtp: server(&e.smtp, "smtp")?,
+        mailbox: e.imap.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
+        processed_folder: e.processed_folder.clone(),
+        refused_folder: e.refused_folder.clone(),
+        max_attachment_bytes: e.max_attachment_bytes,
+        poll_interval: e.poll_interval,
+        idle_renew: EmailSettings::DEFAULT_IDLE_RENEW,
+        instance: instance.to_string(),
+        timeout: config.bridge.delivery.timeout,
+    }))
 }
 
 fn webhook_settings(config: &Config) -> WebhookSettings {
@@ -97,13 +179,22 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = Live::new(config);
     let tagger = Live::new(tagger);
     let metrics = Arc::new(Metrics::new());
-    let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone());
+    let (bounce_tx, bounce_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone(), store.clone(), bounce_tx);
     let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
     let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx)?;
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
     let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
     connectors.insert(Channel::Webhook, webhook);
+    if let Some(matrix) = matrix_settings(&config.get())? {
+        let state: Arc<dyn Inbox> = Arc::new(router.clone());
+        connectors.insert(Channel::Matrix, Arc::new(MatrixConnector::new(matrix, state)));
+    }
+    if let Some(email) = email_settings(&config.get(), store.instance_id())? {
+        let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
+        connectors.insert(Channel::Email, Arc::new(connector));
+    }
 
     let scheduler = Scheduler {
         store: store.clone(),
@@ -122,7 +213,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let stop_scheduler = Shutdown::new();
 
     let committer_task = tokio::spawn(committer.run(work_rx, stop_committer.clone()));
-    let scheduler_task = tokio::spawn(scheduler.run(outbox_rx, stop_scheduler.clone()));
+    let scheduler_task = tokio::spawn(scheduler.run(outbox_rx, bounce_rx, stop_scheduler.clone()));
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
     let mut inbound_tasks = Vec::new();
     for c in connectors.values() {

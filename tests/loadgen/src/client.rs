@@ -31,11 +31,19 @@ pub struct Load {
     pub duration: Duration,
     pub conversations: u64,
     padding: Arc<str>,
+    /// The contact the messages are from.
+    pub from: Arc<str>,
 }
 
 impl Load {
     pub fn new(connections: usize, duration: Duration, text_bytes: usize, conversations: u64) -> Self {
-        Self { connections, duration, conversations, padding: "x".repeat(text_bytes.saturating_sub(24)).into() }
+        Self {
+            connections,
+            duration,
+            conversations,
+            padding: "x".repeat(text_bytes.saturating_sub(24)).into(),
+            from: "leeds-jo".into(),
+        }
     }
 }
 
@@ -64,7 +72,7 @@ struct Counters {
 
 fn body(seq: u64, load: &Load) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
-        "from": "leeds-jo",
+        "from": &*load.from,
         "partnership": "bench",
         "thread_key": format!("t{}", seq % load.conversations),
         "subject": "Benchmark",
@@ -143,6 +151,36 @@ pub async fn closed_loop(target: &Target, load: &Load, sink: Option<Arc<Sink>>) 
                 tally(&counters, r);
             }
             anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(outcome(&counters, start.elapsed()))
+}
+
+/// Send exactly `count` messages as fast as answers come back.
+pub async fn closed_loop_count(target: &Target, load: &Load, count: u64) -> anyhow::Result<Outcome> {
+    let counters = Arc::new(Counters::default());
+    let first = SEQ.fetch_add(count, Ordering::Relaxed);
+    let next = Arc::new(AtomicU64::new(first));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..load.connections {
+        let (target, load, counters, next) = (target.clone(), load.clone(), counters.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = connect(target.addr).await?;
+            loop {
+                let seq = next.fetch_add(1, Ordering::Relaxed);
+                if seq >= first + count {
+                    return anyhow::Ok(());
+                }
+                let r = send(&mut conn, &target, &load, seq).await;
+                if r.is_err() {
+                    conn = connect(target.addr).await?;
+                }
+                tally(&counters, r);
+            }
         }));
     }
     for t in tasks {

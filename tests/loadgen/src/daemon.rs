@@ -35,11 +35,9 @@ impl Bridge {
     /// webhooks; `commit` is "group" or "each".
     pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, window: Option<&str>) -> anyhow::Result<Bridge> {
         let window = window.map(|w| format!("commit_window = \"{w}\"")).unwrap_or_default();
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let config = format!(
-            r#"
+        Self::start_with(bin, Vec::new(), |addr| {
+            format!(
+                r#"
 [bridge]
 name = "bench"
 data_dir = "data"
@@ -80,14 +78,28 @@ language = "en"
 reply_within = "5d"
 channels = {{ leeds = "webhook", hangzhou = "webhook" }}
 "#
-        );
+            )
+        })
+        .await
+    }
+
+    /// Start the bridge on the config `make` writes for listen address `addr`, with `env`.
+    pub async fn start_with(
+        bin: &Path,
+        env: Vec<(String, String)>,
+        make: impl FnOnce(SocketAddr) -> String,
+    ) -> anyhow::Result<Bridge> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let path = dir.path().join("bench.toml");
-        std::fs::write(&path, config)?;
+        std::fs::write(&path, make(addr))?;
         let log = std::fs::File::create(dir.path().join("daemon.log"))?;
         let child = Command::new(bin)
             .args(["run", "--config"])
             .arg(&path)
             .env("C2C_BENCH_WHSEC", demo_secret())
+            .envs(env)
             .env("C2C_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -23,6 +23,8 @@
 
 mod client;
 mod daemon;
+mod email;
+mod matrix;
 mod servers;
 mod stats;
 
@@ -66,6 +68,17 @@ struct Args {
     /// Skip the one-flush-per-message baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// `webhook` (relay to a webhook sink, against an echo endpoint), `email` (relay to a
+    /// mailbox through the test Postfix, against smtp-source), or `matrix` (relay to a room on
+    /// the test Synapse, against matrix-nio).
+    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix"])]
+    mode: String,
+    /// Messages for `--mode email`.
+    #[arg(long, default_value_t = 2000)]
+    email_messages: u64,
+    /// Messages for `--mode matrix`.
+    #[arg(long, default_value_t = 1000)]
+    matrix_messages: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,6 +88,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.mode == "matrix" {
+        return matrix::run(&args.bridge_bin, args.matrix_messages, args.connections, args.text_bytes).await;
+    }
+    if args.mode == "email" {
+        return email::run(&args.bridge_bin, args.email_messages, args.connections, args.text_bytes).await;
+    }
     let full = Duration::from_secs(args.seconds);
     println!(
         "# c2c-loadgen: {} connections, {}-byte texts, {} conversations, {}s phases",

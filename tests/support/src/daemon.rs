@@ -54,8 +54,9 @@ impl Daemon {
         let client = reqwest::Client::new();
         let start = Instant::now();
         loop {
+            // Any answer means the daemon is up; 503 only says a connector is not connected (yet).
             if let Ok(r) = client.get(format!("{}/healthz", self.base_url)).send().await
-                && r.status().is_success()
+                && (r.status().is_success() || r.status().as_u16() == 503)
             {
                 return;
             }
@@ -152,6 +153,14 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- last lines of the c2c-bridge log ---");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();

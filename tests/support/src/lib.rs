@@ -7,11 +7,15 @@
 //!   answers with scripted statuses.
 //! - [`post`]: signed posts to the bridge, as a city's system makes them.
 //! - [`world`]: a test world of three webhook cities with its config file.
+//! - [`mail`]: the real mail server and officers using it through Python's smtplib/imaplib.
+//! - [`matrix`]: the real Synapse and officers using it through matrix-nio.
 //!
 //! Waiting is always for an event (a request arriving, a health check answering) with a
 //! generous deadline that only turns a hang into a failure.
 
 pub mod daemon;
+pub mod mail;
+pub mod matrix;
 pub mod post;
 pub mod sink;
 pub mod world;

@@ -44,7 +44,6 @@ impl Default for Tuning {
 /// Everything one test needs.
 #[derive(Debug)]
 pub struct World {
-    pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     pub listen: String,
     pub secrets: HashMap<String, SigningSecret>,
@@ -52,11 +51,73 @@ pub struct World {
     pub sink: Sink,
     pub daemon: Daemon,
     pub admin_token: String,
+    /// Last, so it is removed after the daemon is stopped (fields drop in order).
+    pub dir: tempfile::TempDir,
+}
+
+/// What a config template can use.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub listen: &'a str,
+    pub sink: &'a Sink,
+    pub tuning: &'a Tuning,
+}
+
+impl Ctx<'_> {
+    /// `[bridge]`, `[bridge.delivery]` and `[connectors.webhook]` with this world's settings.
+    pub fn bridge_section(&self) -> String {
+        let t = self.tuning;
+        let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
+        format!(
+            r#"
+[bridge]
+name = "c2c test bridge"
+data_dir = "data"
+listen = "{listen}"
+{admin}
+
+[bridge.delivery]
+initial_backoff = "{ib}"
+max_backoff = "{mb}"
+max_attempts = {ma}
+jitter = 0.0
+drain_timeout = "5s"
+timeout = "5s"
+
+[connectors.webhook]
+max_body_bytes = {body}
+"#,
+            listen = self.listen,
+            ib = t.initial_backoff,
+            mb = t.max_backoff,
+            ma = t.max_attempts,
+            body = t.max_body_bytes,
+        )
+    }
+
+    /// `webhook = {...}` for one of the three cities, pointing at the sink.
+    pub fn webhook(&self, city: &str) -> String {
+        format!(
+            "webhook = {{ url = \"{}\", secret_env = \"C2C_TEST_WHSEC_{}\" }}",
+            self.sink.url(city),
+            city.to_uppercase()
+        )
+    }
 }
 
 impl World {
     /// Build the world and start the daemon (the binary at `bin`).
     pub async fn start(bin: &Path, tuning: Tuning) -> World {
+        Self::start_custom(bin, tuning, Vec::new(), config_text).await
+    }
+
+    /// A world with its own config (made by `make`) and extra environment variables.
+    pub async fn start_custom(
+        bin: &Path,
+        tuning: Tuning,
+        extra_env: Vec<(String, String)>,
+        make: impl Fn(&Ctx<'_>) -> String,
+    ) -> World {
         let dir = tempfile::tempdir().unwrap();
         let mut secrets = HashMap::new();
         let mut env = Vec::new();
@@ -67,13 +128,14 @@ impl World {
         }
         let admin_token = format!("tok-{}", free_port());
         env.push(("C2C_TEST_ADMIN_TOKEN".into(), admin_token.clone()));
+        env.extend(extra_env);
         let sink = Sink::start(0, secrets.clone()).await;
         let listen = format!("127.0.0.1:{}", free_port());
         let config_path = dir.path().join("c2c-bridge.toml");
-        std::fs::write(&config_path, config_text(&listen, &sink, &tuning)).unwrap();
+        std::fs::write(&config_path, make(&Ctx { listen: &listen, sink: &sink, tuning: &tuning })).unwrap();
         let log = dir.path().join("daemon.log");
         let daemon = Daemon::start(bin, &config_path, &listen, env.clone(), &log).await;
-        World { dir, config_path, listen, secrets, env, sink, daemon, admin_token }
+        World { config_path, listen, secrets, env, sink, daemon, admin_token, dir }
     }
 
     /// Post a message as `city`'s system.
@@ -102,34 +164,17 @@ pub fn message(from: &str, partnership: &str, thread_key: Option<&str>, subject:
     })
 }
 
-fn config_text(listen: &str, sink: &Sink, t: &Tuning) -> String {
-    let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
+/// The default world's config: three webhook cities.
+fn config_text(ctx: &Ctx<'_>) -> String {
     format!(
-        r#"
-[bridge]
-name = "c2c test bridge"
-data_dir = "data"
-listen = "{listen}"
-{admin}
-
-[bridge.delivery]
-initial_backoff = "{ib}"
-max_backoff = "{mb}"
-max_attempts = {ma}
-jitter = 0.0
-drain_timeout = "5s"
-timeout = "5s"
-
-[connectors.webhook]
-max_body_bytes = {body}
-
+        r#"{bridge}
 [[cities]]
 id = "leeds"
 name = "Leeds"
 country = "GB"
 timezone = "Europe/London"
 languages = ["en"]
-webhook = {{ url = "{leeds}", secret_env = "C2C_TEST_WHSEC_LEEDS" }}
+{leeds}
 
   [[cities.contacts]]
   id = "leeds-jo"
@@ -143,7 +188,7 @@ name = "Hangzhou"
 country = "CN"
 timezone = "Asia/Shanghai"
 languages = ["zh", "en"]
-webhook = {{ url = "{hangzhou}", secret_env = "C2C_TEST_WHSEC_HANGZHOU" }}
+{hangzhou}
 
   [[cities.contacts]]
   id = "hz-li"
@@ -157,7 +202,7 @@ name = "Gifu"
 country = "JP"
 timezone = "Asia/Tokyo"
 languages = ["ja", "en"]
-webhook = {{ url = "{gifu}", secret_env = "C2C_TEST_WHSEC_GIFU" }}
+{gifu}
 
   [[cities.contacts]]
   id = "gifu-sato"
@@ -185,12 +230,9 @@ reply_within = "7d"
 on_other_channel = "reject"
 channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
 "#,
-        ib = t.initial_backoff,
-        mb = t.max_backoff,
-        ma = t.max_attempts,
-        body = t.max_body_bytes,
-        leeds = sink.url("leeds"),
-        hangzhou = sink.url("hangzhou"),
-        gifu = sink.url("gifu"),
+        bridge = ctx.bridge_section(),
+        leeds = ctx.webhook("leeds"),
+        hangzhou = ctx.webhook("hangzhou"),
+        gifu = ctx.webhook("gifu"),
     )
 }

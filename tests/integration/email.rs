@@ -1,0 +1,349 @@
+//! The email connector against a real Postfix + Dovecot on loopback, with Python's
+//! smtplib/imaplib as the officers' mail clients (`tests/mail/`). Leeds is on email, Hangzhou
+//! and Gifu on webhooks (the sink). `#[ignore]`d in plain `cargo test`: `tests/run.sh` starts the
+//! mail servers and runs them.
+
+use std::process::Command;
+
+use c2c_test_support::mail::{MailServer, Officer, disrupt, header, id_list, share};
+use c2c_test_support::world::{Tuning, World, message};
+use serde_json::{Value, json};
+
+struct EmailWorld {
+    w: World,
+    jo: Officer,
+    bridge: Officer,
+    server: MailServer,
+}
+
+impl EmailWorld {
+    /// `bridge-N+detail@c2c.test`.
+    fn bridge_plus(&self, detail: &str) -> String {
+        let (local, domain) = self.bridge.address.split_once('@').unwrap();
+        format!("{local}+{detail}@{domain}")
+    }
+}
+
+async fn email_world() -> EmailWorld {
+    let server = MailServer::from_env();
+    let bridge = server.new_user("bridge", "c2c.test");
+    let jo = server.new_user("jo", "leeds.test");
+    let (b, j, s) = (bridge.clone(), jo.clone(), server.clone());
+    let env = vec![("C2C_TEST_MAIL_PASSWORD".to_string(), bridge.password.clone())];
+    let w = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+        format!(
+            r#"{bridge_section}
+[connectors.email]
+address = "{bridge}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+# Only IDLE can bring mail in within a test's deadline.
+poll_interval = "300s"
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+languages = ["en"]
+{leeds}
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+  languages = ["en"]
+  email = "{jo}"
+
+[[cities]]
+id = "hangzhou"
+name = "Hangzhou"
+country = "CN"
+languages = ["zh", "en"]
+{hangzhou}
+  [[cities.contacts]]
+  id = "hz-li"
+  name = "Li Wei"
+  role = "Foreign Affairs Office"
+  languages = ["zh", "en"]
+
+[[cities]]
+id = "gifu"
+name = "Gifu"
+country = "JP"
+languages = ["ja", "en"]
+{gifu}
+  [[cities.contacts]]
+  id = "gifu-sato"
+  name = "Sato Hana"
+  role = "International Exchange Division"
+
+[[partnerships]]
+id = "hangzhou-leeds"
+kind = "city-city"
+members = ["hangzhou", "leeds"]
+objective = "Library services exchange"
+language = "en"
+reply_within = "5d"
+on_other_channel = "relay"
+channels = {{ hangzhou = "webhook", leeds = "email" }}
+
+[[partnerships]]
+id = "heritage"
+kind = "multi-city"
+members = ["leeds", "hangzhou", "gifu"]
+objective = "Cultural heritage"
+language = "en"
+reply_within = "7d"
+on_other_channel = "reject"
+channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
+"#,
+            bridge_section = ctx.bridge_section(),
+            bridge = b.address,
+            imaps = s.get("C2C_MAIL_IMAPS_PORT"),
+            submission = s.get("C2C_MAIL_SUBMISSION_PORT"),
+            ca = s.get("C2C_MAIL_CA_FILE"),
+            leeds = ctx.webhook("leeds"),
+            hangzhou = ctx.webhook("hangzhou"),
+            gifu = ctx.webhook("gifu"),
+            jo = j.address,
+        )
+    })
+    .await;
+    EmailWorld { w, jo, bridge, server }
+}
+
+/// Send raw bytes to the port-25 style SMTP (no AUTH), as another MTA would.
+fn inject(server: &MailServer, from: &str, to: &str, raw: &str) {
+    let script = "import smtplib,sys; s=smtplib.SMTP('127.0.0.1', int(sys.argv[1])); \
+                  s.sendmail(sys.argv[2], [sys.argv[3]], sys.stdin.buffer.read()); s.quit()";
+    let mut child = Command::new("python3")
+        .args(["-c", script, server.get("C2C_MAIL_SMTP_PORT"), from, to])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(raw.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn an_email_officer_and_a_webhook_city_hold_one_thread() {
+    let _servers = share().await;
+    let mut e = email_world().await;
+
+    // Jo starts a conversation from their mail client.
+    let first_id = e.jo.send(
+        &e.bridge_plus("hangzhou-leeds"),
+        "Library exchange",
+        "Dear Li Wei,\n\nplease find our proposal for the library exchange programme below.\n\nBest regards,\nJo",
+        &[],
+    );
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.city, "hangzhou");
+    assert_eq!(got.post.from.contact.as_deref(), Some("leeds-jo"));
+    assert_eq!(got.post.subject, "Library exchange");
+    assert_eq!(got.post.language.code, "en");
+    assert!(got.post.text.starts_with("Dear Li Wei"), "{}", got.post.text);
+    let conversation = got.post.conversation.clone();
+
+    // Hangzhou answers in Chinese from its own system.
+    let mut reply =
+        message("hz-li", "hangzhou-leeds", Some("HZ-1"), None, "感谢您的提案，我们下周讨论图书馆交流项目。");
+    reply["conversation"] = json!(conversation);
+    assert_eq!(e.w.post("hangzhou", "hz-1", &reply).await.status, 202);
+
+    // It lands in Jo's INBOX, threaded under Jo's own mail.
+    let inbox = e.jo.fetch("INBOX", 0, 1, 30);
+    let mail = &inbox[0];
+    let from = mail["from"].as_str().unwrap();
+    assert!(from.contains("via c2c-bridge"), "{from}");
+    assert!(from.to_ascii_lowercase().contains(&e.bridge_plus(&conversation.to_ascii_lowercase())), "{from}");
+    assert_eq!(header(mail, "In-Reply-To").map(id_list), Some(vec![first_id.clone()]));
+    assert!(id_list(header(mail, "References").unwrap()).contains(&first_id));
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(subject.starts_with("Re: Library exchange [c2c:"), "{subject}");
+    assert_eq!(header(mail, "Content-Language"), Some("zh"));
+    assert!(header(mail, "X-C2C-Bridge").is_some());
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains("感谢您的提案"), "{text}");
+    assert!(text.contains("Foreign Affairs Office"), "the author's role is visible: {text}");
+    assert!(text.contains("agreed language is English"), "off-language notice: {text}");
+    assert!(mail["html"].as_str().is_some(), "multipart text + HTML");
+
+    // Jo answers that mail from the mail client, quoting it.
+    let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+    let mut refs = id_list(header(mail, "References").unwrap());
+    refs.push(ours.clone());
+    let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
+    let reply_addr = from.rsplit('<').next().unwrap().trim_end_matches('>').to_string();
+    let quoted = format!(
+        "Thank you, Tuesday works for us.\n\nOn Mon, 23 Nov 2026 at 10:00, Li Wei wrote:\n> {}",
+        "感谢您的提案"
+    );
+    e.jo.send(
+        &reply_addr,
+        &format!("Re: {subject}"),
+        &quoted,
+        &["--in-reply-to", &format!("<{ours}>"), "--references", &refs.join(" ")],
+    );
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.conversation, conversation, "the reply continues the conversation");
+    assert_eq!(got.post.thread_key.as_deref(), Some("HZ-1"), "Hangzhou gets its own thread key");
+    assert_eq!(got.post.text, "Thank you, Tuesday works for us.", "quoted history stripped");
+
+    // Both of Jo's mails were filed once handled.
+    let processed = e.bridge.fetch("c2c-processed", 0, 2, 10);
+    assert_eq!(processed.len(), 2);
+    assert!(e.bridge.fetch("INBOX", 0, 0, 0).is_empty(), "nothing left in the bridge's INBOX");
+    let convs = e.w.conversations().await;
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0]["posts"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn strangers_machines_and_wrong_channels_are_not_relayed() {
+    let _servers = share().await;
+    let mut e = email_world().await;
+    let stranger = e.server.new_user("stranger", "leeds.test");
+
+    stranger.send(&e.bridge_plus("hangzhou-leeds"), "Hello", "I am not a nodal officer.", &[]);
+    e.jo.send(
+        &e.bridge_plus("hangzhou-leeds"),
+        "Out of office",
+        "I am away until Monday.",
+        &["--header", "Auto-Submitted: auto-replied"],
+    );
+    e.jo.send(
+        &e.bridge_plus("hangzhou-leeds"),
+        "Loop",
+        "This claims to be the bridge's own.",
+        &["--header", "X-C2C-Bridge: c2c-other"],
+    );
+    // Leeds agreed on webhooks in `heritage`, which rejects other channels: Jo is told where.
+    let wrong = e.jo.send(&e.bridge_plus("heritage"), "Brochure", "Here is the draft brochure.", &[]);
+    let answer = &e.jo.fetch("INBOX", 0, 1, 30)[0];
+    assert_eq!(header(answer, "In-Reply-To").map(id_list), Some(vec![wrong]));
+    assert_eq!(header(answer, "Auto-Submitted"), Some("auto-replied"));
+    assert!(answer["text"].as_str().unwrap().contains("webhook"), "{answer}");
+
+    // The one good mail is the first thing Hangzhou hears.
+    e.jo.send(&e.bridge_plus("hangzhou-leeds"), "Agenda", "The agenda for Tuesday.", &[]);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.subject, "Agenda");
+
+    let refused = e.bridge.fetch("c2c-refused", 0, 4, 10);
+    assert_eq!(refused.len(), 4, "refused mail is kept for an admin to see");
+    assert!(stranger.fetch("INBOX", 0, 0, 0).is_empty(), "no backscatter to strangers");
+    for (reason, n) in [("unknown_sender", 1.0), ("automatic", 2.0), ("wrong_channel", 1.0)] {
+        let sample = format!("c2c_messages_refused_total{{channel=\"email\",reason=\"{reason}\"}}");
+        assert_eq!(e.w.daemon.metric(&sample).await, n, "{sample}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn a_bounce_marks_the_delivery_failed_and_the_author_is_told() {
+    let _servers = share().await;
+    let mut e = email_world().await;
+    let a = e
+        .w
+        .post("hangzhou", "b-1", &message("hz-li", "hangzhou-leeds", Some("HZ-B"), Some("Budget"), "The budget table."))
+        .await;
+    assert_eq!(a.status, 202);
+    let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
+    let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+    // As if Jo's server had later bounced it (a DSN to the bridge's address).
+    let dsn = format!(
+        "From: MAILER-DAEMON@leeds.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn-1@leeds.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.leeds.test\r\n\r\n\
+         Final-Recipient: rfc822; {jo}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n\
+         --B--\r\n",
+        to = e.bridge.address,
+        jo = e.jo.address,
+    );
+    inject(&e.server, "", &e.bridge.address, &dsn);
+    let notice = e.w.sink.next_delivered().await;
+    assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("hangzhou", "delivery_failed"));
+    assert_eq!(notice.post.thread_key.as_deref(), Some("HZ-B"));
+    assert!(notice.post.text.contains("mailbox full"), "{}", notice.post.text);
+    let convs = e.w.conversations().await;
+    assert_eq!(convs[0]["problems"][0]["status"], "permanent_failure");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn nothing_is_lost_or_doubled_across_server_and_bridge_restarts() {
+    let _exclusive = disrupt().await;
+    let mut e = email_world().await;
+    let to = e.bridge_plus("hangzhou-leeds");
+
+    // Dovecot restarts: the bridge reconnects and picks up what arrives afterwards. A city's
+    // system deduplicates on webhook-id (the bridge's promise: a delivery repeated after a crash
+    // carries the same id), so the sink's view is taken per webhook-id.
+    let mut seen = std::collections::HashMap::new();
+    e.jo.send(&to, "Before", "Sent before the IMAP restart.", &[]);
+    let r = e.w.sink.next_delivered().await;
+    assert_eq!(r.post.subject, "Before");
+    seen.insert(r.webhook_id, r.post.subject);
+    e.server.restart_dovecot();
+    e.jo.send(&to, "After", "Sent after the IMAP restart.", &[]);
+    let r = e.w.sink.next_delivered().await;
+    assert_eq!(r.post.subject, "After");
+    seen.insert(r.webhook_id, r.post.subject);
+
+    // The bridge dies while mail arrives: everything is relayed once after it is back.
+    e.w.daemon.kill9();
+    for i in 0..3 {
+        e.jo.send(&to, &format!("While down {i}"), &format!("Mail number {i} while the bridge was down."), &[]);
+    }
+    e.w.daemon.restart().await;
+    let mut subjects: Vec<String> = Vec::new();
+    while subjects.len() < 3 {
+        let r = e.w.sink.next_delivered().await;
+        match seen.get(&r.webhook_id) {
+            // A delivery made just before the kill whose outcome was not yet on disk.
+            Some(before) => assert_eq!(before, &r.post.subject),
+            None => {
+                seen.insert(r.webhook_id.clone(), r.post.subject.clone());
+                subjects.push(r.post.subject);
+            }
+        }
+    }
+    subjects.sort();
+    assert_eq!(subjects, vec!["While down 0", "While down 1", "While down 2"]);
+
+    // SMTP is down for a while: the delivery waits and goes out once, afterwards.
+    e.server.stop_postfix();
+    let a =
+        e.w.post(
+            "hangzhou",
+            "down-1",
+            &message("hz-li", "hangzhou-leeds", None, Some("During the outage"), "Written while SMTP was down."),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    let retried = "c2c_deliveries_total{channel=\"email\",status=\"temporary_failure\"}";
+    let start = std::time::Instant::now();
+    while e.w.daemon.metric(retried).await < 1.0 {
+        assert!(start.elapsed() < c2c_test_support::DEADLINE, "no failed SMTP attempt seen");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    e.server.start_postfix();
+    let inbox = e.jo.fetch("INBOX", 0, 1, 30);
+    let outage: Vec<&Value> =
+        inbox.iter().filter(|m| m["subject"].as_str().unwrap().contains("During the outage")).collect();
+    assert_eq!(outage.len(), 1, "delivered once");
+
+    // No duplicates anywhere: 5 mails in, 5 posts; 1 mail out.
+    let convs = e.w.conversations().await;
+    let posts: u64 = convs.iter().map(|c| c["posts"].as_u64().unwrap()).sum();
+    assert_eq!(posts, 6);
+    for r in e.w.sink.drain() {
+        assert!(seen.contains_key(&r.webhook_id), "a relay that is not a repeat: {}", r.post.subject);
+    }
+}

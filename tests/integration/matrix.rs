@@ -1,0 +1,352 @@
+//! The Matrix connector against a real Synapse on loopback, with matrix-nio as the officers'
+//! client (`tests/matrix/`); Leeds on email through the real Postfix + Dovecot, Gifu on a
+//! webhook. `#[ignore]`d in plain `cargo test`: `tests/run.sh` starts the servers.
+
+use c2c_test_support::mail::{self, MailServer, Officer, header, id_list};
+use c2c_test_support::matrix::{self, MatrixOfficer, Synapse};
+use c2c_test_support::world::{Tuning, World, message};
+use serde_json::{Value, json};
+
+struct MatrixWorld {
+    w: World,
+    li: MatrixOfficer,
+    jo: Option<Officer>,
+    bridge_mail: Option<Officer>,
+    synapse: Synapse,
+    bot: String,
+}
+
+impl MatrixWorld {
+    fn bridge_plus(&self, detail: &str) -> String {
+        let (local, domain) = self.bridge_mail.as_ref().unwrap().address.split_once('@').unwrap();
+        format!("{local}+{detail}@{domain}")
+    }
+
+    fn jo(&self) -> &Officer {
+        self.jo.as_ref().unwrap()
+    }
+}
+
+/// Partnerships for a world: `members` as (city, channel).
+fn partnership(id: &str, kind: &str, members: &[(&str, &str)]) -> String {
+    let names: Vec<String> = members.iter().map(|(c, _)| format!("\"{c}\"")).collect();
+    let channels: Vec<String> = members.iter().map(|(c, ch)| format!("{c} = \"{ch}\"")).collect();
+    format!(
+        "[[partnerships]]\nid = \"{id}\"\nkind = \"{kind}\"\nmembers = [{}]\nobjective = \"Library and heritage exchange\"\n\
+         language = \"en\"\nreply_within = \"5d\"\non_other_channel = \"relay\"\nchannels = {{ {} }}\n",
+        names.join(", "),
+        channels.join(", ")
+    )
+}
+
+async fn matrix_world(partnerships: String, encrypted: bool, with_email: bool) -> MatrixWorld {
+    let synapse = Synapse::from_env();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let (bot, bot_pw) = synapse.new_account("c2c-bot");
+    let li = synapse.new_officer("liwei", dir.join("li"));
+    // Li's device exists (and has published its keys) before the bridge shares room keys.
+    li.whoami();
+    let (jo, bridge_mail, server) = if with_email {
+        let server = MailServer::from_env();
+        let bridge = server.new_user("bridge", "c2c.test");
+        let jo = server.new_user("jo", "leeds.test");
+        (Some(jo), Some(bridge), Some(server))
+    } else {
+        (None, None, None)
+    };
+    let mut env = vec![("C2C_TEST_MATRIX_PASSWORD".to_string(), bot_pw)];
+    if let Some(b) = &bridge_mail {
+        env.push(("C2C_TEST_MAIL_PASSWORD".to_string(), b.password.clone()));
+    }
+    let (s, b, l, j, bm, srv) =
+        (synapse.clone(), bot.clone(), li.user.clone(), jo.clone(), bridge_mail.clone(), server);
+    let w = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+        let email = match (&bm, &srv) {
+            (Some(bm), Some(srv)) => format!(
+                r#"
+[connectors.email]
+address = "{a}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+poll_interval = "300s"
+"#,
+                a = bm.address,
+                imaps = srv.get("C2C_MAIL_IMAPS_PORT"),
+                sub = srv.get("C2C_MAIL_SUBMISSION_PORT"),
+                ca = srv.get("C2C_MAIL_CA_FILE")
+            ),
+            _ => String::new(),
+        };
+        let jo_email = j.as_ref().map(|j| format!("email = \"{}\"", j.address)).unwrap_or_default();
+        format!(
+            r#"{bridge}
+{email}
+[connectors.matrix]
+homeserver = "{hs}"
+user = "{b}"
+password_env = "C2C_TEST_MATRIX_PASSWORD"
+store_dir = "matrix"
+encrypt_new_rooms = {encrypted}
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+languages = ["en"]
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+  languages = ["en"]
+  {jo_email}
+
+[[cities]]
+id = "hangzhou"
+name = "Hangzhou"
+country = "CN"
+languages = ["zh", "en"]
+  [[cities.contacts]]
+  id = "hz-li"
+  name = "Li Wei"
+  role = "Foreign Affairs Office"
+  languages = ["zh", "en"]
+  matrix = "{l}"
+
+[[cities]]
+id = "gifu"
+name = "Gifu"
+country = "JP"
+languages = ["ja", "en"]
+{gifu}
+  [[cities.contacts]]
+  id = "gifu-sato"
+  name = "Sato Hana"
+  role = "International Exchange Division"
+
+{partnerships}
+"#,
+            bridge = ctx.bridge_section(),
+            hs = s.url(),
+            gifu = ctx.webhook("gifu"),
+        )
+    })
+    .await;
+    MatrixWorld { w, li, jo, bridge_mail, synapse, bot }
+}
+
+fn body(ev: &Value) -> &str {
+    ev["body"].as_str().unwrap_or("")
+}
+
+/// A mail continuing `mail`'s thread (as "Reply" in a mail client does).
+fn reply_to_mail(jo: &Officer, mail: &Value, text: &str) -> String {
+    let from = mail["from"].as_str().unwrap();
+    let to = from.rsplit('<').next().unwrap().trim_end_matches('>');
+    let id = header(mail, "Message-ID").unwrap().to_string();
+    let mut refs: Vec<String> = header(mail, "References").map(id_list).unwrap_or_default();
+    refs.push(id.trim_matches(['<', '>']).to_string());
+    let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
+    jo.send(
+        to,
+        &format!("Re: {}", mail["subject"].as_str().unwrap()),
+        text,
+        &["--in-reply-to", &id, "--references", &refs.join(" ")],
+    )
+}
+
+async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
+    let _m = matrix::share().await;
+    let _e = mail::share().await;
+    let e = matrix_world(
+        partnership("hangzhou-leeds", "city-city", &[("hangzhou", "matrix"), ("leeds", "email")]),
+        encrypted,
+        true,
+    )
+    .await;
+    let room = e.li.accept_invite(60);
+    assert_eq!(room["encrypted"], encrypted);
+    assert!(room["name"].as_str().unwrap().contains("Hangzhou ↔ Leeds (c2c)"), "{room}");
+    let room_id = room["room_id"].as_str().unwrap().to_string();
+
+    // Leeds writes by mail: it appears as a new thread in Hangzhou's portal room.
+    let first = e.jo().send(
+        &e.bridge_plus("hangzhou-leeds"),
+        "Library exchange",
+        "Dear Li Wei, shall we start the library exchange in March?",
+        &[],
+    );
+    let evs = e.li.messages(&room_id, 1, None);
+    let root = &evs[0];
+    assert_eq!(root["sender"], e.bot.as_str());
+    assert_eq!(root["decrypted"], encrypted);
+    assert!(body(root).contains("Jo Smith (Leeds, International Relations)"), "{root}");
+    assert!(body(root).contains("library exchange in March"), "{root}");
+    assert_eq!(root["content"]["org.c2c.language"]["code"], "en");
+    let root_id = root["event_id"].as_str().unwrap().to_string();
+
+    // Hangzhou answers in the thread; it lands in Leeds' INBOX under the original mail.
+    let li_event = e.li.send(&room_id, "您好，三月份开始没问题。我们会准备书目清单。", Some(&root_id));
+    let mail = e.jo().fetch("INBOX", 0, 1, 30)[0].clone();
+    assert_eq!(header(&mail, "In-Reply-To").map(id_list), Some(vec![first.clone()]));
+    assert!(id_list(header(&mail, "References").unwrap()).contains(&first));
+    assert!(mail["text"].as_str().unwrap().contains("三月份开始没问题"), "{mail}");
+    assert!(mail["from"].as_str().unwrap().contains("Li Wei (Hangzhou) via c2c-bridge"));
+
+    // Leeds replies to that mail: back into the same Matrix thread.
+    reply_to_mail(e.jo(), &mail, "Wonderful, thank you. I will send the dates.");
+    let in_thread = e.li.messages(&room_id, 1, Some(&root_id));
+    let last = in_thread.last().unwrap();
+    assert!(body(last).contains("I will send the dates"), "{last}");
+    assert_eq!(last["content"]["m.relates_to"]["rel_type"], "m.thread");
+    assert_eq!(last["content"]["m.relates_to"]["event_id"], root_id.as_str());
+
+    // An edit in Matrix reaches Leeds as a correction, in the same mail thread.
+    e.li.edit(&room_id, &li_event, "您好，三月份开始没问题。书目清单下周发给您。");
+    let mails = e.jo().fetch("INBOX", 0, 2, 30);
+    let correction =
+        mails.iter().find(|m| m["text"].as_str().unwrap().contains("Correction:")).expect("a correction mail");
+    assert!(id_list(header(correction, "References").unwrap()).contains(&first));
+
+    let convs = e.w.conversations().await;
+    assert_eq!(convs.len(), 1, "one conversation across email and Matrix");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
+async fn email_and_matrix_officers_share_a_thread_in_a_plain_room() {
+    email_and_matrix_officers_share_a_thread(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
+async fn email_and_matrix_officers_share_a_thread_in_an_encrypted_room() {
+    email_and_matrix_officers_share_a_thread(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
+    let _m = matrix::share().await;
+    let mut e = matrix_world(
+        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
+        false,
+        false,
+    )
+    .await;
+    let room_id = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+
+    // A top-level message in the portal room starts a conversation; its first line is the subject.
+    let top = e.li.send(&room_id, "Hospital exchange visit\nCan your team come in April?", None);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.city, "gifu");
+    assert_eq!(got.post.subject, "Hospital exchange visit");
+    assert_eq!(got.post.from.contact.as_deref(), Some("hz-li"));
+    let conversation = got.post.conversation.clone();
+
+    // Gifu answers; it appears in the thread of Li's message.
+    let mut reply = message("gifu-sato", "hangzhou-gifu", Some("G-7"), None, "はい、4月に伺います。");
+    reply["conversation"] = json!(conversation);
+    assert_eq!(e.w.post("gifu", "g-1", &reply).await.status, 202);
+    let evs = e.li.messages(&room_id, 1, Some(&top));
+    assert!(body(evs.last().unwrap()).contains("4月に伺います"));
+    assert!(
+        body(evs.last().unwrap()).starts_with("[ja] "),
+        "a visible marker for another language than the partnership's"
+    );
+
+    // A plain reply (not threaded) to the relayed message continues the conversation too.
+    let relayed = evs.last().unwrap()["event_id"].as_str().unwrap().to_string();
+    e.li.reply(&room_id, "Great, see you then.", &relayed);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.conversation, conversation);
+    assert_eq!(got.post.thread_key.as_deref(), Some("G-7"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
+async fn three_cities_on_three_channels() {
+    let _m = matrix::share().await;
+    let _e = mail::share().await;
+    let mut e = matrix_world(
+        partnership("heritage", "multi-city", &[("leeds", "email"), ("hangzhou", "matrix"), ("gifu", "webhook")]),
+        true,
+        true,
+    )
+    .await;
+    let room_id = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let a =
+        e.w.post(
+            "gifu",
+            "h-1",
+            &message("gifu-sato", "heritage", Some("GH"), Some("Brochure"), "The brochure draft is ready."),
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    let root = e.li.messages(&room_id, 1, None)[0].clone();
+    assert!(body(&root).contains("brochure draft"));
+    let mail = e.jo().fetch("INBOX", 0, 1, 30)[0].clone();
+    assert!(mail["text"].as_str().unwrap().contains("brochure draft"));
+
+    // Hangzhou answers in the thread: Leeds gets a mail in its thread, Gifu a webhook.
+    e.li.send(&room_id, "Looks good, two small corrections attached.", Some(root["event_id"].as_str().unwrap()));
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!((got.city.as_str(), got.post.thread_key.as_deref()), ("gifu", Some("GH")));
+    let mails = e.jo().fetch("INBOX", 0, 2, 30);
+    let m2 = mails.iter().find(|m| m["text"].as_str().unwrap().contains("two small corrections")).unwrap();
+    assert_eq!(
+        header(m2, "In-Reply-To").map(id_list),
+        Some(vec![header(&mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string()])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
+async fn synapse_and_bridge_restarts_lose_nothing_and_keep_the_device() {
+    let _m = matrix::disrupt().await;
+    let _e = mail::share().await;
+    let mut e = matrix_world(
+        partnership("hangzhou-leeds", "city-city", &[("hangzhou", "matrix"), ("leeds", "email")]),
+        true,
+        true,
+    )
+    .await;
+    let room_id = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let session = e.w.dir.path().join("matrix/session.json");
+    let device = |p: &std::path::Path| -> String {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["device_id"].as_str().unwrap().to_string()
+    };
+    let before = device(&session);
+
+    let root = e.li.send(&room_id, "Smart transport\nShall we compare bus data?", None);
+    assert!(e.jo().fetch("INBOX", 0, 1, 30)[0]["text"].as_str().unwrap().contains("compare bus data"));
+
+    // Synapse restarts mid-conversation.
+    e.synapse.restart();
+    e.li.send(&room_id, "After the homeserver restart.", Some(&root));
+    let mails = e.jo().fetch("INBOX", 0, 2, 30);
+    assert!(mails.iter().any(|m| m["text"].as_str().unwrap().contains("After the homeserver restart")));
+
+    // The bridge dies; two messages are posted meanwhile; both arrive once after it is back.
+    e.w.daemon.kill9();
+    e.li.send(&room_id, "While the bridge was down, one.", Some(&root));
+    e.li.send(&room_id, "While the bridge was down, two.", Some(&root));
+    e.w.daemon.restart().await;
+    let mails = e.jo().fetch("INBOX", 0, 4, 30);
+    for text in ["While the bridge was down, one.", "While the bridge was down, two."] {
+        let n = mails.iter().filter(|m| m["text"].as_str().unwrap().contains(text)).count();
+        assert_eq!(n, 1, "{text} delivered {n} times");
+    }
+    assert_eq!(device(&session), before, "the same device after a restart");
+
+    // And the other way after the restart: still decryptable for Hangzhou (same device, keys kept).
+    let last = mails.last().unwrap().clone();
+    reply_to_mail(e.jo(), &last, "Received all three, thanks.");
+    let evs = e.li.messages(&room_id, 1, Some(&root));
+    let got = evs.iter().find(|ev| body(ev).contains("Received all three")).expect("the reply in the thread");
+    assert_eq!(got["decrypted"], true);
+    let convs = e.w.conversations().await;
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0]["posts"], 5);
+    drop(e.w.sink.drain());
+}

@@ -1,0 +1,182 @@
+//! The real mail server (Postfix + Dovecot, started by `tests/mail/mail-server.sh`) and officers
+//! who use it through Python's smtplib/imaplib (`tests/mail/officer.py`).
+//!
+//! Tests that stop or restart a server take [`disrupt`]'s write lock; every other mail test
+//! holds its read lock, so one test's outage never lands in another's.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+static SERVERS: RwLock<()> = RwLock::const_new(());
+
+/// Shared use of the mail servers (they stay up while this is held).
+pub async fn share() -> RwLockReadGuard<'static, ()> {
+    SERVERS.read().await
+}
+
+/// Exclusive use, for tests that stop or restart a server.
+pub async fn disrupt() -> RwLockWriteGuard<'static, ()> {
+    SERVERS.write().await
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The running mail servers, as `mail-server.sh start` described them.
+#[derive(Clone, Debug)]
+pub struct MailServer {
+    pub env: HashMap<String, String>,
+}
+
+impl MailServer {
+    /// Read the env file (`$C2C_MAIL_ENV`, else `$C2C_STATE_DIR/mail/env`, else
+    /// `~/.cache/c2c-bridge/mail/env`).
+    pub fn from_env() -> MailServer {
+        let path = std::env::var("C2C_MAIL_ENV").map(PathBuf::from).unwrap_or_else(|_| {
+            let state = std::env::var("C2C_STATE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/c2c-bridge"));
+            state.join("mail/env")
+        });
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: start the mail servers first (tests/mail/mail-server.sh start; tests/run.sh does)",
+                path.display()
+            )
+        });
+        let env = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        MailServer { env }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.env.get(key).unwrap_or_else(|| panic!("{key} missing from the mail server's env file"))
+    }
+
+    pub fn port(&self, key: &str) -> u16 {
+        self.get(key).parse().unwrap()
+    }
+
+    fn script(&self, args: &[&str]) {
+        let out = Command::new("bash").arg(repo().join("tests/mail/mail-server.sh")).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "mail-server.sh {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn add_user(&self, address: &str, password: &str) {
+        self.script(&["add-user", address, password]);
+    }
+
+    pub fn stop_postfix(&self) {
+        self.script(&["stop-postfix"]);
+    }
+
+    pub fn start_postfix(&self) {
+        self.script(&["start-postfix"]);
+    }
+
+    pub fn restart_dovecot(&self) {
+        self.script(&["restart-dovecot"]);
+    }
+
+    /// A new mailbox with a unique address in `domain`, for one test.
+    pub fn new_user(&self, name: &str, domain: &str) -> Officer {
+        let address = format!("{name}-{}@{domain}", crate::free_port());
+        let password = format!("pw-{}", crate::free_port());
+        self.add_user(&address, &password);
+        Officer { server: self.clone(), address, password }
+    }
+}
+
+/// An officer's mail client (Python's smtplib/imaplib).
+#[derive(Clone, Debug)]
+pub struct Officer {
+    pub server: MailServer,
+    pub address: String,
+    pub password: String,
+}
+
+impl Officer {
+    fn run(&self, args: Vec<String>) -> (i32, Value) {
+        let out = Command::new("python3").arg(repo().join("tests/mail/officer.py")).args(&args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
+            panic!("officer.py {args:?} printed no JSON: {stdout}{}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    fn login(&self, port_key: &str, security: &str) -> Vec<String> {
+        vec![
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            self.server.get(port_key).into(),
+            format!("--{security}"),
+            "--user".into(),
+            self.address.clone(),
+            "--password".into(),
+            self.password.clone(),
+            "--cafile".into(),
+            self.server.get("C2C_MAIL_CA_FILE").into(),
+        ]
+    }
+
+    /// Send a mail through the submission port (STARTTLS + AUTH); returns its Message-ID
+    /// (without `<>`). `extra` are further `officer.py send` arguments.
+    pub fn send(&self, to: &str, subject: &str, text: &str, extra: &[&str]) -> String {
+        let mut args = vec!["send".to_string()];
+        args.extend(self.login("C2C_MAIL_SUBMISSION_PORT", "starttls"));
+        for a in ["--from", &self.address, "--to", to, "--subject", subject, "--text", text] {
+            args.push(a.to_string());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let (code, v) = self.run(args);
+        assert_eq!(code, 0, "send failed: {v}");
+        v["message_id"].as_str().unwrap().trim_matches(['<', '>']).to_string()
+    }
+
+    /// Mails in `mailbox` with a UID above `since_uid`, waiting up to `wait` seconds for `count`.
+    pub fn fetch(&self, mailbox: &str, since_uid: u64, count: usize, wait: u64) -> Vec<Value> {
+        let mut args = vec!["fetch".to_string()];
+        args.extend(self.login("C2C_MAIL_IMAPS_PORT", "tls"));
+        for a in ["--mailbox", mailbox, "--since-uid", &since_uid.to_string()] {
+            args.push(a.to_string());
+        }
+        if wait > 0 {
+            args.extend(["--wait".into(), wait.to_string(), "--count".into(), count.to_string()]);
+        }
+        let (code, v) = self.run(args);
+        let list = v.as_array().cloned().unwrap_or_default();
+        assert!(code == 0 || (code == 3 && wait > 0), "fetch failed: {v}");
+        assert!(
+            list.len() >= count,
+            "expected {count} mails in {mailbox} of {}, got {}: {v}",
+            self.address,
+            list.len()
+        );
+        list
+    }
+}
+
+/// The `<id>` tokens of a Message-ID-list header (References), without brackets.
+pub fn id_list(header: &str) -> Vec<String> {
+    header.split_whitespace().map(|t| t.trim_matches(['<', '>']).to_string()).collect()
+}
+
+/// The first value of a header in an `officer.py fetch` result.
+pub fn header<'a>(mail: &'a Value, name: &str) -> Option<&'a str> {
+    mail["headers"][name.to_ascii_lowercase()].as_array()?.first()?.as_str()
+}
