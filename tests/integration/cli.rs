@@ -142,3 +142,33 @@ async fn sigterm_drains_deliveries_in_flight() {
     let delivered: u64 = convs.iter().map(|c| c["deliveries"]["delivered"].as_u64().unwrap_or(0)).sum();
     assert_eq!(delivered, 2);
 }
+
+#[tokio::test]
+async fn sighup_reloads_a_valid_config_and_keeps_the_running_one_otherwise() {
+    let mut w = crate::world().await;
+    let newp = message("gifu-sato", "gifu-leeds", None, Some("New partnership"), "Hello Leeds, from Gifu.");
+    assert_eq!(w.post("gifu", "r-1", &newp).await.code(), "unknown_partnership");
+
+    // A broken config is refused; the running one stays.
+    let original = std::fs::read_to_string(&w.config_path).unwrap();
+    std::fs::write(&w.config_path, format!("{original}\n[[partnerships]]\nid = \"broken\"\n")).unwrap();
+    w.daemon.signal_hup();
+    w.daemon.wait_log("config reload refused").await;
+    let ok =
+        w.post("leeds", "r-2", &message("leeds-jo", "hangzhou-leeds", None, Some("Still up"), "Still relayed.")).await;
+    assert_eq!(ok.status, 202);
+    assert_eq!(w.sink.next_delivered().await.post.text, "Still relayed.");
+
+    // A valid one is applied without a restart.
+    let added = format!(
+        "{original}\n[[partnerships]]\nid = \"gifu-leeds\"\nkind = \"city-city\"\nmembers = [\"gifu\", \"leeds\"]\n\
+         objective = \"Schools\"\nlanguage = \"en\"\nreply_within = \"5d\"\nchannels = {{ gifu = \"webhook\", leeds = \"webhook\" }}\n"
+    );
+    std::fs::write(&w.config_path, added).unwrap();
+    w.daemon.signal_hup();
+    w.daemon.wait_log("config reloaded").await;
+    let a = w.post("gifu", "r-3", &newp).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let got = w.sink.next_delivered().await;
+    assert_eq!((got.city.as_str(), got.post.partnership.as_str()), ("leeds", "gifu-leeds"));
+}

@@ -40,42 +40,7 @@ smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user =
 # Only IDLE can bring mail in within a test's deadline.
 poll_interval = "300s"
 
-[[cities]]
-id = "leeds"
-name = "Leeds"
-country = "GB"
-languages = ["en"]
-{leeds}
-  [[cities.contacts]]
-  id = "leeds-jo"
-  name = "Jo Smith"
-  role = "International Relations"
-  languages = ["en"]
-  email = "{jo}"
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-languages = ["zh", "en"]
-{hangzhou}
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-  languages = ["zh", "en"]
-
-[[cities]]
-id = "gifu"
-name = "Gifu"
-country = "JP"
-languages = ["ja", "en"]
-{gifu}
-  [[cities.contacts]]
-  id = "gifu-sato"
-  name = "Sato Hana"
-  role = "International Exchange Division"
-
+{cities}
 [[partnerships]]
 id = "hangzhou-leeds"
 kind = "city-city"
@@ -101,10 +66,12 @@ channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
             imaps = s.get("C2C_MAIL_IMAPS_PORT"),
             submission = s.get("C2C_MAIL_SUBMISSION_PORT"),
             ca = s.get("C2C_MAIL_CA_FILE"),
-            leeds = ctx.webhook("leeds"),
-            hangzhou = ctx.webhook("hangzhou"),
-            gifu = ctx.webhook("gifu"),
-            jo = j.address,
+            cities = [
+                ctx.city("leeds", &ctx.webhook("leeds"), &format!("email = \"{}\"", j.address)),
+                ctx.city("hangzhou", &ctx.webhook("hangzhou"), ""),
+                ctx.city("gifu", &ctx.webhook("gifu"), ""),
+            ]
+            .concat(),
         )
     })
     .await;

@@ -88,46 +88,17 @@ password_env = "C2C_TEST_MATRIX_PASSWORD"
 store_dir = "matrix"
 encrypt_new_rooms = {encrypted}
 
-[[cities]]
-id = "leeds"
-name = "Leeds"
-country = "GB"
-languages = ["en"]
-  [[cities.contacts]]
-  id = "leeds-jo"
-  name = "Jo Smith"
-  role = "International Relations"
-  languages = ["en"]
-  {jo_email}
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-languages = ["zh", "en"]
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-  languages = ["zh", "en"]
-  matrix = "{l}"
-
-[[cities]]
-id = "gifu"
-name = "Gifu"
-country = "JP"
-languages = ["ja", "en"]
-{gifu}
-  [[cities.contacts]]
-  id = "gifu-sato"
-  name = "Sato Hana"
-  role = "International Exchange Division"
-
+{cities}
 {partnerships}
 "#,
             bridge = ctx.bridge_section(),
             hs = s.url(),
-            gifu = ctx.webhook("gifu"),
+            cities = [
+                ctx.city("leeds", "", &jo_email),
+                ctx.city("hangzhou", "", &format!("matrix = \"{l}\"")),
+                ctx.city("gifu", &ctx.webhook("gifu"), ""),
+            ]
+            .concat(),
         )
     })
     .await;

@@ -7,7 +7,6 @@
 //! the same size to Postfix directly, and that phase ends the same way. Both rates count mails
 //! delivered into the mailbox; smtp-source's own accept rate is shown too.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -15,16 +14,6 @@ use std::time::{Duration, Instant};
 use crate::client::{Load, closed_loop_count};
 use crate::daemon::Bridge;
 use crate::servers::Sink;
-
-fn mail_env() -> anyhow::Result<HashMap<String, String>> {
-    let state = std::env::var("C2C_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/c2c-bridge"));
-    let path = std::env::var("C2C_MAIL_ENV").map(PathBuf::from).unwrap_or(state.join("mail/env"));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e} (start tests/mail/mail-server.sh first)", path.display()))?;
-    Ok(text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
 
 fn add_user(repo: &Path, address: &str, password: &str) -> anyhow::Result<()> {
     let ok = Command::new("bash")
@@ -62,7 +51,7 @@ async fn wait_count(maildir: &Path, target: usize, timeout: Duration) -> anyhow:
 }
 
 pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usize) -> anyhow::Result<()> {
-    let env = mail_env()?;
+    let env = crate::servers::server_env("mail", "tests/mail/mail-server.sh start")?;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tag = std::process::id();
     let bridge_addr = format!("bridge-bench-{tag}@c2c.test");

@@ -7,7 +7,6 @@
 //! seen the last one arrive (a /sync long-poll). Then `tests/matrix/post_rate.py` (matrix-nio)
 //! posts as many messages to the same room, one at a time and 8 at a time.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,16 +16,6 @@ use serde_json::{Value, json};
 use crate::client::{Load, closed_loop_count};
 use crate::daemon::Bridge;
 use crate::servers::Sink;
-
-fn synapse_env() -> anyhow::Result<HashMap<String, String>> {
-    let state = std::env::var("C2C_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/c2c-bridge"));
-    let path = state.join("synapse/env");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("{}: {e} (start tests/matrix/synapse.sh first)", path.display()))?;
-    Ok(text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
 
 fn register(repo: &Path, user: &str, password: &str) -> anyhow::Result<()> {
     let ok =
@@ -82,7 +71,7 @@ async fn sync_token(http: &reqwest::Client, hs: &str, token: &str) -> anyhow::Re
 }
 
 pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usize) -> anyhow::Result<()> {
-    let env = synapse_env()?;
+    let env = crate::servers::server_env("synapse", "tests/matrix/synapse.sh start")?;
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let hs = env["C2C_SYNAPSE_URL"].clone();
     let server = env["C2C_SYNAPSE_SERVER_NAME"].clone();

@@ -124,3 +124,15 @@ async fn receive(State(sink): State<Arc<Sink>>, body: Bytes) -> StatusCode {
     sink.arrived.fetch_add(1, Ordering::SeqCst);
     StatusCode::NO_CONTENT
 }
+
+/// The `KEY=value` env file a test server script wrote (`$C2C_STATE_DIR/<sub>/env`, default state
+/// dir `~/.cache/c2c-bridge`).
+pub fn server_env(sub: &str, how_to_start: &str) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let state = std::env::var("C2C_STATE_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/c2c-bridge")
+    });
+    let path = state.join(sub).join("env");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e} (run {how_to_start} first)", path.display()))?;
+    Ok(text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}

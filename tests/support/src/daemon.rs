@@ -94,6 +94,13 @@ impl Daemon {
         assert!(ok.success());
     }
 
+    /// Send SIGHUP (reload the config).
+    pub fn signal_hup(&self) {
+        let child = self.child.as_ref().expect("running");
+        let ok = Command::new("kill").arg("-HUP").arg(child.id().to_string()).status().unwrap();
+        assert!(ok.success());
+    }
+
     /// Wait until the log contains `needle` (the daemon's own report of an event).
     pub async fn wait_log(&self, needle: &str) {
         let start = Instant::now();

@@ -36,3 +36,22 @@ pub fn new_secret() -> String {
     let key: [u8; 32] = rand::random();
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
+
+/// The `KEY=value` env file a server script wrote: `$override_var` if set, else
+/// `$C2C_STATE_DIR/<sub>/env` (default state dir `~/.cache/c2c-bridge`).
+pub fn server_env(override_var: &str, sub: &str, how_to_start: &str) -> std::collections::HashMap<String, String> {
+    let path = std::env::var(override_var).map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        let state = std::env::var("C2C_STATE_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/c2c-bridge"));
+        state.join(sub).join("env")
+    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}: start it first ({how_to_start}; tests/run.sh does)", path.display()));
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+/// The repository's root.
+pub fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -5,7 +5,6 @@
 //! holds its read lock, so one test's outage never lands in another's.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -23,10 +22,6 @@ pub async fn disrupt() -> RwLockWriteGuard<'static, ()> {
     SERVERS.write().await
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The running mail servers, as `mail-server.sh start` described them.
 #[derive(Clone, Debug)]
 pub struct MailServer {
@@ -34,27 +29,9 @@ pub struct MailServer {
 }
 
 impl MailServer {
-    /// Read the env file (`$C2C_MAIL_ENV`, else `$C2C_STATE_DIR/mail/env`, else
-    /// `~/.cache/c2c-bridge/mail/env`).
+    /// Read the env file (`$C2C_MAIL_ENV`, else `$C2C_STATE_DIR/mail/env`).
     pub fn from_env() -> MailServer {
-        let path = std::env::var("C2C_MAIL_ENV").map(PathBuf::from).unwrap_or_else(|_| {
-            let state = std::env::var("C2C_STATE_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/c2c-bridge"));
-            state.join("mail/env")
-        });
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}: start the mail servers first (tests/mail/mail-server.sh start; tests/run.sh does)",
-                path.display()
-            )
-        });
-        let env = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        MailServer { env }
+        MailServer { env: crate::server_env("C2C_MAIL_ENV", "mail", "tests/mail/mail-server.sh start") }
     }
 
     pub fn get(&self, key: &str) -> &str {
@@ -66,7 +43,8 @@ impl MailServer {
     }
 
     fn script(&self, args: &[&str]) {
-        let out = Command::new("bash").arg(repo().join("tests/mail/mail-server.sh")).args(args).output().unwrap();
+        let out =
+            Command::new("bash").arg(crate::repo().join("tests/mail/mail-server.sh")).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "mail-server.sh {args:?}: {}{}",
@@ -110,7 +88,8 @@ pub struct Officer {
 
 impl Officer {
     fn run(&self, args: Vec<String>) -> (i32, Value) {
-        let out = Command::new("python3").arg(repo().join("tests/mail/officer.py")).args(&args).output().unwrap();
+        let out =
+            Command::new("python3").arg(crate::repo().join("tests/mail/officer.py")).args(&args).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let value = serde_json::from_str(&stdout).unwrap_or_else(|_| {
             panic!("officer.py {args:?} printed no JSON: {stdout}{}", String::from_utf8_lossy(&out.stderr))

@@ -21,10 +21,6 @@ pub async fn disrupt() -> RwLockWriteGuard<'static, ()> {
     SERVER.write().await
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The running Synapse, as `synapse.sh start` described it.
 #[derive(Clone, Debug)]
 pub struct Synapse {
@@ -33,21 +29,7 @@ pub struct Synapse {
 
 impl Synapse {
     pub fn from_env() -> Synapse {
-        let path = std::env::var("C2C_SYNAPSE_ENV").map(PathBuf::from).unwrap_or_else(|_| {
-            let state = std::env::var("C2C_STATE_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/c2c-bridge"));
-            state.join("synapse/env")
-        });
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{}: {e}: start Synapse first (tests/matrix/synapse.sh start; tests/run.sh does)", path.display())
-        });
-        let env = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        Synapse { env }
+        Synapse { env: crate::server_env("C2C_SYNAPSE_ENV", "synapse", "tests/matrix/synapse.sh start") }
     }
 
     pub fn get(&self, key: &str) -> &str {
@@ -59,7 +41,7 @@ impl Synapse {
     }
 
     fn script(&self, args: &[&str]) -> String {
-        let out = Command::new("bash").arg(repo().join("tests/matrix/synapse.sh")).args(args).output().unwrap();
+        let out = Command::new("bash").arg(crate::repo().join("tests/matrix/synapse.sh")).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "synapse.sh {args:?}: {}{}",
@@ -100,7 +82,7 @@ pub struct MatrixOfficer {
 impl MatrixOfficer {
     fn run(&self, args: &[&str]) -> (i32, Value) {
         let out = Command::new(self.synapse.get("C2C_MATRIX_PYTHON"))
-            .arg(repo().join("tests/matrix/officer.py"))
+            .arg(crate::repo().join("tests/matrix/officer.py"))
             .args(["--homeserver", self.synapse.url(), "--user", &self.user, "--password", &self.password, "--store"])
             .arg(&self.store)
             .args(args)

@@ -95,6 +95,32 @@ max_body_bytes = {body}
         )
     }
 
+    /// One of the three test cities (`leeds`, `hangzhou`, `gifu`) with its one contact.
+    /// `city_extra` goes into the city table (e.g. [`Ctx::webhook`]), `contact_extra` into the
+    /// contact's (e.g. `email = "..."`).
+    pub fn city(&self, id: &str, city_extra: &str, contact_extra: &str) -> String {
+        let (name, country, tz, langs, contact, person, role) = match id {
+            "leeds" => ("Leeds", "GB", "Europe/London", r#"["en"]"#, "leeds-jo", "Jo Smith", "International Relations"),
+            "hangzhou" => {
+                ("Hangzhou", "CN", "Asia/Shanghai", r#"["zh", "en"]"#, "hz-li", "Li Wei", "Foreign Affairs Office")
+            }
+            "gifu" => (
+                "Gifu",
+                "JP",
+                "Asia/Tokyo",
+                r#"["ja", "en"]"#,
+                "gifu-sato",
+                "Sato Hana",
+                "International Exchange Division",
+            ),
+            other => panic!("no test city {other}"),
+        };
+        format!(
+            "\n[[cities]]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\ntimezone = \"{tz}\"\nlanguages = {langs}\n{city_extra}\n\
+             \n  [[cities.contacts]]\n  id = \"{contact}\"\n  name = \"{person}\"\n  role = \"{role}\"\n  languages = {langs}\n  {contact_extra}\n"
+        )
+    }
+
     /// `webhook = {...}` for one of the three cities, pointing at the sink.
     pub fn webhook(&self, city: &str) -> String {
         format!(
@@ -166,50 +192,9 @@ pub fn message(from: &str, partnership: &str, thread_key: Option<&str>, subject:
 
 /// The default world's config: three webhook cities.
 fn config_text(ctx: &Ctx<'_>) -> String {
+    let cities: String = CITIES.iter().map(|c| ctx.city(c, &ctx.webhook(c), "")).collect();
     format!(
-        r#"{bridge}
-[[cities]]
-id = "leeds"
-name = "Leeds"
-country = "GB"
-timezone = "Europe/London"
-languages = ["en"]
-{leeds}
-
-  [[cities.contacts]]
-  id = "leeds-jo"
-  name = "Jo Smith"
-  role = "International Relations"
-  languages = ["en"]
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-timezone = "Asia/Shanghai"
-languages = ["zh", "en"]
-{hangzhou}
-
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-  languages = ["zh", "en"]
-
-[[cities]]
-id = "gifu"
-name = "Gifu"
-country = "JP"
-timezone = "Asia/Tokyo"
-languages = ["ja", "en"]
-{gifu}
-
-  [[cities.contacts]]
-  id = "gifu-sato"
-  name = "Sato Hana"
-  role = "International Exchange Division"
-  languages = ["ja", "en"]
-
+        r#"{bridge}{cities}
 [[partnerships]]
 id = "hangzhou-leeds"
 kind = "city-city"
@@ -231,8 +216,5 @@ on_other_channel = "reject"
 channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
 "#,
         bridge = ctx.bridge_section(),
-        leeds = ctx.webhook("leeds"),
-        hangzhou = ctx.webhook("hangzhou"),
-        gifu = ctx.webhook("gifu"),
     )
 }
