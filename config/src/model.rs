@@ -85,7 +85,7 @@ impl Default for Delivery {
 
 /// `[connectors.*]`: which channels this instance speaks. A section that is present (even an
 /// empty table) enables its connector.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Connectors {
     /// `[connectors.email]`.
     pub email: Option<EmailConnector>,
@@ -112,7 +112,7 @@ impl Connectors {
 }
 
 /// `[connectors.email]`: one mailbox the bridge reads (IMAP) and sends from (SMTP).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmailConnector {
     /// The bridge's address, the `From:` of relayed mail.
     pub address: String,
@@ -143,7 +143,7 @@ impl EmailConnector {
 }
 
 /// A mail server the email connector talks to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MailServer {
     /// Host name or address.
     pub host: String,
@@ -174,7 +174,7 @@ pub enum Security {
 }
 
 /// `[connectors.matrix]`: the bridge's Matrix account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatrixConnector {
     /// Homeserver base URL (`http://` or `https://`).
     pub homeserver: String,

@@ -234,6 +234,63 @@ async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn edits_redactions_and_strangers_in_a_portal_room() {
+    let _m = matrix::share().await;
+    let mut e = matrix_world(
+        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
+        false,
+        false,
+    )
+    .await;
+    let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let top = e.li.send(&room, "Budget for the April visit\nWe can fund four people.", None);
+    let first = e.w.sink.next_delivered().await;
+    let conversation = first.post.conversation.clone();
+
+    // An edit is relayed as a correction in the same conversation.
+    e.li.edit(&room, &top, "Budget for the April visit\nWe can fund five people.");
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.conversation, conversation);
+    assert!(got.post.text.starts_with("Correction: "), "{}", got.post.text);
+    assert!(got.post.text.contains("five people"), "{}", got.post.text);
+
+    // Someone else in the room, not a contact: ignored and counted, never relayed.
+    let dir = tempfile::tempdir().unwrap().keep();
+    let visitor = e.synapse.new_officer("visitor", dir.join("visitor"));
+    e.li.invite(&room, &visitor.user);
+    assert_eq!(visitor.accept_invite(60)["room_id"].as_str(), Some(room.as_str()));
+    visitor.send(&room, "Hello from someone the bridge does not know", None);
+
+    // A redaction becomes a short note in the same conversation. It was posted after the
+    // visitor's message, so had that been relayed it would have arrived first.
+    e.li.redact(&room, &top);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.conversation, conversation);
+    assert!(got.post.text.contains("deleted an earlier message"), "{}", got.post.text);
+    let refused = e.w.daemon.metric(r#"c2c_messages_refused_total{channel="matrix",reason="unknown_sender"}"#).await;
+    assert_eq!(refused, 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn a_contact_who_left_the_portal_is_invited_again_on_reload() {
+    let _m = matrix::share().await;
+    let e = matrix_world(
+        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
+        false,
+        false,
+    )
+    .await;
+    let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    e.li.leave(&room);
+    e.w.daemon.signal_hup();
+    e.w.daemon.wait_log("config reloaded").await;
+    let again = e.li.accept_invite(60);
+    assert_eq!(again["room_id"].as_str(), Some(room.as_str()), "the same portal room, not a new one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
 async fn three_cities_on_three_channels() {
     let _m = matrix::share().await;

@@ -187,9 +187,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
     let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
     connectors.insert(Channel::Webhook, webhook);
+    let mut matrix_connector = None;
     if let Some(matrix) = matrix_settings(&config.get())? {
         let state: Arc<dyn Inbox> = Arc::new(router.clone());
-        connectors.insert(Channel::Matrix, Arc::new(MatrixConnector::new(matrix, state)));
+        let connector = MatrixConnector::new(matrix, state);
+        matrix_connector = Some(connector.clone());
+        connectors.insert(Channel::Matrix, Arc::new(connector));
     }
     if let Some(email) = email_settings(&config.get(), store.instance_id())? {
         let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
@@ -246,7 +249,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             .await
     });
 
-    wait_for_stop(config_path, &config, &tagger, &cities).await;
+    let reloadable =
+        Reloadable { config: config.clone(), tagger: tagger.clone(), cities: cities.clone(), matrix: matrix_connector };
+    wait_for_stop(config_path, &reloadable).await;
 
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
     stop_inbound.cancel();
@@ -268,8 +273,17 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a config reload replaces in the running daemon.
+struct Reloadable {
+    config: Live<Config>,
+    tagger: Live<Tagger>,
+    cities: SharedCities,
+    /// Its portal rooms follow the config (new rooms, contacts re-invited).
+    matrix: Option<MatrixConnector>,
+}
+
 /// Wait for SIGTERM or SIGINT; reload the config on SIGHUP meanwhile.
-async fn wait_for_stop(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>, cities: &SharedCities) {
+async fn wait_for_stop(path: &Path, live: &Reloadable) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
@@ -278,13 +292,14 @@ async fn wait_for_stop(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>
         tokio::select! {
             _ = term.recv() => return,
             _ = int.recv() => return,
-            _ = hup.recv() => reload(path, config, tagger, cities),
+            _ = hup.recv() => reload(path, live),
         }
     }
 }
 
-/// Apply a new config if it is valid; keep the running one otherwise.
-fn reload(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>, cities: &SharedCities) {
+/// Apply a new config if it is valid; keep the running one otherwise. Connector settings other
+/// than the Matrix portal rooms (servers, accounts, ports) take effect at the next restart.
+fn reload(path: &Path, live: &Reloadable) {
     let new = match load_config(path) {
         Ok(c) => c,
         Err(e) => {
@@ -299,12 +314,26 @@ fn reload(path: &Path, config: &Live<Config>, tagger: &Live<Tagger>, cities: &Sh
             return;
         }
     };
-    let old = config.get();
+    let new_matrix = match matrix_settings(&new) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "config reload refused; the running config stays");
+            return;
+        }
+    };
+    let old = live.config.get();
     if old.bridge.listen != new.bridge.listen || old.bridge.data_dir != new.bridge.data_dir {
         tracing::warn!("`listen` and `data_dir` changes take effect at the next restart");
     }
-    tagger.replace(Tagger::new(new.languages_mentioned()));
-    cities.replace(new_cities);
+    if old.connectors != new.connectors {
+        tracing::warn!("changes under [connectors] take effect at the next restart");
+    }
+    live.tagger.replace(Tagger::new(new.languages_mentioned()));
+    live.cities.replace(new_cities);
     tracing::info!(summary = %new.summary(), "config reloaded");
-    config.replace(new);
+    live.config.replace(new);
+    if let (Some(connector), Some(settings)) = (&live.matrix, new_matrix) {
+        let connector = connector.clone();
+        tokio::spawn(async move { connector.reload_portals(settings.portals).await });
+    }
 }

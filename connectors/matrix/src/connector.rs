@@ -27,6 +27,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 struct Shared {
     settings: MatrixSettings,
+    /// The portals the config asks for now (replaced on reload). Held while rooms are being set
+    /// up, so a reload and the start-up never set up portals at the same time.
+    wanted: tokio::sync::Mutex<Vec<crate::config::Portal>>,
     state: State,
     client: tokio::sync::OnceCell<Client>,
     portals: RwLock<Portals>,
@@ -50,6 +53,7 @@ impl MatrixConnector {
     pub fn new(settings: MatrixSettings, state: Arc<dyn Inbox>) -> Self {
         Self {
             shared: Arc::new(Shared {
+                wanted: tokio::sync::Mutex::new(settings.portals.clone()),
                 settings,
                 state: State(state),
                 client: tokio::sync::OnceCell::new(),
@@ -79,8 +83,7 @@ impl MatrixConnector {
                 };
                 // One sync so the client knows its rooms before they are checked.
                 client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.map_err(|e| e.to_string())?;
-                let portals = portal::ensure(&client, s, &self.shared.state).await?;
-                *self.shared.portals.write().unwrap_or_else(|p| p.into_inner()) = portals;
+                self.set_up_portals(&client).await?;
                 Ok::<_, String>(client)
             };
             match attempt.await {
@@ -93,6 +96,27 @@ impl MatrixConnector {
             if !pause(&mut backoff, shutdown).await {
                 return None;
             }
+        }
+    }
+
+    /// Create or join the wanted portals' rooms and invite whoever is missing.
+    async fn set_up_portals(&self, client: &Client) -> Result<(), String> {
+        let wanted = self.shared.wanted.lock().await;
+        let settings = MatrixSettings { portals: wanted.clone(), ..self.shared.settings.clone() };
+        let portals = portal::ensure(client, &settings, &self.shared.state).await?;
+        *self.shared.portals.write().unwrap_or_else(|p| p.into_inner()) = portals;
+        Ok(())
+    }
+
+    /// A reloaded config's portals: rooms for new ones, and contacts who left (or were added)
+    /// invited. Before the connector has connected this only records them for the start-up.
+    pub async fn reload_portals(&self, portals: Vec<crate::config::Portal>) {
+        *self.shared.wanted.lock().await = portals;
+        let Some(client) = self.shared.client.get() else { return };
+        // While the start-up is still retrying this may fail; the start-up then uses them.
+        match self.set_up_portals(client).await {
+            Ok(()) => tracing::info!("Matrix portal rooms checked after the config reload"),
+            Err(e) => tracing::warn!(error = %e, "Matrix portal rooms could not be set up after the reload"),
         }
     }
 

@@ -1,15 +1,16 @@
 //! Portal rooms: one per (partnership, member city on Matrix), created by the bridge (or an
 //! existing room named in the config), with the city's contacts invited; anyone who left is
-//! invited again when the connector starts. Room ids are opaque: nothing is read from them.
+//! invited again whenever the config is loaded (start-up and SIGHUP). Room ids are opaque: nothing is read from them.
 
 use std::collections::HashMap;
 
+use matrix_sdk::ruma::api::client::membership::get_member_events::v3::Request as MemberEvents;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::{EmptyStateKey, InitialStateEvent};
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
-use matrix_sdk::{Client, RoomMemberships, RoomState};
+use matrix_sdk::{Client, RoomState};
 
 use crate::config::{MatrixSettings, Portal};
 use crate::state::State;
@@ -74,11 +75,13 @@ async fn create(client: &Client, s: &MatrixSettings, p: &Portal) -> Result<Owned
     Ok(room.room_id().to_owned())
 }
 
-/// Invite every contact who is neither in the room nor invited (e.g. who left).
+/// Invite every contact who is neither in the room nor invited (e.g. who left). The room's
+/// members are asked of the homeserver, not read from the local sync state, so a contact who
+/// left a moment ago is seen as gone even before the bot's next sync.
 async fn invite_missing(client: &Client, room_id: &RoomId, users: &[String]) {
     let Some(room) = client.get_room(room_id) else { return };
-    let present: Vec<OwnedUserId> = match room.members(RoomMemberships::JOIN | RoomMemberships::INVITE).await {
-        Ok(m) => m.into_iter().map(|m| m.user_id().to_owned()).collect(),
+    let present = match client.send(MemberEvents::new(room_id.to_owned())).await {
+        Ok(r) => present_members(r.chunk.iter().filter_map(|e| e.deserialize_as::<serde_json::Value>().ok())),
         Err(e) => {
             tracing::warn!(room = %room_id, error = %e, "could not list room members");
             return;
@@ -86,10 +89,36 @@ async fn invite_missing(client: &Client, room_id: &RoomId, users: &[String]) {
     };
     for u in users {
         let Ok(user) = UserId::parse(u) else { continue };
-        if !present.contains(&user)
-            && let Err(e) = room.invite_user_by_id(&user).await
-        {
-            tracing::warn!(room = %room_id, user = %user, error = %e, "could not invite a contact");
+        if present.iter().any(|p| p == user.as_str()) {
+            continue;
         }
+        match room.invite_user_by_id(&user).await {
+            Ok(()) => tracing::info!(room = %room_id, user = %user, "contact invited to the portal room"),
+            Err(e) => tracing::warn!(room = %room_id, user = %user, error = %e, "could not invite a contact"),
+        }
+    }
+}
+
+/// The users whose current membership is `join` or `invite`, from `m.room.member` state events.
+fn present_members(events: impl Iterator<Item = serde_json::Value>) -> Vec<String> {
+    events
+        .filter(|e| matches!(e["content"]["membership"].as_str(), Some("join" | "invite")))
+        .filter_map(|e| e["state_key"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn only_joined_and_invited_members_count_as_present() {
+        let member =
+            |who: &str, m: &str| json!({"type": "m.room.member", "state_key": who, "content": {"membership": m}});
+        let got = super::present_members(
+            [member("@a:x", "join"), member("@b:x", "leave"), member("@c:x", "invite"), member("@d:x", "ban")]
+                .into_iter(),
+        );
+        assert_eq!(got, vec!["@a:x".to_string(), "@c:x".to_string()]);
     }
 }

@@ -140,6 +140,12 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
         )
     }
 
+    /// The value of one metric line (name with labels, exactly as exposed), 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = fetch(self.addr, "/metrics").await.unwrap_or_default();
+        text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(0.0)
+    }
+
     fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }

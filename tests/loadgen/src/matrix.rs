@@ -37,17 +37,27 @@ async fn wait_for(
     let mut since = since.to_string();
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(600);
+    // Without a filter a /sync returns only the last few timeline events of a busy room
+    // (`limited`); ask for up to 1,000 of the bot's messages per response and check.
+    let filter =
+        json!({"room": {"rooms": [room], "timeline": {"limit": 1000, "types": ["m.room.message"], "senders": [bot]}}})
+            .to_string();
     while seen < n {
         anyhow::ensure!(Instant::now() < deadline, "only {seen} of {n} messages arrived");
         let r: Value = http
-            .get(format!("{hs}/_matrix/client/v3/sync?timeout=10000&since={since}"))
+            .get(reqwest::Url::parse_with_params(
+                &format!("{hs}/_matrix/client/v3/sync"),
+                &[("timeout", "10000"), ("since", since.as_str()), ("filter", filter.as_str())],
+            )?)
             .bearer_auth(token)
             .send()
             .await?
             .json()
             .await?;
         since = r["next_batch"].as_str().unwrap_or(&since).to_string();
-        if let Some(events) = r["rooms"]["join"][room]["timeline"]["events"].as_array() {
+        let timeline = &r["rooms"]["join"][room]["timeline"];
+        anyhow::ensure!(timeline["limited"] != true, "the reader's /sync skipped events (limited timeline)");
+        if let Some(events) = timeline["events"].as_array() {
             seen += events.iter().filter(|e| e["type"] == "m.room.message" && e["sender"] == bot).count();
         }
     }

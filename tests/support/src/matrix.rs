@@ -129,6 +129,21 @@ impl MatrixOfficer {
         self.ok(&["edit", room, event, "--text", text])["event_id"].as_str().unwrap().to_string()
     }
 
+    /// Redact (delete) `event`.
+    pub fn redact(&self, room: &str, event: &str) -> String {
+        self.ok(&["redact", room, event])["event_id"].as_str().unwrap().to_string()
+    }
+
+    /// Invite `user` into `room`.
+    pub fn invite(&self, room: &str, user: &str) {
+        self.ok(&["invite", room, user]);
+    }
+
+    /// Leave `room`.
+    pub fn leave(&self, room: &str) {
+        self.ok(&["leave", room]);
+    }
+
     /// Messages from others in `room` (in `thread_root`'s thread if given), waiting for `count`.
     pub fn messages(&self, room: &str, count: usize, thread_root: Option<&str>) -> Vec<Value> {
         let n = count.to_string();
