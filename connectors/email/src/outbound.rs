@@ -1,4 +1,10 @@
 //! SMTP: a pooled lettre transport; 4xx and connection trouble are retried, 5xx fails for good.
+//!
+//! lettre's `max_size` bounds only the *idle* connections it keeps: with more sends in flight it
+//! opens new sessions (TLS handshake + AUTH each) and closes them when they come back. So the
+//! sends themselves are bounded to the pool's size, and every session is reused.
+
+use std::sync::Arc;
 
 use c2c_core::DeliveryError;
 use lettre::transport::smtp::PoolConfig;
@@ -13,7 +19,12 @@ use crate::config::{Security, Server};
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     server: String,
+    /// One permit per pooled session.
+    sessions: Arc<tokio::sync::Semaphore>,
 }
+
+/// SMTP sessions kept open (and mails in flight at once).
+pub const SESSIONS: usize = 16;
 
 impl std::fmt::Debug for Smtp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,15 +50,20 @@ impl Smtp {
             .port(server.port)
             .tls(tls)
             .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(16));
+            .pool_config(PoolConfig::new().max_size(SESSIONS as u32));
         if !server.user.is_empty() {
             builder = builder.credentials(Credentials::new(server.user.clone(), server.password.clone()));
         }
-        Ok(Self { transport: builder.build(), server: format!("{}:{}", server.host, server.port) })
+        Ok(Self {
+            transport: builder.build(),
+            server: format!("{}:{}", server.host, server.port),
+            sessions: Arc::new(tokio::sync::Semaphore::new(SESSIONS)),
+        })
     }
 
     /// Send one mail.
     pub async fn send(&self, message: lettre::Message) -> Result<(), DeliveryError> {
+        let _session = self.sessions.acquire().await.map_err(|_| DeliveryError::temporary("SMTP is shutting down"))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => Err(classify(&self.server, &e)),
