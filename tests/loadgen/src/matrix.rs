@@ -5,7 +5,8 @@
 //! `--matrix-messages` signed messages at full speed; the bridge posts each into Hangzhou's
 //! portal room (unencrypted, so both sides do the same work); the phase ends when a reader has
 //! seen the last one arrive (a /sync long-poll). Then `tests/matrix/post_rate.py` (matrix-nio)
-//! posts as many messages to the same room, one at a time and 8 at a time.
+//! posts as many messages to the same room, 1, 8 and 64 at a time (64 = the bridge's default
+//! delivery concurrency).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -176,7 +177,7 @@ channels = {{ hangzhou = "matrix", gifu = "webhook" }}
 
     // matrix-nio posting to the same room.
     let mut nio = Vec::new();
-    for concurrency in [1, 8] {
+    for concurrency in [1, 8, 64] {
         let out = Command::new(&env["C2C_MATRIX_PYTHON"])
             .arg(repo.join("tests/matrix/post_rate.py"))
             .args(["--homeserver", &hs, "--user", &reader_id, "--password", &password, "--room", &room])
