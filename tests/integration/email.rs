@@ -98,12 +98,15 @@ async fn an_email_officer_and_a_webhook_city_hold_one_thread() {
     let _servers = share().await;
     let mut e = email_world().await;
 
-    // Jo starts a conversation from their mail client.
+    // Jo starts a conversation from their mail client, with a PDF attached.
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("proposal.pdf");
+    std::fs::write(&pdf, vec![b'%'; 1234]).unwrap();
     let first_id = e.jo.send(
         &e.bridge_plus("hangzhou-leeds"),
         "Library exchange",
         "Dear Li Wei,\n\nplease find our proposal for the library exchange programme below.\n\nBest regards,\nJo",
-        &[],
+        &["--attach", pdf.to_str().unwrap()],
     );
     let got = e.w.sink.next_delivered().await;
     assert_eq!(got.city, "hangzhou");
@@ -111,6 +114,15 @@ async fn an_email_officer_and_a_webhook_city_hold_one_thread() {
     assert_eq!(got.post.subject, "Library exchange");
     assert_eq!(got.post.language.code, "en");
     assert!(got.post.text.starts_with("Dear Li Wei"), "{}", got.post.text);
+    // The webhook wire carries no files: the attachment is listed and noted in the text.
+    assert_eq!(got.post.attachments.len(), 1);
+    assert_eq!(got.post.attachments[0].filename, "proposal.pdf");
+    assert_eq!(got.post.attachments[0].size, 1234);
+    assert!(
+        got.post.text.ends_with("[Attachment not carried over the webhook: \"proposal.pdf\" (1234 bytes)]"),
+        "{}",
+        got.post.text
+    );
     let conversation = got.post.conversation.clone();
 
     // Hangzhou answers in Chinese from its own system.

@@ -110,7 +110,7 @@ fn body(ev: &Value) -> &str {
 }
 
 /// A mail continuing `mail`'s thread (as "Reply" in a mail client does).
-fn reply_to_mail(jo: &Officer, mail: &Value, text: &str) -> String {
+fn reply_to_mail(jo: &Officer, mail: &Value, text: &str, extra: &[&str]) -> String {
     let from = mail["from"].as_str().unwrap();
     let to = from.rsplit('<').next().unwrap().trim_end_matches('>');
     let id = header(mail, "Message-ID").unwrap().to_string();
@@ -121,8 +121,22 @@ fn reply_to_mail(jo: &Officer, mail: &Value, text: &str) -> String {
         to,
         &format!("Re: {}", mail["subject"].as_str().unwrap()),
         text,
-        &["--in-reply-to", &id, "--references", &refs.join(" ")],
+        &[&["--in-reply-to", id.as_str(), "--references", refs.join(" ").as_str()], extra].concat(),
     )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
 }
 
 async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
@@ -163,13 +177,24 @@ async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     assert!(mail["text"].as_str().unwrap().contains("三月份开始没问题"), "{mail}");
     assert!(mail["from"].as_str().unwrap().contains("Li Wei (Hangzhou) via c2c-bridge"));
 
-    // Leeds replies to that mail: back into the same Matrix thread.
-    reply_to_mail(e.jo(), &mail, "Wonderful, thank you. I will send the dates.");
-    let in_thread = e.li.messages(&room_id, 1, Some(&root_id));
-    let last = in_thread.last().unwrap();
-    assert!(body(last).contains("I will send the dates"), "{last}");
-    assert_eq!(last["content"]["m.relates_to"]["rel_type"], "m.thread");
-    assert_eq!(last["content"]["m.relates_to"]["event_id"], root_id.as_str());
+    // Leeds replies to that mail with a PDF: back into the same Matrix thread, the file as an
+    // event of its own in the thread (uploaded encrypted in the encrypted room).
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("booklist.pdf");
+    let bytes: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..20_000u32).map(|i| (i * 7 % 251) as u8)).collect();
+    std::fs::write(&pdf, &bytes).unwrap();
+    reply_to_mail(e.jo(), &mail, "Wonderful, thank you. I will send the dates.", &["--attach", pdf.to_str().unwrap()]);
+    let in_thread = e.li.messages(&room_id, 2, Some(&root_id));
+    let text = in_thread.iter().find(|ev| body(ev).contains("I will send the dates")).expect("the reply");
+    assert_eq!(text["content"]["m.relates_to"]["rel_type"], "m.thread");
+    assert_eq!(text["content"]["m.relates_to"]["event_id"], root_id.as_str());
+    let file = in_thread.iter().find(|ev| ev["content"]["msgtype"] == "m.file").expect("the attachment");
+    let got = e.li.download(&room_id, file["event_id"].as_str().unwrap());
+    assert_eq!(got["filename"], "booklist.pdf");
+    assert_eq!(got["encrypted"], encrypted);
+    assert_eq!(got["size"], bytes.len());
+    assert_eq!(got["sha256"].as_str().unwrap(), sha256_hex(&bytes));
+    assert_eq!(got["relates_to"]["event_id"], root_id.as_str());
 
     // An edit in Matrix reaches Leeds as a correction, in the same mail thread.
     e.li.edit(&room_id, &li_event, "您好，三月份开始没问题。书目清单下周发给您。");
@@ -369,7 +394,7 @@ async fn synapse_and_bridge_restarts_lose_nothing_and_keep_the_device() {
 
     // And the other way after the restart: still decryptable for Hangzhou (same device, keys kept).
     let last = mails.last().unwrap().clone();
-    reply_to_mail(e.jo(), &last, "Received all three, thanks.");
+    reply_to_mail(e.jo(), &last, "Received all three, thanks.", &[]);
     let evs = e.li.messages(&room_id, 1, Some(&root));
     let got = evs.iter().find(|ev| body(ev).contains("Received all three")).expect("the reply in the thread");
     assert_eq!(got["decrypted"], true);

@@ -18,6 +18,7 @@ Commands (each prints one line of JSON on stdout; logs and errors go to stderr):
     messages ROOM_ID [--since-token T] [--thread-root EVENT_ID] [--wait-count N] [--timeout S]
                                              [event, ...] oldest first               (exit 3 on timeout)
     leave ROOM_ID                            {room_id}
+    download ROOM_ID EVENT_ID                {msgtype, filename, encrypted, size, sha256, relates_to}
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 timed out (wait-invite, messages --wait-count).
 
@@ -36,11 +37,13 @@ import argparse
 import asyncio
 import fcntl
 import glob
+import hashlib
 import json
 import logging
 import os
 import sys
 import time
+import urllib.request
 from typing import Any
 
 from nio import (
@@ -57,6 +60,7 @@ from nio import (
     SyncResponse,
 )
 from nio.api import RelationshipType
+from nio.crypto.attachments import decrypt_attachment
 
 log = logging.getLogger("officer")
 
@@ -385,6 +389,27 @@ class Officer:
         resp = check(await self.client.room_redact(room_id, event_id, reason=reason), f"redact {event_id}")
         return {"event_id": resp.event_id}
 
+    async def download(self, room_id: str, event_id: str) -> dict[str, Any]:
+        """Fetch the file of an m.file/m.image/... event (authenticated media, as current Synapse
+        requires), decrypt it if the room is encrypted, and describe the bytes."""
+        ev = next((e for e in await self.history(room_id) if e["event_id"] == event_id), None)
+        if ev is None:
+            raise OfficerError(f"no event {event_id} in {room_id}")
+        content = ev["content"]
+        encrypted = content.get("file")
+        mxc = (encrypted or {}).get("url") or content.get("url")
+        if not mxc or not mxc.startswith("mxc://"):
+            raise OfficerError(f"{event_id} has no media: {content}")
+        server, media_id = mxc[len("mxc://"):].split("/", 1)
+        req = urllib.request.Request(f"{self.homeserver}/_matrix/client/v1/media/download/{server}/{media_id}",
+                                     headers={"Authorization": f"Bearer {self.client.access_token}"})
+        data = await asyncio.to_thread(lambda: urllib.request.urlopen(req, timeout=30).read())
+        if encrypted:
+            data = decrypt_attachment(data, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"])
+        return {"msgtype": content.get("msgtype"), "filename": content.get("filename") or content.get("body"),
+                "encrypted": bool(encrypted), "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                "relates_to": content.get("m.relates_to")}
+
     async def leave(self, room_id: str) -> dict[str, Any]:
         check(await self.client.room_leave(room_id), f"leave {room_id}")
         return {"room_id": room_id}
@@ -472,6 +497,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("room_id"); s.add_argument("--since-token"); s.add_argument("--thread-root")
     s.add_argument("--wait-count", type=int, default=0); s.add_argument("--timeout", type=float, default=30)
     s = sub.add_parser("leave", parents=[common]); s.add_argument("room_id")
+    s = sub.add_parser("download", parents=[common]); s.add_argument("room_id"); s.add_argument("event_id")
     return p
 
 
@@ -505,6 +531,8 @@ async def run(args: argparse.Namespace) -> tuple[Any, int]:
             return evs, 0 if complete else EXIT_TIMEOUT
         if cmd == "leave":
             return await o.leave(args.room_id), 0
+        if cmd == "download":
+            return await o.download(args.room_id, args.event_id), 0
         raise OfficerError(f"unknown command {cmd}")
 
 

@@ -15,6 +15,7 @@ use matrix_sdk::{Client, Room};
 use rand::Rng;
 use serde_json::Value;
 
+use crate::attachment;
 use crate::config::MatrixSettings;
 use crate::convert::{Inbound, content, event_key, inbound};
 use crate::portal::{self, Portals};
@@ -248,6 +249,19 @@ impl Connector for MatrixConnector {
         let event_id = response.response.event_id.to_string();
         if root.is_none() {
             self.shared.state.save(&key, &event_id).await;
+        }
+        // Each attachment is its own event in the thread, with a transaction id of its own: a
+        // retry re-sends the message under the same id (the homeserver answers with the event
+        // it already has) and posts only the attachments not yet posted.
+        let thread = root.unwrap_or_else(|| event_id.clone());
+        for (i, a) in d.message.attachments.iter().enumerate() {
+            let Some(data) = &a.content else { continue };
+            let source = attachment::upload(client, &room, a, data).await.map_err(classify)?;
+            let txn: OwnedTransactionId = format!("{}.a{i}", d.entry.id.0).into();
+            room.send_raw("m.room.message", attachment::content(a, source, &thread))
+                .with_transaction_id(&txn)
+                .await
+                .map_err(classify)?;
         }
         Ok(Receipt { native_ids: vec![event_key(&event_id)] })
     }

@@ -99,11 +99,9 @@ pub fn content(d: &Delivery, root: Option<&str>) -> Value {
     let off_language =
         m.language.code != "und" && m.language.code != d.partnership_language && m.language.confidence >= 0.5;
     let marker = if off_language { format!("[{}] ", m.language.code) } else { String::new() };
-    let notes: Vec<String> = m
-        .attachments
-        .iter()
-        .map(|a| format!("[attachment not relayed to Matrix: {} ({} bytes)]", a.filename, a.size))
-        .collect();
+    // Attachments with content follow as their own events; the others are over the size limit.
+    let notes: Vec<String> =
+        m.attachments.iter().filter(|a| a.content.is_none()).map(crate::attachment::too_large_note).collect();
     let mut body = format!("{marker}{who_text}{}", m.text);
     let mut html = format!(
         "{}{who_html}{}",

@@ -7,10 +7,12 @@
 //! - [`portal`]: create or join the portal rooms, invite the city's contacts.
 //! - [`convert`]: events → envelopes (threads, replies, edits, redactions); deliveries →
 //!   event content (author line, Matrix HTML subset, language tag).
+//! - [`attachment`]: attachments uploaded (encrypted in encrypted rooms) as events in the thread.
 //! - [`html`]: the Matrix HTML subset.
 //! - [`state`]: sync token, rooms and thread roots, kept in the bridge's store.
 //! - [`connector`]: [`MatrixConnector`], the sync loop and delivery.
 
+pub mod attachment;
 pub mod config;
 pub mod connector;
 pub mod convert;

@@ -2,7 +2,7 @@
 
 use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin, ThreadRef};
 
-use crate::wire::{InboundPost, Language, OutboundPost, Sender};
+use crate::wire::{AttachmentNote, InboundPost, Language, OutboundPost, Sender};
 
 /// The envelope for a verified inbound post from `city` with delivery id `webhook_id`.
 pub fn envelope_from(city: &str, webhook_id: &str, post: InboundPost, received_at: Millis) -> Envelope {
@@ -43,7 +43,7 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
         thread_key: delivery.thread_key.clone(),
         from,
         subject: delivery.subject.clone(),
-        text: m.text.clone(),
+        text: text_with_notes(m),
         html: m.html.clone(),
         language: Language {
             code: m.language.code.clone(),
@@ -51,7 +51,25 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
             script: Some(m.language.script.clone()),
         },
         sent_at: rfc3339(m.received_at),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| AttachmentNote {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+            })
+            .collect(),
     }
+}
+
+/// The text, with one line per attachment saying it was not carried (the wire has no files).
+fn text_with_notes(m: &c2c_core::Message) -> String {
+    let mut text = m.text.clone();
+    for a in &m.attachments {
+        text.push_str(&format!("\n[Attachment not carried over the webhook: \"{}\" ({} bytes)]", a.filename, a.size));
+    }
+    text
 }
 
 fn rfc3339(ms: Millis) -> String {

@@ -55,6 +55,18 @@ pub struct OutboundPost {
     pub language: Language,
     /// When the author sent it (RFC 3339, UTC).
     pub sent_at: String,
+    /// Files that came with the message (e.g. mail attachments). The wire format carries no file
+    /// contents: they are listed here and noted at the end of `text`. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentNote>,
+}
+
+/// A file that came with a message but is not carried over webhooks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentNote {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
 }
 
 /// The author of an outbound post; for what the bridge itself says, `contact` and `city` are

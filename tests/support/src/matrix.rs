@@ -139,6 +139,12 @@ impl MatrixOfficer {
         self.ok(&["invite", room, user]);
     }
 
+    /// Download (and decrypt) the file of `event`: `msgtype`, `filename`, `encrypted`, `size`,
+    /// `sha256`, `relates_to`.
+    pub fn download(&self, room: &str, event: &str) -> Value {
+        self.ok(&["download", room, event])
+    }
+
     /// Leave `room`.
     pub fn leave(&self, room: &str) {
         self.ok(&["leave", room]);
