@@ -40,6 +40,8 @@ pub struct Metrics {
     outbox_depth: Gauge,
     latency: Histogram,
     commit_batch: Histogram,
+    durable_wait: Histogram,
+    stage_time: Histogram,
     flushes: Counter,
     flushes_seen: std::sync::atomic::AtomicU64,
 }
@@ -85,6 +87,18 @@ impl Metrics {
         );
         let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         registry.register("commit_batch_messages", "Messages made durable by one group commit", commit_batch.clone());
+        let durable_wait = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register(
+            "commit_durable_wait_seconds",
+            "How long a committed group waited for the store's flush (the commit window included)",
+            durable_wait.clone(),
+        );
+        let stage_time = Histogram::new(exponential_buckets(0.0001, 2.0, 14));
+        registry.register(
+            "commit_stage_seconds",
+            "How long writing one group into the store took, before its flush",
+            stage_time.clone(),
+        );
         let flushes = Counter::default();
         registry.register("store_flushes", "Flushes (fsyncs) the store issued for group commits", flushes.clone());
         Self {
@@ -97,6 +111,8 @@ impl Metrics {
             outbox_depth,
             latency,
             commit_batch,
+            durable_wait,
+            stage_time,
             flushes,
             flushes_seen: Default::default(),
         }
@@ -128,6 +144,14 @@ impl Metrics {
 
     pub fn relay_latency(&self, seconds: f64) {
         self.latency.observe(seconds);
+    }
+
+    pub fn stage_time(&self, seconds: f64) {
+        self.stage_time.observe(seconds);
+    }
+
+    pub fn durable_wait(&self, seconds: f64) {
+        self.durable_wait.observe(seconds);
     }
 
     pub fn commit_batch(&self, messages: usize) {

@@ -139,6 +139,9 @@ fn sled_error(e: sled::Error) -> StoreError {
     StoreError::new(e.to_string(), retryable)
 }
 
+/// A flush slower than this is logged (a disk stall delays every acknowledgement behind it).
+const SLOW_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn encode<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| StoreError::new(format!("encoding: {e}"), false))
 }
@@ -195,11 +198,20 @@ impl Store for SledStore {
         let db = self.db.clone();
         self.group
             .wait_durable(staged.0, || async move {
-                tokio::task::spawn_blocking(move || db.flush())
+                let start = std::time::Instant::now();
+                let flushed = tokio::task::spawn_blocking(move || db.flush())
                     .await
                     .map_err(|e| StoreError::new(format!("flush task: {e}"), true))?
-                    .map(|_| ())
-                    .map_err(sled_error)
+                    .map(|bytes| (bytes, start.elapsed()))
+                    .map_err(sled_error)?;
+                if flushed.1 >= SLOW_FLUSH {
+                    tracing::warn!(
+                        ms = flushed.1.as_millis() as u64,
+                        bytes = flushed.0,
+                        "slow store flush: everything committed meanwhile waited for the disk"
+                    );
+                }
+                Ok(())
             })
             .await
     }

@@ -133,10 +133,31 @@ channels = {{ leeds = "webhook", hangzhou = "webhook" }}
         };
         let (sum, count) = (value("c2c_commit_batch_messages_sum"), value("c2c_commit_batch_messages_count"));
         let flushes = value("c2c_store_flushes_total");
+        // Waits for the disk: how many groups waited longer than 32 ms, and the worst bucket.
+        // A histogram's tail: how many observations exceeded `limit` seconds, and the bucket
+        // that holds the slowest.
+        let tail = |name: &str, limit: f64| {
+            let prefix = format!("{name}_bucket{{le=\"");
+            let buckets: Vec<(f64, f64)> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(prefix.as_str()))
+                .filter_map(|l| {
+                    let (le, n) = l.split_once("\"} ")?;
+                    Some((if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? }, n.trim().parse().ok()?))
+                })
+                .collect();
+            let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
+            let within = buckets.iter().filter(|b| b.0 <= limit).map(|b| b.1).fold(0.0, f64::max);
+            let worst = buckets.iter().find(|b| b.1 >= total).map(|b| b.0).unwrap_or(0.0);
+            format!("{:.0} over {:.0} ms, all within {:.1} ms", total - within, limit * 1000.0, worst * 1000.0)
+        };
         format!(
-            "committer groups: {count:.0} ({:.1} messages each); store flushes: {flushes:.0} ({:.1} messages each)",
+            "committer groups: {count:.0} ({:.1} messages each); store flushes: {flushes:.0} ({:.1} messages each)\n\
+             writing groups: {}; waiting for the flush: {}",
             if count > 0.0 { sum / count } else { 0.0 },
-            if flushes > 0.0 { sum / flushes } else { 0.0 }
+            if flushes > 0.0 { sum / flushes } else { 0.0 },
+            tail("c2c_commit_stage_seconds", 0.0105),
+            tail("c2c_commit_durable_wait_seconds", 0.033),
         )
     }
 

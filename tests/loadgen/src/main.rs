@@ -150,6 +150,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             lat.p(99.9),
             lat.max(),
         );
+        println!("{}", bridge.commit_stats().await);
         fixed.push((rate, lat.p(50.0), lat.p(99.0)));
         bridge.stop().await?;
     }

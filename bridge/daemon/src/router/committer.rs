@@ -204,15 +204,21 @@ impl Committer {
         commit.conversations = conversations.into_values().collect();
         let handoff = Handoff { answers, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
         let store = self.store.clone();
-        let staged = match store.stage(commit) {
+        let staging = std::time::Instant::now();
+        let staged = store.stage(commit);
+        self.metrics.stage_time(staging.elapsed().as_secs_f64());
+        let staged = match staged {
             Ok(staged) => staged,
             Err(e) => {
                 handoff.fail(&e);
                 return previous;
             }
         };
+        let metrics = self.metrics.clone();
         let finish = async move {
+            let waited = std::time::Instant::now();
             let durable = store.durable(staged).await;
+            metrics.durable_wait(waited.elapsed().as_secs_f64());
             if let Some(p) = previous {
                 let _ = p.await;
             }
