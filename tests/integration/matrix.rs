@@ -40,6 +40,16 @@ fn partnership(id: &str, kind: &str, members: &[(&str, &str)]) -> String {
 }
 
 async fn matrix_world(partnerships: String, encrypted: bool, with_email: bool) -> MatrixWorld {
+    matrix_world_with(partnerships, encrypted, with_email, String::new()).await
+}
+
+/// `gifu_contact` is added to Gifu's contact entry (e.g. a Matrix id).
+async fn matrix_world_with(
+    partnerships: String,
+    encrypted: bool,
+    with_email: bool,
+    gifu_contact: String,
+) -> MatrixWorld {
     let synapse = Synapse::from_env();
     let dir = tempfile::tempdir().unwrap().keep();
     let (bot, bot_pw) = synapse.new_account("c2c-bot");
@@ -96,7 +106,7 @@ encrypt_new_rooms = {encrypted}
             cities = [
                 ctx.city("leeds", "", &jo_email),
                 ctx.city("hangzhou", "", &format!("matrix = \"{l}\"")),
-                ctx.city("gifu", &ctx.webhook("gifu"), ""),
+                ctx.city("gifu", &ctx.webhook("gifu"), &gifu_contact),
             ]
             .concat(),
         )
@@ -294,6 +304,70 @@ async fn edits_redactions_and_strangers_in_a_portal_room() {
     assert_eq!(got.post.conversation, conversation);
     assert!(got.post.text.contains("deleted an earlier message"), "{}", got.post.text);
     let refused = e.w.daemon.metric(r#"c2c_messages_refused_total{channel="matrix",reason="unknown_sender"}"#).await;
+    assert_eq!(refused, 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn an_officer_off_their_agreed_channel_gets_the_partnership_rule_in_matrix() {
+    let _m = matrix::share().await;
+    let dir = tempfile::tempdir().unwrap().keep();
+    let sato = Synapse::from_env().new_officer("sato", dir.join("sato"));
+    // Gifu's agreed channel is its webhook in both partnerships; one relays what its officers
+    // write elsewhere (with a notice), the other rejects it.
+    let relay = partnership("hz-gifu-relay", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]);
+    let reject = partnership("hz-gifu-reject", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")])
+        .replace("on_other_channel = \"relay\"", "on_other_channel = \"reject\"");
+    let mut e =
+        matrix_world_with(format!("{relay}\n{reject}"), false, false, format!("matrix = \"{}\"", sato.user)).await;
+    let rooms = e.li.accept_invites(2, 60);
+    let room_of = |id: &str| {
+        rooms
+            .iter()
+            .find(|r| r["topic"].as_str().unwrap_or("").contains(id))
+            .map(|r| r["room_id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no portal room for {id}: {rooms:?}"))
+    };
+    let (relay_room, reject_room) = (room_of("hz-gifu-relay"), room_of("hz-gifu-reject"));
+
+    // Li starts a conversation in each; Gifu's system gets both.
+    let relay_top = e.li.send(&relay_room, "Relay partnership\nShall we meet in May?", None);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.partnership, "hz-gifu-relay");
+    let conversation = got.post.conversation.clone();
+    let reject_top = e.li.send(&reject_room, "Reject partnership\nShall we meet in June?", None);
+    assert_eq!(e.w.sink.next_delivered().await.post.partnership, "hz-gifu-reject");
+
+    // Li invites Gifu's officer into both rooms, who answers in the threads from Matrix.
+    for room in [&relay_room, &reject_room] {
+        e.li.invite(room, &sato.user);
+        sato.accept_invite(60);
+    }
+    sato.send(&relay_room, "May works for us.", Some(&relay_top));
+    sato.send(&reject_room, "June works for us.", Some(&reject_top));
+
+    // relay: recorded in the conversation as Gifu's post, with a one-time notice in the thread;
+    // not sent back to Gifu's own system, nor again into Hangzhou's room, which has it.
+    let notes = e.li.messages(&relay_room, 2, Some(&relay_top)); // Sato's answer and the notice
+    let note = notes.iter().find(|ev| ev["content"]["msgtype"] == "m.notice").expect("a notice in the thread");
+    assert!(body(note).contains("webhook"), "the notice names the agreed channel: {note}");
+    let convs = e.w.conversations().await;
+    let conv = convs.iter().find(|c| c["conversation"] == conversation.as_str()).expect("the relay conversation");
+    assert_eq!(conv["posts_by_city"]["gifu"], 1, "{conv}");
+    // Deliveries of a conversation keep commit order: had Sato's post been routed to Gifu's
+    // system, it would arrive before Li's next one.
+    e.li.send(&relay_room, "See you in May.", Some(&relay_top));
+    let got = e.w.sink.next_delivered().await;
+    assert!(got.post.text.contains("See you in May"), "{}", got.post.text);
+    // The only thing the bridge posted into Matrix for this partnership is the notice.
+    let into_matrix = e.w.daemon.metric(r#"c2c_deliveries_total{channel="matrix",status="delivered"}"#).await;
+    assert_eq!(into_matrix, 1.0, "Sato's post was not copied into the room it was written in");
+
+    // reject: a notice in the thread says where the partnership lives; nothing recorded.
+    let notes = e.li.messages(&reject_room, 2, Some(&reject_top));
+    let note = notes.iter().find(|ev| ev["content"]["msgtype"] == "m.notice").expect("a notice in the thread");
+    assert!(body(note).contains("webhook"), "{note}");
+    let refused = e.w.daemon.metric(r#"c2c_messages_refused_total{channel="matrix",reason="wrong_channel"}"#).await;
     assert_eq!(refused, 1.0);
 }
 

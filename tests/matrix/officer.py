@@ -10,6 +10,7 @@ Commands (each prints one line of JSON on stdout; logs and errors go to stderr):
     token                                    {token}: the current sync token, for messages --since-token
     join ROOM_ID                             {room_id}
     wait-invite [--timeout S]                {room_id, name, topic, encrypted}   (exit 3 on timeout)
+    wait-invites N [--timeout S]             [{room_id, name, topic, encrypted}, ...] (N rooms; exit 3 on timeout)
     create-room --name N [--topic T] [--encrypted] [--invite MXID]...   {room_id}
     invite ROOM_ID MXID                      {room_id, user_id}
     send ROOM_ID --text T [--html H] [--thread-root EVENT_ID] [--reply-to EVENT_ID]   {event_id}
@@ -328,6 +329,25 @@ class Officer:
         room = self.client.rooms[room_id]
         return {"room_id": room_id, "name": room.name, "topic": room.topic, "encrypted": room.encrypted}
 
+    async def wait_invites(self, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:
+        """Accept invites until `count` rooms were joined, all in this one process: an invite
+        seen by one sync is not sent again to a later process resuming from the sync token."""
+        deadline = time.monotonic() + timeout_s
+        joined: list[str] = []
+        while True:
+            for room_id in list(self.client.invited_rooms):
+                if room_id not in joined:
+                    check(await self.client.join(room_id), f"join {room_id}")
+                    joined.append(room_id)
+            if len(joined) >= count and all(r in self.client.rooms for r in joined):
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout(f"{len(joined)} of {count} invites for {self.user_id} within {timeout_s}s")
+            await self.sync(min(left, 5))
+        return [{"room_id": r, "name": self.client.rooms[r].name, "topic": self.client.rooms[r].topic,
+                 "encrypted": self.client.rooms[r].encrypted} for r in joined]
+
     async def create_room(self, name: str, invite: list[str] = (), encrypted: bool = False,
                           topic: str | None = None) -> dict[str, Any]:
         initial_state = []
@@ -481,6 +501,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("join", parents=[common]); s.add_argument("room_id")
     s = sub.add_parser("invite", parents=[common]); s.add_argument("room_id"); s.add_argument("invitee")
     s = sub.add_parser("wait-invite", parents=[common]); s.add_argument("--timeout", type=float, default=30)
+    s = sub.add_parser("wait-invites", parents=[common]); s.add_argument("count", type=int)
+    s.add_argument("--timeout", type=float, default=30)
     s = sub.add_parser("create-room", parents=[common])
     s.add_argument("--name", required=True)
     s.add_argument("--topic")
@@ -515,6 +537,11 @@ async def run(args: argparse.Namespace) -> tuple[Any, int]:
         if cmd == "wait-invite":
             try:
                 return await o.wait_invite(args.timeout), 0
+            except Timeout as e:
+                return {"error": "timeout", "message": str(e)}, EXIT_TIMEOUT
+        if cmd == "wait-invites":
+            try:
+                return await o.wait_invites(args.count, args.timeout), 0
             except Timeout as e:
                 return {"error": "timeout", "message": str(e)}, EXIT_TIMEOUT
         if cmd == "create-room":

@@ -305,7 +305,13 @@ impl MatrixConnector {
             Err(r) => {
                 tracing::info!(room = %room.room_id(), sender = ?value["sender"], reason = %r.reason, "Matrix message not relayed");
                 if r.reason == RefusalReason::WrongChannel {
-                    self.notice(room, &event_id, &r.detail).await;
+                    // In the message's thread (a thread cannot start from an event in a thread).
+                    let relates = &value["content"]["m.relates_to"];
+                    let root = match relates["event_id"].as_str() {
+                        Some(root) if relates["rel_type"] == "m.thread" => root.to_string(),
+                        _ => event_id.clone(),
+                    };
+                    self.notice(room, &root, &r.detail).await;
                 }
                 Handled::Done
             }

@@ -111,6 +111,13 @@ impl MatrixOfficer {
         self.ok(&["wait-invite", "--timeout", &timeout.to_string()])
     }
 
+    /// Wait for `count` invites and accept them all (in one client run: a second run would not
+    /// see invites the first one's sync already passed). Returns the rooms.
+    pub fn accept_invites(&self, count: usize, timeout: u64) -> Vec<Value> {
+        let v = self.ok(&["wait-invites", &count.to_string(), "--timeout", &timeout.to_string()]);
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     /// Post; `thread_root` puts it in that thread. Returns the event id.
     pub fn send(&self, room: &str, text: &str, thread_root: Option<&str>) -> String {
         let mut args = vec!["send", room, "--text", text];

@@ -376,7 +376,11 @@ impl Committer {
         if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
             conv.note_email(&env.sender, anchor);
         }
-        let to = recipients(config, partnership, &p.author.city);
+        let mut to = recipients(config, partnership, &p.author.city);
+        if env.origin.channel == c2c_core::Channel::Matrix {
+            // Written in a member's portal room (by another member's officer): that room has it.
+            to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
+        }
         push_entries(&mut batch.commit, &message, to, now, &mut conv, email_domain(config));
         for key in &env.native_ids {
             // A thread key already pointing at this conversation need not be written again.
