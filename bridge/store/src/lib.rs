@@ -4,15 +4,17 @@
 //! - [`keys`]: how records are laid out in the one sled tree (prefixed keys, so one atomic
 //!   batch can touch every kind of record).
 //! - [`group`]: group commit: concurrent commits share one flush.
+//! - [`disk_sync`]: what sled's flush leaves out (an `fdatasync` of its log, its blob files).
 //! - [`schema`]: the schema version key and the migration hook.
 //! - [`sled_store`]: [`SledStore`], the [`c2c_core::Store`] implementation.
 //!
 //! Durability: [`c2c_core::Store::commit`] applies its changes as one atomic sled batch and
-//! returns only after a flush (fsync) that covers it; concurrent commits wait for the same
-//! flush. Delivery progress is written without waiting for a flush (sled flushes in the
+//! returns only after a flush that covers it (sled's flush, then `fdatasync` of its log and a
+//! sync of new blob files); concurrent commits wait for the same flush. Delivery progress is written without waiting for a flush (sled flushes in the
 //! background every 500 ms): losing it in a crash only means a redelivery under the same
 //! idempotency key.
 
+pub mod disk_sync;
 pub mod group;
 pub mod keys;
 pub mod schema;

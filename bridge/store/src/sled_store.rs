@@ -13,6 +13,7 @@ use c2c_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::disk_sync::DiskSync;
 use crate::group::GroupCommit;
 use crate::keys;
 use crate::schema::{self, SchemaError};
@@ -34,6 +35,8 @@ pub enum OpenError {
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
+    /// What sled's flush does not make durable (see [`DiskSync`]).
+    disk: Arc<DiskSync>,
     instance: Arc<str>,
     group: Arc<GroupCommit>,
     /// Serialises applying batches, so the seq high-water mark only grows.
@@ -90,7 +93,14 @@ impl SledStore {
                 id
             }
         };
-        Ok(Self { db, instance: instance.into(), group: Arc::default(), write_lock: Arc::default() })
+        let disk = DiskSync::open(dir).map_err(|e| OpenError::Sled { path: path.clone(), source: e.into() })?;
+        Ok(Self {
+            db,
+            disk: Arc::new(disk),
+            instance: instance.into(),
+            group: Arc::default(),
+            write_lock: Arc::default(),
+        })
     }
 
     /// Space flushes by at least `window` (see [`GroupCommit`]).
@@ -137,6 +147,13 @@ fn sled_error(e: sled::Error) -> StoreError {
     // I/O errors may pass (a full disk gets space back); corruption and bugs do not.
     let retryable = matches!(e, sled::Error::Io(_));
     StoreError::new(e.to_string(), retryable)
+}
+
+/// sled's flush, then what it leaves out; returns the bytes sled flushed.
+fn sync_all(db: &sled::Db, disk: &DiskSync) -> StoreResult<usize> {
+    let bytes = db.flush().map_err(sled_error)?;
+    disk.sync().map_err(|e| StoreError::new(format!("syncing the store's files: {e}"), true))?;
+    Ok(bytes)
 }
 
 /// A flush slower than this is logged (a disk stall delays every acknowledgement behind it).
@@ -195,15 +212,14 @@ impl Store for SledStore {
     }
 
     async fn durable(&self, staged: Staged) -> StoreResult<()> {
-        let db = self.db.clone();
+        let (db, disk) = (self.db.clone(), self.disk.clone());
         self.group
             .wait_durable(staged.0, || async move {
                 let start = std::time::Instant::now();
-                let flushed = tokio::task::spawn_blocking(move || db.flush())
+                let flushed = tokio::task::spawn_blocking(move || sync_all(&db, &disk))
                     .await
                     .map_err(|e| StoreError::new(format!("flush task: {e}"), true))?
-                    .map(|bytes| (bytes, start.elapsed()))
-                    .map_err(sled_error)?;
+                    .map(|bytes| (bytes, start.elapsed()))?;
                 if flushed.1 >= SLOW_FLUSH {
                     tracing::warn!(
                         ms = flushed.1.as_millis() as u64,
@@ -228,12 +244,11 @@ impl Store for SledStore {
     }
 
     async fn flush(&self) -> StoreResult<()> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
+        let (db, disk) = (self.db.clone(), self.disk.clone());
+        tokio::task::spawn_blocking(move || sync_all(&db, &disk))
             .await
             .map_err(|e| StoreError::new(format!("flush task: {e}"), true))?
             .map(|_| ())
-            .map_err(sled_error)
     }
 
     fn accepted(&self, key: &NativeKey) -> StoreResult<Option<Accepted>> {
