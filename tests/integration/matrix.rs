@@ -115,6 +115,19 @@ encrypt_new_rooms = {encrypted}
     MatrixWorld { w, li, jo, bridge_mail, synapse, bot }
 }
 
+/// Hangzhou on Matrix and Gifu on its webhook in one partnership (`hangzhou-gifu`), with Li in
+/// Hangzhou's portal room (plain, not encrypted); returns the world and the room.
+async fn hangzhou_and_gifu() -> (MatrixWorld, String) {
+    let e = matrix_world(
+        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
+        false,
+        false,
+    )
+    .await;
+    let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    (e, room)
+}
+
 fn body(ev: &Value) -> &str {
     ev["body"].as_str().unwrap_or("")
 }
@@ -233,13 +246,7 @@ async fn email_and_matrix_officers_share_a_thread_in_an_encrypted_room() {
 #[ignore = "needs Synapse (tests/run.sh)"]
 async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
     let _m = matrix::share().await;
-    let mut e = matrix_world(
-        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
-        false,
-        false,
-    )
-    .await;
-    let room_id = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let (mut e, room_id) = hangzhou_and_gifu().await;
 
     // A top-level message in the portal room starts a conversation; its first line is the subject.
     let top = e.li.send(&room_id, "Hospital exchange visit\nCan your team come in April?", None);
@@ -272,13 +279,7 @@ async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
 #[ignore = "needs Synapse (tests/run.sh)"]
 async fn edits_redactions_and_strangers_in_a_portal_room() {
     let _m = matrix::share().await;
-    let mut e = matrix_world(
-        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
-        false,
-        false,
-    )
-    .await;
-    let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let (mut e, room) = hangzhou_and_gifu().await;
     let top = e.li.send(&room, "Budget for the April visit\nWe can fund four people.", None);
     let first = e.w.sink.next_delivered().await;
     let conversation = first.post.conversation.clone();
@@ -375,13 +376,7 @@ async fn an_officer_off_their_agreed_channel_gets_the_partnership_rule_in_matrix
 #[ignore = "needs Synapse (tests/run.sh)"]
 async fn a_contact_who_left_the_portal_is_invited_again_on_reload() {
     let _m = matrix::share().await;
-    let e = matrix_world(
-        partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
-        false,
-        false,
-    )
-    .await;
-    let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let (e, room) = hangzhou_and_gifu().await;
     e.li.leave(&room);
     e.w.daemon.signal_hup();
     e.w.daemon.wait_log("config reloaded").await;
