@@ -6,6 +6,16 @@ use std::time::{Duration, Instant};
 
 use crate::DEADLINE;
 
+/// The daemon could not bind its port: something else took it first.
+#[derive(Debug)]
+pub struct PortTaken(String);
+
+impl std::fmt::Display for PortTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the port of {} was taken before c2c-bridge could listen on it", self.0)
+    }
+}
+
 /// A running `c2c-bridge run`.
 #[derive(Debug)]
 pub struct Daemon {
@@ -21,6 +31,20 @@ impl Daemon {
     /// Start `bin run --config config` with `env`, logging to `log` (appended across restarts),
     /// and wait until `/healthz` answers.
     pub async fn start(bin: &Path, config: &Path, listen: &str, env: Vec<(String, String)>, log: &Path) -> Daemon {
+        match Self::try_start(bin, config, listen, env, log).await {
+            Ok(d) => d,
+            Err(taken) => panic!("{taken}"),
+        }
+    }
+
+    /// [`Daemon::start`], or `Err` when `listen`'s port was taken before the daemon could bind it.
+    pub async fn try_start(
+        bin: &Path,
+        config: &Path,
+        listen: &str,
+        env: Vec<(String, String)>,
+        log: &Path,
+    ) -> Result<Daemon, PortTaken> {
         let mut d = Daemon {
             bin: bin.to_path_buf(),
             config: config.to_path_buf(),
@@ -29,11 +53,19 @@ impl Daemon {
             base_url: format!("http://{listen}"),
             child: None,
         };
-        d.spawn().await;
-        d
+        d.try_spawn().await?;
+        Ok(d)
     }
 
     async fn spawn(&mut self) {
+        if let Err(taken) = self.try_spawn().await {
+            panic!("{taken}");
+        }
+    }
+
+    async fn try_spawn(&mut self) -> Result<(), PortTaken> {
+        // Only what this run of the daemon logs counts (the log is appended across restarts).
+        let from = std::fs::metadata(&self.log).map(|m| m.len() as usize).unwrap_or(0);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(&self.bin)
             .arg("run")
@@ -47,21 +79,37 @@ impl Daemon {
             .spawn()
             .expect("starting c2c-bridge");
         self.child = Some(child);
-        self.wait_healthy().await;
+        self.wait_healthy(from).await
     }
 
-    async fn wait_healthy(&mut self) {
+    /// Wait until this daemon has bound its port (its own log says `listening`: another process
+    /// on the port would answer `/healthz` too) and answers.
+    async fn wait_healthy(&mut self, from: usize) -> Result<(), PortTaken> {
         let client = reqwest::Client::new();
         let start = Instant::now();
         loop {
+            // The daemon's own info line (`c2c_bridge::app: listening`), not the bind error
+            // (`c2c-bridge: listening on …: Address already in use`).
+            let ours = self
+                .log_text()
+                .get(from..)
+                .unwrap_or("")
+                .lines()
+                .any(|l| l.contains("c2c_bridge::app") && l.contains("listening"));
             // Any answer means the daemon is up; 503 only says a connector is not connected (yet).
-            if let Ok(r) = client.get(format!("{}/healthz", self.base_url)).send().await
+            if ours
+                && let Ok(r) = client.get(format!("{}/healthz", self.base_url)).send().await
                 && (r.status().is_success() || r.status().as_u16() == 503)
             {
-                return;
+                return Ok(());
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("c2c-bridge exited with {status} before it was healthy; log:\n{}", self.log_text());
+                let log = self.log_text();
+                if log.get(from..).unwrap_or("").contains("Address already in use") {
+                    self.child = None;
+                    return Err(PortTaken(self.base_url.clone()));
+                }
+                panic!("c2c-bridge exited with {status} before it was healthy; log:\n{log}");
             }
             assert!(start.elapsed() < DEADLINE, "c2c-bridge not healthy after {DEADLINE:?}; log:\n{}", self.log_text());
             // Readiness poll: there is no event to await from outside the process.

@@ -30,6 +30,14 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A token no other call returns, in this run or another one (account names on the shared test
+/// servers persist between runs). A free port is not one: the OS hands the same port out again.
+pub fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:08x}{n}", rand::random::<u32>())
+}
+
 /// A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes).
 pub fn new_secret() -> String {
     use base64::Engine;

@@ -71,8 +71,8 @@ impl MailServer {
 
     /// A new mailbox with a unique address in `domain`, for one test.
     pub fn new_user(&self, name: &str, domain: &str) -> Officer {
-        let address = format!("{name}-{}@{domain}", crate::free_port());
-        let password = format!("pw-{}", crate::free_port());
+        let address = format!("{name}-{}@{domain}", crate::unique());
+        let password = format!("pw-{}", crate::unique());
         self.add_user(&address, &password);
         Officer { server: self.clone(), address, password }
     }

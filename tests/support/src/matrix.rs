@@ -53,8 +53,8 @@ impl Synapse {
 
     /// A new account (`@NAME-N:c2c.test`) for one test; returns (user id, password).
     pub fn new_account(&self, name: &str) -> (String, String) {
-        let local = format!("{name}-{}", crate::free_port());
-        let password = format!("pw-{}", crate::free_port());
+        let local = format!("{name}-{}", crate::unique());
+        let password = format!("pw-{}", crate::unique());
         self.script(&["register", &local, &password]);
         (format!("@{local}:{}", self.get("C2C_SYNAPSE_SERVER_NAME")), password)
     }

@@ -152,15 +152,27 @@ impl World {
             secrets.insert(city.to_string(), SigningSecret::parse(&text).unwrap());
             env.push((format!("C2C_TEST_WHSEC_{}", city.to_uppercase()), text));
         }
-        let admin_token = format!("tok-{}", free_port());
+        let admin_token = format!("tok-{}", crate::unique());
         env.push(("C2C_TEST_ADMIN_TOKEN".into(), admin_token.clone()));
         env.extend(extra_env);
         let sink = Sink::start(0, secrets.clone()).await;
-        let listen = format!("127.0.0.1:{}", free_port());
         let config_path = dir.path().join("c2c-bridge.toml");
-        std::fs::write(&config_path, make(&Ctx { listen: &listen, sink: &sink, tuning: &tuning })).unwrap();
         let log = dir.path().join("daemon.log");
-        let daemon = Daemon::start(bin, &config_path, &listen, env.clone(), &log).await;
+        // A port found free can be taken by a parallel test before the daemon binds it: then
+        // pick another one.
+        let mut attempts = 0;
+        let (listen, daemon) = loop {
+            let listen = format!("127.0.0.1:{}", free_port());
+            std::fs::write(&config_path, make(&Ctx { listen: &listen, sink: &sink, tuning: &tuning })).unwrap();
+            match Daemon::try_start(bin, &config_path, &listen, env.clone(), &log).await {
+                Ok(daemon) => break (listen, daemon),
+                Err(taken) if attempts < 5 => {
+                    attempts += 1;
+                    eprintln!("{taken}; trying another port");
+                }
+                Err(taken) => panic!("{taken}, five times"),
+            }
+        };
         World { config_path, listen, secrets, env, sink, daemon, admin_token, dir }
     }
 
