@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use c2c_webhook::SigningSecret;
 
+use crate::bench_config;
 use crate::client::Target;
 
 /// The secret every benchmark city signs with (generated per run).
@@ -36,49 +37,13 @@ impl Bridge {
     pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, window: Option<&str>) -> anyhow::Result<Bridge> {
         let window = window.map(|w| format!("commit_window = \"{w}\"")).unwrap_or_default();
         Self::start_with(bin, Vec::new(), |addr| {
-            format!(
-                r#"
-[bridge]
-name = "bench"
-data_dir = "data"
-listen = "{addr}"
-commit = "{commit}"
-{window}
-
-[connectors.webhook]
-
-[[cities]]
-id = "leeds"
-name = "Leeds"
-country = "GB"
-languages = ["en"]
-webhook = {{ url = "http://{sink}/leeds", secret_env = "C2C_BENCH_WHSEC" }}
-  [[cities.contacts]]
-  id = "leeds-jo"
-  name = "Jo Smith"
-  role = "International Relations"
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-languages = ["zh", "en"]
-webhook = {{ url = "http://{sink}/hangzhou", secret_env = "C2C_BENCH_WHSEC" }}
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-
-[[partnerships]]
-id = "bench"
-kind = "city-city"
-members = ["leeds", "hangzhou"]
-objective = "benchmark"
-language = "en"
-reply_within = "5d"
-channels = {{ leeds = "webhook", hangzhou = "webhook" }}
-"#
-            )
+            [
+                bench_config::bridge(addr, &format!("commit = \"{commit}\"\n{window}"), ""),
+                bench_config::city("leeds", &bench_config::webhook(sink, "leeds"), ""),
+                bench_config::city("hangzhou", &bench_config::webhook(sink, "hangzhou"), ""),
+                bench_config::partnership(("leeds", "webhook"), ("hangzhou", "webhook")),
+            ]
+            .concat()
         })
         .await
     }

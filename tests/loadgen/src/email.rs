@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::bench_config;
 use crate::client::{Load, closed_loop_count};
 use crate::daemon::Bridge;
 use crate::servers::Sink;
@@ -69,53 +70,24 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
         (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
     let (b, j) = (bridge_addr.clone(), jo.clone());
     let mut bridge = Bridge::start_with(bin, vec![("C2C_BENCH_MAIL_PW".into(), password.clone())], |addr| {
-        format!(
-            r#"
-[bridge]
-name = "bench"
-data_dir = "data"
-listen = "{addr}"
-
-[connectors.webhook]
-
+        [
+            bench_config::bridge(
+                addr,
+                "",
+                &format!(
+                    r#"
 [connectors.email]
 address = "{b}"
 imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
 smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
-
-[[cities]]
-id = "leeds"
-name = "Leeds"
-country = "GB"
-languages = ["en"]
-  [[cities.contacts]]
-  id = "leeds-jo"
-  name = "Jo Smith"
-  role = "International Relations"
-  email = "{j}"
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-languages = ["zh", "en"]
-webhook = {{ url = "http://{sink}/hangzhou", secret_env = "C2C_BENCH_WHSEC" }}
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-
-[[partnerships]]
-id = "bench"
-kind = "city-city"
-members = ["leeds", "hangzhou"]
-objective = "benchmark"
-language = "en"
-reply_within = "5d"
-channels = {{ leeds = "email", hangzhou = "webhook" }}
-"#,
-            sink = sink.addr
-        )
+"#
+                ),
+            ),
+            bench_config::city("leeds", "", &format!("email = \"{j}\"")),
+            bench_config::city("hangzhou", &bench_config::webhook(sink.addr, "hangzhou"), ""),
+            bench_config::partnership(("leeds", "email"), ("hangzhou", "webhook")),
+        ]
+        .concat()
     })
     .await?;
 

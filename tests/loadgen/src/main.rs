@@ -21,6 +21,7 @@
 //! - `daemon`: the bridge process and its config.
 //! - `stats`: latency percentiles.
 
+mod bench_config;
 mod client;
 mod daemon;
 mod email;

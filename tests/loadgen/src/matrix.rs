@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::bench_config;
 use crate::client::{Load, closed_loop_count};
 use crate::daemon::Bridge;
 use crate::servers::Sink;
@@ -96,55 +97,26 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
     let sink = Sink::start().await?;
     let (b, r, h) = (bot_id.clone(), reader_id.clone(), hs.clone());
     let mut bridge = Bridge::start_with(bin, vec![("C2C_BENCH_MATRIX_PW".into(), password.clone())], |addr| {
-        format!(
-            r#"
-[bridge]
-name = "bench"
-data_dir = "data"
-listen = "{addr}"
-
-[connectors.webhook]
-
+        [
+            bench_config::bridge(
+                addr,
+                "",
+                &format!(
+                    r#"
 [connectors.matrix]
 homeserver = "{h}"
 user = "{b}"
 password_env = "C2C_BENCH_MATRIX_PW"
 store_dir = "matrix"
 encrypt_new_rooms = false
-
-[[cities]]
-id = "hangzhou"
-name = "Hangzhou"
-country = "CN"
-languages = ["zh", "en"]
-  [[cities.contacts]]
-  id = "hz-li"
-  name = "Li Wei"
-  role = "Foreign Affairs Office"
-  matrix = "{r}"
-
-[[cities]]
-id = "gifu"
-name = "Gifu"
-country = "JP"
-languages = ["ja", "en"]
-webhook = {{ url = "http://{sink}/gifu", secret_env = "C2C_BENCH_WHSEC" }}
-  [[cities.contacts]]
-  id = "gifu-sato"
-  name = "Sato Hana"
-  role = "International Exchange Division"
-
-[[partnerships]]
-id = "bench"
-kind = "city-city"
-members = ["hangzhou", "gifu"]
-objective = "benchmark"
-language = "en"
-reply_within = "5d"
-channels = {{ hangzhou = "matrix", gifu = "webhook" }}
-"#,
-            sink = sink.addr
-        )
+"#
+                ),
+            ),
+            bench_config::city("hangzhou", "", &format!("matrix = \"{r}\"")),
+            bench_config::city("gifu", &bench_config::webhook(sink.addr, "gifu"), ""),
+            bench_config::partnership(("hangzhou", "matrix"), ("gifu", "webhook")),
+        ]
+        .concat()
     })
     .await?;
 
