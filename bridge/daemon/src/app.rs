@@ -300,24 +300,15 @@ async fn wait_for_stop(path: &Path, live: &Reloadable) {
 /// Apply a new config if it is valid; keep the running one otherwise. Connector settings other
 /// than the Matrix portal rooms (servers, accounts, ports) take effect at the next restart.
 fn reload(path: &Path, live: &Reloadable) {
-    let new = match load_config(path) {
-        Ok(c) => c,
+    let prepared = load_config(path).map_err(|e| e.to_string()).and_then(|new| {
+        let cities = webhook_cities(&new).map_err(|e| e.to_string())?;
+        let matrix = matrix_settings(&new).map_err(|e| e.to_string())?;
+        Ok((new, cities, matrix))
+    });
+    let (new, new_cities, new_matrix) = match prepared {
+        Ok(p) => p,
         Err(e) => {
             tracing::error!(errors = %e, "config reload refused; the running config stays");
-            return;
-        }
-    };
-    let new_cities = match webhook_cities(&new) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "config reload refused; the running config stays");
-            return;
-        }
-    };
-    let new_matrix = match matrix_settings(&new) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(error = %e, "config reload refused; the running config stays");
             return;
         }
     };

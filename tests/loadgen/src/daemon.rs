@@ -93,9 +93,7 @@ impl Bridge {
             Ok(t) => t,
             Err(e) => return format!("metrics unavailable: {e}"),
         };
-        let value = |name: &str| {
-            text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(0.0)
-        };
+        let value = |name: &str| sample(&text, name);
         let (sum, count) = (value("c2c_commit_batch_messages_sum"), value("c2c_commit_batch_messages_count"));
         let flushes = value("c2c_store_flushes_total");
         // Waits for the disk: how many groups waited longer than 32 ms, and the worst bucket.
@@ -128,8 +126,7 @@ impl Bridge {
 
     /// The value of one metric line (name with labels, exactly as exposed), 0 when absent.
     pub async fn metric(&self, series: &str) -> f64 {
-        let text = fetch(self.addr, "/metrics").await.unwrap_or_default();
-        text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(0.0)
+        sample(&fetch(self.addr, "/metrics").await.unwrap_or_default(), series)
     }
 
     fn pid(&self) -> u32 {
@@ -218,6 +215,12 @@ async fn fetch(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let mut out = String::new();
     s.read_to_string(&mut out).await?;
     Ok(out)
+}
+
+/// The value of the metric line `series` (name with labels, exactly as exposed) in `/metrics`
+/// text, 0 when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(0.0)
 }
 
 /// utime + stime of a /proc/.../stat file, in seconds.
