@@ -20,6 +20,7 @@
 //! - `servers`: the echo server and the sink.
 //! - `daemon`: the bridge process and its config.
 //! - `stats`: latency percentiles.
+//! - `steal`: CPU time the hypervisor took during each phase.
 
 mod bench_config;
 mod client;
@@ -28,6 +29,7 @@ mod email;
 mod matrix;
 mod servers;
 mod stats;
+mod steal;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,6 +108,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let echo = servers::start_echo().await?;
     let secret = c2c_webhook::SigningSecret::parse(&daemon::demo_secret())?;
     let echo_target = Target { addr: echo, path: "/echo".into(), secret: secret.clone() };
+    let cpu = steal::CpuTimes::now();
     let r = client::closed_loop(
         &echo_target,
         &Load::new(args.connections, full, args.text_bytes, args.conversations),
@@ -113,16 +116,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let echo_rps = r.completed as f64 / r.elapsed.as_secs_f64();
-    println!("\n## echo (bare axum endpoint, same client, same signed body)\nrequests/s: {echo_rps:.0}");
+    let echo_steal = steal::describe(cpu);
+    println!(
+        "\n## echo (bare axum endpoint, same client, same signed body)\nrequests/s: {echo_rps:.0}\nCPU stolen by the hypervisor: {echo_steal}"
+    );
+    let mut steals = vec![("echo".to_string(), echo_steal)];
 
     // 2-3. The bridge, group commit.
     let sink = Sink::start().await?;
     let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", args.commit_window.as_deref()).await?;
     // At rest: started, listening, nothing sent yet.
     let rss_rest = bridge.rss_kib();
+    let cpu = steal::CpuTimes::now();
     let group = full_speed(&bridge, &sink, &args, full, "group").await?;
     let rss_load = group.rss_peak_kib;
+    steals.push(("full speed".into(), steal::describe(cpu)));
     println!("\n## relay, durable, group commit (full speed)\n{}", group.describe());
+    println!("CPU stolen by the hypervisor: {}", steals[1].1);
     println!("relay / echo: {:.2}", group.relayed_per_s / echo_rps);
     println!("{}", bridge.commit_stats().await);
     bridge.stop().await?;
@@ -136,8 +146,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let t = bridge.target("leeds");
         let secs = Duration::from_secs(args.rate_seconds.unwrap_or(args.seconds));
         let load = Load::new(args.connections.max(8), secs, args.text_bytes, args.conversations);
+        let cpu = steal::CpuTimes::now();
         let r = client::open_loop(&t, &load, rate, Some(sink.clone())).await?;
         let relayed = sink.wait_for(r.accepted, Duration::from_secs(60)).await;
+        let stolen = steal::describe(cpu);
         let lat = sink.latencies();
         println!(
             "\n## relay at {rate} msg/s offered ({}s)\naccepted: {} (refused {}, errors {}), relayed: {relayed}, duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
@@ -151,7 +163,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             lat.p(99.9),
             lat.max(),
         );
+        println!("CPU stolen by the hypervisor: {stolen}");
         println!("{}", bridge.commit_stats().await);
+        steals.push((format!("{rate} msg/s"), stolen));
         fixed.push((rate, lat.p(50.0), lat.p(99.0)));
         bridge.stop().await?;
     }
@@ -161,8 +175,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_baseline {
         sink.reset();
         let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each", None).await?;
+        let cpu = steal::CpuTimes::now();
         let b = full_speed(&each, &sink, &args, full, "each").await?;
+        let stolen = steal::describe(cpu);
         println!("\n## relay, durable, one flush per message (baseline, full speed)\n{}", b.describe());
+        println!("CPU stolen by the hypervisor: {stolen}");
+        steals.push(("baseline".into(), stolen));
         each.stop().await?;
         baseline = Some(b);
     }
@@ -181,6 +199,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("| group commit / per-message flush | {:.1}× |", group.relayed_per_s / b.relayed_per_s);
     }
     println!("| daemon RSS at rest / peak under load | {} / {} MiB |", rss_rest / 1024, rss_load / 1024);
+    let names: Vec<&str> = steals.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<&str> = steals.iter().map(|(_, v)| v.as_str()).collect();
+    println!("| CPU stolen by the hypervisor ({}) | {} |", names.join(" / "), values.join(" / "));
     Ok(())
 }
 
