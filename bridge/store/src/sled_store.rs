@@ -149,11 +149,20 @@ fn sled_error(e: sled::Error) -> StoreError {
     StoreError::new(e.to_string(), retryable)
 }
 
-/// sled's flush, then what it leaves out; returns the bytes sled flushed.
-fn sync_all(db: &sled::Db, disk: &DiskSync) -> StoreResult<usize> {
+/// What one flush did: bytes sled wrote, and how long sled's flush and the sync after it took.
+struct Flushed {
+    bytes: usize,
+    sled: Duration,
+    sync: Duration,
+}
+
+/// sled's flush, then what it leaves out.
+fn sync_all(db: &sled::Db, disk: &DiskSync) -> StoreResult<Flushed> {
+    let start = Instant::now();
     let bytes = db.flush().map_err(sled_error)?;
+    let sled = start.elapsed();
     disk.sync().map_err(|e| StoreError::new(format!("syncing the store's files: {e}"), true))?;
-    Ok(bytes)
+    Ok(Flushed { bytes, sled, sync: start.elapsed() - sled })
 }
 
 /// A flush slower than this is logged (a disk stall delays every acknowledgement behind it).
@@ -218,12 +227,14 @@ impl Store for SledStore {
                 let start = std::time::Instant::now();
                 let flushed = tokio::task::spawn_blocking(move || sync_all(&db, &disk))
                     .await
-                    .map_err(|e| StoreError::new(format!("flush task: {e}"), true))?
-                    .map(|bytes| (bytes, start.elapsed()))?;
-                if flushed.1 >= SLOW_FLUSH {
+                    .map_err(|e| StoreError::new(format!("flush task: {e}"), true))??;
+                let took = start.elapsed();
+                if took >= SLOW_FLUSH {
                     tracing::warn!(
-                        ms = flushed.1.as_millis() as u64,
-                        bytes = flushed.0,
+                        ms = took.as_millis() as u64,
+                        sled_flush_ms = flushed.sled.as_millis() as u64,
+                        fdatasync_ms = flushed.sync.as_millis() as u64,
+                        bytes = flushed.bytes,
                         "slow store flush: everything committed meanwhile waited for the disk"
                     );
                 }

@@ -32,6 +32,22 @@ pub struct Bridge {
 }
 
 impl Bridge {
+    /// The daemon's "slow store flush" warnings so far: how many, and the slowest line.
+    pub fn slow_flushes(&self) -> String {
+        let log = std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default();
+        let slow: Vec<&str> = log.lines().filter(|l| l.contains("slow store flush")).collect();
+        let ms = |l: &str| -> u64 {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("ms="))
+                .and_then(|v| v.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+                .unwrap_or(0)
+        };
+        match slow.iter().max_by_key(|l| ms(l)) {
+            None => "slow store flushes (over 100 ms): 0".into(),
+            Some(worst) => format!("slow store flushes (over 100 ms): {}; slowest: {}", slow.len(), worst.trim()),
+        }
+    }
+
     /// Start the bridge with Leeds (the sender) and Hangzhou (the receiver, at the sink) on
     /// webhooks; `commit` is "group" or "each".
     pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, window: Option<&str>) -> anyhow::Result<Bridge> {

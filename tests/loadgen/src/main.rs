@@ -135,6 +135,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("CPU stolen by the hypervisor: {}", steals[1].1);
     println!("relay / echo: {:.2}", group.relayed_per_s / echo_rps);
     println!("{}", bridge.commit_stats().await);
+    println!("{}", bridge.slow_flushes());
     bridge.stop().await?;
 
     // Each fixed rate on a fresh bridge and store, so one phase's aftermath (sled cleaning up
@@ -165,6 +166,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         println!("CPU stolen by the hypervisor: {stolen}");
         println!("{}", bridge.commit_stats().await);
+        println!("{}", bridge.slow_flushes());
         steals.push((format!("{rate} msg/s"), stolen));
         fixed.push((rate, lat.p(50.0), lat.p(99.0)));
         bridge.stop().await?;
