@@ -106,6 +106,7 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
 
     assert!(w.daemon.terminate().await.success());
     assert!(w.daemon.log_text().contains("stopped cleanly"));
+    assert!(!w.daemon.log_text().contains('\u{1b}'), "a log written to a file carries no terminal colour codes");
 
     // Stopped: it reads the store directly.
     let out = w.daemon.command(&["conversations", "--partnership", "hangzhou-leeds"]);
