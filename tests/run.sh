@@ -18,6 +18,16 @@ mkdir -p "$C2C_STATE_DIR"
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
+step "build tools (a C compiler and make: jemalloc, SQLite and aws-lc are built from C)"
+if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential >/dev/null
+  else
+    echo "tests/run.sh: a C compiler (cc) and make are needed to build c2c-bridge; install them and rerun" >&2
+    exit 1
+  fi
+fi
+
 step "python venv for the interop tests"
 C2C_PYTHON="$(tests/scripts/setup-python.sh)"
 export C2C_PYTHON
