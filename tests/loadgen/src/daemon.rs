@@ -28,13 +28,13 @@ pub fn demo_secret() -> String {
 pub struct Bridge {
     child: Option<Child>,
     pub addr: SocketAddr,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Bridge {
     /// The daemon's "slow store flush" warnings so far: how many, and the slowest line.
     pub fn slow_flushes(&self) -> String {
-        let log = std::fs::read_to_string(self._dir.path().join("daemon.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default();
         let slow: Vec<&str> = log.lines().filter(|l| l.contains("slow store flush")).collect();
         let ms = |l: &str| -> u64 {
             l.split_whitespace()
@@ -86,7 +86,7 @@ impl Bridge {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let bridge = Bridge { child: Some(child), addr, _dir: dir };
+        let bridge = Bridge { child: Some(child), addr, dir };
         let start = Instant::now();
         while tokio::net::TcpStream::connect(addr).await.is_err() {
             anyhow::ensure!(start.elapsed() < Duration::from_secs(30), "the bridge did not start listening");
