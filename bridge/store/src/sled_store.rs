@@ -251,7 +251,13 @@ impl Store for SledStore {
         for (k, r) in natives {
             batch.insert(keys::native(k), encode(r)?);
         }
-        self.db.apply_batch(batch).map_err(sled_error)
+        // Off the async workers: apply_batch waits for sled's write lock, which a running flush
+        // holds until its log writes are on disk.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.apply_batch(batch))
+            .await
+            .map_err(|e| StoreError::new(format!("delivery update task: {e}"), true))?
+            .map_err(sled_error)
     }
 
     async fn flush(&self) -> StoreResult<()> {

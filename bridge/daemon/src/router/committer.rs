@@ -205,7 +205,14 @@ impl Committer {
         let handoff = Handoff { answers, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
         let store = self.store.clone();
         let staging = std::time::Instant::now();
-        let staged = store.stage(commit);
+        // Off the async workers: sled's apply_batch takes its global write lock, which a running
+        // flush holds (for reading) until its log writes are on disk.
+        let staged = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.stage(commit))
+                .await
+                .unwrap_or_else(|e| Err(c2c_core::StoreError::new(format!("staging task: {e}"), true)))
+        };
         self.metrics.stage_time(staging.elapsed().as_secs_f64());
         let staged = match staged {
             Ok(staged) => staged,
