@@ -123,7 +123,9 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Apply `commit` atomically: readers see it at once, but it may not be on disk yet. Pair
     /// with [`Store::durable`] before acknowledging anything in it. Stage, then wait: a caller
-    /// can stage the next group while the previous one is being flushed.
+    /// can route the next group while the previous one is being flushed. Staging may block until
+    /// a running flush is done (sled's batches wait for it), so async callers run it on a
+    /// blocking thread.
     fn stage(&self, commit: Commit) -> StoreResult<Staged>;
 
     /// Return once everything staged up to `staged` is durable on disk. Concurrent callers

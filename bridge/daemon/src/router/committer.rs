@@ -205,8 +205,7 @@ impl Committer {
         let handoff = Handoff { answers, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
         let store = self.store.clone();
         let staging = std::time::Instant::now();
-        // Off the async workers: sled's apply_batch takes its global write lock, which a running
-        // flush holds (for reading) until its log writes are on disk.
+        // Off the async workers: staging may wait for a running flush (see `Store::stage`).
         let staged = {
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.stage(commit))
