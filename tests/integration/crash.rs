@@ -100,3 +100,45 @@ async fn kill_9_loses_no_acknowledged_message() {
     assert_eq!(posts as usize, MESSAGES, "no message was committed twice");
     assert_eq!(convs.len(), 20, "one conversation per thread key");
 }
+
+/// Once the daemon reports a delivery's outcome recorded (on disk), `kill -9` does not make it
+/// happen again: the restarted daemon resumes nothing. All messages share one conversation, so
+/// anything resumed would reach the sink before the message posted after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
+    const N: usize = 20;
+    let mut w = crate::world().await;
+    let mut ids = HashSet::new();
+    for i in 0..N {
+        let body = message("leeds-jo", "hangzhou-leeds", Some("T-once"), Some("Once only"), &format!("message {i}"));
+        let a = w.post("leeds", &format!("once-{i}"), &body).await;
+        assert_eq!(a.status, 202, "{}", a.body);
+        ids.insert(a.body["message"].as_str().unwrap().to_string());
+    }
+    let mut delivered = HashSet::new();
+    while delivered.len() < N {
+        let r = w.sink.next_delivered().await;
+        assert!(ids.contains(&r.post.id), "an unexpected delivery: {}", r.post.id);
+        assert!(delivered.insert(r.post.id.clone()), "{} delivered twice", r.post.id);
+    }
+    // Wait for the daemon's report that the outcomes are on disk.
+    let recorded = "c2c_delivery_outcomes_recorded_total";
+    let start = std::time::Instant::now();
+    while w.daemon.metric(recorded).await < N as f64 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{recorded} stayed below {N}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    w.daemon.kill9();
+    w.daemon.restart().await;
+
+    let body = message("leeds-jo", "hangzhou-leeds", Some("T-once"), Some("Once only"), "after the restart");
+    let a = w.post("leeds", "once-after", &body).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let r = w.sink.next_delivered().await;
+    assert_eq!(
+        r.post.id,
+        a.body["message"].as_str().unwrap(),
+        "the first delivery after the restart is the new message, not a repeat of one recorded before the kill"
+    );
+    assert_eq!(w.daemon.metric("c2c_outbox_depth").await, 0.0);
+}

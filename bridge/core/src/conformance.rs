@@ -216,11 +216,12 @@ pub async fn delivered_entries_leave_pending<S: Store>(open: impl Fn() -> S) {
         let receipt_key = NativeKey("email:<receipt@test>".into());
         let receipt_ref =
             NativeRef { partnership: conv.partnership.clone(), conversation: conv.id, message: Some(m2.id) };
-        s.update_deliveries(&[e1.clone(), e2.clone(), e3.clone()], &[(receipt_key.clone(), receipt_ref.clone())])
+        let staged = s
+            .update_deliveries(&[e1.clone(), e2.clone(), e3.clone()], &[(receipt_key.clone(), receipt_ref.clone())])
             .await
             .unwrap();
-        assert_eq!(s.native(&receipt_key).unwrap(), Some(receipt_ref));
-        s.flush().await.unwrap();
+        assert_eq!(s.native(&receipt_key).unwrap(), Some(receipt_ref), "readable before it is durable");
+        s.durable(staged).await.unwrap();
     }
     let s = open();
     assert_eq!(s.pending_outbox().unwrap(), vec![e2.clone()]);
@@ -279,7 +280,7 @@ pub async fn pending_outbox_is_found_again_after_many_restarts<S: Store>(open: i
             // Deliver every other one.
             if i % 2 == 0 {
                 e.status = DeliveryStatus::Delivered;
-                s.update_deliveries(&[e], &[]).await.unwrap();
+                let _made_durable_by_the_flush_below = s.update_deliveries(&[e], &[]).await.unwrap();
             } else {
                 pending.push(e);
             }

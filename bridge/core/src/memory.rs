@@ -79,13 +79,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()> {
+    async fn update_deliveries(
+        &self,
+        entries: &[OutboxEntry],
+        natives: &[(NativeKey, NativeRef)],
+    ) -> StoreResult<Staged> {
         let mut inner = self.lock();
         for e in entries {
             inner.outbox.insert(e.id.clone(), e.clone());
         }
         inner.natives.extend(natives.iter().cloned());
-        Ok(())
+        Ok(Staged(0))
     }
 
     async fn flush(&self) -> StoreResult<()> {

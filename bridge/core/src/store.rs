@@ -138,10 +138,16 @@ pub trait Store: Send + Sync + fmt::Debug {
         self.durable(staged).await
     }
 
-    /// Record delivery progress and the native ids a delivery produced. Atomic, but need not be
-    /// flushed before returning: losing it in a crash means a redelivery under the same
-    /// idempotency key, never a lost message.
-    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()>;
+    /// Record delivery progress and the native ids a delivery produced, atomically. Like
+    /// [`Store::stage`], it is applied but not yet durable when this returns; pass the result
+    /// to [`Store::durable`] to wait for the flush that covers it. Until then a crash loses it,
+    /// and the deliveries it records are made again under the same idempotency key (a repeat,
+    /// never a lost message), so callers should make it durable soon, but need not wait.
+    async fn update_deliveries(
+        &self,
+        entries: &[OutboxEntry],
+        natives: &[(NativeKey, NativeRef)],
+    ) -> StoreResult<Staged>;
 
     /// How many flushes (fsyncs) the store has issued since it was opened, for metrics.
     fn flushes(&self) -> u64 {

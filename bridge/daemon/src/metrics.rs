@@ -37,6 +37,7 @@ pub struct Metrics {
     refused: Family<RefusedLabels, Counter>,
     replays: Family<ChannelLabel, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
+    outcomes_recorded: Counter,
     outbox_depth: Gauge,
     latency: Histogram,
     commit_batch: Histogram,
@@ -73,6 +74,12 @@ impl Metrics {
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register("deliveries", "Delivery attempts by outcome", deliveries.clone());
+        let outcomes_recorded = Counter::default();
+        registry.register(
+            "delivery_outcomes_recorded",
+            "Delivery outcomes written to disk (a crash repeats only deliveries whose outcome is not)",
+            outcomes_recorded.clone(),
+        );
         let outbox_depth = Gauge::default();
         registry.register(
             "outbox_depth",
@@ -108,6 +115,7 @@ impl Metrics {
             refused,
             replays,
             deliveries,
+            outcomes_recorded,
             outbox_depth,
             latency,
             commit_batch,
@@ -136,6 +144,10 @@ impl Metrics {
 
     pub fn delivery(&self, channel: Channel, status: DeliveryStatus) {
         self.deliveries.get_or_create(&DeliveryLabels { channel: channel.as_str(), status: status.as_str() }).inc();
+    }
+
+    pub fn outcomes_recorded(&self, n: usize) {
+        self.outcomes_recorded.inc_by(n as u64);
     }
 
     pub fn set_outbox_depth(&self, depth: usize) {

@@ -243,7 +243,11 @@ impl Store for SledStore {
             .await
     }
 
-    async fn update_deliveries(&self, entries: &[OutboxEntry], natives: &[(NativeKey, NativeRef)]) -> StoreResult<()> {
+    async fn update_deliveries(
+        &self,
+        entries: &[OutboxEntry],
+        natives: &[(NativeKey, NativeRef)],
+    ) -> StoreResult<Staged> {
         let mut batch = sled::Batch::default();
         for e in entries {
             batch.insert(keys::outbox(e.seq, &e.id), encode(e)?);
@@ -257,7 +261,8 @@ impl Store for SledStore {
         tokio::task::spawn_blocking(move || db.apply_batch(batch))
             .await
             .map_err(|e| StoreError::new(format!("delivery update task: {e}"), true))?
-            .map_err(sled_error)
+            .map_err(sled_error)?;
+        Ok(Staged(self.group.ticket()))
     }
 
     async fn flush(&self) -> StoreResult<()> {

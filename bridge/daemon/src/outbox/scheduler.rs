@@ -76,9 +76,10 @@ struct Queues {
 }
 
 /// Delivery outcomes are written to the store in groups of up to this many, or after
-/// [`OUTCOME_DELAY`]: one store write per outcome costs more than the delivery itself. Losing
-/// unwritten outcomes in a crash means those deliveries are made again under the same
-/// idempotency key.
+/// [`OUTCOME_DELAY`]: one store write per outcome costs more than the delivery itself. Each
+/// group is then made durable by the store's next group flush. Losing outcomes not yet on disk
+/// in a crash means those deliveries are made again under the same idempotency key; the window
+/// is this delay plus one flush.
 const OUTCOME_BATCH: usize = 256;
 const OUTCOME_DELAY: Duration = Duration::from_millis(10);
 
@@ -309,9 +310,24 @@ impl Scheduler {
         }
         let entries = std::mem::take(&mut q.outcomes);
         let natives = std::mem::take(&mut q.outcome_natives);
-        if let Err(e) = self.store.update_deliveries(&entries, &natives).await {
-            tracing::error!(entries = entries.len(), error = %e, "could not record delivery outcomes; those deliveries may be repeated after a restart");
-        }
+        let staged = match self.store.update_deliveries(&entries, &natives).await {
+            Ok(staged) => staged,
+            Err(e) => {
+                tracing::error!(entries = entries.len(), error = %e, "could not record delivery outcomes; those deliveries may be repeated after a restart");
+                return;
+            }
+        };
+        // Durable with the next group flush (milliseconds away), waited for off this loop so a
+        // slow disk does not hold up the next deliveries. Until then a crash repeats them.
+        let (store, metrics, n) = (self.store.clone(), self.metrics.clone(), entries.len());
+        tokio::spawn(async move {
+            match store.durable(staged).await {
+                Ok(()) => metrics.outcomes_recorded(n),
+                Err(e) => {
+                    tracing::error!(entries = n, error = %e, "could not flush delivery outcomes; those deliveries may be repeated after a restart")
+                }
+            }
+        });
     }
 
     /// Record an outcome and move the queue on.
