@@ -277,6 +277,33 @@ async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Synapse (tests/run.sh)"]
+async fn a_burst_while_the_bridge_is_down_is_relayed_in_full() {
+    let _m = matrix::share().await;
+    let (mut e, room_id) = hangzhou_and_gifu().await;
+    let root = e.li.send(&room_id, "Flood drill\nAre your teams ready?", None);
+    let conversation = e.w.sink.next_delivered().await.post.conversation;
+
+    // More messages than one sync response carries per room (Synapse's default is 10): the
+    // restarted bridge gets a "limited" timeline and must fetch the gap before it.
+    const N: usize = 25;
+    e.w.daemon.kill9();
+    e.li.send_many(&room_id, "Checklist item", N, Some(&root));
+    e.w.daemon.restart().await;
+    for i in 1..=N {
+        let got = e.w.sink.next_delivered().await;
+        assert_eq!(got.post.conversation, conversation);
+        assert!(
+            got.post.text.contains(&format!("Checklist item ({i}/{N})")),
+            "expected item {i} of {N} next (each once, in order), got {:?}",
+            got.post.text
+        );
+    }
+    let convs = e.w.conversations().await;
+    assert_eq!(convs[0]["posts"], 1 + N as u64, "no message committed twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
 async fn edits_redactions_and_strangers_in_a_portal_room() {
     let _m = matrix::share().await;
     let (mut e, room) = hangzhou_and_gifu().await;

@@ -14,6 +14,7 @@ Commands (each prints one line of JSON on stdout; logs and errors go to stderr):
     create-room --name N [--topic T] [--encrypted] [--invite MXID]...   {room_id}
     invite ROOM_ID MXID                      {room_id, user_id}
     send ROOM_ID --text T [--html H] [--thread-root EVENT_ID] [--reply-to EVENT_ID]   {event_id}
+         [--count N]                         N messages "T (i/N)" in order, one client run   {event_ids}
     edit ROOM_ID EVENT_ID --text T [--html H]                                          {event_id}
     redact ROOM_ID EVENT_ID [--reason R]                                               {event_id}
     messages ROOM_ID [--since-token T] [--thread-root EVENT_ID] [--wait-count N] [--timeout S]
@@ -510,7 +511,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--invite", action="append", default=[])
     s = sub.add_parser("send", parents=[common])
     s.add_argument("room_id"); s.add_argument("--text", required=True); s.add_argument("--html")
-    s.add_argument("--thread-root"); s.add_argument("--reply-to")
+    s.add_argument("--thread-root"); s.add_argument("--reply-to"); s.add_argument("--count", type=int)
     s = sub.add_parser("edit", parents=[common])
     s.add_argument("room_id"); s.add_argument("event_id"); s.add_argument("--text", required=True); s.add_argument("--html")
     s = sub.add_parser("redact", parents=[common])
@@ -546,6 +547,13 @@ async def run(args: argparse.Namespace) -> tuple[Any, int]:
                 return {"error": "timeout", "message": str(e)}, EXIT_TIMEOUT
         if cmd == "create-room":
             return await o.create_room(args.name, args.invite, args.encrypted, args.topic), 0
+        if cmd == "send" and args.count:
+            ids = []
+            for i in range(1, args.count + 1):
+                sent = await o.send(args.room_id, f"{args.text} ({i}/{args.count})", args.html, args.thread_root,
+                                    args.reply_to)
+                ids.append(sent["event_id"])
+            return {"event_ids": ids}, 0
         if cmd == "send":
             return await o.send(args.room_id, args.text, args.html, args.thread_root, args.reply_to), 0
         if cmd == "edit":

@@ -1,7 +1,7 @@
 //! [`MatrixConnector`]: the Matrix channel, both directions, through one bot account.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use c2c_core::{
@@ -18,13 +18,16 @@ use serde_json::Value;
 use crate::attachment;
 use crate::config::MatrixSettings;
 use crate::convert::{Inbound, content, event_key, inbound};
+use crate::gap;
+use crate::pending::{KEY_WAIT, PendingKeys};
 use crate::portal::{self, Portals};
 use crate::session;
 use crate::state::{State, root_key};
 
-/// How long the bridge waits for the keys of an encrypted message before giving up on it.
-const KEY_WAIT: Duration = Duration::from_secs(120);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long to wait before fetching a batch again that could not be handled in full (events
+/// waiting for their keys, the store unavailable): the old token brings it back at once.
+const INCOMPLETE_PAUSE: Duration = Duration::from_secs(2);
 
 struct Shared {
     settings: MatrixSettings,
@@ -136,13 +139,6 @@ async fn pause(backoff: &mut Duration, shutdown: &Shutdown) -> bool {
     }
 }
 
-/// An encrypted event whose keys have not arrived yet.
-struct Pending {
-    room: OwnedRoomId,
-    event: Raw<matrix_sdk::ruma::events::AnySyncTimelineEvent>,
-    since: Instant,
-}
-
 #[async_trait]
 impl Connector for MatrixConnector {
     fn channel(&self) -> Channel {
@@ -174,7 +170,7 @@ impl Connector for MatrixConnector {
                 }
             }
         };
-        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending = PendingKeys::default();
         let mut backoff = Duration::from_secs(1);
         self.set_health(true, "Matrix connected");
         tracing::info!(user = %me, "Matrix connected");
@@ -209,13 +205,29 @@ impl Connector for MatrixConnector {
             let mut complete = true;
             for (room_id, update) in &response.rooms.joined {
                 let Some(room) = client.get_room(room_id) else { continue };
-                for ev in &update.timeline.events {
+                let mut missed = Vec::new();
+                if update.timeline.limited {
+                    match &update.timeline.prev_batch {
+                        Some(prev) => match gap::missed_events(&room, prev, &token).await {
+                            Ok(events) => {
+                                tracing::info!(room = %room_id, events = events.len(), "fetched the events a limited sync left out");
+                                missed = events;
+                            }
+                            Err(e) => {
+                                tracing::warn!(room = %room_id, error = %e, "could not fetch the events a limited sync left out; fetching the batch again");
+                                complete = false;
+                            }
+                        },
+                        None => {
+                            tracing::error!(room = %room_id, "a limited sync without prev_batch: earlier events cannot be fetched")
+                        }
+                    }
+                }
+                for ev in missed.iter().chain(&update.timeline.events) {
                     match self.handle(&room, ev, &me, inbox.as_ref()).await {
                         Handled::Done => {}
                         Handled::Later => complete = false,
-                        Handled::Undecrypted(event) => {
-                            pending.push(Pending { room: room_id.clone(), event, since: Instant::now() })
-                        }
+                        Handled::Undecrypted(event) => pending.add(room_id, event),
                     }
                 }
             }
@@ -223,6 +235,12 @@ impl Connector for MatrixConnector {
             if complete {
                 token = response.next_batch;
                 state.save(&token_key, &token).await;
+                pending.token_saved();
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(INCOMPLETE_PAUSE) => {}
+                    _ = shutdown.cancelled() => return Ok(()),
+                }
             }
         }
     }
@@ -311,50 +329,49 @@ impl MatrixConnector {
                         Some(root) if relates["rel_type"] == "m.thread" => root.to_string(),
                         _ => event_id.clone(),
                     };
-                    self.notice(room, &root, &r.detail).await;
+                    self.notice(room, &event_id, &root, &r.detail).await;
                 }
                 Handled::Done
             }
         }
     }
 
-    /// Tell the room why a message was not relayed, in its thread.
-    async fn notice(&self, room: &Room, event_id: &str, text: &str) {
+    /// Tell the room why the message `about` was not relayed, in the thread of `event_id`.
+    async fn notice(&self, room: &Room, about: &str, event_id: &str, text: &str) {
         let body = serde_json::json!({
             "msgtype": "m.notice",
             "body": text,
             "m.relates_to": {"rel_type": "m.thread", "event_id": event_id, "is_falling_back": true,
                              "m.in_reply_to": {"event_id": event_id}},
         });
-        if let Err(e) = room.send_raw("m.room.message", body).await {
+        // The refused event may be handled again (its batch fetched again after a crash or while
+        // other events wait for keys): the transaction id makes the homeserver post it once.
+        let txn: OwnedTransactionId = format!("c2c-notice-{}", about.trim_start_matches('$')).into();
+        if let Err(e) = room.send_raw("m.room.message", body).with_transaction_id(&txn).await {
             tracing::warn!(error = %e, "could not send a notice");
         }
     }
 
     /// Try again to decrypt events whose keys were missing; give up after [`KEY_WAIT`]. True
     /// when nothing is left waiting.
-    async fn retry_pending(&self, client: &Client, pending: &mut Vec<Pending>, me: &str, inbox: &dyn Inbox) -> bool {
-        let mut still = Vec::new();
-        let mut complete = true;
-        for p in pending.drain(..) {
+    async fn retry_pending(&self, client: &Client, pending: &mut PendingKeys, me: &str, inbox: &dyn Inbox) -> bool {
+        for p in pending.take() {
             let Some(room) = client.get_room(&p.room) else { continue };
             match room.decrypt_event(p.event.cast_ref_unchecked(), None).await {
                 Ok(ev) if !matches!(ev.kind, TimelineEventKind::UnableToDecrypt { .. }) => {
                     if let Handled::Later = self.handle(&room, &ev, me, inbox).await {
-                        complete = false;
-                        still.push(p);
+                        pending.keep(p);
                     }
                 }
                 _ if p.since.elapsed() > KEY_WAIT => {
                     tracing::error!(room = %p.room, "gave up on an encrypted message: its keys never arrived");
                     inbox.count_refusal(Channel::Matrix, RefusalReason::Undecryptable);
+                    pending.give_up(&p);
                 }
-                _ => still.push(p),
+                _ => pending.keep(p),
             }
         }
-        complete &= still.is_empty();
-        *pending = still;
-        complete
+        pending.is_empty()
     }
 }
 

@@ -10,13 +10,17 @@
 //! - [`attachment`]: attachments uploaded (encrypted in encrypted rooms) as events in the thread.
 //! - [`html`]: the Matrix HTML subset.
 //! - [`state`]: sync token, rooms and thread roots, kept in the bridge's store.
+//! - [`gap`]: events a limited sync left out, fetched with `/messages`.
+//! - [`pending`]: encrypted events waiting for their keys.
 //! - [`connector`]: [`MatrixConnector`], the sync loop and delivery.
 
 pub mod attachment;
 pub mod config;
 pub mod connector;
 pub mod convert;
+pub mod gap;
 pub mod html;
+pub mod pending;
 pub mod portal;
 pub mod session;
 pub mod state;

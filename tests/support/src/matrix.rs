@@ -127,6 +127,18 @@ impl MatrixOfficer {
         self.ok(&args)["event_id"].as_str().unwrap().to_string()
     }
 
+    /// Post `count` messages "`text` (i/count)" in order, in one client run; `thread_root` puts
+    /// them in that thread. Returns their event ids.
+    pub fn send_many(&self, room: &str, text: &str, count: usize, thread_root: Option<&str>) -> Vec<String> {
+        let count = count.to_string();
+        let mut args = vec!["send", room, "--text", text, "--count", &count];
+        if let Some(r) = thread_root {
+            args.extend(["--thread-root", r]);
+        }
+        let v = self.ok(&args);
+        v["event_ids"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect()
+    }
+
     /// A plain reply (no thread) to `event`.
     pub fn reply(&self, room: &str, text: &str, event: &str) -> String {
         self.ok(&["send", room, "--text", text, "--reply-to", event])["event_id"].as_str().unwrap().to_string()
