@@ -125,8 +125,9 @@ pub trait Inbox: Send + Sync {
     fn count_refusal(&self, channel: Channel, reason: RefusalReason);
 
     /// A delivery the connector had reported as made turned out to have failed for good (a
-    /// bounce): record it and tell the author. Unknown entries are ignored.
-    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String);
+    /// bounce): record it and tell the author. `true` once that is durable (or the entry is
+    /// unknown, or already failed): only then may the connector let go of the bounce.
+    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) -> bool;
 
     /// The connector's saved state under `key` (see [`crate::Store::state`]).
     async fn load_state(&self, key: &str) -> Option<String>;

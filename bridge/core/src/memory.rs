@@ -29,6 +29,8 @@ struct Inner {
 pub struct MemoryStore {
     instance: String,
     inner: Arc<Mutex<Inner>>,
+    /// Make [`Store::durable`] fail, as a disk error would (for tests of what follows one).
+    failing_flushes: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for MemoryStore {
@@ -39,7 +41,12 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new(instance: impl Into<String>) -> Self {
-        Self { instance: instance.into(), inner: Arc::default() }
+        Self { instance: instance.into(), inner: Arc::default(), failing_flushes: Arc::default() }
+    }
+
+    /// From now on, every flush fails (or, with `false`, succeeds again).
+    pub fn fail_flushes(&self, fail: bool) {
+        self.failing_flushes.store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -76,6 +83,9 @@ impl Store for MemoryStore {
     }
 
     async fn durable(&self, _staged: Staged) -> StoreResult<()> {
+        if self.failing_flushes.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::StoreError::new("flushing: Input/output error (os error 5)", true));
+        }
         Ok(())
     }
 

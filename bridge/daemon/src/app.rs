@@ -1,9 +1,11 @@
 //! `c2c-bridge run`: wire the parts together, serve, reload on SIGHUP, drain on SIGTERM.
 //!
 //! Start order: config (and its secrets) → store → language tagger → router and committer →
-//! connectors → scheduler (which resumes undelivered entries) → HTTP listener. Stop order is
-//! the reverse of the flow: stop accepting HTTP (requests in flight finish) and inbound
-//! connectors, let the committer finish what is queued, let deliveries in flight finish, flush.
+//! connectors → the undelivered outbox entries read → committer and scheduler (which resumes
+//! them) → inbound connectors → HTTP listener. Stop: stop accepting HTTP (requests in flight
+//! finish) and inbound connectors, let deliveries in flight finish (failures for good go
+//! through the committer, with the notice to their author), let the committer finish what is
+//! queued, flush.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -183,6 +185,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone(), store.clone(), bounce_tx);
     let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
     let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx)?;
+    let store_failed = committer.store_failed.clone();
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
     let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
@@ -215,8 +218,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let stop_committer = Shutdown::new();
     let stop_scheduler = Shutdown::new();
 
+    // What is undelivered now, read before the committer and the connectors start, so an entry
+    // committed from here on reaches the scheduler only through the committer.
+    let resume = store.pending_outbox().context("reading the undelivered outbox entries")?;
     let committer_task = tokio::spawn(committer.run(work_rx, stop_committer.clone()));
-    let scheduler_task = tokio::spawn(scheduler.run(outbox_rx, bounce_rx, stop_scheduler.clone()));
+    let scheduler_task = tokio::spawn(scheduler.run(resume, outbox_rx, bounce_rx, stop_scheduler.clone()));
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
     let mut inbound_tasks = Vec::new();
     for c in connectors.values() {
@@ -251,7 +257,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     let reloadable =
         Reloadable { config: config.clone(), tagger: tagger.clone(), cities: cities.clone(), matrix: matrix_connector };
-    wait_for_stop(config_path, &reloadable).await;
+    let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed).await;
 
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
     stop_inbound.cancel();
@@ -264,13 +270,27 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     for t in inbound_tasks {
         let _ = t.await;
     }
-    stop_committer.cancel();
-    let _ = committer_task.await;
+    // The scheduler first: a delivery failing for good while it drains is recorded, with the
+    // notice to its author, through the committer.
     stop_scheduler.cancel();
     let _ = scheduler_task.await;
+    stop_committer.cancel();
+    let _ = committer_task.await;
+    if stopped_by == Stop::StoreFailed {
+        anyhow::bail!(
+            "stopped because the store could not write to disk (see the error above); nothing unwritten was acknowledged, and a restart resumes from what is on disk"
+        );
+    }
     store.flush().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Why the daemon stops.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Signal,
+    StoreFailed,
 }
 
 /// What a config reload replaces in the running daemon.
@@ -282,17 +302,21 @@ struct Reloadable {
     matrix: Option<MatrixConnector>,
 }
 
-/// Wait for SIGTERM or SIGINT; reload the config on SIGHUP meanwhile.
-async fn wait_for_stop(path: &Path, live: &Reloadable) {
+/// Wait for SIGTERM or SIGINT, or a store failure; reload the config on SIGHUP meanwhile.
+async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown) -> Stop {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
     let mut hup = signal(SignalKind::hangup()).expect("installing a SIGHUP handler");
     loop {
         tokio::select! {
-            _ = term.recv() => return,
-            _ = int.recv() => return,
+            _ = term.recv() => return Stop::Signal,
+            _ = int.recv() => return Stop::Signal,
             _ = hup.recv() => reload(path, live),
+            _ = store_failed.cancelled() => {
+                tracing::error!("the store failed to write; stopping (a restart recovers from what is on disk)");
+                return Stop::StoreFailed;
+            }
         }
     }
 }

@@ -216,8 +216,11 @@ impl Watcher<'_> {
                 Disposition::Processed
             }
             Outcome::Bounce { seq, entry, reason } => {
-                self.inbox.bounce(seq, entry, reason).await;
-                Disposition::Processed
+                if self.inbox.bounce(seq, entry, reason).await {
+                    Disposition::Processed
+                } else {
+                    Disposition::Retry
+                }
             }
             Outcome::Relay { envelope } => match self.inbox.submit(*envelope).await {
                 Ok(accepted) => {

@@ -29,11 +29,13 @@ pub struct Context {
 }
 
 /// A delivery the connector reported as made has bounced (e.g. an email DSN).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Bounce {
     pub seq: u64,
     pub entry: c2c_core::OutboxId,
     pub reason: String,
+    /// Answered `true` once the failure (and the notice to the author) is durable.
+    pub done: tokio::sync::oneshot::Sender<bool>,
 }
 
 /// An outbox entry waiting in the scheduler.

@@ -12,14 +12,14 @@
 //! nothing new is started.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use c2c_config::Config;
 use c2c_core::{
     Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey,
-    NativeRef, OutboxEntry, Receipt, Shutdown, Store, now_ms,
+    NativeRef, OutboxEntry, OutboxId, Receipt, Shutdown, Store, now_ms,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -68,11 +68,15 @@ struct Queues {
     /// Heads due now, waiting for a free slot.
     ready: VecDeque<QueueKey>,
     depth: usize,
+    /// Every entry in `queues`, so none is queued twice.
+    queued: HashSet<OutboxId>,
     /// Outcomes not yet written to the store (written together, see [`OUTCOME_BATCH`]).
     outcomes: Vec<OutboxEntry>,
     outcome_natives: Vec<(NativeKey, NativeRef)>,
     /// When the oldest unwritten outcome must be written at the latest.
     outcomes_due: Option<tokio::time::Instant>,
+    /// Failures for good on their way through the committer (with the notice to the author).
+    failures: JoinSet<()>,
 }
 
 /// Delivery outcomes are written to the store in groups of up to this many, or after
@@ -85,6 +89,10 @@ const OUTCOME_DELAY: Duration = Duration::from_millis(10);
 
 impl Queues {
     fn push(&mut self, item: Queued) {
+        if !self.queued.insert(item.entry.id.clone()) {
+            tracing::warn!(entry = %item.entry.id, "an outbox entry was queued twice; the second is ignored");
+            return;
+        }
         let key = (item.entry.conversation, item.entry.recipient.endpoint_key());
         let queue = self.queues.entry(key.clone()).or_default();
         let was_empty = queue.is_empty();
@@ -110,7 +118,9 @@ impl Queues {
         let Some(queue) = self.queues.get_mut(key) else {
             return;
         };
-        queue.pop_front();
+        if let Some(done) = queue.pop_front() {
+            self.queued.remove(&done.entry.id);
+        }
         self.depth -= 1;
         match queue.front() {
             Some(next) => {
@@ -147,27 +157,22 @@ impl Queues {
 }
 
 impl Scheduler {
-    /// Deliver until `stop` is cancelled, then drain what is in flight. `rx` brings entries the
-    /// committer has just made durable.
+    /// Deliver until `stop` is cancelled, then drain what is in flight. `resume` is what the
+    /// store held undelivered at start (read before anything new could be committed, so no
+    /// entry arrives both ways); `rx` brings entries the committer has just made durable.
     pub async fn run(
         self,
+        resume: Vec<OutboxEntry>,
         mut rx: mpsc::UnboundedReceiver<Vec<Queued>>,
         mut bounces: mpsc::UnboundedReceiver<Bounce>,
         stop: Shutdown,
     ) {
         let mut q = Queues::default();
-        match self.store.pending_outbox() {
-            Ok(pending) => {
-                if !pending.is_empty() {
-                    tracing::info!(entries = pending.len(), "resuming undelivered outbox entries");
-                }
-                for entry in pending {
-                    q.push(Queued { entry, context: None });
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not read pending outbox entries; they will resume at the next start")
-            }
+        if !resume.is_empty() {
+            tracing::info!(entries = resume.len(), "resuming undelivered outbox entries");
+        }
+        for entry in resume {
+            q.push(Queued { entry, context: None });
         }
         let mut inflight: JoinSet<Outcome> = JoinSet::new();
         let this = Arc::new(self);
@@ -193,6 +198,7 @@ impl Scheduler {
                     }
                 }
                 Some(b) = bounces.recv() => this.bounced(&mut q, b),
+                Some(_) = q.failures.join_next(), if !q.failures.is_empty() => {}
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => {
                     match done {
                         Ok(outcome) => this.record(&mut q, outcome).await,
@@ -218,6 +224,8 @@ impl Scheduler {
                     this.record(&mut q, outcome).await;
                 }
             }
+            // Failures for good go through the committer, which stops after the scheduler.
+            while q.failures.join_next().await.is_some() {}
         };
         if tokio::time::timeout(this.drain_timeout, drain).await.is_err() {
             tracing::warn!(
@@ -274,32 +282,38 @@ impl Scheduler {
         Ok(Delivery { entry: entry.clone(), message, subject, thread_key, partnership_language, recipient_name })
     }
 
-    /// A delivery bounced after it was made: record it as failed for good, tell the author.
+    /// A delivery bounced after it was made: record it as failed for good, tell the author;
+    /// answer the bounce once that is durable.
     fn bounced(&self, q: &mut Queues, b: Bounce) {
-        let entry = match self.store.outbox_entry(b.seq, &b.entry) {
+        let Bounce { seq, entry, reason, done } = b;
+        let entry = match self.store.outbox_entry(seq, &entry) {
             Ok(Some(e)) => e,
             Ok(None) => {
-                tracing::info!(entry = %b.entry, "a bounce names no delivery of ours; ignored");
+                tracing::info!(%entry, "a bounce names no delivery of ours; ignored");
+                let _ = done.send(true);
                 return;
             }
             Err(e) => {
-                tracing::error!(entry = %b.entry, error = %e, "could not read a bounced delivery");
+                tracing::error!(%entry, error = %e, "could not read a bounced delivery; the bounce is kept for later");
+                let _ = done.send(false);
                 return;
             }
         };
         if entry.status == DeliveryStatus::PermanentFailure {
+            let _ = done.send(true);
             return;
         }
         let mut entry = entry;
         entry.status = DeliveryStatus::PermanentFailure;
         entry.updated_at = now_ms();
-        entry.last_error = Some(b.reason.clone());
-        tracing::warn!(entry = %entry.id, to = %entry.recipient.address, reason = %b.reason, "delivery bounced");
+        entry.last_error = Some(reason.clone());
+        tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery bounced");
         self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
-        q.outcomes.push(entry.clone());
-        q.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
+        q.outcomes.retain(|o| o.id != entry.id);
         let router = self.router.clone();
-        tokio::spawn(async move { router.delivery_failed(entry, b.reason).await });
+        q.failures.spawn(async move {
+            let _ = done.send(router.failed_for_good(entry, reason).await);
+        });
     }
 
     /// Write the outcomes gathered so far in one store write.
@@ -393,12 +407,42 @@ impl Scheduler {
             }
         }
         self.metrics.delivery(channel, entry.status);
-        q.outcomes.push(entry.clone());
+        if let Some(reason) = failed_for_good {
+            // Written by the committer, with the notice to the author (an earlier attempt's
+            // outcome not yet written would only be overwritten by it).
+            q.outcomes.retain(|o| o.id != entry.id);
+            let router = self.router.clone();
+            q.failures.spawn(async move {
+                if !router.failed_for_good(entry, reason).await {
+                    tracing::warn!("a failed delivery was not recorded; it is attempted again at the next start");
+                }
+            });
+            return;
+        }
+        q.outcomes.push(entry);
         q.outcome_natives.extend(natives);
         q.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
-        if let Some(reason) = failed_for_good {
-            let router = self.router.clone();
-            tokio::spawn(async move { router.delivery_failed(entry, reason).await });
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use c2c_core::conformance::{sample_commit, sample_conversation};
+
+    use super::*;
+
+    #[test]
+    fn an_entry_queued_twice_is_queued_once() {
+        let conv = sample_conversation("p");
+        let (_, _, entry) = sample_commit(&conv, 1);
+        let mut q = Queues::default();
+        q.push(Queued { entry: entry.clone(), context: None });
+        q.push(Queued { entry: entry.clone(), context: None });
+        assert_eq!(q.depth, 1);
+        let key = (entry.conversation, entry.recipient.endpoint_key());
+        q.pop(&key);
+        assert_eq!(q.depth, 0);
+        q.push(Queued { entry, context: None });
+        assert_eq!(q.depth, 1, "once delivered and gone, the id may be queued again (a later resume)");
     }
 }

@@ -33,8 +33,9 @@ const MAX_BATCH: usize = 1024;
 pub enum Work {
     /// An identified inbound message; the answer goes back on the channel.
     Inbound(Box<Prepared>, oneshot::Sender<Result<Accepted, Refusal>>),
-    /// A delivery failed for good: tell the author.
-    DeliveryFailed { entry: Box<OutboxEntry>, reason: String },
+    /// A delivery failed for good: record it and tell the author, in one commit; `done` is
+    /// answered once that is durable.
+    DeliveryFailed { entry: Box<OutboxEntry>, reason: String, done: oneshot::Sender<bool> },
 }
 
 /// Where an inbound message's answer goes once its batch is durable.
@@ -43,6 +44,8 @@ type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
 /// What a group hands on once it is durable: answers to senders, entries to the scheduler.
 struct Handoff {
     answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
+    /// Failed deliveries recorded in the group (see [`Work::DeliveryFailed`]).
+    failures: Vec<oneshot::Sender<bool>>,
     queued: Vec<Queued>,
     outbox: mpsc::UnboundedSender<Vec<Queued>>,
     metrics: Arc<Metrics>,
@@ -63,6 +66,9 @@ impl Handoff {
             }
             let _ = reply.send(result);
         }
+        for done in self.failures {
+            let _ = done.send(true);
+        }
     }
 
     fn fail(self, e: &c2c_core::StoreError) {
@@ -75,6 +81,9 @@ impl Handoff {
                 self.metrics.refused(channel, r.reason);
             }
             let _ = reply.send(result);
+        }
+        for done in self.failures {
+            let _ = done.send(false);
         }
     }
 }
@@ -90,7 +99,13 @@ fn queued_entries(commit: &Commit, conversations: &HashMap<ConversationId, Conve
         };
         contexts.insert(m.id, Arc::new(Context { message: m.clone(), subject, thread_keys }));
     }
-    commit.outbox.iter().map(|e| Queued { entry: e.clone(), context: contexts.get(&e.message).cloned() }).collect()
+    commit
+        .outbox
+        .iter()
+        // Not the entries of failed deliveries recorded in the group: they are done.
+        .filter(|e| e.status.is_pending())
+        .map(|e| Queued { entry: e.clone(), context: contexts.get(&e.message).cloned() })
+        .collect()
 }
 
 /// The committer's state.
@@ -102,6 +117,10 @@ pub struct Committer {
     /// New outbox entries go to the delivery scheduler once committed.
     pub outbox: mpsc::UnboundedSender<Vec<Queued>>,
     pub bridge_name: String,
+    /// Cancelled when the store fails to stage or flush a group: nothing written after that can
+    /// be trusted to reach the disk (sled refuses every write after an I/O error), so the
+    /// daemon stops and a restart recovers from what is on disk.
+    pub store_failed: c2c_core::Shutdown,
     next_seq: u64,
 }
 
@@ -121,6 +140,7 @@ struct Batch {
     accepted: HashMap<NativeKey, Accepted>,
     /// Answers to send once the batch is durable.
     answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
+    failures: Vec<oneshot::Sender<bool>>,
 }
 
 impl Committer {
@@ -139,6 +159,7 @@ impl Committer {
             store,
             metrics,
             outbox,
+            store_failed: c2c_core::Shutdown::new(),
             next_seq,
         })
     }
@@ -191,18 +212,19 @@ impl Committer {
                     messages += 1;
                     batch.answers.push((reply, result, channel));
                 }
-                Work::DeliveryFailed { entry, reason } => {
+                Work::DeliveryFailed { entry, reason, done } => {
                     if let Err(e) = self.delivery_failed(&config, &mut batch, &entry, &reason) {
                         tracing::warn!(entry = %entry.id, error = %e, "could not tell the author about a failed delivery");
                     }
+                    batch.failures.push(done);
                 }
             }
         }
         self.metrics.commit_batch(messages);
-        let Batch { mut commit, conversations, answers, .. } = batch;
+        let Batch { mut commit, conversations, answers, failures, .. } = batch;
         let queued = queued_entries(&commit, &conversations);
         commit.conversations = conversations.into_values().collect();
-        let handoff = Handoff { answers, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
+        let handoff = Handoff { answers, failures, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
         let store = self.store.clone();
         let staging = std::time::Instant::now();
         // Off the async workers: staging may wait for a running flush (see `Store::stage`).
@@ -217,10 +239,12 @@ impl Committer {
             Ok(staged) => staged,
             Err(e) => {
                 handoff.fail(&e);
+                self.store_failed.cancel();
                 return previous;
             }
         };
         let metrics = self.metrics.clone();
+        let store_failed = self.store_failed.clone();
         let finish = async move {
             let waited = std::time::Instant::now();
             let durable = store.durable(staged).await;
@@ -230,7 +254,10 @@ impl Committer {
             }
             match durable {
                 Ok(()) => handoff.succeed(),
-                Err(e) => handoff.fail(&e),
+                Err(e) => {
+                    handoff.fail(&e);
+                    store_failed.cancel();
+                }
             }
         };
         match self.mode {
@@ -495,6 +522,8 @@ impl Committer {
         entry: &OutboxEntry,
         reason: &str,
     ) -> Result<(), String> {
+        // The failure itself, committed with the notice (or alone when there is none to send).
+        batch.commit.outbox.push(entry.clone());
         let message =
             self.store.message(entry.conversation, entry.seq).map_err(|e| e.to_string())?.ok_or("message not found")?;
         // Only posts have an author to tell; a failed notice is not announced (no loops).

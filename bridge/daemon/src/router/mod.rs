@@ -64,11 +64,16 @@ impl Router {
         (Self { config, tagger, metrics, tx, store, bounces }, rx)
     }
 
-    /// Ask the committer to tell an author that a delivery failed for good.
-    pub async fn delivery_failed(&self, entry: OutboxEntry, reason: String) {
-        if self.tx.send(Work::DeliveryFailed { entry: Box::new(entry), reason }).await.is_err() {
-            tracing::warn!("committer stopped; a delivery-failed notice was not written");
+    /// Record `entry` as failed for good and tell its author, in one commit; `true` once that
+    /// is durable. Until then the store still has the entry pending, so a crash means one more
+    /// attempt (and the notice after it), never a failure nobody is told about.
+    pub async fn failed_for_good(&self, entry: OutboxEntry, reason: String) -> bool {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::DeliveryFailed { entry: Box::new(entry), reason, done }).await.is_err() {
+            tracing::warn!("committer stopped; a failed delivery stays pending until the next start");
+            return false;
         }
+        answer.await.unwrap_or(false)
     }
 }
 
@@ -103,10 +108,13 @@ impl Inbox for Router {
         self.metrics.refused(channel, reason);
     }
 
-    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) {
-        if self.bounces.send(Bounce { seq, entry, reason }).is_err() {
+    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) -> bool {
+        let (done, answer) = oneshot::channel();
+        if self.bounces.send(Bounce { seq, entry, reason, done }).is_err() {
             tracing::warn!("scheduler stopped; a bounce was not recorded");
+            return false;
         }
+        answer.await.unwrap_or(false)
     }
 
     async fn load_state(&self, key: &str) -> Option<String> {

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use c2c_config::Config;
 use c2c_core::ThreadRef;
 use c2c_core::memory::MemoryStore;
-use c2c_core::{Channel, Envelope, Inbox, MessageKind, NativeKey, Origin, OutboxEntry, RefusalReason, Shutdown, Store};
+use c2c_core::{
+    Channel, DeliveryStatus, Envelope, Inbox, MessageKind, NativeKey, Origin, OutboxEntry, RefusalReason, Shutdown,
+    Store,
+};
 use c2c_language::Tagger;
 use tokio::sync::mpsc;
 
@@ -96,6 +99,7 @@ struct Harness {
     router: Router,
     store: MemoryStore,
     outbox: mpsc::UnboundedReceiver<Vec<Queued>>,
+    store_failed: Shutdown,
     _stop: Shutdown,
 }
 
@@ -110,9 +114,10 @@ fn harness() -> Harness {
         Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
     let committer = Committer::new(config, Arc::new(store.clone()), metrics, tx).unwrap();
+    let store_failed = committer.store_failed.clone();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));
-    Harness { router, store, outbox, _stop: stop }
+    Harness { router, store, outbox, store_failed, _stop: stop }
 }
 
 fn webhook(city: &str, from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
@@ -250,4 +255,35 @@ async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
     let seqs: Vec<u64> = h.store.messages(conv).unwrap().iter().map(|m| m.seq).collect();
     assert_eq!(seqs.len(), 200);
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test]
+async fn a_failure_for_good_is_recorded_with_the_notice_to_the_author_in_one_commit() {
+    let mut h = harness();
+    let a = h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap();
+    let mut failed = h.outbox.recv().await.unwrap().remove(0).entry;
+    failed.status = DeliveryStatus::PermanentFailure;
+    failed.last_error = Some("550 no such user".into());
+    assert!(h.router.failed_for_good(failed.clone(), "550 no such user".into()).await);
+
+    // The scheduler is handed the notice to the author, not the failed entry again.
+    let queued: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!((queued[0].recipient.city.as_str(), queued[0].status), ("hangzhou", DeliveryStatus::Scheduled));
+    let notice = h.store.message(a.conversation, queued[0].seq).unwrap().unwrap();
+    assert_eq!(notice.kind, MessageKind::DeliveryFailed);
+    assert!(notice.text.contains("550 no such user"), "{}", notice.text);
+    // Both are in the store, the failure no longer pending.
+    assert_eq!(h.store.outbox_entry(failed.seq, &failed.id).unwrap().unwrap().status, DeliveryStatus::PermanentFailure);
+    assert!(!h.store.pending_outbox().unwrap().iter().any(|e| e.id == failed.id));
+}
+
+#[tokio::test]
+async fn a_failed_flush_answers_unavailable_and_stops_the_daemon() {
+    let mut h = harness();
+    h.store.fail_flushes(true);
+    let r = h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::Unavailable, "not acknowledged: the source retries");
+    assert!(h.store_failed.is_cancelled(), "the daemon is told to stop and recover from disk at the restart");
+    assert!(h.outbox.try_recv().is_err(), "nothing handed to the scheduler");
 }
