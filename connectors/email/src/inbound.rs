@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_imap::Client;
+use async_imap::types::UnsolicitedResponse;
 use c2c_core::{Channel, Health, Inbox, RefusalReason, Shutdown};
 use futures::TryStreamExt;
 use rand::Rng;
@@ -97,6 +98,8 @@ impl Watcher<'_> {
         let caps = timed(session.capabilities()).await?;
         let idle = caps.has_str("IDLE");
         let can_move = caps.has_str("MOVE");
+        // Without UIDPLUS there is no UID EXPUNGE: a plain EXPUNGE removes what is flagged deleted.
+        let uid_expunge = caps.has_str("UIDPLUS");
         for folder in [&self.s.processed_folder, &self.s.refused_folder] {
             // Fails when it exists already; a real problem shows up at the first move.
             let _ = timed(session.create(folder)).await;
@@ -106,10 +109,17 @@ impl Watcher<'_> {
             idle, "IMAP connected");
         loop {
             let mailbox = timed(session.select(&self.s.mailbox)).await?;
-            self.sync(&mut session, mailbox.uid_validity.unwrap_or(0), can_move).await?;
+            // What the server said before this sync is covered by it.
+            let _ = new_mail_announced(&session);
+            self.sync(&mut session, mailbox.uid_validity.unwrap_or(0), can_move, uid_expunge).await?;
             if self.shutdown.is_cancelled() {
                 let _ = timed(session.logout()).await;
                 return Ok(());
+            }
+            if new_mail_announced(&session) {
+                // Mail arrived while the last one was being handled; the server has said so
+                // already and will not say it again in IDLE.
+                continue;
             }
             if idle {
                 let mut handle = session.idle();
@@ -136,7 +146,13 @@ impl Watcher<'_> {
     }
 
     /// Handle every mail that arrived since the last one handled.
-    async fn sync(&self, session: &mut Session, uid_validity: u32, can_move: bool) -> Result<(), String> {
+    async fn sync(
+        &self,
+        session: &mut Session,
+        uid_validity: u32,
+        can_move: bool,
+        uid_expunge: bool,
+    ) -> Result<(), String> {
         let key = self.cursor_key();
         let last = match self.inbox.load_state(&key).await.and_then(|v| {
             let (uv, last) = v.split_once(':')?;
@@ -161,9 +177,22 @@ impl Watcher<'_> {
                 stream.try_collect::<Vec<_>>().await
             })
             .await?;
-            let mut fetched: Vec<(u32, Vec<u8>)> =
-                mails.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
+            let mut fetched: Vec<(u32, Vec<u8>)> = Vec::new();
+            for f in &mails {
+                match (f.uid, f.body()) {
+                    (Some(uid), Some(body)) => fetched.push((uid, body.to_vec())),
+                    (Some(uid), None) => {
+                        // Not skipped (the cursor would move past it): fetched again next time.
+                        self.save(&key, uid_validity, done).await;
+                        return Err(format!("the server returned no body for UID {uid}; will try again"));
+                    }
+                    _ => {}
+                }
+            }
             fetched.sort_by_key(|(uid, _)| *uid);
+            for uid in chunk.iter().filter(|u| !fetched.iter().any(|(f, _)| f == *u)) {
+                tracing::info!(uid, "a mail found by the search was gone by the fetch (deleted meanwhile); skipped");
+            }
             for (uid, raw) in fetched {
                 let folder = match self.handle(&raw).await {
                     Disposition::Processed => &self.s.processed_folder,
@@ -173,7 +202,7 @@ impl Watcher<'_> {
                         return Err("the bridge could not take a mail now; will try again".into());
                     }
                 };
-                self.file(session, uid, folder, can_move).await?;
+                self.file(session, uid, folder, can_move, uid_expunge).await?;
                 done = uid;
             }
             self.save(&key, uid_validity, done).await;
@@ -186,7 +215,14 @@ impl Watcher<'_> {
     }
 
     /// Flag a handled mail seen and move it to `folder`.
-    async fn file(&self, session: &mut Session, uid: u32, folder: &str, can_move: bool) -> Result<(), String> {
+    async fn file(
+        &self,
+        session: &mut Session,
+        uid: u32,
+        folder: &str,
+        can_move: bool,
+        uid_expunge: bool,
+    ) -> Result<(), String> {
         let uid = uid.to_string();
         timed(async {
             session.uid_store(&uid, "+FLAGS (\\Seen)").await?.try_collect::<Vec<_>>().await?;
@@ -195,7 +231,11 @@ impl Watcher<'_> {
             } else {
                 session.uid_copy(&uid, folder).await?;
                 session.uid_store(&uid, "+FLAGS (\\Deleted)").await?.try_collect::<Vec<_>>().await?;
-                session.uid_expunge(&uid).await?.try_collect::<Vec<_>>().await.map(|_| ())
+                if uid_expunge {
+                    session.uid_expunge(&uid).await?.try_collect::<Vec<_>>().await.map(|_| ())
+                } else {
+                    session.expunge().await?.try_collect::<Vec<_>>().await.map(|_| ())
+                }
             }
         })
         .await
@@ -303,4 +343,15 @@ async fn timed<T, E: std::fmt::Display>(f: impl std::future::Future<Output = Res
         Ok(Err(e)) => Err(format!("IMAP: {e}")),
         Err(_) => Err(format!("IMAP: no answer within {OP_TIMEOUT:?}")),
     }
+}
+
+/// Whether the server announced new mail (an `EXISTS` or a `RECENT` above zero) in responses
+/// nobody asked for since the last look; drains them (async-imap keeps up to 100 and drops the
+/// rest).
+fn new_mail_announced(session: &Session) -> bool {
+    let mut announced = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        announced |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(1..));
+    }
+    announced
 }
