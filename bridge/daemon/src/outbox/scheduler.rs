@@ -186,7 +186,20 @@ impl Scheduler {
                     continue;
                 };
                 let s = this.clone();
-                inflight.spawn(async move { s.attempt(key, entry).await });
+                inflight.spawn(async move {
+                    // A panic in a connector (a bug) must not leave this queue's head waiting
+                    // for an outcome forever: it becomes a failed attempt, retried with backoff.
+                    let attempt = std::panic::AssertUnwindSafe(s.attempt(key.clone(), entry.clone()));
+                    match futures::FutureExt::catch_unwind(attempt).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Outcome {
+                            key,
+                            item: entry,
+                            received_at: None,
+                            result: Err(DeliveryError::temporary("the delivery attempt panicked (a bug); retrying")),
+                        },
+                    }
+                });
             }
             this.metrics.set_outbox_depth(q.depth);
             let sleep = next_due.map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
@@ -427,9 +440,76 @@ impl Scheduler {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
     use c2c_core::conformance::{sample_commit, sample_conversation};
+    use c2c_core::{Delivery, Inbox};
 
     use super::*;
+    use crate::router::tests::{harness, webhook};
+
+    /// An email connector whose first attempt panics (a bug), then delivers.
+    #[derive(Debug)]
+    struct PanicsOnce {
+        calls: AtomicU32,
+        delivered: mpsc::UnboundedSender<String>,
+    }
+
+    #[async_trait]
+    impl Connector for PanicsOnce {
+        fn channel(&self) -> Channel {
+            Channel::Email
+        }
+
+        async fn deliver(&self, d: &Delivery) -> Result<Receipt, DeliveryError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a bug in a connector");
+            }
+            let _ = self.delivered.send(d.entry.recipient.address.clone());
+            Ok(Receipt::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_delivery_is_retried_not_left_hanging() {
+        let mut h = harness();
+        let (tx, mut delivered) = mpsc::unbounded_channel();
+        let connector = Arc::new(PanicsOnce { calls: AtomicU32::new(0), delivered: tx });
+        let scheduler = Scheduler {
+            store: Arc::new(h.store.clone()),
+            connectors: HashMap::from([(Channel::Email, connector.clone() as Arc<dyn Connector>)]),
+            config: h.config.clone(),
+            router: h.router.clone(),
+            metrics: h.metrics.clone(),
+            schedule: RetrySchedule {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(1),
+                jitter: 0.0,
+                max_attempts: 5,
+            },
+            concurrency: 1,
+            drain_timeout: Duration::from_secs(5),
+        };
+        let (entries_tx, entries_rx) = mpsc::unbounded_channel();
+        let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();
+        let stop = Shutdown::new();
+        let running = tokio::spawn(scheduler.run(Vec::new(), entries_rx, bounces_rx, stop.clone()));
+
+        // One post from Hangzhou goes to both Leeds contacts by email.
+        h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap();
+        entries_tx.send(h.outbox.recv().await.unwrap()).unwrap();
+        let mut to = Vec::new();
+        while to.len() < 2 {
+            let next = tokio::time::timeout(Duration::from_secs(10), delivered.recv()).await;
+            to.push(next.expect("every delivery made within 10 s").unwrap());
+        }
+        to.sort();
+        assert_eq!(to, ["Jo.Smith@leeds.example", "sam@leeds.example"]);
+        assert_eq!(connector.calls.load(Ordering::SeqCst), 3, "the attempt that panicked was made again");
+        stop.cancel();
+        running.await.unwrap();
+    }
 
     #[test]
     fn an_entry_queued_twice_is_queued_once() {

@@ -139,4 +139,4 @@ impl Inbox for Router {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -95,15 +95,18 @@ on_other_channel = "reject"
 channels = { hangzhou = "webhook", leeds = "email", gifu = "webhook" }
 "#;
 
-struct Harness {
-    router: Router,
-    store: MemoryStore,
-    outbox: mpsc::UnboundedReceiver<Vec<Queued>>,
+pub(crate) struct Harness {
+    pub router: Router,
+    pub store: MemoryStore,
+    pub config: Live<Config>,
+    pub metrics: Arc<Metrics>,
+    pub outbox: mpsc::UnboundedReceiver<Vec<Queued>>,
     store_failed: Shutdown,
     _stop: Shutdown,
 }
 
-fn harness() -> Harness {
+/// A router with its committer running on a memory store, on [`CONFIG`].
+pub(crate) fn harness() -> Harness {
     let config = Config::parse(CONFIG, Path::new("test.toml")).unwrap();
     let tagger = Tagger::new(config.languages_mentioned());
     let store = MemoryStore::new("test");
@@ -113,14 +116,14 @@ fn harness() -> Harness {
     let (router, rx) =
         Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
-    let committer = Committer::new(config, Arc::new(store.clone()), metrics, tx).unwrap();
+    let committer = Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx).unwrap();
     let store_failed = committer.store_failed.clone();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));
-    Harness { router, store, outbox, store_failed, _stop: stop }
+    Harness { router, store, config, metrics, outbox, store_failed, _stop: stop }
 }
 
-fn webhook(city: &str, from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
+pub(crate) fn webhook(city: &str, from: &str, partnership: &str, id: &str, text: &str) -> Envelope {
     let origin = Origin { channel: Channel::Webhook, city: Some(city.into()), address: format!("/hooks/{city}") };
     let mut e = Envelope::new(origin, from, NativeKey::webhook_delivery(city, id), text);
     e.partnership = Some(partnership.into());
