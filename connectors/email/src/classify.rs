@@ -65,9 +65,9 @@ fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
     if let Some(why) = &mail.automatic {
         return Outcome::Refused { reason: RefusalReason::Automatic, detail: format!("{why:?}") };
     }
-    let sender_domain =
-        mail.from.as_ref().and_then(|m| m.address.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
-    if let Some(f) = mail.auth_failures.iter().find(|f| Some(f.domain.to_ascii_lowercase()) == sender_domain) {
+    // Already only the failures for the sender's domain, its parent or its subdomains (relaxed
+    // alignment, see `parse::auth`).
+    if let Some(f) = mail.auth_failures.first() {
         return Outcome::Refused {
             reason: RefusalReason::AuthenticationFailed,
             detail: format!("{}={} for {}", f.method, f.result, f.domain),

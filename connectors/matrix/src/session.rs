@@ -50,7 +50,13 @@ pub async fn connect(s: &MatrixSettings) -> Result<Client, String> {
 fn save(path: &Path, session: &MatrixSession) -> Result<(), String> {
     let text = serde_json::to_string(session).map_err(|e| e.to_string())?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    // The session holds the access token: never readable by others, not even for a moment.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let write = |mut f: std::fs::File| std::io::Write::write_all(&mut f, text.as_bytes());
+    options.open(&tmp).and_then(write).map_err(|e| format!("{}: {e}", tmp.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -65,7 +65,15 @@ impl Connector for WebhookConnector {
             .body(body)
             .send()
             .await
-            .map_err(|e| DeliveryError::temporary(format!("POST {}: {}", city.url, error_chain(&e))))?;
+            // Without the URL: the reason may reach the author (in another city) in a notice,
+            // and a city's endpoint can be an intranet address or carry a token.
+            .map_err(|e| {
+                DeliveryError::temporary(format!(
+                    "POST to {}'s endpoint: {}",
+                    delivery.entry.recipient.city,
+                    error_chain(&e.without_url())
+                ))
+            })?;
         classify(response.status(), response.headers())
     }
 }

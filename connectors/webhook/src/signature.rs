@@ -68,7 +68,8 @@ impl SigningSecret {
         tolerance: Duration,
     ) -> Result<(), VerifyError> {
         let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
-        if (now - ts).unsigned_abs() > tolerance.as_secs() {
+        // In i128: any i64 timestamp, however absurd, is merely stale.
+        if (i128::from(now) - i128::from(ts)).unsigned_abs() > u128::from(tolerance.as_secs()) {
             return Err(VerifyError::Stale { timestamp: ts, now });
         }
         let expected = self.mac(id, ts, body);
@@ -135,6 +136,9 @@ mod tests {
         assert_eq!(s.verify("msg_other", "1614265330", SIG, BODY, TS, tol), Err(VerifyError::Mismatch));
         assert!(matches!(s.verify(ID, "1614265330", SIG, BODY, TS + 301, tol), Err(VerifyError::Stale { .. })));
         assert!(matches!(s.verify(ID, "1614265330", SIG, BODY, TS - 301, tol), Err(VerifyError::Stale { .. })));
+        for absurd in [i64::MIN.to_string(), i64::MAX.to_string()] {
+            assert!(matches!(s.verify(ID, &absurd, SIG, BODY, TS, tol), Err(VerifyError::Stale { .. })), "{absurd}");
+        }
         assert_eq!(s.verify(ID, "soon", SIG, BODY, TS, tol), Err(VerifyError::BadTimestamp));
         assert_eq!(s.verify(ID, "1614265330", "v2,abc", BODY, TS, tol), Err(VerifyError::NoSignature));
     }

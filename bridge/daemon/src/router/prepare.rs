@@ -1,5 +1,5 @@
 //! The first, stateless stage of routing, run in the connector's own task (so it scales with
-//! the connections): check the text, identify the sender, sanitise HTML, tag the language.
+//! the connections): identify the sender, check the text, sanitise HTML, tag the language.
 //! Anything that needs the store's current state happens in the committer.
 
 use c2c_config::Config;
@@ -20,10 +20,12 @@ pub struct Prepared {
 
 /// Identify and tag one envelope, or refuse it.
 pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<Prepared, Refusal> {
+    // The sender first: a stranger's refusal must not depend on what they sent (an empty mail
+    // from a forged address would otherwise be answered: backscatter).
+    let author = identify(config, &envelope)?;
     if envelope.text.trim().is_empty() {
         return Err(Refusal::new(RefusalReason::EmptyText, "the message has no text"));
     }
-    let author = identify(config, &envelope)?;
     let (_, contact) = config.contact(&author.contact).expect("identify returned a configured contact");
     let mut priors: Vec<String> = contact.languages.clone();
     if let Some(city) = config.city(&author.city) {

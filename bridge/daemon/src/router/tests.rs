@@ -158,6 +158,12 @@ async fn email_senders_are_matched_case_insensitively_and_strangers_refused() {
     assert!(h.router.submit(email("jo.smith@LEEDS.example", "relay-p", "a@x", "Hello Hangzhou")).await.is_ok());
     let r = h.router.submit(email("mallory@evil.example", "relay-p", "b@x", "Hello")).await.unwrap_err();
     assert_eq!(r.reason, RefusalReason::UnknownSender);
+    // An empty mail from a stranger is refused as a stranger's (no reply goes to strangers),
+    // not as empty (which a known contact is told about).
+    let r = h.router.submit(email("victim@elsewhere.example", "relay-p", "c@x", "  ")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::UnknownSender);
+    let r = h.router.submit(email("jo.smith@leeds.example", "relay-p", "d@x", "  ")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::EmptyText);
     assert_eq!(h.store.conversations(None).unwrap().len(), 1);
 }
 

@@ -65,7 +65,7 @@ fn builder() -> &'static ammonia::Builder<'static> {
 /// Deeper HTML is not given to html5ever, whose tree building is quadratic in the nesting depth
 /// (measured in release: 20,000 levels take 18 s, 60,000 take 7 minutes, per parse). Real mail
 /// stays in the low hundreds even in long Gmail or Apple Mail threads.
-pub(crate) const MAX_DEPTH: usize = 1000;
+pub const MAX_DEPTH: usize = 1000;
 
 /// Elements html5ever closes by itself (or that never nest), not counted by [`nesting_depth`].
 const IMPLIED: [&str; 23] = [
@@ -75,7 +75,7 @@ const IMPLIED: [&str; 23] = [
 
 /// An upper estimate of how deep elements nest, in one linear scan of the tags (void and
 /// self-closing tags and the implicitly closed elements above are not counted).
-pub(crate) fn nesting_depth(html: &str) -> usize {
+pub fn nesting_depth(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut max) = (0usize, 0usize);
     let mut i = 0;

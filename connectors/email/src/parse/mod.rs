@@ -60,6 +60,9 @@ mod charset;
 mod dsn;
 mod headers;
 mod html;
+
+/// For HTML from other channels too: how deep it nests, and the most html5ever is given.
+pub use html::{MAX_DEPTH as MAX_HTML_DEPTH, nesting_depth as html_nesting_depth};
 mod quote;
 
 use mail_parser::{Message, MessageParser};
