@@ -31,12 +31,17 @@ pub struct Bridge {
     /// costs far more than writing one message, so this bounds the flush rate; at low load it
     /// adds at most this much latency.
     pub commit_window: Duration,
+    /// The longest an HTTP request may take, body upload included (`request_timeout`, default
+    /// 30s): a client that sends slowly (or not at all) gets 408 and its connection back, so
+    /// slow clients cannot pile up.
+    pub request_timeout: Duration,
     /// Outbound delivery tuning (`[bridge.delivery]`, optional).
     pub delivery: Delivery,
 }
 
 impl Bridge {
     pub const DEFAULT_COMMIT_WINDOW: Duration = Duration::from_millis(2);
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 }
 
 /// How the store makes commits durable.

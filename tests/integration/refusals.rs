@@ -147,3 +147,30 @@ async fn html_is_sanitised_before_it_is_relayed() {
         assert!(!html.contains(bad), "{bad} survived: {html}");
     }
 }
+
+#[tokio::test]
+async fn a_client_that_stops_sending_gets_408_and_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = crate::world_with(c2c_test_support::world::Tuning {
+        request_timeout: Some("1s"),
+        ..c2c_test_support::world::Tuning::default()
+    })
+    .await;
+    // Headers, then a tenth of the announced body, then nothing.
+    let addr = w.daemon.base_url.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head =
+        "POST /hooks/leeds HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    slow.write_all(format!("{head}{{\"from\": ").as_bytes()).await.unwrap();
+
+    // Meanwhile, good traffic flows.
+    let good = message("leeds-jo", "hangzhou-leeds", None, Some("Hello"), "Sent while another client stalls.");
+    assert_eq!(w.post("leeds", "beside-the-slow-one", &good).await.status, 202);
+
+    // The stalled request is answered once its time is up, and its connection let go.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "no answer to a stalled request within 30 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

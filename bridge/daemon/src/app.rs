@@ -176,6 +176,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let concurrency = config.bridge.delivery.concurrency;
     let drain_timeout = config.bridge.delivery.drain_timeout;
     let listen = config.bridge.listen;
+    let request_timeout = config.bridge.request_timeout;
     let bridge_name = config.bridge.name.clone();
 
     let config = Live::new(config);
@@ -250,7 +251,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, http::app(state, webhook_routes))
+        axum::serve(listener, http::app(state, webhook_routes, request_timeout))
             .with_graceful_shutdown(async move { http_stop.cancelled().await })
             .await
     });

@@ -35,7 +35,7 @@ impl std::fmt::Debug for HttpState {
 }
 
 /// The whole HTTP application: the daemon's routes merged with the connectors' (`extra`).
-pub fn app(state: HttpState, extra: axum::Router) -> axum::Router {
+pub fn app(state: HttpState, extra: axum::Router, request_timeout: std::time::Duration) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -43,6 +43,7 @@ pub fn app(state: HttpState, extra: axum::Router) -> axum::Router {
         .with_state(state)
         .merge(extra)
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "no such path", "code": "not_found"}))) })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
 }
 
 async fn healthz(State(s): State<HttpState>) -> Response {

@@ -21,6 +21,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             instance_id: None,
             commit: Default::default(),
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
+            request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
             delivery: Delivery::default(),
         };
     };
@@ -39,6 +40,15 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             if d > Duration::from_secs(1) { Err("must not be longer than 1s".to_string()) } else { Ok(d) }
         })
     });
+    let request_timeout = t.opt_parsed(diag, "request_timeout", |s| {
+        crate::reader::parse_duration(s).and_then(|d| {
+            if d.is_zero() || d > Duration::from_secs(600) {
+                Err("must be longer than zero and at most 10m".to_string())
+            } else {
+                Ok(d)
+            }
+        })
+    });
     let delivery = match t.opt_table(diag, "delivery") {
         Some(table) => delivery(diag, table),
         None => Delivery::default(),
@@ -53,6 +63,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         instance_id,
         commit: commit.unwrap_or_default(),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
+        request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
         delivery,
     }
 }

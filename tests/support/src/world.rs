@@ -27,6 +27,8 @@ pub struct Tuning {
     pub max_attempts: u32,
     pub max_body_bytes: usize,
     pub admin_token: bool,
+    /// `[bridge] request_timeout`, when not the default.
+    pub request_timeout: Option<&'static str>,
 }
 
 impl Default for Tuning {
@@ -37,6 +39,7 @@ impl Default for Tuning {
             max_attempts: 6,
             max_body_bytes: 65536,
             admin_token: true,
+            request_timeout: None,
         }
     }
 }
@@ -68,6 +71,7 @@ impl Ctx<'_> {
     pub fn bridge_section(&self) -> String {
         let t = self.tuning;
         let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
+        let timeout = t.request_timeout.map(|d| format!("request_timeout = \"{d}\"")).unwrap_or_default();
         format!(
             r#"
 [bridge]
@@ -75,6 +79,7 @@ name = "c2c test bridge"
 data_dir = "data"
 listen = "{listen}"
 {admin}
+{timeout}
 
 [bridge.delivery]
 initial_backoff = "{ib}"
