@@ -21,7 +21,7 @@ use c2c_core::{
     Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey,
     NativeRef, OutboxEntry, OutboxId, Receipt, Shutdown, Store, now_ms,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::live::Live;
@@ -322,10 +322,26 @@ impl Scheduler {
         entry.last_error = Some(reason.clone());
         tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery bounced");
         self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
+        self.fail_for_good(q, entry, reason, Some(done));
+    }
+
+    /// Hand a failure for good to the committer, which records it with the notice to the
+    /// author; `done` (a bounce's) hears whether that became durable. Any earlier outcome of the
+    /// entry not yet written is dropped: it would only be overwritten.
+    fn fail_for_good(&self, q: &mut Queues, entry: OutboxEntry, reason: String, done: Option<oneshot::Sender<bool>>) {
         q.outcomes.retain(|o| o.id != entry.id);
         let router = self.router.clone();
         q.failures.spawn(async move {
-            let _ = done.send(router.failed_for_good(entry, reason).await);
+            let recorded = router.failed_for_good(entry, reason).await;
+            match done {
+                Some(done) => {
+                    let _ = done.send(recorded);
+                }
+                None if !recorded => {
+                    tracing::warn!("a failed delivery was not recorded; it is attempted again at the next start")
+                }
+                None => {}
+            }
         });
     }
 
@@ -421,15 +437,7 @@ impl Scheduler {
         }
         self.metrics.delivery(channel, entry.status);
         if let Some(reason) = failed_for_good {
-            // Written by the committer, with the notice to the author (an earlier attempt's
-            // outcome not yet written would only be overwritten by it).
-            q.outcomes.retain(|o| o.id != entry.id);
-            let router = self.router.clone();
-            q.failures.spawn(async move {
-                if !router.failed_for_good(entry, reason).await {
-                    tracing::warn!("a failed delivery was not recorded; it is attempted again at the next start");
-                }
-            });
+            self.fail_for_good(q, entry, reason, None);
             return;
         }
         q.outcomes.push(entry);
