@@ -131,6 +131,9 @@ pub struct EmailConnector {
     pub refused_folder: String,
     /// Attachments larger than this are replaced by a note (`max_attachment_bytes`, default 10 MiB).
     pub max_attachment_bytes: usize,
+    /// Mail larger than this (as the IMAP server counts it) is not read, only its headers: the
+    /// sender, if a contact, is told it was too large (`max_mail_bytes`, default 32 MiB).
+    pub max_mail_bytes: usize,
     /// How often to look for new mail when the server has no IDLE (`poll_interval`, default 30s).
     pub poll_interval: Duration,
 }
@@ -139,6 +142,7 @@ impl EmailConnector {
     pub const DEFAULT_PROCESSED_FOLDER: &'static str = "c2c-processed";
     pub const DEFAULT_REFUSED_FOLDER: &'static str = "c2c-refused";
     pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+    pub const DEFAULT_MAX_MAIL_BYTES: usize = 32 * 1024 * 1024;
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
     /// The domain of the bridge's address (`bridge@DOMAIN`).

@@ -25,6 +25,12 @@ impl EmailWorld {
 }
 
 async fn email_world() -> EmailWorld {
+    email_world_with("").await
+}
+
+/// The email world with `extra` lines in `[connectors.email]`.
+async fn email_world_with(extra: &str) -> EmailWorld {
+    let extra = extra.to_string();
     let server = MailServer::from_env();
     let bridge = server.new_user("bridge", "c2c.test");
     let jo = server.new_user("jo", "leeds.test");
@@ -39,6 +45,7 @@ imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{bridge}
 smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
 # Only IDLE can bring mail in within a test's deadline.
 poll_interval = "300s"
+{extra}
 
 {cities}
 [[partnerships]]
@@ -66,6 +73,7 @@ channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
             imaps = s.get("C2C_MAIL_IMAPS_PORT"),
             submission = s.get("C2C_MAIL_SUBMISSION_PORT"),
             ca = s.get("C2C_MAIL_CA_FILE"),
+            extra = extra,
             cities = [
                 ctx.city("leeds", &ctx.webhook("leeds"), &format!("email = \"{}\"", j.address)),
                 ctx.city("hangzhou", &ctx.webhook("hangzhou"), ""),
@@ -215,6 +223,37 @@ async fn strangers_machines_and_wrong_channels_are_not_relayed() {
     assert_eq!(refused.len(), 4, "refused mail is kept for an admin to see");
     assert!(stranger.fetch("INBOX", 0, 0, 0).is_empty(), "no backscatter to strangers");
     for (reason, n) in [("unknown_sender", 1.0), ("automatic", 2.0), ("wrong_channel", 1.0)] {
+        let sample = format!("c2c_messages_refused_total{{channel=\"email\",reason=\"{reason}\"}}");
+        assert_eq!(e.w.daemon.metric(&sample).await, n, "{sample}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn a_mail_over_the_size_limit_is_refused_unread_and_only_a_contact_is_told() {
+    let _servers = share().await;
+    let mut e = email_world_with("max_mail_bytes = 65536").await;
+    let stranger = e.server.new_user("stranger", "leeds.test");
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("site-plans.pdf");
+    std::fs::write(&plans, vec![b'%'; 200 * 1024]).unwrap();
+    let attach = ["--attach", plans.to_str().unwrap()];
+
+    stranger.send(&e.bridge_plus("hangzhou-leeds"), "Plans", "Not a nodal officer.", &attach);
+    let big = e.jo.send(&e.bridge_plus("hangzhou-leeds"), "Site plans", "The site plans, attached.", &attach);
+    // Jo is told, in the thread of the mail that was too large.
+    let answer = &e.jo.fetch("INBOX", 0, 1, 30)[0];
+    assert_eq!(header(answer, "In-Reply-To").map(id_list), Some(vec![big]));
+    let text = answer["text"].as_str().unwrap();
+    assert!(text.contains("64 KiB this bridge accepts"), "{text}");
+
+    // Nothing of either went anywhere; the next mail flows.
+    e.jo.send(&e.bridge_plus("hangzhou-leeds"), "Site plans (link)", "The plans: https://leeds.test/plans", &[]);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.subject, "Site plans (link)");
+    assert_eq!(e.bridge.fetch("c2c-refused", 0, 2, 10).len(), 2, "both kept for an admin to see");
+    assert!(stranger.fetch("INBOX", 0, 0, 0).is_empty(), "no backscatter to strangers");
+    for (reason, n) in [("too_large", 1.0), ("unknown_sender", 1.0)] {
         let sample = format!("c2c_messages_refused_total{{channel=\"email\",reason=\"{reason}\"}}");
         assert_eq!(e.w.daemon.metric(&sample).await, n, "{sample}");
     }

@@ -46,6 +46,11 @@ pub struct Envelope {
     #[serde(default)]
     pub attachments: Vec<Attachment>,
     pub received_at: Millis,
+    /// Set when the source's post was over the connector's size limit and was not read (only
+    /// its headers were): the router identifies the sender first, then refuses the post as too
+    /// large with this sentence, so a known contact is told and a stranger is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oversized: Option<String>,
 }
 
 impl Envelope {
@@ -66,6 +71,7 @@ impl Envelope {
             html: None,
             attachments: Vec::new(),
             received_at: now_ms(),
+            oversized: None,
         }
     }
 }

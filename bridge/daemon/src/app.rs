@@ -127,6 +127,7 @@ pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<
         processed_folder: e.processed_folder.clone(),
         refused_folder: e.refused_folder.clone(),
         max_attachment_bytes: e.max_attachment_bytes,
+        max_mail_bytes: e.max_mail_bytes,
         poll_interval: e.poll_interval,
         idle_renew: EmailSettings::DEFAULT_IDLE_RENEW,
         instance: instance.to_string(),

@@ -29,6 +29,7 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
     let processed_folder = t.opt_parsed(diag, "processed_folder", non_empty);
     let refused_folder = t.opt_parsed(diag, "refused_folder", non_empty);
     let max_attachment_bytes = t.opt_int(diag, "max_attachment_bytes", 0, 1 << 30);
+    let max_mail_bytes = t.opt_int(diag, "max_mail_bytes", 1024, 1 << 30);
     let poll_interval = t.opt_duration(diag, "poll_interval");
     t.finish(diag);
     EmailConnector {
@@ -40,6 +41,7 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
         max_attachment_bytes: max_attachment_bytes
             .map(|n| n as usize)
             .unwrap_or(EmailConnector::DEFAULT_MAX_ATTACHMENT_BYTES),
+        max_mail_bytes: max_mail_bytes.map(|n| n as usize).unwrap_or(EmailConnector::DEFAULT_MAX_MAIL_BYTES),
         poll_interval: poll_interval.unwrap_or(EmailConnector::DEFAULT_POLL_INTERVAL),
     }
 }

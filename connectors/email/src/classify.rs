@@ -43,6 +43,40 @@ pub fn classify(raw: &[u8], s: &EmailSettings) -> (Option<ParsedMail>, Outcome) 
     (Some(mail), outcome)
 }
 
+/// Decide about a mail of `size` bytes, over the limit, from its `header` alone (the body was
+/// never fetched). Machine mail and authentication failures are refused as usual; anything else
+/// goes to the router with [`Envelope::oversized`] set, so the sender is identified first and,
+/// if a contact, refused as too large and told so (a stranger gets nothing).
+pub fn classify_oversized(header: &[u8], size: u64, s: &EmailSettings) -> (Option<ParsedMail>, Outcome) {
+    let (mail, outcome) = classify(header, s);
+    let outcome = match outcome {
+        Outcome::Relay { mut envelope } => {
+            envelope.oversized = Some(format!(
+                "your mail is {}, more than the {} this bridge accepts, so it was not relayed; \
+                 please send large files another way (for example as a link) and write again",
+                human_bytes(size),
+                human_bytes(s.max_mail_bytes as u64)
+            ));
+            Outcome::Relay { envelope }
+        }
+        other => other,
+    };
+    (mail, outcome)
+}
+
+/// `1.5 MiB`, `800 KiB`, `512 bytes`.
+fn human_bytes(n: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let f = n as f64;
+    if f >= KIB * KIB {
+        format!("{:.1} MiB", f / (KIB * KIB))
+    } else if f >= KIB {
+        format!("{:.0} KiB", f / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
     if let Some(dsn) = &mail.dsn {
         let Some((seq, entry)) = dsn.original_message_id.as_deref().and_then(parse_email_message_id) else {

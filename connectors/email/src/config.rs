@@ -52,6 +52,8 @@ pub struct EmailSettings {
     /// Where refused mail is moved, for an admin to look at.
     pub refused_folder: String,
     pub max_attachment_bytes: usize,
+    /// Mail larger than this is not fetched, only its headers (see `inbound`).
+    pub max_mail_bytes: usize,
     /// How often to look for mail when the server has no IDLE.
     pub poll_interval: Duration,
     /// How long one IDLE lasts before it is renewed (servers drop IDLE after 30 minutes).

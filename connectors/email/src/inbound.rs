@@ -6,8 +6,12 @@
 //! outage picks up exactly where it stopped; a mail handled but not yet moved when the bridge
 //! died is fetched again and answered as a replay (dedupe on its Message-ID), so nothing is
 //! relayed twice. Any error drops the connection and reconnects with backoff.
+//!
+//! Sizes are asked first (`RFC822.SIZE`): mail over `max_mail_bytes` is never downloaded, only
+//! its header, and is refused as too large (its sender told, if a contact); the rest is fetched
+//! in groups of at most [`FETCH_BYTES`], so a run of large mails cannot exhaust memory.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use futures::TryStreamExt;
 use rand::Rng;
 use tokio::net::TcpStream;
 
-use crate::classify::{Outcome, classify};
+use crate::classify::{Outcome, classify, classify_oversized};
 use crate::compose::compose_refusal;
 use crate::config::{EmailSettings, Security, Server};
 use crate::outbound::Smtp;
@@ -29,8 +33,11 @@ type Session = async_imap::Session<MaybeTls>;
 
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How many mails are fetched per round trip.
+/// How many mails are looked at per round trip.
 const FETCH_CHUNK: usize = 25;
+/// At most this many bytes of mail are fetched in one round trip (a single mail may be larger,
+/// up to `max_mail_bytes`).
+const FETCH_BYTES: u64 = 32 * 1024 * 1024;
 /// The longest any one exchange with the server may take before the connection is dropped.
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -171,39 +178,74 @@ impl Watcher<'_> {
         uids.sort_unstable();
         let mut done = last;
         for chunk in uids.chunks(FETCH_CHUNK) {
-            let set: Vec<String> = chunk.iter().map(u32::to_string).collect();
-            let mails = timed(async {
-                let stream = session.uid_fetch(set.join(","), "(UID BODY.PEEK[])").await?;
+            let sizes = timed(async {
+                let stream = session.uid_fetch(uid_set(chunk), "(UID RFC822.SIZE)").await?;
                 stream.try_collect::<Vec<_>>().await
             })
             .await?;
-            let mut fetched: Vec<(u32, Vec<u8>)> = Vec::new();
-            for f in &mails {
-                match (f.uid, f.body()) {
-                    (Some(uid), Some(body)) => fetched.push((uid, body.to_vec())),
-                    (Some(uid), None) => {
-                        // Not skipped (the cursor would move past it): fetched again next time.
-                        self.save(&key, uid_validity, done).await;
-                        return Err(format!("the server returned no body for UID {uid}; will try again"));
+            let sizes: HashMap<u32, u64> =
+                sizes.iter().filter_map(|f| Some((f.uid?, f.size.map_or(0, u64::from)))).collect();
+            for group in plan(chunk, &sizes, self.s.max_mail_bytes as u64) {
+                let (query, oversized) = match &group {
+                    Fetch::Whole(_) => ("(UID BODY.PEEK[])", None),
+                    Fetch::HeaderOnly(_, size) => ("(UID BODY.PEEK[HEADER])", Some(*size)),
+                };
+                let wanted = group.uids();
+                let mails = timed(async {
+                    let stream = session.uid_fetch(uid_set(wanted), query).await?;
+                    stream.try_collect::<Vec<_>>().await
+                })
+                .await?;
+                let mut fetched: Vec<(u32, &[u8])> = Vec::new();
+                for f in &mails {
+                    let bytes = if oversized.is_some() { f.header() } else { f.body() };
+                    match (f.uid, bytes) {
+                        (Some(uid), Some(bytes)) => fetched.push((uid, bytes)),
+                        (Some(uid), None) => {
+                            // Not skipped (the cursor would move past it): fetched again next time.
+                            self.save(&key, uid_validity, done).await;
+                            return Err(format!("the server returned no body for UID {uid}; will try again"));
+                        }
+                        _ => {}
                     }
-                    _ => {}
+                }
+                fetched.sort_by_key(|(uid, _)| *uid);
+                for uid in wanted.iter().filter(|u| !fetched.iter().any(|(f, _)| f == *u)) {
+                    tracing::info!(
+                        uid,
+                        "a mail found by the search was gone by the fetch (deleted meanwhile); skipped"
+                    );
+                }
+                for (uid, raw) in fetched {
+                    let decided = match oversized {
+                        None => classify(raw, self.s),
+                        Some(size) => {
+                            tracing::info!(
+                                uid,
+                                size,
+                                limit = self.s.max_mail_bytes,
+                                "mail larger than max_mail_bytes: only its header was read"
+                            );
+                            classify_oversized(raw, size, self.s)
+                        }
+                    };
+                    let folder = match self.handle(decided).await {
+                        Disposition::Processed => &self.s.processed_folder,
+                        Disposition::Refused => &self.s.refused_folder,
+                        Disposition::Retry => {
+                            self.save(&key, uid_validity, done).await;
+                            return Err("the bridge could not take a mail now; will try again".into());
+                        }
+                    };
+                    self.file(session, uid, folder, can_move, uid_expunge).await?;
+                    done = uid;
                 }
             }
-            fetched.sort_by_key(|(uid, _)| *uid);
-            for uid in chunk.iter().filter(|u| !fetched.iter().any(|(f, _)| f == *u)) {
-                tracing::info!(uid, "a mail found by the search was gone by the fetch (deleted meanwhile); skipped");
-            }
-            for (uid, raw) in fetched {
-                let folder = match self.handle(&raw).await {
-                    Disposition::Processed => &self.s.processed_folder,
-                    Disposition::Refused => &self.s.refused_folder,
-                    Disposition::Retry => {
-                        self.save(&key, uid_validity, done).await;
-                        return Err("the bridge could not take a mail now; will try again".into());
-                    }
-                };
-                self.file(session, uid, folder, can_move, uid_expunge).await?;
-                done = uid;
+            for uid in chunk.iter().filter(|u| !sizes.contains_key(u)) {
+                tracing::info!(
+                    uid,
+                    "a mail found by the search was gone before it was read (deleted meanwhile); skipped"
+                );
             }
             self.save(&key, uid_validity, done).await;
         }
@@ -241,9 +283,8 @@ impl Watcher<'_> {
         .await
     }
 
-    /// Decide about one raw mail.
-    async fn handle(&self, raw: &[u8]) -> Disposition {
-        let (mail, outcome) = classify(raw, self.s);
+    /// Act on the decision about one mail.
+    async fn handle(&self, (mail, outcome): (Option<ParsedMail>, Outcome)) -> Disposition {
         match outcome {
             Outcome::Refused { reason, detail } => {
                 tracing::info!(message_id = ?mail.as_ref().and_then(|m| m.message_id.as_deref()), %reason, %detail,
@@ -293,6 +334,57 @@ impl Watcher<'_> {
             Err(e) => tracing::warn!(error = %e, "could not compose a refusal reply"),
         }
     }
+}
+
+/// One fetch round trip.
+#[derive(Debug, PartialEq, Eq)]
+enum Fetch {
+    /// Whole mails, together at most [`FETCH_BYTES`] (or one larger mail).
+    Whole(Vec<u32>),
+    /// A mail over the limit, of this size: only its header is fetched.
+    HeaderOnly([u32; 1], u64),
+}
+
+impl Fetch {
+    fn uids(&self) -> &[u32] {
+        match self {
+            Fetch::Whole(uids) => uids,
+            Fetch::HeaderOnly(uid, _) => uid,
+        }
+    }
+}
+
+/// Group `uids` (ascending) into fetches, in order, by their `sizes`. UIDs without a size are
+/// gone (deleted since the search) and left out.
+fn plan(uids: &[u32], sizes: &HashMap<u32, u64>, max_mail: u64) -> Vec<Fetch> {
+    let mut out = Vec::new();
+    let mut group: Vec<u32> = Vec::new();
+    let mut bytes = 0;
+    for &uid in uids {
+        let Some(&size) = sizes.get(&uid) else { continue };
+        if size > max_mail {
+            if !group.is_empty() {
+                out.push(Fetch::Whole(std::mem::take(&mut group)));
+                bytes = 0;
+            }
+            out.push(Fetch::HeaderOnly([uid], size));
+            continue;
+        }
+        if !group.is_empty() && bytes + size > FETCH_BYTES {
+            out.push(Fetch::Whole(std::mem::take(&mut group)));
+            bytes = 0;
+        }
+        group.push(uid);
+        bytes += size;
+    }
+    if !group.is_empty() {
+        out.push(Fetch::Whole(group));
+    }
+    out
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Refusals a known contact is told about. Strangers and machines get no reply (no
@@ -354,4 +446,30 @@ fn new_mail_announced(session: &Session) -> bool {
         announced |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(1..));
     }
     announced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn fetches_keep_uid_order_bound_their_bytes_and_read_only_headers_of_oversized_mail() {
+        let sizes: HashMap<u32, u64> =
+            [(1, 1000), (2, 20 * MIB), (3, 20 * MIB), (4, 50 * MIB), (5, 10), (7, 40 * MIB)].into();
+        let got = plan(&[1, 2, 3, 4, 5, 6, 7], &sizes, 45 * MIB);
+        assert_eq!(
+            got,
+            vec![
+                Fetch::Whole(vec![1, 2]),
+                Fetch::Whole(vec![3]),
+                Fetch::HeaderOnly([4], 50 * MIB),
+                // 6 is gone; 7 alone is over FETCH_BYTES but under the limit: fetched alone.
+                Fetch::Whole(vec![5]),
+                Fetch::Whole(vec![7]),
+            ]
+        );
+        assert!(plan(&[1, 2], &HashMap::new(), MIB).is_empty());
+    }
 }

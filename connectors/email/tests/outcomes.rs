@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use c2c_email::classify::classify;
+use c2c_core::RefusalReason;
+use c2c_email::classify::{Outcome, classify, classify_oversized};
 use c2c_email::{EmailSettings, Security, Server};
 
 fn settings() -> EmailSettings {
@@ -25,6 +26,7 @@ fn settings() -> EmailSettings {
         processed_folder: "c2c-processed".into(),
         refused_folder: "c2c-refused".into(),
         max_attachment_bytes: 1024,
+        max_mail_bytes: 64 * 1024,
         poll_interval: Duration::from_secs(30),
         idle_renew: Duration::from_secs(60),
         instance: "c2c-test".into(),
@@ -63,4 +65,34 @@ fn every_fixture_ends_relayed_refused_or_bounced() {
         }
     }
     assert!(wrong.is_empty(), "{} outcomes differ from their .outcome.json:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// A mail over `max_mail_bytes` is decided from its header alone: a person's mail goes to the
+/// router marked oversized (the router tells a contact, not a stranger); machine mail and
+/// authentication failures are refused as they would be whole.
+#[test]
+fn an_oversized_mail_is_decided_from_its_header() {
+    let s = settings();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let header_of = |name: &str| {
+        let raw = std::fs::read(dir.join(name)).unwrap();
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|p| p + 4)
+            .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
+            .unwrap();
+        raw[..end].to_vec()
+    };
+    let (mail, outcome) = classify_oversized(&header_of("alternative_text_html.eml"), 40 * 1024 * 1024, &s);
+    let Outcome::Relay { envelope } = outcome else { panic!("{outcome:?}") };
+    let why = envelope.oversized.as_deref().unwrap();
+    assert!(why.contains("40.0 MiB") && why.contains("64 KiB"), "{why}");
+    assert_eq!(Some(envelope.sender.as_str()), mail.as_ref().and_then(|m| m.from.as_ref()).map(|f| f.address.as_str()));
+    assert!(envelope.dedupe_key.as_str().starts_with("email:"));
+
+    let (_, outcome) = classify_oversized(&header_of("auto_reply_out_of_office.eml"), 1 << 30, &s);
+    assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::Automatic, .. }), "{outcome:?}");
+    let (_, outcome) = classify_oversized(&header_of("auth_dkim_fail.eml"), 1 << 30, &s);
+    assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
 }

@@ -23,6 +23,9 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
     // The sender first: a stranger's refusal must not depend on what they sent (an empty mail
     // from a forged address would otherwise be answered: backscatter).
     let author = identify(config, &envelope)?;
+    if let Some(detail) = &envelope.oversized {
+        return Err(Refusal::new(RefusalReason::TooLarge, detail.clone()));
+    }
     if envelope.text.trim().is_empty() {
         return Err(Refusal::new(RefusalReason::EmptyText, "the message has no text"));
     }

@@ -168,6 +168,25 @@ async fn email_senders_are_matched_case_insensitively_and_strangers_refused() {
 }
 
 #[tokio::test]
+async fn an_oversized_post_is_refused_as_too_large_only_once_its_sender_is_known() {
+    let h = harness();
+    let oversized = |from: &str, id: &str| {
+        let mut e = email(from, "relay-p", id, "");
+        e.oversized = Some("the mail is 40 MiB, over the limit of 32 MiB".into());
+        e
+    };
+    // A stranger's is refused as a stranger's: nobody is told anything.
+    let r = h.router.submit(oversized("mallory@evil.example", "a@x")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::UnknownSender);
+    // A contact's is refused as too large, with the connector's sentence (they are told).
+    let r = h.router.submit(oversized("jo.smith@leeds.example", "b@x")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::TooLarge);
+    assert_eq!(r.detail, "the mail is 40 MiB, over the limit of 32 MiB");
+    assert!(h.store.conversations(None).unwrap().is_empty(), "nothing committed");
+    assert!(h.store.accepted(&NativeKey("email:<b@x>".into())).unwrap().is_none(), "no dedupe key either");
+}
+
+#[tokio::test]
 async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
     let mut h = harness();
     // Leeds agreed on email but writes through its webhook.
