@@ -33,8 +33,12 @@ pub struct Bridge {
     pub commit_window: Duration,
     /// The longest an HTTP request may take, body upload included (`request_timeout`, default
     /// 30s): a client that sends slowly (or not at all) gets 408 and its connection back, so
-    /// slow clients cannot pile up.
+    /// slow clients cannot pile up. A request's header must arrive within the same time (or the
+    /// connection is closed), and so must the next request on a kept-alive connection.
     pub request_timeout: Duration,
+    /// Open HTTP connections at most (`max_connections`, default 1024); more wait until one
+    /// closes.
+    pub max_connections: usize,
     /// Outbound delivery tuning (`[bridge.delivery]`, optional).
     pub delivery: Delivery,
 }
@@ -42,6 +46,7 @@ pub struct Bridge {
 impl Bridge {
     pub const DEFAULT_COMMIT_WINDOW: Duration = Duration::from_millis(2);
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 }
 
 /// How the store makes commits durable.

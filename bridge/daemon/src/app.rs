@@ -28,6 +28,7 @@ use crate::metrics::Metrics;
 use crate::outbox::{RetrySchedule, Scheduler};
 use crate::router::Router;
 use crate::router::committer::Committer;
+use crate::serve;
 
 /// The daemon could not start because of its configuration.
 #[derive(Debug, thiserror::Error)]
@@ -251,11 +252,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, http::app(state, webhook_routes, request_timeout))
-            .with_graceful_shutdown(async move { http_stop.cancelled().await })
-            .await
-    });
+    let limits =
+        serve::Limits { max_connections: config.get().bridge.max_connections, header_timeout: request_timeout };
+    let app = http::app(state, webhook_routes, request_timeout);
+    let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
     let reloadable =
         Reloadable { config: config.clone(), tagger: tagger.clone(), cities: cities.clone(), matrix: matrix_connector };
@@ -264,8 +264,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
     stop_inbound.cancel();
     match tokio::time::timeout(drain_timeout, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "HTTP server error"),
+        Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP server task failed"),
         Err(_) => tracing::warn!("HTTP requests still open after the drain timeout"),
     }

@@ -7,6 +7,7 @@
 //! - [`router`]: envelope → identified, tagged, committed message and outbox entries.
 //! - [`outbox`]: the delivery scheduler and retry schedule.
 //! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes.
+//! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
 //! - [`metrics`]: every metric, in one place.
 //! - [`conversations`]: the admin view of threads and deliveries.
 //! - [`cli`] and [`commands`]: the command line.
@@ -23,4 +24,5 @@ pub mod metrics;
 pub mod outbox;
 pub mod router;
 pub mod sanitize;
+pub mod serve;
 pub mod webhook_tools;

@@ -45,6 +45,8 @@ pub struct Metrics {
     stage_time: Histogram,
     flushes: Counter,
     flushes_seen: std::sync::atomic::AtomicU64,
+    http_connections: Gauge,
+    http_header_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -108,6 +110,14 @@ impl Metrics {
         );
         let flushes = Counter::default();
         registry.register("store_flushes", "Flushes (fsyncs) the store issued for group commits", flushes.clone());
+        let http_connections = Gauge::default();
+        registry.register("http_connections", "HTTP connections open", http_connections.clone());
+        let http_header_timeouts = Counter::default();
+        registry.register(
+            "http_header_timeouts",
+            "HTTP connections closed because a request's header did not arrive within request_timeout",
+            http_header_timeouts.clone(),
+        );
         Self {
             registry,
             received,
@@ -123,6 +133,8 @@ impl Metrics {
             stage_time,
             flushes,
             flushes_seen: Default::default(),
+            http_connections,
+            http_header_timeouts,
         }
     }
 
@@ -176,6 +188,22 @@ impl Metrics {
         if total > before {
             self.flushes.inc_by(total - before);
         }
+    }
+
+    pub fn http_connection_opened(&self) {
+        self.http_connections.inc();
+    }
+
+    pub fn http_connection_closed(&self, header_timeout: bool) {
+        self.http_connections.dec();
+        if header_timeout {
+            self.http_header_timeouts.inc();
+        }
+    }
+
+    /// Connections closed so far because their header did not arrive in time.
+    pub fn http_header_timeouts(&self) -> u64 {
+        self.http_header_timeouts.get()
     }
 
     /// The Prometheus text exposition.

@@ -22,6 +22,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             commit: Default::default(),
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
+            max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
             delivery: Delivery::default(),
         };
     };
@@ -49,6 +50,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             }
         })
     });
+    let max_connections = t.opt_int(diag, "max_connections", 1, 1 << 20);
     let delivery = match t.opt_table(diag, "delivery") {
         Some(table) => delivery(diag, table),
         None => Delivery::default(),
@@ -64,6 +66,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         commit: commit.unwrap_or_default(),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
+        max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),
         delivery,
     }
 }
