@@ -173,3 +173,25 @@ async fn sighup_reloads_a_valid_config_and_keeps_the_running_one_otherwise() {
     let got = w.sink.next_delivered().await;
     assert_eq!((got.city.as_str(), got.post.partnership.as_str()), ("leeds", "gifu-leeds"));
 }
+
+#[tokio::test]
+async fn sighup_rotates_the_admin_token() {
+    let w = crate::world().await;
+    assert_eq!(w.daemon.get("/api/conversations", Some(&w.admin_token)).await.0, 200);
+
+    // The admin moves the token to a file with a new value and reloads.
+    let token_file = w.dir.path().join("admin.token");
+    std::fs::write(&token_file, "rotated-admin-token\n").unwrap();
+    let original = std::fs::read_to_string(&w.config_path).unwrap();
+    let rotated = original.replace(
+        "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"",
+        &format!("admin_token_file = \"{}\"", token_file.display()),
+    );
+    assert_ne!(rotated, original);
+    std::fs::write(&w.config_path, rotated).unwrap();
+    w.daemon.signal_hup();
+    w.daemon.wait_log("config reloaded").await;
+
+    assert_eq!(w.daemon.get("/api/conversations", Some(&w.admin_token)).await.0, 401, "the old token is refused");
+    assert_eq!(w.daemon.get("/api/conversations", Some("rotated-admin-token")).await.0, 200);
+}

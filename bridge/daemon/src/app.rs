@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use c2c_config::{CommitMode, Config, ConfigErrors};
+use c2c_config::{CommitMode, Config, ConfigErrors, Secret};
 use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
 use c2c_email::{EmailConnector, EmailSettings, Security, Server};
 use c2c_language::Tagger;
@@ -163,10 +163,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     if !tagger.unsupported().is_empty() {
         tracing::info!(languages = ?tagger.unsupported(), "these configured languages cannot be detected; they are tagged only from authors' known languages");
     }
-    let admin_token = match &config.bridge.admin_token {
-        Some(t) => Some(t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?),
-        None => None,
-    };
+    let admin_token = Live::new(admin_token(&config)?);
     let settings = webhook_settings(&config);
     let cities = SharedCities::new(webhook_cities(&config)?);
     let schedule = RetrySchedule {
@@ -247,7 +244,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         store: store.clone(),
         config: config.clone(),
         connectors: connectors.values().cloned().collect(),
-        admin_token,
+        admin_token: admin_token.clone(),
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
@@ -257,8 +254,13 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let app = http::app(state, webhook_routes, request_timeout);
     let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
-    let reloadable =
-        Reloadable { config: config.clone(), tagger: tagger.clone(), cities: cities.clone(), matrix: matrix_connector };
+    let reloadable = Reloadable {
+        config: config.clone(),
+        tagger: tagger.clone(),
+        cities: cities.clone(),
+        admin_token,
+        matrix: matrix_connector,
+    };
     let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed).await;
 
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
@@ -294,11 +296,21 @@ enum Stop {
     StoreFailed,
 }
 
+/// The admin API's bearer token, read from its variable or file; `None` disables the API.
+fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
+    match &config.bridge.admin_token {
+        Some(t) => Ok(Some(t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?)),
+        None => Ok(None),
+    }
+}
+
 /// What a config reload replaces in the running daemon.
 struct Reloadable {
     config: Live<Config>,
     tagger: Live<Tagger>,
     cities: SharedCities,
+    /// Read again from its file or variable, so it can be rotated without a restart.
+    admin_token: Live<Option<Secret>>,
     /// Its portal rooms follow the config (new rooms, contacts re-invited).
     matrix: Option<MatrixConnector>,
 }
@@ -328,9 +340,10 @@ fn reload(path: &Path, live: &Reloadable) {
     let prepared = load_config(path).map_err(|e| e.to_string()).and_then(|new| {
         let cities = webhook_cities(&new).map_err(|e| e.to_string())?;
         let matrix = matrix_settings(&new).map_err(|e| e.to_string())?;
-        Ok((new, cities, matrix))
+        let token = admin_token(&new).map_err(|e| e.to_string())?;
+        Ok((new, cities, matrix, token))
     });
-    let (new, new_cities, new_matrix) = match prepared {
+    let (new, new_cities, new_matrix, new_token) = match prepared {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(errors = %e, "config reload refused; the running config stays");
@@ -346,6 +359,7 @@ fn reload(path: &Path, live: &Reloadable) {
     }
     live.tagger.replace(Tagger::new(new.languages_mentioned()));
     live.cities.replace(new_cities);
+    live.admin_token.replace(new_token);
     tracing::info!(summary = %new.summary(), "config reloaded");
     live.config.replace(new);
     if let (Some(connector), Some(settings)) = (&live.matrix, new_matrix) {

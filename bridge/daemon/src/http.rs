@@ -24,8 +24,8 @@ pub struct HttpState {
     pub store: Arc<dyn Store>,
     pub config: Live<Config>,
     pub connectors: Vec<Arc<dyn Connector>>,
-    /// `None`: the admin API is disabled.
-    pub admin_token: Option<Secret>,
+    /// `None`: the admin API is disabled. Replaced on a config reload.
+    pub admin_token: Live<Option<Secret>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -95,7 +95,8 @@ fn deny(s: &HttpState, headers: &HeaderMap) -> Option<Response> {
     let refuse = |status: StatusCode, msg: &str, code: &str| {
         Some((status, Json(json!({"error": msg, "code": code}))).into_response())
     };
-    let Some(token) = &s.admin_token else {
+    let token = s.admin_token.get();
+    let Some(token) = token.as_ref() else {
         return refuse(
             StatusCode::FORBIDDEN,
             "the admin API is disabled: set [bridge] admin_token_env or admin_token_file",
