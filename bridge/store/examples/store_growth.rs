@@ -1,0 +1,113 @@
+//! How the sled store's memory and disk grow with the number of messages it holds.
+//!
+//! `cargo run --release -p c2c-store --example store_growth -- [messages] [report every]`
+//!
+//! Writes router-shaped commits (message, conversation, thread key, dedupe key, one outbox
+//! entry) in groups of 64 over 1,000 conversations, then marks each outbox entry delivered (the
+//! scheduler's outcome write), and prints the process's resident memory and the store's size on
+//! disk every `report every` messages; at the end it reopens the store and prints what an idle
+//! daemon would hold after a restart (open + reading the pending outbox).
+//!
+//! `… --example store_growth -- reopen DIR` opens an existing store in a fresh process and
+//! prints the same (set `STORE_GROWTH_KEEP=1` on the first run to keep its store; its path is
+//! printed).
+
+use std::time::Instant;
+
+use c2c_core::conformance::{sample_commit, sample_conversation};
+use c2c_core::{DeliveryStatus, Store as _};
+use c2c_store::SledStore;
+
+const GROUP: u64 = 64;
+
+// The daemon's allocator, so resident memory reads as it would there.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[tokio::main]
+async fn main() {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("reopen") {
+        reopen(std::path::Path::new(raw.get(1).expect("reopen DIR")));
+        return;
+    }
+    let args: Vec<u64> = raw.iter().filter_map(|a| a.parse().ok()).collect();
+    let messages = args.first().copied().unwrap_or(1_000_000);
+    let every = args.get(1).copied().unwrap_or(100_000);
+    let dir = tempfile::tempdir_in(std::env::var("STORE_GROWTH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let convs: Vec<_> = (0..1000).map(|_| sample_conversation("bench")).collect();
+    println!("| messages | seconds | RSS MiB | store on disk MiB | KiB on disk per message |");
+    println!("|---|---|---|---|---|");
+    let start = Instant::now();
+    {
+        let store = SledStore::open(dir.path(), None).unwrap();
+        let mut seq = 0;
+        while seq < messages {
+            let mut commit = c2c_core::Commit::default();
+            let mut delivered = Vec::new();
+            for _ in 0..GROUP {
+                seq += 1;
+                let (c, _, mut entry) = sample_commit(&convs[(seq % 1000) as usize], seq);
+                commit.extend(c);
+                entry.status = DeliveryStatus::Delivered;
+                entry.attempts = 1;
+                delivered.push(entry);
+            }
+            store.commit(commit).await.unwrap();
+            let staged = store.update_deliveries(&delivered, &[]).await.unwrap();
+            store.durable(staged).await.unwrap();
+            if seq % every < GROUP {
+                report(seq, start, dir.path());
+            }
+        }
+    }
+    if std::env::var_os("STORE_GROWTH_KEEP").is_some() {
+        let kept = dir.keep();
+        eprintln!("store kept at {}", kept.display());
+    } else {
+        reopen(dir.path());
+    }
+}
+
+/// Open the store at `dir` as a restarted daemon would, and say what that cost.
+fn reopen(dir: &std::path::Path) {
+    let started = Instant::now();
+    let store = SledStore::open_waiting(dir, None, std::time::Duration::from_secs(10)).unwrap();
+    let pending = store.pending_outbox().unwrap().len();
+    eprintln!(
+        "opened in {:.1} s, {pending} entries pending; RSS after opening: {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        rss_mib()
+    );
+}
+
+fn report(seq: u64, start: Instant, dir: &std::path::Path) {
+    let disk = disk_bytes(dir) as f64;
+    println!(
+        "| {seq} | {:.0} | {:.0} | {:.0} | {:.1} |",
+        start.elapsed().as_secs_f64(),
+        rss_mib(),
+        disk / (1 << 20) as f64,
+        disk / 1024.0 / seq as f64
+    );
+}
+
+/// VmRSS of this process, MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let m = e.metadata().unwrap();
+        total += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
+    }
+    total
+}
