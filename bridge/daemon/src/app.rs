@@ -296,6 +296,33 @@ enum Stop {
     StoreFailed,
 }
 
+/// The `[bridge]` keys that differ between `old` and `new` but are read only at start-up (the
+/// store, the listener, the scheduler and the committer are built from them), so that a reload
+/// can say so rather than appear to apply them.
+fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Vec<&'static str> {
+    let (a, b) = (&old.delivery, &new.delivery);
+    [
+        ("name", old.name != new.name),
+        ("data_dir", old.data_dir != new.data_dir),
+        ("listen", old.listen != new.listen),
+        ("instance_id", old.instance_id != new.instance_id),
+        ("commit", old.commit != new.commit),
+        ("commit_window", old.commit_window != new.commit_window),
+        ("request_timeout", old.request_timeout != new.request_timeout),
+        ("max_connections", old.max_connections != new.max_connections),
+        ("delivery.initial_backoff", a.initial_backoff != b.initial_backoff),
+        ("delivery.max_backoff", a.max_backoff != b.max_backoff),
+        ("delivery.max_attempts", a.max_attempts != b.max_attempts),
+        ("delivery.jitter", a.jitter != b.jitter),
+        ("delivery.concurrency", a.concurrency != b.concurrency),
+        ("delivery.timeout", a.timeout != b.timeout),
+        ("delivery.drain_timeout", a.drain_timeout != b.drain_timeout),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
+}
+
 /// The admin API's bearer token, read from its variable or file; `None` disables the API.
 fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
     match &config.bridge.admin_token {
@@ -351,8 +378,9 @@ fn reload(path: &Path, live: &Reloadable) {
         }
     };
     let old = live.config.get();
-    if old.bridge.listen != new.bridge.listen || old.bridge.data_dir != new.bridge.data_dir {
-        tracing::warn!("`listen` and `data_dir` changes take effect at the next restart");
+    let fixed = fixed_until_restart(&old.bridge, &new.bridge);
+    if !fixed.is_empty() {
+        tracing::warn!(keys = %fixed.join(", "), "these [bridge] changes take effect at the next restart");
     }
     if old.connectors != new.connectors {
         tracing::warn!("changes under [connectors] take effect at the next restart");
@@ -365,5 +393,21 @@ fn reload(path: &Path, live: &Reloadable) {
     if let (Some(connector), Some(settings)) = (&live.matrix, new_matrix) {
         let connector = connector.clone();
         tokio::spawn(async move { connector.reload_portals(settings.portals).await });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_names_the_bridge_keys_that_wait_for_a_restart() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/example.toml"));
+        let old = Config::parse(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+        assert!(fixed_until_restart(&old.bridge, &old.bridge).is_empty());
+        let mut new = old.clone();
+        new.bridge.listen = "127.0.0.1:1".parse().unwrap();
+        new.bridge.delivery.max_attempts += 1;
+        assert_eq!(fixed_until_restart(&old.bridge, &new.bridge), vec!["listen", "delivery.max_attempts"]);
     }
 }
