@@ -174,3 +174,25 @@ async fn a_client_that_stops_sending_gets_408_and_others_are_served() {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_header_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = crate::world_with(c2c_test_support::world::Tuning {
+        request_timeout: Some("1s"),
+        ..c2c_test_support::world::Tuning::default()
+    })
+    .await;
+    // Half a header, then nothing (slowloris): the header deadline is the request_timeout.
+    let addr = w.daemon.base_url.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /hooks/leeds HTTP/1.1\r\nHost: bri").await.unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
+    assert!(matches!(read, Ok(Ok(_))), "the connection was not closed within 30 s: {read:?}");
+    // (At least one: an idle kept-alive connection of the test's own clients counts too.)
+    assert!(w.daemon.metric("c2c_http_header_timeouts_total").await >= 1.0);
+    // The listener serves on.
+    let good = message("leeds-jo", "hangzhou-leeds", None, Some("Hello"), "After a slow client.");
+    assert_eq!(w.post("leeds", "after-the-slow-one", &good).await.status, 202);
+}

@@ -115,7 +115,7 @@ impl Metrics {
         let http_header_timeouts = Counter::default();
         registry.register(
             "http_header_timeouts",
-            "HTTP connections closed because a request's header did not arrive within request_timeout",
+            "HTTP connections closed because a request's header did not arrive within request_timeout (idle keep-alive ones included)",
             http_header_timeouts.clone(),
         );
         Self {
