@@ -249,6 +249,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
+    serve::check_open_files_limit(config.get().bridge.max_connections);
     let limits =
         serve::Limits { max_connections: config.get().bridge.max_connections, header_timeout: request_timeout };
     let app = http::app(state, webhook_routes, request_timeout);

@@ -34,6 +34,32 @@ pub struct Limits {
     pub header_timeout: Duration,
 }
 
+/// File descriptors the daemon needs besides its HTTP connections (store, mail and Matrix
+/// connections, outbound deliveries).
+const OTHER_FDS: u64 = 256;
+
+/// Warn when the process may open fewer files than `max_connections` needs: accepting would
+/// then fail with "too many open files" before the limit is reached, and so would the store.
+/// systemd's default soft limit is 1024; the shipped unit raises it.
+pub fn check_open_files_limit(max_connections: usize) {
+    let Some(soft) = open_files_limit() else { return };
+    let needed = max_connections as u64 + OTHER_FDS;
+    if soft < needed {
+        tracing::warn!(
+            open_files_limit = soft,
+            max_connections,
+            "the open-files limit is below max_connections + {OTHER_FDS}: raise it (systemd: LimitNOFILE=; a shell: ulimit -n) or lower max_connections"
+        );
+    }
+}
+
+/// The soft limit on open files (Linux, from `/proc/self/limits`).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
 /// Serve `app` on `listener` until `stop`, then wait for the requests in flight.
 pub async fn serve(listener: TcpListener, app: axum::Router, limits: Limits, stop: Shutdown, metrics: Arc<Metrics>) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -139,6 +165,12 @@ mod tests {
         let mut answer = String::new();
         s.read_to_string(&mut answer).await.unwrap();
         answer
+    }
+
+    #[test]
+    fn the_open_files_limit_is_read() {
+        let limit = open_files_limit().expect("Linux has /proc/self/limits");
+        assert!(limit >= 3, "{limit}");
     }
 
     #[tokio::test]
