@@ -219,9 +219,25 @@ async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     assert_eq!(got["sha256"].as_str().unwrap(), sha256_hex(&bytes));
     assert_eq!(got["relates_to"]["event_id"], root_id.as_str());
 
+    // Hangzhou posts a file in the thread (from Element: uploaded encrypted in the encrypted
+    // room): it reaches Leeds as a mail in the same thread, with the file attached.
+    let plan = dir.path().join("site-plan.pdf");
+    let plan_bytes: Vec<u8> =
+        b"%PDF-1.4\n".iter().copied().chain((0..30_000u32).map(|i| (i * 13 % 241) as u8)).collect();
+    std::fs::write(&plan, &plan_bytes).unwrap();
+    e.li.send_file(&room_id, plan.to_str().unwrap(), "application/pdf", Some(&root_id));
+    let mails = e.jo().fetch("INBOX", 0, 2, 30);
+    let with_file =
+        mails.iter().find(|m| !m["attachments"].as_array().unwrap().is_empty()).expect("a mail with the file");
+    assert!(id_list(header(with_file, "References").unwrap()).contains(&first), "in the same mail thread");
+    let attached = &with_file["attachments"][0];
+    assert_eq!(attached["filename"], "site-plan.pdf");
+    assert_eq!(attached["content_type"], "application/pdf");
+    assert_eq!(attached["size"], plan_bytes.len(), "the file's bytes, fetched (and decrypted) from the homeserver");
+
     // An edit in Matrix reaches Leeds as a correction, in the same mail thread.
     e.li.edit(&room_id, &li_event, "您好，三月份开始没问题。书目清单下周发给您。");
-    let mails = e.jo().fetch("INBOX", 0, 2, 30);
+    let mails = e.jo().fetch("INBOX", 0, 3, 30);
     let correction =
         mails.iter().find(|m| m["text"].as_str().unwrap().contains("Correction:")).expect("a correction mail");
     assert!(id_list(header(correction, "References").unwrap()).contains(&first));

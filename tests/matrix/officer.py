@@ -40,6 +40,7 @@ import asyncio
 import fcntl
 import glob
 import hashlib
+import io
 import json
 import logging
 import os
@@ -60,6 +61,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
 )
 from nio.api import RelationshipType
 from nio.crypto.attachments import decrypt_attachment
@@ -395,6 +397,32 @@ class Officer:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return {"event_id": await self.send_content(room_id, content)}
 
+    async def send_file(self, room_id: str, path: str, content_type: str, thread_root: str | None = None,
+                        caption: str | None = None) -> dict[str, Any]:
+        """Upload PATH (encrypted in an encrypted room, as Element does) and post it as an m.file
+        event, in THREAD_ROOT's thread if given; CAPTION, if given, is the body (MSC2530)."""
+        room = self.room(room_id)
+        with open(path, "rb") as f:
+            data = f.read()
+        filename = os.path.basename(path)
+        encrypted = bool(room.encrypted)
+        resp, keys = await self.client.upload(lambda *_: io.BytesIO(data), content_type=content_type,
+                                              filename=filename, encrypt=encrypted, filesize=len(data))
+        if not isinstance(resp, UploadResponse):
+            raise OfficerError(f"upload {filename}: {resp}")
+        content: dict[str, Any] = {"msgtype": "m.file", "body": caption or filename, "filename": filename,
+                                   "info": {"mimetype": content_type, "size": len(data)}}
+        if encrypted:
+            content["file"] = {"url": resp.content_uri, "key": keys["key"], "iv": keys["iv"],
+                               "hashes": keys["hashes"], "v": keys.get("v", "v2")}
+        else:
+            content["url"] = resp.content_uri
+        if thread_root:
+            latest = await self._latest_in_thread(room_id, thread_root)
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
+                                       "m.in_reply_to": {"event_id": latest}}
+        return {"event_id": await self.send_content(room_id, content)}
+
     async def edit(self, room_id: str, event_id: str, text: str, html: str | None = None) -> dict[str, Any]:
         self.room(room_id)
         new: dict[str, Any] = {"msgtype": "m.text", "body": text}
@@ -512,6 +540,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("send", parents=[common])
     s.add_argument("room_id"); s.add_argument("--text", required=True); s.add_argument("--html")
     s.add_argument("--thread-root"); s.add_argument("--reply-to"); s.add_argument("--count", type=int)
+    s = sub.add_parser("send-file", parents=[common])
+    s.add_argument("room_id"); s.add_argument("path"); s.add_argument("--content-type", default="application/octet-stream")
+    s.add_argument("--thread-root"); s.add_argument("--caption")
     s = sub.add_parser("edit", parents=[common])
     s.add_argument("room_id"); s.add_argument("event_id"); s.add_argument("--text", required=True); s.add_argument("--html")
     s = sub.add_parser("redact", parents=[common])
@@ -556,6 +587,8 @@ async def run(args: argparse.Namespace) -> tuple[Any, int]:
             return {"event_ids": ids}, 0
         if cmd == "send":
             return await o.send(args.room_id, args.text, args.html, args.thread_root, args.reply_to), 0
+        if cmd == "send-file":
+            return await o.send_file(args.room_id, args.path, args.content_type, args.thread_root, args.caption), 0
         if cmd == "edit":
             return await o.edit(args.room_id, args.event_id, args.text, args.html), 0
         if cmd == "redact":

@@ -307,10 +307,35 @@ impl MatrixConnector {
             return Handled::Done; // our own relays: no echo
         }
         let Some(portal) = self.portal_of(room.room_id()) else { return Handled::Done };
-        let Inbound::Post { envelope, top_level } = inbound(value, room.room_id().as_str(), &portal) else {
+        let Inbound::Post { mut envelope, top_level, media } = inbound(value, room.room_id().as_str(), &portal) else {
             return Handled::Done;
         };
         let event_id = value["event_id"].as_str().unwrap_or_default().to_string();
+        // A file's bytes are fetched only for the city's own contacts (the router refuses anyone
+        // else, and a stranger's upload should cost nothing).
+        if let Some(media) = media
+            && portal.invite.iter().any(|c| Some(c.as_str()) == value["sender"].as_str())
+        {
+            match attachment::fetch(&room.client(), &media).await {
+                Ok(data) => {
+                    if let Some(a) = envelope.attachments.first_mut() {
+                        if let Some(d) = &data {
+                            a.size = d.len() as u64;
+                        }
+                        a.content = data;
+                    }
+                }
+                Err(e) if fetch_may_succeed_later(&e) => {
+                    // The homeserver may be restarting: take the batch again later.
+                    tracing::warn!(room = %room.room_id(), event = %event_id, "could not fetch a file posted in Matrix; will try again");
+                    return Handled::Later;
+                }
+                Err(e) => {
+                    // Gone or refused for good: relay the post with a note instead of the file.
+                    tracing::warn!(room = %room.room_id(), event = %event_id, error = %e, "a file posted in Matrix cannot be fetched; relayed as a note");
+                }
+            }
+        }
         match inbox.submit(*envelope).await {
             Ok(accepted) => {
                 if top_level {
@@ -372,6 +397,19 @@ impl MatrixConnector {
             }
         }
         pending.is_empty()
+    }
+}
+
+/// Whether fetching a file may work later: transport failures and server errors (5xx, 429)
+/// may pass; a client error (the file is gone, refused) or anything that is not HTTP (a file
+/// that fails to decrypt or its hash check) will not.
+fn fetch_may_succeed_later(e: &matrix_sdk::Error) -> bool {
+    match e {
+        matrix_sdk::Error::Http(_) => match e.as_client_api_error().map(|c| c.status_code) {
+            Some(status) => !status.is_client_error() || status.as_u16() == 429,
+            None => true,
+        },
+        _ => false,
     }
 }
 

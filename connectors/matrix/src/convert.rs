@@ -3,11 +3,13 @@
 //! Inbound: a top-level message in a portal room starts a conversation (its first line is the
 //! subject); a message in a thread (`m.thread`) or a plain reply (`m.in_reply_to`) continues the
 //! conversation of the event it points at; an edit (`m.replace`) is relayed as a correction in
-//! the same conversation, a redaction as a short note. Outbound: the author shown as
+//! the same conversation, a redaction as a short note. A file (`m.file`, `m.image`, `m.video`,
+//! `m.audio`) becomes a post with one attachment, its caption (or its file name) as the text;
+//! the connector fetches the bytes (the `media` of [`Inbound::Post`]). Outbound: the author shown as
 //! "Name (City, Role)", HTML limited to Matrix's subset, the language tag in
 //! `org.c2c.language`, a visible marker when it is not the partnership's language.
 
-use c2c_core::{Delivery, Envelope, MessageKind, NativeKey, Origin, ThreadRef};
+use c2c_core::{Attachment, Delivery, Envelope, MessageKind, NativeKey, Origin, ThreadRef};
 use serde_json::{Value, json};
 
 use crate::config::Portal;
@@ -22,7 +24,9 @@ pub fn event_key(event_id: &str) -> NativeKey {
 #[derive(Debug, PartialEq)]
 pub enum Inbound {
     /// A post to relay; `top_level` when it starts a thread (its id becomes the thread root).
-    Post { envelope: Box<Envelope>, top_level: bool },
+    /// `media`: for a file, the event content naming its bytes (`url`, or `file` when
+    /// encrypted); the envelope's one attachment has no content until the connector fetches it.
+    Post { envelope: Box<Envelope>, top_level: bool, media: Option<Value> },
     /// Nothing to relay (state events, notices from bots, reactions...).
     Ignore,
 }
@@ -35,7 +39,29 @@ pub fn inbound(ev: &Value, room: &str, portal: &Portal) -> Inbound {
     let origin =
         Origin { channel: c2c_core::Channel::Matrix, city: Some(portal.city.clone()), address: room.to_string() };
     let content = &ev["content"];
+    let mut media = None;
     let mut envelope = match ev["type"].as_str() {
+        Some("m.room.message") if is_file(content) => {
+            // The body is the file name, or a caption when `filename` is given apart (MSC2530).
+            let body = content["body"].as_str().unwrap_or("").trim();
+            let filename = content["filename"].as_str().unwrap_or(body).trim();
+            let filename = if filename.is_empty() { "file" } else { filename };
+            let text = if !body.is_empty() && body != filename {
+                body.to_string()
+            } else {
+                format!("(sent the file \"{filename}\")")
+            };
+            let mut e = Envelope::new(origin, sender, event_key(event_id), text);
+            e.attachments.push(Attachment {
+                filename: filename.to_string(),
+                content_type: content["info"]["mimetype"].as_str().unwrap_or("application/octet-stream").to_string(),
+                size: content["info"]["size"].as_u64().unwrap_or(0),
+                content: None,
+            });
+            push_thread_refs(&mut e, &content["m.relates_to"]);
+            media = Some(content.clone());
+            e
+        }
         Some("m.room.message") => {
             // Bots speak in m.notice; officers in m.text (or m.emote).
             if !matches!(content["msgtype"].as_str(), Some("m.text" | "m.emote")) {
@@ -55,14 +81,7 @@ pub fn inbound(ev: &Value, room: &str, portal: &Portal) -> Inbound {
                 if content["format"] == "org.matrix.custom.html" {
                     e.html = content["formatted_body"].as_str().map(str::to_string);
                 }
-                if relates["rel_type"] == "m.thread"
-                    && let Some(root) = relates["event_id"].as_str()
-                {
-                    e.thread_refs.push(ThreadRef::Native(event_key(root)));
-                }
-                if let Some(reply) = relates["m.in_reply_to"]["event_id"].as_str() {
-                    e.thread_refs.push(ThreadRef::Native(event_key(reply)));
-                }
+                push_thread_refs(&mut e, relates);
                 e
             }
         }
@@ -80,7 +99,25 @@ pub fn inbound(ev: &Value, room: &str, portal: &Portal) -> Inbound {
     envelope.native_ids.push(event_key(event_id));
     envelope.reply_anchor = Some(event_id.to_string());
     let top_level = envelope.thread_refs.is_empty();
-    Inbound::Post { envelope: Box::new(envelope), top_level }
+    Inbound::Post { envelope: Box::new(envelope), top_level, media }
+}
+
+/// Whether a message's content is a file an officer sent.
+fn is_file(content: &Value) -> bool {
+    matches!(content["msgtype"].as_str(), Some("m.file" | "m.image" | "m.video" | "m.audio"))
+        && content["m.relates_to"]["rel_type"] != "m.replace"
+}
+
+/// The conversation hints of a message: its thread root, then the event it replies to.
+fn push_thread_refs(e: &mut Envelope, relates: &Value) {
+    if relates["rel_type"] == "m.thread"
+        && let Some(root) = relates["event_id"].as_str()
+    {
+        e.thread_refs.push(ThreadRef::Native(event_key(root)));
+    }
+    if let Some(reply) = relates["m.in_reply_to"]["event_id"].as_str() {
+        e.thread_refs.push(ThreadRef::Native(event_key(reply)));
+    }
 }
 
 /// The event content for a delivery, in the thread of `root` when there is one.
@@ -158,7 +195,7 @@ mod tests {
     #[test]
     fn threads_replies_edits_and_redactions_are_read() {
         let top = json!({"type": "m.room.message", "event_id": "$a", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "Hello\nsecond"}});
-        let Inbound::Post { envelope, top_level } = inbound(&top, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, top_level, .. } = inbound(&top, "!r", &portal()) else { panic!() };
         assert!(top_level);
         assert_eq!(envelope.partnership.as_deref(), Some("p"));
         assert_eq!(envelope.origin.city.as_deref(), Some("hangzhou"));
@@ -166,7 +203,7 @@ mod tests {
 
         let threaded = json!({"type": "m.room.message", "event_id": "$b", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "in thread",
             "m.relates_to": {"rel_type": "m.thread", "event_id": "$a", "is_falling_back": true, "m.in_reply_to": {"event_id": "$a"}}}});
-        let Inbound::Post { envelope, top_level } = inbound(&threaded, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, top_level, .. } = inbound(&threaded, "!r", &portal()) else { panic!() };
         assert!(!top_level);
         assert_eq!(envelope.thread_refs[0], ThreadRef::Native(event_key("$a")));
 
@@ -182,5 +219,31 @@ mod tests {
 
         let notice = json!({"type": "m.room.message", "event_id": "$e", "sender": "@bot:x", "content": {"msgtype": "m.notice", "body": "beep"}});
         assert_eq!(inbound(&notice, "!r", &portal()), Inbound::Ignore);
+    }
+
+    #[test]
+    fn a_file_is_a_post_with_one_attachment_to_fetch() {
+        let file = json!({"type": "m.room.message", "event_id": "$f", "sender": "@li:x", "content": {"msgtype": "m.file",
+            "body": "agenda.pdf", "url": "mxc://x/abc", "info": {"mimetype": "application/pdf", "size": 1234},
+            "m.relates_to": {"rel_type": "m.thread", "event_id": "$a"}}});
+        let Inbound::Post { envelope, top_level, media } = inbound(&file, "!r", &portal()) else { panic!() };
+        assert!(!top_level);
+        assert_eq!(envelope.text, "(sent the file \"agenda.pdf\")");
+        assert_eq!(envelope.thread_refs, vec![ThreadRef::Native(event_key("$a"))]);
+        let a = &envelope.attachments[0];
+        assert_eq!(
+            (a.filename.as_str(), a.content_type.as_str(), a.size, a.content.is_none()),
+            ("agenda.pdf", "application/pdf", 1234, true)
+        );
+        assert_eq!(media.unwrap()["url"], "mxc://x/abc");
+        // With a caption (MSC2530), the caption is the text.
+        let captioned = json!({"type": "m.room.message", "event_id": "$g", "sender": "@li:x", "content": {"msgtype": "m.image",
+            "body": "The site, from the north", "filename": "site.jpg", "url": "mxc://x/def"}});
+        let Inbound::Post { envelope, .. } = inbound(&captioned, "!r", &portal()) else { panic!() };
+        assert_eq!(envelope.text, "The site, from the north");
+        assert_eq!(envelope.attachments[0].filename, "site.jpg");
+        // Text messages carry no media.
+        let text = json!({"type": "m.room.message", "event_id": "$h", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "hi"}});
+        assert!(matches!(inbound(&text, "!r", &portal()), Inbound::Post { media: None, .. }));
     }
 }

@@ -139,6 +139,16 @@ impl MatrixOfficer {
         v["event_ids"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect()
     }
 
+    /// Upload the file at `path` and post it (as Element does: encrypted in an encrypted room),
+    /// in `thread_root`'s thread if given.
+    pub fn send_file(&self, room: &str, path: &str, content_type: &str, thread_root: Option<&str>) -> String {
+        let mut args = vec!["send-file", room, path, "--content-type", content_type];
+        if let Some(r) = thread_root {
+            args.extend(["--thread-root", r]);
+        }
+        self.ok(&args)["event_id"].as_str().unwrap().to_string()
+    }
+
     /// A plain reply (no thread) to `event`.
     pub fn reply(&self, room: &str, text: &str, event: &str) -> String {
         self.ok(&["send", room, "--text", text, "--reply-to", event])["event_id"].as_str().unwrap().to_string()
