@@ -192,6 +192,21 @@ impl World {
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).unwrap()
     }
+
+    /// The conversations listing once `ready` holds for it. A delivery's outcome is written
+    /// a little after the recipient has answered (outcomes are written in groups), so a test
+    /// that has just seen a delivery arrive waits for the daemon to record it.
+    pub async fn conversations_when(&self, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let convs = self.conversations().await;
+            if ready(&convs) {
+                return convs;
+            }
+            assert!(start.elapsed() < crate::DEADLINE, "the conversations never got there: {convs:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 /// A message body as a city's system writes it.
