@@ -148,20 +148,29 @@ async fn html_is_sanitised_before_it_is_relayed() {
     }
 }
 
-#[tokio::test]
-async fn a_client_that_stops_sending_gets_408_and_others_are_served() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// A world whose request_timeout is 1 s, and a client connected to it that has sent `bytes`
+/// and then nothing.
+async fn world_with_a_stalled_client(bytes: &[u8]) -> (c2c_test_support::world::World, tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
     let w = crate::world_with(c2c_test_support::world::Tuning {
         request_timeout: Some("1s"),
         ..c2c_test_support::world::Tuning::default()
     })
     .await;
-    // Headers, then a tenth of the announced body, then nothing.
     let addr = w.daemon.base_url.trim_start_matches("http://").to_string();
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head =
-        "POST /hooks/leeds HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
-    slow.write_all(format!("{head}{{\"from\": ").as_bytes()).await.unwrap();
+    slow.write_all(bytes).await.unwrap();
+    (w, slow)
+}
+
+#[tokio::test]
+async fn a_client_that_stops_sending_gets_408_and_others_are_served() {
+    use tokio::io::AsyncReadExt;
+    // Headers, then a tenth of the announced body, then nothing.
+    let (w, mut slow) = world_with_a_stalled_client(
+        b"POST /hooks/leeds HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"from\": ",
+    )
+    .await;
 
     // Meanwhile, good traffic flows.
     let good = message("leeds-jo", "hangzhou-leeds", None, Some("Hello"), "Sent while another client stalls.");
@@ -177,16 +186,9 @@ async fn a_client_that_stops_sending_gets_408_and_others_are_served() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_header_is_cut_off() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let w = crate::world_with(c2c_test_support::world::Tuning {
-        request_timeout: Some("1s"),
-        ..c2c_test_support::world::Tuning::default()
-    })
-    .await;
+    use tokio::io::AsyncReadExt;
     // Half a header, then nothing (slowloris): the header deadline is the request_timeout.
-    let addr = w.daemon.base_url.trim_start_matches("http://").to_string();
-    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(b"POST /hooks/leeds HTTP/1.1\r\nHost: bri").await.unwrap();
+    let (w, mut slow) = world_with_a_stalled_client(b"POST /hooks/leeds HTTP/1.1\r\nHost: bri").await;
     let mut rest = Vec::new();
     let read = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
     assert!(matches!(read, Ok(Ok(_))), "the connection was not closed within 30 s: {read:?}");

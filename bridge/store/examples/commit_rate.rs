@@ -12,6 +12,10 @@ use c2c_core::Store as _;
 use c2c_core::conformance::{sample_commit, sample_conversation};
 use c2c_store::SledStore;
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{cpu_seconds, disk_bytes};
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,21 +56,4 @@ async fn main() {
         );
         println!("| {g} | {seq} | {secs:.2} | {:.0} | {} | {cpu:.0} |", seq as f64 / secs, store.flushes());
     }
-}
-
-/// CPU seconds (user + system) this process has used, all threads.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
-    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
-}
-
-fn disk_bytes(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let m = e.metadata().unwrap();
-        total += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
-    }
-    total
 }

@@ -18,6 +18,10 @@ use c2c_core::conformance::{sample_commit, sample_conversation};
 use c2c_core::{DeliveryStatus, Store as _};
 use c2c_store::SledStore;
 
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{disk_bytes, rss_mib};
+
 const GROUP: u64 = 64;
 
 // The daemon's allocator, so resident memory reads as it would there.
@@ -90,24 +94,4 @@ fn report(seq: u64, start: Instant, dir: &std::path::Path) {
         disk / (1 << 20) as f64,
         disk / 1024.0 / seq as f64
     );
-}
-
-/// VmRSS of this process, MiB.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
-
-fn disk_bytes(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let m = e.metadata().unwrap();
-        total += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
-    }
-    total
 }
