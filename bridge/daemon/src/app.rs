@@ -176,6 +176,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let drain_timeout = config.bridge.delivery.drain_timeout;
     let listen = config.bridge.listen;
     let request_timeout = config.bridge.request_timeout;
+    let max_connections = config.bridge.max_connections;
     let bridge_name = config.bridge.name.clone();
 
     let config = Live::new(config);
@@ -249,9 +250,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
-    serve::check_open_files_limit(config.get().bridge.max_connections);
-    let limits =
-        serve::Limits { max_connections: config.get().bridge.max_connections, header_timeout: request_timeout };
+    serve::check_open_files_limit(max_connections);
+    let limits = serve::Limits { max_connections, header_timeout: request_timeout };
     let app = http::app(state, webhook_routes, request_timeout);
     let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
