@@ -272,25 +272,32 @@ async fn a_bounce_marks_the_delivery_failed_and_the_author_is_told() {
     let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
     let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
     // As if Jo's server had later bounced it (a DSN to the bridge's address).
-    let dsn = format!(
-        "From: MAILER-DAEMON@leeds.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
-         Message-ID: <dsn-1@leeds.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
-         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
-         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.leeds.test\r\n\r\n\
-         Final-Recipient: rfc822; {jo}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\
-         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n\
-         --B--\r\n",
-        to = e.bridge.address,
-        jo = e.jo.address,
-    );
-    inject(&e.server, "", &e.bridge.address, &dsn);
+    let dsn = |n: u32, failed: &str| {
+        format!(
+            "From: MAILER-DAEMON@leeds.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+             Message-ID: <dsn-{n}@leeds.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+             --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+             --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.leeds.test\r\n\r\n\
+             Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\
+             --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n\
+             --B--\r\n",
+            to = e.bridge.address,
+        )
+    };
+    // First one that quotes our Message-ID but names somebody else: forged or misdirected.
+    inject(&e.server, "", &e.bridge.address, &dsn(1, "mallory@elsewhere.test"));
+    e.w.daemon.wait_log("names other recipients; ignored").await;
+    assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"other_recipient\"}").await, 1.0);
+    inject(&e.server, "", &e.bridge.address, &dsn(2, &e.jo.address));
     let notice = e.w.sink.next_delivered().await;
     assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("hangzhou", "delivery_failed"));
     assert_eq!(notice.post.thread_key.as_deref(), Some("HZ-B"));
     assert!(notice.post.text.contains("mailbox full"), "{}", notice.post.text);
+    assert!(!notice.post.text.contains("mallory"), "{}", notice.post.text);
     let convs = e.w.conversations().await;
     assert_eq!(convs[0]["problems"][0]["status"], "permanent_failure");
+    assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"recorded\"}").await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

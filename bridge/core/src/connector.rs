@@ -113,6 +113,31 @@ impl Refusal {
     }
 }
 
+/// A report that a delivery the connector had made failed for good (an email DSN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BounceReport {
+    /// The delivery, as named by the idempotency key the report quotes (see
+    /// [`crate::parse_email_message_id`]).
+    pub seq: u64,
+    pub entry: OutboxId,
+    /// What the report says went wrong, for the author's notice.
+    pub reason: String,
+    /// Every address the report says failed (final and original recipients). The bounce counts
+    /// only if one of them is the delivery's recipient, or in the recipient's domain (an alias
+    /// expanded there): an id quoted in a mail is no proof on its own.
+    pub failed_recipients: Vec<String>,
+}
+
+impl BounceReport {
+    /// Whether the report names `address` (case-insensitively), or, failing that, an address in
+    /// its domain.
+    pub fn names(&self, address: &str) -> bool {
+        let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        self.failed_recipients.iter().any(|r| r.eq_ignore_ascii_case(address))
+            || domain(address).is_some_and(|d| self.failed_recipients.iter().any(|r| domain(r).as_deref() == Some(&d)))
+    }
+}
+
 /// Where connectors submit inbound envelopes. Implemented by the router.
 #[async_trait]
 pub trait Inbox: Send + Sync {
@@ -125,9 +150,10 @@ pub trait Inbox: Send + Sync {
     fn count_refusal(&self, channel: Channel, reason: RefusalReason);
 
     /// A delivery the connector had reported as made turned out to have failed for good (a
-    /// bounce): record it and tell the author. `true` once that is durable (or the entry is
-    /// unknown, or already failed): only then may the connector let go of the bounce.
-    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) -> bool;
+    /// bounce): record it and tell the author, if the report names that delivery's recipient.
+    /// `true` once that is durable (or the report was ignored: unknown entry, already failed,
+    /// another recipient): only then may the connector let go of the bounce.
+    async fn bounce(&self, report: BounceReport) -> bool;
 
     /// The connector's saved state under `key` (see [`crate::Store::state`]).
     async fn load_state(&self, key: &str) -> Option<String>;
@@ -226,4 +252,24 @@ pub trait Connector: Send + Sync + fmt::Debug {
 pub struct ConnectorError {
     pub channel: Channel,
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bounce_counts_only_for_its_recipient_or_their_domain() {
+        let report = |failed: &[&str]| BounceReport {
+            seq: 1,
+            entry: OutboxId("e".into()),
+            reason: "bounced".into(),
+            failed_recipients: failed.iter().map(|s| s.to_string()).collect(),
+        };
+        assert!(report(&["jo@leeds.gov.uk"]).names("Jo@Leeds.gov.uk"));
+        assert!(report(&["someone@else.org", "jo.smith@LEEDS.gov.uk"]).names("jo@leeds.gov.uk"));
+        assert!(!report(&["jo@leeds.gov.uk.evil.org"]).names("jo@leeds.gov.uk"));
+        assert!(!report(&["mallory@evil.org"]).names("jo@leeds.gov.uk"));
+        assert!(!report(&[]).names("jo@leeds.gov.uk"));
+    }
 }

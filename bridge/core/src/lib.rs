@@ -30,7 +30,8 @@ pub mod conformance;
 
 pub use channel::{Channel, Origin, Recipient};
 pub use connector::{
-    Accepted, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal, RefusalReason,
+    Accepted, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal,
+    RefusalReason,
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};

@@ -28,6 +28,35 @@ pub struct DeliveryLabels {
     pub status: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BounceLabel {
+    pub outcome: &'static str,
+}
+
+/// What became of a bounce report (an email DSN naming a delivery of ours).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BounceOutcome {
+    /// The delivery is now failed for good and its author told.
+    Recorded,
+    /// The delivery had already failed for good.
+    AlreadyFailed,
+    /// The id it quotes names no delivery in the store.
+    UnknownDelivery,
+    /// It quotes a delivery but names neither its recipient nor the recipient's domain.
+    OtherRecipient,
+}
+
+impl BounceOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BounceOutcome::Recorded => "recorded",
+            BounceOutcome::AlreadyFailed => "already_failed",
+            BounceOutcome::UnknownDelivery => "unknown_delivery",
+            BounceOutcome::OtherRecipient => "other_recipient",
+        }
+    }
+}
+
 /// Every metric the daemon keeps.
 #[derive(Debug)]
 pub struct Metrics {
@@ -37,6 +66,7 @@ pub struct Metrics {
     refused: Family<RefusedLabels, Counter>,
     replays: Family<ChannelLabel, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
+    bounces: Family<BounceLabel, Counter>,
     outcomes_recorded: Counter,
     outbox_depth: Gauge,
     latency: Histogram,
@@ -76,6 +106,12 @@ impl Metrics {
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register("deliveries", "Delivery attempts by outcome", deliveries.clone());
+        let bounces = Family::<BounceLabel, Counter>::default();
+        registry.register(
+            "bounces",
+            "Bounce reports (email DSNs) naming a delivery, by what became of them",
+            bounces.clone(),
+        );
         let outcomes_recorded = Counter::default();
         registry.register(
             "delivery_outcomes_recorded",
@@ -125,6 +161,7 @@ impl Metrics {
             refused,
             replays,
             deliveries,
+            bounces,
             outcomes_recorded,
             outbox_depth,
             latency,
@@ -156,6 +193,10 @@ impl Metrics {
 
     pub fn delivery(&self, channel: Channel, status: DeliveryStatus) {
         self.deliveries.get_or_create(&DeliveryLabels { channel: channel.as_str(), status: status.as_str() }).inc();
+    }
+
+    pub fn bounce(&self, outcome: BounceOutcome) {
+        self.bounces.get_or_create(&BounceLabel { outcome: outcome.as_str() }).inc();
     }
 
     pub fn outcomes_recorded(&self, n: usize) {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::EmailSettings;
 use crate::convert::envelope;
-use crate::parse::{ParseOptions, ParsedMail, parse};
+use crate::parse::{DsnRecipient, ParseOptions, ParsedMail, parse};
 
 /// The connector's decision about one raw mail.
 #[derive(Debug, Serialize)]
@@ -18,7 +18,7 @@ pub enum Outcome {
     /// Not relayed; counted under this reason.
     Refused { reason: RefusalReason, detail: String },
     /// A delivery status notification about a mail the bridge sent: that delivery failed.
-    Bounce { seq: u64, entry: OutboxId, reason: String },
+    Bounce { seq: u64, entry: OutboxId, reason: String, failed_recipients: Vec<String> },
     /// A delivery status notification with nothing for the bridge to do (not ours, or only
     /// delays).
     BounceIgnored { detail: String },
@@ -82,19 +82,24 @@ fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
         let Some((seq, entry)) = dsn.original_message_id.as_deref().and_then(parse_email_message_id) else {
             return Outcome::BounceIgnored { detail: "a bounce for a mail that is not the bridge's".into() };
         };
-        let failed: Vec<String> = dsn
-            .recipients
+        let failed: Vec<&DsnRecipient> =
+            dsn.recipients.iter().filter(|r| r.action.eq_ignore_ascii_case("failed")).collect();
+        if failed.is_empty() {
+            return Outcome::BounceIgnored { detail: "a delivery status notice without failures".into() };
+        }
+        let reason = failed
             .iter()
-            .filter(|r| r.action.eq_ignore_ascii_case("failed"))
             .map(|r| match &r.diagnostic {
                 Some(d) => format!("{} {} ({d})", r.recipient, r.status),
                 None => format!("{} {}", r.recipient, r.status),
             })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let failed_recipients = failed
+            .iter()
+            .flat_map(|r| std::iter::once(r.recipient.clone()).chain(r.original_recipient.clone()))
             .collect();
-        if failed.is_empty() {
-            return Outcome::BounceIgnored { detail: "a delivery status notice without failures".into() };
-        }
-        return Outcome::Bounce { seq, entry, reason: format!("bounced: {}", failed.join("; ")) };
+        return Outcome::Bounce { seq, entry, reason: format!("bounced: {reason}"), failed_recipients };
     }
     if let Some(why) = &mail.automatic {
         return Outcome::Refused { reason: RefusalReason::Automatic, detail: format!("{why:?}") };

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_imap::Client;
 use async_imap::types::UnsolicitedResponse;
-use c2c_core::{Channel, Health, Inbox, RefusalReason, Shutdown};
+use c2c_core::{BounceReport, Channel, Health, Inbox, RefusalReason, Shutdown};
 use futures::TryStreamExt;
 use rand::Rng;
 use tokio::net::TcpStream;
@@ -296,8 +296,8 @@ impl Watcher<'_> {
                 tracing::info!(%detail, "delivery status notice; nothing to do");
                 Disposition::Processed
             }
-            Outcome::Bounce { seq, entry, reason } => {
-                if self.inbox.bounce(seq, entry, reason).await {
+            Outcome::Bounce { seq, entry, reason, failed_recipients } => {
+                if self.inbox.bounce(BounceReport { seq, entry, reason, failed_recipients }).await {
                     Disposition::Processed
                 } else {
                     Disposition::Retry

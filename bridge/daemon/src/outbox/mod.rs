@@ -31,9 +31,7 @@ pub struct Context {
 /// A delivery the connector reported as made has bounced (e.g. an email DSN).
 #[derive(Debug)]
 pub struct Bounce {
-    pub seq: u64,
-    pub entry: c2c_core::OutboxId,
-    pub reason: String,
+    pub report: c2c_core::BounceReport,
     /// Answered `true` once the failure (and the notice to the author) is durable.
     pub done: tokio::sync::oneshot::Sender<bool>,
 }

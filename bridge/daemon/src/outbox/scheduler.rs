@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::live::Live;
-use crate::metrics::Metrics;
+use crate::metrics::{BounceOutcome, Metrics};
 use crate::outbox::backoff::RetrySchedule;
 use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
@@ -298,24 +298,38 @@ impl Scheduler {
     /// A delivery bounced after it was made: record it as failed for good, tell the author;
     /// answer the bounce once that is durable.
     fn bounced(&self, q: &mut Queues, b: Bounce) {
-        let Bounce { seq, entry, reason, done } = b;
-        let entry = match self.store.outbox_entry(seq, &entry) {
+        let Bounce { report, done } = b;
+        let entry = match self.store.outbox_entry(report.seq, &report.entry) {
             Ok(Some(e)) => e,
             Ok(None) => {
-                tracing::info!(%entry, "a bounce names no delivery of ours; ignored");
+                tracing::info!(entry = %report.entry, "a bounce names no delivery of ours; ignored");
+                self.metrics.bounce(BounceOutcome::UnknownDelivery);
                 let _ = done.send(true);
                 return;
             }
             Err(e) => {
-                tracing::error!(%entry, error = %e, "could not read a bounced delivery; the bounce is kept for later");
+                tracing::error!(entry = %report.entry, error = %e,
+                    "could not read a bounced delivery; the bounce is kept for later");
                 let _ = done.send(false);
                 return;
             }
         };
-        if entry.status == DeliveryStatus::PermanentFailure {
+        if !report.names(&entry.recipient.address) {
+            // Only the delivery's recipient's servers report on it: a report about others that
+            // quotes our id is forged or misdirected, and must not fail a delivery that was made.
+            tracing::warn!(entry = %entry.id, to = %entry.recipient.address, failed = ?report.failed_recipients,
+                "a bounce quotes this delivery but names other recipients; ignored");
+            self.metrics.bounce(BounceOutcome::OtherRecipient);
             let _ = done.send(true);
             return;
         }
+        if entry.status == DeliveryStatus::PermanentFailure {
+            self.metrics.bounce(BounceOutcome::AlreadyFailed);
+            let _ = done.send(true);
+            return;
+        }
+        self.metrics.bounce(BounceOutcome::Recorded);
+        let reason = report.reason;
         let mut entry = entry;
         entry.status = DeliveryStatus::PermanentFailure;
         entry.updated_at = now_ms();

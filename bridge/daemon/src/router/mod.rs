@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use c2c_config::Config;
-use c2c_core::{Accepted, Channel, Envelope, Inbox, OutboxEntry, OutboxId, Refusal, RefusalReason, Store};
+use c2c_core::{Accepted, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store};
 use c2c_language::Tagger;
 use tokio::sync::{mpsc, oneshot};
 
@@ -108,9 +108,9 @@ impl Inbox for Router {
         self.metrics.refused(channel, reason);
     }
 
-    async fn bounce(&self, seq: u64, entry: OutboxId, reason: String) -> bool {
+    async fn bounce(&self, report: BounceReport) -> bool {
         let (done, answer) = oneshot::channel();
-        if self.bounces.send(Bounce { seq, entry, reason, done }).is_err() {
+        if self.bounces.send(Bounce { report, done }).is_err() {
             tracing::warn!("scheduler stopped; a bounce was not recorded");
             return false;
         }

@@ -89,16 +89,26 @@ fn status_fields(body: &str) -> Vec<DsnRecipient> {
         .iter()
         .filter_map(|block| {
             let get = |name: &str| block.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-            let addr = get("final-recipient").or_else(|| get("original-recipient"))?;
-            let addr = addr.split_once(';').map_or(addr, |(_, a)| a);
-            let recipient = headers::clean_address(addr)?;
+            let address = |field: &str| {
+                let value = get(field)?;
+                headers::clean_address(value.split_once(';').map_or(value, |(_, a)| a))
+            };
+            let original = address("original-recipient");
+            let recipient = address("final-recipient").or_else(|| original.clone())?;
+            let original_recipient = original.filter(|o| *o != recipient);
             let action = get("action").map(|a| clean(a).to_ascii_lowercase()).filter(|a| !a.is_empty());
             let status = get("status").and_then(|s| s.split_whitespace().next()).map(clean).unwrap_or_default();
             let diagnostic = get("diagnostic-code")
                 .map(|d| d.split_once(';').map_or(d, |(_, rest)| rest))
                 .map(clean)
                 .filter(|d| !d.is_empty());
-            Some(DsnRecipient { recipient, action: action.unwrap_or_else(|| "unknown".into()), status, diagnostic })
+            Some(DsnRecipient {
+                recipient,
+                original_recipient,
+                action: action.unwrap_or_else(|| "unknown".into()),
+                status,
+                diagnostic,
+            })
         })
         .collect()
 }
@@ -157,6 +167,7 @@ fn plain_bounce(message: &Message<'_>, hdr: &Headers, plain: Option<&str>) -> Op
             let action = if status.starts_with('4') { "delayed" } else { "failed" };
             recipients.push(DsnRecipient {
                 recipient,
+                original_recipient: None,
                 action: action.into(),
                 status,
                 diagnostic: (!diag.is_empty()).then_some(diag),
@@ -221,11 +232,23 @@ mod tests {
             r,
             vec![DsnRecipient {
                 recipient: "jo@x.org".into(),
+                original_recipient: None,
                 action: "failed".into(),
                 status: "5.1.1".into(),
                 diagnostic: Some("550 5.1.1 <jo@x.org>: User unknown".into()),
             }]
         );
+    }
+
+    #[test]
+    fn an_expanded_alias_keeps_its_original_recipient() {
+        let body = "Original-Recipient: rfc822;Jo@leeds.gov.uk\nFinal-Recipient: rfc822; jo.smith@mail.leeds.gov.uk\nAction: failed\nStatus: 5.2.2\n\nOriginal-Recipient: rfc822;li@x.org\nFinal-Recipient: rfc822;LI@x.org\nAction: failed\nStatus: 5.1.1\n";
+        let r = status_fields(body);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].recipient, "jo.smith@mail.leeds.gov.uk");
+        assert_eq!(r[0].original_recipient.as_deref(), Some("jo@leeds.gov.uk"));
+        assert_eq!(r[1].recipient, "li@x.org");
+        assert_eq!(r[1].original_recipient, None);
     }
 
     #[test]

@@ -201,6 +201,10 @@ pub struct Dsn {
 pub struct DsnRecipient {
     /// Final-Recipient (else Original-Recipient) address, lowercased, without the `rfc822;` type.
     pub recipient: String,
+    /// Original-Recipient, when the report gives it besides a different Final-Recipient (an
+    /// alias or forward expanded on the way), lowercased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_recipient: Option<String>,
     /// `failed`, `delayed`, `delivered`, `relayed`, `expanded` (lowercased as given).
     pub action: String,
     /// The enhanced status code, e.g. `5.1.1`.
