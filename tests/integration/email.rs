@@ -272,19 +272,7 @@ async fn a_bounce_marks_the_delivery_failed_and_the_author_is_told() {
     let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
     let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
     // As if Jo's server had later bounced it (a DSN to the bridge's address).
-    let dsn = |n: u32, failed: &str| {
-        format!(
-            "From: MAILER-DAEMON@leeds.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
-             Message-ID: <dsn-{n}@leeds.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
-             Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
-             --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
-             --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.leeds.test\r\n\r\n\
-             Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\
-             --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n\
-             --B--\r\n",
-            to = e.bridge.address,
-        )
-    };
+    let dsn = |n: u32, failed: &str| bounce(&e.bridge.address, n, failed, &ours, "");
     // First one that quotes our Message-ID but names somebody else: forged or misdirected.
     inject(&e.server, "", &e.bridge.address, &dsn(1, "mallory@elsewhere.test"));
     e.w.daemon.wait_log("names other recipients; ignored").await;
@@ -298,6 +286,51 @@ async fn a_bounce_marks_the_delivery_failed_and_the_author_is_told() {
     let convs = e.w.conversations().await;
     assert_eq!(convs[0]["problems"][0]["status"], "permanent_failure");
     assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"recorded\"}").await, 1.0);
+}
+
+/// A delivery status notification to `to` saying the mail `ours` failed for `failed`; it
+/// returns the mail's header, and `returned_body` as its body when not empty (message/rfc822).
+fn bounce(to: &str, n: u32, failed: &str, ours: &str, returned_body: &str) -> String {
+    let returned = if returned_body.is_empty() {
+        format!("Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n")
+    } else {
+        format!(
+            "Content-Type: message/rfc822\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Budget\r\n\r\n{returned_body}\r\n"
+        )
+    };
+    format!(
+        "From: MAILER-DAEMON@leeds.test\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn-{n}@leeds.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.leeds.test\r\n\r\n\
+         Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 mailbox full\r\n\
+         --B\r\n{returned}--B--\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn a_bounce_over_the_size_limit_is_read_from_its_start() {
+    let _servers = share().await;
+    let mut e = email_world_with("max_mail_bytes = 65536").await;
+    let a =
+        e.w.post("hangzhou", "b-big", &message("hz-li", "hangzhou-leeds", Some("HZ-P"), Some("Plans"), "The plans."))
+            .await;
+    assert_eq!(a.status, 202);
+    let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
+    let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+    // Jo's server returns the whole mail, as if it had carried 200 KiB of plans: over the limit.
+    let returned = "The plans, line after line of them.\r\n".repeat(6000);
+    let dsn = bounce(&e.bridge.address, 1, &e.jo.address, &ours, &returned);
+    assert!(dsn.len() > 65536 * 3);
+    inject(&e.server, "", &e.bridge.address, &dsn);
+    let notice = e.w.sink.next_delivered().await;
+    assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("hangzhou", "delivery_failed"));
+    assert!(notice.post.text.contains("mailbox full"), "{}", notice.post.text);
+    assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"recorded\"}").await, 1.0);
+    assert_eq!(e.w.daemon.metric("c2c_messages_refused_total{channel=\"email\",reason=\"too_large\"}").await, 0.0);
+    assert_eq!(e.bridge.fetch("c2c-processed", 0, 1, 10).len(), 1, "the bounce is filed as processed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,12 +43,24 @@ pub fn classify(raw: &[u8], s: &EmailSettings) -> (Option<ParsedMail>, Outcome) 
     (Some(mail), outcome)
 }
 
-/// Decide about a mail of `size` bytes, over the limit, from its `header` alone (the body was
-/// never fetched). Machine mail and authentication failures are refused as usual; anything else
-/// goes to the router with [`Envelope::oversized`] set, so the sender is identified first and,
-/// if a contact, refused as too large and told so (a stranger gets nothing).
-pub fn classify_oversized(header: &[u8], size: u64, s: &EmailSettings) -> (Option<ParsedMail>, Outcome) {
-    let (mail, outcome) = classify(header, s);
+/// How much of a mail over the limit is read: its header and the start of its body, where a
+/// delivery status notification keeps its report and the returned message's header (RFC 3464
+/// orders the parts so).
+pub const OVERSIZED_PEEK_BYTES: usize = 256 * 1024;
+
+/// Decide about a mail of `size` bytes, over the limit, from its `start` alone (at most
+/// [`OVERSIZED_PEEK_BYTES`]; the rest was never fetched). A delivery status notification is read
+/// as usual from what is there (a bounce that returns a large mail whole is still a bounce).
+/// Otherwise only the header counts: machine mail and authentication failures are refused as
+/// usual; anything else goes to the router with [`Envelope::oversized`] set, so the sender is
+/// identified first and, if a contact, refused as too large and told so (a stranger gets
+/// nothing).
+pub fn classify_oversized(start: &[u8], size: u64, s: &EmailSettings) -> (Option<ParsedMail>, Outcome) {
+    let (mail, outcome) = classify(start, s);
+    if matches!(outcome, Outcome::Bounce { .. } | Outcome::BounceIgnored { .. }) {
+        return (mail, outcome);
+    }
+    let (mail, outcome) = classify(header_of(start), s);
     let outcome = match outcome {
         Outcome::Relay { mut envelope } => {
             envelope.oversized = Some(format!(
@@ -62,6 +74,17 @@ pub fn classify_oversized(header: &[u8], size: u64, s: &EmailSettings) -> (Optio
         other => other,
     };
     (mail, outcome)
+}
+
+/// The header of a raw mail, up to and including the blank line (all of it if there is none).
+fn header_of(raw: &[u8]) -> &[u8] {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    let end = match (crlf, lf) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(raw.len()),
+    };
+    raw.get(..end).unwrap_or(raw)
 }
 
 /// `1.5 MiB`, `800 KiB`, `512 bytes`.

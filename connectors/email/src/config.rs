@@ -52,7 +52,7 @@ pub struct EmailSettings {
     /// Where refused mail is moved, for an admin to look at.
     pub refused_folder: String,
     pub max_attachment_bytes: usize,
-    /// Mail larger than this is not fetched, only its headers (see `inbound`).
+    /// Mail larger than this is not fetched whole, only its start (see `inbound`).
     pub max_mail_bytes: usize,
     /// How often to look for mail when the server has no IDLE.
     pub poll_interval: Duration,

@@ -7,8 +7,9 @@
 //! died is fetched again and answered as a replay (dedupe on its Message-ID), so nothing is
 //! relayed twice. Any error drops the connection and reconnects with backoff.
 //!
-//! Sizes are asked first (`RFC822.SIZE`): mail over `max_mail_bytes` is never downloaded, only
-//! its header, and is refused as too large (its sender told, if a contact); the rest is fetched
+//! Sizes are asked first (`RFC822.SIZE`): mail over `max_mail_bytes` is never downloaded whole,
+//! only its first bytes (its header, and a bounce's report), and is refused as too large (its
+//! sender told, if a contact) unless it is a bounce; the rest is fetched
 //! in groups of at most [`FETCH_BYTES`], so a run of large mails cannot exhaust memory.
 
 use std::collections::{HashMap, HashSet};
@@ -22,7 +23,7 @@ use futures::TryStreamExt;
 use rand::Rng;
 use tokio::net::TcpStream;
 
-use crate::classify::{Outcome, classify, classify_oversized};
+use crate::classify::{OVERSIZED_PEEK_BYTES, Outcome, classify, classify_oversized};
 use crate::compose::compose_refusal;
 use crate::config::{EmailSettings, Security, Server};
 use crate::outbound::Smtp;
@@ -185,21 +186,21 @@ impl Watcher<'_> {
             .await?;
             let sizes: HashMap<u32, u64> =
                 sizes.iter().filter_map(|f| Some((f.uid?, f.size.map_or(0, u64::from)))).collect();
+            let peek = OVERSIZED_PEEK_BYTES.min(self.s.max_mail_bytes);
             for group in plan(chunk, &sizes, self.s.max_mail_bytes as u64) {
                 let (query, oversized) = match &group {
-                    Fetch::Whole(_) => ("(UID BODY.PEEK[])", None),
-                    Fetch::HeaderOnly(_, size) => ("(UID BODY.PEEK[HEADER])", Some(*size)),
+                    Fetch::Whole(_) => ("(UID BODY.PEEK[])".to_string(), None),
+                    Fetch::Start(_, size) => (format!("(UID BODY.PEEK[]<0.{peek}>)"), Some(*size)),
                 };
                 let wanted = group.uids();
                 let mails = timed(async {
-                    let stream = session.uid_fetch(uid_set(wanted), query).await?;
+                    let stream = session.uid_fetch(uid_set(wanted), &query).await?;
                     stream.try_collect::<Vec<_>>().await
                 })
                 .await?;
                 let mut fetched: Vec<(u32, &[u8])> = Vec::new();
                 for f in &mails {
-                    let bytes = if oversized.is_some() { f.header() } else { f.body() };
-                    match (f.uid, bytes) {
+                    match (f.uid, f.body()) {
                         (Some(uid), Some(bytes)) => fetched.push((uid, bytes)),
                         (Some(uid), None) => {
                             // Not skipped (the cursor would move past it): fetched again next time.
@@ -224,7 +225,7 @@ impl Watcher<'_> {
                                 uid,
                                 size,
                                 limit = self.s.max_mail_bytes,
-                                "mail larger than max_mail_bytes: only its header was read"
+                                "mail larger than max_mail_bytes: only its start was read"
                             );
                             classify_oversized(raw, size, self.s)
                         }
@@ -341,15 +342,15 @@ impl Watcher<'_> {
 enum Fetch {
     /// Whole mails, together at most [`FETCH_BYTES`] (or one larger mail).
     Whole(Vec<u32>),
-    /// A mail over the limit, of this size: only its header is fetched.
-    HeaderOnly([u32; 1], u64),
+    /// A mail over the limit, of this size: only its start is fetched.
+    Start([u32; 1], u64),
 }
 
 impl Fetch {
     fn uids(&self) -> &[u32] {
         match self {
             Fetch::Whole(uids) => uids,
-            Fetch::HeaderOnly(uid, _) => uid,
+            Fetch::Start(uid, _) => uid,
         }
     }
 }
@@ -367,7 +368,7 @@ fn plan(uids: &[u32], sizes: &HashMap<u32, u64>, max_mail: u64) -> Vec<Fetch> {
                 out.push(Fetch::Whole(std::mem::take(&mut group)));
                 bytes = 0;
             }
-            out.push(Fetch::HeaderOnly([uid], size));
+            out.push(Fetch::Start([uid], size));
             continue;
         }
         if !group.is_empty() && bytes + size > FETCH_BYTES {
@@ -455,7 +456,7 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     #[test]
-    fn fetches_keep_uid_order_bound_their_bytes_and_read_only_headers_of_oversized_mail() {
+    fn fetches_keep_uid_order_bound_their_bytes_and_read_only_the_start_of_oversized_mail() {
         let sizes: HashMap<u32, u64> =
             [(1, 1000), (2, 20 * MIB), (3, 20 * MIB), (4, 50 * MIB), (5, 10), (7, 40 * MIB)].into();
         let got = plan(&[1, 2, 3, 4, 5, 6, 7], &sizes, 45 * MIB);
@@ -464,7 +465,7 @@ mod tests {
             vec![
                 Fetch::Whole(vec![1, 2]),
                 Fetch::Whole(vec![3]),
-                Fetch::HeaderOnly([4], 50 * MIB),
+                Fetch::Start([4], 50 * MIB),
                 // 6 is gone; 7 alone is over FETCH_BYTES but under the limit: fetched alone.
                 Fetch::Whole(vec![5]),
                 Fetch::Whole(vec![7]),

@@ -96,3 +96,29 @@ fn an_oversized_mail_is_decided_from_its_header() {
     let (_, outcome) = classify_oversized(&header_of("auth_dkim_fail.eml"), 1 << 30, &s);
     assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
 }
+
+/// A bounce that returns a large mail whole is over the limit too: its start (the report and
+/// the returned header) still makes it a bounce, and a bounce about somebody else's mail is
+/// still ignored rather than refused.
+#[test]
+fn an_oversized_bounce_is_read_from_its_start() {
+    let s = settings();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let raw = String::from_utf8(std::fs::read(dir.join("dsn_postfix.eml")).unwrap()).unwrap();
+    let returned_body = "Dear colleagues in Hangzhou,";
+    let at = raw.find(returned_body).unwrap();
+    let filler = "The annexed plans, line after line of them.\r\n".repeat(8000); // ~350 KiB
+    let big = format!("{}{filler}{}", &raw[..at], &raw[at..]);
+    assert!(big.len() > 300 * 1024);
+    let start = &big.as_bytes()[..s.max_mail_bytes.min(c2c_email::classify::OVERSIZED_PEEK_BYTES)];
+
+    let (_, outcome) = classify_oversized(start, big.len() as u64, &s);
+    let Outcome::Bounce { seq, failed_recipients, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(seq, 42);
+    assert_eq!(failed_recipients, ["liwei@hangzhou.gov.cn", "office@hangzhou.gov.cn"]);
+
+    let foreign = big.replace("c2c.42.01JD0000000000000000000002-0@c2c.test", "CAKx1@mail.gmail.com");
+    let start = &foreign.as_bytes()[..s.max_mail_bytes];
+    let (_, outcome) = classify_oversized(start, foreign.len() as u64, &s);
+    assert!(matches!(outcome, Outcome::BounceIgnored { .. }), "{outcome:?}");
+}
