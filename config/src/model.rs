@@ -201,6 +201,13 @@ pub struct MatrixConnector {
     pub store_dir: PathBuf,
     /// Whether portal rooms the bridge creates are end-to-end encrypted (default true).
     pub encrypt_new_rooms: bool,
+    /// Files officers post larger than this are not fetched: the recipients get a note with the
+    /// file's name and size instead (`max_attachment_bytes`, default 10 MiB, as for email).
+    pub max_attachment_bytes: usize,
+}
+
+impl MatrixConnector {
+    pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 }
 
 /// `[connectors.webhook]`: inbound `POST /hooks/{city_id}` and outbound webhooks.

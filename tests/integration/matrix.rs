@@ -40,15 +40,17 @@ fn partnership(id: &str, kind: &str, members: &[(&str, &str)]) -> String {
 }
 
 async fn matrix_world(partnerships: String, encrypted: bool, with_email: bool) -> MatrixWorld {
-    matrix_world_with(partnerships, encrypted, with_email, String::new()).await
+    matrix_world_with(partnerships, encrypted, with_email, String::new(), "").await
 }
 
-/// `gifu_contact` is added to Gifu's contact entry (e.g. a Matrix id).
+/// `gifu_contact` is added to Gifu's contact entry (e.g. a Matrix id), `matrix_extra` to
+/// `[connectors.matrix]`.
 async fn matrix_world_with(
     partnerships: String,
     encrypted: bool,
     with_email: bool,
     gifu_contact: String,
+    matrix_extra: &str,
 ) -> MatrixWorld {
     let synapse = Synapse::from_env();
     let dir = tempfile::tempdir().unwrap().keep();
@@ -70,6 +72,7 @@ async fn matrix_world_with(
     }
     let (s, b, l, j, bm, srv) =
         (synapse.clone(), bot.clone(), li.user.clone(), jo.clone(), bridge_mail.clone(), server);
+    let matrix_extra = matrix_extra.to_string();
     let w = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
         let email = match (&bm, &srv) {
             (Some(bm), Some(srv)) => format!(
@@ -97,6 +100,7 @@ user = "{b}"
 password_env = "C2C_TEST_MATRIX_PASSWORD"
 store_dir = "matrix"
 encrypt_new_rooms = {encrypted}
+{matrix_extra}
 
 {cities}
 {partnerships}
@@ -165,10 +169,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     let _m = matrix::share().await;
     let _e = mail::share().await;
-    let e = matrix_world(
+    let e = matrix_world_with(
         partnership("hangzhou-leeds", "city-city", &[("hangzhou", "matrix"), ("leeds", "email")]),
         encrypted,
         true,
+        String::new(),
+        "max_attachment_bytes = 40000",
     )
     .await;
     let room = e.li.accept_invite(60);
@@ -235,9 +241,20 @@ async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     assert_eq!(attached["content_type"], "application/pdf");
     assert_eq!(attached["size"], plan_bytes.len(), "the file's bytes, fetched (and decrypted) from the homeserver");
 
+    // A file over the connector's max_attachment_bytes (40,000 here) is not fetched: Leeds gets
+    // the post with a note naming it.
+    let photos = dir.path().join("photos.zip");
+    std::fs::write(&photos, vec![7u8; 50_000]).unwrap();
+    e.li.send_file(&room_id, photos.to_str().unwrap(), "application/zip", Some(&root_id));
+    let mails = e.jo().fetch("INBOX", 0, 3, 30);
+    let noted =
+        mails.iter().find(|m| m["text"].as_str().unwrap().contains("photos.zip")).expect("a mail about the large file");
+    assert!(noted["attachments"].as_array().unwrap().is_empty(), "{noted}");
+    assert!(noted["text"].as_str().unwrap().contains("(50000 bytes) was too large to relay"), "{noted}");
+
     // An edit in Matrix reaches Leeds as a correction, in the same mail thread.
     e.li.edit(&room_id, &li_event, "您好，三月份开始没问题。书目清单下周发给您。");
-    let mails = e.jo().fetch("INBOX", 0, 3, 30);
+    let mails = e.jo().fetch("INBOX", 0, 4, 30);
     let correction =
         mails.iter().find(|m| m["text"].as_str().unwrap().contains("Correction:")).expect("a correction mail");
     assert!(id_list(header(correction, "References").unwrap()).contains(&first));
@@ -363,7 +380,7 @@ async fn an_officer_off_their_agreed_channel_gets_the_partnership_rule_in_matrix
     let reject = partnership("hz-gifu-reject", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")])
         .replace("on_other_channel = \"relay\"", "on_other_channel = \"reject\"");
     let mut e =
-        matrix_world_with(format!("{relay}\n{reject}"), false, false, format!("matrix = \"{}\"", sato.user)).await;
+        matrix_world_with(format!("{relay}\n{reject}"), false, false, format!("matrix = \"{}\"", sato.user), "").await;
     let rooms = e.li.accept_invites(2, 60);
     let room_of = |id: &str| {
         rooms

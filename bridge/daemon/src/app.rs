@@ -91,6 +91,7 @@ pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>
         password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
         store_dir: m.store_dir.clone(),
         encrypt_new_rooms: m.encrypt_new_rooms,
+        max_attachment_bytes: m.max_attachment_bytes as u64,
         portals,
     }))
 }

@@ -111,6 +111,7 @@ fn matrix(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> MatrixC
     let password = t.secret(diag, "password", true);
     let store_dir = t.opt_parsed(diag, "store_dir", non_empty).map(|d| diag.resolve(&d));
     let encrypt_new_rooms = t.opt_bool(diag, "encrypt_new_rooms");
+    let max_attachment_bytes = t.opt_int(diag, "max_attachment_bytes", 0, 1 << 30);
     let at = diag.value_at(t.path());
     t.finish(diag);
     MatrixConnector {
@@ -119,6 +120,9 @@ fn matrix(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> MatrixC
         password: password.unwrap_or(SecretRef::Env { name: String::new(), at }),
         store_dir: store_dir.unwrap_or_else(|| bridge.data_dir.join("matrix")),
         encrypt_new_rooms: encrypt_new_rooms.unwrap_or(true),
+        max_attachment_bytes: max_attachment_bytes
+            .map(|n| n as usize)
+            .unwrap_or(MatrixConnector::DEFAULT_MAX_ATTACHMENT_BYTES),
     }
 }
 

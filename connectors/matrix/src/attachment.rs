@@ -4,25 +4,21 @@
 //! content was dropped for being over the size limit stay a note in the message text.
 //!
 //! Out of Matrix: a file an officer posts is fetched from the media repository (and decrypted,
-//! in an encrypted room) when it is no larger than [`MAX_INBOUND_BYTES`]; a larger one is
-//! relayed as a note with its name and size.
+//! in an encrypted room) when it is no larger than the connector's `max_attachment_bytes`; a
+//! larger one is relayed as a note with its name and size.
 
 use c2c_core::Attachment;
 use matrix_sdk::{Client, Room};
 use serde_json::{Value, json};
 
-/// Files posted in Matrix larger than this are not fetched (the same default as email's
-/// `max_attachment_bytes`).
-pub const MAX_INBOUND_BYTES: u64 = 10 * 1024 * 1024;
-
 /// Fetch the bytes of the file event `content` (plain `url` or encrypted `file`), or `Ok(None)`
-/// when it declares no size or one over [`MAX_INBOUND_BYTES`], or names its bytes in a way
-/// that cannot be read (it stays a note).
-pub async fn fetch(client: &Client, content: &Value) -> Result<Option<Vec<u8>>, matrix_sdk::Error> {
+/// when it declares no size or one over `max_bytes`, or names its bytes in a way that cannot
+/// be read (it stays a note).
+pub async fn fetch(client: &Client, content: &Value, max_bytes: u64) -> Result<Option<Vec<u8>>, matrix_sdk::Error> {
     use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
     use matrix_sdk::ruma::events::room::message::{MessageType, RoomMessageEventContent};
     let size = content["info"]["size"].as_u64();
-    if size.is_none_or(|s| s > MAX_INBOUND_BYTES) {
+    if size.is_none_or(|s| s > max_bytes) {
         return Ok(None);
     }
     let parsed: RoomMessageEventContent = match serde_json::from_value(content.clone()) {
@@ -42,7 +38,7 @@ pub async fn fetch(client: &Client, content: &Value) -> Result<Option<Vec<u8>>, 
     let request = MediaRequestParameters { source, format: MediaFormat::File };
     let data = client.media().get_media_content(&request, false).await?;
     // The declared size is the sender's word; the bytes are what counts.
-    Ok((data.len() as u64 <= MAX_INBOUND_BYTES).then_some(data))
+    Ok((data.len() as u64 <= max_bytes).then_some(data))
 }
 
 /// Where the uploaded bytes are: a plain `mxc://` URL, or an encrypted file (key, iv, hashes

@@ -31,6 +31,8 @@ pub struct MatrixSettings {
     /// The matrix-sdk SQLite state and crypto store, and the saved session, live here.
     pub store_dir: PathBuf,
     pub encrypt_new_rooms: bool,
+    /// Files posted in a portal room larger than this are not fetched (relayed as a note).
+    pub max_attachment_bytes: u64,
     pub portals: Vec<Portal>,
 }
 

@@ -316,7 +316,7 @@ impl MatrixConnector {
         if let Some(media) = media
             && portal.invite.iter().any(|c| Some(c.as_str()) == value["sender"].as_str())
         {
-            match attachment::fetch(&room.client(), &media).await {
+            match attachment::fetch(&room.client(), &media, self.shared.settings.max_attachment_bytes).await {
                 Ok(data) => {
                     if let Some(a) = envelope.attachments.first_mut() {
                         if let Some(d) = &data {
