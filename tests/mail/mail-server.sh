@@ -756,6 +756,13 @@ cmd_add_user() {
     # Dovecot re-reads the passwd-file when its mtime/size change; a rename makes that certain.
     mv -f "$tmp" "$USERS"
   fi
+  if dovecot_running; then
+    # Dovecot's auth process checks the passwd-file for changes at most once a second (it
+    # compares against the second of its last check), so a login in the same second as the
+    # change can still be refused. The user exists for its callers once a login succeeds.
+    pyhelp imap-login 15 "$(port_of C2C_MAIL_IMAP_PORT)" "$addr" "$pw" ||
+      { show_logs; die "dovecot does not accept a login for $addr"; }
+  fi
   if [ -f "$PCONF/main.cf" ] && write_maps; then
     if postfix_running; then
       # texthash maps are loaded when a daemon starts; reload makes new smtpd processes.
