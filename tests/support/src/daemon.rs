@@ -201,9 +201,65 @@ impl Daemon {
 
     /// The value of one metric sample line of `/metrics` (0 when absent).
     pub async fn metric(&self, sample: &str) -> f64 {
-        let (_, text) = self.get("/metrics", None).await;
-        text.lines().find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+        sample_value(&self.metrics_text().await, sample)
     }
+
+    async fn metrics_text(&self) -> String {
+        self.get("/metrics", None).await.1
+    }
+
+    /// Wait until the metric `sample` satisfies `ready` (the daemon's own report that something
+    /// happened), and return its value.
+    pub async fn wait_metric(&self, sample: &str, ready: impl Fn(f64) -> bool) -> f64 {
+        let start = Instant::now();
+        loop {
+            let v = self.metric(sample).await;
+            if ready(v) {
+                return v;
+            }
+            assert!(start.elapsed() < DEADLINE, "{sample} stayed at {v} for {DEADLINE:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Wait until every delivery the daemon has committed is done and its outcome is on disk:
+    /// the outbox is empty and every delivered or retried attempt counted in
+    /// `c2c_deliveries_total` is counted in `c2c_delivery_outcomes_recorded_total` too. From
+    /// then on a `kill -9` repeats no delivery, and what a delivery returned (a Matrix event
+    /// id a reply can point at) is known to the daemon.
+    pub async fn settled(&self) {
+        let start = Instant::now();
+        loop {
+            let text = self.metrics_text().await;
+            let attempts: f64 = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with("c2c_deliveries_total{")
+                        && (l.contains("status=\"delivered\"") || l.contains("status=\"temporary_failure\""))
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            let recorded = sample_value(&text, "c2c_delivery_outcomes_recorded_total");
+            let depth = sample_value(&text, "c2c_outbox_depth");
+            if depth == 0.0 && recorded == attempts {
+                return;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "deliveries not settled after {DEADLINE:?}: outbox depth {depth}, {recorded} of {attempts} outcomes recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// The value of `sample` in a `/metrics` text (0 when absent).
+fn sample_value(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
 }
 
 impl Drop for Daemon {

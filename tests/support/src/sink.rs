@@ -48,6 +48,9 @@ pub struct Sink {
     rx: mpsc::UnboundedReceiver<Received>,
     held: tokio::sync::watch::Sender<HashSet<String>>,
     task: tokio::task::JoinHandle<()>,
+    /// webhook-ids [`Sink::next_delivered`] has returned, and how often one came again.
+    delivered_ids: HashSet<String>,
+    redelivered: usize,
 }
 
 impl Sink {
@@ -63,7 +66,7 @@ impl Sink {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Sink { addr, script, rx, held, task }
+        Sink { addr, script, rx, held, task, delivered_ids: HashSet::new(), redelivered: 0 }
     }
 
     /// The URL the bridge should post `city`'s webhooks to.
@@ -103,14 +106,29 @@ impl Sink {
             .expect("sink stopped")
     }
 
-    /// The next request that was answered with a 2xx.
+    /// The next new delivery: a request answered with a 2xx under a webhook-id not delivered
+    /// before. A repeat of a delivered webhook-id is what a city's system deduplicates (the
+    /// bridge promises at-least-once under a stable id: a delivery made just before a crash,
+    /// whose outcome was not yet on disk, is made again); it is skipped here and counted in
+    /// [`Sink::redelivered`], so a test states how many it accepts instead of reading a repeat
+    /// as the next message.
     pub async fn next_delivered(&mut self) -> Received {
         loop {
             let r = self.next().await;
-            if (200..300).contains(&r.answered) {
+            if !(200..300).contains(&r.answered) {
+                continue;
+            }
+            if self.delivered_ids.insert(r.webhook_id.clone()) {
                 return r;
             }
+            self.redelivered += 1;
         }
+    }
+
+    /// How many deliveries [`Sink::next_delivered`] skipped as repeats of a webhook-id it had
+    /// already returned.
+    pub fn redelivered(&self) -> usize {
+        self.redelivered
     }
 
     /// Requests already received and not yet taken, without waiting.
