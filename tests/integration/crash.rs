@@ -94,6 +94,7 @@ async fn kill_9_loses_no_acknowledged_message() {
         assert!(previous.is_none(), "message {} delivered twice", r.post.id);
     }
     assert_eq!(delivered.len(), MESSAGES, "every message delivered exactly once");
+    assert_eq!(w.sink.redelivered(), 0, "and never twice under one webhook-id");
 
     let convs = w.conversations().await;
     let posts: u64 = convs.iter().map(|c| c["posts"].as_u64().unwrap()).sum();
@@ -122,12 +123,7 @@ async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
         assert!(delivered.insert(r.post.id.clone()), "{} delivered twice", r.post.id);
     }
     // Wait for the daemon's report that the outcomes are on disk.
-    let recorded = "c2c_delivery_outcomes_recorded_total";
-    let start = std::time::Instant::now();
-    while w.daemon.metric(recorded).await < N as f64 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{recorded} stayed below {N}");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    w.daemon.wait_metric("c2c_delivery_outcomes_recorded_total", |n| n >= N as f64).await;
     w.daemon.kill9();
     w.daemon.restart().await;
 
@@ -140,5 +136,6 @@ async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
         a.body["message"].as_str().unwrap(),
         "the first delivery after the restart is the new message, not a repeat of one recorded before the kill"
     );
+    assert_eq!(w.sink.redelivered(), 0);
     assert_eq!(w.daemon.metric("c2c_outbox_depth").await, 0.0);
 }

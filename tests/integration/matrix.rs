@@ -197,6 +197,8 @@ async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     assert!(body(root).contains("library exchange in March"), "{root}");
     assert_eq!(root["content"]["org.c2c.language"]["code"], "en");
     let root_id = root["event_id"].as_str().unwrap().to_string();
+    // The bridge knows the root's event id once that delivery's outcome is recorded.
+    e.w.daemon.settled().await;
 
     // Hangzhou answers in the thread; it lands in Leeds' INBOX under the original mail.
     let li_event = e.li.send(&room_id, "您好，三月份开始没问题。我们会准备书目清单。", Some(&root_id));
@@ -300,8 +302,10 @@ async fn a_webhook_city_and_a_matrix_city_hold_a_conversation() {
         "a visible marker for another language than the partnership's"
     );
 
-    // A plain reply (not threaded) to the relayed message continues the conversation too.
+    // A plain reply (not threaded) to the relayed message continues the conversation too. The
+    // bridge learns the relayed event's id when its delivery's outcome is recorded.
     let relayed = evs.last().unwrap()["event_id"].as_str().unwrap().to_string();
+    e.w.daemon.settled().await;
     e.li.reply(&room_id, "Great, see you then.", &relayed);
     let got = e.w.sink.next_delivered().await;
     assert_eq!(got.post.conversation, conversation);
@@ -315,6 +319,10 @@ async fn a_burst_while_the_bridge_is_down_is_relayed_in_full() {
     let (mut e, room_id) = hangzhou_and_gifu().await;
     let root = e.li.send(&room_id, "Flood drill\nAre your teams ready?", None);
     let conversation = e.w.sink.next_delivered().await.post.conversation;
+    // The kill comes once that delivery's outcome is on disk: the burst, not a repeat of it
+    // (which a kill inside the outcome window may cause, under the same webhook-id), is what is
+    // relayed after the restart.
+    e.w.daemon.settled().await;
 
     // More messages than one sync response carries per room (Synapse's default is 10): the
     // restarted bridge gets a "limited" timeline and must fetch the gap before it.
@@ -331,6 +339,7 @@ async fn a_burst_while_the_bridge_is_down_is_relayed_in_full() {
             got.post.text
         );
     }
+    assert_eq!(e.w.sink.redelivered(), 0, "no delivery recorded before the kill was made again");
     let convs = e.w.conversations().await;
     assert_eq!(convs[0]["posts"], 1 + N as u64, "no message committed twice");
 }
@@ -420,7 +429,10 @@ async fn an_officer_off_their_agreed_channel_gets_the_partnership_rule_in_matrix
     e.li.send(&relay_room, "See you in May.", Some(&relay_top));
     let got = e.w.sink.next_delivered().await;
     assert!(got.post.text.contains("See you in May"), "{}", got.post.text);
-    // The only thing the bridge posted into Matrix for this partnership is the notice.
+    // The only thing the bridge posted into Matrix for this partnership is the notice. A copy
+    // of Sato's post would have been committed with the notice; once every committed delivery
+    // is done, the count is final.
+    e.w.daemon.settled().await;
     let into_matrix = e.w.daemon.metric(r#"c2c_deliveries_total{channel="matrix",status="delivered"}"#).await;
     assert_eq!(into_matrix, 1.0, "Sato's post was not copied into the room it was written in");
 
@@ -469,7 +481,9 @@ async fn three_cities_on_three_channels() {
     let mail = e.jo().fetch("INBOX", 0, 1, 30)[0].clone();
     assert!(mail["text"].as_str().unwrap().contains("brochure draft"));
 
-    // Hangzhou answers in the thread: Leeds gets a mail in its thread, Gifu a webhook.
+    // Hangzhou answers in the thread: Leeds gets a mail in its thread, Gifu a webhook. (The
+    // bridge knows the root's event id once its delivery's outcome is recorded.)
+    e.w.daemon.settled().await;
     e.li.send(&room_id, "Looks good, two small corrections attached.", Some(root["event_id"].as_str().unwrap()));
     let got = e.w.sink.next_delivered().await;
     assert_eq!((got.city.as_str(), got.post.thread_key.as_deref()), ("gifu", Some("GH")));
@@ -509,7 +523,10 @@ async fn synapse_and_bridge_restarts_lose_nothing_and_keep_the_device() {
     let mails = e.jo().fetch("INBOX", 0, 2, 30);
     assert!(mails.iter().any(|m| m["text"].as_str().unwrap().contains("After the homeserver restart")));
 
-    // The bridge dies; two messages are posted meanwhile; both arrive once after it is back.
+    // The bridge dies once the mails so far are recorded as sent (mail cannot be taken back,
+    // so one sent again would be a second copy); two messages are posted meanwhile; both
+    // arrive once after it is back.
+    e.w.daemon.settled().await;
     e.w.daemon.kill9();
     e.li.send(&room_id, "While the bridge was down, one.", Some(&root));
     e.li.send(&room_id, "While the bridge was down, two.", Some(&root));
