@@ -53,17 +53,21 @@ struct Handoff {
 
 impl Handoff {
     fn succeed(self) {
+        // Counted before anything leaves: whoever sees an answer or a delivery of this group
+        // finds it in the metrics.
+        for (_, result, channel) in &self.answers {
+            match result {
+                Ok(a) if a.replay => self.metrics.replayed(*channel),
+                Ok(_) => self.metrics.relayed(*channel),
+                Err(r) => self.metrics.refused(*channel, r.reason),
+            }
+        }
         if !self.queued.is_empty() {
             // The scheduler lives as long as the daemon; if it is gone we are stopping and the
             // entries are on disk for the next start.
             let _ = self.outbox.send(self.queued);
         }
-        for (reply, result, channel) in self.answers {
-            match &result {
-                Ok(a) if a.replay => self.metrics.replayed(channel),
-                Ok(_) => self.metrics.relayed(channel),
-                Err(r) => self.metrics.refused(channel, r.reason),
-            }
+        for (reply, result, _) in self.answers {
             let _ = reply.send(result);
         }
         for done in self.failures {
@@ -442,7 +446,8 @@ impl Committer {
     }
 
     /// The conversation an envelope continues, if any: an explicit id first, then the first
-    /// thread reference the store knows (in the same partnership when one is named).
+    /// thread reference the store knows in a partnership of the author's city (the named one,
+    /// when one is named).
     fn resolve(&self, config: &Config, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
         let env = &p.envelope;
         if let Some(id) = &env.conversation {
@@ -471,10 +476,11 @@ impl Committer {
             if env.partnership.as_ref().is_some_and(|pid| *pid != conv.partnership) {
                 continue;
             }
-            // A token or subject tag is only believed for a partnership the author's city is in
-            // (a guessed or mistyped tag must not pull a stranger's thread).
-            let guarded = matches!(hint, ThreadRef::Short(_) | ThreadRef::Conversation(_));
-            if guarded && !config.partnership(&conv.partnership).is_some_and(|ps| ps.members.contains(&p.author.city)) {
+            // A hint is only believed for a partnership the author's city is in: a guessed or
+            // mistyped tag must not pull a stranger's thread, and an old id in a long
+            // References list (a thread forwarded from another partnership) must not refuse the
+            // mail when a later hint, or the address, names the right one.
+            if !config.partnership(&conv.partnership).is_some_and(|ps| ps.members.contains(&p.author.city)) {
                 continue;
             }
             return Ok(Some(conv));
