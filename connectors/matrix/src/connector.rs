@@ -86,7 +86,18 @@ impl MatrixConnector {
                     }
                 };
                 // One sync so the client knows its rooms before they are checked.
-                client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.map_err(|e| e.to_string())?;
+                let first = client
+                    .sync_once(SyncSettings::default().timeout(Duration::ZERO))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // First start: relaying begins here, before the portal rooms are created and
+                // their contacts invited, so nothing posted in them is taken for history.
+                let key = sync_token_key(&client);
+                if self.shared.state.load(&key).await.is_none()
+                    && !self.shared.state.save(&key, &first.next_batch).await
+                {
+                    return Err("could not store the first sync token".to_string());
+                }
                 self.set_up_portals(&client).await?;
                 Ok::<_, String>(client)
             };
@@ -129,6 +140,11 @@ impl MatrixConnector {
     }
 }
 
+/// The state key of the bot's sync token.
+fn sync_token_key(client: &Client) -> String {
+    format!("matrix:sync:{}", client.user_id().map(|u| u.to_string()).unwrap_or_default())
+}
+
 /// Wait out a backoff step (false when shutting down).
 async fn pause(backoff: &mut Duration, shutdown: &Shutdown) -> bool {
     let wait = backoff.mul_f64(rand::rng().random_range(0.8..1.2));
@@ -155,20 +171,14 @@ impl Connector for MatrixConnector {
     async fn run_inbound(&self, inbox: Arc<dyn Inbox>, shutdown: Shutdown) -> Result<(), ConnectorError> {
         let Some(client) = self.start(&shutdown).await else { return Ok(()) };
         let me = client.user_id().map(|u| u.to_string()).unwrap_or_default();
-        let token_key = format!("matrix:sync:{me}");
+        let token_key = sync_token_key(&client);
         let state = &self.shared.state;
-        let mut token = match state.load(&token_key).await {
-            Some(t) => t,
-            None => {
-                // First start: history before the bridge existed is not relayed.
-                match client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await {
-                    Ok(r) => {
-                        state.save(&token_key, &r.next_batch).await;
-                        r.next_batch
-                    }
-                    Err(e) => return Err(ConnectorError { channel: Channel::Matrix, detail: e.to_string() }),
-                }
-            }
+        // Saved by the start-up at the latest (history before the bridge existed is not relayed).
+        let Some(mut token) = state.load(&token_key).await else {
+            return Err(ConnectorError {
+                channel: Channel::Matrix,
+                detail: "the sync token could not be read back".into(),
+            });
         };
         let mut pending = PendingKeys::default();
         let mut backoff = Duration::from_secs(1);
