@@ -1,11 +1,10 @@
 //! HTML → plain text, and the HTML half of quote stripping.
 //!
-//! Mail HTML is tag soup. Rather than parse it by hand, the HTML goes through ammonia (html5ever,
-//! the browsers' parsing algorithm) with a whitelist that keeps the structure we need (`class`,
-//! `id` and `type` attributes; `<script>`, `<style>`, `<title>` dropped with their content;
-//! comments, `<head>` and unknown tags dropped), and the well-formed HTML it serialises is then
-//! walked here with a small tokenizer (text is escaped, attributes are double-quoted, every
-//! non-void element is closed). ammonia is stack-safe on deep nesting; so is this walk.
+//! Mail HTML is tag soup. It is first made bounded and well-formed by [`super::bound`] (one
+//! linear pass: kept elements only, each closed, `<script>`, `<style>`, `<title>` and comments
+//! dropped, character references decoded, text escaped, attributes double-quoted, nesting and
+//! counts limited), and that output is walked here with a small tokenizer. Both are linear in
+//! their input, whatever it is; neither recurses.
 //!
 //! Rendering rules:
 //! - block elements (`div`, `table`, `li`, `tr`, headings...) start and end lines; `<br>` ends a
@@ -30,8 +29,6 @@
 //! If the author wrote text *after* a left-out quote (an interleaved answer), the result says
 //! `interleaved` and the caller keeps the full rendering instead, where quotes are `> ` lines.
 
-use std::sync::OnceLock;
-
 /// What to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Mode {
@@ -53,119 +50,10 @@ pub(crate) struct Rendered {
     pub interleaved: bool,
 }
 
-fn builder() -> &'static ammonia::Builder<'static> {
-    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    BUILDER.get_or_init(|| {
-        let mut b = ammonia::Builder::default();
-        b.add_generic_attributes(["class", "id", "type"]).add_clean_content_tags(["title"]).link_rel(None);
-        b
-    })
-}
-
-/// Deeper HTML is not given to html5ever, whose tree building is quadratic in the nesting depth
-/// (measured in release: 20,000 levels take 18 s, 60,000 take 7 minutes, per parse). Real mail
-/// stays in the low hundreds even in long Gmail or Apple Mail threads.
-pub const MAX_DEPTH: usize = 1000;
-
-/// Elements html5ever closes by itself (or that never nest), not counted by [`nesting_depth`].
-const IMPLIED: [&str; 23] = [
-    "p", "li", "td", "th", "tr", "dt", "dd", "option", "optgroup", "tbody", "thead", "tfoot", "colgroup", "caption",
-    "rb", "rt", "rtc", "rp", "html", "head", "body", "o:p", "!doctype",
-];
-
-/// An upper estimate of how deep elements nest, in one linear scan of the tags (void and
-/// self-closing tags and the implicitly closed elements above are not counted).
-pub fn nesting_depth(html: &str) -> usize {
-    let bytes = html.as_bytes();
-    let (mut depth, mut max) = (0usize, 0usize);
-    let mut i = 0;
-    while let Some(p) = bytes.get(i..).and_then(|r| r.iter().position(|b| *b == b'<')) {
-        let start = i + p + 1;
-        let end = bytes.get(start..).and_then(|r| r.iter().position(|b| *b == b'>')).map_or(bytes.len(), |e| start + e);
-        let tag = html.get(start..end).unwrap_or_default();
-        i = end;
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '!'))
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() || name.starts_with('!') || VOID.contains(&name.as_str()) || IMPLIED.contains(&name.as_str())
-        {
-            continue;
-        }
-        if closing {
-            depth = depth.saturating_sub(1);
-        } else if !tag.ends_with('/') {
-            depth += 1;
-            max = max.max(depth);
-        }
-    }
-    max
-}
-
-/// Text of HTML too deep for [`to_text`]: tags dropped (block ends become line breaks), the
-/// content of `<script>`, `<style>`, `<title>` and `<head>` dropped, whitespace collapsed,
-/// entities decoded. Linear; no quote structure.
-pub(crate) fn strip_tags(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    let bytes = html.as_bytes();
-    let mut out = String::with_capacity(html.len() / 2);
-    let mut i = 0;
-    let push_text = |out: &mut String, text: &str| {
-        let decoded = decode_entities(text);
-        let mut space = false;
-        for c in decoded.chars() {
-            if c.is_whitespace() && c != '\u{a0}' {
-                space = true;
-            } else {
-                if space && !out.ends_with(['\n', ' ']) && !out.is_empty() {
-                    out.push(' ');
-                }
-                space = false;
-                out.push(if c == '\u{a0}' { ' ' } else { c });
-            }
-        }
-        if space && !out.ends_with(['\n', ' ']) {
-            out.push(' ');
-        }
-    };
-    while i < bytes.len() {
-        let Some(lt) = bytes.get(i..).and_then(|r| r.iter().position(|b| *b == b'<')).map(|p| i + p) else {
-            push_text(&mut out, html.get(i..).unwrap_or_default());
-            break;
-        };
-        push_text(&mut out, html.get(i..lt).unwrap_or_default());
-        let end = bytes.get(lt..).and_then(|r| r.iter().position(|b| *b == b'>')).map_or(bytes.len(), |e| lt + e);
-        let tag = lower.get(lt + 1..end).unwrap_or_default();
-        let closing = tag.starts_with('/');
-        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-        i = end + 1;
-        if !closing && matches!(name.as_str(), "script" | "style" | "title" | "head") {
-            let close = format!("</{name}");
-            i = lower.get(i..).and_then(|r| r.find(&close)).map_or(bytes.len(), |p| i + p);
-            continue;
-        }
-        let block = matches!(name.as_str(), "br" | "hr" | "tr" | "table" | "blockquote" | "pre" | "ul" | "ol")
-            || (closing && matches!(name.as_str(), "p" | "div" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"));
-        if block {
-            while out.ends_with(' ') {
-                out.pop();
-            }
-            if !out.ends_with("\n\n") {
-                out.push('\n');
-            }
-        }
-    }
-    super::body::normalize(&out)
-}
-
-/// Renders mail HTML as text.
-pub(crate) fn to_text(html: &str, mode: Mode) -> Rendered {
-    let normalized = builder().clean(html).to_string();
+/// Renders bounded HTML (what [`super::bound::bound`] makes of mail HTML) as text.
+pub(crate) fn to_text(bounded: &str, mode: Mode) -> Rendered {
     let mut w = Walker { mode, ..Walker::default() };
-    w.run(&normalized);
+    w.run(bounded);
     let text = super::body::normalize(&w.out.finish());
     Rendered { text, cut: w.cut, interleaved: w.interleaved }
 }
@@ -434,7 +322,14 @@ impl Walker {
 fn link_suffix(href: &str, text: &str) -> Option<String> {
     let href = href.trim();
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if href.is_empty() || text.is_empty() || href.starts_with('#') || href.to_ascii_lowercase().starts_with("cid:") {
+    if href.is_empty() || text.is_empty() || href.starts_with('#') {
+        return None;
+    }
+    // Only URLs a reader can follow: no `javascript:`, `data:`, `cid:` and the like.
+    if let Some((scheme, _)) = href.split_once(':')
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !["http", "https", "mailto", "tel", "ftp"].iter().any(|s| scheme.eq_ignore_ascii_case(s))
+    {
         return None;
     }
     let key = |s: &str| {
@@ -669,7 +564,11 @@ mod tests {
     use super::*;
 
     fn full(html: &str) -> String {
-        to_text(html, Mode::Full).text
+        to_text(&bounded(html), Mode::Full).text
+    }
+
+    fn bounded(html: &str) -> String {
+        super::super::bound::bound(html).html
     }
 
     #[test]
@@ -719,43 +618,29 @@ mod tests {
     #[test]
     fn gmail_quote_is_stripped() {
         let html = r#"<div dir="ltr">Thanks!</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Jo wrote:<br></div><blockquote class="gmail_quote" style="margin:0">old</blockquote></div>"#;
-        let r = to_text(html, Mode::StripQuotes);
+        let r = to_text(&bounded(html), Mode::StripQuotes);
         assert_eq!((r.text.as_str(), r.cut, r.interleaved), ("Thanks!", true, false));
     }
 
     #[test]
     fn interleaved_is_detected() {
         let html = "<blockquote type=cite>q1</blockquote><div>a1</div><blockquote type=cite>q2</blockquote>";
-        let r = to_text(html, Mode::StripQuotes);
+        let r = to_text(&bounded(html), Mode::StripQuotes);
         assert!(r.cut && r.interleaved);
     }
 
     #[test]
     fn outlook_cuts_to_end() {
         let html = r#"<div>New</div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>From:</b> X</div><div>old body</div>"#;
-        let r = to_text(html, Mode::StripQuotes);
+        let r = to_text(&bounded(html), Mode::StripQuotes);
         assert_eq!((r.text.as_str(), r.cut, r.interleaved), ("New", true, false));
-    }
-
-    #[test]
-    fn depth_and_stripping() {
-        assert_eq!(nesting_depth("<div><p>a<p>b<br><img src=x/><span>c</span></div>"), 2);
-        assert_eq!(nesting_depth(&"<blockquote><div>".repeat(600)), 1200);
-        assert_eq!(nesting_depth("</div></div><b>x"), 1);
-        assert_eq!(
-            strip_tags(
-                "<html><head><title>T</title><style>p{}</style></head><body><p>Hello  &amp;\n world</p><p>two<br>three</p><script>x()</script>end"
-            ),
-            "Hello & world\ntwo\nthree\nend"
-        );
-        assert_eq!(strip_tags(&format!("{}a{}b", "<div>".repeat(50), "</div>".repeat(50))), "a\n\nb");
     }
 
     #[test]
     fn tokenizer_survives_junk() {
         for junk in ["<", "<<>>", "<a href=\"", "&#xFFFFFFFF;", "&#55296;", "<div class=\"a\"b>", "</p></p>"] {
+            let _ = to_text(&super::super::bound::bound(junk).html, Mode::StripQuotes);
             let _ = to_text(junk, Mode::StripQuotes);
-            let _ = (nesting_depth(junk), strip_tags(junk));
             let _ = decode_entities(junk);
             let _ = attr(junk, "href");
         }

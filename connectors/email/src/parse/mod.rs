@@ -16,9 +16,10 @@
 //! - a top-level multipart without a `boundary` parameter gets one guessed from the first `--xxx`
 //!   line of its body, with a warning; if that fails its raw text becomes the body.
 //!
-//! And one guard: HTML whose elements nest more than 1,000 deep is not parsed with html5ever
-//! (quadratic in the depth: a 2.7 MB mail of 60,000 nested elements took 7 minutes); its text
-//! comes from a linear tag stripper and `html` is None, with a warning.
+//! And one guard: HTML is read only through [`bound::bound`], one linear pass that keeps what
+//! is safe to keep and limits nesting and counts, so no HTML costs more than linear time here or
+//! later (html5ever is quadratic on some inputs; see `bound.rs`). Tags over its limits are left
+//! out, their text kept, with a warning.
 //!
 //! MIME structure, transfer encodings, RFC 2047/2231 and charsets are decoded by `mail-parser`
 //! (with `full_encoding`: GB18030/GBK, Big5, Shift_JIS, ISO-2022-JP, EUC-KR, KOI8-R, TIS-620 and
@@ -35,7 +36,8 @@
 //!   of the HTML are not attachments; contents over [`ParseOptions::max_attachment_bytes`] are
 //!   dropped but listed), recovery of broken parts, text normalisation (line endings,
 //!   `format=flowed`, trailing whitespace).
-//! - `html.rs`: HTML → text (blocks and `<br>` → newlines, `<blockquote>` → `> ` lines, links as
+//! - `bound.rs`: any HTML → bounded, well-formed HTML of kept elements and attributes (linear).
+//! - `html.rs`: bounded HTML → text (blocks and `<br>` → newlines, `<blockquote>` → `> ` lines, links as
 //!   `text (url)`), and the HTML side of quote stripping (Gmail `gmail_quote`, Outlook
 //!   `divRplyFwdMsg`, `<blockquote type="cite">`, signature blocks).
 //! - `quote.rs`: quote and signature stripping on plain text (the rules are documented there).
@@ -56,13 +58,12 @@
 mod auth;
 mod auto;
 mod body;
+pub mod bound;
 mod charset;
 mod dsn;
 mod headers;
 mod html;
 
-/// For HTML from other channels too: how deep it nests, and the most html5ever is given.
-pub use html::{MAX_DEPTH as MAX_HTML_DEPTH, nesting_depth as html_nesting_depth};
 mod quote;
 
 use mail_parser::{Message, MessageParser};
@@ -120,8 +121,9 @@ pub struct ParsedMail {
     pub text: String,
     /// The whole plain text before stripping (kept in the store).
     pub full_text: String,
-    /// HTML body sanitised with ammonia (default whitelist), or None (no HTML part, or HTML nested
-    /// too deep to parse safely).
+    /// The HTML body, bounded ([`bound::bound`]: well-formed, kept elements and attributes
+    /// only, within limits), or None. Not yet sanitised: the daemon sanitises the HTML of every
+    /// channel before it is stored or relayed.
     pub html: Option<String>,
     /// Real attachments only: not the text/html bodies, not the inline `cid:` images of the HTML.
     pub attachments: Vec<Attachment>,
@@ -310,29 +312,23 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> Result<ParsedMail, ParseError> 
         None => return Err(ParseError::NoFrom),
     };
 
-    // HTML nested too deep for html5ever (quadratic in the depth): no structure, no `html`.
-    let depth = bodies.html_source.as_deref().map_or(0, html::nesting_depth);
-    let too_deep = depth > html::MAX_DEPTH;
-    if too_deep {
+    // Bounded first (linear for any input): everything below reads only that.
+    let bounded = bodies.html_source.as_deref().map(bound::bound);
+    if let Some(b) = bounded.as_ref().filter(|b| b.dropped > 0) {
         warnings.push(format!(
-            "html: elements nested {depth} deep (over {}); rendered without structure and not kept as HTML",
-            html::MAX_DEPTH
+            "html: {} tags over the limits of nesting or size were left out (their text is kept)",
+            b.dropped
         ));
     }
     let forward = quote::is_forward_subject(&hdr.subject);
-    let (full_text, text) = match (&bodies.plain, &bodies.html_source) {
+    let (full_text, text) = match (&bodies.plain, &bounded) {
         (Some(plain), _) => {
             let text = quote::strip(plain, forward);
             (plain.clone(), text)
         }
-        (None, Some(html_source)) if too_deep => {
-            let full = html::strip_tags(html_source);
-            let text = quote::strip(&full, forward);
-            (full, text)
-        }
-        (None, Some(html_source)) => {
-            let full = html::to_text(html_source, html::Mode::Full).text;
-            let stripped = html::to_text(html_source, html::Mode::StripQuotes);
+        (None, Some(bounded)) => {
+            let full = html::to_text(&bounded.html, html::Mode::Full).text;
+            let stripped = html::to_text(&bounded.html, html::Mode::StripQuotes);
             let base = if stripped.cut && !stripped.interleaved { stripped.text } else { full.clone() };
             let base = body::normalize(&base);
             let text = quote::strip(&base, forward);
@@ -344,7 +340,8 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> Result<ParsedMail, ParseError> 
 
     let automatic = auto::detect(&hdr, from.as_ref(), dsn.is_some(), opts);
     let auth_failures = auth::failures(&hdr.raw, from.as_ref(), &opts.trusted_authserv_ids);
-    let html = bodies.html_source.as_deref().filter(|_| !too_deep).map(ammonia::clean);
+    // Sanitised by the daemon, with HTML from every other channel, before it is stored.
+    let html = bounded.map(|b| b.html).filter(|h| !h.trim().is_empty());
 
     Ok(ParsedMail {
         message_id: hdr.message_id,
