@@ -218,18 +218,23 @@ impl Watcher<'_> {
                     );
                 }
                 for (uid, raw) in fetched {
-                    let decided = match oversized {
-                        None => classify(raw, self.s),
-                        Some(size) => {
-                            tracing::info!(
-                                uid,
-                                size,
-                                limit = self.s.max_mail_bytes,
-                                "mail larger than max_mail_bytes: only its start was read"
-                            );
-                            classify_oversized(raw, size, self.s)
-                        }
-                    };
+                    if let Some(size) = oversized {
+                        tracing::info!(
+                            uid,
+                            size,
+                            limit = self.s.max_mail_bytes,
+                            "mail larger than max_mail_bytes: only its start was read"
+                        );
+                    }
+                    // Parsing takes CPU time proportional to the mail's size: not on an async
+                    // worker, where it would hold up other connections.
+                    let (raw, s) = (raw.to_vec(), self.s.clone());
+                    let decided = tokio::task::spawn_blocking(move || match oversized {
+                        None => classify(&raw, &s),
+                        Some(size) => classify_oversized(&raw, size, &s),
+                    })
+                    .await
+                    .map_err(|e| format!("reading UID {uid} failed (a bug): {e}; will try again"))?;
                     let folder = match self.handle(decided).await {
                         Disposition::Processed => &self.s.processed_folder,
                         Disposition::Refused => &self.s.refused_folder,

@@ -32,6 +32,9 @@ use committer::Work;
 /// (back-pressure on connectors instead of unbounded memory).
 const QUEUE: usize = 8192;
 
+/// Text longer than this (bytes), or any HTML, is prepared on a blocking thread.
+const INLINE_TEXT: usize = 16 * 1024;
+
 /// The connectors' inbox.
 #[derive(Clone)]
 pub struct Router {
@@ -82,9 +85,17 @@ impl Inbox for Router {
     async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal> {
         let channel = envelope.origin.channel;
         self.metrics.received(channel);
-        let prepared = {
-            let config = self.config.get();
-            let tagger = self.tagger.get();
+        let (config, tagger) = (self.config.get(), self.tagger.get());
+        let prepared = if envelope.html.is_some() || envelope.text.len() > INLINE_TEXT {
+            // Sanitising HTML and tagging long text take CPU time proportional to their size:
+            // not on an async worker, where they would hold up other connections.
+            tokio::task::spawn_blocking(move || prepare::prepare(&config, &tagger, envelope)).await.unwrap_or_else(
+                |e| {
+                    tracing::error!(error = %e, "preparing a message failed (a bug)");
+                    Err(Refusal::new(RefusalReason::Unavailable, "the bridge could not read the message; retry later"))
+                },
+            )
+        } else {
             prepare::prepare(&config, &tagger, envelope)
         };
         let prepared = match prepared {
