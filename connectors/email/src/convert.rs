@@ -2,7 +2,7 @@
 //! hint about its conversation in the order they are trusted.
 //!
 //! Conversation hints, most trusted first: our own Message-IDs (and the officer's earlier ones)
-//! in `In-Reply-To`, then every id in `References` (newest first), then the reply token in the
+//! in `In-Reply-To`, then the ids in `References` (newest first, the last 50), then the reply token in the
 //! address (`bridge+TOKEN@`), then the subject tag `[c2c:SHORTID]`. A mail to
 //! `bridge+PARTNERSHIP@` with none of these starts a conversation with the mail's subject.
 
@@ -11,6 +11,9 @@ use c2c_core::{Attachment, Channel, Envelope, NativeKey, Origin, ThreadRef, now_
 use crate::address::{AddressHint, clean_subject, hint, subject_short_id};
 use crate::config::EmailSettings;
 use crate::parse::ParsedMail;
+
+/// Message-ids of a mail's `In-Reply-To` and `References` looked up at most (newest first).
+pub const MAX_REFERENCES: usize = 50;
 
 /// The envelope for `mail`. `None` when the mail was not sent to any of the bridge's addresses
 /// (e.g. it only reached the mailbox by Bcc); it is then routed by its other hints alone.
@@ -38,11 +41,12 @@ pub fn envelope(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Envelope {
         None => NativeKey(format!("email:no-message-id:{:016x}:{}", fnv1a(raw), raw.len())),
     };
     let mut env = Envelope::new(origin, sender, dedupe, mail.text.clone());
-    for id in mail.in_reply_to.iter().chain(mail.references.iter().rev()) {
-        let r = ThreadRef::Native(NativeKey::email(id));
-        if !env.thread_refs.contains(&r) {
-            env.thread_refs.push(r);
-        }
+    // Each hint costs the committer a store read: In-Reply-To and the newest References only
+    // (a mail can carry thousands), each once.
+    let mut seen = std::collections::HashSet::new();
+    let ids = mail.in_reply_to.iter().chain(mail.references.iter().rev().take(MAX_REFERENCES));
+    for id in ids.filter(|id| seen.insert(id.as_str())).take(MAX_REFERENCES) {
+        env.thread_refs.push(ThreadRef::Native(NativeKey::email(id)));
     }
     match address_hint {
         Some(AddressHint::Conversation(c)) => env.thread_refs.push(ThreadRef::Conversation(c.to_string())),

@@ -122,3 +122,22 @@ fn an_oversized_bounce_is_read_from_its_start() {
     let (_, outcome) = classify_oversized(start, foreign.len() as u64, &s);
     assert!(matches!(outcome, Outcome::BounceIgnored { .. }), "{outcome:?}");
 }
+
+/// A mail's In-Reply-To and References become conversation hints, each looked up in the store
+/// by the single committer: only the newest 50, each once, however many the mail carries.
+#[test]
+fn thread_hints_are_capped_and_deduplicated() {
+    let refs: String = (0..5000).map(|i| format!(" <ref-{}@leeds.test>", i % 2500)).collect();
+    let raw = format!(
+        "From: Jo <jo@leeds.test>\r\nTo: bridge+p@c2c.test\r\nSubject: Re: x\r\nMessage-ID: <m@leeds.test>\r\n\
+         In-Reply-To: <ref-2499@leeds.test>\r\nReferences:{refs}\r\n\r\nFine by us.\r\n"
+    );
+    let (_, outcome) = classify(raw.as_bytes(), &settings());
+    let Outcome::Relay { envelope } = outcome else { panic!("{outcome:?}") };
+    let ids: Vec<String> = envelope.thread_refs.iter().map(|r| format!("{r:?}")).collect();
+    assert_eq!(ids.len(), c2c_email::convert::MAX_REFERENCES, "{ids:?}");
+    assert!(ids[0].contains("ref-2499@"), "In-Reply-To first: {}", ids[0]);
+    assert!(ids[1].contains("ref-2498@"), "then References, newest first: {}", ids[1]);
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "each once");
+}

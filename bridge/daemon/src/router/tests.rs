@@ -315,3 +315,28 @@ async fn a_failed_flush_answers_unavailable_and_stops_the_daemon() {
     assert!(h.store_failed.is_cancelled(), "the daemon is told to stop and recover from disk at the restart");
     assert!(h.outbox.try_recv().is_err(), "nothing handed to the scheduler");
 }
+
+#[tokio::test]
+async fn a_thread_hint_into_a_partnership_the_author_is_not_in_is_skipped() {
+    let h = harness();
+    let thread = |key: &str| NativeKey::webhook_thread("hangzhou", key);
+    let mut a = webhook("hangzhou", "hz-li", "relay-p", "1", "Between Hangzhou and Leeds");
+    a.native_ids = vec![thread("A")];
+    h.router.submit(a).await.unwrap();
+    let mut b = webhook("hangzhou", "hz-li", "reject-p", "2", "To all three");
+    b.native_ids = vec![thread("B")];
+    let b = h.router.submit(b).await.unwrap();
+
+    // Gifu's answer quotes both threads, first the one Gifu is not in (as a forward's long
+    // References list can): that hint is passed over, not a reason to refuse.
+    let mut g = webhook("gifu", "gifu-sato", "reject-p", "3", "Our answer");
+    g.partnership = None;
+    g.thread_refs = vec![ThreadRef::Native(thread("A")), ThreadRef::Native(thread("B"))];
+    assert_eq!(h.router.submit(g).await.unwrap().conversation, b.conversation);
+
+    // Only that hint: nothing to continue, and no partnership named.
+    let mut only = webhook("gifu", "gifu-sato", "reject-p", "4", "Again");
+    only.partnership = None;
+    only.thread_refs = vec![ThreadRef::Native(thread("A"))];
+    assert_eq!(h.router.submit(only).await.unwrap_err().reason, RefusalReason::UnknownPartnership);
+}
