@@ -94,7 +94,10 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     ));
     let huge = serde_json::to_vec(&message("leeds-jo", "hangzhou-leeds", None, None, &"x".repeat(70_000))).unwrap();
     cases.push(("oversized body", post_raw(&base, "leeds", &leeds, "u-9", now(), &huge).await, 413, "too_large"));
-    cases.push(("unknown city", post_raw(&base, "atlantis", &leeds, "u-10", now(), &body).await, 404, "unknown_city"));
+    // A city that takes no webhooks here is answered as a known one with a wrong signature.
+    let unknown = post_raw(&base, "atlantis", &leeds, "u-10", now(), &body).await;
+    assert_eq!(unknown.body, cases[0].1.body, "a stranger cannot tell an unknown city from a wrong signature");
+    cases.push(("unknown city", unknown, 401, "bad_signature"));
 
     for (what, answer, status, code) in &cases {
         assert_eq!(answer.status, *status, "{what}: {}", answer.body);
@@ -112,6 +115,7 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
     assert_eq!(w.daemon.metric("c2c_messages_replayed_total{channel=\"webhook\"}").await, 1.0);
     for (reason, n) in [
         ("bad_signature", 2.0),
+        ("unknown_city", 1.0),
         ("stale_timestamp", 1.0),
         ("unknown_sender", 1.0),
         ("too_large", 1.0),
@@ -120,6 +124,13 @@ async fn bad_input_is_refused_and_nothing_is_relayed() {
         let sample = format!("c2c_messages_refused_total{{channel=\"webhook\",reason=\"{reason}\"}}");
         assert_eq!(w.daemon.metric(&sample).await, n, "{sample}");
     }
+
+    // Strangers learn nothing from /metrics and /healthz; the admin does.
+    assert_eq!(w.daemon.get("/metrics", None).await.0, 401);
+    let (status, health) = w.daemon.get("/healthz", None).await;
+    assert_eq!((status, health.as_str()), (200, r#"{"status":"ok"}"#));
+    let (_, health) = w.daemon.get("/healthz", Some(&w.admin_token)).await;
+    assert!(health.contains("\"connectors\"") && health.contains("\"webhook\""), "{health}");
 
     // Traffic flows on after all that.
     let after = w

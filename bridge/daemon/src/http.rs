@@ -46,7 +46,9 @@ pub fn app(state: HttpState, extra: axum::Router, request_timeout: std::time::Du
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
 }
 
-async fn healthz(State(s): State<HttpState>) -> Response {
+/// Status words for anyone (`ok` / `degraded`, 200 / 503); each connector's state and its
+/// detail (hosts, user names, error text) only with the admin token.
+async fn healthz(State(s): State<HttpState>, headers: HeaderMap) -> Response {
     let mut all_ok = true;
     let mut connectors = serde_json::Map::new();
     for c in &s.connectors {
@@ -55,15 +57,20 @@ async fn healthz(State(s): State<HttpState>) -> Response {
         connectors.insert(c.channel().to_string(), json!({"ok": h.ok, "detail": h.detail}));
     }
     let status = if all_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = json!({
-        "status": if all_ok { "ok" } else { "degraded" },
-        "instance": s.store.instance_id(),
-        "connectors": connectors,
-    });
+    let word = if all_ok { "ok" } else { "degraded" };
+    let body = match deny(&s, &headers) {
+        Some(_) => json!({ "status": word }),
+        None => json!({ "status": word, "instance": s.store.instance_id(), "connectors": connectors }),
+    };
     (status, Json(body)).into_response()
 }
 
-async fn metrics(State(s): State<HttpState>) -> Response {
+/// Prometheus text, with the admin token: refusal counters and the like would tell a stranger
+/// whether an address is a contact.
+async fn metrics(State(s): State<HttpState>, headers: HeaderMap) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
     s.metrics.store_flushes(s.store.flushes());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
 }
@@ -90,7 +97,8 @@ async fn api_conversations(
     }
 }
 
-/// Bearer-token check for `/api/...`: the refusal, or `None` when the token is right.
+/// Bearer-token check for `/api/...` and `/metrics`: the refusal, or `None` when the token is
+/// right.
 fn deny(s: &HttpState, headers: &HeaderMap) -> Option<Response> {
     let refuse = |status: StatusCode, msg: &str, code: &str| {
         Some((status, Json(json!({"error": msg, "code": code}))).into_response())

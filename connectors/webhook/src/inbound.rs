@@ -18,7 +18,7 @@ use c2c_core::{Channel, Inbox, Refusal, RefusalReason, now_ms};
 use crate::config::{SharedCities, WebhookSettings};
 use crate::convert::envelope_from;
 use crate::error::refusal_response;
-use crate::signature::VerifyError;
+use crate::signature::{SigningSecret, VerifyError};
 use crate::wire::{AcceptedBody, InboundPost};
 
 /// What the inbound routes need.
@@ -52,10 +52,23 @@ async fn handle(
             if !counted {
                 state.inbox.count_refusal(Channel::Webhook, refusal.reason);
             }
-            tracing::info!(city = %city_id, reason = %refusal.reason, detail = %refusal.detail, "webhook refused");
+            // `?`: the city id comes from the URL and may hold newlines.
+            tracing::info!(city = ?city_id, reason = %refusal.reason, detail = %refusal.detail, "webhook refused");
             refusal_response(&refusal)
         }
     }
+}
+
+/// A secret of this process that no sender has: unknown cities' signatures are checked against
+/// it, so they take as long to refuse as a known city's wrong one.
+fn decoy_secret() -> &'static SigningSecret {
+    static DECOY: std::sync::OnceLock<SigningSecret> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        use base64::Engine;
+        let key: [u8; 32] = rand::random();
+        SigningSecret::parse(&format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key)))
+            .expect("32 bytes make a secret")
+    })
 }
 
 /// The refusal and whether the inbox already counted it.
@@ -68,9 +81,10 @@ fn refuse(reason: RefusalReason, detail: impl Into<String>) -> Refused {
 async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: Body) -> Result<AcceptedBody, Refused> {
     let received_at = now_ms();
     let cities = state.cities.get();
-    let city = cities
-        .get(city_id)
-        .ok_or_else(|| refuse(RefusalReason::UnknownCity, format!("no city `{city_id}` takes webhooks here")))?;
+    // A city the bridge does not know is answered exactly as a known city with a wrong
+    // signature, after the same work (its signature is checked against a secret nobody has), so
+    // neither the answer nor its timing tells a stranger which cities exist.
+    let city = cities.get(city_id);
 
     let limit = state.settings.max_body_bytes;
     let too_large = || refuse(RefusalReason::TooLarge, format!("the body is larger than {limit} bytes"));
@@ -89,13 +103,28 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
     let id = header("webhook-id")?;
     let timestamp = header("webhook-timestamp")?;
     let signature = header("webhook-signature")?;
-    city.secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance).map_err(|e| {
-        match e {
-            VerifyError::Stale { .. } | VerifyError::BadTimestamp => {
-                refuse(RefusalReason::StaleTimestamp, e.to_string())
-            }
-            other => refuse(RefusalReason::BadSignature, other.to_string()),
+    let secret: &SigningSecret = match city {
+        Some(c) => &c.secret,
+        None => decoy_secret(),
+    };
+    let verified = secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance);
+    let verified = match (city, verified) {
+        (Some(_), Ok(())) => Ok(()),
+        (Some(_), Err(e)) => Err(e),
+        (None, Ok(())) => Err(VerifyError::Mismatch),
+        (None, Err(e)) => {
+            state.inbox.count_refusal(Channel::Webhook, RefusalReason::UnknownCity);
+            tracing::info!(city = ?city_id, "webhook for a city that takes no webhooks here; answered as a bad signature");
+            let public = match e {
+                VerifyError::Stale { .. } | VerifyError::BadTimestamp => RefusalReason::StaleTimestamp,
+                _ => RefusalReason::BadSignature,
+            };
+            return Err((Refusal::new(public, e.to_string()), true));
         }
+    };
+    verified.map_err(|e| match e {
+        VerifyError::Stale { .. } | VerifyError::BadTimestamp => refuse(RefusalReason::StaleTimestamp, e.to_string()),
+        other => refuse(RefusalReason::BadSignature, other.to_string()),
     })?;
 
     let post: InboundPost = serde_json::from_slice(&body)

@@ -7,9 +7,12 @@ use std::net::SocketAddr;
 /// `connectors` sections given.
 pub fn bridge(addr: SocketAddr, bridge_extra: &str, connectors: &str) -> String {
     format!(
-        "[bridge]\nname = \"bench\"\ndata_dir = \"data\"\nlisten = \"{addr}\"\n{bridge_extra}\n\n[connectors.webhook]\n{connectors}\n"
+        "[bridge]\nname = \"bench\"\ndata_dir = \"data\"\nlisten = \"{addr}\"\nadmin_token_env = \"C2C_BENCH_ADMIN_TOKEN\"\n{bridge_extra}\n\n[connectors.webhook]\n{connectors}\n"
     )
 }
+
+/// The admin token of benchmark daemons (`/metrics` needs it).
+pub const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdef";
 
 /// A city's webhook line, delivering to the sink at `sink`.
 pub fn webhook(sink: SocketAddr, city: &str) -> String {

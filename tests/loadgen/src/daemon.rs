@@ -80,6 +80,7 @@ impl Bridge {
             .args(["run", "--config"])
             .arg(&path)
             .env("C2C_BENCH_WHSEC", demo_secret())
+            .env("C2C_BENCH_ADMIN_TOKEN", crate::bench_config::ADMIN_TOKEN)
             .envs(env)
             .env("C2C_LOG", "warn")
             .stdin(Stdio::null())
@@ -227,7 +228,9 @@ fn rss_of(pid: u32) -> u64 {
 async fn fetch(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nhost: {addr}\r\n\r\n").as_bytes()).await?;
+    let token = crate::bench_config::ADMIN_TOKEN;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\r\n").as_bytes())
+        .await?;
     let mut out = String::new();
     s.read_to_string(&mut out).await?;
     Ok(out)

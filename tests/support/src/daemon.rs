@@ -204,8 +204,12 @@ impl Daemon {
         sample_value(&self.metrics_text().await, sample)
     }
 
+    /// `/metrics`, with the admin token it needs (the world's `C2C_TEST_ADMIN_TOKEN`).
     async fn metrics_text(&self) -> String {
-        self.get("/metrics", None).await.1
+        let token = self.env.iter().find(|(k, _)| k == "C2C_TEST_ADMIN_TOKEN").map(|(_, v)| v.as_str());
+        let (status, text) = self.get("/metrics", token).await;
+        assert_eq!(status, 200, "/metrics: {text}");
+        text
     }
 
     /// Wait until the metric `sample` satisfies `ready` (the daemon's own report that something
