@@ -104,6 +104,11 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
     assert_eq!(running[0]["subject"], "Transport data");
     assert_eq!(running[0]["owing"], serde_json::json!(["hangzhou"]));
 
+    // The store's directory is the daemon user's alone, whatever the umask.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(w.dir.path().join("data")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "data_dir mode {mode:o}");
+
     assert!(w.daemon.terminate().await.success());
     assert!(w.daemon.log_text().contains("stopped cleanly"));
     assert!(!w.daemon.log_text().contains('\u{1b}'), "a log written to a file carries no terminal colour codes");

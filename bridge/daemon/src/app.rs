@@ -149,8 +149,7 @@ fn webhook_settings(config: &Config) -> WebhookSettings {
 /// Run the daemon until SIGTERM/SIGINT.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
-    std::fs::create_dir_all(&config.bridge.data_dir)
-        .with_context(|| format!("creating data_dir {}", config.bridge.data_dir.display()))?;
+    private_dir(&config.bridge.data_dir)?;
     let store_dir = config.bridge.data_dir.join("store");
     let store = SledStore::open_waiting(&store_dir, config.bridge.instance_id.as_deref(), Duration::from_secs(10))?;
     let store = match config.bridge.commit {
@@ -396,6 +395,15 @@ fn reload(path: &Path, live: &Reloadable) {
         let connector = connector.clone();
         tokio::spawn(async move { connector.reload_portals(settings.portals).await });
     }
+}
+
+/// Create `dir` (and its parents) if needed and make it readable by this user only (0700),
+/// whatever the umask: it holds every message relayed and the connectors' state.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data_dir {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making data_dir {} private (0700)", dir.display()))
 }
 
 #[cfg(test)]

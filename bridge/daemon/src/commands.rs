@@ -60,7 +60,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("C2C_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,hyper=warn,reqwest=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,hyper=warn,reqwest=warn"))
+        // async-imap logs each command it sends at trace level, `LOGIN user password` included:
+        // never that, whatever C2C_LOG asks for.
+        .add_directive("async_imap=info".parse().expect("a valid directive"));
     // Colours only on a terminal: a log file or journald gets plain text (NO_COLOR is honoured).
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
