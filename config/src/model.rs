@@ -39,6 +39,9 @@ pub struct Bridge {
     /// Open HTTP connections at most (`max_connections`, default 1024); more wait until one
     /// closes.
     pub max_connections: usize,
+    /// Open HTTP connections from one client address at most (`max_connections_per_client`,
+    /// default a quarter of `max_connections`); more are closed at once.
+    pub max_connections_per_client: Option<usize>,
     /// Outbound delivery tuning (`[bridge.delivery]`, optional).
     pub delivery: Delivery,
 }

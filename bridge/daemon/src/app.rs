@@ -177,6 +177,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let listen = config.bridge.listen;
     let request_timeout = config.bridge.request_timeout;
     let max_connections = config.bridge.max_connections;
+    let per_client = config.bridge.max_connections_per_client.unwrap_or((max_connections / 4).max(1));
     let bridge_name = config.bridge.name.clone();
 
     let config = Live::new(config);
@@ -251,7 +252,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     tracing::info!(%listen, "listening");
     let http_stop = stop_inbound.clone();
     serve::check_open_files_limit(max_connections);
-    let limits = serve::Limits { max_connections, header_timeout: request_timeout };
+    let limits = serve::Limits { max_connections, per_client, header_timeout: request_timeout };
     let app = http::app(state, webhook_routes, request_timeout);
     let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
@@ -311,6 +312,7 @@ fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Ve
         ("commit_window", old.commit_window != new.commit_window),
         ("request_timeout", old.request_timeout != new.request_timeout),
         ("max_connections", old.max_connections != new.max_connections),
+        ("max_connections_per_client", old.max_connections_per_client != new.max_connections_per_client),
         ("delivery.initial_backoff", a.initial_backoff != b.initial_backoff),
         ("delivery.max_backoff", a.max_backoff != b.max_backoff),
         ("delivery.max_attempts", a.max_attempts != b.max_attempts),

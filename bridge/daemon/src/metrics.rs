@@ -77,6 +77,7 @@ pub struct Metrics {
     flushes_seen: std::sync::atomic::AtomicU64,
     http_connections: Gauge,
     http_header_timeouts: Counter,
+    http_connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -148,6 +149,12 @@ impl Metrics {
         registry.register("store_flushes", "Flushes (fsyncs) the store issued for group commits", flushes.clone());
         let http_connections = Gauge::default();
         registry.register("http_connections", "HTTP connections open", http_connections.clone());
+        let http_connections_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "HTTP connections closed at once because their client address had max_connections_per_client open",
+            http_connections_refused.clone(),
+        );
         let http_header_timeouts = Counter::default();
         registry.register(
             "http_header_timeouts",
@@ -172,6 +179,7 @@ impl Metrics {
             flushes_seen: Default::default(),
             http_connections,
             http_header_timeouts,
+            http_connections_refused,
         }
     }
 
@@ -240,6 +248,10 @@ impl Metrics {
         if header_timeout {
             self.http_header_timeouts.inc();
         }
+    }
+
+    pub fn http_connection_refused(&self) {
+        self.http_connections_refused.inc();
     }
 
     /// Connections closed so far because their header did not arrive in time.

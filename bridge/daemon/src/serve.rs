@@ -8,6 +8,9 @@
 //! - a **limit on open connections** (`[bridge] max_connections`): at the limit, new connections
 //!   wait in the kernel's backlog until one closes, instead of each costing a task and a file
 //!   descriptor until the process runs out.
+//! - a **limit per client address** (`[bridge] max_connections_per_client`, default a quarter
+//!   of `max_connections`): one client cannot hold every connection; its connections over the
+//!   limit are closed at once (and counted), others' are served.
 //! - a **graceful stop**: on `stop`, no new connection is accepted, idle ones are closed, and
 //!   requests in flight finish (the caller bounds how long that may take).
 
@@ -29,6 +32,8 @@ use crate::metrics::Metrics;
 pub struct Limits {
     /// Open connections at most.
     pub max_connections: usize,
+    /// Open connections from one client address at most.
+    pub per_client: usize,
     /// How long a client has to send a request's header (from connecting, or from the end of
     /// its previous request on a kept-alive connection).
     pub header_timeout: Duration,
@@ -64,6 +69,7 @@ fn open_files_limit() -> Option<u64> {
 pub async fn serve(listener: TcpListener, app: axum::Router, limits: Limits, stop: Shutdown, metrics: Arc<Metrics>) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let connections = TaskTracker::new();
+    let per_client: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> = Arc::default();
     let mut warned_full = false;
     loop {
         let permit = match permits.clone().try_acquire_owned() {
@@ -85,9 +91,9 @@ pub async fn serve(listener: TcpListener, app: axum::Router, limits: Limits, sto
         if permits.available_permits() > limits.max_connections / 2 {
             warned_full = false;
         }
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer.ip()),
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little rather than spin.
                     tracing::warn!(error = %e, "accepting an HTTP connection failed");
@@ -99,7 +105,20 @@ pub async fn serve(listener: TcpListener, app: axum::Router, limits: Limits, sto
             },
             _ = stop.cancelled() => break,
         };
+        {
+            let mut open = per_client.lock().unwrap_or_else(|p| p.into_inner());
+            let n = open.entry(peer).or_default();
+            if *n >= limits.per_client {
+                drop(open);
+                metrics.http_connection_refused();
+                tracing::debug!(%peer, limit = limits.per_client, "a client at its connection limit: connection closed");
+                drop(stream);
+                continue;
+            }
+            *n += 1;
+        }
         let _ = stream.set_nodelay(true);
+        let per_client = per_client.clone();
         let service = TowerToHyperService::new(app.clone());
         let stop = stop.clone();
         let metrics = metrics.clone();
@@ -124,6 +143,15 @@ pub async fn serve(listener: TcpListener, app: axum::Router, limits: Limits, sto
             if let Err(e) = &result {
                 tracing::debug!(error = %e, header_timeout, "HTTP connection ended with an error");
             }
+            // Its share is given back before the connection counts as closed.
+            let mut open = per_client.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = open.get_mut(&peer) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&peer);
+                }
+            }
+            drop(open);
             metrics.http_connection_closed(header_timeout);
             drop(permit);
         });
@@ -176,7 +204,7 @@ mod tests {
     #[tokio::test]
     async fn a_header_that_never_ends_is_cut_off_and_at_the_limit_others_wait_for_a_free_slot() {
         let (addr, metrics, stop, server) =
-            start(Limits { max_connections: 1, header_timeout: Duration::from_millis(300) }).await;
+            start(Limits { max_connections: 1, per_client: 1, header_timeout: Duration::from_millis(300) }).await;
         // Half a header, then nothing: it takes the only slot.
         let mut stalled = TcpStream::connect(addr).await.unwrap();
         stalled.write_all(b"POST /hooks/leeds HTTP/1.1\r\nHost: bri").await.unwrap();
@@ -190,6 +218,42 @@ mod tests {
         let read = tokio::time::timeout(Duration::from_secs(30), stalled.read_to_end(&mut rest)).await;
         assert!(matches!(read, Ok(Ok(0))), "{read:?} {rest:?}");
         assert_eq!(metrics.http_header_timeouts(), 1);
+        stop.cancel();
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_client_cannot_hold_every_connection() {
+        let (addr, metrics, stop, server) =
+            start(Limits { max_connections: 8, per_client: 2, header_timeout: Duration::from_secs(30) }).await;
+        // Two idle connections from 127.0.0.1 hold its share (accepted in order: the third
+        // below is accepted after them).
+        let held = [TcpStream::connect(addr).await.unwrap(), TcpStream::connect(addr).await.unwrap()];
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(30), third.read_to_end(&mut rest)).await;
+        assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the third is closed at once: {read:?}");
+        // Another client address is served meanwhile.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut other = socket.connect(addr).await.unwrap();
+        other.write_all(b"GET /cut HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        other.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert_eq!(
+            metrics.render().lines().find(|l| l.starts_with("c2c_http_connections_refused_total ")),
+            Some("c2c_http_connections_refused_total 1")
+        );
+        // Once they are closed (the server says so), the first client may connect again.
+        drop(held);
+        let start = std::time::Instant::now();
+        while !metrics.render().lines().any(|l| l == "c2c_http_connections 0") {
+            assert!(start.elapsed() < Duration::from_secs(30), "the closed connections were never counted");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let answer = get_cut(addr).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         stop.cancel();
         server.await.unwrap();
     }
@@ -213,7 +277,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Shutdown::new();
-        let limits = Limits { max_connections: 8, header_timeout: Duration::from_secs(30) };
+        let limits = Limits { max_connections: 8, per_client: 8, header_timeout: Duration::from_secs(30) };
         let server = tokio::spawn(serve(listener, app, limits, stop.clone(), Arc::new(Metrics::new())));
         let mut client = TcpStream::connect(addr).await.unwrap();
         client.write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();

@@ -23,6 +23,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
             max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: None,
             delivery: Delivery::default(),
         };
     };
@@ -51,6 +52,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         })
     });
     let max_connections = t.opt_int(diag, "max_connections", 1, 1 << 20);
+    let max_connections_per_client = t.opt_int(diag, "max_connections_per_client", 1, 1 << 20);
     let delivery = match t.opt_table(diag, "delivery") {
         Some(table) => delivery(diag, table),
         None => Delivery::default(),
@@ -67,6 +69,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
         max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),
+        max_connections_per_client: max_connections_per_client.map(|n| n as usize),
         delivery,
     }
 }
