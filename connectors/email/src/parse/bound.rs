@@ -318,9 +318,9 @@ impl Writer {
     fn text(&mut self, s: &str, decode: bool) {
         if decode && s.contains('&') {
             let decoded = decode_references(s, false);
-            escape_text(&mut self.out, &decoded);
+            escape(&mut self.out, &decoded, false);
         } else {
-            escape_text(&mut self.out, s);
+            escape(&mut self.out, s, false);
         }
     }
 
@@ -364,7 +364,7 @@ impl Writer {
             self.out.push(' ');
             self.out.push_str(attr);
             self.out.push_str("=\"");
-            escape_attribute(&mut self.out, value);
+            escape(&mut self.out, value, true);
             self.out.push('"');
         }
         self.out.push('>');
@@ -571,8 +571,9 @@ fn find(needle: &[u8], b: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Write `s` as HTML text. Line ends become `\n` (as the HTML standard's input stream does).
-fn escape_text(out: &mut String, s: &str) {
+/// Write `s` as HTML text, or (`in_attribute`) as a double-quoted attribute value. Line ends
+/// become `\n` (as the HTML standard's input stream does); NUL is dropped.
+fn escape(out: &mut String, s: &str, in_attribute: bool) {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -581,22 +582,7 @@ fn escape_text(out: &mut String, s: &str) {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\0' => {}
-            c => out.push(c),
-        }
-    }
-}
-
-fn escape_attribute(out: &mut String, s: &str) {
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' => out.push('\n'),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
+            '"' if in_attribute => out.push_str("&quot;"),
             '\0' => {}
             c => out.push(c),
         }
