@@ -326,25 +326,30 @@ impl Writer {
 
     fn start_tag(&mut self, tag: &Tag) {
         let Some((name, flags)) = element(&tag.name) else { return };
-        // Implicit closes first, as the tree builder would do them.
-        if name == "li" {
-            self.close_to(self.top().and_then(|f| f.li));
-        } else if name == "dd" || name == "dt" {
-            self.close_to(self.top().and_then(|f| f.dd));
-        } else if name == "td" || name == "th" {
-            self.close_to(self.top().and_then(|f| f.cell));
-        } else if name == "tr" {
-            self.close_to(self.top().and_then(|f| f.row));
-        } else if matches!(name, "tbody" | "thead" | "tfoot") {
-            self.close_to(self.top().and_then(|f| f.section));
-        } else if name == "a" {
-            self.close_to(self.top().and_then(|f| f.a));
-        }
-        if flags & CLOSES_P != 0 {
-            self.close_to(self.top().and_then(|f| f.p));
-        }
-        if flags & HEADING != 0 && self.top().is_some_and(|f| f.flags & HEADING != 0) {
-            self.close_to(Some(self.stack.len() - 1));
+        // Implicit closes first, as the tree builder would do them, repeated until none applies
+        // (each pass closes at least one element), so that bounding the output again finds
+        // nothing more to close.
+        loop {
+            let before = self.stack.len();
+            if flags & CLOSES_P != 0 {
+                self.close_to(self.top().and_then(|f| f.p));
+            }
+            let same_kind = match name {
+                "li" => self.top().and_then(|f| f.li),
+                "dd" | "dt" => self.top().and_then(|f| f.dd),
+                "td" | "th" => self.top().and_then(|f| f.cell),
+                "tr" => self.top().and_then(|f| f.row),
+                "tbody" | "thead" | "tfoot" => self.top().and_then(|f| f.section),
+                "a" => self.top().and_then(|f| f.a),
+                _ => None,
+            };
+            self.close_to(same_kind);
+            if flags & HEADING != 0 && self.top().is_some_and(|f| f.flags & HEADING != 0) {
+                self.close_to(Some(self.stack.len() - 1));
+            }
+            if self.stack.len() == before {
+                break;
+            }
         }
         let void = flags & VOID != 0;
         let over = self.elements >= self.limits.elements
@@ -778,6 +783,14 @@ mod tests {
         let value = "d>x<".repeat(LIMITS.attribute_bytes / 4);
         let once = bound(&format!("<table><tr><s id=\"{value}\">x</s></tr></table>"));
         assert!(once.html.contains(" id=\""), "{}", &once.html[..60]);
+        assert_eq!(bound(&once.html), once);
+    }
+
+    #[test]
+    fn implicit_closes_are_the_same_when_bounded_again() {
+        // Found by fuzzing: a row inside a paragraph inside a list item, then another item.
+        let once = bound("<li>a<p>b<tr>c<li>d");
+        assert_eq!(once.html, "<li>a<p>b<tr>c</tr></p></li><li>d</li>");
         assert_eq!(bound(&once.html), once);
     }
 
