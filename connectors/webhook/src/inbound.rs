@@ -108,24 +108,19 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
         None => decoy_secret(),
     };
     let verified = secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance);
-    let verified = match (city, verified) {
-        (Some(_), Ok(())) => Ok(()),
-        (Some(_), Err(e)) => Err(e),
-        (None, Ok(())) => Err(VerifyError::Mismatch),
-        (None, Err(e)) => {
-            state.inbox.count_refusal(Channel::Webhook, RefusalReason::UnknownCity);
-            tracing::info!(city = ?city_id, "webhook for a city that takes no webhooks here; answered as a bad signature");
-            let public = match e {
-                VerifyError::Stale { .. } | VerifyError::BadTimestamp => RefusalReason::StaleTimestamp,
-                _ => RefusalReason::BadSignature,
-            };
-            return Err((Refusal::new(public, e.to_string()), true));
-        }
+    let answer = |e: VerifyError| {
+        let reason = match e {
+            VerifyError::Stale { .. } | VerifyError::BadTimestamp => RefusalReason::StaleTimestamp,
+            _ => RefusalReason::BadSignature,
+        };
+        Refusal::new(reason, e.to_string())
     };
-    verified.map_err(|e| match e {
-        VerifyError::Stale { .. } | VerifyError::BadTimestamp => refuse(RefusalReason::StaleTimestamp, e.to_string()),
-        other => refuse(RefusalReason::BadSignature, other.to_string()),
-    })?;
+    if city.is_none() {
+        state.inbox.count_refusal(Channel::Webhook, RefusalReason::UnknownCity);
+        tracing::info!(city = ?city_id, "webhook for a city that takes no webhooks here; answered as a bad signature");
+        return Err((answer(verified.err().unwrap_or(VerifyError::Mismatch)), true));
+    }
+    verified.map_err(|e| (answer(e), false))?;
 
     let post: InboundPost = serde_json::from_slice(&body)
         .map_err(|e| refuse(RefusalReason::Malformed, format!("the body is not the expected JSON: {e}")))?;

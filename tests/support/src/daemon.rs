@@ -222,6 +222,7 @@ impl Daemon {
                 return v;
             }
             assert!(start.elapsed() < DEADLINE, "{sample} stayed at {v} for {DEADLINE:?}");
+            // Polling the daemon's own report: it offers no event to await from outside the process.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -252,6 +253,7 @@ impl Daemon {
                 start.elapsed() < DEADLINE,
                 "deliveries not settled after {DEADLINE:?}: outbox depth {depth}, {recorded} of {attempts} outcomes recorded"
             );
+            // Polling the daemon's own report (as wait_metric).
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
