@@ -70,8 +70,17 @@ pub struct Delivery {
     pub initial_backoff: Duration,
     /// Largest retry delay (`max_backoff`, default 1h, ≥ `initial_backoff`).
     pub max_backoff: Duration,
-    /// Attempts before a delivery is given up as failed (`max_attempts`, default 12, ≥ 1).
-    pub max_attempts: u32,
+    /// How long a delivery is retried before it fails for good and its author is told
+    /// (`give_up_after`, default 5d, > 0): by age, not by a count of attempts, as Postfix's
+    /// `maximal_queue_lifetime`, so an endpoint down for a weekend loses nothing.
+    pub give_up_after: Duration,
+    /// How long a delivery may be pending before its author is told, once, that it is delayed
+    /// (`delay_warning_after`, default 4h, shorter than `give_up_after`; `"0s"` never tells):
+    /// Postfix's `delay_warning_time`. `None` when off.
+    pub delay_warning_after: Option<Duration>,
+    /// Deprecated and ignored (`max_attempts`, ≥ 1): read so that old configs still load;
+    /// `give_up_after` decides when a delivery fails. The daemon warns at start when it is set.
+    pub max_attempts: Option<u32>,
     /// Random spread of retry delays, as a fraction (`jitter`, default 0.2, within 0..=1).
     pub jitter: f64,
     /// Deliveries in flight at once (`concurrency`, default 64, ≥ 1).
@@ -82,12 +91,19 @@ pub struct Delivery {
     pub drain_timeout: Duration,
 }
 
+impl Delivery {
+    pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+    pub const DEFAULT_DELAY_WARNING_AFTER: Duration = Duration::from_secs(4 * 3600);
+}
+
 impl Default for Delivery {
     fn default() -> Self {
         Delivery {
             initial_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(3600),
-            max_attempts: 12,
+            give_up_after: Self::DEFAULT_GIVE_UP_AFTER,
+            delay_warning_after: Some(Self::DEFAULT_DELAY_WARNING_AFTER),
+            max_attempts: None,
             jitter: 0.2,
             concurrency: 64,
             timeout: Duration::from_secs(10),

@@ -1,6 +1,7 @@
 //! Targeted checks: each problem is found, located and worded; valid variants pass.
 
 use std::path::Path;
+use std::time::Duration;
 
 use c2c_config::{Config, PartnershipKind, Security};
 
@@ -222,8 +223,32 @@ fn delivery_and_webhook_tuning() {
     );
     let ok = BASE.to_string() + "[bridge.delivery]\nmax_attempts = 3\njitter = 0\n";
     let config = parse(&ok).unwrap();
-    assert_eq!(config.bridge.delivery.max_attempts, 3);
+    assert_eq!(config.bridge.delivery.max_attempts, Some(3), "still read (deprecated, ignored)");
     assert_eq!(config.bridge.delivery.jitter, 0.0);
+    assert_eq!(config.bridge.delivery.give_up_after, Duration::from_secs(5 * 24 * 3600));
+    assert_eq!(config.bridge.delivery.delay_warning_after, Some(Duration::from_secs(4 * 3600)));
+}
+
+#[test]
+fn deliveries_give_up_by_age() {
+    let delivery = |keys: &str| BASE.to_string() + "[bridge.delivery]\n" + keys;
+    let config = parse(&delivery("give_up_after = \"3s\"\ndelay_warning_after = \"1s\"\n")).unwrap();
+    assert_eq!(config.bridge.delivery.give_up_after, Duration::from_secs(3));
+    assert_eq!(config.bridge.delivery.delay_warning_after, Some(Duration::from_secs(1)));
+    let never = parse(&delivery("delay_warning_after = \"0s\"\n")).unwrap();
+    assert_eq!(never.bridge.delivery.delay_warning_after, None, "\"0s\": no delay notice");
+    let short = parse(&delivery("give_up_after = \"1h\"\n")).unwrap();
+    assert_eq!(short.bridge.delivery.delay_warning_after, None, "the default 4h would never come first");
+    assert_eq!(
+        errors(&delivery("give_up_after = \"0s\"\ndelay_warning_after = \"2h\"\n")),
+        ["dir/t.toml:41:17: bridge.delivery.give_up_after: must be longer than zero"]
+    );
+    assert_eq!(
+        errors(&delivery("give_up_after = \"1h\"\ndelay_warning_after = \"2h\"\n")),
+        [
+            "dir/t.toml:42:23: bridge.delivery.delay_warning_after: must be shorter than give_up_after (1h), or \"0s\" for no delay notice"
+        ]
+    );
 }
 
 #[test]

@@ -98,6 +98,22 @@ fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
             format!("must not be shorter than initial_backoff ({})", humantime::format_duration(initial_backoff)),
         );
     }
+    let give_up_after = t.opt_parsed(diag, "give_up_after", |s| crate::reader::parse_duration(s).and_then(positive));
+    let give_up = give_up_after.unwrap_or(default.give_up_after);
+    let delay_warning_after = t.opt_duration(diag, "delay_warning_after");
+    if let Some(warn) = delay_warning_after
+        && !warn.is_zero()
+        && warn >= give_up
+    {
+        diag.value_error(
+            &t.child("delay_warning_after"),
+            format!(
+                "must be shorter than give_up_after ({}), or \"0s\" for no delay notice",
+                humantime::format_duration(give_up)
+            ),
+        );
+    }
+    // Deprecated: read so that old configs load; the daemon warns that it is ignored.
     let max_attempts = t.opt_int(diag, "max_attempts", 1, u64::from(u32::MAX));
     let jitter = t.opt_number(diag, "jitter");
     if let Some(j) = jitter
@@ -112,7 +128,14 @@ fn delivery(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Delivery {
     Delivery {
         initial_backoff,
         max_backoff: max_backoff.unwrap_or(default.max_backoff.max(initial_backoff)),
-        max_attempts: max_attempts.map_or(default.max_attempts, |n| n as u32),
+        give_up_after: give_up,
+        delay_warning_after: match delay_warning_after {
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+            // The default, unless give_up_after is so short that it would never come first.
+            None => default.delay_warning_after.filter(|d| *d < give_up),
+        },
+        max_attempts: max_attempts.map(|n| n as u32),
         jitter: jitter.unwrap_or(default.jitter),
         concurrency: concurrency.map_or(default.concurrency, |n| n as usize),
         timeout: timeout.unwrap_or(default.timeout),
