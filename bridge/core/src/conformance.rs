@@ -87,6 +87,7 @@ pub fn sample_entry(message: &Message, index: usize) -> OutboxEntry {
         updated_at: message.committed_at,
         delivered_at: None,
         references: Vec::new(),
+        delay_noticed_at: None,
     }
 }
 

@@ -21,6 +21,9 @@ pub enum MessageKind {
     Notice,
     /// The bridge telling an author that a delivery failed for good.
     DeliveryFailed,
+    /// The bridge telling an author, once, that a delivery is still pending after
+    /// `delay_warning_after` (its endpoint is down); the bridge keeps trying.
+    Delayed,
     /// A follow-up reminder.
     Reminder,
 }
@@ -32,6 +35,7 @@ impl MessageKind {
             MessageKind::Post => "message",
             MessageKind::Notice => "notice",
             MessageKind::DeliveryFailed => "delivery_failed",
+            MessageKind::Delayed => "delayed",
             MessageKind::Reminder => "reminder",
         }
     }
@@ -170,6 +174,10 @@ pub struct OutboxEntry {
     /// References; the last one is the In-Reply-To). Empty when it starts the thread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// When the author was told that this delivery is delayed (the `delayed` notice, written in
+    /// the same commit as this), so a restart neither tells them again nor forgets to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_noticed_at: Option<Millis>,
 }
 
 impl OutboxEntry {

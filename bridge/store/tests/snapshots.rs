@@ -121,6 +121,38 @@ fn outbox_entry_encoding() {
             updated_at: 1_700_000_005_000,
             delivered_at: None,
             references: vec!["CAF=1@mail.leeds.example".into()],
+            delay_noticed_at: None,
+        },
+    );
+}
+
+/// An entry whose author was told it is delayed. The field is optional, so entries written
+/// before it existed (the snapshot above) still decode: no schema change.
+#[test]
+fn delayed_outbox_entry_encoding() {
+    check(
+        "outbox_entry_delayed",
+        &OutboxEntry {
+            id: OutboxId::for_recipient(message_id(), 0),
+            seq: 42,
+            message: message_id(),
+            conversation: conversation_id(),
+            partnership: "hangzhou-leeds".into(),
+            recipient: Recipient {
+                city: "hangzhou".into(),
+                contact: None,
+                channel: Channel::Webhook,
+                address: "hangzhou".into(),
+            },
+            status: DeliveryStatus::TemporaryFailure,
+            attempts: 9,
+            next_due: 1_700_014_410_000,
+            last_error: Some("HTTP 503".into()),
+            created_at: 1_700_000_000_004,
+            updated_at: 1_700_014_400_000,
+            delivered_at: None,
+            references: Vec::new(),
+            delay_noticed_at: Some(1_700_014_400_000),
         },
     );
 }
