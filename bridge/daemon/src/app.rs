@@ -166,12 +166,21 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let admin_token = Live::new(admin_token(&config)?);
     let settings = webhook_settings(&config);
     let cities = SharedCities::new(webhook_cities(&config)?);
+    let delivery = &config.bridge.delivery;
     let schedule = RetrySchedule {
-        initial: config.bridge.delivery.initial_backoff,
-        max: config.bridge.delivery.max_backoff,
-        jitter: config.bridge.delivery.jitter,
-        max_attempts: config.bridge.delivery.max_attempts,
+        initial: delivery.initial_backoff,
+        max: delivery.max_backoff,
+        jitter: delivery.jitter,
+        give_up_after: delivery.give_up_after,
+        delay_warning_after: delivery.delay_warning_after,
     };
+    if let Some(n) = delivery.max_attempts {
+        tracing::warn!(
+            max_attempts = n,
+            give_up_after = %crate::outbox::queues::human(delivery.give_up_after),
+            "[bridge.delivery] max_attempts is deprecated and ignored: deliveries give up by age (give_up_after); remove it from the config"
+        );
+    }
     let concurrency = config.bridge.delivery.concurrency;
     let drain_timeout = config.bridge.delivery.drain_timeout;
     let listen = config.bridge.listen;
@@ -315,7 +324,8 @@ fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Ve
         ("max_connections_per_client", old.max_connections_per_client != new.max_connections_per_client),
         ("delivery.initial_backoff", a.initial_backoff != b.initial_backoff),
         ("delivery.max_backoff", a.max_backoff != b.max_backoff),
-        ("delivery.max_attempts", a.max_attempts != b.max_attempts),
+        ("delivery.give_up_after", a.give_up_after != b.give_up_after),
+        ("delivery.delay_warning_after", a.delay_warning_after != b.delay_warning_after),
         ("delivery.jitter", a.jitter != b.jitter),
         ("delivery.concurrency", a.concurrency != b.concurrency),
         ("delivery.timeout", a.timeout != b.timeout),
@@ -419,7 +429,7 @@ mod tests {
         assert!(fixed_until_restart(&old.bridge, &old.bridge).is_empty());
         let mut new = old.clone();
         new.bridge.listen = "127.0.0.1:1".parse().unwrap();
-        new.bridge.delivery.max_attempts += 1;
-        assert_eq!(fixed_until_restart(&old.bridge, &new.bridge), vec!["listen", "delivery.max_attempts"]);
+        new.bridge.delivery.give_up_after *= 2;
+        assert_eq!(fixed_until_restart(&old.bridge, &new.bridge), vec!["listen", "delivery.give_up_after"]);
     }
 }

@@ -40,7 +40,7 @@ pub struct ErrorBody {
 /// What the bridge POSTs to a city's URL.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutboundPost {
-    /// `message`, `notice`, `delivery_failed` or `reminder`.
+    /// `message`, `notice`, `delayed`, `delivery_failed` or `reminder`.
     pub kind: String,
     /// The message id (the same for every recipient; the `webhook-id` header is per delivery).
     pub id: String,

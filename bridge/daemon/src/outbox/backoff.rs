@@ -1,10 +1,11 @@
-//! The retry schedule: exponential backoff with jitter, capped, and a limit on attempts.
+//! The retry schedule: exponential backoff with jitter, capped; deliveries give up by age.
 
 use std::time::Duration;
 
 use rand::Rng;
 
-/// When to try a failed delivery again, and when to give up.
+/// When to try a failed delivery (or a down endpoint) again, when to tell its author it is
+/// delayed, and when to give up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrySchedule {
     /// The wait after the first failure.
@@ -13,8 +14,11 @@ pub struct RetrySchedule {
     pub max: Duration,
     /// ±fraction of randomness on each wait, so retries of many deliveries spread out.
     pub jitter: f64,
-    /// After this many failed attempts, the delivery fails for good.
-    pub max_attempts: u32,
+    /// A delivery still pending this long after it was committed fails for good (at the next
+    /// failed attempt to its endpoint).
+    pub give_up_after: Duration,
+    /// A delivery pending this long has its author told, once, that it is delayed; `None`: never.
+    pub delay_warning_after: Option<Duration>,
 }
 
 impl RetrySchedule {
@@ -27,11 +31,6 @@ impl RetrySchedule {
         let factor = if j > 0.0 { rng.random_range(1.0 - j..=1.0 + j) } else { 1.0 };
         Duration::from_secs_f64((capped * factor).max(0.0))
     }
-
-    /// Whether `failures` failed attempts use up the schedule.
-    pub fn exhausted(&self, failures: u32) -> bool {
-        failures >= self.max_attempts
-    }
 }
 
 #[cfg(test)]
@@ -39,7 +38,13 @@ mod tests {
     use super::*;
 
     fn schedule(jitter: f64) -> RetrySchedule {
-        RetrySchedule { initial: Duration::from_secs(2), max: Duration::from_secs(60), jitter, max_attempts: 5 }
+        RetrySchedule {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+            jitter,
+            give_up_after: Duration::from_secs(3600),
+            delay_warning_after: None,
+        }
     }
 
     #[test]
@@ -59,12 +64,5 @@ mod tests {
             let d = s.delay(3, &mut rng).as_secs_f64();
             assert!((6.4..=9.6).contains(&d), "{d}");
         }
-    }
-
-    #[test]
-    fn gives_up_after_max_attempts() {
-        let s = schedule(0.0);
-        assert!(!s.exhausted(4));
-        assert!(s.exhausted(5));
     }
 }

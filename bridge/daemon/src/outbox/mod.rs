@@ -2,10 +2,13 @@
 //!
 //! # Layout
 //! - [`backoff`]: the retry schedule.
-//! - [`scheduler`]: per-(conversation, endpoint) queues, timers, bounded concurrency, status
-//!   records, and drain on shutdown.
+//! - [`queues`]: the rules, on a clock the caller passes in: per-(conversation, endpoint)
+//!   queues, down endpoints and their probes, what is due for a delay notice or to be given up.
+//! - [`scheduler`]: the loop around them: attempts through the connectors with bounded
+//!   concurrency, outcome records, notices through the committer, and drain on shutdown.
 
 pub mod backoff;
+pub mod queues;
 pub mod scheduler;
 
 use std::collections::BTreeMap;
@@ -17,8 +20,8 @@ pub use backoff::RetrySchedule;
 pub use scheduler::Scheduler;
 
 /// What deliveries of one message need besides their entries, captured when the message was
-/// committed so the scheduler need not read it back. Entries resumed from the store at start
-/// have none and read it.
+/// committed so the scheduler need not read it back. Only entries about to be attempted keep
+/// it (see [`queues`]); the others, and entries resumed from the store at start, read it.
 #[derive(Debug)]
 pub struct Context {
     pub message: Message,

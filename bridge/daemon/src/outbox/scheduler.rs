@@ -1,25 +1,24 @@
-//! The delivery scheduler.
+//! The delivery scheduler: the loop that drives [`Queues`] with the wall clock.
 //!
-//! Every outbox entry belongs to a queue keyed by (conversation, recipient endpoint). Only the
-//! head of a queue is ever being delivered or waiting for its retry, so an endpoint receives a
-//! conversation's messages in commit order even when one of them needs retries. Different
-//! queues proceed independently, up to a concurrency limit.
+//! It starts attempts through the connectors (up to `concurrency` at once), records each
+//! outcome on its entry (status, attempts, next due time, last error) in the store, and hands
+//! what the author must hear to the committer: a delay notice (written with the entry's
+//! `delay_noticed_at`, so it is sent once whatever crashes) and a failure for good (written with
+//! the `delivery_failed` notice). The rules (queues, probes of down endpoints, giving up by
+//! age) are in [`super::queues`].
 //!
-//! Each outcome is recorded on the entry (status, attempts, next due time, last error) in the
-//! store. A delivery that fails for good is visible there and in metrics, and its author is told
-//! on their own channel. At start, every entry still pending in the store is queued again, in
-//! commit order; on shutdown, deliveries in flight are allowed to finish (up to a timeout) and
-//! nothing new is started.
+//! At start, every entry still pending in the store is queued again, in commit order; on
+//! shutdown, deliveries in flight are allowed to finish (up to a timeout) and nothing new is
+//! started.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use c2c_config::Config;
 use c2c_core::{
-    Channel, Connector, ConversationId, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey,
-    NativeRef, OutboxEntry, OutboxId, Receipt, Shutdown, Store, now_ms,
+    Channel, Connector, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey, NativeRef,
+    OutboxEntry, OutboxId, Receipt, Shutdown, Store, now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -27,19 +26,29 @@ use tokio::task::JoinSet;
 use crate::live::Live;
 use crate::metrics::{BounceOutcome, Metrics};
 use crate::outbox::backoff::RetrySchedule;
+use crate::outbox::queues::{Attempt, EndpointKey, Overdue, QueueKey, Queues};
 use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
-
-/// (conversation, endpoint): the unit of ordering.
-type QueueKey = (ConversationId, String);
 
 /// What one delivery attempt came to.
 struct Outcome {
     key: QueueKey,
-    item: Queued,
-    /// When the message was received and what kind it is (for latency and notices).
+    /// The entry as read for the attempt, or why it could not be.
+    entry: Result<OutboxEntry, DeliveryError>,
+    /// When the message was received and what kind it is (for latency).
     received_at: Option<(Millis, MessageKind)>,
     result: Result<Receipt, DeliveryError>,
+}
+
+/// A notice handed to the committer has been recorded (or not).
+enum NoticeDone {
+    Delayed {
+        key: QueueKey,
+        seq: u64,
+        recorded: bool,
+    },
+    /// A failure for good (with its `delivery_failed` notice), or a bounce.
+    Failed,
 }
 
 /// Delivers outbox entries through the connectors.
@@ -60,23 +69,18 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-#[derive(Default)]
-struct Queues {
-    queues: HashMap<QueueKey, VecDeque<Queued>>,
-    /// Heads waiting for their due time.
-    timers: BinaryHeap<Reverse<(Millis, QueueKey)>>,
-    /// Heads due now, waiting for a free slot.
-    ready: VecDeque<QueueKey>,
-    depth: usize,
-    /// Every entry in `queues`, so none is queued twice.
-    queued: HashSet<OutboxId>,
+/// The loop's state.
+struct State {
+    q: Queues,
     /// Outcomes not yet written to the store (written together, see [`OUTCOME_BATCH`]).
     outcomes: Vec<OutboxEntry>,
     outcome_natives: Vec<(NativeKey, NativeRef)>,
     /// When the oldest unwritten outcome must be written at the latest.
     outcomes_due: Option<tokio::time::Instant>,
-    /// Failures for good on their way through the committer (with the notice to the author).
-    failures: JoinSet<()>,
+    /// Notices on their way through the committer (at most [`MAX_NOTICES`]).
+    notices: JoinSet<NoticeDone>,
+    /// Down endpoints with overdue entries left over when [`MAX_NOTICES`] was reached.
+    recheck: BTreeSet<EndpointKey>,
 }
 
 /// Delivery outcomes are written to the store in groups of up to this many, or after
@@ -87,74 +91,13 @@ struct Queues {
 const OUTCOME_BATCH: usize = 256;
 const OUTCOME_DELAY: Duration = Duration::from_millis(10);
 
-impl Queues {
-    fn push(&mut self, item: Queued) {
-        if !self.queued.insert(item.entry.id.clone()) {
-            tracing::warn!(entry = %item.entry.id, "an outbox entry was queued twice; the second is ignored");
-            return;
-        }
-        let key = (item.entry.conversation, item.entry.recipient.endpoint_key());
-        let queue = self.queues.entry(key.clone()).or_default();
-        let was_empty = queue.is_empty();
-        let due = item.entry.next_due;
-        queue.push_back(item);
-        self.depth += 1;
-        if was_empty {
-            self.arm(key, due);
-        }
-    }
+/// Notices (delays, failures for good) in flight through the committer at most: after a long
+/// outage thousands may fall due at once; each holds its entry until it is recorded.
+const MAX_NOTICES: usize = 256;
 
-    /// Make the head of `key` wait for `due` (or be ready now).
-    fn arm(&mut self, key: QueueKey, due: Millis) {
-        if due <= now_ms() {
-            self.ready.push_back(key);
-        } else {
-            self.timers.push(Reverse((due, key)));
-        }
-    }
-
-    /// Remove the head of `key` and arm the next one, if any.
-    fn pop(&mut self, key: &QueueKey) {
-        let Some(queue) = self.queues.get_mut(key) else {
-            return;
-        };
-        if let Some(done) = queue.pop_front() {
-            self.queued.remove(&done.entry.id);
-        }
-        self.depth -= 1;
-        match queue.front() {
-            Some(next) => {
-                let due = next.entry.next_due;
-                self.arm(key.clone(), due);
-            }
-            None => {
-                self.queues.remove(key);
-            }
-        }
-    }
-
-    /// Replace the head of `key` (after a failed attempt) and arm it for its new due time.
-    fn retry(&mut self, key: &QueueKey, item: Queued) {
-        let due = item.entry.next_due;
-        if let Some(head) = self.queues.get_mut(key).and_then(|q| q.front_mut()) {
-            *head = item;
-            self.arm(key.clone(), due);
-        }
-    }
-
-    /// Move every head whose time has come to `ready`; return when the next one is due.
-    fn fire_timers(&mut self) -> Option<Millis> {
-        let now = now_ms();
-        while let Some(Reverse((due, _))) = self.timers.peek() {
-            if *due > now {
-                return Some(*due);
-            }
-            let Reverse((_, key)) = self.timers.pop().expect("peeked");
-            self.ready.push_back(key);
-        }
-        None
-    }
-}
+/// Bytes of committed messages the queues may keep for entries about to be attempted (the rest
+/// are read from the store when their turn comes).
+const HOT_BUDGET: usize = 32 << 20;
 
 impl Scheduler {
     /// Deliver until `stop` is cancelled, then drain what is in flight. `resume` is what the
@@ -167,64 +110,82 @@ impl Scheduler {
         mut bounces: mpsc::UnboundedReceiver<Bounce>,
         stop: Shutdown,
     ) {
-        let mut q = Queues::default();
+        let mut st = State {
+            q: Queues::new(self.schedule.clone(), HOT_BUDGET),
+            outcomes: Vec::new(),
+            outcome_natives: Vec::new(),
+            outcomes_due: None,
+            notices: JoinSet::new(),
+            recheck: BTreeSet::new(),
+        };
         if !resume.is_empty() {
             tracing::info!(entries = resume.len(), "resuming undelivered outbox entries");
         }
         for entry in resume {
-            q.push(Queued { entry, context: None });
+            if !st.q.push(&entry) {
+                tracing::warn!(entry = %entry.id, "an outbox entry was queued twice; the second is ignored");
+            }
         }
         let mut inflight: JoinSet<Outcome> = JoinSet::new();
         let this = Arc::new(self);
         loop {
-            let next_due = q.fire_timers();
+            let now = now_ms();
             while inflight.len() < this.concurrency {
-                let Some(key) = q.ready.pop_front() else {
+                let Some(attempt) = st.q.next_attempt(now) else {
                     break;
                 };
-                let Some(entry) = q.queues.get(&key).and_then(|queue| queue.front()).cloned() else {
-                    continue;
-                };
+                let unwritten = st.outcomes.iter().rev().find(|o| o.id == attempt.id).cloned();
                 let s = this.clone();
                 inflight.spawn(async move {
+                    let key = attempt.key.clone();
                     // A panic in a connector (a bug) must not leave this queue's head waiting
                     // for an outcome forever: it becomes a failed attempt, retried with backoff.
-                    let attempt = std::panic::AssertUnwindSafe(s.attempt(key.clone(), entry.clone()));
+                    let attempt = std::panic::AssertUnwindSafe(s.attempt(attempt, unwritten));
                     match futures::FutureExt::catch_unwind(attempt).await {
                         Ok(outcome) => outcome,
                         Err(_) => Outcome {
                             key,
-                            item: entry,
+                            entry: Err(DeliveryError::temporary("the delivery attempt panicked (a bug); retrying")),
                             received_at: None,
                             result: Err(DeliveryError::temporary("the delivery attempt panicked (a bug); retrying")),
                         },
                     }
                 });
             }
-            this.metrics.set_outbox_depth(q.depth);
-            let sleep = next_due.map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
+            this.metrics.set_outbox_depth(st.q.depth());
+            let sleep = st.q.next_wakeup().map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
             tokio::select! {
                 _ = stop.cancelled() => break,
                 Some(entries) = rx.recv() => {
                     for e in entries {
-                        q.push(e);
+                        let id = e.entry.id.clone();
+                        if !st.q.push_hot(Box::new(e)) {
+                            tracing::warn!(entry = %id, "an outbox entry was queued twice; the second is ignored");
+                        }
                     }
                 }
-                Some(b) = bounces.recv() => this.bounced(&mut q, b),
-                Some(_) = q.failures.join_next(), if !q.failures.is_empty() => {}
+                Some(b) = bounces.recv() => this.bounced(&mut st, b),
+                Some(done) = st.notices.join_next(), if !st.notices.is_empty() => {
+                    match done {
+                        Ok(NoticeDone::Delayed { key, seq, recorded }) => st.q.delay_noticed(&key, seq, recorded),
+                        Ok(NoticeDone::Failed) => {}
+                        Err(e) => tracing::error!(error = %e, "a notice task failed; its entry stays pending until the next start"),
+                    }
+                    this.recheck(&mut st);
+                }
                 Some(done) = inflight.join_next(), if !inflight.is_empty() => {
                     match done {
-                        Ok(outcome) => this.record(&mut q, outcome).await,
+                        Ok(outcome) => this.record(&mut st, outcome),
                         Err(e) => tracing::error!(error = %e, "a delivery task failed; its entry stays pending until the next start"),
                     }
                 }
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => {}
-                _ = tokio::time::sleep_until(q.outcomes_due.unwrap_or_else(tokio::time::Instant::now)), if q.outcomes_due.is_some() => {
-                    this.write_outcomes(&mut q).await;
+                _ = tokio::time::sleep_until(st.outcomes_due.unwrap_or_else(tokio::time::Instant::now)), if st.outcomes_due.is_some() => {
+                    this.write_outcomes(&mut st).await;
                 }
             }
-            if q.outcomes.len() >= OUTCOME_BATCH {
-                this.write_outcomes(&mut q).await;
+            if st.outcomes.len() >= OUTCOME_BATCH {
+                this.write_outcomes(&mut st).await;
             }
         }
 
@@ -234,44 +195,65 @@ impl Scheduler {
         let drain = async {
             while let Some(done) = inflight.join_next().await {
                 if let Ok(outcome) = done {
-                    this.record(&mut q, outcome).await;
+                    this.record(&mut st, outcome);
                 }
             }
-            // Failures for good go through the committer, which stops after the scheduler.
-            while q.failures.join_next().await.is_some() {}
+            // Notices go through the committer, which stops after the scheduler.
+            while st.notices.join_next().await.is_some() {}
         };
         if tokio::time::timeout(this.drain_timeout, drain).await.is_err() {
             tracing::warn!(
                 "deliveries still in flight after the drain timeout; they will be retried at the next start"
             );
         }
-        this.write_outcomes(&mut q).await;
-        tracing::debug!(pending = q.depth, "scheduler stopped");
+        this.write_outcomes(&mut st).await;
+        tracing::debug!(pending = st.q.depth(), "scheduler stopped");
     }
 
-    /// One delivery attempt of `item`.
-    async fn attempt(&self, key: QueueKey, item: Queued) -> Outcome {
-        let channel = item.entry.recipient.channel;
-        let delivery = self.delivery(&item);
+    /// One delivery attempt. `unwritten` is the entry's latest outcome not yet in the store.
+    async fn attempt(&self, attempt: Attempt, unwritten: Option<OutboxEntry>) -> Outcome {
+        let Attempt { key, seq, id, hot, .. } = attempt;
+        let (entry, context) = match hot {
+            Some(h) => (Ok(h.entry), h.context),
+            None => (unwritten.map(Ok).unwrap_or_else(|| self.read_entry(seq, &id)), None),
+        };
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => return Outcome { key, entry: Err(e.clone()), received_at: None, result: Err(e) },
+        };
+        let channel = entry.recipient.channel;
+        let delivery = self.delivery(&entry, context.as_deref());
         let received_at = delivery.as_ref().ok().map(|d| (d.message.received_at, d.message.kind));
         let result = match (delivery, self.connectors.get(&channel)) {
             (Err(e), _) => Err(e),
             (Ok(_), None) => Err(DeliveryError::temporary(format!("no {channel} connector is configured"))),
             (Ok(d), Some(connector)) => connector.deliver(&d).await,
         };
-        Outcome { key, item, received_at, result }
+        Outcome { key, entry: Ok(entry), received_at, result }
     }
 
-    /// Everything a connector needs for `item`: from the context captured at commit time, or
-    /// read from the store for entries resumed after a restart.
-    fn delivery(&self, item: &Queued) -> Result<Delivery, DeliveryError> {
-        let entry = &item.entry;
+    /// A pending entry's record, from the store.
+    fn read_entry(&self, seq: u64, id: &OutboxId) -> Result<OutboxEntry, DeliveryError> {
+        match self.store.outbox_entry(seq, id) {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(DeliveryError::permanent("the delivery is missing from the store")),
+            Err(e) => Err(DeliveryError::temporary(format!("reading the store: {e}"))),
+        }
+    }
+
+    /// Everything a connector needs for `entry`: from the context captured at commit time, or
+    /// read from the store.
+    fn delivery(
+        &self,
+        entry: &OutboxEntry,
+        context: Option<&crate::outbox::Context>,
+    ) -> Result<Delivery, DeliveryError> {
         let config = self.config.get();
         let partnership_language =
             config.partnership(&entry.partnership).map(|p| p.language.clone()).unwrap_or_else(|| "en".into());
         let recipient_name =
             entry.recipient.contact.as_deref().and_then(|c| config.contact(c)).map(|(_, c)| c.name.clone());
-        if let Some(ctx) = &item.context {
+        if let Some(ctx) = context {
             return Ok(Delivery {
                 entry: entry.clone(),
                 message: ctx.message.clone(),
@@ -297,7 +279,7 @@ impl Scheduler {
 
     /// A delivery bounced after it was made: record it as failed for good, tell the author;
     /// answer the bounce once that is durable.
-    fn bounced(&self, q: &mut Queues, b: Bounce) {
+    fn bounced(&self, st: &mut State, b: Bounce) {
         let Bounce { report, done } = b;
         let entry = match self.store.outbox_entry(report.seq, &report.entry) {
             Ok(Some(e)) => e,
@@ -336,17 +318,23 @@ impl Scheduler {
         entry.last_error = Some(reason.clone());
         tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery bounced");
         self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
-        self.fail_for_good(q, entry, reason, Some(done));
+        self.fail_for_good(st, entry, reason, Some(done));
     }
 
     /// Hand a failure for good to the committer, which records it with the notice to the
     /// author; `done` (a bounce's) hears whether that became durable. Any earlier outcome of the
     /// entry not yet written is dropped: it would only be overwritten.
-    fn fail_for_good(&self, q: &mut Queues, entry: OutboxEntry, reason: String, done: Option<oneshot::Sender<bool>>) {
-        q.outcomes.retain(|o| o.id != entry.id);
-        let router = self.router.clone();
-        q.failures.spawn(async move {
+    fn fail_for_good(&self, st: &mut State, entry: OutboxEntry, reason: String, done: Option<oneshot::Sender<bool>>) {
+        let before = st.outcomes.len();
+        st.outcomes.retain(|o| o.id != entry.id);
+        let superseded = before - st.outcomes.len();
+        let (router, metrics) = (self.router.clone(), self.metrics.clone());
+        st.notices.spawn(async move {
             let recorded = router.failed_for_good(entry, reason).await;
+            if recorded {
+                // The outcomes it replaced are on disk in their final form.
+                metrics.outcomes_recorded(superseded);
+            }
             match done {
                 Some(done) => {
                     let _ = done.send(recorded);
@@ -356,17 +344,92 @@ impl Scheduler {
                 }
                 None => {}
             }
+            NoticeDone::Failed
         });
     }
 
+    /// The latest record of a queued entry: its unwritten outcome, else the store's.
+    fn latest(&self, st: &State, seq: u64, id: &OutboxId) -> Result<OutboxEntry, DeliveryError> {
+        match st.outcomes.iter().rev().find(|o| &o.id == id) {
+            Some(e) => Ok(e.clone()),
+            None => self.read_entry(seq, id),
+        }
+    }
+
+    /// Hand what has waited too long at the down `endpoint` to the committer: delay notices
+    /// and failures for good, as many as [`MAX_NOTICES`] allows (the rest at the next chance).
+    fn overdue(&self, st: &mut State, endpoint: &EndpointKey) {
+        let room = MAX_NOTICES.saturating_sub(st.notices.len());
+        let now = now_ms();
+        let (found, more) = st.q.overdue(endpoint, now, room);
+        if more {
+            st.recheck.insert(endpoint.clone());
+        }
+        for overdue in found {
+            match overdue {
+                Overdue::Delay { key, seq, id, reason } => {
+                    let mut entry = match self.latest(st, seq, &id) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            tracing::error!(entry = %id, error = %e, "could not read a delayed delivery to tell its author");
+                            st.q.delay_noticed(&key, seq, false);
+                            continue;
+                        }
+                    };
+                    // The notice's record of the entry replaces its unwritten outcomes.
+                    let before = st.outcomes.len();
+                    st.outcomes.retain(|o| o.id != id);
+                    let superseded = before - st.outcomes.len();
+                    entry.delay_noticed_at = Some(now);
+                    entry.updated_at = now;
+                    let deadline = entry.created_at + self.schedule.give_up_after.as_millis() as Millis;
+                    tracing::info!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery delayed; telling its author");
+                    let (router, metrics) = (self.router.clone(), self.metrics.clone());
+                    st.notices.spawn(async move {
+                        let recorded = router.delayed(entry, reason, deadline).await;
+                        if recorded {
+                            metrics.outcomes_recorded(superseded);
+                        }
+                        NoticeDone::Delayed { key, seq, recorded }
+                    });
+                }
+                Overdue::GiveUp { seq, id, reason } => {
+                    let mut entry = match self.latest(st, seq, &id) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            tracing::error!(entry = %id, error = %e, "could not read a delivery to give it up; it is retried at the next start");
+                            continue;
+                        }
+                    };
+                    entry.status = DeliveryStatus::PermanentFailure;
+                    entry.updated_at = now;
+                    entry.last_error = Some(reason.clone());
+                    tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery failed for good");
+                    self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
+                    self.fail_for_good(st, entry, reason, None);
+                }
+            }
+        }
+    }
+
+    /// Look again at endpoints whose overdue entries did not all fit in [`MAX_NOTICES`].
+    fn recheck(&self, st: &mut State) {
+        while !st.recheck.is_empty() && st.notices.len() < MAX_NOTICES {
+            let endpoint = st.recheck.pop_first().expect("not empty");
+            if st.q.is_down(&endpoint) {
+                self.overdue(st, &endpoint);
+            }
+        }
+    }
+
     /// Write the outcomes gathered so far in one store write.
-    async fn write_outcomes(&self, q: &mut Queues) {
-        q.outcomes_due = None;
-        if q.outcomes.is_empty() && q.outcome_natives.is_empty() {
+    async fn write_outcomes(&self, st: &mut State) {
+        st.outcomes_due = None;
+        if st.outcomes.is_empty() && st.outcome_natives.is_empty() {
             return;
         }
-        let entries = std::mem::take(&mut q.outcomes);
-        let natives = std::mem::take(&mut q.outcome_natives);
+        let entries = std::mem::take(&mut st.outcomes);
+        let natives = std::mem::take(&mut st.outcome_natives);
         let staged = match self.store.update_deliveries(&entries, &natives).await {
             Ok(staged) => staged,
             Err(e) => {
@@ -387,16 +450,29 @@ impl Scheduler {
         });
     }
 
-    /// Record an outcome and move the queue on.
-    async fn record(&self, q: &mut Queues, outcome: Outcome) {
-        let Outcome { key, item, received_at, result } = outcome;
-        let Queued { mut entry, context } = item;
+    /// Record an outcome and move the queues on.
+    fn record(&self, st: &mut State, outcome: Outcome) {
+        let Outcome { key, entry, received_at, result } = outcome;
         let now = now_ms();
+        let endpoint = key.1.clone();
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(DeliveryError::Temporary { reason, retry_after }) => {
+                tracing::error!(endpoint = %endpoint, %reason, "could not attempt a delivery; will retry");
+                st.q.failed(&key, now, &reason, retry_after);
+                self.overdue(st, &endpoint);
+                return;
+            }
+            Err(DeliveryError::Permanent { reason }) => {
+                tracing::error!(endpoint = %endpoint, %reason, "could not attempt a delivery; dropped from the queue");
+                st.q.failed_for_good(&key, now);
+                return;
+            }
+        };
         let channel = entry.recipient.channel;
         entry.attempts += 1;
         entry.updated_at = now;
-        let mut natives = Vec::new();
-        let mut failed_for_good = None;
+        let natives: Vec<(NativeKey, NativeRef)>;
         match result {
             Ok(receipt) => {
                 entry.status = DeliveryStatus::Delivered;
@@ -420,43 +496,46 @@ impl Scheduler {
                     self.metrics.relay_latency((now - received).max(0) as f64 / 1000.0);
                 }
                 tracing::debug!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts, "delivered");
-                q.pop(&key);
-            }
-            Err(DeliveryError::Temporary { reason, retry_after }) if !self.schedule.exhausted(entry.attempts) => {
-                let mut wait = self.schedule.delay(entry.attempts, &mut rand::rng());
-                if let Some(asked) = retry_after {
-                    wait = wait.max(asked.min(self.schedule.max));
+                if st.q.is_down(&endpoint) {
+                    tracing::info!(%endpoint, "endpoint back: its queues wake");
                 }
-                entry.status = DeliveryStatus::TemporaryFailure;
-                entry.next_due = now + wait.as_millis() as Millis;
-                tracing::info!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
-                    retry_in_ms = wait.as_millis() as u64, %reason, "delivery failed; will retry");
-                entry.last_error = Some(reason);
-                q.retry(&key, Queued { entry: entry.clone(), context });
+                st.q.delivered(&key);
             }
-            Err(e) => {
-                let reason = match e {
-                    DeliveryError::Temporary { reason, .. } => {
-                        format!("gave up after {} attempts: {reason}", entry.attempts)
-                    }
-                    DeliveryError::Permanent { reason } => reason,
-                };
+            Err(DeliveryError::Temporary { reason, retry_after }) => {
+                let was_down = st.q.is_down(&endpoint);
+                let next = st.q.failed(&key, now, &reason, retry_after);
+                entry.status = DeliveryStatus::TemporaryFailure;
+                entry.next_due = next;
+                let retry_in_ms = (next - now).max(0) as u64;
+                if was_down {
+                    tracing::info!(entry = %entry.id, %endpoint, attempts = entry.attempts, retry_in_ms, %reason,
+                        "delivery failed; the endpoint is still down");
+                } else {
+                    tracing::warn!(entry = %entry.id, %endpoint, attempts = entry.attempts, retry_in_ms, %reason,
+                        "delivery failed; the endpoint is down: its deliveries wait, one probe at a time");
+                }
+                entry.last_error = Some(reason);
+                st.outcomes.push(entry);
+                st.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
+                self.metrics.delivery(channel, DeliveryStatus::TemporaryFailure);
+                self.overdue(st, &endpoint);
+                return;
+            }
+            Err(DeliveryError::Permanent { reason }) => {
                 entry.status = DeliveryStatus::PermanentFailure;
                 tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
                     %reason, "delivery failed for good");
                 entry.last_error = Some(reason.clone());
-                failed_for_good = Some(reason);
-                q.pop(&key);
+                st.q.failed_for_good(&key, now);
+                self.metrics.delivery(channel, entry.status);
+                self.fail_for_good(st, entry, reason, None);
+                return;
             }
         }
         self.metrics.delivery(channel, entry.status);
-        if let Some(reason) = failed_for_good {
-            self.fail_for_good(q, entry, reason, None);
-            return;
-        }
-        q.outcomes.push(entry);
-        q.outcome_natives.extend(natives);
-        q.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
+        st.outcomes.push(entry);
+        st.outcome_natives.extend(natives);
+        st.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
     }
 }
 
@@ -465,7 +544,6 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use async_trait::async_trait;
-    use c2c_core::conformance::{sample_commit, sample_conversation};
     use c2c_core::{Delivery, Inbox};
 
     use super::*;
@@ -508,7 +586,8 @@ mod tests {
                 initial: Duration::from_millis(1),
                 max: Duration::from_millis(1),
                 jitter: 0.0,
-                max_attempts: 5,
+                give_up_after: Duration::from_secs(3600),
+                delay_warning_after: None,
             },
             concurrency: 1,
             drain_timeout: Duration::from_secs(5),
@@ -531,20 +610,5 @@ mod tests {
         assert_eq!(connector.calls.load(Ordering::SeqCst), 3, "the attempt that panicked was made again");
         stop.cancel();
         running.await.unwrap();
-    }
-
-    #[test]
-    fn an_entry_queued_twice_is_queued_once() {
-        let conv = sample_conversation("p");
-        let (_, _, entry) = sample_commit(&conv, 1);
-        let mut q = Queues::default();
-        q.push(Queued { entry: entry.clone(), context: None });
-        q.push(Queued { entry: entry.clone(), context: None });
-        assert_eq!(q.depth, 1);
-        let key = (entry.conversation, entry.recipient.endpoint_key());
-        q.pop(&key);
-        assert_eq!(q.depth, 0);
-        q.push(Queued { entry, context: None });
-        assert_eq!(q.depth, 1, "once delivered and gone, the id may be queued again (a later resume)");
     }
 }

@@ -6,7 +6,7 @@
 //! its queue (up to a limit), processes them in memory, commits them with one durable write
 //! (group commit), and only then answers each sender.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use c2c_config::{CommitMode, Config, OtherChannelRule};
@@ -36,6 +36,9 @@ pub enum Work {
     /// A delivery failed for good: record it and tell the author, in one commit; `done` is
     /// answered once that is durable.
     DeliveryFailed { entry: Box<OutboxEntry>, reason: String, done: oneshot::Sender<bool> },
+    /// A delivery is delayed: record the entry (noticed) and tell the author, in one commit;
+    /// `done` is answered once that is durable.
+    DeliveryDelayed { entry: Box<OutboxEntry>, reason: String, deadline: c2c_core::Millis, done: oneshot::Sender<bool> },
 }
 
 /// Where an inbound message's answer goes once its batch is durable.
@@ -44,7 +47,8 @@ type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
 /// What a group hands on once it is durable: answers to senders, entries to the scheduler.
 struct Handoff {
     answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
-    /// Failed deliveries recorded in the group (see [`Work::DeliveryFailed`]).
+    /// Failed and delayed deliveries recorded in the group (see [`Work::DeliveryFailed`],
+    /// [`Work::DeliveryDelayed`]).
     failures: Vec<oneshot::Sender<bool>>,
     queued: Vec<Queued>,
     outbox: mpsc::UnboundedSender<Vec<Queued>>,
@@ -92,9 +96,14 @@ impl Handoff {
     }
 }
 
-/// The group's outbox entries with what their deliveries need, so the scheduler does not read
-/// back what was just written.
-fn queued_entries(commit: &Commit, conversations: &HashMap<ConversationId, Conversation>) -> Vec<Queued> {
+/// The group's new outbox entries with what their deliveries need, so the scheduler does not
+/// read back what was just written. `updated` are entries the group only records (a failure,
+/// a delay notice sent): the scheduler has them already.
+fn queued_entries(
+    commit: &Commit,
+    conversations: &HashMap<ConversationId, Conversation>,
+    updated: &HashSet<OutboxId>,
+) -> Vec<Queued> {
     let mut contexts: HashMap<MessageId, Arc<Context>> = HashMap::new();
     for m in &commit.messages {
         let (subject, thread_keys) = match conversations.get(&m.conversation) {
@@ -106,8 +115,7 @@ fn queued_entries(commit: &Commit, conversations: &HashMap<ConversationId, Conve
     commit
         .outbox
         .iter()
-        // Not the entries of failed deliveries recorded in the group: they are done.
-        .filter(|e| e.status.is_pending())
+        .filter(|e| e.status.is_pending() && !updated.contains(&e.id))
         .map(|e| Queued { entry: e.clone(), context: contexts.get(&e.message).cloned() })
         .collect()
 }
@@ -145,6 +153,8 @@ struct Batch {
     /// Answers to send once the batch is durable.
     answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
     failures: Vec<oneshot::Sender<bool>>,
+    /// Outbox entries recorded as updates, not new deliveries.
+    updated: HashSet<OutboxId>,
 }
 
 impl Committer {
@@ -222,11 +232,17 @@ impl Committer {
                     }
                     batch.failures.push(done);
                 }
+                Work::DeliveryDelayed { entry, reason, deadline, done } => {
+                    if let Err(e) = self.delivery_delayed(&config, &mut batch, &entry, &reason, deadline) {
+                        tracing::warn!(entry = %entry.id, error = %e, "could not tell the author about a delayed delivery");
+                    }
+                    batch.failures.push(done);
+                }
             }
         }
         self.metrics.commit_batch(messages);
-        let Batch { mut commit, conversations, answers, failures, .. } = batch;
-        let queued = queued_entries(&commit, &conversations);
+        let Batch { mut commit, conversations, answers, failures, updated, .. } = batch;
+        let queued = queued_entries(&commit, &conversations, &updated);
         commit.conversations = conversations.into_values().collect();
         let handoff = Handoff { answers, failures, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
         let store = self.store.clone();
@@ -528,11 +544,44 @@ impl Committer {
         entry: &OutboxEntry,
         reason: &str,
     ) -> Result<(), String> {
-        // The failure itself, committed with the notice (or alone when there is none to send).
+        self.tell_author(config, batch, entry, MessageKind::DeliveryFailed, |lang, subject, recipient| {
+            notice::delivery_failed(lang, subject, recipient, reason)
+        })
+    }
+
+    /// Tell the author of a post, once, that one of its deliveries is delayed.
+    fn delivery_delayed(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        entry: &OutboxEntry,
+        reason: &str,
+        deadline: c2c_core::Millis,
+    ) -> Result<(), String> {
+        let until = chrono::DateTime::from_timestamp_millis(deadline)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        self.tell_author(config, batch, entry, MessageKind::Delayed, |lang, subject, recipient| {
+            notice::delayed(lang, subject, recipient, reason, &until)
+        })
+    }
+
+    /// Record `entry` as it is now, with a notice of `kind` to the author of its message
+    /// (written by `text` from the partnership's language, the subject and the recipient), in
+    /// this batch. Only posts have an author to tell: about a notice, nothing is said (no loops).
+    fn tell_author(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        entry: &OutboxEntry,
+        kind: MessageKind,
+        text: impl FnOnce(&str, &str, &str) -> String,
+    ) -> Result<(), String> {
+        // The entry itself, committed with the notice (or alone when there is none to send).
         batch.commit.outbox.push(entry.clone());
+        batch.updated.insert(entry.id.clone());
         let message =
             self.store.message(entry.conversation, entry.seq).map_err(|e| e.to_string())?.ok_or("message not found")?;
-        // Only posts have an author to tell; a failed notice is not announced (no loops).
         let Some(author) = message.author.as_ref().filter(|_| message.kind == MessageKind::Post) else {
             return Ok(());
         };
@@ -544,9 +593,9 @@ impl Committer {
         let lang = config.partnership(&conv.partnership).map(|p| p.language.clone()).unwrap_or_else(|| "en".into());
         let city = config.city(&entry.recipient.city).map(|c| c.name.clone()).unwrap_or(entry.recipient.city.clone());
         let recipient = format!("{city} ({})", entry.recipient.channel);
-        let text = notice::delivery_failed(&lang, &conv.subject, &recipient, reason);
+        let text = text(&lang, &conv.subject, &recipient);
         let now = now_ms();
-        let notice = self.bridge_message(&conv, MessageKind::DeliveryFailed, text, &lang, now);
+        let notice = self.bridge_message(&conv, kind, text, &lang, now);
         push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, email_domain(config));
         batch.commit.messages.push(notice);
         // Carried along so the notice's delivery sees the conversation's thread keys, and its
@@ -582,6 +631,7 @@ fn push_entries(
             updated_at: now,
             delivered_at: None,
             references: Vec::new(),
+            delay_noticed_at: None,
         };
         if let (c2c_core::Channel::Email, Some(domain)) = (entry.recipient.channel, email_domain) {
             entry.references = conv.note_email(&entry.recipient.address, &entry.email_message_id(domain));

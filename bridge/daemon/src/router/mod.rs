@@ -80,6 +80,22 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Record `entry` as noticed (its `delay_noticed_at` set) with the `delayed` notice to its
+    /// author, in one commit; `true` once that is durable. `reason` is why its endpoint fails,
+    /// `deadline` when the bridge gives up. A crash before it means the notice is made at the
+    /// next check after the restart; after it, the entry's record says it was sent.
+    pub async fn delayed(&self, entry: OutboxEntry, reason: String, deadline: c2c_core::Millis) -> bool {
+        let (done, answer) = oneshot::channel();
+        let work = Work::DeliveryDelayed { entry: Box::new(entry), reason, deadline, done };
+        if self.tx.send(work).await.is_err() {
+            tracing::warn!("committer stopped; a delay notice is made again after the next start");
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+}
+
 #[async_trait]
 impl Inbox for Router {
     async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal> {

@@ -63,6 +63,28 @@ pub fn delivery_failed(lang: &str, subject: &str, recipient: &str, reason: &str)
     }
 }
 
+/// A delivery of the author's message is still pending after `delay_warning_after`; the
+/// bridge keeps trying until `until`.
+pub fn delayed(lang: &str, subject: &str, recipient: &str, reason: &str, until: &str) -> String {
+    match lang {
+        "zh" => format!(
+            "您的消息（主题：{subject}）尚未送达 {recipient}：{reason}。系统将继续尝试，直至 {until}；如仍无法送达，会再通知您。"
+        ),
+        "ja" => format!(
+            "メッセージ（件名：{subject}）はまだ {recipient} に届いていません：{reason}。{until} まで配信を試み続け、届けられなかった場合はお知らせします。"
+        ),
+        "fr" => format!(
+            "Votre message « {subject} » n'a pas encore été remis à {recipient} : {reason}. Le pont réessaie jusqu'au {until} et vous préviendra s'il n'y parvient pas."
+        ),
+        "es" => format!(
+            "Su mensaje «{subject}» aún no se ha entregado a {recipient}: {reason}. El puente seguirá intentándolo hasta el {until} y le avisará si no lo consigue."
+        ),
+        _ => format!(
+            "Your message \"{subject}\" has not reached {recipient} yet: {reason}. The bridge keeps trying until {until} and will tell you if it cannot deliver it."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +94,8 @@ mod tests {
         assert!(relayed_from_other_channel("xx", "p", "Leeds", "email").starts_with("Note:"));
         assert!(rejected_other_channel("zh", "p", "Leeds", "email").contains("email"));
         assert!(delivery_failed("en", "S", "Hangzhou (webhook)", "HTTP 404").contains("HTTP 404"));
+        let d = delayed("en", "S", "Hangzhou (webhook)", "HTTP 503", "2027-01-05 14:00 UTC");
+        assert!(d.contains("HTTP 503") && d.contains("2027-01-05 14:00 UTC"), "{d}");
+        assert!(delayed("ja", "S", "Hangzhou (webhook)", "HTTP 503", "2027-01-05").contains("2027-01-05"));
     }
 }

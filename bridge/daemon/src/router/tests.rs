@@ -307,6 +307,31 @@ async fn a_failure_for_good_is_recorded_with_the_notice_to_the_author_in_one_com
 }
 
 #[tokio::test]
+async fn a_delay_notice_is_recorded_with_the_entry_it_is_about_in_one_commit() {
+    let mut h = harness();
+    let a = h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap();
+    let mut delayed = h.outbox.recv().await.unwrap().remove(0).entry;
+    delayed.status = DeliveryStatus::TemporaryFailure;
+    delayed.delay_noticed_at = Some(delayed.created_at + 4 * 3600 * 1000);
+    let deadline = delayed.created_at + 5 * 24 * 3600 * 1000;
+    assert!(h.router.delayed(delayed.clone(), "452 mailbox full".into(), deadline).await);
+
+    // The scheduler is handed the notice to the author, not the delayed entry again.
+    let queued: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].recipient.city, "hangzhou");
+    let notice = h.store.message(a.conversation, queued[0].seq).unwrap().unwrap();
+    assert_eq!(notice.kind, MessageKind::Delayed);
+    assert!(notice.text.contains("452 mailbox full"), "{}", notice.text);
+    let until = chrono::DateTime::from_timestamp_millis(deadline).unwrap().format("%Y-%m-%d %H:%M UTC").to_string();
+    assert!(notice.text.contains(&until), "{}", notice.text);
+    // The entry is still pending, and its record says the author was told.
+    let stored = h.store.outbox_entry(delayed.seq, &delayed.id).unwrap().unwrap();
+    assert_eq!(stored.delay_noticed_at, delayed.delay_noticed_at);
+    assert!(h.store.pending_outbox().unwrap().iter().any(|e| e.id == delayed.id));
+}
+
+#[tokio::test]
 async fn a_failed_flush_answers_unavailable_and_stops_the_daemon() {
     let mut h = harness();
     h.store.fail_flushes(true);
