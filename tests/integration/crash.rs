@@ -10,7 +10,7 @@ const MESSAGES: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message() {
-    let mut w = crate::world_with(Tuning { max_attempts: 1000, ..Tuning::default() }).await;
+    let mut w = crate::world().await;
     // Hangzhou's system is failing: nothing gets delivered before the kill.
     w.sink.script("hangzhou", &[503; 100_000]);
 
@@ -138,4 +138,68 @@ async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
     );
     assert_eq!(w.sink.redelivered(), 0);
     assert_eq!(w.daemon.metric("c2c_outbox_depth").await, 0.0);
+}
+
+/// The delay notice is a stored record: a crash before it is due does not skip it (a message's
+/// age counts from its commit), and a crash after it is recorded does not send a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_neither_skips_nor_repeats_a_delay_notice() {
+    let mut w = crate::world_with(Tuning { give_up_after: "1h", delay_warning_after: "1s", ..Tuning::default() }).await;
+    w.sink.script("hangzhou", &[503; 100_000]);
+    let body = message("leeds-jo", "hangzhou-leeds", Some("T-late"), Some("Late once"), "Hangzhou is down");
+    let a = w.post("leeds", "late-1", &body).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+
+    // Killed right after the first failed attempt, long before the notice is due.
+    let first = w.sink.next().await;
+    assert_eq!((first.city.as_str(), first.answered), ("hangzhou", 503));
+    w.daemon.kill9();
+    assert!(w.sink.drain().iter().all(|r| r.city == "hangzhou"), "no notice before the kill");
+
+    // The restarted daemon tells the author. Leeds's system holds the notice (it has arrived,
+    // so it is on disk) and the daemon is killed again before it is answered.
+    w.sink.hold("leeds");
+    w.daemon.restart().await;
+    let notice = loop {
+        let r = w.sink.next().await;
+        if r.city == "leeds" {
+            break r;
+        }
+    };
+    assert_eq!(notice.post.kind, "delayed");
+    assert!(notice.post.text.contains("Late once"), "{}", notice.post.text);
+    w.daemon.kill9();
+    w.sink.release("leeds");
+    w.daemon.restart().await;
+
+    // After the second restart Hangzhou fails three more times, each time with every entry
+    // checked for its age: the notice is delivered again (the same delivery, its outcome was
+    // not recorded), and no second notice is made.
+    let (mut probes, mut to_leeds) = (0, Vec::new());
+    while probes < 3 || to_leeds.is_empty() {
+        let r = w.sink.next().await;
+        match r.city.as_str() {
+            "hangzhou" => probes += 1,
+            _ => to_leeds.push(r),
+        }
+    }
+    w.sink.clear_script("hangzhou");
+    loop {
+        let r = w.sink.next_delivered().await;
+        if r.city == "hangzhou" {
+            assert_eq!(r.post.id, a.body["message"].as_str().unwrap());
+            break;
+        }
+        to_leeds.push(r);
+    }
+    w.daemon.settled().await;
+    to_leeds.extend(w.sink.drain().into_iter().filter(|r| r.city == "leeds"));
+    for r in &to_leeds {
+        assert_eq!(
+            (r.post.kind.as_str(), r.webhook_id.as_str()),
+            ("delayed", notice.webhook_id.as_str()),
+            "the one notice, delivered again under its own webhook-id: {}",
+            r.post.text
+        );
+    }
 }

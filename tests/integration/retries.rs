@@ -1,6 +1,8 @@
 //! Retries: a failing receiver gets the message once it recovers; a permanent failure is
 //! visible and the author is told.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use c2c_test_support::world::{Tuning, message};
@@ -70,18 +72,132 @@ async fn a_permanent_failure_is_visible_and_the_author_is_told() {
     assert!(text.contains("FAILED"), "{text}");
 }
 
+/// Hangzhou's system is down for longer than `give_up_after`: the author hears once that the
+/// delivery is delayed, then, at the deadline, that it failed; then the bridge stops trying.
 #[tokio::test]
-async fn retries_give_up_after_max_attempts() {
-    let mut w = crate::world_with(Tuning { max_attempts: 3, ..Tuning::default() }).await;
-    w.sink.script("hangzhou", &[500, 500, 500]);
+async fn an_outage_longer_than_give_up_after_ends_in_delayed_then_delivery_failed() {
+    let mut w =
+        crate::world_with(Tuning { give_up_after: "2s", delay_warning_after: "500ms", ..Tuning::default() }).await;
+    w.sink.script("hangzhou", &[503; 10_000]);
+    let posted = Instant::now();
     let a = w
-        .post("leeds", "g-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Give up"), "This will not arrive."))
+        .post(
+            "leeds",
+            "g-1",
+            &message("leeds-jo", "hangzhou-leeds", Some("L-7"), Some("Give up"), "This will not arrive."),
+        )
         .await;
     assert_eq!(a.status, 202);
-    for _ in 0..3 {
-        assert_eq!(w.sink.next().await.answered, 500);
+
+    // Hangzhou is probed meanwhile; Leeds's own system hears twice.
+    let (mut to_leeds, mut probes) = (Vec::new(), 0);
+    while to_leeds.len() < 2 {
+        let r = w.sink.next().await;
+        match r.city.as_str() {
+            "hangzhou" => {
+                assert_eq!(r.answered, 503);
+                probes += 1;
+            }
+            "leeds" => to_leeds.push(r),
+            other => panic!("a delivery to {other}"),
+        }
     }
-    let notice = w.sink.next_delivered().await;
-    assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("leeds", "delivery_failed"));
-    assert!(notice.post.text.contains("gave up after 3 attempts"), "{}", notice.post.text);
+    let (delayed, failed) = (&to_leeds[0], &to_leeds[1]);
+    assert_eq!(delayed.post.kind, "delayed");
+    assert!(delayed.at - posted >= Duration::from_millis(500), "not before delay_warning_after");
+    assert_eq!(delayed.post.conversation, a.body["conversation"].as_str().unwrap());
+    assert_eq!((delayed.post.thread_key.as_deref(), delayed.post.from.contact.as_deref()), (Some("L-7"), None));
+    assert!(delayed.post.text.contains("Hangzhou") && delayed.post.text.contains("503"), "{}", delayed.post.text);
+    assert_eq!(failed.post.kind, "delivery_failed");
+    assert!(failed.at - posted >= Duration::from_secs(2), "not before give_up_after");
+    assert!(failed.post.text.contains("not delivered within 2 seconds"), "{}", failed.post.text);
+    assert!(failed.post.text.contains("503"), "{}", failed.post.text);
+    assert!(probes >= 3, "Hangzhou was retried meanwhile ({probes} attempts)");
+
+    // Given up: visible, counted, and no longer tried.
+    w.daemon.settled().await;
+    let convs = w.conversations().await;
+    let problems = convs[0]["problems"].as_array().unwrap();
+    assert_eq!((problems.len(), problems[0]["status"].as_str()), (1, Some("permanent_failure")));
+    assert_eq!(w.daemon.metric("c2c_deliveries_total{channel=\"webhook\",status=\"permanent_failure\"}").await, 1.0);
+    assert_eq!(
+        w.daemon.metric("c2c_deliveries_total{channel=\"webhook\",status=\"temporary_failure\"}").await,
+        probes as f64
+    );
+    let after: Vec<String> = w.sink.drain().into_iter().map(|r| r.city).collect();
+    assert!(after.is_empty(), "nothing after the failure notice: {after:?}");
+}
+
+/// While Hangzhou's system is down its deliveries wait and one probe at a time is made, on the
+/// backoff schedule, over the heads of its conversations; the first success delivers everything
+/// in order. The outage outlasts `delay_warning_after`, not `give_up_after`: the author hears
+/// that the message is delayed, and it arrives.
+#[tokio::test]
+async fn an_outage_shorter_than_give_up_after_is_delivered_after_probes() {
+    let mut w = crate::world_with(Tuning {
+        initial_backoff: "200ms",
+        max_backoff: "200ms",
+        give_up_after: "1m",
+        delay_warning_after: "1s",
+        ..Tuning::default()
+    })
+    .await;
+    w.sink.script("hangzhou", &[503; 10_000]);
+    let post = |thread: &str, text: &str| {
+        message("leeds-jo", "hangzhou-leeds", Some(thread), Some(&format!("Subject {thread}")), text)
+    };
+    assert_eq!(w.post("leeds", "s-a1", &post("A", "A1")).await.status, 202);
+    // Its first attempt, then its retry: by then the daemon has seen the failure, and Hangzhou
+    // is down.
+    let mut seen = vec![w.sink.next().await, w.sink.next().await];
+    assert!(seen.iter().all(|r| r.city == "hangzhou" && r.post.text == "A1"));
+    for (key, thread, text) in [("s-a2", "A", "A2"), ("s-b1", "B", "B1"), ("s-c1", "C", "C1")] {
+        assert_eq!(w.post("leeds", key, &post(thread, text)).await.status, 202);
+    }
+    // One probe at a time: each after the backoff; every conversation's head gets its turn (a
+    // head that keeps failing does not hold back the others), never one behind a head.
+    let mut delayed = Vec::new();
+    while seen.len() < 6 || delayed.is_empty() {
+        let r = w.sink.next().await;
+        match r.city.as_str() {
+            "hangzhou" => seen.push(r),
+            "leeds" => {
+                assert_eq!(r.post.kind, "delayed", "{}", r.post.text);
+                delayed.push(r.post.text);
+            }
+            other => panic!("a delivery to {other}"),
+        }
+    }
+    for pair in seen.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(150), "two attempts {gap:?} apart while Hangzhou was down");
+    }
+    let probed: Vec<&str> = seen[2..].iter().map(|r| r.post.text.as_str()).collect();
+    assert!(!probed.contains(&"A2"), "A2 waits behind A1: {probed:?}");
+    assert!(probed.contains(&"B1") && probed.contains(&"C1"), "{probed:?}");
+
+    // Hangzhou is back: the next probe wakes its queues.
+    w.sink.clear_script("hangzhou");
+    let mut arrived = Vec::new();
+    while arrived.len() < 4 {
+        let r = w.sink.next_delivered().await;
+        match r.city.as_str() {
+            "hangzhou" => arrived.push(r.post.text),
+            "leeds" => delayed.push(r.post.text),
+            other => panic!("a delivery to {other}"),
+        }
+    }
+    let position = |t: &str| arrived.iter().position(|a| a == t).unwrap();
+    assert!(position("A1") < position("A2"), "{arrived:?}");
+    w.daemon.settled().await;
+    for r in w.sink.drain() {
+        assert_eq!((r.city.as_str(), r.post.kind.as_str()), ("leeds", "delayed"), "{}", r.post.text);
+        delayed.push(r.post.text);
+    }
+    for subject in ["Subject A", "Subject B", "Subject C"] {
+        let told = delayed.iter().filter(|t| t.contains(subject)).count();
+        assert!(told <= 1, "{subject}: told {told} times that it is delayed");
+    }
+    assert!(delayed.iter().any(|t| t.contains("Subject A")), "A1 waited over delay_warning_after: {delayed:?}");
+    assert_eq!(w.daemon.metric("c2c_deliveries_total{channel=\"webhook\",status=\"permanent_failure\"}").await, 0.0);
 }

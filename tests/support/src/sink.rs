@@ -25,6 +25,8 @@ pub struct Received {
     pub post: OutboundPost,
     /// What the sink answered.
     pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
     /// The raw request, for checks with other verifiers.
     pub timestamp: String,
     pub signature: String,
@@ -166,6 +168,7 @@ async fn receive(State(s): State<SinkState>, Path(city): Path<String>, headers: 
         verified,
         post,
         answered,
+        at: std::time::Instant::now(),
         timestamp: h("webhook-timestamp"),
         signature: h("webhook-signature"),
         body: body.to_vec(),

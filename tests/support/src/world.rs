@@ -24,7 +24,9 @@ pub const CITIES: [&str; 3] = ["leeds", "hangzhou", "gifu"];
 pub struct Tuning {
     pub initial_backoff: &'static str,
     pub max_backoff: &'static str,
-    pub max_attempts: u32,
+    /// `[bridge.delivery] give_up_after` and `delay_warning_after` ("0s": no delay notice).
+    pub give_up_after: &'static str,
+    pub delay_warning_after: &'static str,
     pub max_body_bytes: usize,
     pub admin_token: bool,
     /// `[bridge] request_timeout`, when not the default.
@@ -36,7 +38,8 @@ impl Default for Tuning {
         Tuning {
             initial_backoff: "50ms",
             max_backoff: "200ms",
-            max_attempts: 6,
+            give_up_after: "1h",
+            delay_warning_after: "0s",
             max_body_bytes: 65536,
             admin_token: true,
             request_timeout: None,
@@ -84,7 +87,8 @@ listen = "{listen}"
 [bridge.delivery]
 initial_backoff = "{ib}"
 max_backoff = "{mb}"
-max_attempts = {ma}
+give_up_after = "{gua}"
+delay_warning_after = "{dwa}"
 jitter = 0.0
 drain_timeout = "5s"
 timeout = "5s"
@@ -95,7 +99,8 @@ max_body_bytes = {body}
             listen = self.listen,
             ib = t.initial_backoff,
             mb = t.max_backoff,
-            ma = t.max_attempts,
+            gua = t.give_up_after,
+            dwa = t.delay_warning_after,
             body = t.max_body_bytes,
         )
     }
