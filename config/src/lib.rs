@@ -47,6 +47,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use location::Location;
 pub use model::{
     Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, Delivery, EmailConnector,
-    MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Security, WebhookConnector,
+    MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Security, SenderAuth,
+    WebhookConnector,
 };
 pub use secret::{Secret, SecretRef};

@@ -160,6 +160,24 @@ pub struct EmailConnector {
     pub max_mail_bytes: usize,
     /// How often to look for new mail when the server has no IDLE (`poll_interval`, default 30s).
     pub poll_interval: Duration,
+    /// What a mail must show before its From address is believed (`sender_auth`, default
+    /// `"require"`).
+    pub sender_auth: SenderAuth,
+    /// The authserv-ids the bridge's own mail server writes into `Authentication-Results`
+    /// (`trusted_authserv_ids`, default none); headers with any other id are ignored.
+    pub trusted_authserv_ids: Vec<String>,
+}
+
+/// `sender_auth` of `[connectors.email]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SenderAuth {
+    /// A DMARC pass, or a DKIM or SPF pass aligned with the From domain, from a trusted
+    /// authserv-id (`"require"`, the default).
+    #[default]
+    Require,
+    /// Refuse only a recorded failure (`"if-present"`): for mail servers that add no
+    /// Authentication-Results. A forged From is then believed.
+    IfPresent,
 }
 
 impl EmailConnector {
@@ -172,6 +190,20 @@ impl EmailConnector {
     /// The domain of the bridge's address (`bridge@DOMAIN`).
     pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+
+    /// Why the daemon must not start with this sender check, if it must not: `"require"` with
+    /// no trusted authserv-id would refuse every mail. (Not a parse error: the file is valid,
+    /// and `check-config` says this too.)
+    pub fn sender_auth_problem(&self) -> Option<String> {
+        (self.sender_auth == SenderAuth::Require && self.trusted_authserv_ids.is_empty()).then(|| {
+            "connectors.email: sender_auth = \"require\" (the default) believes a From address only \
+             on a pass in Authentication-Results written by your own mail server: set \
+             trusted_authserv_ids to the authserv-id it writes (e.g. [\"mail.example.org\"]; see \
+             SECURITY.md), or set sender_auth = \"if-present\" if it writes none (then a forged \
+             From is relayed)"
+                .to_string()
+        })
     }
 }
 
@@ -408,6 +440,7 @@ macro_rules! keywords {
 
 keywords!(CommitMode { Group = "group", Each = "each" });
 keywords!(Security { Tls = "tls", Starttls = "starttls", None = "none" });
+keywords!(SenderAuth { Require = "require", IfPresent = "if-present" });
 keywords!(CityKind { City = "city", Lga = "lga" });
 keywords!(PartnershipKind {
     CityCity = "city-city",

@@ -45,6 +45,7 @@ imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{bridge}
 smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
 # Only IDLE can bring mail in within a test's deadline.
 poll_interval = "300s"
+trusted_authserv_ids = ["{authserv}"]
 {extra}
 
 {cities}
@@ -73,6 +74,7 @@ channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
             imaps = s.get("C2C_MAIL_IMAPS_PORT"),
             submission = s.get("C2C_MAIL_SUBMISSION_PORT"),
             ca = s.get("C2C_MAIL_CA_FILE"),
+            authserv = s.get("C2C_MAIL_AUTHSERV_ID"),
             extra = extra,
             cities = [
                 ctx.city("leeds", &ctx.webhook("leeds"), &format!("email = \"{}\"", j.address)),
@@ -226,6 +228,78 @@ async fn strangers_machines_and_wrong_channels_are_not_relayed() {
         let sample = format!("c2c_messages_refused_total{{channel=\"email\",reason=\"{reason}\"}}");
         assert_eq!(e.w.daemon.metric(&sample).await, n, "{sample}");
     }
+}
+
+/// Mail written as a contact from anywhere else is not believed: sent to the bridge's server
+/// without a signature (so its OpenDKIM records `dkim=none`), or carrying a forged
+/// Authentication-Results in the name of that very server (which OpenDKIM removes), or with a
+/// pass under another authserv-id. Each is refused as `authentication_failed`, kept for an admin
+/// and answered with nothing; the officer's own signed mail is relayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the mail servers (tests/run.sh)"]
+async fn mail_forged_in_a_contacts_name_is_refused_and_their_signed_mail_is_relayed() {
+    let _servers = share().await;
+    let mut e = email_world().await;
+    let to = e.bridge_plus("hangzhou-leeds");
+    let authserv = e.server.get("C2C_MAIL_AUTHSERV_ID").to_string();
+    let forged = |n: u32, extra: &str| {
+        format!(
+            "From: Jo <{jo}>\r\nTo: {to}\r\nSubject: New bank details\r\n\
+             Message-ID: <forged-{n}-{u}@elsewhere.test>\r\n{extra}\r\n\
+             Please pay the workshop fee to our new account.\r\n",
+            jo = e.jo.address,
+            u = c2c_test_support::unique(),
+        )
+    };
+    inject(&e.server, "mallory@elsewhere.test", &to, &forged(1, ""));
+    inject(
+        &e.server,
+        "mallory@elsewhere.test",
+        &to,
+        &forged(
+            2,
+            &format!(
+                "Authentication-Results: {authserv}; dkim=pass header.d=leeds.test; dmarc=pass header.from=leeds.test\r\n"
+            ),
+        ),
+    );
+    inject(
+        &e.server,
+        "mallory@elsewhere.test",
+        &to,
+        &forged(3, "Authentication-Results: mx.leeds.test; dkim=pass header.d=leeds.test\r\n"),
+    );
+    // Jo's own client, unsigned, is no better than a forger: nothing vouches for it.
+    e.jo.send_unsigned(&to, "Unsigned", "Sent around our mail server.", &[]);
+    let sample = "c2c_messages_refused_total{channel=\"email\",reason=\"authentication_failed\"}";
+    e.w.daemon.wait_metric(sample, |v| v >= 4.0).await;
+    assert_eq!(e.w.daemon.metric(sample).await, 4.0, "{sample}");
+
+    // Jo's signed mail is the first thing Hangzhou hears.
+    e.jo.send(&to, "Agenda", "The agenda for Tuesday.", &[]);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.subject, "Agenda");
+    assert_eq!(got.post.from.contact.as_deref(), Some("leeds-jo"));
+    e.w.daemon.settled().await;
+
+    let refused = e.bridge.fetch("c2c-refused", 0, 4, 10);
+    assert_eq!(refused.len(), 4, "refused mail is kept for an admin to see");
+    let forged_ar = refused
+        .iter()
+        .find(|m| {
+            m["subject"] == "New bank details" && header(m, "Message-ID").is_some_and(|id| id.contains("forged-2-"))
+        })
+        .unwrap();
+    let results: Vec<&str> = forged_ar["headers"]["authentication-results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .filter(|v| v.starts_with(authserv.as_str()))
+        .collect();
+    assert_eq!(results.len(), 1, "the server removed the forged header and wrote its own: {results:?}");
+    assert!(results[0].contains("dkim=none"), "{results:?}");
+    assert!(e.jo.fetch("INBOX", 0, 0, 0).is_empty(), "a refusal for authentication is never answered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,8 +82,10 @@ address = "{a}"
 imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
 smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
 poll_interval = "300s"
+trusted_authserv_ids = ["{authserv}"]
 "#,
                 a = bm.address,
+                authserv = srv.get("C2C_MAIL_AUTHSERV_ID"),
                 imaps = srv.get("C2C_MAIL_IMAPS_PORT"),
                 sub = srv.get("C2C_MAIL_SUBMISSION_PORT"),
                 ca = srv.get("C2C_MAIL_CA_FILE")

@@ -7,7 +7,7 @@ CLI (JSON on stdout; exit 0 ok, 1 error as {"error": ...}, 2 usage, 3 wait/timeo
                    [--cafile F] --from ADDR --to ADDR [--to ADDR]... [--cc ADDR]... --subject S
                    [--in-reply-to ID] [--references "ID ID"] [--message-id ID]
                    [--header "Name: value"]... [--html HTML] [--charset utf-8|gb2312|shift_jis|...]
-                   [--attach PATH]... --text TEXT
+                   [--attach PATH]... [--dkim-key FILE [--dkim-selector S]] --text TEXT
   officer.py fetch --host H --port P [--starttls|--tls|--plain] --user U --password PW [--cafile F]
                    [--mailbox INBOX] [--since-uid N] [--wait SECONDS [--count N]]
   officer.py idle-wait --host H --port P [...] --user U --password PW [--mailbox INBOX] --timeout S
@@ -26,6 +26,9 @@ Notes
   "subject", "from", "to", "cc" are decoded; "text"/"html" are decoded with "\n" line ends.
 * --charset X: body parts in charset X (8bit), Subject as =?X?b?...?= words, like a legacy
   mailer; utf-8 (default) uses the email package's normal encoding.
+* --dkim-key FILE: DKIM-sign the mail for the From domain (selector --dkim-selector, default
+  c2c) with OpenDKIM's own signer, `opendkim-testmsg`, as the officer's mail server would; the
+  test server's OpenDKIM verifies it (`mail-server.sh dkim-key DOMAIN` names the key file).
 * Errors: {"error", "error_type", and "smtp_code" or "refused": {addr: [code, text]}}.
 """
 
@@ -140,6 +143,17 @@ def encoded_words(text: str, charset: str) -> str:
         f"=?{charset}?b?{base64.b64encode(w.encode(charset)).decode()}?=" for w in words)
 
 
+def dkim_sign(raw: bytes, domain: str, selector: str, key: str) -> bytes:
+    """`raw` (CRLF line ends) with a DKIM-Signature header for `domain` prepended."""
+    import subprocess
+
+    out = subprocess.run(["opendkim-testmsg", "-C", "-d", domain, "-s", selector, "-k", key],
+                         input=raw, capture_output=True, check=False)
+    if out.returncode != 0 or not out.stdout.startswith(b"DKIM-Signature:"):
+        raise ValueError(f"opendkim-testmsg could not sign: {out.stderr.decode(errors='replace')}")
+    return out.stdout
+
+
 def _smtp_connect(host, port, security, cafile, timeout):
     ctx = _ssl_context(cafile)
     if security == "tls":
@@ -159,6 +173,8 @@ def send_mail(
     password: str | None = None,
     cafile: str | None = None,
     timeout: float = 30,
+    dkim_key: str | None = None,
+    dkim_selector: str = "c2c",
     **message_args,
 ) -> dict:
     """Build and send a message; returns {"message_id": ...}. Raises on any SMTP refusal."""
@@ -167,7 +183,14 @@ def send_mail(
         smtp.ehlo("officer.test")
         if user is not None:
             smtp.login(user, password or "")
-        refused = smtp.send_message(msg)
+        if dkim_key is None:
+            refused = smtp.send_message(msg)
+        else:
+            sender = email.utils.parseaddr(msg["From"])[1]
+            rcpts = [a for _, a in email.utils.getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))]
+            raw = dkim_sign(msg.as_bytes(policy=email.policy.SMTP), sender.rsplit("@", 1)[-1],
+                            dkim_selector, dkim_key)
+            refused = smtp.sendmail(sender, rcpts, raw)
     result = {"message_id": msg["Message-ID"]}
     if refused:  # some (not all) recipients refused
         result["refused"] = {k: [v[0], v[1].decode(errors="replace")] for k, v in refused.items()}
@@ -522,6 +545,8 @@ def main(argv=None) -> int:
     s.add_argument("--charset", default="utf-8")
     s.add_argument("--attach", action="append", default=[])
     s.add_argument("--text", required=True)
+    s.add_argument("--dkim-key", help="sign for the From domain with this private key")
+    s.add_argument("--dkim-selector", default="c2c")
 
     f = sub.add_parser("fetch", help="list messages as JSON")
     _connection_args(f, user_required=True)
@@ -547,7 +572,8 @@ def main(argv=None) -> int:
                 a.host, a.port, user=a.user, password=a.password, **conn,
                 sender=a.sender, to=a.to, cc=a.cc, subject=a.subject, text=a.text,
                 in_reply_to=a.in_reply_to, references=a.references, message_id=a.message_id,
-                headers=a.header, html=a.html, charset=a.charset, attachments=a.attach)
+                headers=a.header, html=a.html, charset=a.charset, attachments=a.attach,
+                dkim_key=a.dkim_key, dkim_selector=a.dkim_selector)
         elif a.cmd == "fetch":
             out = fetch_messages(a.host, a.port, user=a.user, password=a.password, **conn,
                                  mailbox=a.mailbox, since_uid=a.since_uid, wait=a.wait,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use c2c_config::{CommitMode, Config, ConfigErrors, Secret};
 use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
-use c2c_email::{EmailConnector, EmailSettings, Security, Server};
+use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
 use c2c_language::Tagger;
 use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
 use c2c_store::SledStore;
@@ -101,6 +101,16 @@ pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<
     let Some(e) = &config.connectors.email else {
         return Ok(None);
     };
+    if let Some(problem) = e.sender_auth_problem() {
+        anyhow::bail!(problem);
+    }
+    if e.sender_auth == c2c_config::SenderAuth::IfPresent {
+        tracing::warn!(
+            "connectors.email: sender_auth = \"if-present\": mail whose server records no \
+             authentication result is believed to come from its From address, so anyone can write \
+             as a contact; see SECURITY.md"
+        );
+    }
     let server = |m: &c2c_config::MailServer, what: &str| -> anyhow::Result<Server> {
         let ca_pem = match &m.ca_file {
             Some(path) => Some(
@@ -134,6 +144,11 @@ pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<
         idle_renew: EmailSettings::DEFAULT_IDLE_RENEW,
         instance: instance.to_string(),
         timeout: config.bridge.delivery.timeout,
+        sender_auth: match e.sender_auth {
+            c2c_config::SenderAuth::Require => SenderAuth::Require,
+            c2c_config::SenderAuth::IfPresent => SenderAuth::IfPresent,
+        },
+        trusted_authserv_ids: e.trusted_authserv_ids.clone(),
     }))
 }
 

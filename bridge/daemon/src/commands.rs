@@ -86,6 +86,10 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
         eprintln!("{errors}");
         return ExitCode::from(2);
     }
+    if let Some(problem) = config.connectors.email.as_ref().and_then(|e| e.sender_auth_problem()) {
+        eprintln!("{}: {problem}", path.display());
+        return ExitCode::from(2);
+    }
     println!("{}: ok: {}", path.display(), config.summary());
     ExitCode::SUCCESS
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crate::diag::Diag;
 use crate::formats::{check_email, check_http_url, check_matrix_user, is_loopback_host};
-use crate::model::{Bridge, Connectors, EmailConnector, MailServer, MatrixConnector, Security, WebhookConnector};
+use crate::model::{
+    Bridge, Connectors, EmailConnector, MailServer, MatrixConnector, Security, SenderAuth, WebhookConnector,
+};
 use crate::parse::non_empty;
 use crate::reader::{Table, parse_duration};
 use crate::secret::SecretRef;
@@ -31,6 +33,9 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
     let max_attachment_bytes = t.opt_int(diag, "max_attachment_bytes", 0, 1 << 30);
     let max_mail_bytes = t.opt_int(diag, "max_mail_bytes", 1024, 1 << 30);
     let poll_interval = t.opt_duration(diag, "poll_interval");
+    let sender_auth = t.opt_parsed(diag, "sender_auth", str::parse::<SenderAuth>);
+    let trusted_authserv_ids = t.opt_str_list(diag, "trusted_authserv_ids").unwrap_or_default();
+    let trusted_authserv_ids = authserv_ids(diag, &t.child("trusted_authserv_ids"), trusted_authserv_ids);
     t.finish(diag);
     EmailConnector {
         address: address.unwrap_or_default(),
@@ -43,7 +48,30 @@ fn email(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> EmailConnector {
             .unwrap_or(EmailConnector::DEFAULT_MAX_ATTACHMENT_BYTES),
         max_mail_bytes: max_mail_bytes.map(|n| n as usize).unwrap_or(EmailConnector::DEFAULT_MAX_MAIL_BYTES),
         poll_interval: poll_interval.unwrap_or(EmailConnector::DEFAULT_POLL_INTERVAL),
+        sender_auth: sender_auth.unwrap_or_default(),
+        trusted_authserv_ids,
     }
+}
+
+/// authserv-ids as mail servers write them: host names (RFC 8601 allows any token, but a space
+/// or `;` would never match a header's first token), lowercased; each problem at its element.
+fn authserv_ids(diag: &mut Diag<'_>, path: &str, ids: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.into_iter().enumerate() {
+        let at = crate::location::join_index(path, i);
+        if diag.has_error(&at) {
+            continue;
+        }
+        let id = id.trim().to_ascii_lowercase();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+            diag.value_error(&at, format!("{id:?} is not an authserv-id (a host name such as \"mail.example.org\")"));
+        } else if out.contains(&id) {
+            diag.value_error(&at, format!("{id:?} is listed twice"));
+        } else {
+            out.push(id);
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use c2c_core::{Envelope, OutboxId, RefusalReason, parse_email_message_id};
 use serde::Serialize;
 
-use crate::config::EmailSettings;
+use crate::config::{EmailSettings, SenderAuth};
 use crate::convert::envelope;
 use crate::parse::{DsnRecipient, ParseOptions, ParsedMail, parse};
 
@@ -29,7 +29,7 @@ pub fn options(s: &EmailSettings) -> ParseOptions {
     ParseOptions {
         max_attachment_bytes: s.max_attachment_bytes,
         own_domains: vec![s.domain().to_ascii_lowercase()],
-        trusted_authserv_ids: Vec::new(),
+        trusted_authserv_ids: s.trusted_authserv_ids.clone(),
     }
 }
 
@@ -127,13 +127,30 @@ fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
     if let Some(why) = &mail.automatic {
         return Outcome::Refused { reason: RefusalReason::Automatic, detail: format!("{why:?}") };
     }
-    // Already only the failures for the sender's domain, its parent or its subdomains (relaxed
-    // alignment, see `parse::auth`).
-    if let Some(f) = mail.auth_failures.first() {
-        return Outcome::Refused {
-            reason: RefusalReason::AuthenticationFailed,
-            detail: format!("{}={} for {}", f.method, f.result, f.domain),
-        };
+    if let Some(detail) = unauthenticated(mail, s) {
+        return Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail };
     }
     Outcome::Relay { envelope: Box::new(envelope(mail, raw, s)) }
+}
+
+/// Why the From address of `mail` is not believed, if it is not. `auth_results` holds only
+/// results of trusted headers, aligned with the From domain (see `parse::auth`). A recorded
+/// failure always refuses (a pass of another method does not outweigh it: a forwarder can keep
+/// an SPF pass while the signature broke). Under [`SenderAuth::Require`] a pass is needed, and
+/// only from a named authserv-id: with none named, nothing passes.
+fn unauthenticated(mail: &ParsedMail, s: &EmailSettings) -> Option<String> {
+    if let Some(f) = mail.auth_results.iter().find(|r| r.result == "fail") {
+        return Some(format!("{}={} for {}", f.method, f.result, f.domain));
+    }
+    if s.sender_auth == SenderAuth::IfPresent {
+        return None;
+    }
+    let from = mail.from.as_ref().map_or("", |f| f.address.as_str());
+    if s.trusted_authserv_ids.is_empty() {
+        return Some(format!("no trusted authserv-id is configured, so nothing vouches for {from}"));
+    }
+    if mail.auth_results.iter().any(|r| r.result == "pass") {
+        return None;
+    }
+    Some(format!("no dkim, spf or dmarc pass for the domain of {from} from {}", s.trusted_authserv_ids.join(", ")))
 }

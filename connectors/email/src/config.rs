@@ -38,6 +38,18 @@ impl std::fmt::Debug for Server {
     }
 }
 
+/// What a mail must show before its From address is believed (see `classify`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SenderAuth {
+    /// A `pass` aligned with the From domain (DMARC, or DKIM or SPF) in an Authentication-Results
+    /// header of a trusted authserv-id; a mail without one is refused as `authentication_failed`.
+    #[default]
+    Require,
+    /// Only a recorded `fail` refuses; no result at all passes. For mail servers that add no
+    /// Authentication-Results: a forged From is then believed.
+    IfPresent,
+}
+
 /// Everything the email connector needs.
 #[derive(Clone, Debug)]
 pub struct EmailSettings {
@@ -62,6 +74,10 @@ pub struct EmailSettings {
     pub instance: String,
     /// Timeout of one SMTP delivery.
     pub timeout: Duration,
+    /// What a mail must show before its From address is believed.
+    pub sender_auth: SenderAuth,
+    /// authserv-ids of the receiving mail server: only its Authentication-Results are read.
+    pub trusted_authserv_ids: Vec<String>,
 }
 
 impl EmailSettings {

@@ -25,5 +25,5 @@ pub mod outbound;
 pub mod parse;
 pub mod tls;
 
-pub use config::{EmailSettings, Security, Server};
+pub use config::{EmailSettings, Security, SenderAuth, Server};
 pub use connector::EmailConnector;

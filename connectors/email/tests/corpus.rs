@@ -116,7 +116,7 @@ fn check_invariants(mail: &ParsedMail, limit: usize, what: &str) {
             clean(id, "dsn original id");
         }
     }
-    for f in &mail.auth_failures {
+    for f in &mail.auth_results {
         clean(&f.domain, "auth domain");
     }
     assert!(mail.from.is_some() || mail.dsn.is_some(), "{what}: no From and no DSN");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use c2c_core::RefusalReason;
 use c2c_email::classify::{Outcome, classify, classify_oversized};
-use c2c_email::{EmailSettings, Security, Server};
+use c2c_email::{EmailSettings, Security, SenderAuth, Server};
 
 fn settings() -> EmailSettings {
     let server = Server {
@@ -31,6 +31,10 @@ fn settings() -> EmailSettings {
         idle_renew: Duration::from_secs(60),
         instance: "c2c-test".into(),
         timeout: Duration::from_secs(10),
+        // Most fixtures carry no authentication result: under "if-present" they show what the
+        // rest of the decision does. `only_a_trusted_aligned_pass_is_believed` covers "require".
+        sender_auth: SenderAuth::IfPresent,
+        trusted_authserv_ids: vec!["mail.c2c.test".into()],
     }
 }
 
@@ -140,4 +144,48 @@ fn thread_hints_are_capped_and_deduplicated() {
     assert!(ids[1].contains("ref-2498@"), "then References, newest first: {}", ids[1]);
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "each once");
+}
+
+/// Under `sender_auth = "require"` (the default), of the whole corpus only the mails whose
+/// receiving server (authserv-id `mail.c2c.test`) recorded a pass aligned with the From domain
+/// are relayed: not a pass under another authserv-id (anyone can write one), not a pass for a
+/// mailing service's own domain, not a mail with no result at all. Bounces are still bounces.
+#[test]
+fn only_a_trusted_aligned_pass_is_believed() {
+    let s = EmailSettings { sender_auth: SenderAuth::Require, ..settings() };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut relayed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let (_, loose) = classify(&std::fs::read(&path).unwrap(), &settings());
+        let (_, strict) = classify(&std::fs::read(&path).unwrap(), &s);
+        match (&loose, &strict) {
+            (_, Outcome::Relay { .. }) => relayed.push(name),
+            (Outcome::Relay { .. }, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail }) => {
+                assert!(detail.contains("no dkim, spf or dmarc pass"), "{name}: {detail}")
+            }
+            (a, b) => assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::to_value(b).unwrap(),
+                "{name}: only relaying depends on sender_auth"
+            ),
+        }
+    }
+    relayed.sort();
+    assert_eq!(relayed, ["auth_dkim_pass", "auth_dmarc_pass_subdomain"]);
+
+    let (_, outcome) = classify(&std::fs::read(dir.join("auth_pass_untrusted_authserv.eml")).unwrap(), &s);
+    let Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(detail, "no dkim, spf or dmarc pass for the domain of jo.smith@leeds.gov.uk from mail.c2c.test");
+
+    // With no authserv-id named, nothing can vouch for a sender (the daemon refuses to start so).
+    let none = EmailSettings { trusted_authserv_ids: Vec::new(), ..s.clone() };
+    let (_, outcome) = classify(&std::fs::read(dir.join("auth_dkim_pass.eml")).unwrap(), &none);
+    assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
 }

@@ -68,6 +68,7 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
     let sink = Sink::start().await?;
     let (ca, imaps, submission) =
         (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
+    let authserv = &env["C2C_MAIL_AUTHSERV_ID"];
     let (b, j) = (bridge_addr.clone(), jo.clone());
     let mut bridge = Bridge::start_with(bin, vec![("C2C_BENCH_MAIL_PW".into(), password.clone())], |addr| {
         [
@@ -80,6 +81,7 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
 address = "{b}"
 imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
 smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
+trusted_authserv_ids = ["{authserv}"]
 "#
                 ),
             ),

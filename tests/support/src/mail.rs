@@ -69,6 +69,11 @@ impl MailServer {
         self.script(&["restart-dovecot"]);
     }
 
+    /// The private DKIM key of `domain` (the server's OpenDKIM holds its public half).
+    pub fn dkim_key(&self, domain: &str) -> String {
+        format!("{}/{domain}.private", self.get("C2C_MAIL_DKIM_KEYS"))
+    }
+
     /// A new mailbox with a unique address in `domain`, for one test.
     pub fn new_user(&self, name: &str, domain: &str) -> Officer {
         let address = format!("{name}-{}@{domain}", crate::unique());
@@ -113,9 +118,20 @@ impl Officer {
         ]
     }
 
-    /// Send a mail through the submission port (STARTTLS + AUTH); returns its Message-ID
-    /// (without `<>`). `extra` are further `officer.py send` arguments.
+    /// Send a mail through the submission port (STARTTLS + AUTH), DKIM-signed for the
+    /// officer's domain as their own mail server would; returns its Message-ID (without `<>`).
+    /// `extra` are further `officer.py send` arguments.
     pub fn send(&self, to: &str, subject: &str, text: &str, extra: &[&str]) -> String {
+        let key = self.server.dkim_key(self.address.rsplit_once('@').map_or("", |(_, d)| d));
+        let mut with_key: Vec<&str> =
+            vec!["--dkim-key", &key, "--dkim-selector", self.server.get("C2C_MAIL_DKIM_SELECTOR")];
+        with_key.extend_from_slice(extra);
+        self.send_unsigned(to, subject, text, &with_key)
+    }
+
+    /// [`Officer::send`] without a DKIM signature: what a forger writing as this officer from
+    /// anywhere else would send.
+    pub fn send_unsigned(&self, to: &str, subject: &str, text: &str, extra: &[&str]) -> String {
         let mut args = vec!["send".to_string()];
         args.extend(self.login("C2C_MAIL_SUBMISSION_PORT", "starttls"));
         for a in ["--from", &self.address, "--to", to, "--subject", subject, "--text", text] {

@@ -1,23 +1,27 @@
-//! `Authentication-Results` (RFC 8601): did the receiving server see the From domain fail
-//! DKIM, SPF or DMARC?
+//! `Authentication-Results` (RFC 8601): did the receiving server see the From domain pass or
+//! fail DKIM, SPF or DMARC?
 //!
 //! - **Trust**: anyone can write an Authentication-Results header into their own mail; only the
 //!   receiving server's count. With `trusted_authserv_ids` set, every header whose authserv-id
-//!   (the first token, before `;`) is one of them is read; with none set, only the topmost
-//!   header (the one the last hop, our server, added).
+//!   (the first token, before `;`) is one of them is read, and no other; with none set, only the
+//!   topmost header (the one the last hop added, if it added one: the connector then reads
+//!   failures only, see `classify`).
 //! - **Parsing**: comments `( ... )` (nested) are removed outside quoted strings, the header is
 //!   split on `;` outside quoted strings, each result is `method=result` followed by
 //!   `ptype.property=value` pairs.
-//! - **Failures**: only `fail` counts (not `softfail`, `neutral`, `none`, `temperror`,
-//!   `permerror`). The domain is `header.d` (else the domain of `header.i`) for `dkim`, the
-//!   domain of `smtp.mailfrom` for `spf`, `header.from` for `dmarc`. Failures for domains
-//!   unrelated to the From domain (a mailing list's or an ESP's own signature) are left out:
-//!   the domain must equal the From domain, or one must be a subdomain of the other.
+//! - **Results**: `pass` and `fail` count (not `softfail`, `neutral`, `none`, `temperror`,
+//!   `permerror`: they are neither). The domain is `header.d` (else the domain of `header.i`)
+//!   for `dkim`, the domain of `smtp.mailfrom` for `spf`, `header.from` for `dmarc`.
+//! - **Alignment**: results for domains unrelated to the From domain (a mailing list's or an
+//!   ESP's own signature, a stranger's own SPF) are left out: the domain must equal the From
+//!   domain, or one must be a subdomain of the other (DMARC's relaxed alignment, without a public
+//!   suffix list: a server that runs DMARC itself gives the exact answer as `dmarc=pass`).
 
 use super::headers::RawHeaders;
-use super::{AuthFailure, Mailbox};
+use super::{AuthResult, Mailbox};
 
-pub(crate) fn failures(raw: &RawHeaders, from: Option<&Mailbox>, trusted: &[String]) -> Vec<AuthFailure> {
+/// The aligned `pass` and `fail` results of the trusted headers, each once, in header order.
+pub(crate) fn results(raw: &RawHeaders, from: Option<&Mailbox>, trusted: &[String]) -> Vec<AuthResult> {
     let from_domain = from.and_then(|f| f.address.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
     let headers: Vec<&str> = if trusted.is_empty() {
         raw.get("authentication-results").into_iter().collect()
@@ -29,7 +33,7 @@ pub(crate) fn failures(raw: &RawHeaders, from: Option<&Mailbox>, trusted: &[Stri
             })
             .collect()
     };
-    let mut out: Vec<AuthFailure> = Vec::new();
+    let mut out: Vec<AuthResult> = Vec::new();
     for h in headers {
         for f in parse(h) {
             let aligned = from_domain.as_deref().is_none_or(|fd| {
@@ -49,8 +53,8 @@ fn authserv_id(value: &str) -> String {
     split_semicolons(&clean).first().and_then(|s| s.split_whitespace().next()).unwrap_or_default().to_ascii_lowercase()
 }
 
-/// The dkim/spf/dmarc failures of one header value.
-fn parse(value: &str) -> Vec<AuthFailure> {
+/// The dkim/spf/dmarc passes and failures of one header value.
+fn parse(value: &str) -> Vec<AuthResult> {
     let clean = strip_comments(value);
     let mut out = Vec::new();
     for resinfo in split_semicolons(&clean).into_iter().skip(1) {
@@ -62,7 +66,7 @@ fn parse(value: &str) -> Vec<AuthFailure> {
         };
         let method = method.split('/').next().unwrap_or_default().trim().to_ascii_lowercase();
         let result = result.trim().to_ascii_lowercase();
-        if result != "fail" || !matches!(method.as_str(), "dkim" | "spf" | "dmarc") {
+        if !matches!(result.as_str(), "pass" | "fail") || !matches!(method.as_str(), "dkim" | "spf" | "dmarc") {
             continue;
         }
         let props: Vec<(String, String)> = tokens
@@ -84,7 +88,7 @@ fn parse(value: &str) -> Vec<AuthFailure> {
         if domain.is_empty() || domain.contains(char::is_whitespace) {
             continue;
         }
-        out.push(AuthFailure { method, domain, result });
+        out.push(AuthResult { method, domain, result });
     }
     out
 }
@@ -171,8 +175,16 @@ mod tests {
         let v = "mail.c2c.test 1; dkim=fail (signature did not verify (body hash)) header.d=Leeds.gov.uk header.s=s1;\n spf=softfail smtp.mailfrom=jo@leeds.gov.uk; dmarc=fail (p=quarantine) header.from=leeds.gov.uk; spf=fail smtp.mailfrom=\"bounce@mail.leeds.gov.uk\"";
         assert_eq!(authserv_id(v), "mail.c2c.test");
         let f = parse(v);
-        let got: Vec<(&str, &str)> = f.iter().map(|f| (f.method.as_str(), f.domain.as_str())).collect();
-        assert_eq!(got, vec![("dkim", "leeds.gov.uk"), ("dmarc", "leeds.gov.uk"), ("spf", "mail.leeds.gov.uk")]);
+        let got: Vec<(&str, &str, &str)> =
+            f.iter().map(|f| (f.method.as_str(), f.result.as_str(), f.domain.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("dkim", "fail", "leeds.gov.uk"),
+                ("dmarc", "fail", "leeds.gov.uk"),
+                ("spf", "fail", "mail.leeds.gov.uk")
+            ]
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@
 //!   those (no loops, no backscatter).
 //! - `dsn.rs`: delivery status notifications (RFC 3464 `multipart/report`, plus plain-text
 //!   Exim/qmail/old-Postfix bounces).
-//! - `auth.rs`: `Authentication-Results` failures (`dkim`/`spf`/`dmarc` = `fail`) for the From
+//! - `auth.rs`: `Authentication-Results` passes and failures (`dkim`/`spf`/`dmarc`) for the From
 //!   domain, from trusted headers only.
 //!
 //! # `text` versus `full_text`
@@ -131,9 +131,9 @@ pub struct ParsedMail {
     pub automatic: Option<Automatic>,
     /// A delivery status notification (RFC 3464, or a plain-text bounce we recognised).
     pub dsn: Option<Dsn>,
-    /// `dkim`/`spf`/`dmarc` = `fail` for the From domain (or a subdomain / parent of it) in
-    /// trusted Authentication-Results.
-    pub auth_failures: Vec<AuthFailure>,
+    /// `dkim`/`spf`/`dmarc` = `pass` or `fail` for the From domain (or a subdomain / parent of
+    /// it) in trusted Authentication-Results, each once, in header order (see `auth`).
+    pub auth_results: Vec<AuthResult>,
     /// Things that were wrong but survivable, one sentence each, prefixed by their area
     /// (`mime:`, `charset:`, `header:`).
     pub warnings: Vec<String>,
@@ -215,14 +215,14 @@ pub struct DsnRecipient {
     pub diagnostic: Option<String>,
 }
 
-/// One authentication failure.
+/// One authentication result, aligned with the From domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuthFailure {
+pub struct AuthResult {
     /// `dkim`, `spf` or `dmarc`.
     pub method: String,
     /// `header.d` (dkim), the domain of `smtp.mailfrom` (spf), `header.from` (dmarc); lowercased.
     pub domain: String,
-    /// Always `fail` today (softfail, neutral, none, temperror, permerror do not count).
+    /// `pass` or `fail` (softfail, neutral, none, temperror, permerror are neither).
     pub result: String,
 }
 
@@ -339,7 +339,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> Result<ParsedMail, ParseError> 
     let text = if text.trim().is_empty() { full_text.clone() } else { text };
 
     let automatic = auto::detect(&hdr, from.as_ref(), dsn.is_some(), opts);
-    let auth_failures = auth::failures(&hdr.raw, from.as_ref(), &opts.trusted_authserv_ids);
+    let auth_results = auth::results(&hdr.raw, from.as_ref(), &opts.trusted_authserv_ids);
     // Sanitised by the daemon, with HTML from every other channel, before it is stored.
     let html = bounded.map(|b| b.html).filter(|h| !h.trim().is_empty());
 
@@ -361,7 +361,7 @@ pub fn parse(raw: &[u8], opts: &ParseOptions) -> Result<ParsedMail, ParseError> 
         attachments: bodies.attachments,
         automatic,
         dsn,
-        auth_failures,
+        auth_results,
         warnings,
     })
 }
