@@ -626,7 +626,7 @@ wait_dovecot_up() {
 cmd_install() {
   need_root
   local p missing=() log
-  for p in postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl opendkim; do
+  for p in postfix dovecot-core dovecot-imapd dovecot-lmtpd openssl opendkim opendkim-tools; do
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || missing+=("$p")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -666,7 +666,7 @@ cmd_install() {
 
 check_installed() {
   if ! { command -v postfix && command -v dovecot && [ -x /usr/lib/dovecot/lmtp ] &&
-          command -v opendkim && getent passwd vmail; } >/dev/null; then
+          command -v opendkim && command -v opendkim-testmsg && getent passwd vmail; } >/dev/null; then
     die "packages or the vmail user are missing; run: $0 install"
   fi
 }
