@@ -63,7 +63,9 @@ pub enum RefusalReason {
     /// Machine-written mail (an auto-reply, a list or bulk mail, the bridge's own mail): never
     /// relayed, never answered.
     Automatic,
-    /// The receiving server found the sender's domain failing DKIM or SPF.
+    /// Nothing the bridge trusts vouches for the sender: the receiving server recorded no pass
+    /// (or a failure) for the From domain, or a bounce did not come to the return path of the
+    /// delivery it reports.
     AuthenticationFailed,
     /// An end-to-end encrypted message the bridge never got the keys for.
     Undecryptable,
@@ -116,8 +118,8 @@ impl Refusal {
 /// A report that a delivery the connector had made failed for good (an email DSN).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BounceReport {
-    /// The delivery, as named by the idempotency key the report quotes (see
-    /// [`crate::parse_email_message_id`]).
+    /// The delivery: the one whose tagged Message-ID the report quotes, arrived at that
+    /// delivery's own tagged return path (see [`crate::InstanceKey`]).
     pub seq: u64,
     pub entry: OutboxId,
     /// What the report says went wrong, for the author's notice.

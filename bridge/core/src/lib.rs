@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - [`ids`]: message and conversation ids (ULIDs, unique across instances) and timestamps.
+//! - [`instance_key`]: the instance's secret, and the unguessable names it tags (email
+//!   Message-IDs and return paths).
 //! - [`channel`]: the three channels and the addresses a message arrives on or goes to.
 //! - [`envelope`]: what an inbound connector produces; the router fills in author and language.
 //! - [`record`]: what the store keeps: messages, conversations, outbox entries.
@@ -21,6 +23,7 @@ pub mod channel;
 pub mod connector;
 pub mod envelope;
 pub mod ids;
+pub mod instance_key;
 pub mod memory;
 pub mod record;
 pub mod store;
@@ -35,9 +38,8 @@ pub use connector::{
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
-pub use record::{
-    Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry, email_message_id, parse_email_message_id,
-};
+pub use instance_key::InstanceKey;
+pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
 pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
 
 /// Cancelled when the daemon is asked to stop; every long-running task selects on it.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use c2c_config::{CommitMode, Config, ConfigErrors, Secret};
-use c2c_core::{Channel, Connector, Inbox, Shutdown, Store};
+use c2c_core::{Channel, Connector, Inbox, InstanceKey, Shutdown, Store};
 use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
 use c2c_language::Tagger;
 use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
@@ -97,7 +97,7 @@ pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>
 }
 
 /// The email connector's settings, with secrets and CA files read; `None` without `[connectors.email]`.
-pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<EmailSettings>> {
+pub fn email_settings(config: &Config, instance: &str, key: InstanceKey) -> anyhow::Result<Option<EmailSettings>> {
     let Some(e) = &config.connectors.email else {
         return Ok(None);
     };
@@ -149,6 +149,7 @@ pub fn email_settings(config: &Config, instance: &str) -> anyhow::Result<Option<
             c2c_config::SenderAuth::IfPresent => SenderAuth::IfPresent,
         },
         trusted_authserv_ids: e.trusted_authserv_ids.clone(),
+        key,
     }))
 }
 
@@ -159,6 +160,21 @@ fn webhook_settings(config: &Config) -> WebhookSettings {
         s.tolerance = w.tolerance;
     }
     s
+}
+
+/// Where the instance key is kept among the store's small state.
+const INSTANCE_KEY: &str = "bridge/instance_key";
+
+/// The instance key, made on first start and kept in the store (durable before it is used), so
+/// Message-IDs and return paths handed out before a restart are still recognised after it.
+async fn instance_key(store: &dyn Store) -> anyhow::Result<InstanceKey> {
+    if let Some(hex) = store.state(INSTANCE_KEY)? {
+        return InstanceKey::from_hex(&hex)
+            .ok_or_else(|| anyhow::anyhow!("the store's instance key ({INSTANCE_KEY}) is damaged"));
+    }
+    let key = InstanceKey::new(rand::random());
+    store.set_state(INSTANCE_KEY, &key.to_hex()).await?;
+    Ok(key)
 }
 
 /// Run the daemon until SIGTERM/SIGINT.
@@ -173,6 +189,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     };
     tracing::info!(instance = store.instance_id(), store = %store_dir.display(), summary = %config.summary(), "starting");
     let store: Arc<dyn Store> = Arc::new(store);
+    let key = instance_key(store.as_ref()).await?;
 
     let tagger = Tagger::new(config.languages_mentioned());
     if !tagger.unsupported().is_empty() {
@@ -210,7 +227,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (bounce_tx, bounce_rx) = tokio::sync::mpsc::unbounded_channel();
     let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone(), store.clone(), bounce_tx);
     let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
-    let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx)?;
+    let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx, key.clone())?;
     let store_failed = committer.store_failed.clone();
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
@@ -223,7 +240,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         matrix_connector = Some(connector.clone());
         connectors.insert(Channel::Matrix, Arc::new(connector));
     }
-    if let Some(email) = email_settings(&config.get(), store.instance_id())? {
+    if let Some(email) = email_settings(&config.get(), store.instance_id(), key)? {
         let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
         connectors.insert(Channel::Email, Arc::new(connector));
     }

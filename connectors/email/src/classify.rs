@@ -2,9 +2,10 @@
 //! (with the reason counted), or record it as a bounce. Pure, so the fixture corpus checks the
 //! exact decision the IMAP loop makes.
 
-use c2c_core::{Envelope, OutboxId, RefusalReason, parse_email_message_id};
+use c2c_core::{Envelope, OutboxId, RefusalReason};
 use serde::Serialize;
 
+use crate::address::{AddressHint, hint};
 use crate::config::{EmailSettings, SenderAuth};
 use crate::convert::envelope;
 use crate::parse::{DsnRecipient, ParseOptions, ParsedMail, parse};
@@ -102,7 +103,7 @@ fn human_bytes(n: u64) -> String {
 
 fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
     if let Some(dsn) = &mail.dsn {
-        let Some((seq, entry)) = dsn.original_message_id.as_deref().and_then(parse_email_message_id) else {
+        let Some(entry) = dsn.original_message_id.as_deref().and_then(|id| s.key.parse_email_message_id(id)) else {
             return Outcome::BounceIgnored { detail: "a bounce for a mail that is not the bridge's".into() };
         };
         let failed: Vec<&DsnRecipient> =
@@ -110,6 +111,15 @@ fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
         if failed.is_empty() {
             return Outcome::BounceIgnored { detail: "a delivery status notice without failures".into() };
         }
+        // Anyone can quote a Message-ID they were sent; only a bounce that came to the return
+        // path of that very delivery is about it (the receiving server's topmost Delivered-To
+        // says where it came). A recipient knows their own return path, nobody else's.
+        let Some(seq) = return_path_seq(mail, s, &entry) else {
+            return Outcome::Refused {
+                reason: RefusalReason::AuthenticationFailed,
+                detail: format!("a bounce about delivery {entry} that did not come to its return path"),
+            };
+        };
         let reason = failed
             .iter()
             .map(|r| match &r.diagnostic {
@@ -131,6 +141,14 @@ fn decide(mail: &ParsedMail, raw: &[u8], s: &EmailSettings) -> Outcome {
         return Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail };
     }
     Outcome::Relay { envelope: Box::new(envelope(mail, raw, s)) }
+}
+
+/// The sequence number of `entry` if `mail` was delivered to that delivery's return path: the
+/// topmost Delivered-To (or X-Original-To), which the bridge's own mail server wrote.
+fn return_path_seq(mail: &ParsedMail, s: &EmailSettings, entry: &OutboxId) -> Option<u64> {
+    let to = mail.delivered_to.first()?;
+    let Some(Some(AddressHint::Partnership(detail))) = hint(to, s.local(), s.domain()) else { return None };
+    s.key.verify_return_path(&detail, entry)
 }
 
 /// Why the From address of `mail` is not believed, if it is not. `auth_results` holds only

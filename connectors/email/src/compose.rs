@@ -2,8 +2,11 @@
 //!
 //! - `From:` and `Reply-To:` `"Name (City) via c2c-bridge" <bridge+TOKEN@domain>`: the reply
 //!   address names the conversation, so any answer comes back to it.
-//! - `Message-ID:` derived from the outbox entry (the same on every retry); `In-Reply-To:` and
-//!   `References:` from the entry's thread (the recipient's earlier mails in this conversation).
+//! - `Message-ID:` derived from the outbox entry and tagged under the instance key (the same on
+//!   every retry, unguessable from any other delivery's); `In-Reply-To:` and `References:` from
+//!   the entry's thread (the recipient's earlier mails in this conversation).
+//! - Return path (SMTP `MAIL FROM`) `bridge+b-SEQ-TAG@domain`, one per delivery: a bounce is
+//!   believed only when it comes back there (see `classify`).
 //! - `Subject: [Re: ]<conversation subject> [c2c:SHORTID]`.
 //! - `Content-Language:` from the language tag, and a one-line notice when it is not the
 //!   partnership's language.
@@ -16,7 +19,7 @@ use c2c_core::{Delivery, MessageKind};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use crate::address::{conversation_address, subject_tag};
+use crate::address::{conversation_address, plus_address, subject_tag};
 use crate::config::EmailSettings;
 
 /// A mail ready to send.
@@ -85,17 +88,22 @@ pub fn compose(d: &Delivery, s: &EmailSettings) -> Result<Composed, String> {
     let m = &d.message;
     let e = &d.entry;
     let domain = s.domain();
-    let message_id = e.email_message_id(domain);
+    let message_id = s.key.email_message_id(&e.id, domain);
     let reply_address = conversation_address(s.local(), domain, e.conversation);
+    let return_path = plus_address(s.local(), domain, &s.key.return_path_detail(e.seq, &e.id));
     let from_name = match &m.author {
         Some(a) => format!("{} ({}) via c2c-bridge", a.name, a.city_name),
         None => "c2c-bridge".to_string(),
     };
     let from = Mailbox::new(Some(header_text(&from_name)), reply_address.parse().map_err(|e| format!("{e}"))?);
-    let to = Mailbox::new(
-        d.recipient_name.as_deref().map(header_text),
-        e.recipient.address.parse().map_err(|err| format!("recipient {}: {err}", e.recipient.address))?,
-    );
+    let to_address: lettre::Address =
+        e.recipient.address.parse().map_err(|err| format!("recipient {}: {err}", e.recipient.address))?;
+    let envelope = lettre::address::Envelope::new(
+        Some(return_path.parse().map_err(|err| format!("return path {return_path}: {err}"))?),
+        vec![to_address.clone()],
+    )
+    .map_err(|err| format!("envelope: {err}"))?;
+    let to = Mailbox::new(d.recipient_name.as_deref().map(header_text), to_address);
     let prefix = if e.references.is_empty() { "" } else { "Re: " };
     let subject = header_text(&format!("{prefix}{} {}", d.subject, subject_tag(e.conversation)));
 
@@ -106,6 +114,7 @@ pub fn compose(d: &Delivery, s: &EmailSettings) -> Result<Composed, String> {
         .subject(subject)
         .message_id(Some(format!("<{message_id}>")))
         .date_now()
+        .envelope(envelope)
         .raw_header(raw_header("X-C2C-Bridge", s.instance.clone()))
         .raw_header(raw_header("X-C2C-Conversation", e.conversation.to_string()));
     if let Some(last) = e.references.last() {
@@ -202,7 +211,10 @@ pub fn compose_refusal(
     s: &EmailSettings,
 ) -> Result<lettre::Message, String> {
     let to = mail.from.as_ref().ok_or("the mail has no sender")?;
-    let to = Mailbox::new(to.name.as_deref().map(header_text), to.address.parse().map_err(|e| format!("{e}"))?);
+    let to_address: lettre::Address = to.address.parse().map_err(|e| format!("{e}"))?;
+    // The null return path of automatic replies (RFC 3834 section 3.3): nothing bounces back.
+    let envelope = lettre::address::Envelope::new(None, vec![to_address.clone()]).map_err(|e| format!("envelope: {e}"))?;
+    let to = Mailbox::new(to.name.as_deref().map(header_text), to_address);
     let from = Mailbox::new(Some("c2c-bridge".into()), s.address.parse().map_err(|e| format!("{e}"))?);
     let subject = header_text(&format!("Re: {}", if mail.subject.is_empty() { "your message" } else { &mail.subject }));
     let mut builder = lettre::Message::builder()
@@ -211,6 +223,7 @@ pub fn compose_refusal(
         .subject(subject)
         .message_id(Some(format!("<c2c.reply.{}@{}>", ulid::Ulid::new(), s.domain())))
         .date_now()
+        .envelope(envelope)
         .raw_header(raw_header("Auto-Submitted", "auto-replied".into()))
         .raw_header(raw_header("X-C2C-Bridge", s.instance.clone()));
     if let Some(id) = &mail.message_id {

@@ -78,6 +78,8 @@ pub struct EmailSettings {
     pub sender_auth: SenderAuth,
     /// authserv-ids of the receiving mail server: only its Authentication-Results are read.
     pub trusted_authserv_ids: Vec<String>,
+    /// The instance key: tags Message-IDs and return paths (see `compose`, `classify`).
+    pub key: c2c_core::InstanceKey,
 }
 
 impl EmailSettings {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use c2c_core::RefusalReason;
+use c2c_core::{InstanceKey, RefusalReason};
 use c2c_email::classify::{Outcome, classify, classify_oversized};
 use c2c_email::{EmailSettings, Security, SenderAuth, Server};
 
@@ -35,6 +35,8 @@ fn settings() -> EmailSettings {
         // rest of the decision does. `only_a_trusted_aligned_pass_is_believed` covers "require".
         sender_auth: SenderAuth::IfPresent,
         trusted_authserv_ids: vec!["mail.c2c.test".into()],
+        // The fixtures' Message-IDs and return paths are tagged under this key.
+        key: InstanceKey::new([1; 32]),
     }
 }
 
@@ -121,7 +123,7 @@ fn an_oversized_bounce_is_read_from_its_start() {
     assert_eq!(seq, 42);
     assert_eq!(failed_recipients, ["liwei@hangzhou.gov.cn", "office@hangzhou.gov.cn"]);
 
-    let foreign = big.replace("c2c.42.01JD0000000000000000000002-0@c2c.test", "CAKx1@mail.gmail.com");
+    let foreign = big.replace("c2c.01JD0000000000000000000002-0.d4ec21f2b068e461831e@c2c.test", "CAKx1@mail.gmail.com");
     let start = &foreign.as_bytes()[..s.max_mail_bytes];
     let (_, outcome) = classify_oversized(start, foreign.len() as u64, &s);
     assert!(matches!(outcome, Outcome::BounceIgnored { .. }), "{outcome:?}");
@@ -188,4 +190,34 @@ fn only_a_trusted_aligned_pass_is_believed() {
     let none = EmailSettings { trusted_authserv_ids: Vec::new(), ..s.clone() };
     let (_, outcome) = classify(&std::fs::read(dir.join("auth_dkim_pass.eml")).unwrap(), &none);
     assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
+}
+
+/// Anyone can quote a Message-ID they were sent, so a bounce counts only when it came to the
+/// return path of the very delivery it names (a recipient sees only their own): a report
+/// quoting delivery 42 that arrived at delivery 43's return path, or at no return path, is
+/// refused as an authentication failure; a Message-ID of the old, untagged form is not ours.
+#[test]
+fn a_bounce_counts_only_at_its_deliverys_return_path() {
+    let s = settings();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let raw = String::from_utf8(std::fs::read(dir.join("dsn_postfix.eml")).unwrap()).unwrap();
+    let (_, outcome) = classify(raw.as_bytes(), &s);
+    assert!(matches!(outcome, Outcome::Bounce { seq: 42, .. }), "{outcome:?}");
+
+    for to in ["bridge+b-43-5ad5da5d06391259a270@c2c.test", "bridge@c2c.test", "bridge+b-42-00000000000000000000@c2c.test"] {
+        let forged = raw.replace("Delivered-To: bridge+b-42-b7a2557d09ddb031574f@c2c.test", &format!("Delivered-To: {to}"));
+        let (_, outcome) = classify(forged.as_bytes(), &s);
+        let Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail } = outcome else {
+            panic!("{to}: {outcome:?}")
+        };
+        assert!(detail.contains("did not come to its return path"), "{detail}");
+    }
+    // Only the topmost Delivered-To (the bridge's own server's) counts, not one further down.
+    let below = raw.replacen("Delivered-To: bridge+b-42-b7a2557d09ddb031574f@c2c.test", "Delivered-To: bridge+b-43-5ad5da5d06391259a270@c2c.test\nDelivered-To: bridge+b-42-b7a2557d09ddb031574f@c2c.test", 1);
+    let (_, outcome) = classify(below.as_bytes(), &s);
+    assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
+
+    let untagged = raw.replace("c2c.01JD0000000000000000000002-0.d4ec21f2b068e461831e@c2c.test", "c2c.42.01JD0000000000000000000002-0@c2c.test");
+    let (_, outcome) = classify(untagged.as_bytes(), &s);
+    assert!(matches!(outcome, Outcome::BounceIgnored { .. }), "{outcome:?}");
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use c2c_config::{CommitMode, Config, OtherChannelRule};
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, LanguageTag, Message, MessageId, MessageKind,
+    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, InstanceKey, LanguageTag, Message, MessageId,
+    MessageKind,
     NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, ThreadRef, now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -134,6 +135,8 @@ pub struct Committer {
     /// daemon stops and a restart recovers from what is on disk.
     pub store_failed: c2c_core::Shutdown,
     next_seq: u64,
+    /// Tags the Message-IDs of email deliveries (see `c2c_core::InstanceKey`).
+    key: InstanceKey,
 }
 
 impl std::fmt::Debug for Committer {
@@ -163,6 +166,7 @@ impl Committer {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         outbox: mpsc::UnboundedSender<Vec<Queued>>,
+        key: InstanceKey,
     ) -> Result<Self, c2c_core::StoreError> {
         let cfg = config.get();
         let next_seq = store.last_seq()? + 1;
@@ -175,6 +179,7 @@ impl Committer {
             outbox,
             store_failed: c2c_core::Shutdown::new(),
             next_seq,
+            key,
         })
     }
 
@@ -434,7 +439,7 @@ impl Committer {
             // Written in a member's portal room (by another member's officer): that room has it.
             to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
         }
-        push_entries(&mut batch.commit, &message, to, now, &mut conv, email_domain(config));
+        push_entries(&mut batch.commit, &message, to, now, &mut conv, self.email_ids(config));
         for key in &env.native_ids {
             // A thread key already pointing at this conversation need not be written again.
             if self.native(batch, key)?.is_some_and(|r| r.conversation == conv.id) {
@@ -454,7 +459,7 @@ impl Committer {
             let text =
                 notice::relayed_from_other_channel(&partnership.language, &pid, &p.author.city_name, agreed.as_str());
             let notice = self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
-            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, email_domain(config));
+            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
             batch.commit.messages.push(notice);
         }
         batch.conversations.insert(conv.id, conv);
@@ -536,6 +541,11 @@ impl Committer {
         }
     }
 
+    /// How email deliveries are named, when the bridge has a mail address.
+    fn email_ids<'a>(&'a self, config: &'a Config) -> Option<EmailIds<'a>> {
+        email_domain(config).map(|domain| EmailIds { domain, key: &self.key })
+    }
+
     /// Tell the author of a post that one of its deliveries failed for good.
     fn delivery_failed(
         &mut self,
@@ -596,7 +606,7 @@ impl Committer {
         let text = text(&lang, &conv.subject, &recipient);
         let now = now_ms();
         let notice = self.bridge_message(&conv, kind, text, &lang, now);
-        push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, email_domain(config));
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
         batch.commit.messages.push(notice);
         // Carried along so the notice's delivery sees the conversation's thread keys, and its
         // email thread records the notice.
@@ -613,7 +623,7 @@ fn push_entries(
     to: Vec<Recipient>,
     now: i64,
     conv: &mut Conversation,
-    email_domain: Option<&str>,
+    email: Option<EmailIds<'_>>,
 ) {
     for (i, recipient) in to.into_iter().enumerate() {
         let mut entry = OutboxEntry {
@@ -633,11 +643,18 @@ fn push_entries(
             references: Vec::new(),
             delay_noticed_at: None,
         };
-        if let (c2c_core::Channel::Email, Some(domain)) = (entry.recipient.channel, email_domain) {
-            entry.references = conv.note_email(&entry.recipient.address, &entry.email_message_id(domain));
+        if let (c2c_core::Channel::Email, Some(ids)) = (entry.recipient.channel, &email) {
+            entry.references = conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
         }
         commit.outbox.push(entry);
     }
+}
+
+/// What an email delivery's Message-ID is made of: the bridge's mail domain and the instance key.
+#[derive(Clone, Copy)]
+struct EmailIds<'a> {
+    domain: &'a str,
+    key: &'a InstanceKey,
 }
 
 /// The domain of the bridge's mail address, if it has one (Message-IDs are made on it).

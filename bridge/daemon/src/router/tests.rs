@@ -116,7 +116,8 @@ pub(crate) fn harness() -> Harness {
     let (router, rx) =
         Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
-    let committer = Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx).unwrap();
+    let key = c2c_core::InstanceKey::new([7; 32]);
+    let committer = Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx, key).unwrap();
     let store_failed = committer.store_failed.clone();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));

@@ -33,13 +33,13 @@ pub(crate) fn results(raw: &RawHeaders, from: Option<&Mailbox>, trusted: &[Strin
             })
             .collect()
     };
-    let mut out: Vec<AuthResult> = Vec::new();
+    let (mut out, mut seen): (Vec<AuthResult>, std::collections::HashSet<AuthResult>) = Default::default();
     for h in headers {
         for f in parse(h) {
             let aligned = from_domain.as_deref().is_none_or(|fd| {
                 fd == f.domain || fd.ends_with(&format!(".{}", f.domain)) || f.domain.ends_with(&format!(".{fd}"))
             });
-            if aligned && !out.contains(&f) {
+            if aligned && seen.insert(f.clone()) {
                 out.push(f);
             }
         }

@@ -71,8 +71,10 @@ pub(crate) fn extract(message: &Message<'_>, raw: &[u8], opts: &ParseOptions, wa
     let mut plain_ids: Vec<u32> = message.text_body.iter().copied().filter(is_text).filter(|id| !is_html(id)).collect();
     let mut html_ids: Vec<u32> = message.html_body.iter().copied().filter(is_text).filter(is_html).collect();
     if plain_ids.is_empty() {
+        // Sets for every membership test here: a mail can have a hundred thousand parts.
+        let mut seen: HashSet<u32> = html_ids.iter().copied().collect();
         for id in message.text_body.iter().copied().filter(is_text).filter(is_html) {
-            if !html_ids.contains(&id) {
+            if seen.insert(id) {
                 html_ids.push(id);
             }
         }
@@ -132,8 +134,9 @@ pub(crate) fn extract(message: &Message<'_>, raw: &[u8], opts: &ParseOptions, wa
     out.html_source = (!html.trim().is_empty()).then_some(html);
 
     let cids = out.html_source.as_deref().map(cid_references).unwrap_or_default();
+    let bodies: HashSet<u32> = plain_ids.iter().chain(&html_ids).copied().collect();
     for id in &message.attachments {
-        if plain_ids.contains(id) || html_ids.contains(id) {
+        if bodies.contains(id) {
             continue;
         }
         let Some(part) = message.parts.get(*id as usize) else { continue };

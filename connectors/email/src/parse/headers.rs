@@ -169,11 +169,12 @@ pub(crate) fn extract(
 
     out.content_language = first(hdrs, HeaderName::ContentLanguage).and_then(|v| language(v, warnings));
 
-    let mut delivered = Vec::new();
+    // A set, so a mail with a million Delivered-To headers costs linear time.
+    let (mut delivered, mut seen) = (Vec::new(), std::collections::HashSet::new());
     for (name, value) in &out.raw.items {
-        if (name == "delivered-to" || name == "x-original-to")
+        if matches!(name.as_str(), "delivered-to" | "x-original-to" | "envelope-to")
             && let Some(addr) = clean_address(value)
-            && !delivered.contains(&addr)
+            && seen.insert(addr.clone())
         {
             delivered.push(addr);
         }

@@ -101,7 +101,7 @@ pub struct ParsedMail {
     pub to: Vec<String>,
     /// Addresses of every Cc header, lowercased, in order.
     pub cc: Vec<String>,
-    /// Delivered-To / X-Original-To values, lowercased, without `<>`, deduplicated, in header
+    /// Delivered-To / X-Original-To / Envelope-to (Exim) values, lowercased, without `<>`, deduplicated, in header
     /// order (topmost first).
     pub delivered_to: Vec<String>,
     /// Decoded; control characters replaced by spaces, whitespace runs collapsed; trimmed.
@@ -216,7 +216,7 @@ pub struct DsnRecipient {
 }
 
 /// One authentication result, aligned with the From domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct AuthResult {
     /// `dkim`, `spf` or `dmarc`.
     pub method: String,
