@@ -338,30 +338,49 @@ async fn a_mail_over_the_size_limit_is_refused_unread_and_only_a_contact_is_told
 async fn a_bounce_marks_the_delivery_failed_and_the_author_is_told() {
     let _servers = share().await;
     let mut e = email_world().await;
-    let a = e
-        .w
-        .post("hangzhou", "b-1", &message("hz-li", "hangzhou-leeds", Some("HZ-B"), Some("Budget"), "The budget table."))
-        .await;
-    assert_eq!(a.status, 202);
-    let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
-    let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
-    // As if Jo's server had later bounced it (a DSN to the bridge's address), after the bridge
+    for (key, thread, subject) in [("b-1", "HZ-B", "Budget"), ("b-2", "HZ-C", "Agenda")] {
+        let a =
+            e.w.post("hangzhou", key, &message("hz-li", "hangzhou-leeds", Some(thread), Some(subject), "Text.")).await;
+        assert_eq!(a.status, 202);
+    }
+    let mails = e.jo.fetch("INBOX", 0, 2, 30);
+    let of = |subject: &str| {
+        let mail = mails.iter().find(|m| m["subject"].as_str().unwrap().starts_with(subject)).unwrap();
+        let id = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+        // Each delivery has its own return path, which Jo's server wrote into the mail.
+        let return_path = header(mail, "Return-Path").unwrap().trim_matches(['<', '>']).to_string();
+        assert!(return_path.contains("+b-"), "{return_path}");
+        (id, return_path)
+    };
+    let ((ours, return_path), (_, other_return_path)) = (of("Budget"), of("Agenda"));
+    assert_ne!(return_path, other_return_path);
+    // As if Jo's server had later bounced it (a DSN to its return path), after the bridge
     // recorded the delivery as made.
     e.w.daemon.settled().await;
-    let dsn = |n: u32, failed: &str| bounce(&e.bridge.address, n, failed, &ours, "");
-    // First one that quotes our Message-ID but names somebody else: forged or misdirected.
-    inject(&e.server, "", &e.bridge.address, &dsn(1, "mallory@elsewhere.test"));
+    let dsn = |n: u32, failed: &str| bounce(&return_path, n, failed, &ours, "");
+    // A report on the Budget delivery sent to the Agenda delivery's return path: whoever got
+    // one mail cannot fail another. Refused, nothing recorded.
+    inject(&e.server, "", &other_return_path, &bounce(&other_return_path, 0, &e.jo.address, &ours, ""));
+    let refused = "c2c_messages_refused_total{channel=\"email\",reason=\"authentication_failed\"}";
+    e.w.daemon.wait_metric(refused, |n| n >= 1.0).await;
+    // One that quotes our Message-ID but names somebody else: forged or misdirected.
+    inject(&e.server, "", &return_path, &dsn(1, "mallory@elsewhere.test"));
     e.w.daemon.wait_metric("c2c_bounces_total{outcome=\"other_recipient\"}", |n| n >= 1.0).await;
-    inject(&e.server, "", &e.bridge.address, &dsn(2, &e.jo.address));
+    inject(&e.server, "", &return_path, &dsn(2, &e.jo.address));
     let notice = e.w.sink.next_delivered().await;
     assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("hangzhou", "delivery_failed"));
     assert_eq!(notice.post.thread_key.as_deref(), Some("HZ-B"));
     assert!(notice.post.text.contains("mailbox full"), "{}", notice.post.text);
     assert!(!notice.post.text.contains("mallory"), "{}", notice.post.text);
     let convs = e.w.conversations().await;
-    assert_eq!(convs[0]["problems"][0]["status"], "permanent_failure");
+    let budget = convs.iter().find(|c| c["subject"] == "Budget").unwrap();
+    assert_eq!(budget["problems"][0]["status"], "permanent_failure");
     assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"recorded\"}").await, 1.0);
     assert_eq!(e.w.daemon.metric("c2c_bounces_total{outcome=\"other_recipient\"}").await, 1.0);
+    assert_eq!(e.w.daemon.metric(refused).await, 1.0);
+    assert_eq!(convs.len(), 2);
+    let agenda = convs.iter().find(|c| c["subject"] == "Agenda").unwrap();
+    assert!(agenda["problems"].as_array().is_none_or(|p| p.is_empty()), "the Agenda delivery stands: {agenda}");
 }
 
 /// A delivery status notification to `to` saying the mail `ours` failed for `failed`; it
@@ -396,12 +415,13 @@ async fn a_bounce_over_the_size_limit_is_read_from_its_start() {
     assert_eq!(a.status, 202);
     let mail = &e.jo.fetch("INBOX", 0, 1, 30)[0];
     let ours = header(mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+    let return_path = header(mail, "Return-Path").unwrap().trim_matches(['<', '>']).to_string();
     e.w.daemon.settled().await;
     // Jo's server returns the whole mail, as if it had carried 200 KiB of plans: over the limit.
     let returned = "The plans, line after line of them.\r\n".repeat(6000);
-    let dsn = bounce(&e.bridge.address, 1, &e.jo.address, &ours, &returned);
+    let dsn = bounce(&return_path, 1, &e.jo.address, &ours, &returned);
     assert!(dsn.len() > 65536 * 3);
-    inject(&e.server, "", &e.bridge.address, &dsn);
+    inject(&e.server, "", &return_path, &dsn);
     let notice = e.w.sink.next_delivered().await;
     assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("hangzhou", "delivery_failed"));
     assert!(notice.post.text.contains("mailbox full"), "{}", notice.post.text);

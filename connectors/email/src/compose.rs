@@ -213,7 +213,8 @@ pub fn compose_refusal(
     let to = mail.from.as_ref().ok_or("the mail has no sender")?;
     let to_address: lettre::Address = to.address.parse().map_err(|e| format!("{e}"))?;
     // The null return path of automatic replies (RFC 3834 section 3.3): nothing bounces back.
-    let envelope = lettre::address::Envelope::new(None, vec![to_address.clone()]).map_err(|e| format!("envelope: {e}"))?;
+    let envelope =
+        lettre::address::Envelope::new(None, vec![to_address.clone()]).map_err(|e| format!("envelope: {e}"))?;
     let to = Mailbox::new(to.name.as_deref().map(header_text), to_address);
     let from = Mailbox::new(Some("c2c-bridge".into()), s.address.parse().map_err(|e| format!("{e}"))?);
     let subject = header_text(&format!("Re: {}", if mail.subject.is_empty() { "your message" } else { &mail.subject }));

@@ -204,8 +204,11 @@ fn a_bounce_counts_only_at_its_deliverys_return_path() {
     let (_, outcome) = classify(raw.as_bytes(), &s);
     assert!(matches!(outcome, Outcome::Bounce { seq: 42, .. }), "{outcome:?}");
 
-    for to in ["bridge+b-43-5ad5da5d06391259a270@c2c.test", "bridge@c2c.test", "bridge+b-42-00000000000000000000@c2c.test"] {
-        let forged = raw.replace("Delivered-To: bridge+b-42-b7a2557d09ddb031574f@c2c.test", &format!("Delivered-To: {to}"));
+    for to in
+        ["bridge+b-43-5ad5da5d06391259a270@c2c.test", "bridge@c2c.test", "bridge+b-42-00000000000000000000@c2c.test"]
+    {
+        let forged =
+            raw.replace("Delivered-To: bridge+b-42-b7a2557d09ddb031574f@c2c.test", &format!("Delivered-To: {to}"));
         let (_, outcome) = classify(forged.as_bytes(), &s);
         let Outcome::Refused { reason: RefusalReason::AuthenticationFailed, detail } = outcome else {
             panic!("{to}: {outcome:?}")
@@ -217,7 +220,10 @@ fn a_bounce_counts_only_at_its_deliverys_return_path() {
     let (_, outcome) = classify(below.as_bytes(), &s);
     assert!(matches!(outcome, Outcome::Refused { reason: RefusalReason::AuthenticationFailed, .. }), "{outcome:?}");
 
-    let untagged = raw.replace("c2c.01JD0000000000000000000002-0.d4ec21f2b068e461831e@c2c.test", "c2c.42.01JD0000000000000000000002-0@c2c.test");
+    let untagged = raw.replace(
+        "c2c.01JD0000000000000000000002-0.d4ec21f2b068e461831e@c2c.test",
+        "c2c.42.01JD0000000000000000000002-0@c2c.test",
+    );
     let (_, outcome) = classify(untagged.as_bytes(), &s);
     assert!(matches!(outcome, Outcome::BounceIgnored { .. }), "{outcome:?}");
 }

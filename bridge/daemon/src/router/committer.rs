@@ -12,8 +12,8 @@ use std::sync::Arc;
 use c2c_config::{CommitMode, Config, OtherChannelRule};
 use c2c_core::{
     Accepted, Commit, Conversation, ConversationId, DeliveryStatus, InstanceKey, LanguageTag, Message, MessageId,
-    MessageKind,
-    NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, ThreadRef, now_ms,
+    MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, ThreadRef,
+    now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -644,7 +644,8 @@ fn push_entries(
             delay_noticed_at: None,
         };
         if let (c2c_core::Channel::Email, Some(ids)) = (entry.recipient.channel, &email) {
-            entry.references = conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
+            entry.references =
+                conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
         }
         commit.outbox.push(entry);
     }
