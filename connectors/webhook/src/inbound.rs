@@ -16,10 +16,10 @@ use axum::routing::post;
 use c2c_core::{Channel, Inbox, Refusal, RefusalReason, now_ms};
 
 use crate::config::{SharedCities, WebhookSettings};
-use crate::convert::envelope_from;
 use crate::error::refusal_response;
+use crate::intake::{self, refusal_for};
 use crate::signature::{SigningSecret, VerifyError};
-use crate::wire::{AcceptedBody, InboundPost};
+use crate::wire::AcceptedBody;
 
 /// What the inbound routes need.
 #[derive(Clone)]
@@ -108,23 +108,14 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
         None => decoy_secret(),
     };
     let verified = secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance);
-    let answer = |e: VerifyError| {
-        let reason = match e {
-            VerifyError::Stale { .. } | VerifyError::BadTimestamp => RefusalReason::StaleTimestamp,
-            _ => RefusalReason::BadSignature,
-        };
-        Refusal::new(reason, e.to_string())
-    };
     if city.is_none() {
         state.inbox.count_refusal(Channel::Webhook, RefusalReason::UnknownCity);
         tracing::info!(city = ?city_id, "webhook for a city that takes no webhooks here; answered as a bad signature");
-        return Err((answer(verified.err().unwrap_or(VerifyError::Mismatch)), true));
+        return Err((refusal_for(&verified.err().unwrap_or(VerifyError::Mismatch)), true));
     }
-    verified.map_err(|e| (answer(e), false))?;
+    verified.map_err(|e| (refusal_for(&e), false))?;
 
-    let post: InboundPost = serde_json::from_slice(&body)
-        .map_err(|e| refuse(RefusalReason::Malformed, format!("the body is not the expected JSON: {e}")))?;
-    let envelope = envelope_from(city_id, id, post, received_at);
+    let envelope = intake::read(city_id, id, &body, received_at).map_err(|r| (r, false))?;
     // The inbox counts its own refusals.
     let accepted = state.inbox.submit(envelope).await.map_err(|r| (r, true))?;
     Ok(AcceptedBody { message: accepted.message.to_string(), conversation: accepted.conversation.to_string() })

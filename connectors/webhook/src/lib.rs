@@ -10,6 +10,8 @@
 //! - [`signature`]: Standard Webhooks signing and verification.
 //! - [`wire`]: the inbound and outbound JSON shapes.
 //! - [`convert`]: wire JSON ↔ envelope / delivery.
+//! - [`intake`]: what the route does with the untrusted bytes (no HTTP): the answer to a bad
+//!   signature, the JSON body read into an envelope. Fuzzed in `fuzz/`.
 //! - [`inbound`]: the axum routes for `POST /hooks/{city_id}`.
 //! - [`outbound`]: [`WebhookConnector`], which delivers over HTTP.
 //! - [`error`]: how refusals map to HTTP answers.
@@ -18,6 +20,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod inbound;
+pub mod intake;
 pub mod outbound;
 pub mod signature;
 pub mod wire;
