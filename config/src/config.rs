@@ -43,7 +43,7 @@ impl Config {
     }
 
     /// Every secret reference, in file order: the admin token, mail and Matrix passwords,
-    /// cities' webhook secrets.
+    /// cities' webhook secrets (current and previous).
     pub fn secret_refs(&self) -> Vec<&SecretRef> {
         let mut refs: Vec<&SecretRef> = Vec::new();
         refs.extend(&self.bridge.admin_token);
@@ -54,7 +54,10 @@ impl Config {
         if let Some(matrix) = &self.connectors.matrix {
             refs.push(&matrix.password);
         }
-        refs.extend(self.cities.iter().filter_map(|c| c.webhook.as_ref().map(|w| &w.secret)));
+        for w in self.cities.iter().filter_map(|c| c.webhook.as_ref()) {
+            refs.push(&w.secret);
+            refs.extend(&w.previous_secret);
+        }
         refs.sort_by_key(|r| (r.location().line, r.location().column));
         refs
     }

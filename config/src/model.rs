@@ -314,6 +314,10 @@ pub struct CityWebhook {
     pub url: String,
     /// The Standard Webhooks `whsec_` secret (`secret_env` / `secret_file`), for both directions.
     pub secret: SecretRef,
+    /// The secret being rotated out (`previous_secret_env` / `previous_secret_file`), while the
+    /// city's system moves to the new one: inbound requests signed with it are still accepted,
+    /// and outbound requests carry a signature by it too. Removed once the rotation is over.
+    pub previous_secret: Option<SecretRef>,
 }
 
 /// `[[cities.contacts]]`: a nodal officer.

@@ -146,6 +146,34 @@ fn secrets_exactly_one_of_env_or_file() {
 }
 
 #[test]
+fn a_webhook_may_name_a_previous_secret_while_rotating() {
+    let text = BASE.replace(
+        "country = \"FR\"\n",
+        "country = \"FR\"\nwebhook = { url = \"https://b.example/c2c\", secret_env = \"NEW\", previous_secret_file = \"old.whsec\" }\n",
+    );
+    let config = parse(&text).unwrap();
+    let webhook = config.city("b").unwrap().webhook.as_ref().unwrap();
+    match webhook.previous_secret.as_ref().unwrap() {
+        c2c_config::SecretRef::File { path, at } => {
+            assert_eq!(path, Path::new("dir/old.whsec"), "relative to the config file");
+            assert_eq!((at.line, at.path.as_str()), (25, "cities[1].webhook.previous_secret_file"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Both are secrets the daemon reads (and `check-config --env` checks), in file order.
+    let refs: Vec<String> = config.secret_refs().iter().map(|r| r.location().path.clone()).collect();
+    assert_eq!(refs[refs.len() - 2..], ["cities[1].webhook.secret_env", "cities[1].webhook.previous_secret_file"]);
+    // Like any secret: never inline, and one of env or file.
+    let inline = text.replace("previous_secret_file = \"old.whsec\"", "previous_secret = \"whsec_abc\"");
+    assert!(errors(&inline)[0].contains("secrets never sit in the config file: use `previous_secret_env`"));
+    let both = text.replace("previous_secret_file", "previous_secret_env = \"OLD\", previous_secret_file");
+    assert!(errors(&both)[0].contains("give either `previous_secret_env` or `previous_secret_file`, not both"));
+    // Without one there is none.
+    let plain = text.replace(", previous_secret_file = \"old.whsec\"", "");
+    assert!(parse(&plain).unwrap().city("b").unwrap().webhook.as_ref().unwrap().previous_secret.is_none());
+}
+
+#[test]
 fn partnership_kinds_must_match_members() {
     let city_city = BASE.replace("kind = \"city-lga\"", "kind = \"city-city\"");
     assert_eq!(

@@ -20,7 +20,7 @@ use c2c_language::Tagger;
 use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
 use c2c_store::SledStore;
 use c2c_webhook::config::{SharedCities, WebhookCities};
-use c2c_webhook::{SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
+use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
 use crate::http::{self, HttpState};
 use crate::live::Live;
@@ -47,10 +47,15 @@ pub fn webhook_cities(config: &Config) -> anyhow::Result<WebhookCities> {
     let mut out = HashMap::new();
     for city in &config.cities {
         let Some(w) = &city.webhook else { continue };
-        let secret = w.secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let secret = SigningSecret::parse(secret.expose())
-            .with_context(|| format!("cities.{}.webhook: the secret is not a `whsec_` secret", city.id))?;
-        out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), secret });
+        let read = |secret: &c2c_config::SecretRef, key: &str| -> anyhow::Result<SigningSecret> {
+            let secret = secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
+            SigningSecret::parse(secret.expose())
+                .with_context(|| format!("cities.{}.webhook: the {key} is not a `whsec_` secret", city.id))
+        };
+        let current = read(&w.secret, "secret")?;
+        let previous = w.previous_secret.as_ref().map(|s| read(s, "previous secret")).transpose()?;
+        let keys = SigningKeys::new(current, previous);
+        out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), keys });
     }
     Ok(out)
 }

@@ -38,7 +38,7 @@ pub async fn send(
         .header("content-type", "application/json")
         .header("webhook-id", &id)
         .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signer.secret.sign(&id, ts, &body))
+        .header("webhook-signature", signer.keys.sign(&id, ts, &body))
         .body(body)
         .send()
         .await
@@ -49,8 +49,8 @@ pub async fn send(
     if status.is_success() { Ok(()) } else { anyhow::bail!("the bridge answered {status}") }
 }
 
-/// Listen for the bridge's webhooks, verify each with the secret of the city whose URL it came
-/// to, and print it.
+/// Listen for the bridge's webhooks, verify each with the secrets (current or previous) of the
+/// city whose URL it came to, and print it.
 pub async fn listen(path: &Path, only: Option<&str>, listen: Option<String>) -> anyhow::Result<()> {
     let config = load(path)?;
     let mut cities: Vec<WebhookCity> = webhook_cities(&config)?.into_values().collect();
@@ -110,7 +110,7 @@ fn receive(
         return StatusCode::NOT_FOUND;
     };
     let now = c2c_core::now_ms() / 1000;
-    if let Err(e) = city.secret.verify(&id, &h("webhook-timestamp"), &h("webhook-signature"), body, now, tolerance) {
+    if let Err(e) = city.keys.verify(&id, &h("webhook-timestamp"), &h("webhook-signature"), body, now, tolerance) {
         println!("REFUSED for {} {id}: {e}", city.id);
         return StatusCode::UNAUTHORIZED;
     }

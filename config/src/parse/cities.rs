@@ -38,8 +38,9 @@ pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono
 fn webhook(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Option<CityWebhook> {
     let url = t.req_parsed(diag, "url", |s| check_http_url(s).map(|()| s.to_string()));
     let secret = t.secret(diag, "secret", true);
+    let previous_secret = t.secret(diag, "previous_secret", false);
     t.finish(diag);
-    Some(CityWebhook { url: url?, secret: secret? })
+    Some(CityWebhook { url: url?, secret: secret?, previous_secret })
 }
 
 fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String]) -> Contact {

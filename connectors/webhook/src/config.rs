@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::signature::SigningSecret;
+use crate::signature::SigningKeys;
 
-/// One city that uses webhooks: where the bridge posts to it, and the secret that signs both
-/// directions.
+/// One city that uses webhooks: where the bridge posts to it, and the keys that sign both
+/// directions (the current secret, and the previous one while it is rotated out).
 #[derive(Clone, Debug)]
 pub struct WebhookCity {
     pub id: String,
     pub url: String,
-    pub secret: SigningSecret,
+    pub keys: SigningKeys,
 }
 
 /// Limits and timeouts.

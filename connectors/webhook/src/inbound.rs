@@ -1,9 +1,10 @@
 //! `POST /hooks/{city_id}`: verify, parse, submit, answer.
 //!
-//! Order of checks: the city exists (404), the body fits (413), the signature headers are
-//! present, fresh and valid (401), the JSON parses (400); then the router decides (sender,
-//! partnership, conversation, agreed channel) and the answer is 202 only once the message is
-//! committed to disk. A replayed `webhook-id` gets the original 202 and creates nothing.
+//! Order of checks: the body fits (413), the signature headers are present, fresh and valid for
+//! one of the city's keys (401; a city the bridge does not know gets the same answer), the JSON
+//! parses (400); then the router decides (sender, partnership, conversation, agreed channel)
+//! and the answer is 202 only once the message is committed to disk. A replayed `webhook-id`
+//! gets the original 202 and creates nothing.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use c2c_core::{Channel, Inbox, Refusal, RefusalReason, now_ms};
 use crate::config::{SharedCities, WebhookSettings};
 use crate::error::refusal_response;
 use crate::intake::{self, refusal_for};
-use crate::signature::{SigningSecret, VerifyError};
+use crate::signature::{KeyUsed, SigningKeys, VerifyError};
 use crate::wire::AcceptedBody;
 
 /// What the inbound routes need.
@@ -59,18 +60,6 @@ async fn handle(
     }
 }
 
-/// A secret of this process that no sender has: unknown cities' signatures are checked against
-/// it, so they take as long to refuse as a known city's wrong one.
-fn decoy_secret() -> &'static SigningSecret {
-    static DECOY: std::sync::OnceLock<SigningSecret> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        use base64::Engine;
-        let key: [u8; 32] = rand::random();
-        SigningSecret::parse(&format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key)))
-            .expect("32 bytes make a secret")
-    })
-}
-
 /// The refusal and whether the inbox already counted it.
 type Refused = (Refusal, bool);
 
@@ -103,17 +92,22 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
     let id = header("webhook-id")?;
     let timestamp = header("webhook-timestamp")?;
     let signature = header("webhook-signature")?;
-    let secret: &SigningSecret = match city {
-        Some(c) => &c.secret,
-        None => decoy_secret(),
+    // A city the bridge does not know is checked against keys nobody has.
+    let keys: &SigningKeys = match city {
+        Some(c) => &c.keys,
+        None => SigningKeys::decoy(),
     };
-    let verified = secret.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance);
+    let verified = keys.verify(id, timestamp, signature, &body, received_at / 1000, state.settings.tolerance);
     if city.is_none() {
         state.inbox.count_refusal(Channel::Webhook, RefusalReason::UnknownCity);
         tracing::info!(city = ?city_id, "webhook for a city that takes no webhooks here; answered as a bad signature");
         return Err((refusal_for(&verified.err().unwrap_or(VerifyError::Mismatch)), true));
     }
-    verified.map_err(|e| (refusal_for(&e), false))?;
+    if verified.map_err(|e| (refusal_for(&e), false))? == KeyUsed::Previous {
+        // For the admin only (the answer is the same): the city still signs with the secret
+        // being rotated out, so it cannot be dropped yet.
+        tracing::info!(city = ?city_id, "webhook signed with the previous secret (previous_secret_env) only");
+    }
 
     let envelope = intake::read(city_id, id, &body, received_at).map_err(|r| (r, false))?;
     // The inbox counts its own refusals.

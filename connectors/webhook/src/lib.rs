@@ -27,4 +27,4 @@ pub mod wire;
 
 pub use config::{WebhookCity, WebhookSettings};
 pub use outbound::WebhookConnector;
-pub use signature::{SigningSecret, VerifyError};
+pub use signature::{KeyUsed, SigningKeys, SigningSecret, VerifyError};

@@ -54,7 +54,8 @@ impl Connector for WebhookConnector {
             .map_err(|e| DeliveryError::permanent(format!("encoding the body: {e}")))?;
         let id = delivery.entry.id.to_string();
         let timestamp = c2c_core::now_ms() / 1000;
-        let signature = city.secret.sign(&id, timestamp, &body);
+        // One signature per key during a rotation: a receiver holding either verifies it.
+        let signature = city.keys.sign(&id, timestamp, &body);
         let response = self
             .client
             .post(&city.url)

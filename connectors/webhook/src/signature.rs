@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -57,7 +57,8 @@ impl SigningSecret {
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// Check the three headers against `body`. `now` is Unix seconds.
+    /// Check the three headers against `body` with this one key, as a receiver does. `now` is
+    /// Unix seconds.
     pub fn verify(
         &self,
         id: &str,
@@ -67,28 +68,118 @@ impl SigningSecret {
         now: i64,
         tolerance: Duration,
     ) -> Result<(), VerifyError> {
-        let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
-        // In i128: any i64 timestamp, however absurd, is merely stale.
-        if (i128::from(now) - i128::from(ts)).unsigned_abs() > u128::from(tolerance.as_secs()) {
-            return Err(VerifyError::Stale { timestamp: ts, now });
+        let [matched] = matches([self], id, timestamp, signatures, body, now, tolerance)?;
+        if matched { Ok(()) } else { Err(VerifyError::Mismatch) }
+    }
+
+    /// A key of this process that nobody else has.
+    fn random() -> Self {
+        Self(rand::random::<[u8; 32]>().to_vec())
+    }
+}
+
+/// Which of `keys` signed: one flag per key, each computed whatever the others are (every
+/// signature entry is compared with every key, in constant time, without stopping at a match),
+/// so the time taken does not tell which key or which entry matched. An error when the
+/// timestamp is unusable or there is no `v1` entry; all flags false is a mismatch.
+fn matches<const N: usize>(
+    keys: [&SigningSecret; N],
+    id: &str,
+    timestamp: &str,
+    signatures: &str,
+    body: &[u8],
+    now: i64,
+    tolerance: Duration,
+) -> Result<[bool; N], VerifyError> {
+    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
+    // In i128: any i64 timestamp, however absurd, is merely stale.
+    if (i128::from(now) - i128::from(ts)).unsigned_abs() > u128::from(tolerance.as_secs()) {
+        return Err(VerifyError::Stale { timestamp: ts, now });
+    }
+    let expected = keys.map(|k| k.mac(id, ts, body));
+    let mut matched = [Choice::from(0); N];
+    let mut any = false;
+    for entry in signatures.split_whitespace() {
+        let Some(("v1", sig)) = entry.split_once(',') else {
+            continue;
+        };
+        any = true;
+        let Ok(sig) = STANDARD.decode(sig) else {
+            continue;
+        };
+        for (m, e) in matched.iter_mut().zip(&expected) {
+            *m |= sig.ct_eq(e);
         }
-        let expected = self.mac(id, ts, body);
-        let mut any = false;
-        for entry in signatures.split_whitespace() {
-            let Some((version, sig)) = entry.split_once(',') else {
-                continue;
-            };
-            if version != "v1" {
-                continue;
-            }
-            any = true;
-            if let Ok(sig) = STANDARD.decode(sig)
-                && bool::from(sig.ct_eq(&expected))
-            {
-                return Ok(());
-            }
+    }
+    if any { Ok(matched.map(bool::from)) } else { Err(VerifyError::NoSignature) }
+}
+
+/// A city's keys: its current secret and, while it is being rotated out, the previous one.
+/// Outbound requests carry a signature by each, so a receiver holding either verifies them;
+/// inbound requests signed with either are accepted.
+#[derive(Clone, Debug)]
+pub struct SigningKeys {
+    current: SigningSecret,
+    previous: Option<SigningSecret>,
+}
+
+/// Which key a verified request was signed with: for the admin's log (to see when a partner
+/// has moved to the new secret), never for the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsed {
+    Current,
+    /// Signed with the previous secret only.
+    Previous,
+}
+
+impl SigningKeys {
+    pub fn new(current: SigningSecret, previous: Option<SigningSecret>) -> Self {
+        Self { current, previous }
+    }
+
+    /// Keys nobody holds (random to this process): a city the bridge does not know is checked
+    /// against them, so it takes as long to refuse as a known city's wrong signature.
+    pub fn decoy() -> &'static SigningKeys {
+        static DECOY: std::sync::OnceLock<SigningKeys> = std::sync::OnceLock::new();
+        DECOY.get_or_init(|| SigningKeys::new(SigningSecret::random(), Some(SigningSecret::random())))
+    }
+
+    /// Whether there is a previous secret (a rotation is under way).
+    pub fn rotating(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// The `webhook-signature` value: `v1,<by current>`, then ` v1,<by previous>` during a
+    /// rotation.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut header = self.current.sign(id, timestamp, body);
+        if let Some(previous) = &self.previous {
+            header.push(' ');
+            header.push_str(&previous.sign(id, timestamp, body));
         }
-        if any { Err(VerifyError::Mismatch) } else { Err(VerifyError::NoSignature) }
+        header
+    }
+
+    /// Check the three headers against `body`: accepted when a `v1` entry matches the current
+    /// or the previous secret. Always two MACs (a process-random key stands in for a missing
+    /// previous secret), so a city's answer takes as long whether or not it is rotating, and as
+    /// long as an unknown city's. `now` is Unix seconds.
+    pub fn verify(
+        &self,
+        id: &str,
+        timestamp: &str,
+        signatures: &str,
+        body: &[u8],
+        now: i64,
+        tolerance: Duration,
+    ) -> Result<KeyUsed, VerifyError> {
+        let previous = self.previous.as_ref().unwrap_or_else(|| &Self::decoy().current);
+        let [current, old] = matches([&self.current, previous], id, timestamp, signatures, body, now, tolerance)?;
+        match (current, old && self.previous.is_some()) {
+            (true, _) => Ok(KeyUsed::Current),
+            (false, true) => Ok(KeyUsed::Previous),
+            (false, false) => Err(VerifyError::Mismatch),
+        }
     }
 }
 
@@ -141,6 +232,35 @@ mod tests {
         }
         assert_eq!(s.verify(ID, "soon", SIG, BODY, TS, tol), Err(VerifyError::BadTimestamp));
         assert_eq!(s.verify(ID, "1614265330", "v2,abc", BODY, TS, tol), Err(VerifyError::NoSignature));
+    }
+
+    #[test]
+    fn rotating_keys_sign_with_both_and_accept_either() {
+        let tol = Duration::from_secs(300);
+        let old = SigningSecret::parse(SECRET).unwrap();
+        let new = SigningSecret::parse("whsec_bmV3IGtleSBvZiB0aGlydHktdHdvIGJ5dGVzIQ==").unwrap();
+        let keys = SigningKeys::new(new.clone(), Some(old.clone()));
+        let header = keys.sign(ID, TS, BODY);
+        assert_eq!(header, format!("{} {SIG}", new.sign(ID, TS, BODY)));
+        // A receiver holding only one of the two verifies the request.
+        assert_eq!(old.verify(ID, "1614265330", &header, BODY, TS, tol), Ok(()));
+        assert_eq!(new.verify(ID, "1614265330", &header, BODY, TS, tol), Ok(()));
+        // Inbound, either is accepted; a third key is not.
+        assert_eq!(keys.verify(ID, "1614265330", SIG, BODY, TS, tol), Ok(KeyUsed::Previous));
+        assert_eq!(keys.verify(ID, "1614265330", &new.sign(ID, TS, BODY), BODY, TS, tol), Ok(KeyUsed::Current));
+        assert_eq!(keys.verify(ID, "1614265330", &header, BODY, TS, tol), Ok(KeyUsed::Current));
+        let stranger = SigningSecret::parse("whsec_c3RyYW5nZXIncyBrZXksIDMyIGJ5dGVzIGxvbmch").unwrap();
+        let forged = stranger.sign(ID, TS, BODY);
+        assert_eq!(keys.verify(ID, "1614265330", &forged, BODY, TS, tol), Err(VerifyError::Mismatch));
+        // Without a previous secret only the current one signs and is accepted.
+        let settled = SigningKeys::new(new.clone(), None);
+        assert_eq!(settled.sign(ID, TS, BODY), new.sign(ID, TS, BODY));
+        assert_eq!(settled.verify(ID, "1614265330", SIG, BODY, TS, tol), Err(VerifyError::Mismatch));
+        // The stand-in for a missing previous key never counts, even when it is what signed.
+        let decoy_signed = SigningKeys::decoy().current.sign(ID, TS, BODY);
+        assert_eq!(settled.verify(ID, "1614265330", &decoy_signed, BODY, TS, tol), Err(VerifyError::Mismatch));
+        // Nothing signs for the decoy keys but their own.
+        assert_eq!(SigningKeys::decoy().verify(ID, "1614265330", &header, BODY, TS, tol), Err(VerifyError::Mismatch));
     }
 
     #[test]
