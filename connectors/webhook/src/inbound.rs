@@ -106,7 +106,7 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
     if verified.map_err(|e| (refusal_for(&e), false))? == KeyUsed::Previous {
         // For the admin only (the answer is the same): the city still signs with the secret
         // being rotated out, so it cannot be dropped yet.
-        tracing::info!(city = ?city_id, "webhook signed with the previous secret (previous_secret_env) only");
+        tracing::info!(city = ?city_id, "webhook signed with the city's previous secret only: its rotation is not over");
     }
 
     let envelope = intake::read(city_id, id, &body, received_at).map_err(|r| (r, false))?;

@@ -151,9 +151,18 @@ impl Daemon {
 
     /// Wait until the log contains `needle` (the daemon's own report of an event).
     pub async fn wait_log(&self, needle: &str) {
+        self.wait_log_times(needle, 1).await;
+    }
+
+    /// Wait until the log contains `needle` at least `times` times (e.g. the second reload).
+    pub async fn wait_log_times(&self, needle: &str, times: usize) {
         let start = Instant::now();
-        while !self.log_text().contains(needle) {
-            assert!(start.elapsed() < DEADLINE, "`{needle}` not logged within {DEADLINE:?}; log:\n{}", self.log_text());
+        while self.log_text().matches(needle).count() < times {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "`{needle}` not logged {times} times within {DEADLINE:?}; log:\n{}",
+                self.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
