@@ -160,3 +160,33 @@ async fn deliveries_in_a_conversation_keep_commit_order() {
     let expected: Vec<String> = (0..10).map(|i| format!("message number {i}")).collect();
     assert_eq!(texts, expected);
 }
+
+#[tokio::test]
+async fn a_city_reusing_a_thread_key_in_two_partnerships_holds_two_conversations() {
+    let mut w = crate::world().await;
+    // Leeds's system numbers its threads per partnership: both start with key "1".
+    let post = |partnership: &str, text: &str| message("leeds-jo", partnership, Some("1"), Some(text), text);
+    let pair = w.post("leeds", "k-1", &post("hangzhou-leeds", "Library exchange")).await;
+    let group = w.post("leeds", "k-2", &post("heritage", "Heritage week")).await;
+    assert_eq!((pair.status, group.status), (202, 202), "{} / {}", pair.body, group.body);
+    let conversation = |a: &c2c_test_support::post::Answer| a.body["conversation"].as_str().unwrap().to_string();
+    let (pair, group) = (conversation(&pair), conversation(&group));
+    assert_ne!(pair, group);
+
+    // Across a restart, each key still continues its own partnership's conversation.
+    assert!(w.daemon.terminate().await.success());
+    w.daemon.restart().await;
+    let again = w.post("leeds", "k-3", &post("hangzhou-leeds", "Library exchange, again")).await;
+    assert_eq!(conversation(&again), pair);
+    let again = w.post("leeds", "k-4", &post("heritage", "Heritage week, again")).await;
+    assert_eq!(conversation(&again), group);
+    // Not naming the partnership, the key is ambiguous: refused with what to do.
+    let mut unnamed = post("hangzhou-leeds", "Which one?");
+    unnamed["partnership"] = serde_json::Value::Null;
+    let refused = w.post("leeds", "k-5", &unnamed).await;
+    assert_eq!((refused.status, refused.code()), (422, "unknown_partnership"), "{}", refused.body);
+    assert!(refused.body["error"].as_str().unwrap().contains("name the partnership"), "{}", refused.body);
+
+    let convs = w.conversations_when(|c| c.len() == 2 && c.iter().all(|c| c["posts"] == 2)).await;
+    assert_eq!(convs.len(), 2);
+}

@@ -101,7 +101,7 @@ pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message,
         messages: vec![message.clone()],
         conversations: vec![conversation.clone()],
         natives: vec![(
-            NativeKey::webhook_thread("leeds", &format!("T-{seq}")),
+            NativeKey::webhook_thread("leeds", "hangzhou-leeds", &format!("T-{seq}")),
             NativeRef {
                 partnership: conversation.partnership.clone(),
                 conversation: conversation.id,
@@ -121,7 +121,7 @@ pub async fn empty_store_is_empty<S: Store>(open: impl Fn() -> S) {
     assert!(s.pending_outbox().unwrap().is_empty());
     assert!(s.conversations(None).unwrap().is_empty());
     assert!(s.accepted(&NativeKey::webhook_delivery("x", "y")).unwrap().is_none());
-    assert!(s.native(&NativeKey::webhook_thread("x", "y")).unwrap().is_none());
+    assert!(s.native(&NativeKey::webhook_thread("x", "p", "y")).unwrap().is_none());
 }
 
 pub async fn commit_is_readable<S: Store>(open: impl Fn() -> S) {
@@ -139,7 +139,7 @@ pub async fn commit_is_readable<S: Store>(open: impl Fn() -> S) {
     assert_eq!(s.pending_outbox().unwrap(), vec![entry]);
     let accepted = s.accepted(&NativeKey::webhook_delivery("leeds", "msg_1")).unwrap().unwrap();
     assert_eq!((accepted.message, accepted.conversation), (message.id, conv.id));
-    let native = s.native(&NativeKey::webhook_thread("leeds", "T-1")).unwrap().unwrap();
+    let native = s.native(&NativeKey::webhook_thread("leeds", "hangzhou-leeds", "T-1")).unwrap().unwrap();
     assert_eq!(native.conversation, conv.id);
     assert_eq!(native.message, Some(message.id));
 }

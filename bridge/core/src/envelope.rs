@@ -25,15 +25,18 @@ pub struct Envelope {
     pub partnership: Option<String>,
     /// An explicit conversation id given by the source (webhook `conversation`).
     pub conversation: Option<String>,
-    /// What the post says about its thread, most trusted first (a webhook thread key; email
-    /// In-Reply-To and References, a reply token, a subject tag; Matrix thread roots). The first
-    /// one that resolves names the conversation; the others are ignored.
+    /// What the post says about its thread, most trusted first (email In-Reply-To and
+    /// References, a reply token, a subject tag; Matrix thread roots). The first one that
+    /// resolves names the conversation; the others are ignored. (A webhook thread key is not
+    /// here but in `thread_key`: it is looked up before these.)
     pub thread_refs: Vec<ThreadRef>,
     /// Native ids to record for this post once committed, so later replies to it resolve to its
-    /// conversation (the webhook thread key it came with; later its Message-ID or event id).
+    /// conversation (its Message-ID or event id).
     pub native_ids: Vec<NativeKey>,
-    /// The webhook thread key the sending city used, remembered per city so replies sent back to
-    /// that city carry its own key.
+    /// The webhook thread key the sending city used. It names a conversation of that city within
+    /// one partnership: the router resolves it with [`NativeKey::webhook_thread`] in the named
+    /// partnership (or in each of the city's), records it there, and remembers it per city so
+    /// replies sent back to that city carry its own key.
     pub thread_key: Option<String>,
     /// The id this post can be answered under in its author's own thread (email: its
     /// Message-ID), so what the bridge sends that author next continues the same thread.

@@ -13,8 +13,8 @@ use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
 
 /// A native id scoped to its channel, so ids from different protocols never collide:
-/// `webhook:leeds:delivery:<webhook-id>`, `webhook:leeds:thread:<key>`, later
-/// `email:<message-id>` and `matrix:<event-id>`.
+/// `webhook:leeds:delivery:<webhook-id>`, `webhook:leeds:partnership:<id>:thread:<key>`,
+/// `email:<message-id>`, `short:<id>`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NativeKey(pub String);
@@ -35,8 +35,19 @@ impl NativeKey {
         Self(format!("short:{}", short_id.to_ascii_uppercase()))
     }
 
-    /// A thread key a city's system uses for one of its conversations.
-    pub fn webhook_thread(city: &str, thread_key: &str) -> Self {
+    /// A thread key a city's system uses for one of its conversations in `partnership`: the same
+    /// key used by the city in two partnerships names two conversations. (City and partnership
+    /// ids hold no `:`, so the key cannot be confused with another city's, partnership's, or a
+    /// [`NativeKey::legacy_webhook_thread`].)
+    pub fn webhook_thread(city: &str, partnership: &str, thread_key: &str) -> Self {
+        Self(format!("webhook:{city}:partnership:{partnership}:thread:{thread_key}"))
+    }
+
+    /// A thread key as stores written before thread keys were scoped per partnership hold it
+    /// (one per city, pointing at the conversation it was last used in). Only looked up, never
+    /// written: the router believes it for the partnership its record names, and then writes the
+    /// scoped key.
+    pub fn legacy_webhook_thread(city: &str, thread_key: &str) -> Self {
         Self(format!("webhook:{city}:thread:{thread_key}"))
     }
 

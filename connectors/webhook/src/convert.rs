@@ -1,21 +1,18 @@
 //! Wire JSON ↔ the core's envelope and delivery.
 
-use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin, ThreadRef};
+use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin};
 
 use crate::wire::{AttachmentNote, InboundPost, Language, OutboundPost, Sender};
 
-/// The envelope for a verified inbound post from `city` with delivery id `webhook_id`.
+/// The envelope for a verified inbound post from `city` with delivery id `webhook_id`. Its
+/// thread key goes in `thread_key` only: a key names a conversation within one partnership, which
+/// the router knows (it may not be named in the post), so the router looks it up and records it.
 pub fn envelope_from(city: &str, webhook_id: &str, post: InboundPost, received_at: Millis) -> Envelope {
     let origin = Origin { channel: Channel::Webhook, city: Some(city.to_string()), address: format!("/hooks/{city}") };
     let mut env = Envelope::new(origin, post.from, NativeKey::webhook_delivery(city, webhook_id), post.text);
     env.partnership = post.partnership;
     env.conversation = post.conversation;
-    if let Some(key) = post.thread_key.filter(|k| !k.is_empty()) {
-        let native = NativeKey::webhook_thread(city, &key);
-        env.thread_refs.push(ThreadRef::Native(native.clone()));
-        env.native_ids.push(native);
-        env.thread_key = Some(key);
-    }
+    env.thread_key = post.thread_key.filter(|k| !k.is_empty());
     env.subject = post.subject.filter(|s| !s.trim().is_empty());
     env.html = post.html.filter(|h| !h.trim().is_empty());
     env.received_at = received_at;
@@ -81,7 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thread_keys_become_native_refs() {
+    fn thread_keys_are_left_to_the_router() {
         let post = InboundPost {
             from: "leeds-jo".into(),
             partnership: Some("hangzhou-leeds".into()),
@@ -93,8 +90,8 @@ mod tests {
         };
         let env = envelope_from("leeds", "msg_1", post, 5);
         assert_eq!(env.dedupe_key, NativeKey::webhook_delivery("leeds", "msg_1"));
-        assert_eq!(env.thread_refs, vec![ThreadRef::Native(NativeKey::webhook_thread("leeds", "T-9"))]);
         assert_eq!(env.thread_key.as_deref(), Some("T-9"));
+        assert!(env.thread_refs.is_empty() && env.native_ids.is_empty(), "scoped per partnership by the router");
         assert_eq!(env.subject, None, "a blank subject is no subject");
         assert_eq!(env.origin.city.as_deref(), Some("leeds"));
     }

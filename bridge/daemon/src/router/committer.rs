@@ -440,7 +440,9 @@ impl Committer {
             to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
         }
         push_entries(&mut batch.commit, &message, to, now, &mut conv, self.email_ids(config));
-        for key in &env.native_ids {
+        // The city's thread key, scoped to this partnership (see `by_thread_key`).
+        let thread_key = env.thread_key.as_ref().map(|k| NativeKey::webhook_thread(&p.author.city, &pid, k));
+        for key in env.native_ids.iter().chain(&thread_key) {
             // A thread key already pointing at this conversation need not be written again.
             if self.native(batch, key)?.is_some_and(|r| r.conversation == conv.id) {
                 continue;
@@ -466,9 +468,9 @@ impl Committer {
         Ok(accepted)
     }
 
-    /// The conversation an envelope continues, if any: an explicit id first, then the first
-    /// thread reference the store knows in a partnership of the author's city (the named one,
-    /// when one is named).
+    /// The conversation an envelope continues, if any: an explicit id first, then the webhook
+    /// thread key, then the first thread reference the store knows in a partnership of the
+    /// author's city (the named one, when one is named).
     fn resolve(&self, config: &Config, batch: &Batch, p: &Prepared) -> Result<Option<Conversation>, Refusal> {
         let env = &p.envelope;
         if let Some(id) = &env.conversation {
@@ -483,6 +485,11 @@ impl Committer {
                     format!("conversation `{id}` belongs to the partnership `{}`, not `{pid}`", conv.partnership),
                 ));
             }
+            return Ok(Some(conv));
+        }
+        if let Some(key) = &env.thread_key
+            && let Some(conv) = self.by_thread_key(config, batch, p, key)?
+        {
             return Ok(Some(conv));
         }
         for hint in &env.thread_refs {
@@ -507,6 +514,55 @@ impl Committer {
             return Ok(Some(conv));
         }
         Ok(None)
+    }
+
+    /// The conversation a webhook thread key names. A key is the author's city's own and names
+    /// one conversation per partnership: it is looked up in the named partnership, or, when none
+    /// is named, in each partnership of the city (a key found in several is ambiguous and
+    /// refused: the city must name the partnership). A key recorded before keys were scoped per
+    /// partnership (`NativeKey::legacy_webhook_thread`, one per city) is believed for the
+    /// partnership its record names, until the scoped key is written by the post it resolves.
+    fn by_thread_key(
+        &self,
+        config: &Config,
+        batch: &Batch,
+        p: &Prepared,
+        key: &str,
+    ) -> Result<Option<Conversation>, Refusal> {
+        let city = &p.author.city;
+        let partnerships: Vec<&str> = match &p.envelope.partnership {
+            Some(pid) => vec![pid.as_str()],
+            None => config.partnerships_of(city).map(|ps| ps.id.as_str()).collect(),
+        };
+        let mut legacy: Option<Option<NativeRef>> = None;
+        let mut found: Vec<NativeRef> = Vec::new();
+        for pid in partnerships {
+            let scoped = self.native(batch, &NativeKey::webhook_thread(city, pid, key))?;
+            let r = match scoped {
+                Some(r) => Some(r),
+                None => {
+                    if legacy.is_none() {
+                        legacy = Some(self.native(batch, &NativeKey::legacy_webhook_thread(city, key))?);
+                    }
+                    legacy.clone().flatten().filter(|r| r.partnership == pid)
+                }
+            };
+            found.extend(r);
+        }
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => self.conversation(batch, one.conversation),
+            several => {
+                let names: Vec<String> = several.iter().map(|r| format!("`{}`", r.partnership)).collect();
+                Err(Refusal::new(
+                    RefusalReason::UnknownPartnership,
+                    format!(
+                        "the thread key {key:?} names conversations in the partnerships {}: name the partnership",
+                        names.join(", ")
+                    ),
+                ))
+            }
+        }
     }
 
     /// A message written by the bridge in `conv`.

@@ -193,8 +193,6 @@ async fn relay_rule_relays_and_notices_the_author_once_per_conversation() {
     // Leeds agreed on email but writes through its webhook.
     let mut first = webhook("leeds", "leeds-jo", "relay-p", "w1", "Hello from the wrong channel");
     first.thread_key = Some("T".into());
-    first.native_ids = vec![NativeKey::webhook_thread("leeds", "T")];
-    first.thread_refs = vec![ThreadRef::Native(first.native_ids[0].clone())];
     let a = h.router.submit(first.clone()).await.unwrap();
     let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
     let (posts, notices): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.message == a.message);
@@ -231,8 +229,6 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
     let h = harness();
     let mut e = webhook("hangzhou", "hz-li", "relay-p", "1", "First");
     e.thread_key = Some("K".into());
-    e.native_ids = vec![NativeKey::webhook_thread("hangzhou", "K")];
-    e.thread_refs = vec![ThreadRef::Native(e.native_ids[0].clone())];
     let a = h.router.submit(e.clone()).await.unwrap();
 
     let mut by_key = e.clone();
@@ -262,6 +258,62 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
 }
 
 #[tokio::test]
+async fn a_thread_key_names_one_conversation_per_partnership() {
+    let h = harness();
+    let post = |partnership: Option<&str>, id: &str| {
+        let mut e = webhook("hangzhou", "hz-li", "relay-p", id, &format!("Post {id}"));
+        e.partnership = partnership.map(String::from);
+        e.thread_key = Some("SAME".into());
+        e
+    };
+    // Hangzhou's system uses one key in both of its partnerships: two conversations.
+    let relay = h.router.submit(post(Some("relay-p"), "1")).await.unwrap().conversation;
+    let reject = h.router.submit(post(Some("reject-p"), "2")).await.unwrap().conversation;
+    assert_ne!(relay, reject);
+    // Each continues in its own partnership, whichever was used last.
+    assert_eq!(h.router.submit(post(Some("relay-p"), "3")).await.unwrap().conversation, relay);
+    assert_eq!(h.router.submit(post(Some("reject-p"), "4")).await.unwrap().conversation, reject);
+    assert_eq!(h.router.submit(post(Some("relay-p"), "5")).await.unwrap().conversation, relay);
+    assert_eq!(h.store.conversation(relay).unwrap().unwrap().posts, 3);
+    assert_eq!(h.store.conversation(reject).unwrap().unwrap().posts, 2);
+    // Without a partnership the key is ambiguous: refused, asking for the partnership.
+    let r = h.router.submit(post(None, "6")).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::UnknownPartnership);
+    assert!(r.detail.contains("`relay-p`, `reject-p`") && r.detail.contains("name the partnership"), "{}", r.detail);
+    // Another city's same key is its own.
+    let mut gifu = webhook("gifu", "gifu-sato", "reject-p", "7", "Gifu's own");
+    gifu.thread_key = Some("SAME".into());
+    let g = h.router.submit(gifu).await.unwrap().conversation;
+    assert!(g != relay && g != reject);
+    assert_eq!(h.store.conversations(None).unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn thread_keys_stored_before_they_were_scoped_still_resolve_in_their_partnership() {
+    let h = harness();
+    // A conversation from before, with its key stored the old way (one per city).
+    let old = h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "From before")).await.unwrap();
+    let legacy = NativeKey::legacy_webhook_thread("hangzhou", "OLD");
+    let r = c2c_core::NativeRef { partnership: "relay-p".into(), conversation: old.conversation, message: None };
+    h.store.commit(c2c_core::Commit { natives: vec![(legacy, r)], ..Default::default() }).await.unwrap();
+    let post = |partnership: Option<&str>, id: &str| {
+        let mut e = webhook("hangzhou", "hz-li", "relay-p", id, &format!("Post {id}"));
+        e.partnership = partnership.map(String::from);
+        e.thread_key = Some("OLD".into());
+        e
+    };
+    // Named or not, the old key continues its conversation, and is then stored scoped.
+    assert_eq!(h.router.submit(post(None, "2")).await.unwrap().conversation, old.conversation);
+    assert_eq!(h.router.submit(post(Some("relay-p"), "3")).await.unwrap().conversation, old.conversation);
+    let scoped = h.store.native(&NativeKey::webhook_thread("hangzhou", "relay-p", "OLD")).unwrap().unwrap();
+    assert_eq!(scoped.conversation, old.conversation);
+    // In the other partnership it names nothing yet: a new conversation there.
+    let other = h.router.submit(post(Some("reject-p"), "4")).await.unwrap().conversation;
+    assert_ne!(other, old.conversation);
+    assert_eq!(h.router.submit(post(Some("relay-p"), "5")).await.unwrap().conversation, old.conversation);
+}
+
+#[tokio::test]
 async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
     let h = harness();
     let mut tasks = Vec::new();
@@ -270,8 +322,6 @@ async fn concurrent_submissions_are_committed_in_groups_with_increasing_seqs() {
         tasks.push(tokio::spawn(async move {
             let mut e = webhook("hangzhou", "hz-li", "relay-p", &i.to_string(), &format!("message {i}"));
             e.thread_key = Some("ONE".into());
-            e.native_ids = vec![NativeKey::webhook_thread("hangzhou", "ONE")];
-            e.thread_refs = vec![ThreadRef::Native(e.native_ids[0].clone())];
             r.submit(e).await.unwrap()
         }));
     }
@@ -345,7 +395,7 @@ async fn a_failed_flush_answers_unavailable_and_stops_the_daemon() {
 #[tokio::test]
 async fn a_thread_hint_into_a_partnership_the_author_is_not_in_is_skipped() {
     let h = harness();
-    let thread = |key: &str| NativeKey::webhook_thread("hangzhou", key);
+    let thread = |key: &str| NativeKey::email(&format!("{key}@hangzhou.example"));
     let mut a = webhook("hangzhou", "hz-li", "relay-p", "1", "Between Hangzhou and Leeds");
     a.native_ids = vec![thread("A")];
     h.router.submit(a).await.unwrap();
