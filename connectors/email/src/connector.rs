@@ -21,6 +21,9 @@ pub struct EmailConnector {
     health: Arc<Mutex<Health>>,
 }
 
+/// Attachments larger than this in total are encoded on a blocking thread.
+const BUILD_INLINE_BYTES: usize = 64 * 1024;
+
 impl EmailConnector {
     pub fn new(settings: EmailSettings) -> Result<Self, String> {
         let smtp = Smtp::new(&settings.smtp, settings.timeout)?;
@@ -46,8 +49,22 @@ impl Connector for EmailConnector {
     }
 
     async fn deliver(&self, delivery: &Delivery) -> Result<Receipt, DeliveryError> {
-        let composed = compose(delivery, &self.settings).map_err(DeliveryError::permanent)?;
-        self.smtp.send(composed.message).await?;
-        Ok(Receipt { native_ids: vec![NativeKey::email(&composed.message_id)] })
+        let build = async {
+            let files: usize =
+                delivery.message.attachments.iter().filter_map(|a| a.content.as_ref()).map(Vec::len).sum();
+            let composed = if files > BUILD_INLINE_BYTES {
+                // Encoding megabytes of attachments takes CPU time: not on an async worker.
+                let (d, s) = (delivery.clone(), self.settings.clone());
+                tokio::task::spawn_blocking(move || compose(&d, &s))
+                    .await
+                    .map_err(|e| DeliveryError::temporary(format!("composing the mail failed (a bug): {e}")))?
+            } else {
+                compose(delivery, &self.settings)
+            }
+            .map_err(DeliveryError::permanent)?;
+            Ok((composed.message, composed.message_id))
+        };
+        let (message_id, ()) = self.smtp.send_built(build).await?;
+        Ok(Receipt { native_ids: vec![NativeKey::email(&message_id)] })
     }
 }

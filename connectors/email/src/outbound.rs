@@ -63,9 +63,21 @@ impl Smtp {
 
     /// Send one mail.
     pub async fn send(&self, message: lettre::Message) -> Result<(), DeliveryError> {
+        self.send_built(async { Ok::<_, DeliveryError>((message, ())) }).await.map(|((), _)| ())
+    }
+
+    /// Build a mail only once a session is free, then send it; returns what `build` returned
+    /// beside the mail. A mail with attachments is several times their size once built (the
+    /// parts, then base64), so building under the session permit bounds that memory by the
+    /// number of sessions, not by the number of deliveries waiting.
+    pub async fn send_built<T>(
+        &self,
+        build: impl std::future::Future<Output = Result<(lettre::Message, T), DeliveryError>>,
+    ) -> Result<(T, ()), DeliveryError> {
         let _session = self.sessions.acquire().await.map_err(|_| DeliveryError::temporary("SMTP is shutting down"))?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
+        let (message, extra) = build.await?;
+        match self.transport.send(message).await.map(|_| (extra, ())) {
+            Ok(sent) => Ok(sent),
             Err(e) => Err(classify(&self.server, &e)),
         }
     }
@@ -88,4 +100,50 @@ fn classify(server: &str, e: &lettre::transport::smtp::Error) -> DeliveryError {
         None => format!("SMTP {server}: {e}"),
     };
     if e.is_permanent() { DeliveryError::permanent(reason) } else { DeliveryError::temporary(reason) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A mail is built only once a session is free: with every session busy, no delivery holds
+    /// a built mail (its attachments copied and encoded), however many are waiting.
+    #[tokio::test(flavor = "current_thread")]
+    async fn mails_are_built_only_under_a_session_permit() {
+        // Nothing listens on this port: the sends fail after building, which is all we need.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = Server {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::None,
+            user: String::new(),
+            password: String::new(),
+            ca_pem: None,
+        };
+        let smtp = Smtp::new(&server, std::time::Duration::from_secs(5)).unwrap();
+        let busy = smtp.sessions.clone().acquire_many_owned(SESSIONS as u32).await.unwrap();
+        let built = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (smtp, built) = (smtp.clone(), built.clone());
+            tasks.push(tokio::spawn(async move {
+                smtp.send_built(async {
+                    built.fetch_add(1, Ordering::SeqCst);
+                    Err::<(lettre::Message, ()), _>(DeliveryError::temporary("built"))
+                })
+                .await
+            }));
+        }
+        // On this one thread, every task runs until it waits for a permit.
+        for _ in 0..1000 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(built.load(Ordering::SeqCst), 0, "no mail is built while every session is busy");
+        drop(busy);
+        for t in tasks {
+            assert!(t.await.unwrap().is_err());
+        }
+        assert_eq!(built.load(Ordering::SeqCst), 100);
+    }
 }
