@@ -188,7 +188,7 @@ async fn sighup_rotates_the_admin_token() {
 
     // The admin moves the token to a file with a new value and reloads.
     let token_file = w.dir.path().join("admin.token");
-    std::fs::write(&token_file, "rotated-admin-token\n").unwrap();
+    std::fs::write(&token_file, "rotated-admin-token-0123456789abcdef\n").unwrap();
     let original = std::fs::read_to_string(&w.config_path).unwrap();
     let rotated = original.replace(
         "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"",
@@ -200,5 +200,59 @@ async fn sighup_rotates_the_admin_token() {
     w.daemon.wait_log("config reloaded").await;
 
     assert_eq!(w.daemon.get("/api/conversations", Some(&w.admin_token)).await.0, 401, "the old token is refused");
-    assert_eq!(w.daemon.get("/api/conversations", Some("rotated-admin-token")).await.0, 200);
+    assert_eq!(w.daemon.get("/api/conversations", Some("rotated-admin-token-0123456789abcdef")).await.0, 200);
+
+    // A token too short to be safe is refused at reload; the running one stays.
+    std::fs::write(&token_file, "short-token\n").unwrap();
+    w.daemon.signal_hup();
+    w.daemon.wait_log("config reload refused").await;
+    assert_eq!(w.daemon.get("/api/conversations", Some("rotated-admin-token-0123456789abcdef")).await.0, 200);
+    assert_eq!(w.daemon.get("/api/conversations", Some("short-token")).await.0, 401);
+}
+
+/// The daemon does not start with an admin token under 32 characters, says why (without the
+/// token) and where it is configured; and the files it makes are its user's only (0700
+/// directories, 0600 files) even when started with a permissive umask.
+#[test]
+fn a_short_admin_token_stops_the_start_and_data_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(repo().join("config/example.toml")).unwrap();
+    std::fs::write(dir.path().join("example.toml"), &config).unwrap();
+    let secrets = dir.path().join("demo-secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    for f in std::fs::read_dir(repo().join("config/demo-secrets")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, secrets.join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(secrets.join("admin.token"), "hunter2-hunter2\n").unwrap();
+    // Started with a permissive umask, as a careless service unit might.
+    let out = Command::new("sh")
+        .args(["-c", "umask 000; exec \"$0\" run --config \"$1\""])
+        .arg(crate::bin())
+        .arg(dir.path().join("example.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bridge.admin_token_file: the admin token has 15 characters; at least 32"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the token is never printed: {stderr}");
+
+    // The store was opened before the token was read: everything it made is private.
+    let mut seen = 0;
+    let mut dirs = vec![dir.path().join("data")];
+    while let Some(d) = dirs.pop() {
+        assert_eq!(std::fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700, "{}", d.display());
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0, "the store made files");
 }

@@ -184,6 +184,9 @@ async fn instance_key(store: &dyn Store) -> anyhow::Result<InstanceKey> {
 
 /// Run the daemon until SIGTERM/SIGINT.
 pub async fn run(config_path: &Path) -> anyhow::Result<()> {
+    // Everything the daemon creates (the store's files, the Matrix store, any temporary file)
+    // is its own user's only, whatever umask it was started with: 0700 directories, 0600 files.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = load_config(config_path)?;
     private_dir(&config.bridge.data_dir)?;
     let store_dir = config.bridge.data_dir.join("store");
@@ -375,11 +378,23 @@ fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Ve
 
 /// The admin API's bearer token, read from its variable or file; `None` disables the API.
 fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
-    match &config.bridge.admin_token {
-        Some(t) => Ok(Some(t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?)),
-        None => Ok(None),
+    let Some(t) = &config.bridge.admin_token else { return Ok(None) };
+    let token = t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let chars = token.expose().chars().count();
+    if chars < MIN_ADMIN_TOKEN_CHARS {
+        // Not the token itself, only its length: it must not reach the log.
+        anyhow::bail!(
+            "{}: the admin token has {chars} characters; at least {MIN_ADMIN_TOKEN_CHARS} are needed \
+             (e.g. `openssl rand -hex 32`)",
+            t.location()
+        );
     }
+    Ok(Some(token))
 }
+
+/// The shortest admin token accepted: it guards the admin API and `/metrics`, so it must not be
+/// guessable by trying.
+const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 /// What a config reload replaces in the running daemon.
 struct Reloadable {

@@ -162,7 +162,7 @@ impl World {
             secrets.insert(city.to_string(), SigningSecret::parse(&text).unwrap());
             env.push((format!("C2C_TEST_WHSEC_{}", city.to_uppercase()), text));
         }
-        let admin_token = format!("tok-{}", crate::unique());
+        let admin_token = format!("test-admin-token-{}-{}", crate::unique(), crate::unique());
         env.push(("C2C_TEST_ADMIN_TOKEN".into(), admin_token.clone()));
         env.extend(extra_env);
         let sink = Sink::start(0, secrets.clone()).await;
