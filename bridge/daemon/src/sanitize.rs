@@ -36,6 +36,18 @@ mod tests {
         assert!(!out.contains("javascript") && !out.contains("onerror"), "{out}");
     }
 
+    /// A remote image in relayed HTML would be fetched by every recipient's client when the
+    /// message is shown (a tracking pixel): it arrives as a link to it instead.
+    #[test]
+    fn remote_images_become_links() {
+        let out = sanitize_html(r#"<p>Map: <img src="https://t.example/open.gif?who=li" alt="Route"></p>"#).unwrap();
+        assert!(!out.contains("<img"), "{out}");
+        assert!(
+            out.contains(r#"href="https://t.example/open.gif?who=li""#) && out.contains("[image: Route]</a>"),
+            "{out}"
+        );
+    }
+
     #[test]
     fn html_nested_deep_keeps_its_text() {
         let deep = "<div>".repeat(200_000) + "x";

@@ -24,6 +24,9 @@
 //!   in the common cases (a block closes an open `p`; `li`, `dd`/`dt`, table cells, rows and
 //!   sections close the previous one; a heading closes a heading; `a` closes an open `a`), and
 //!   what is open at the end is closed there. An end tag for nothing open is dropped.
+//! - A remote image (`<img src="http…">`, `https…`, `//…`) becomes a link to it with its alt
+//!   text, `<a href="SRC">[image: ALT]</a>` (just the text inside another link or over a
+//!   limit): relayed mail must not load a sender's tracking pixel when it is opened.
 //! - Limits ([`Limits`]): elements nest at most `depth` deep, at most `formatting` formatting
 //!   elements are open at once, at most `elements` elements in all, at most `attributes`
 //!   attributes per element and `attribute_bytes` of their values. A tag over a limit is
@@ -299,6 +302,12 @@ pub fn bound_with(html: &str, limits: Limits) -> Bounded {
     Bounded { html: w.out, dropped: w.dropped }
 }
 
+/// Whether an image source is fetched from elsewhere when the mail is shown.
+fn is_remote(src: &str) -> bool {
+    let lower = src.get(..8).unwrap_or(src).to_ascii_lowercase();
+    lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("//")
+}
+
 #[derive(Debug)]
 struct Writer {
     limits: Limits,
@@ -350,6 +359,13 @@ impl Writer {
             if self.stack.len() == before {
                 break;
             }
+        }
+        if name == "img"
+            && let Some(src) = tag.attributes.iter().find(|(a, _)| *a == "src").map(|(_, v)| v.trim())
+            && is_remote(src)
+        {
+            self.remote_image(src, tag);
+            return;
         }
         let void = flags & VOID != 0;
         let over = self.elements >= self.limits.elements
@@ -407,6 +423,28 @@ impl Writer {
         if flags & FORMATTING != 0 {
             self.formatting += 1;
         }
+    }
+
+    /// A link to a remote image instead of the image, under the same rules and limits as an
+    /// `a` start tag would be (so bounding the output again changes nothing).
+    fn remote_image(&mut self, src: &str, tag: &Tag) {
+        let alt = tag.attributes.iter().find(|(a, v)| *a == "alt" && !v.trim().is_empty()).map(|(_, v)| v.trim());
+        let label = format!("[image: {}]", alt.unwrap_or("remote image"));
+        let a_flags = element("a").map_or(0, |(_, f)| f);
+        let fits = self.top().and_then(|f| f.a).is_none()
+            && self.elements < self.limits.elements
+            && self.stack.len() < self.limits.depth
+            && (a_flags & FORMATTING == 0 || self.formatting < self.limits.formatting);
+        if !fits {
+            escape(&mut self.out, &label, false);
+            return;
+        }
+        self.elements += 1;
+        self.out.push_str("<a href=\"");
+        escape(&mut self.out, src, true);
+        self.out.push_str("\">");
+        escape(&mut self.out, &label, false);
+        self.out.push_str("</a>");
     }
 
     fn end_tag(&mut self, name: &str) {
@@ -713,6 +751,13 @@ mod tests {
         assert_eq!(b("<a href=x>1<a href=y>2</a>"), "<a href=\"x\">1</a><a href=\"y\">2</a>");
         assert_eq!(b("<h1>a<h2>b</h2>"), "<h1>a</h1><h2>b</h2>");
         assert_eq!(b("</div></b>text<br/><img src=a.png>"), "text<br><img src=\"a.png\">");
+        assert_eq!(
+            b("<p>Hi<img src=\"https://t.example/p.gif?u=jo&amp;x=1\" alt=\"\" width=1></p>"),
+            "<p>Hi<a href=\"https://t.example/p.gif?u=jo&amp;x=1\">[image: remote image]</a></p>"
+        );
+        assert_eq!(b("<img src=//cdn.example/a.png alt=Map>"), "<a href=\"//cdn.example/a.png\">[image: Map]</a>");
+        assert_eq!(b("<a href=x><img src=HTTP://t.example/p alt=Logo></a>"), "<a href=\"x\">[image: Logo]</a>");
+        assert_eq!(b("<img src=cid:logo@x>"), "<img src=\"cid:logo@x\">");
     }
 
     #[test]
