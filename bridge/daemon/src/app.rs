@@ -29,6 +29,7 @@ use crate::outbox::{RetrySchedule, Scheduler};
 use crate::router::Router;
 use crate::router::committer::Committer;
 use crate::serve;
+use crate::supervise;
 
 /// The daemon could not start because of its configuration.
 #[derive(Debug, thiserror::Error)]
@@ -272,18 +273,28 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     // What is undelivered now, read before the committer and the connectors start, so an entry
     // committed from here on reaches the scheduler only through the committer.
     let resume = store.pending_outbox().context("reading the undelivered outbox entries")?;
-    let committer_task = tokio::spawn(committer.run(work_rx, stop_committer.clone()));
-    let scheduler_task = tokio::spawn(scheduler.run(resume, outbox_rx, bounce_rx, stop_scheduler.clone()));
+    // If the committer or the scheduler ends unasked, the daemon stops (see `supervise`).
+    let died = Shutdown::new();
+    let committer_task = supervise::critical(
+        "committer",
+        committer.run(work_rx, stop_committer.clone()),
+        stop_committer.clone(),
+        died.clone(),
+    );
+    let scheduler_task = supervise::critical(
+        "scheduler",
+        scheduler.run(resume, outbox_rx, bounce_rx, stop_scheduler.clone()),
+        stop_scheduler.clone(),
+        died.clone(),
+    );
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
-    let mut inbound_tasks = Vec::new();
-    for c in connectors.values() {
-        let (c, inbox, stop) = (c.clone(), inbox.clone(), stop_inbound.clone());
-        inbound_tasks.push(tokio::spawn(async move {
-            if let Err(e) = c.run_inbound(inbox, stop).await {
-                tracing::error!(error = %e, "inbound connector stopped");
-            }
-        }));
-    }
+    let supervision = Arc::new(supervise::Supervision::default());
+    let inbound_tasks: Vec<_> = connectors
+        .values()
+        .map(|c| {
+            supervise::inbound(c.clone(), inbox.clone(), stop_inbound.clone(), supervision.clone(), metrics.clone())
+        })
+        .collect();
 
     let webhook_routes = c2c_webhook::inbound::routes(c2c_webhook::inbound::InboundState {
         cities: cities.clone(),
@@ -296,6 +307,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         config: config.clone(),
         connectors: connectors.values().cloned().collect(),
         admin_token: admin_token.clone(),
+        supervision,
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
@@ -312,7 +324,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         admin_token,
         matrix: matrix_connector,
     };
-    let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed).await;
+    let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed, &died).await;
 
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
     stop_inbound.cancel();
@@ -335,6 +347,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             "stopped because the store could not write to disk (see the error above); nothing unwritten was acknowledged, and a restart resumes from what is on disk"
         );
     }
+    if stopped_by == Stop::TaskDied {
+        store.flush().await?;
+        anyhow::bail!(
+            "stopped because the committer or the scheduler stopped unexpectedly (see the error above); nothing unwritten was acknowledged, and a restart resumes from what is on disk"
+        );
+    }
     store.flush().await?;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -345,6 +363,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 enum Stop {
     Signal,
     StoreFailed,
+    /// The committer or the scheduler ended unasked (logged where it happened).
+    TaskDied,
 }
 
 /// The `[bridge]` keys that differ between `old` and `new` but are read only at start-up (the
@@ -408,7 +428,7 @@ struct Reloadable {
 }
 
 /// Wait for SIGTERM or SIGINT, or a store failure; reload the config on SIGHUP meanwhile.
-async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown) -> Stop {
+async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown, died: &Shutdown) -> Stop {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
@@ -422,6 +442,7 @@ async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown) 
                 tracing::error!("the store failed to write; stopping (a restart recovers from what is on disk)");
                 return Stop::StoreFailed;
             }
+            _ = died.cancelled() => return Stop::TaskDied,
         }
     }
 }

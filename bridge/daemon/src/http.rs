@@ -26,6 +26,8 @@ pub struct HttpState {
     pub connectors: Vec<Arc<dyn Connector>>,
     /// `None`: the admin API is disabled. Replaced on a config reload.
     pub admin_token: Live<Option<Secret>>,
+    /// Inbound tasks that are down and being restarted.
+    pub supervision: Arc<crate::supervise::Supervision>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -52,7 +54,10 @@ async fn healthz(State(s): State<HttpState>, headers: HeaderMap) -> Response {
     let mut all_ok = true;
     let mut connectors = serde_json::Map::new();
     for c in &s.connectors {
-        let h = c.health().await;
+        let mut h = c.health().await;
+        if let Some(problem) = s.supervision.problem(c.channel()) {
+            h = c2c_core::Health { ok: false, detail: problem };
+        }
         all_ok &= h.ok;
         connectors.insert(c.channel().to_string(), json!({"ok": h.ok, "detail": h.detail}));
     }

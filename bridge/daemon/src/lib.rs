@@ -25,4 +25,5 @@ pub mod outbox;
 pub mod router;
 pub mod sanitize;
 pub mod serve;
+pub mod supervise;
 pub mod webhook_tools;

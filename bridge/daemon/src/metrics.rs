@@ -78,6 +78,7 @@ pub struct Metrics {
     http_connections: Gauge,
     http_header_timeouts: Counter,
     http_connections_refused: Counter,
+    connector_restarts: Family<ChannelLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -161,6 +162,12 @@ impl Metrics {
             "HTTP connections closed because a request's header did not arrive within request_timeout (idle keep-alive ones included)",
             http_header_timeouts.clone(),
         );
+        let connector_restarts = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "connector_restarts",
+            "Times a connector's inbound task was started again after it failed, panicked or ended",
+            connector_restarts.clone(),
+        );
         Self {
             registry,
             received,
@@ -180,7 +187,12 @@ impl Metrics {
             http_connections,
             http_header_timeouts,
             http_connections_refused,
+            connector_restarts,
         }
+    }
+
+    pub fn connector_restarted(&self, channel: Channel) {
+        self.connector_restarts.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc();
     }
 
     pub fn received(&self, channel: Channel) {
