@@ -304,3 +304,31 @@ fn lookups_and_languages() {
     assert!(config.contact_by_matrix("@a:x").is_none());
     assert_eq!(config.languages_mentioned().into_iter().collect::<Vec<_>>(), ["en"]);
 }
+
+/// `sender_auth` defaults to "require", which needs the mail server's authserv-id: the file is
+/// valid without one (the daemon refuses to start and says so), and every bad id is located.
+#[test]
+fn sender_auth_and_trusted_authserv_ids() {
+    let email = parse(BASE).unwrap().connectors.email.unwrap();
+    assert_eq!(email.sender_auth, c2c_config::SenderAuth::Require);
+    assert!(email.sender_auth_problem().unwrap().contains("trusted_authserv_ids"));
+
+    let with = BASE
+        .replace("[[cities]]\nid = \"a\"", "trusted_authserv_ids = [\"Mail.Example.org\"]\n\n[[cities]]\nid = \"a\"");
+    let email = parse(&with).unwrap().connectors.email.unwrap();
+    assert_eq!(email.trusted_authserv_ids, ["mail.example.org"]);
+    assert_eq!(email.sender_auth_problem(), None);
+
+    let loose = BASE.replace("[[cities]]\nid = \"a\"", "sender_auth = \"if-present\"\n\n[[cities]]\nid = \"a\"");
+    let email = parse(&loose).unwrap().connectors.email.unwrap();
+    assert_eq!((email.sender_auth, email.sender_auth_problem()), (c2c_config::SenderAuth::IfPresent, None));
+
+    let bad = BASE.replace(
+        "[[cities]]\nid = \"a\"",
+        "sender_auth = \"maybe\"\ntrusted_authserv_ids = [\"mail example\", \"mx.example\", \"MX.example\"]\n\n[[cities]]\nid = \"a\"",
+    );
+    let e = errors(&bad);
+    assert!(e.iter().any(|l| l.contains("connectors.email.sender_auth: unknown value \"maybe\"")), "{e:?}");
+    assert!(e.iter().any(|l| l.contains("trusted_authserv_ids[0]: \"mail example\" is not an authserv-id")), "{e:?}");
+    assert!(e.iter().any(|l| l.contains("trusted_authserv_ids[2]: \"mx.example\" is listed twice")), "{e:?}");
+}
