@@ -20,7 +20,8 @@ pub struct ConfigError {
     pub column: usize,
     /// Dotted path of the offending item, e.g. `cities[2].contacts[0].email`; may be empty.
     pub path: String,
-    /// What is wrong, in one line.
+    /// What is wrong, in one line: control characters (from values quoted out of the file) are
+    /// escaped.
     pub message: String,
 }
 
@@ -38,6 +39,24 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// `message` with every control character (a line break, a tab, a terminal escape) written as
+/// its Rust escape (`\n`, `\u{1b}`): messages quote values from the file, and a problem must stay
+/// one line of the report and must not drive the admin's terminal.
+pub(crate) fn one_line(message: String) -> String {
+    if !message.chars().any(char::is_control) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Every problem found in a config file, in file order. Displays one error per line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ impl Location {
             line: self.line,
             column: self.column,
             path: self.path.clone(),
-            message: message.into(),
+            message: crate::error::one_line(message.into()),
         }
     }
 }

@@ -145,6 +145,19 @@ fn secrets_exactly_one_of_env_or_file() {
     assert!(errors(&text)[0].contains("is not an environment variable name"));
 }
 
+/// Found by the config fuzz target: a value quoted into a message carried a terminal escape
+/// (and could carry a line break) into the report.
+#[test]
+fn values_quoted_in_problems_cannot_break_the_line_or_drive_the_terminal() {
+    let text = BASE.replace(r#"channels = { a = "email""#, r#"channels = { a = "mat\u001brix\nemail""#);
+    assert_eq!(
+        errors(&text),
+        [
+            r"dir/t.toml:39:18: partnerships[0].channels.a: unknown channel `mat\u{1b}rix\nemail` (expected email, matrix or webhook)"
+        ]
+    );
+}
+
 #[test]
 fn a_webhook_may_name_a_previous_secret_while_rotating() {
     let text = BASE.replace(

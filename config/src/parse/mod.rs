@@ -56,7 +56,7 @@ fn syntax<'i>(text: &'i str, path: &Path) -> Result<toml::Spanned<DeTable<'i>>, 
         .iter()
         .map(|e| {
             let (line, column) = lines.line_col(e.span().map_or(0, |s| s.start));
-            let message = e.message().trim().replace('\n', "; ");
+            let message = crate::error::one_line(e.message().trim().replace('\n', "; "));
             ConfigError {
                 file: path.display().to_string(),
                 line,
