@@ -100,6 +100,33 @@ impl fmt::Display for RefusalReason {
     }
 }
 
+/// Why the bytes of a file that came with a post were not relayed. The post itself is: its
+/// recipients get a note naming the file instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AttachmentDrop {
+    /// Larger than the connector's `max_attachment_bytes`, as declared or as found while reading.
+    TooLarge,
+    /// The source could not hand the bytes over (a transport failure or a server error) for
+    /// longer than the connector waits.
+    Unavailable,
+    /// The source refused them for good (gone, forbidden).
+    Refused,
+    /// The post names its bytes in a way that cannot be read, or they failed to decrypt or their
+    /// hash check.
+    Unreadable,
+}
+
+impl AttachmentDrop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentDrop::TooLarge => "too_large",
+            AttachmentDrop::Unavailable => "unavailable",
+            AttachmentDrop::Refused => "refused",
+            AttachmentDrop::Unreadable => "unreadable",
+        }
+    }
+}
+
 /// A refused message: the reason (for counters and machine-readable answers) and a sentence for
 /// the human or system that sent it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +177,18 @@ pub trait Inbox: Send + Sync {
     /// Count a refusal the connector decided itself, before an envelope existed (a bad
     /// signature, an oversized body, malformed JSON, a stranger's mail, an auto-reply).
     fn count_refusal(&self, channel: Channel, reason: RefusalReason);
+
+    /// Count a file whose bytes the connector did not relay (its post goes on with a note). The
+    /// default counts nothing (for inboxes without metrics).
+    fn count_attachment_dropped(&self, channel: Channel, reason: AttachmentDrop) {
+        let _ = (channel, reason);
+    }
+
+    /// Count bytes the connector read from a source to fetch attachments (those it then dropped
+    /// included). The default counts nothing.
+    fn count_attachment_bytes(&self, channel: Channel, bytes: u64) {
+        let _ = (channel, bytes);
+    }
 
     /// A delivery the connector had reported as made turned out to have failed for good (a
     /// bounce): record it and tell the author, if the report names that delivery's recipient.

@@ -11,6 +11,7 @@
 //!   Message-IDs and return paths).
 //! - [`channel`]: the three channels and the addresses a message arrives on or goes to.
 //! - [`envelope`]: what an inbound connector produces; the router fills in author and language.
+//! - [`filename`]: attachment file names from senders, cleaned the same way on every channel.
 //! - [`record`]: what the store keeps: messages, conversations, outbox entries.
 //! - [`connector`]: the connector trait, the inbox connectors submit to, delivery errors that say
 //!   whether a retry helps, and the refusal reasons every channel shares.
@@ -22,6 +23,7 @@
 pub mod channel;
 pub mod connector;
 pub mod envelope;
+pub mod filename;
 pub mod ids;
 pub mod instance_key;
 pub mod memory;
@@ -33,10 +35,11 @@ pub mod conformance;
 
 pub use channel::{Channel, Origin, Recipient};
 pub use connector::{
-    Accepted, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal,
+    Accepted, AttachmentDrop, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal,
     RefusalReason,
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
+pub use filename::clean_filename;
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use instance_key::InstanceKey;
 pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};

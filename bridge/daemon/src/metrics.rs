@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use c2c_core::{Channel, DeliveryStatus, RefusalReason};
+use c2c_core::{AttachmentDrop, Channel, DeliveryStatus, RefusalReason};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChannelLabel {
@@ -64,6 +64,8 @@ pub struct Metrics {
     received: Family<ChannelLabel, Counter>,
     relayed: Family<ChannelLabel, Counter>,
     refused: Family<RefusedLabels, Counter>,
+    attachments_dropped: Family<RefusedLabels, Counter>,
+    attachment_bytes: Family<ChannelLabel, Counter>,
     replays: Family<ChannelLabel, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
     bounces: Family<BounceLabel, Counter>,
@@ -100,6 +102,18 @@ impl Metrics {
         );
         let refused = Family::<RefusedLabels, Counter>::default();
         registry.register("messages_refused", "Inbound messages refused, by reason", refused.clone());
+        let attachments_dropped = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "attachments_dropped",
+            "Files whose bytes were not relayed (their post was, with a note), by reason",
+            attachments_dropped.clone(),
+        );
+        let attachment_bytes = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "attachment_bytes_fetched",
+            "Bytes read from a source to fetch attachments (Matrix media), dropped files included",
+            attachment_bytes.clone(),
+        );
         let replays = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "messages_replayed",
@@ -173,6 +187,8 @@ impl Metrics {
             received,
             relayed,
             refused,
+            attachments_dropped,
+            attachment_bytes,
             replays,
             deliveries,
             bounces,
@@ -209,6 +225,16 @@ impl Metrics {
 
     pub fn refused(&self, channel: Channel, reason: RefusalReason) {
         self.refused.get_or_create(&RefusedLabels { channel: channel.as_str(), reason: reason.as_str() }).inc();
+    }
+
+    pub fn attachment_dropped(&self, channel: Channel, reason: AttachmentDrop) {
+        self.attachments_dropped
+            .get_or_create(&RefusedLabels { channel: channel.as_str(), reason: reason.as_str() })
+            .inc();
+    }
+
+    pub fn attachment_bytes(&self, channel: Channel, bytes: u64) {
+        self.attachment_bytes.get_or_create(&ChannelLabel { channel: channel.as_str() }).inc_by(bytes);
     }
 
     pub fn delivery(&self, channel: Channel, status: DeliveryStatus) {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use c2c_config::Config;
-use c2c_core::{Accepted, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store};
+use c2c_core::{Accepted, AttachmentDrop, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store};
 use c2c_language::Tagger;
 use tokio::sync::{mpsc, oneshot};
 
@@ -133,6 +133,14 @@ impl Inbox for Router {
 
     fn count_refusal(&self, channel: Channel, reason: RefusalReason) {
         self.metrics.refused(channel, reason);
+    }
+
+    fn count_attachment_dropped(&self, channel: Channel, reason: AttachmentDrop) {
+        self.metrics.attachment_dropped(channel, reason);
+    }
+
+    fn count_attachment_bytes(&self, channel: Channel, bytes: u64) {
+        self.metrics.attachment_bytes(channel, bytes);
     }
 
     async fn bounce(&self, report: BounceReport) -> bool {

@@ -13,7 +13,8 @@
 //! - **attachments**: every other leaf part `mail-parser` lists as an attachment (binary parts,
 //!   non-body text parts, `message/rfc822`), except inline images the HTML references by
 //!   `cid:` (signature logos, pasted pictures already in the HTML). Contents over
-//!   `max_attachment_bytes` are dropped but the attachment is listed with its size.
+//!   `max_attachment_bytes` are dropped but the attachment is listed with its size. File names
+//!   are cleaned with [`c2c_core::clean_filename`] (as Matrix file names are).
 //! - **recovery**: parts `mail-parser` flags as malformed (bad base64, missing boundary) come back
 //!   undecoded; they are decoded here leniently (invalid base64 characters skipped,
 //!   malformed quoted-printable kept) and a `mime:` warning says so. A multipart without its
@@ -298,7 +299,7 @@ fn attachment(
     };
     let filename = match part.attachment_name() {
         Some(name) => {
-            let clean = sanitize_filename(name);
+            let clean = c2c_core::clean_filename(name);
             if clean != name {
                 warnings.push(format!("mime: attachment file name sanitised to \"{clean}\""));
             }
@@ -329,26 +330,6 @@ fn default_filename(n: usize, content_type: &str) -> String {
         _ => "",
     };
     format!("attachment-{n}{ext}")
-}
-
-/// A base name: no directories (`/`, `\`), no control or bidirectional-override characters,
-/// at most 255 bytes; `.` and `..` become empty.
-fn sanitize_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let bidi = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-    let (clean, _) = headers::clean_line(&base.chars().map(|c| if bidi(c) { ' ' } else { c }).collect::<String>());
-    let mut clean = clean;
-    if clean == "." || clean == ".." {
-        clean.clear();
-    }
-    if clean.len() > 255 {
-        let mut cut = 255;
-        while !clean.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        clean.truncate(cut);
-    }
-    clean
 }
 
 /// Undoes RFC 3676 `format=flowed`: a line ending in a space continues on the next line (of the
@@ -409,13 +390,5 @@ mod tests {
     #[test]
     fn normalize_trims() {
         assert_eq!(normalize("\r\n\r\n a  \r\nb\t\r\n\r\n\0"), " a\nb");
-    }
-
-    #[test]
-    fn filenames() {
-        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
-        assert_eq!(sanitize_filename("C:\\x\\report.pdf"), "report.pdf");
-        assert_eq!(sanitize_filename("in\u{202E}fdp.exe"), "in fdp.exe");
-        assert_eq!(sanitize_filename(".."), "");
     }
 }
