@@ -53,6 +53,7 @@ impl Config {
         }
         if let Some(matrix) = &self.connectors.matrix {
             refs.push(&matrix.password);
+            refs.extend(&matrix.store_passphrase);
         }
         for w in self.cities.iter().filter_map(|c| c.webhook.as_ref()) {
             refs.push(&w.secret);

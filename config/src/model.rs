@@ -250,15 +250,23 @@ pub struct MatrixConnector {
     /// matrix-sdk state and crypto store, resolved against the config file's directory
     /// (default: `<data_dir>/matrix`).
     pub store_dir: PathBuf,
+    /// The passphrase the store is encrypted with (`store_passphrase_env` /
+    /// `store_passphrase_file`); `None`: the store is not encrypted (a warning at start).
+    pub store_passphrase: Option<SecretRef>,
     /// Whether portal rooms the bridge creates are end-to-end encrypted (default true).
     pub encrypt_new_rooms: bool,
     /// Files officers post larger than this are not fetched: the recipients get a note with the
     /// file's name and size instead (`max_attachment_bytes`, default 10 MiB, as for email).
     pub max_attachment_bytes: usize,
+    /// A posted file the homeserver fails to hand over (a transport failure or a server error)
+    /// is tried again; once it has failed for this long (and at least three times) its post is
+    /// relayed with a note instead (`file_fetch_give_up_after`, default 10 minutes).
+    pub file_fetch_give_up_after: Duration,
 }
 
 impl MatrixConnector {
     pub const DEFAULT_MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+    pub const DEFAULT_FILE_FETCH_GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 }
 
 /// `[connectors.webhook]`: inbound `POST /hooks/{city_id}` and outbound webhooks.

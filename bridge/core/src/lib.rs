@@ -35,8 +35,8 @@ pub mod conformance;
 
 pub use channel::{Channel, Origin, Recipient};
 pub use connector::{
-    Accepted, AttachmentDrop, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, Refusal,
-    RefusalReason,
+    Accepted, AttachmentDrop, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt,
+    Refusal, RefusalReason,
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use filename::clean_filename;

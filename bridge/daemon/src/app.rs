@@ -96,8 +96,13 @@ pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>
         user: m.user.clone(),
         password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
         store_dir: m.store_dir.clone(),
+        store_passphrase: match &m.store_passphrase {
+            Some(secret) => Some(secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string()),
+            None => None,
+        },
         encrypt_new_rooms: m.encrypt_new_rooms,
         max_attachment_bytes: m.max_attachment_bytes as u64,
+        file_fetch_give_up_after: m.file_fetch_give_up_after,
         portals,
     }))
 }
@@ -245,7 +250,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let mut matrix_connector = None;
     if let Some(matrix) = matrix_settings(&config.get())? {
         let state: Arc<dyn Inbox> = Arc::new(router.clone());
-        let connector = MatrixConnector::new(matrix, state);
+        let connector = MatrixConnector::open(matrix, state)
+            .await
+            .map_err(|e| matrix_store_error(&config.get(), config_path, e))?;
         matrix_connector = Some(connector.clone());
         connectors.insert(Channel::Matrix, Arc::new(connector));
     }
@@ -484,6 +491,24 @@ fn reload(path: &Path, live: &Reloadable) {
 
 /// Create `dir` (and its parents) if needed and make it readable by this user only (0700),
 /// whatever the umask: it holds every message relayed and the connectors' state.
+/// The Matrix store cannot be used as configured (a passphrase missing, wrong, or given for a
+/// plain store): a config error, at the passphrase setting, so the daemon stops at once (exit 2)
+/// instead of retrying what cannot pass.
+fn matrix_store_error(config: &Config, path: &Path, e: c2c_matrix::store::StoreError) -> anyhow::Error {
+    let at = config.connectors.matrix.as_ref().and_then(|m| m.store_passphrase.as_ref()).map(|s| s.location().clone());
+    let error = match at {
+        Some(at) => at.error(e.to_string()),
+        None => c2c_config::ConfigError {
+            file: path.display().to_string(),
+            line: 0,
+            column: 0,
+            path: "connectors.matrix.store_passphrase_env".into(),
+            message: e.to_string(),
+        },
+    };
+    anyhow::Error::new(BadConfig(error.into()))
+}
+
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir).with_context(|| format!("creating data_dir {}", dir.display()))?;

@@ -138,8 +138,12 @@ fn matrix(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> MatrixC
     let user = t.req_parsed(diag, "user", |s| check_matrix_user(s).map(|()| s.to_string()));
     let password = t.secret(diag, "password", true);
     let store_dir = t.opt_parsed(diag, "store_dir", non_empty).map(|d| diag.resolve(&d));
+    let store_passphrase = t.secret(diag, "store_passphrase", false);
     let encrypt_new_rooms = t.opt_bool(diag, "encrypt_new_rooms");
     let max_attachment_bytes = t.opt_int(diag, "max_attachment_bytes", 0, 1 << 30);
+    let file_fetch_give_up_after = t.opt_parsed(diag, "file_fetch_give_up_after", |s| {
+        parse_duration(s).and_then(|d| if d.is_zero() { Err("must be longer than zero".to_string()) } else { Ok(d) })
+    });
     let at = diag.value_at(t.path());
     t.finish(diag);
     MatrixConnector {
@@ -147,10 +151,12 @@ fn matrix(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> MatrixC
         user: user.unwrap_or_default(),
         password: password.unwrap_or(SecretRef::Env { name: String::new(), at }),
         store_dir: store_dir.unwrap_or_else(|| bridge.data_dir.join("matrix")),
+        store_passphrase,
         encrypt_new_rooms: encrypt_new_rooms.unwrap_or(true),
         max_attachment_bytes: max_attachment_bytes
             .map(|n| n as usize)
             .unwrap_or(MatrixConnector::DEFAULT_MAX_ATTACHMENT_BYTES),
+        file_fetch_give_up_after: file_fetch_give_up_after.unwrap_or(MatrixConnector::DEFAULT_FILE_FETCH_GIVE_UP_AFTER),
     }
 }
 

@@ -3,43 +3,11 @@
 //! `m.image` / `m.video` / `m.audio` event in the conversation's thread. Attachments whose
 //! content was dropped for being over the size limit stay a note in the message text.
 //!
-//! Out of Matrix: a file an officer posts is fetched from the media repository (and decrypted,
-//! in an encrypted room) when it is no larger than the connector's `max_attachment_bytes`; a
-//! larger one is relayed as a note with its name and size.
+//! Out of Matrix: a file an officer posts is fetched by [`crate::media`].
 
 use c2c_core::Attachment;
 use matrix_sdk::{Client, Room};
 use serde_json::{Value, json};
-
-/// Fetch the bytes of the file event `content` (plain `url` or encrypted `file`), or `Ok(None)`
-/// when it declares no size or one over `max_bytes`, or names its bytes in a way that cannot
-/// be read (it stays a note).
-pub async fn fetch(client: &Client, content: &Value, max_bytes: u64) -> Result<Option<Vec<u8>>, matrix_sdk::Error> {
-    use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
-    use matrix_sdk::ruma::events::room::message::{MessageType, RoomMessageEventContent};
-    let size = content["info"]["size"].as_u64();
-    if size.is_none_or(|s| s > max_bytes) {
-        return Ok(None);
-    }
-    let parsed: RoomMessageEventContent = match serde_json::from_value(content.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "a file event whose source cannot be read; relayed as a note");
-            return Ok(None);
-        }
-    };
-    let source = match parsed.msgtype {
-        MessageType::File(f) => f.source,
-        MessageType::Image(f) => f.source,
-        MessageType::Video(f) => f.source,
-        MessageType::Audio(f) => f.source,
-        _ => return Ok(None),
-    };
-    let request = MediaRequestParameters { source, format: MediaFormat::File };
-    let data = client.media().get_media_content(&request, false).await?;
-    // The declared size is the sender's word; the bytes are what counts.
-    Ok((data.len() as u64 <= max_bytes).then_some(data))
-}
 
 /// Where the uploaded bytes are: a plain `mxc://` URL, or an encrypted file (key, iv, hashes
 /// and URL) for an encrypted room.

@@ -3,6 +3,7 @@
 //! knows rooms, names and invitees, not partnerships.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One portal room.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,9 +31,14 @@ pub struct MatrixSettings {
     pub password: String,
     /// The matrix-sdk SQLite state and crypto store, and the saved session, live here.
     pub store_dir: PathBuf,
+    /// The passphrase the SQLite stores are encrypted with; `None`: not encrypted.
+    pub store_passphrase: Option<String>,
     pub encrypt_new_rooms: bool,
     /// Files posted in a portal room larger than this are not fetched (relayed as a note).
     pub max_attachment_bytes: u64,
+    /// A file the homeserver fails to hand over (transport failure, server error) is tried again
+    /// with its batch; after this long (and a few attempts) the post is relayed with a note.
+    pub file_fetch_give_up_after: Duration,
     pub portals: Vec<Portal>,
 }
 
@@ -43,6 +49,8 @@ impl std::fmt::Debug for MatrixSettings {
             .field("user", &self.user)
             .field("password", &"***")
             .field("store_dir", &self.store_dir)
+            .field("store_passphrase", &self.store_passphrase.as_ref().map(|_| "***"))
+            .field("file_fetch_give_up_after", &self.file_fetch_give_up_after)
             .field("portals", &self.portals.len())
             .finish_non_exhaustive()
     }

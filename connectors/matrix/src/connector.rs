@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use c2c_core::{
-    Channel, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt, RefusalReason, Shutdown,
+    Channel, Connector, ConnectorError, Delivery, DeliveryError, Envelope, Health, Inbox, Receipt, RefusalReason,
+    Shutdown,
 };
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::{TimelineEvent, TimelineEventKind};
@@ -19,10 +20,13 @@ use crate::attachment;
 use crate::config::MatrixSettings;
 use crate::convert::{Inbound, content, event_key, inbound};
 use crate::gap;
+use crate::media::{self, FetchError};
 use crate::pending::{KEY_WAIT, PendingKeys};
 use crate::portal::{self, Portals};
 use crate::session;
 use crate::state::{State, root_key};
+use crate::store::{self, StoreError};
+use crate::unfetched;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long to wait before fetching a batch again that could not be handled in full (events
@@ -54,8 +58,11 @@ impl std::fmt::Debug for MatrixConnector {
 
 impl MatrixConnector {
     /// `state` keeps the connector's sync token, portal rooms and thread roots in the store.
-    pub fn new(settings: MatrixSettings, state: Arc<dyn Inbox>) -> Self {
-        Self {
+    /// Opens the bot's store first ([`store::prepare`]: private, passphrase checked): an error
+    /// here is the admin's to fix, not a reason to retry.
+    pub async fn open(settings: MatrixSettings, state: Arc<dyn Inbox>) -> Result<Self, StoreError> {
+        store::prepare(&settings).await?;
+        Ok(Self {
             shared: Arc::new(Shared {
                 wanted: tokio::sync::Mutex::new(settings.portals.clone()),
                 settings,
@@ -64,7 +71,7 @@ impl MatrixConnector {
                 portals: RwLock::new(Portals::default()),
                 health: Mutex::new(Health { ok: false, detail: "Matrix not connected yet".into() }),
             }),
-        }
+        })
     }
 
     fn set_health(&self, ok: bool, detail: impl Into<String>) {
@@ -236,7 +243,12 @@ impl Connector for MatrixConnector {
                 for ev in missed.iter().chain(&update.timeline.events) {
                     match self.handle(&room, ev, &me, inbox.as_ref()).await {
                         Handled::Done => {}
-                        Handled::Later => complete = false,
+                        Handled::Later => {
+                            // The room's later events wait with it (they come back with the
+                            // batch), so its posts are committed in the order they were written.
+                            complete = false;
+                            break;
+                        }
                         Handled::Undecrypted(event) => pending.add(room_id, event),
                     }
                 }
@@ -325,26 +337,9 @@ impl MatrixConnector {
         // else, and a stranger's upload should cost nothing).
         if let Some(media) = media
             && portal.invite.iter().any(|c| Some(c.as_str()) == value["sender"].as_str())
+            && let Later::Yes = self.fetch_file(room, &event_id, &media, &mut envelope, inbox).await
         {
-            match attachment::fetch(&room.client(), &media, self.shared.settings.max_attachment_bytes).await {
-                Ok(data) => {
-                    if let Some(a) = envelope.attachments.first_mut() {
-                        if let Some(d) = &data {
-                            a.size = d.len() as u64;
-                        }
-                        a.content = data;
-                    }
-                }
-                Err(e) if fetch_may_succeed_later(&e) => {
-                    // The homeserver may be restarting: take the batch again later.
-                    tracing::warn!(room = %room.room_id(), event = %event_id, "could not fetch a file posted in Matrix; will try again");
-                    return Handled::Later;
-                }
-                Err(e) => {
-                    // Gone or refused for good: relay the post with a note instead of the file.
-                    tracing::warn!(room = %room.room_id(), event = %event_id, error = %e, "a file posted in Matrix cannot be fetched; relayed as a note");
-                }
-            }
+            return Handled::Later;
         }
         match inbox.submit(*envelope).await {
             Ok(accepted) => {
@@ -369,6 +364,64 @@ impl MatrixConnector {
                 Handled::Done
             }
         }
+    }
+
+    /// Put the bytes of the file `media` names into `envelope`'s attachment, or a note where
+    /// they cannot be had. [`Later::Yes`] while the homeserver fails to hand them over, until
+    /// [`unfetched`] says to give up.
+    async fn fetch_file(
+        &self,
+        room: &Room,
+        event_id: &str,
+        media: &Value,
+        envelope: &mut Envelope,
+        inbox: &dyn Inbox,
+    ) -> Later {
+        let settings = &self.shared.settings;
+        let state = &self.shared.state;
+        let give_up_after = settings.file_fetch_give_up_after;
+        let before = unfetched::load(state, event_id).await;
+        // Given up on before a restart: its post went on with the note (this is a replay).
+        let given_up_before = before.is_some_and(|f| f.given_up(c2c_core::now_ms(), give_up_after));
+        let result = if given_up_before {
+            Err(FetchError::Temporary("given up on earlier".into()))
+        } else {
+            let fetched = media::fetch(&room.client(), media, settings.max_attachment_bytes).await;
+            inbox.count_attachment_bytes(Channel::Matrix, fetched.bytes_read);
+            fetched.result
+        };
+        let error = match result {
+            Ok(data) => {
+                if let Some(a) = envelope.attachments.first_mut() {
+                    a.size = data.len() as u64;
+                    a.content = Some(data);
+                }
+                return Later::No;
+            }
+            Err(e) => e,
+        };
+        let (room_id, drop) = (room.room_id(), error.drop_reason());
+        match &error {
+            FetchError::Temporary(_) if given_up_before => {}
+            FetchError::Temporary(why) => {
+                let f = unfetched::record(state, event_id, c2c_core::now_ms()).await;
+                if !f.given_up(c2c_core::now_ms(), give_up_after) {
+                    tracing::warn!(room = %room_id, event = %event_id, attempts = f.attempts, error = %why,
+                        "could not fetch a file posted in Matrix; will try again");
+                    return Later::Yes;
+                }
+                tracing::error!(room = %room_id, event = %event_id, attempts = f.attempts, error = %why,
+                    "gave up fetching a file posted in Matrix; its post is relayed with a note");
+                inbox.count_attachment_dropped(Channel::Matrix, drop);
+            }
+            _ => {
+                tracing::warn!(room = %room_id, event = %event_id, error = %error,
+                    "a file posted in Matrix is not relayed; its post is, with a note");
+                inbox.count_attachment_dropped(Channel::Matrix, drop);
+            }
+        }
+        without_file(envelope, &error);
+        Later::No
     }
 
     /// Tell the room why the message `about` was not relayed, in the thread of `event_id`.
@@ -410,17 +463,31 @@ impl MatrixConnector {
     }
 }
 
-/// Whether fetching a file may work later: transport failures and server errors (5xx, 429)
-/// may pass; a client error (the file is gone, refused) or anything that is not HTTP (a file
-/// that fails to decrypt or its hash check) will not.
-fn fetch_may_succeed_later(e: &matrix_sdk::Error) -> bool {
-    match e {
-        matrix_sdk::Error::Http(_) => match e.as_client_api_error().map(|c| c.status_code) {
-            Some(status) => !status.is_client_error() || status.as_u16() == 429,
-            None => true,
-        },
-        _ => false,
+/// Whether the sync loop must take an event's batch again.
+enum Later {
+    Yes,
+    No,
+}
+
+/// `envelope` without the bytes of its file, for `error`: one over the size limit stays listed
+/// (recipients are told it was too large, with its size); any other is taken off and the text
+/// says it could not be fetched. The note names no server and quotes no error: it goes to the
+/// partner city.
+fn without_file(envelope: &mut Envelope, error: &FetchError) {
+    if let FetchError::TooLarge { seen, .. } = error {
+        if let Some(a) = envelope.attachments.first_mut() {
+            a.size = a.size.max(*seen);
+            a.content = None;
+        }
+        return;
     }
+    let Some(a) = envelope.attachments.pop() else { return };
+    let why = match error {
+        FetchError::Refused(_) => "the homeserver no longer has it or refused it",
+        FetchError::Unreadable(_) => "it could not be read or decrypted",
+        _ => "the homeserver did not hand it over",
+    };
+    envelope.text.push_str(&format!("\n[The file \"{}\" could not be fetched from Matrix: {why}.]", a.filename));
 }
 
 /// Client errors (4xx other than 429) will not get better; the rest may.

@@ -43,17 +43,20 @@ pub fn inbound(ev: &Value, room: &str, portal: &Portal) -> Inbound {
     let mut envelope = match ev["type"].as_str() {
         Some("m.room.message") if is_file(content) => {
             // The body is the file name, or a caption when `filename` is given apart (MSC2530).
+            // The name is the sender's word: cleaned as email's are (no directories, no control
+            // characters, no leading dots, at most 255 bytes).
             let body = content["body"].as_str().unwrap_or("").trim();
-            let filename = content["filename"].as_str().unwrap_or(body).trim();
-            let filename = if filename.is_empty() { "file" } else { filename };
-            let text = if !body.is_empty() && body != filename {
+            let given = content["filename"].as_str().unwrap_or(body);
+            let filename = c2c_core::clean_filename(given);
+            let filename = if filename.is_empty() { "file".to_string() } else { filename };
+            let text = if !body.is_empty() && body != given.trim() {
                 body.to_string()
             } else {
                 format!("(sent the file \"{filename}\")")
             };
             let mut e = Envelope::new(origin, sender, event_key(event_id), text);
             e.attachments.push(Attachment {
-                filename: filename.to_string(),
+                filename,
                 content_type: content["info"]["mimetype"].as_str().unwrap_or("application/octet-stream").to_string(),
                 size: content["info"]["size"].as_u64().unwrap_or(0),
                 content: None,
@@ -242,6 +245,16 @@ mod tests {
         let Inbound::Post { envelope, .. } = inbound(&captioned, "!r", &portal()) else { panic!() };
         assert_eq!(envelope.text, "The site, from the north");
         assert_eq!(envelope.attachments[0].filename, "site.jpg");
+        // The name is cleaned; the caption test compares the name as sent.
+        let sneaky = json!({"type": "m.room.message", "event_id": "$i", "sender": "@li:x", "content": {"msgtype": "m.file",
+            "body": "../../.ssh/\u{7}authorized\nkeys", "url": "mxc://x/ghi"}});
+        let Inbound::Post { envelope, .. } = inbound(&sneaky, "!r", &portal()) else { panic!() };
+        assert_eq!(envelope.attachments[0].filename, "authorized keys");
+        assert_eq!(envelope.text, "(sent the file \"authorized keys\")");
+        let nameless = json!({"type": "m.room.message", "event_id": "$j", "sender": "@li:x", "content": {"msgtype": "m.file",
+            "body": "..", "url": "mxc://x/jkl"}});
+        let Inbound::Post { envelope, .. } = inbound(&nameless, "!r", &portal()) else { panic!() };
+        assert_eq!(envelope.attachments[0].filename, "file");
         // Text messages carry no media.
         let text = json!({"type": "m.room.message", "event_id": "$h", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "hi"}});
         assert!(matches!(inbound(&text, "!r", &portal()), Inbound::Post { media: None, .. }));

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use c2c_config::Config;
-use c2c_core::{Accepted, AttachmentDrop, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store};
+use c2c_core::{
+    Accepted, AttachmentDrop, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store,
+};
 use c2c_language::Tagger;
 use tokio::sync::{mpsc, oneshot};
 
