@@ -27,6 +27,9 @@ impl MatrixWorld {
     }
 }
 
+/// The Matrix store passphrase of the test worlds that encrypt their store.
+const STORE_PASSPHRASE: &str = "correct horse battery staple";
+
 /// Partnerships for a world: `members` as (city, channel).
 fn partnership(id: &str, kind: &str, members: &[(&str, &str)]) -> String {
     let names: Vec<String> = members.iter().map(|(c, _)| format!("\"{c}\"")).collect();
@@ -66,7 +69,12 @@ async fn matrix_world_with(
     } else {
         (None, None, None)
     };
-    let mut env = vec![("C2C_TEST_MATRIX_PASSWORD".to_string(), bot_pw)];
+    // The store passphrase is there for any world; a test uses it by naming it in `matrix_extra`
+    // (`store_passphrase_env = "C2C_TEST_MATRIX_STORE_PASSPHRASE"`).
+    let mut env = vec![
+        ("C2C_TEST_MATRIX_PASSWORD".to_string(), bot_pw),
+        ("C2C_TEST_MATRIX_STORE_PASSPHRASE".to_string(), STORE_PASSPHRASE.to_string()),
+    ];
     if let Some(b) = &bridge_mail {
         env.push(("C2C_TEST_MAIL_PASSWORD".to_string(), b.password.clone()));
     }
@@ -124,10 +132,18 @@ encrypt_new_rooms = {encrypted}
 /// Hangzhou on Matrix and Gifu on its webhook in one partnership (`hangzhou-gifu`), with Li in
 /// Hangzhou's portal room (plain, not encrypted); returns the world and the room.
 async fn hangzhou_and_gifu() -> (MatrixWorld, String) {
-    let e = matrix_world(
+    hangzhou_and_gifu_with(false, "").await
+}
+
+/// [`hangzhou_and_gifu`] with `matrix_extra` in `[connectors.matrix]`, in an encrypted room
+/// when `encrypted`.
+async fn hangzhou_and_gifu_with(encrypted: bool, matrix_extra: &str) -> (MatrixWorld, String) {
+    let e = matrix_world_with(
         partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
+        encrypted,
         false,
-        false,
+        String::new(),
+        matrix_extra,
     )
     .await;
     let room = e.li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
@@ -550,4 +566,180 @@ async fn synapse_and_bridge_restarts_lose_nothing_and_keep_the_device() {
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0]["posts"], 5);
     drop(e.w.sink.drain());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn a_file_the_homeserver_never_hands_over_is_relayed_with_a_note_and_the_room_flows_on() {
+    let _m = matrix::share().await;
+    // Second-scale bound for the test (default 10 minutes); at least three attempts count anyway.
+    let (mut e, room) = hangzhou_and_gifu_with(false, r#"file_fetch_give_up_after = "1s""#).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agenda = dir.path().join("agenda.pdf");
+    std::fs::write(&agenda, b"%PDF-1.4 the agenda").unwrap();
+
+    // The file's mxc URI was reserved (asynchronous upload) but never uploaded to: Synapse
+    // answers every download with 504 M_NOT_YET_UPLOADED, a server error that may pass. Li
+    // writes on in its thread meanwhile.
+    let file = e.li.send_file_with(&room, agenda.to_str().unwrap(), "application/pdf", &["--not-uploaded"]);
+    e.li.send(&room, "Did the agenda reach you? The meeting is on Tuesday.", Some(&file));
+
+    // One failed attempt is stored; the bridge is killed and comes back: it counts on.
+    e.w.daemon.wait_log("could not fetch a file posted in Matrix; will try again").await;
+    e.w.daemon.kill9();
+    e.w.daemon.restart().await;
+
+    // The post arrives with a note instead of the file, then the message written after it, in
+    // the same conversation.
+    let got = e.w.sink.next_delivered().await;
+    assert!(got.post.text.contains("(sent the file \"agenda.pdf\")"), "{}", got.post.text);
+    assert!(
+        got.post.text.contains(
+            "[The file \"agenda.pdf\" could not be fetched from Matrix: the homeserver did not hand it over.]"
+        ),
+        "{}",
+        got.post.text
+    );
+    assert!(got.post.attachments.is_empty(), "no attachment that was never had: {:?}", got.post.attachments);
+    let next = e.w.sink.next_delivered().await;
+    assert!(next.post.text.contains("The meeting is on Tuesday"), "{}", next.post.text);
+    assert_eq!(next.post.conversation, got.post.conversation, "the thread's next post follows it");
+
+    let dropped = e.w.daemon.metric(r#"c2c_attachments_dropped_total{channel="matrix",reason="unavailable"}"#).await;
+    assert_eq!(dropped, 1.0);
+    // Three attempts in all across the restart (give-up needs three): two that failed and were
+    // stored, one that gave up. Had the restart started the count over, there would be more.
+    let log = e.w.daemon.log_text();
+    assert_eq!(log.matches("will try again").count(), 2, "{log}");
+    assert_eq!(log.matches("gave up fetching a file posted in Matrix").count(), 1, "{log}");
+    assert!(log.contains("attempts=3"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn a_file_larger_than_it_says_is_refused_unread_and_file_names_arrive_cleaned() {
+    let _m = matrix::share().await;
+    let (mut e, room) = hangzhou_and_gifu_with(false, "max_attachment_bytes = 40000").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // 4 MiB that claim to be 1,000 bytes: the homeserver's Content-Length gives it away before
+    // a byte of it is read.
+    let big = dir.path().join("minutes.zip");
+    const BIG: usize = 4 << 20;
+    std::fs::write(&big, vec![9u8; BIG]).unwrap();
+    e.li.send_file_with(&room, big.to_str().unwrap(), "application/zip", &["--declared-size", "1000"]);
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.attachments.len(), 1, "{:?}", got.post);
+    assert_eq!(got.post.attachments[0].filename, "minutes.zip");
+    assert_eq!(got.post.attachments[0].size, BIG as u64, "the real size, not the declared one");
+    let too_large = e.w.daemon.metric(r#"c2c_attachments_dropped_total{channel="matrix",reason="too_large"}"#).await;
+    assert_eq!(too_large, 1.0);
+    let read = e.w.daemon.metric(r#"c2c_attachment_bytes_fetched_total{channel="matrix"}"#).await;
+    assert!(read <= 40_000.0, "read {read} bytes of a {BIG}-byte file over a 40,000-byte limit");
+
+    // A name with directories, a control character, a line break and a leading dot arrives as
+    // a plain base name; the file itself (within the limit) is fetched.
+    let small = dir.path().join("plain.txt");
+    std::fs::write(&small, b"hello").unwrap();
+    e.li.send_file_with(
+        &room,
+        small.to_str().unwrap(),
+        "text/plain",
+        &["--filename", "../../.ssh/\u{7}authorized\nkeys"],
+    );
+    let got = e.w.sink.next_delivered().await;
+    assert_eq!(got.post.attachments[0].filename, "authorized keys");
+    assert_eq!(got.post.attachments[0].size, 5);
+    assert!(got.post.text.contains("(sent the file \"authorized keys\")"), "{}", got.post.text);
+    let read = e.w.daemon.metric(r#"c2c_attachment_bytes_fetched_total{channel="matrix"}"#).await;
+    assert_eq!(read, 5.0, "the small file's bytes, and none of the large one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse (tests/run.sh)"]
+async fn the_matrix_store_is_private_encrypted_and_refuses_a_wrong_passphrase() {
+    use std::os::unix::fs::PermissionsExt;
+    let _m = matrix::share().await;
+    let (mut e, room) =
+        hangzhou_and_gifu_with(true, r#"store_passphrase_env = "C2C_TEST_MATRIX_STORE_PASSPHRASE""#).await;
+    // End-to-end encryption works on the encrypted store.
+    e.li.send(&room, "Encrypted store\nDoes the bridge still read us?", None);
+    let got = e.w.sink.next_delivered().await;
+    assert!(got.post.text.contains("still read us"), "{}", got.post.text);
+    e.w.daemon.terminate().await;
+
+    // Private whatever the umask (the daemon ran with this test's, 022), and encrypted: the
+    // room's id is nowhere in the databases in clear.
+    let store = e.w.dir.path().join("matrix");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&store), 0o700);
+    assert_eq!(mode(&store.join("sdk")), 0o700);
+    let mut files = 0;
+    for d in [store.clone(), store.join("sdk")] {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_file() {
+                files += 1;
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                let bytes = std::fs::read(&p).unwrap();
+                if p.extension().is_some_and(|x| x == "sqlite3" || x == "sqlite3-wal") {
+                    let clear = bytes.windows(room.len()).any(|w| w == room.as_bytes());
+                    assert!(!clear, "{} holds the room id in clear", p.display());
+                }
+            }
+        }
+    }
+    assert!(files >= 6, "session.json, store.json and the SQLite files");
+
+    // A wrong passphrase, or none, stops the start with a clear error (exit 2), once: not a
+    // half-read store, not a retry loop. The passphrase itself is never printed.
+    let run = |passphrase: Option<&str>| {
+        let mut env = e.w.env.clone();
+        env.retain(|(k, _)| k != "C2C_TEST_MATRIX_STORE_PASSPHRASE");
+        if let Some(p) = passphrase {
+            env.push(("C2C_TEST_MATRIX_STORE_PASSPHRASE".into(), p.into()));
+        }
+        let mut child = std::process::Command::new(crate::bin())
+            .args(["run", "--config"])
+            .arg(&e.w.config_path)
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > c2c_test_support::DEADLINE {
+                child.kill().unwrap();
+                panic!("c2c-bridge kept running with the store passphrase {passphrase:?}");
+            }
+            // Waiting for the process to exit: there is no event to await from outside it.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = run(Some("not the passphrase"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("does not open with the configured passphrase"), "{stderr}");
+    assert!(stderr.contains("connectors.matrix.store_passphrase_env"), "{stderr}");
+    assert!(!stderr.contains("not the passphrase"), "the passphrase is never printed: {stderr}");
+    // Unset, the variable named in the config is a missing secret; with the setting removed,
+    // the store says it is encrypted.
+    let config = std::fs::read_to_string(&e.w.config_path).unwrap();
+    std::fs::write(
+        &e.w.config_path,
+        config.replace(r#"store_passphrase_env = "C2C_TEST_MATRIX_STORE_PASSPHRASE""#, ""),
+    )
+    .unwrap();
+    let (code, stderr) = run(None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is encrypted and no passphrase is configured"), "{stderr}");
+
+    // With its passphrase it starts again and still reads the room.
+    std::fs::write(&e.w.config_path, config).unwrap();
+    e.w.daemon.restart().await;
+    e.li.send(&room, "After the restart, still encrypted.", None);
+    let got = e.w.sink.next_delivered().await;
+    assert!(got.post.text.contains("still encrypted"), "{}", got.post.text);
 }

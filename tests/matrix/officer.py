@@ -14,6 +14,8 @@ Commands (each prints one line of JSON on stdout; logs and errors go to stderr):
     create-room --name N [--topic T] [--encrypted] [--invite MXID]...   {room_id}
     invite ROOM_ID MXID                      {room_id, user_id}
     send ROOM_ID --text T [--html H] [--thread-root EVENT_ID] [--reply-to EVENT_ID]   {event_id}
+    send-file ROOM_ID PATH [--content-type T] [--thread-root EVENT_ID] [--caption C]  {event_id}
+         [--filename NAME] [--declared-size N] [--not-uploaded]
          [--count N]                         N messages "T (i/N)" in order, one client run   {event_ids}
     edit ROOM_ID EVENT_ID --text T [--html H]                                          {event_id}
     redact ROOM_ID EVENT_ID [--reason R]                                               {event_id}
@@ -397,26 +399,46 @@ class Officer:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return {"event_id": await self.send_content(room_id, content)}
 
+    async def _create_media(self) -> str:
+        """An mxc URI reserved for an upload that never comes (asynchronous upload, Matrix 1.7):
+        downloads of it answer 504 M_NOT_YET_UPLOADED until it expires."""
+        req = urllib.request.Request(f"{self.homeserver}/_matrix/media/v1/create", data=b"{}", method="POST",
+                                     headers={"Authorization": f"Bearer {self.client.access_token}",
+                                              "Content-Type": "application/json"})
+        body = await asyncio.to_thread(lambda: json.load(urllib.request.urlopen(req, timeout=30)))
+        return body["content_uri"]
+
     async def send_file(self, room_id: str, path: str, content_type: str, thread_root: str | None = None,
-                        caption: str | None = None) -> dict[str, Any]:
+                        caption: str | None = None, filename: str | None = None,
+                        declared_size: int | None = None, not_uploaded: bool = False) -> dict[str, Any]:
         """Upload PATH (encrypted in an encrypted room, as Element does) and post it as an m.file
-        event, in THREAD_ROOT's thread if given; CAPTION, if given, is the body (MSC2530)."""
+        event, in THREAD_ROOT's thread if given; CAPTION, if given, is the body (MSC2530).
+        FILENAME replaces the file's own name in the event, DECLARED_SIZE its size in `info`;
+        NOT_UPLOADED posts an mxc URI that was reserved but never uploaded to (plain rooms)."""
         room = self.room(room_id)
         with open(path, "rb") as f:
             data = f.read()
-        filename = os.path.basename(path)
+        filename = os.path.basename(path) if filename is None else filename
         encrypted = bool(room.encrypted)
-        resp, keys = await self.client.upload(lambda *_: io.BytesIO(data), content_type=content_type,
-                                              filename=filename, encrypt=encrypted, filesize=len(data))
-        if not isinstance(resp, UploadResponse):
-            raise OfficerError(f"upload {filename}: {resp}")
+        keys: dict[str, Any] = {}
+        if not_uploaded:
+            if encrypted:
+                raise OfficerError("--not-uploaded posts a plain url: use a plain room")
+            uri = await self._create_media()
+        else:
+            resp, keys = await self.client.upload(lambda *_: io.BytesIO(data), content_type=content_type,
+                                                  filename=filename, encrypt=encrypted, filesize=len(data))
+            if not isinstance(resp, UploadResponse):
+                raise OfficerError(f"upload {filename}: {resp}")
+            uri = resp.content_uri
+        size = len(data) if declared_size is None else declared_size
         content: dict[str, Any] = {"msgtype": "m.file", "body": caption or filename, "filename": filename,
-                                   "info": {"mimetype": content_type, "size": len(data)}}
+                                   "info": {"mimetype": content_type, "size": size}}
         if encrypted:
-            content["file"] = {"url": resp.content_uri, "key": keys["key"], "iv": keys["iv"],
+            content["file"] = {"url": uri, "key": keys["key"], "iv": keys["iv"],
                                "hashes": keys["hashes"], "v": keys.get("v", "v2")}
         else:
-            content["url"] = resp.content_uri
+            content["url"] = uri
         if thread_root:
             latest = await self._latest_in_thread(room_id, thread_root)
             content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": True,
@@ -543,6 +565,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("send-file", parents=[common])
     s.add_argument("room_id"); s.add_argument("path"); s.add_argument("--content-type", default="application/octet-stream")
     s.add_argument("--thread-root"); s.add_argument("--caption")
+    s.add_argument("--filename", help="the name in the event (default: the file's own)")
+    s.add_argument("--declared-size", type=int, help="the size in the event's info (default: the real one)")
+    s.add_argument("--not-uploaded", action="store_true", help="post a reserved mxc URI never uploaded to")
     s = sub.add_parser("edit", parents=[common])
     s.add_argument("room_id"); s.add_argument("event_id"); s.add_argument("--text", required=True); s.add_argument("--html")
     s = sub.add_parser("redact", parents=[common])
@@ -588,7 +613,8 @@ async def run(args: argparse.Namespace) -> tuple[Any, int]:
         if cmd == "send":
             return await o.send(args.room_id, args.text, args.html, args.thread_root, args.reply_to), 0
         if cmd == "send-file":
-            return await o.send_file(args.room_id, args.path, args.content_type, args.thread_root, args.caption), 0
+            return await o.send_file(args.room_id, args.path, args.content_type, args.thread_root, args.caption,
+                                     args.filename, args.declared_size, args.not_uploaded), 0
         if cmd == "edit":
             return await o.edit(args.room_id, args.event_id, args.text, args.html), 0
         if cmd == "redact":

@@ -1,5 +1,6 @@
 //! [`MatrixConnector`]: the Matrix channel, both directions, through one bot account.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::{TimelineEvent, TimelineEventKind};
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedTransactionId, RoomId};
+use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, Room};
 use rand::Rng;
 use serde_json::Value;
@@ -20,6 +22,7 @@ use crate::attachment;
 use crate::config::MatrixSettings;
 use crate::convert::{Inbound, content, event_key, inbound};
 use crate::gap;
+use crate::held::{Held, Item};
 use crate::media::{self, FetchError};
 use crate::pending::{KEY_WAIT, PendingKeys};
 use crate::portal::{self, Portals};
@@ -29,9 +32,9 @@ use crate::store::{self, StoreError};
 use crate::unfetched;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// How long to wait before fetching a batch again that could not be handled in full (events
-/// waiting for their keys, the store unavailable): the old token brings it back at once.
-const INCOMPLETE_PAUSE: Duration = Duration::from_secs(2);
+/// While events are held back or wait for their keys, the longest a sync waits for something
+/// new before they are taken up again.
+const RETRY_PAUSE: Duration = Duration::from_secs(2);
 
 struct Shared {
     settings: MatrixSettings,
@@ -78,10 +81,15 @@ impl MatrixConnector {
         *self.shared.health.lock().unwrap_or_else(|p| p.into_inner()) = Health { ok, detail: detail.into() };
     }
 
-    /// Log in and set up the portal rooms, retrying with backoff until it works or `shutdown`.
-    async fn start(&self, shutdown: &Shutdown) -> Option<Client> {
+    /// Log in, sync once and set up the portal rooms, retrying with backoff until it works or
+    /// `shutdown`. Returns the client and that first batch, which the sync loop handles first:
+    /// it was fetched from the bridge's saved token (on the very first start, the batch is the
+    /// history before the bridge and is not relayed).
+    async fn start(&self, shutdown: &Shutdown) -> Option<(Client, Option<SyncResponse>)> {
         let s = &self.shared.settings;
         let mut backoff = Duration::from_secs(1);
+        // Kept across attempts: matrix-sdk would answer the same batch again with nothing.
+        let mut first: Option<Option<SyncResponse>> = None;
         loop {
             let attempt = async {
                 let client = match self.shared.client.get() {
@@ -92,24 +100,31 @@ impl MatrixConnector {
                         c
                     }
                 };
-                // One sync so the client knows its rooms before they are checked.
-                let first = client
-                    .sync_once(SyncSettings::default().timeout(Duration::ZERO))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // First start: relaying begins here, before the portal rooms are created and
-                // their contacts invited, so nothing posted in them is taken for history.
-                let key = sync_token_key(&client);
-                if self.shared.state.load(&key).await.is_none()
-                    && !self.shared.state.save(&key, &first.next_batch).await
-                {
-                    return Err("could not store the first sync token".to_string());
+                if first.is_none() {
+                    // One sync so the client knows its rooms before they are checked.
+                    let key = sync_token_key(&client);
+                    let saved = self.shared.state.load(&key).await;
+                    let mut settings = SyncSettings::default().timeout(Duration::ZERO);
+                    if let Some(token) = &saved {
+                        settings = settings.token(token.clone());
+                    }
+                    let response = client.sync_once(settings).await.map_err(|e| e.to_string())?;
+                    if saved.is_some() {
+                        first = Some(Some(response));
+                    } else {
+                        // First start: relaying begins here, before the portal rooms are created
+                        // and their contacts invited, so nothing posted in them is taken for history.
+                        if !self.shared.state.save(&key, &response.next_batch).await {
+                            return Err("could not store the first sync token".to_string());
+                        }
+                        first = Some(None);
+                    }
                 }
                 self.set_up_portals(&client).await?;
                 Ok::<_, String>(client)
             };
             match attempt.await {
-                Ok(c) => return Some(c),
+                Ok(c) => return Some((c, first.take().flatten())),
                 Err(e) => {
                     self.set_health(false, e.clone());
                     tracing::warn!(homeserver = %s.homeserver, error = %e, "Matrix start failed; retrying");
@@ -172,44 +187,53 @@ impl Connector for MatrixConnector {
         self.shared.health.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The sync loop. The sync token is saved only once every event of a batch has been
-    /// committed (and none is waiting for its keys): after a crash, the batch is fetched again
-    /// and replays are recognised by event id.
+    /// The sync loop. The bridge's sync token is saved only once every event up to it has been
+    /// committed (none is held back, none waits for its keys): after a crash, what follows the
+    /// saved token is fetched again and replays are recognised by event id.
     async fn run_inbound(&self, inbox: Arc<dyn Inbox>, shutdown: Shutdown) -> Result<(), ConnectorError> {
-        let Some(client) = self.start(&shutdown).await else { return Ok(()) };
+        let Some((client, mut first)) = self.start(&shutdown).await else { return Ok(()) };
         let me = client.user_id().map(|u| u.to_string()).unwrap_or_default();
         let token_key = sync_token_key(&client);
         let state = &self.shared.state;
         // Saved by the start-up at the latest (history before the bridge existed is not relayed).
-        let Some(mut token) = state.load(&token_key).await else {
+        let Some(mut since) = state.load(&token_key).await else {
             return Err(ConnectorError {
                 channel: Channel::Matrix,
                 detail: "the sync token could not be read back".into(),
             });
         };
         let mut pending = PendingKeys::default();
+        let mut held = Held::default();
         let mut backoff = Duration::from_secs(1);
         self.set_health(true, "Matrix connected");
         tracing::info!(user = %me, "Matrix connected");
         loop {
-            let settings = SyncSettings::default().timeout(Duration::from_secs(30)).token(token.clone());
-            let response = tokio::select! {
-                r = client.sync_once(settings) => r,
-                _ = shutdown.cancelled() => return Ok(()),
-            };
-            let response = match response {
-                Ok(r) => {
-                    backoff = Duration::from_secs(1);
-                    self.set_health(true, "Matrix connected");
-                    r
-                }
-                Err(e) => {
-                    self.set_health(false, format!("Matrix sync: {e}"));
-                    tracing::warn!(error = %e, "Matrix sync failed; retrying");
-                    if !pause(&mut backoff, &shutdown).await {
-                        return Ok(());
+            let response = match first.take() {
+                Some(r) => r,
+                None => {
+                    // While something waits, come back soon even when nothing new arrives.
+                    let waiting = !held.is_empty() || !pending.is_empty();
+                    let timeout = if waiting { RETRY_PAUSE } else { Duration::from_secs(30) };
+                    let settings = SyncSettings::default().timeout(timeout).token(since.clone());
+                    let response = tokio::select! {
+                        r = client.sync_once(settings) => r,
+                        _ = shutdown.cancelled() => return Ok(()),
+                    };
+                    match response {
+                        Ok(r) => {
+                            backoff = Duration::from_secs(1);
+                            self.set_health(true, "Matrix connected");
+                            r
+                        }
+                        Err(e) => {
+                            self.set_health(false, format!("Matrix sync: {e}"));
+                            tracing::warn!(error = %e, "Matrix sync failed; retrying");
+                            if !pause(&mut backoff, &shutdown).await {
+                                return Ok(());
+                            }
+                            continue;
+                        }
                     }
-                    continue;
                 }
             };
             for room_id in response.rooms.invited.keys() {
@@ -219,50 +243,33 @@ impl Connector for MatrixConnector {
                     tracing::warn!(room = %room_id, error = %e, "could not join a portal room");
                 }
             }
-            let mut complete = true;
+            // What waited first, then what is new; a room with something waiting holds its new
+            // events behind it.
+            for (room_id, items) in held.take() {
+                self.take_up(&client, &room_id, items, &mut held, &mut pending, &me, inbox.as_ref()).await;
+            }
             for (room_id, update) in &response.rooms.joined {
-                let Some(room) = client.get_room(room_id) else { continue };
-                let mut missed = Vec::new();
+                let mut items = VecDeque::new();
                 if update.timeline.limited {
                     match &update.timeline.prev_batch {
-                        Some(prev) => match gap::missed_events(&room, prev, &token).await {
-                            Ok(events) => {
-                                tracing::info!(room = %room_id, events = events.len(), "fetched the events a limited sync left out");
-                                missed = events;
-                            }
-                            Err(e) => {
-                                tracing::warn!(room = %room_id, error = %e, "could not fetch the events a limited sync left out; fetching the batch again");
-                                complete = false;
-                            }
-                        },
+                        Some(prev) => items.push_back(Item::Gap { prev_batch: prev.clone(), since: since.clone() }),
                         None => {
                             tracing::error!(room = %room_id, "a limited sync without prev_batch: earlier events cannot be fetched")
                         }
                     }
                 }
-                for ev in missed.iter().chain(&update.timeline.events) {
-                    match self.handle(&room, ev, &me, inbox.as_ref()).await {
-                        Handled::Done => {}
-                        Handled::Later => {
-                            // The room's later events wait with it (they come back with the
-                            // batch), so its posts are committed in the order they were written.
-                            complete = false;
-                            break;
-                        }
-                        Handled::Undecrypted(event) => pending.add(room_id, event),
-                    }
+                items.extend(update.timeline.events.iter().map(|ev| Item::Event(Box::new(ev.clone()))));
+                if held.holds(room_id) {
+                    held.append(room_id, items);
+                } else {
+                    self.take_up(&client, room_id, items, &mut held, &mut pending, &me, inbox.as_ref()).await;
                 }
             }
-            complete &= self.retry_pending(&client, &mut pending, &me, inbox.as_ref()).await;
-            if complete {
-                token = response.next_batch;
-                state.save(&token_key, &token).await;
+            self.retry_pending(&client, &mut pending, &me, inbox.as_ref()).await;
+            since = response.next_batch;
+            if held.is_empty() && pending.is_empty() {
+                state.save(&token_key, &since).await;
                 pending.token_saved();
-            } else {
-                tokio::select! {
-                    _ = tokio::time::sleep(INCOMPLETE_PAUSE) => {}
-                    _ = shutdown.cancelled() => return Ok(()),
-                }
             }
         }
     }
@@ -440,9 +447,51 @@ impl MatrixConnector {
         }
     }
 
-    /// Try again to decrypt events whose keys were missing; give up after [`KEY_WAIT`]. True
-    /// when nothing is left waiting.
-    async fn retry_pending(&self, client: &Client, pending: &mut PendingKeys, me: &str, inbox: &dyn Inbox) -> bool {
+    /// Handle `room_id`'s `items` in order until one must wait; it and the rest go to `held`.
+    #[allow(clippy::too_many_arguments)]
+    async fn take_up(
+        &self,
+        client: &Client,
+        room_id: &OwnedRoomId,
+        mut items: VecDeque<Item>,
+        held: &mut Held,
+        pending: &mut PendingKeys,
+        me: &str,
+        inbox: &dyn Inbox,
+    ) {
+        let Some(room) = client.get_room(room_id) else { return };
+        while let Some(item) = items.pop_front() {
+            match item {
+                Item::Gap { prev_batch, since } => match gap::missed_events(&room, &prev_batch, &since).await {
+                    Ok(events) => {
+                        tracing::info!(room = %room_id, events = events.len(), "fetched the events a limited sync left out");
+                        for ev in events.into_iter().rev() {
+                            items.push_front(Item::Event(Box::new(ev)));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %room_id, error = %e, "could not fetch the events a limited sync left out; trying again");
+                        items.push_front(Item::Gap { prev_batch, since });
+                        break;
+                    }
+                },
+                Item::Event(ev) => match self.handle(&room, &ev, me, inbox).await {
+                    Handled::Done => {}
+                    // The room's later events wait with it, so its posts are committed in the
+                    // order they were written.
+                    Handled::Later => {
+                        items.push_front(Item::Event(ev));
+                        break;
+                    }
+                    Handled::Undecrypted(event) => pending.add(room_id, event),
+                },
+            }
+        }
+        held.append(room_id, items);
+    }
+
+    /// Try again to decrypt events whose keys were missing; give up after [`KEY_WAIT`].
+    async fn retry_pending(&self, client: &Client, pending: &mut PendingKeys, me: &str, inbox: &dyn Inbox) {
         for p in pending.take() {
             let Some(room) = client.get_room(&p.room) else { continue };
             match room.decrypt_event(p.event.cast_ref_unchecked(), None).await {
@@ -459,7 +508,6 @@ impl MatrixConnector {
                 _ => pending.keep(p),
             }
         }
-        pending.is_empty()
     }
 }
 

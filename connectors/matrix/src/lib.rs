@@ -14,6 +14,7 @@
 //! - [`html`]: the Matrix HTML subset.
 //! - [`state`]: sync token, rooms and thread roots, kept in the bridge's store.
 //! - [`gap`]: events a limited sync left out, fetched with `/messages`.
+//! - [`held`]: a room's events held back behind one that must wait, in order.
 //! - [`pending`]: encrypted events waiting for their keys.
 //! - [`connector`]: [`MatrixConnector`], the sync loop and delivery.
 
@@ -22,6 +23,7 @@ pub mod config;
 pub mod connector;
 pub mod convert;
 pub mod gap;
+pub mod held;
 pub mod html;
 pub mod media;
 pub mod pending;

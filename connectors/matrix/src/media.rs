@@ -312,6 +312,67 @@ mod tests {
         assert!(matches!(decrypt(tampered, file).await, Err(FetchError::Unreadable(_))));
     }
 
+    /// A real HTTP server on loopback that answers any request with `head` and then `chunks`
+    /// chunks of 8 KiB (chunked encoding) until the client goes away.
+    async fn server(head: &'static str, chunks: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return;
+                }
+                request.extend_from_slice(&buf[..n]);
+            }
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = [b"2000\r\n".as_slice(), &[b'x'; 8192], b"\r\n"].concat();
+            for _ in 0..chunks {
+                if socket.write_all(&chunk).await.is_err() {
+                    return; // the client stopped reading
+                }
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_body_without_a_length_is_cut_once_it_passes_the_limit() {
+        // 64 MiB on offer, no Content-Length: reading stops just past the limit.
+        let url = server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 8192).await;
+        let response = reqwest::Client::new().get(url).send().await.unwrap();
+        let mut read = 0;
+        let result = read_bounded(response, 100_000, &mut read).await;
+        assert!(matches!(result, Err(FetchError::TooLarge { limit: 100_000, .. })), "{result:?}");
+        assert!(read > 100_000 && read < 100_000 + 512 * 1024, "read {read} bytes of 64 MiB");
+    }
+
+    #[tokio::test]
+    async fn a_length_over_the_limit_is_refused_before_reading() {
+        let url = server("HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n", 0).await;
+        let response = reqwest::Client::new().get(url).send().await.unwrap();
+        let mut read = 0;
+        let result = read_bounded(response, 100_000, &mut read).await;
+        assert_eq!(result, Err(FetchError::TooLarge { seen: 67_108_864, limit: 100_000 }));
+        assert_eq!(read, 0);
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let url = server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 3).await;
+        let response = reqwest::Client::new().get(url).send().await.unwrap();
+        let mut read = 0;
+        let data = read_bounded(response, 100_000, &mut read).await.unwrap();
+        assert_eq!((data.len(), read), (3 * 8192, 3 * 8192));
+    }
+
     #[test]
     fn drop_reasons_are_precise() {
         assert_eq!(FetchError::TooLarge { seen: 2, limit: 1 }.drop_reason(), AttachmentDrop::TooLarge);

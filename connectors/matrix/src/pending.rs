@@ -1,7 +1,7 @@
 //! Encrypted events whose keys have not arrived yet, by event id.
 //!
-//! While any is waiting, the sync token is not saved, so the same events come back with every
-//! sync: each is kept once, with the time it was first seen, and one given up on (after
+//! While any is waiting, the bridge's sync token is not saved, so after a crash the same events
+//! come back: each is kept once, with the time it was first seen, and one given up on (after
 //! [`KEY_WAIT`]) is not taken up again until the token moves on.
 
 use std::collections::{HashMap, HashSet};

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use matrix_sdk::Client;
 use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::store::StateStoreDataKey;
 
 use crate::config::MatrixSettings;
 
@@ -19,6 +20,15 @@ const SESSION_FILE: &str = "session.json";
 /// restore the saved session).
 pub async fn connect(s: &MatrixSettings) -> Result<Client, String> {
     let client = crate::store::builder(s).build().await.map_err(|e| format!("Matrix client: {e}"))?;
+    // The bridge keeps its own sync token, saved only once what came before it is committed.
+    // matrix-sdk's own (saved as soon as it has read a batch) would make it answer the batch the
+    // bridge fetches again after a crash with nothing ("same sync response twice"): forget it
+    // before the session loads it.
+    client
+        .state_store()
+        .remove_kv_data(StateStoreDataKey::SyncToken)
+        .await
+        .map_err(|e| format!("Matrix store: {e}"))?;
     let path = s.store_dir.join(SESSION_FILE);
     let saved: Option<MatrixSession> =
         std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok());

@@ -149,6 +149,13 @@ impl MatrixOfficer {
         self.ok(&args)["event_id"].as_str().unwrap().to_string()
     }
 
+    /// [`MatrixOfficer::send_file`] with more `officer.py send-file` options (`--filename`,
+    /// `--declared-size`, `--not-uploaded`), top-level.
+    pub fn send_file_with(&self, room: &str, path: &str, content_type: &str, options: &[&str]) -> String {
+        let args = [&["send-file", room, path, "--content-type", content_type], options].concat();
+        self.ok(&args)["event_id"].as_str().unwrap().to_string()
+    }
+
     /// A plain reply (no thread) to `event`.
     pub fn reply(&self, room: &str, text: &str, event: &str) -> String {
         self.ok(&["send", room, "--text", text, "--reply-to", event])["event_id"].as_str().unwrap().to_string()
