@@ -157,6 +157,8 @@ fn the_full_example_reads_every_field() {
     let matrix = config.connectors.matrix.as_ref().unwrap();
     assert_eq!(matrix.store_dir, Path::new("data/matrix"));
     assert!(matrix.encrypt_new_rooms);
+    assert_eq!(matrix.store_passphrase, None, "not encrypted unless asked");
+    assert_eq!(matrix.file_fetch_give_up_after.as_secs(), 600);
 
     let (city, contact) = config.contact_by_email("Li.Wei@Hangzhou.Example").unwrap();
     assert_eq!((city.id.as_str(), contact.id.as_str()), ("hangzhou", "hz-li"));
@@ -213,4 +215,29 @@ fn broken_configs_report_every_problem() {
         checked += 1;
     }
     assert!(checked >= 1);
+}
+
+#[test]
+fn the_matrix_store_passphrase_is_named_never_given() {
+    let path = Path::new("full-example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let with =
+        |lines: &str| text.replacen("encrypt_new_rooms = true", &format!("{lines}\nencrypt_new_rooms = true"), 1);
+    let config = Config::parse(
+        &with("store_passphrase_env = \"C2C_MATRIX_STORE_PASSPHRASE\"\nfile_fetch_give_up_after = \"90s\""),
+        path,
+    )
+    .unwrap();
+    let matrix = config.connectors.matrix.as_ref().unwrap();
+    assert!(
+        matches!(&matrix.store_passphrase, Some(c2c_config::SecretRef::Env { name, .. }) if name == "C2C_MATRIX_STORE_PASSPHRASE")
+    );
+    assert_eq!(matrix.file_fetch_give_up_after.as_secs(), 90);
+    assert!(config.secret_refs().contains(&matrix.store_passphrase.as_ref().unwrap()), "checked by check-config --env");
+    let errors = Config::parse(&with("store_passphrase = \"hunter2\"\nfile_fetch_give_up_after = \"0s\""), path)
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("connectors.matrix.store_passphrase: secrets never sit in the config file"), "{errors}");
+    assert!(errors.contains("connectors.matrix.file_fetch_give_up_after"), "{errors}");
+    assert!(!errors.contains("hunter2"), "{errors}");
 }
