@@ -191,6 +191,10 @@ impl Connector for MatrixConnector {
     /// committed (none is held back, none waits for its keys): after a crash, what follows the
     /// saved token is fetched again and replays are recognised by event id.
     async fn run_inbound(&self, inbox: Arc<dyn Inbox>, shutdown: Shutdown) -> Result<(), ConnectorError> {
+        // A client from an earlier run of this task (restarted by the daemon's supervisor) has
+        // read batches the bridge may not have committed, and matrix-sdk answers such a batch
+        // with nothing: the first batch's events are then fetched with `/messages` instead.
+        let resumed = self.shared.client.get().is_some();
         let Some((client, mut first)) = self.start(&shutdown).await else { return Ok(()) };
         let me = client.user_id().map(|u| u.to_string()).unwrap_or_default();
         let token_key = sync_token_key(&client);
@@ -205,6 +209,16 @@ impl Connector for MatrixConnector {
         let mut pending = PendingKeys::default();
         let mut held = Held::default();
         let mut backoff = Duration::from_secs(1);
+        let mut from_gaps = false;
+        if resumed && let Some(r) = &first {
+            from_gaps = true;
+            for room in client.joined_rooms() {
+                if self.portal_of(room.room_id()).is_some() && r.next_batch != since {
+                    let gap = Item::Gap { prev_batch: r.next_batch.clone(), since: since.clone() };
+                    held.append(&room.room_id().to_owned(), VecDeque::from([gap]));
+                }
+            }
+        }
         self.set_health(true, "Matrix connected");
         tracing::info!(user = %me, "Matrix connected");
         loop {
@@ -248,7 +262,9 @@ impl Connector for MatrixConnector {
             for (room_id, items) in held.take() {
                 self.take_up(&client, &room_id, items, &mut held, &mut pending, &me, inbox.as_ref()).await;
             }
-            for (room_id, update) in &response.rooms.joined {
+            // After a resume, the first batch's events are in the gaps held above.
+            let joined = if std::mem::take(&mut from_gaps) { None } else { Some(&response.rooms.joined) };
+            for (room_id, update) in joined.into_iter().flatten() {
                 let mut items = VecDeque::new();
                 if update.timeline.limited {
                     match &update.timeline.prev_batch {
