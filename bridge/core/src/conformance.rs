@@ -179,6 +179,9 @@ pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
     assert_eq!(got, ids.iter().map(|(_, id)| *id).collect::<Vec<_>>());
     let seqs: Vec<u64> = s.pending_outbox().unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
+    let mut streamed = Vec::new();
+    s.each_pending(&mut |e| streamed.push(e.seq)).unwrap();
+    assert_eq!(streamed, seqs, "one at a time, the same entries in the same order");
     assert_eq!(s.outbox(Some("hangzhou-leeds")).unwrap().len(), 3);
     assert_eq!(s.outbox(None).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
     assert_eq!(s.conversations(Some("hangzhou-gifu")).unwrap().len(), 1);

@@ -184,6 +184,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;
     /// Every entry still to be delivered (scheduled or temporarily failed), in commit order.
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
+    /// [`Store::pending_outbox`] one entry at a time, without holding them all: after a long
+    /// outage the queue can be deep, and the scheduler keeps only a small handle of each.
+    fn each_pending(&self, each: &mut dyn FnMut(OutboxEntry)) -> StoreResult<()> {
+        for e in self.pending_outbox()? {
+            each(e);
+        }
+        Ok(())
+    }
     /// One outbox entry.
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
 

@@ -279,7 +279,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     // What is undelivered now, read before the committer and the connectors start, so an entry
     // committed from here on reaches the scheduler only through the committer.
-    let resume = store.pending_outbox().context("reading the undelivered outbox entries")?;
+    let resume = scheduler.resume().context("reading the undelivered outbox entries")?;
     // If the committer or the scheduler ends unasked, the daemon stops (see `supervise`).
     let died = Shutdown::new();
     let committer_task = supervise::critical(

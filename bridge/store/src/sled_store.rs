@@ -325,16 +325,33 @@ impl Store for SledStore {
     }
 
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>> {
+        let mut pending = Vec::new();
+        self.each_pending(&mut |e| pending.push(e))?;
+        Ok(pending)
+    }
+
+    fn each_pending(&self, each: &mut dyn FnMut(OutboxEntry)) -> StoreResult<()> {
         let low = self.meta_u64(keys::OUTBOX_LOW)?;
-        let scanned: Vec<OutboxEntry> = self.scan(keys::OUTBOX.as_bytes(), Some(keys::outbox_from(low)))?;
-        let after_scanned = scanned.last().map(|o| o.seq + 1).unwrap_or(low);
-        let pending: Vec<OutboxEntry> = scanned.into_iter().filter(|o| o.status.is_pending()).collect();
+        let mut first_pending = None;
+        let mut after_scanned = low;
+        for item in self.db.range(keys::outbox_from(low)..) {
+            let (k, v) = item.map_err(sled_error)?;
+            if !k.starts_with(keys::OUTBOX.as_bytes()) {
+                break;
+            }
+            let entry: OutboxEntry = decode(&k, &v)?;
+            after_scanned = entry.seq + 1;
+            if entry.status.is_pending() {
+                first_pending.get_or_insert(entry.seq);
+                each(entry);
+            }
+        }
         // Next time, start at the first entry still pending, or after everything this scan saw
         // (entries committed meanwhile have higher seqs: commits are applied in seq order).
-        let next_low = pending.first().map(|o| o.seq).unwrap_or(after_scanned);
+        let next_low = first_pending.unwrap_or(after_scanned);
         if next_low > low {
             self.db.insert(keys::OUTBOX_LOW, next_low.to_string().as_bytes()).map_err(sled_error)?;
         }
-        Ok(pending)
+        Ok(())
     }
 }

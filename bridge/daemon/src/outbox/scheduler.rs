@@ -11,7 +11,7 @@
 //! shutdown, deliveries in flight are allowed to finish (up to a timeout) and nothing new is
 //! started.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,11 +24,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::live::Live;
-use crate::metrics::{BounceOutcome, Metrics};
+use crate::metrics::{BounceOutcome, EndpointQueue, Metrics};
 use crate::outbox::backoff::RetrySchedule;
 use crate::outbox::queues::{Attempt, EndpointKey, Overdue, QueueKey, Queues};
 use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
+use crate::router::recipients::configured_endpoints;
 
 /// What one delivery attempt came to.
 struct Outcome {
@@ -81,6 +82,8 @@ struct State {
     notices: JoinSet<NoticeDone>,
     /// Down endpoints with overdue entries left over when [`MAX_NOTICES`] was reached.
     recheck: BTreeSet<EndpointKey>,
+    /// The endpoints the config names (metric labels), and the config they come from.
+    configured: Option<(Arc<Config>, HashSet<String>)>,
 }
 
 /// Delivery outcomes are written to the store in groups of up to this many, or after
@@ -95,37 +98,59 @@ const OUTCOME_DELAY: Duration = Duration::from_millis(10);
 /// outage thousands may fall due at once; each holds its entry until it is recorded.
 const MAX_NOTICES: usize = 256;
 
+/// How often the per-endpoint queue metrics are brought up to date.
+const ENDPOINT_METRICS: Duration = Duration::from_secs(1);
+
 /// Bytes of committed messages the queues may keep for entries about to be attempted (the rest
 /// are read from the store when their turn comes).
 const HOT_BUDGET: usize = 32 << 20;
 
 impl Scheduler {
-    /// Deliver until `stop` is cancelled, then drain what is in flight. `resume` is what the
-    /// store held undelivered at start (read before anything new could be committed, so no
-    /// entry arrives both ways); `rx` brings entries the committer has just made durable.
+    /// Empty queues on this scheduler's schedule.
+    pub fn queues(&self) -> Queues {
+        Queues::new(self.schedule.clone(), HOT_BUDGET)
+    }
+
+    /// The queues of everything the store holds undelivered, read one entry at a time (only a
+    /// small handle of each is kept). Call it before anything new can be committed, so that no
+    /// entry arrives both from here and from the committer.
+    pub fn resume(&self) -> Result<Queues, c2c_core::StoreError> {
+        let mut q = self.queues();
+        let mut resumed = 0;
+        self.store.each_pending(&mut |entry| {
+            if q.push(&entry) {
+                resumed += 1;
+            } else {
+                tracing::warn!(entry = %entry.id, "an outbox entry was queued twice; the second is ignored");
+            }
+        })?;
+        if resumed > 0 {
+            tracing::info!(entries = resumed, "resuming undelivered outbox entries");
+        }
+        Ok(q)
+    }
+
+    /// Deliver until `stop` is cancelled, then drain what is in flight. `queues` holds what
+    /// the store held undelivered at start ([`Scheduler::resume`]); `rx` brings entries the
+    /// committer has just made durable.
     pub async fn run(
         self,
-        resume: Vec<OutboxEntry>,
+        queues: Queues,
         mut rx: mpsc::UnboundedReceiver<Vec<Queued>>,
         mut bounces: mpsc::UnboundedReceiver<Bounce>,
         stop: Shutdown,
     ) {
         let mut st = State {
-            q: Queues::new(self.schedule.clone(), HOT_BUDGET),
+            q: queues,
             outcomes: Vec::new(),
             outcome_natives: Vec::new(),
             outcomes_due: None,
             notices: JoinSet::new(),
             recheck: BTreeSet::new(),
+            configured: None,
         };
-        if !resume.is_empty() {
-            tracing::info!(entries = resume.len(), "resuming undelivered outbox entries");
-        }
-        for entry in resume {
-            if !st.q.push(&entry) {
-                tracing::warn!(entry = %entry.id, "an outbox entry was queued twice; the second is ignored");
-            }
-        }
+        let mut publish = tokio::time::interval(ENDPOINT_METRICS);
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut inflight: JoinSet<Outcome> = JoinSet::new();
         let this = Arc::new(self);
         loop {
@@ -180,6 +205,7 @@ impl Scheduler {
                     }
                 }
                 _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => {}
+                _ = publish.tick() => this.publish_endpoints(&mut st),
                 _ = tokio::time::sleep_until(st.outcomes_due.unwrap_or_else(tokio::time::Instant::now)), if st.outcomes_due.is_some() => {
                     this.write_outcomes(&mut st).await;
                 }
@@ -422,6 +448,34 @@ impl Scheduler {
         }
     }
 
+    /// Per-endpoint queue metrics: depth, oldest entry's age, down or not. Endpoints the config
+    /// does not name (left from an earlier config, or a Matrix room an author wrote from) are
+    /// summed under `other`, so the labels stay bounded by the config.
+    fn publish_endpoints(&self, st: &mut State) {
+        let config = self.config.get();
+        if !st.configured.as_ref().is_some_and(|(c, _)| Arc::ptr_eq(c, &config)) {
+            let names = configured_endpoints(&config);
+            st.configured = Some((config, names));
+        }
+        let configured = &st.configured.as_ref().expect("set above").1;
+        let now = now_ms();
+        let mut by_label: BTreeMap<String, EndpointQueue> = BTreeMap::new();
+        for s in st.q.endpoint_stats() {
+            let label = if configured.contains(&*s.endpoint) { s.endpoint.to_string() } else { "other".into() };
+            let age = s.oldest_created_at.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+            let e = by_label.entry(label.clone()).or_insert(EndpointQueue {
+                endpoint: label,
+                depth: 0,
+                oldest_age_seconds: 0.0,
+                down: false,
+            });
+            e.depth += s.depth;
+            e.oldest_age_seconds = e.oldest_age_seconds.max(age);
+            e.down |= s.down;
+        }
+        self.metrics.set_outbox_endpoints(&by_label.into_values().collect::<Vec<_>>());
+    }
+
     /// Write the outcomes gathered so far in one store write.
     async fn write_outcomes(&self, st: &mut State) {
         st.outcomes_due = None;
@@ -595,7 +649,8 @@ mod tests {
         let (entries_tx, entries_rx) = mpsc::unbounded_channel();
         let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();
         let stop = Shutdown::new();
-        let running = tokio::spawn(scheduler.run(Vec::new(), entries_rx, bounces_rx, stop.clone()));
+        let queues = scheduler.queues();
+        let running = tokio::spawn(scheduler.run(queues, entries_rx, bounces_rx, stop.clone()));
 
         // One post from Hangzhou goes to both Leeds contacts by email.
         h.router.submit(webhook("hangzhou", "hz-li", "relay-p", "1", "Please send the agenda.")).await.unwrap();
