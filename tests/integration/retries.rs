@@ -154,6 +154,13 @@ async fn an_outage_shorter_than_give_up_after_is_delivered_after_probes() {
     for (key, thread, text) in [("s-a2", "A", "A2"), ("s-b1", "B", "B1"), ("s-c1", "C", "C1")] {
         assert_eq!(w.post("leeds", key, &post(thread, text)).await.status, 202);
     }
+    // The daemon reports Hangzhou down, with all four waiting, the oldest since before A1's
+    // first two attempts.
+    let ep = "{endpoint=\"webhook:hangzhou\"}";
+    w.daemon.wait_metric(&format!("c2c_outbox_endpoint_depth{ep}"), |d| d == 4.0).await;
+    w.daemon.wait_metric(&format!("c2c_outbox_endpoint_down{ep}"), |d| d == 1.0).await;
+    let age = w.daemon.metric(&format!("c2c_outbox_endpoint_oldest_age_seconds{ep}")).await;
+    assert!(age >= 0.2, "the oldest has waited {age} s");
     // One probe at a time: each after the backoff; every conversation's head gets its turn (a
     // head that keeps failing does not hold back the others), never one behind a head.
     let mut delayed = Vec::new();
@@ -190,6 +197,9 @@ async fn an_outage_shorter_than_give_up_after_is_delivered_after_probes() {
     let position = |t: &str| arrived.iter().position(|a| a == t).unwrap();
     assert!(position("A1") < position("A2"), "{arrived:?}");
     w.daemon.settled().await;
+    // Up and empty, its series go.
+    w.daemon.wait_metric(&format!("c2c_outbox_endpoint_depth{ep}"), |d| d == 0.0).await;
+    assert_eq!(w.daemon.metric(&format!("c2c_outbox_endpoint_down{ep}")).await, 0.0);
     for r in w.sink.drain() {
         assert_eq!((r.city.as_str(), r.post.kind.as_str()), ("leeds", "delayed"), "{}", r.post.text);
         delayed.push(r.post.text);

@@ -1,6 +1,9 @@
 //! The daemon's metrics, in one place, exposed at `GET /metrics` in Prometheus text format.
 //!
-//! Names follow `c2c_<thing>_<unit>`; labels are small closed sets (channel, reason, status).
+//! Names follow `c2c_<thing>_<unit>`; labels are small closed sets (channel, reason, status),
+//! or endpoints the config names (the outbox per endpoint).
+
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +29,22 @@ pub struct RefusedLabels {
 pub struct DeliveryLabels {
     pub channel: &'static str,
     pub status: &'static str,
+}
+
+/// An outbox endpoint: its key (`webhook:leeds`, `email:jo@leeds.example`, `matrix:!room:hs`)
+/// when the config routes to it, else `other` (bounded by the config).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabel {
+    pub endpoint: String,
+}
+
+/// One endpoint's queue, for [`Metrics::set_outbox_endpoints`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointQueue {
+    pub endpoint: String,
+    pub depth: usize,
+    pub oldest_age_seconds: f64,
+    pub down: bool,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -71,6 +90,11 @@ pub struct Metrics {
     bounces: Family<BounceLabel, Counter>,
     outcomes_recorded: Counter,
     outbox_depth: Gauge,
+    endpoint_depth: Family<EndpointLabel, Gauge>,
+    endpoint_oldest: Family<EndpointLabel, Gauge<f64, AtomicU64>>,
+    endpoint_down: Family<EndpointLabel, Gauge>,
+    /// The endpoints set last time, so those gone are removed.
+    endpoints_shown: std::sync::Mutex<std::collections::HashSet<String>>,
     latency: Histogram,
     commit_batch: Histogram,
     durable_wait: Histogram,
@@ -140,6 +164,24 @@ impl Metrics {
             "Deliveries waiting to be made (scheduled or retrying)",
             outbox_depth.clone(),
         );
+        let endpoint_depth = Family::<EndpointLabel, Gauge>::default();
+        registry.register(
+            "outbox_endpoint_depth",
+            "Deliveries waiting, per endpoint with any (endpoints the config does not name: `other`)",
+            endpoint_depth.clone(),
+        );
+        let endpoint_oldest = Family::<EndpointLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "outbox_endpoint_oldest_age_seconds",
+            "How long the oldest delivery waiting for an endpoint has been pending",
+            endpoint_oldest.clone(),
+        );
+        let endpoint_down = Family::<EndpointLabel, Gauge>::default();
+        registry.register(
+            "outbox_endpoint_down",
+            "1 while an endpoint is down: its deliveries wait and one probe at a time is made",
+            endpoint_down.clone(),
+        );
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 20));
         registry.register(
             "relay_latency_seconds",
@@ -194,6 +236,10 @@ impl Metrics {
             bounces,
             outcomes_recorded,
             outbox_depth,
+            endpoint_depth,
+            endpoint_oldest,
+            endpoint_down,
+            endpoints_shown: Default::default(),
             latency,
             commit_batch,
             durable_wait,
@@ -253,6 +299,25 @@ impl Metrics {
         self.outbox_depth.set(depth as i64);
     }
 
+    /// The endpoints with deliveries waiting (or down), replacing the previous set.
+    pub fn set_outbox_endpoints(&self, queues: &[EndpointQueue]) {
+        let mut shown = self.endpoints_shown.lock().unwrap_or_else(|p| p.into_inner());
+        let now: std::collections::HashSet<String> = queues.iter().map(|q| q.endpoint.clone()).collect();
+        for gone in shown.difference(&now) {
+            let label = EndpointLabel { endpoint: gone.clone() };
+            self.endpoint_depth.remove(&label);
+            self.endpoint_oldest.remove(&label);
+            self.endpoint_down.remove(&label);
+        }
+        for q in queues {
+            let label = EndpointLabel { endpoint: q.endpoint.clone() };
+            self.endpoint_depth.get_or_create(&label).set(q.depth as i64);
+            self.endpoint_oldest.get_or_create(&label).set(q.oldest_age_seconds);
+            self.endpoint_down.get_or_create(&label).set(i64::from(q.down));
+        }
+        *shown = now;
+    }
+
     pub fn relay_latency(&self, seconds: f64) {
         self.latency.observe(seconds);
     }
@@ -302,5 +367,29 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_series_come_and_go_with_their_queues() {
+        let m = Metrics::new();
+        let hz = EndpointQueue { endpoint: "webhook:hz".into(), depth: 3, oldest_age_seconds: 12.5, down: true };
+        let jo =
+            EndpointQueue { endpoint: "email:jo@leeds.example".into(), depth: 1, oldest_age_seconds: 0.5, down: false };
+        m.set_outbox_endpoints(&[hz, jo.clone()]);
+        let text = m.render();
+        assert!(text.contains("c2c_outbox_endpoint_depth{endpoint=\"webhook:hz\"} 3"), "{text}");
+        assert!(text.contains("c2c_outbox_endpoint_oldest_age_seconds{endpoint=\"webhook:hz\"} 12.5"), "{text}");
+        assert!(text.contains("c2c_outbox_endpoint_down{endpoint=\"webhook:hz\"} 1"), "{text}");
+        assert!(text.contains("c2c_outbox_endpoint_down{endpoint=\"email:jo@leeds.example\"} 0"), "{text}");
+        // Its queue empty, an endpoint's series go.
+        m.set_outbox_endpoints(&[jo]);
+        let text = m.render();
+        assert!(!text.contains("webhook:hz"), "{text}");
+        assert!(text.contains("c2c_outbox_endpoint_depth{endpoint=\"email:jo@leeds.example\"} 1"), "{text}");
     }
 }

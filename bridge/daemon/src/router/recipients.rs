@@ -5,6 +5,8 @@
 //! one endpoint per city on webhooks. What the bridge says to an author goes back to the
 //! endpoint the author wrote from.
 
+use std::collections::HashSet;
+
 use c2c_config::{Config, Partnership};
 use c2c_core::{Author, Channel, Origin, Recipient};
 
@@ -43,6 +45,31 @@ pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str)
                         });
                     }
                 }
+            }
+        }
+    }
+    out
+}
+
+/// The key ([`Recipient::endpoint_key`]) of every endpoint the config routes to: each webhook
+/// city, each contact's email address, each Matrix member's room or portal. Metrics label
+/// endpoints only from this set, so their number is bounded by the config.
+pub fn configured_endpoints(config: &Config) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for city in &config.cities {
+        if city.webhook.is_some() {
+            out.insert(format!("{}:{}", Channel::Webhook, city.id));
+        }
+        for contact in &city.contacts {
+            if let Some(email) = &contact.email {
+                out.insert(format!("{}:{email}", Channel::Email));
+            }
+        }
+    }
+    for p in &config.partnerships {
+        for member in &p.members {
+            if p.channel_of(member) == Some(Channel::Matrix) {
+                out.insert(format!("{}:{}", Channel::Matrix, matrix_address(p, member)));
             }
         }
     }

@@ -383,6 +383,22 @@ async fn a_delay_notice_is_recorded_with_the_entry_it_is_about_in_one_commit() {
 }
 
 #[tokio::test]
+async fn the_configured_endpoints_name_every_endpoint_the_config_routes_to() {
+    let h = harness();
+    let config = h.config.get();
+    let names = super::recipients::configured_endpoints(&config);
+    for p in &config.partnerships {
+        for member in &p.members {
+            for r in super::recipients::recipients(&config, p, member) {
+                assert!(names.contains(&r.endpoint_key()), "{} is missing", r.endpoint_key());
+            }
+        }
+    }
+    assert!(names.contains("email:Jo.Smith@leeds.example") && names.contains("webhook:gifu"), "{names:?}");
+    assert!(!names.contains("email:stranger@example.org"));
+}
+
+#[tokio::test]
 async fn a_failed_flush_answers_unavailable_and_stops_the_daemon() {
     let mut h = harness();
     h.store.fail_flushes(true);
