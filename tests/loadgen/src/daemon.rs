@@ -29,6 +29,9 @@ pub struct Bridge {
     child: Option<Child>,
     pub addr: SocketAddr,
     dir: tempfile::TempDir,
+    /// What it was started with, for a restart.
+    bin: std::path::PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Bridge {
@@ -75,25 +78,38 @@ impl Bridge {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let path = dir.path().join("bench.toml");
         std::fs::write(&path, make(addr))?;
-        let log = std::fs::File::create(dir.path().join("daemon.log"))?;
-        let child = Command::new(bin)
+        let mut bridge = Bridge { child: None, addr, dir, bin: bin.to_path_buf(), env };
+        bridge.spawn().await?;
+        Ok(bridge)
+    }
+
+    /// Start the process on this bridge's config and data, and wait until it listens.
+    async fn spawn(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log"))?;
+        let child = Command::new(&self.bin)
             .args(["run", "--config"])
-            .arg(&path)
+            .arg(self.dir.path().join("bench.toml"))
             .env("C2C_BENCH_WHSEC", demo_secret())
             .env("C2C_BENCH_ADMIN_TOKEN", crate::bench_config::ADMIN_TOKEN)
-            .envs(env)
+            .envs(self.env.iter().cloned())
             .env("C2C_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let bridge = Bridge { child: Some(child), addr, dir };
+        self.child = Some(child);
         let start = Instant::now();
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            anyhow::ensure!(start.elapsed() < Duration::from_secs(30), "the bridge did not start listening");
+        while tokio::net::TcpStream::connect(self.addr).await.is_err() {
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "the bridge did not start listening");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(bridge)
+        Ok(())
+    }
+
+    /// Stop (SIGTERM) and start again on the same config and store.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await?;
+        self.spawn().await
     }
 
     pub fn target(&self, city: &str) -> Target {

@@ -13,7 +13,8 @@
 //!    group commit is compared with;
 //!
 //! and the daemon's RSS at rest and under load. Every relayed message is checked to arrive
-//! exactly once.
+//! exactly once. `--mode outage` measures instead the daemon's memory while a receiver is down
+//! and its queue grows (`outage`).
 //!
 //! # Layout
 //! - `client`: keep-alive HTTP/1.1 connections posting signed messages.
@@ -21,12 +22,14 @@
 //! - `daemon`: the bridge process and its config.
 //! - `stats`: latency percentiles.
 //! - `steal`: CPU time the hypervisor took during each phase.
+//! - `outage`: a deep queue against a receiver that is down.
 
 mod bench_config;
 mod client;
 mod daemon;
 mod email;
 mod matrix;
+mod outage;
 mod servers;
 mod stats;
 mod steal;
@@ -72,10 +75,17 @@ struct Args {
     #[arg(long)]
     no_baseline: bool,
     /// `webhook` (relay to a webhook sink, against an echo endpoint), `email` (relay to a
-    /// mailbox through the test Postfix, against smtp-source), or `matrix` (relay to a room on
-    /// the test Synapse, against matrix-nio).
-    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix"])]
+    /// mailbox through the test Postfix, against smtp-source), `matrix` (relay to a room on
+    /// the test Synapse, against matrix-nio), or `outage` (queue messages to a receiver that is
+    /// down and watch the daemon's memory; see `outage.rs`).
+    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage"])]
     mode: String,
+    /// Messages for `--mode outage`.
+    #[arg(long, default_value_t = 100_000)]
+    outage_messages: u64,
+    /// `[bridge.delivery]` lines for `--mode outage` (`\n` between them).
+    #[arg(long, default_value = "max_backoff = \"5s\"\ngive_up_after = \"7d\"\ndelay_warning_after = \"0s\"")]
+    delivery: String,
     /// Messages for `--mode email`.
     #[arg(long, default_value_t = 2000)]
     email_messages: u64,
@@ -93,6 +103,17 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     if args.mode == "matrix" {
         return matrix::run(&args.bridge_bin, args.matrix_messages, args.connections, args.text_bytes).await;
+    }
+    if args.mode == "outage" {
+        return outage::run(outage::Outage {
+            bin: &args.bridge_bin,
+            messages: args.outage_messages,
+            connections: args.connections,
+            text_bytes: args.text_bytes,
+            conversations: args.conversations,
+            delivery: &args.delivery.replace("\\n", "\n"),
+        })
+        .await;
     }
     if args.mode == "email" {
         return email::run(&args.bridge_bin, args.email_messages, args.connections, args.text_bytes).await;

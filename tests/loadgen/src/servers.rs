@@ -37,6 +37,10 @@ pub struct Sink {
     duplicates: AtomicU64,
     latencies: Mutex<Vec<f64>>,
     last: Mutex<Option<Instant>>,
+    /// Answer 503 to everything (a city's system that is down).
+    down: std::sync::atomic::AtomicBool,
+    /// Requests answered while down.
+    refused: AtomicU64,
 }
 
 impl Sink {
@@ -52,6 +56,8 @@ impl Sink {
             duplicates: AtomicU64::new(0),
             latencies: Mutex::new(Vec::new()),
             last: Mutex::new(None),
+            down: Default::default(),
+            refused: AtomicU64::new(0),
         });
         let app = axum::Router::new().route("/{city}", axum::routing::post(receive)).with_state(sink.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -82,6 +88,16 @@ impl Sink {
         self.arrived.load(Ordering::SeqCst)
     }
 
+    /// Be down (answer 503 to everything) or up.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Requests answered 503 because the sink was down.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
+    }
+
     pub fn duplicates(&self) -> u64 {
         self.duplicates.load(Ordering::SeqCst)
     }
@@ -99,6 +115,10 @@ impl Sink {
 /// its latency.
 async fn receive(State(sink): State<Arc<Sink>>, body: Bytes) -> StatusCode {
     let now = Instant::now();
+    if sink.down.load(Ordering::SeqCst) {
+        sink.refused.fetch_add(1, Ordering::SeqCst);
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     let Ok(post) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return StatusCode::BAD_REQUEST;
     };

@@ -1,0 +1,126 @@
+//! `--mode outage`: does the daemon's memory stay flat while a receiver is down and its queue
+//! grows?
+//!
+//! Hangzhou's system (the sink) answers 503 to everything. Leeds posts `--outage-messages`
+//! messages to Hangzhou in five equal steps, spread over `--conversations`; after each step,
+//! once the daemon reports them all queued (`c2c_outbox_depth`), the daemon's RSS is read. Then
+//! the daemon is restarted (it reads the whole queue back from the store) and its RSS read
+//! again; then the sink comes back and the time to deliver everything, the peak RSS meanwhile,
+//! and duplicates are reported. The `[bridge.delivery]` lines come from `--delivery`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::bench_config;
+use crate::client::{self, Load};
+use crate::daemon::Bridge;
+use crate::servers::Sink;
+
+/// What the benchmark is given.
+pub struct Outage<'a> {
+    pub bin: &'a Path,
+    pub messages: u64,
+    pub connections: usize,
+    pub text_bytes: usize,
+    pub conversations: u64,
+    /// Lines for `[bridge.delivery]`.
+    pub delivery: &'a str,
+}
+
+const DEPTH: &str = "c2c_outbox_depth";
+const RETRIES: &str = "c2c_deliveries_total{channel=\"webhook\",status=\"temporary_failure\"}";
+
+pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
+    println!(
+        "# c2c-loadgen --mode outage: {} messages of {} bytes over {} conversations to a receiver that is down, {} connections",
+        o.messages, o.text_bytes, o.conversations, o.connections
+    );
+    println!(
+        "machine: {} cores; [bridge.delivery] {}",
+        std::thread::available_parallelism()?.get(),
+        o.delivery.replace('\n', "; ")
+    );
+    let sink = Sink::start().await?;
+    sink.set_down(true);
+    let delivery = format!("\n[bridge.delivery]\n{}\n", o.delivery);
+    let mut bridge = Bridge::start_with(o.bin, Vec::new(), |addr| {
+        [
+            bench_config::bridge(addr, &delivery, ""),
+            bench_config::city("leeds", &bench_config::webhook(sink.addr, "leeds"), ""),
+            bench_config::city("hangzhou", &bench_config::webhook(sink.addr, "hangzhou"), ""),
+            bench_config::partnership(("leeds", "webhook"), ("hangzhou", "webhook")),
+        ]
+        .concat()
+    })
+    .await?;
+    let started = Instant::now();
+    let rest = bridge.rss_kib();
+    println!("\n| queued | daemon RSS | attempts made (all 503) | elapsed |\n|---|---|---|---|");
+    println!("| 0 | {} MiB | 0 | 0 s |", rest / 1024);
+
+    let target = bridge.target("leeds");
+    let load = Load::new(o.connections, Duration::ZERO, o.text_bytes, o.conversations);
+    let steps = 5;
+    let step = o.messages / steps;
+    let sampler = bridge.rss_sampler();
+    for i in 1..=steps {
+        let r = client::closed_loop_count(&target, &load, step).await?;
+        anyhow::ensure!(r.accepted == step, "only {} of {step} accepted ({} errors)", r.accepted, r.errors);
+        let queued = i * step;
+        wait_metric(&bridge, DEPTH, |d| d >= queued as f64).await?;
+        println!(
+            "| {queued} | {} MiB | {:.0} | {:.0} s |",
+            bridge.rss_kib() / 1024,
+            bridge.metric(RETRIES).await,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let queued = steps * step;
+    let peak_queueing = sampler.stop().await;
+    println!("peak RSS while queueing: {} MiB", peak_queueing / 1024);
+
+    // A restart reads the whole queue back.
+    let stopping = Instant::now();
+    bridge.restart().await?;
+    wait_metric(&bridge, DEPTH, |d| d >= queued as f64).await?;
+    println!(
+        "after a restart ({:.1} s to stop, start and queue {queued} again): RSS {} MiB",
+        stopping.elapsed().as_secs_f64(),
+        bridge.rss_kib() / 1024
+    );
+
+    // The receiver comes back.
+    sink.reset();
+    let refused = sink.refused();
+    sink.set_down(false);
+    let back = Instant::now();
+    let sampler = bridge.rss_sampler();
+    let arrived = sink.wait_for(queued, Duration::from_secs(1800)).await;
+    let drain = sink.last_arrival().unwrap_or_else(Instant::now).duration_since(back);
+    let peak_drain = sampler.stop().await;
+    wait_metric(&bridge, DEPTH, |d| d == 0.0).await?;
+    println!(
+        "receiver back: {arrived} of {queued} delivered in {:.1} s ({:.0}/s), duplicates {}, peak RSS {} MiB; RSS after {} MiB; {refused} attempts were refused while it was down",
+        drain.as_secs_f64(),
+        arrived as f64 / drain.as_secs_f64(),
+        sink.duplicates(),
+        peak_drain / 1024,
+        bridge.rss_kib() / 1024,
+    );
+    anyhow::ensure!(arrived == queued, "lost deliveries: {arrived} of {queued}");
+    bridge.stop().await?;
+    Ok(())
+}
+
+/// Poll `/metrics` until `series` satisfies `ready` (10 minutes at most).
+async fn wait_metric(bridge: &Bridge, series: &str, ready: impl Fn(f64) -> bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    loop {
+        let v = bridge.metric(series).await;
+        if ready(v) {
+            return Ok(());
+        }
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "{series} stuck at {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
