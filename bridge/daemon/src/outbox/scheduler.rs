@@ -178,7 +178,12 @@ impl Scheduler {
                 });
             }
             this.metrics.set_outbox_depth(st.q.depth());
-            let sleep = st.q.next_wakeup().map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
+            // With every slot taken, a due probe waits for a slot (a finished attempt wakes the
+            // loop), not for its timer, which has passed.
+            let sleep = (inflight.len() < this.concurrency)
+                .then(|| st.q.next_wakeup())
+                .flatten()
+                .map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
             tokio::select! {
                 _ = stop.cancelled() => break,
                 Some(entries) = rx.recv() => {
