@@ -63,14 +63,17 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     let steps = 5;
     let step = o.messages / steps;
     let sampler = bridge.rss_sampler();
+    let mut rss_steps = Vec::new();
     for i in 1..=steps {
         let r = client::closed_loop_count(&target, &load, step).await?;
         anyhow::ensure!(r.accepted == step, "only {} of {step} accepted ({} errors)", r.accepted, r.errors);
         let queued = i * step;
         wait_metric(&bridge, DEPTH, |d| d >= queued as f64).await?;
+        let rss = bridge.rss_kib();
+        rss_steps.push(rss);
         println!(
             "| {queued} | {} MiB | {:.0} | {:.0} s |",
-            bridge.rss_kib() / 1024,
+            rss / 1024,
             bridge.metric(RETRIES).await,
             started.elapsed().as_secs_f64()
         );
@@ -78,6 +81,12 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     let queued = steps * step;
     let peak_queueing = sampler.stop().await;
     println!("peak RSS while queueing: {} MiB", peak_queueing / 1024);
+    // The first step warms the store's cache and buffers; what each further entry costs is the
+    // slope after it.
+    if let (Some(first), Some(last)) = (rss_steps.first(), rss_steps.last()) {
+        let per_entry = (*last as f64 - *first as f64) * 1024.0 / ((steps - 1) * step) as f64;
+        println!("RSS growth per queued message after the first step: {per_entry:.0} bytes");
+    }
 
     // A restart reads the whole queue back.
     let stopping = Instant::now();
