@@ -1,6 +1,7 @@
 //! How the sled store's memory and disk grow with the number of messages it holds.
 //!
 //! `cargo run --release -p c2c-store --example store_growth -- [messages] [report every]`
+//! (`STORE_GROWTH_TEXT_BYTES=N` pads each message's text to N bytes)
 //!
 //! Writes router-shaped commits (message, conversation, thread key, dedupe key, one outbox
 //! entry) in groups of 64 over 1,000 conversations, then marks each outbox entry delivered (the
@@ -40,6 +41,8 @@ async fn main() {
     let every = args.get(1).copied().unwrap_or(100_000);
     let dir = tempfile::tempdir_in(std::env::var("STORE_GROWTH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let convs: Vec<_> = (0..1000).map(|_| sample_conversation("bench")).collect();
+    // STORE_GROWTH_TEXT_BYTES: each message's text padded to this size (larger messages).
+    let text_bytes: usize = std::env::var("STORE_GROWTH_TEXT_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     println!("| messages | seconds | RSS MiB | store on disk MiB | KiB on disk per message |");
     println!("|---|---|---|---|---|");
     let start = Instant::now();
@@ -51,7 +54,12 @@ async fn main() {
             let mut delivered = Vec::new();
             for _ in 0..GROUP {
                 seq += 1;
-                let (c, _, mut entry) = sample_commit(&convs[(seq % 1000) as usize], seq);
+                let (mut c, _, mut entry) = sample_commit(&convs[(seq % 1000) as usize], seq);
+                for m in &mut c.messages {
+                    while m.text.len() < text_bytes {
+                        m.text.push_str(" padding");
+                    }
+                }
                 commit.extend(c);
                 entry.status = DeliveryStatus::Delivered;
                 entry.attempts = 1;
