@@ -144,11 +144,6 @@ impl SigningKeys {
         DECOY.get_or_init(|| SigningKeys::new(SigningSecret::random(), Some(SigningSecret::random())))
     }
 
-    /// Whether there is a previous secret (a rotation is under way).
-    pub fn rotating(&self) -> bool {
-        self.previous.is_some()
-    }
-
     /// The `webhook-signature` value: `v1,<by current>`, then ` v1,<by previous>` during a
     /// rotation.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
