@@ -128,9 +128,23 @@ pub fn secure_files(dir: &Path) -> std::io::Result<()> {
     for d in [dir.to_path_buf(), dir.join(SDK_DIR)] {
         let Ok(entries) = std::fs::read_dir(&d) else { continue };
         for entry in entries {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+            // SQLite makes and removes its journal files as it goes: one listed a moment ago
+            // may be gone now, which is no failure.
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            match entry.file_type() {
+                Ok(t) if t.is_file() => {}
+                Ok(_) => continue,
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            match std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if !gone(&e) => return Err(e),
+                _ => {}
             }
         }
     }
