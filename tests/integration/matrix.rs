@@ -699,7 +699,7 @@ async fn the_matrix_store_is_private_encrypted_and_refuses_a_wrong_passphrase() 
         if let Some(p) = passphrase {
             env.push(("C2C_TEST_MATRIX_STORE_PASSPHRASE".into(), p.into()));
         }
-        let mut child = std::process::Command::new(crate::bin())
+        let child = std::process::Command::new(crate::bin())
             .args(["run", "--config"])
             .arg(&e.w.config_path)
             .envs(env)
@@ -707,16 +707,17 @@ async fn the_matrix_store_is_private_encrypted_and_refuses_a_wrong_passphrase() 
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let start = std::time::Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > c2c_test_support::DEADLINE {
-                child.kill().unwrap();
-                panic!("c2c-bridge kept running with the store passphrase {passphrase:?}");
-            }
-            // Waiting for the process to exit: there is no event to await from outside it.
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
+        // Await the process's exit (on a thread that waits for it), at most DEADLINE.
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let Ok(out) = rx.recv_timeout(c2c_test_support::DEADLINE) else {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("c2c-bridge kept running with the store passphrase {passphrase:?}");
+        };
+        let out = out.unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
     let (code, stderr) = run(Some("not the passphrase"));
