@@ -124,6 +124,8 @@ mod tests {
     #[derive(Debug, Default)]
     struct Flaky {
         runs: AtomicUsize,
+        /// Signalled when the third run starts.
+        third: tokio::sync::Notify,
     }
 
     #[async_trait]
@@ -136,6 +138,7 @@ mod tests {
                 0 => panic!("boom"),
                 1 => Err(c2c_core::ConnectorError { channel: Channel::Email, detail: "server gone".into() }),
                 _ => {
+                    self.third.notify_one();
                     stop.cancelled().await;
                     Ok(())
                 }
@@ -180,9 +183,7 @@ mod tests {
         }
         assert!(supervision.problem(Channel::Email).unwrap().contains("panicked: boom"));
         // Paused clock: time moves only when every task waits, so the 1 s and 2 s backoffs pass.
-        while flaky.runs.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        flaky.third.notified().await;
         assert_eq!(supervision.problem(Channel::Email), None, "running again");
         let text = metrics.render();
         assert!(text.contains("c2c_connector_restarts_total{channel=\"email\"} 2"), "{text}");
