@@ -1,0 +1,11 @@
+//! Follow-up rules, with no I/O and no clock of their own: every function takes the time it
+//! reasons about. The daemon's follow-up loop (`bridge/daemon/src/followup/`) and the committer
+//! use them; their tests drive them on times they choose.
+//!
+//! - [`hours`]: the first instant inside a city's working hours at or after a time.
+//! - [`command`]: whether a post is a command (`/close`, `/snooze 3d`, ...).
+//! - [`texts`]: what reminders and command answers say, in the partnership's language.
+
+pub mod command;
+pub mod hours;
+pub mod texts;
