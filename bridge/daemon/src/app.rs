@@ -22,6 +22,7 @@ use c2c_store::SledStore;
 use c2c_webhook::config::{SharedCities, WebhookCities};
 use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
+use crate::clock::Clock;
 use crate::http::{self, HttpState};
 use crate::live::Live;
 use crate::metrics::Metrics;
@@ -238,10 +239,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = Live::new(config);
     let tagger = Live::new(tagger);
     let metrics = Arc::new(Metrics::new());
+    let clock = Clock::wall();
     let (bounce_tx, bounce_rx) = tokio::sync::mpsc::unbounded_channel();
     let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone(), store.clone(), bounce_tx);
     let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
-    let committer = Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx, key.clone())?;
+    let committer =
+        Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx, key.clone(), clock.clone())?;
     let store_failed = committer.store_failed.clone();
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
@@ -270,6 +273,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         schedule,
         concurrency,
         drain_timeout,
+        clock: clock.clone(),
     };
 
     // Stop signals, one per stage, so each stage drains before the next stops.

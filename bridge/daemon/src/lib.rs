@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod conversations;
 pub mod http;

@@ -1,4 +1,4 @@
-//! The delivery scheduler: the loop that drives [`Queues`] with the wall clock.
+//! The delivery scheduler: the loop that drives [`Queues`] on the daemon's [`Clock`].
 //!
 //! It starts attempts through the connectors (up to `concurrency` at once), records each
 //! outcome on its entry (status, attempts, next due time, last error) in the store, and hands
@@ -18,11 +18,12 @@ use std::time::Duration;
 use c2c_config::Config;
 use c2c_core::{
     Channel, Connector, Delivery, DeliveryError, DeliveryStatus, MessageKind, Millis, NativeKey, NativeRef,
-    OutboxEntry, OutboxId, Receipt, Shutdown, Store, now_ms,
+    OutboxEntry, OutboxId, Receipt, Shutdown, Store,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::clock::Clock;
 use crate::live::Live;
 use crate::metrics::{BounceOutcome, EndpointQueue, Metrics};
 use crate::outbox::backoff::RetrySchedule;
@@ -62,6 +63,8 @@ pub struct Scheduler {
     pub schedule: RetrySchedule,
     pub concurrency: usize,
     pub drain_timeout: Duration,
+    /// Due times, ages and give-ups are read on it.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -154,7 +157,7 @@ impl Scheduler {
         let mut inflight: JoinSet<Outcome> = JoinSet::new();
         let this = Arc::new(self);
         loop {
-            let now = now_ms();
+            let now = this.clock.now();
             while inflight.len() < this.concurrency {
                 let Some(attempt) = st.q.next_attempt(now) else {
                     break;
@@ -180,10 +183,7 @@ impl Scheduler {
             this.metrics.set_outbox_depth(st.q.depth());
             // With every slot taken, a due probe waits for a slot (a finished attempt wakes the
             // loop), not for its timer, which has passed.
-            let sleep = (inflight.len() < this.concurrency)
-                .then(|| st.q.next_wakeup())
-                .flatten()
-                .map(|due| Duration::from_millis((due - now_ms()).max(0) as u64));
+            let wakeup = (inflight.len() < this.concurrency).then(|| st.q.next_wakeup()).flatten();
             tokio::select! {
                 _ = stop.cancelled() => break,
                 Some(entries) = rx.recv() => {
@@ -209,7 +209,7 @@ impl Scheduler {
                         Err(e) => tracing::error!(error = %e, "a delivery task failed; its entry stays pending until the next start"),
                     }
                 }
-                _ = tokio::time::sleep(sleep.unwrap_or(Duration::from_secs(3600))), if sleep.is_some() => {}
+                _ = this.clock.sleep_until(wakeup.unwrap_or(Millis::MAX)), if wakeup.is_some() => {}
                 _ = publish.tick() => this.publish_endpoints(&mut st),
                 _ = tokio::time::sleep_until(st.outcomes_due.unwrap_or_else(tokio::time::Instant::now)), if st.outcomes_due.is_some() => {
                     this.write_outcomes(&mut st).await;
@@ -345,7 +345,7 @@ impl Scheduler {
         let reason = report.reason;
         let mut entry = entry;
         entry.status = DeliveryStatus::PermanentFailure;
-        entry.updated_at = now_ms();
+        entry.updated_at = self.clock.now();
         entry.last_error = Some(reason.clone());
         tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %reason, "delivery bounced");
         self.metrics.delivery(entry.recipient.channel, DeliveryStatus::PermanentFailure);
@@ -391,7 +391,7 @@ impl Scheduler {
     /// and failures for good, as many as [`MAX_NOTICES`] allows (the rest at the next chance).
     fn overdue(&self, st: &mut State, endpoint: &EndpointKey) {
         let room = MAX_NOTICES.saturating_sub(st.notices.len());
-        let now = now_ms();
+        let now = self.clock.now();
         let (found, more) = st.q.overdue(endpoint, now, room);
         if more {
             st.recheck.insert(endpoint.clone());
@@ -463,7 +463,7 @@ impl Scheduler {
             st.configured = Some((config, names));
         }
         let configured = &st.configured.as_ref().expect("set above").1;
-        let now = now_ms();
+        let now = self.clock.now();
         let mut by_label: BTreeMap<String, EndpointQueue> = BTreeMap::new();
         for s in st.q.endpoint_stats() {
             let label = if configured.contains(&*s.endpoint) { s.endpoint.to_string() } else { "other".into() };
@@ -512,7 +512,7 @@ impl Scheduler {
     /// Record an outcome and move the queues on.
     fn record(&self, st: &mut State, outcome: Outcome) {
         let Outcome { key, entry, received_at, result } = outcome;
-        let now = now_ms();
+        let now = self.clock.now();
         let endpoint = key.1.clone();
         let mut entry = match entry {
             Ok(e) => e,
@@ -650,6 +650,7 @@ mod tests {
             },
             concurrency: 1,
             drain_timeout: Duration::from_secs(5),
+            clock: crate::clock::Clock::wall(),
         };
         let (entries_tx, entries_rx) = mpsc::unbounded_channel();
         let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();

@@ -13,13 +13,13 @@ use c2c_config::{CommitMode, Config, OtherChannelRule};
 use c2c_core::{
     Accepted, Commit, Conversation, ConversationId, DeliveryStatus, InstanceKey, LanguageTag, Message, MessageId,
     MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Store, ThreadRef,
-    now_ms,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::outbox::{Context, Queued};
 
+use crate::clock::Clock;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::router::notice;
@@ -137,6 +137,8 @@ pub struct Committer {
     next_seq: u64,
     /// Tags the Message-IDs of email deliveries (see `c2c_core::InstanceKey`).
     key: InstanceKey,
+    /// Commit times are read on it.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Committer {
@@ -167,6 +169,7 @@ impl Committer {
         metrics: Arc<Metrics>,
         outbox: mpsc::UnboundedSender<Vec<Queued>>,
         key: InstanceKey,
+        clock: Clock,
     ) -> Result<Self, c2c_core::StoreError> {
         let cfg = config.get();
         let next_seq = store.last_seq()? + 1;
@@ -180,6 +183,7 @@ impl Committer {
             store_failed: c2c_core::Shutdown::new(),
             next_seq,
             key,
+            clock,
         })
     }
 
@@ -381,7 +385,7 @@ impl Committer {
         }
 
         // Records.
-        let now = now_ms();
+        let now = self.clock.now();
         let seq = self.seq();
         let message_id = MessageId::new();
         let mut conv = conversation.take().unwrap_or_else(|| Conversation {
@@ -660,7 +664,7 @@ impl Committer {
         let city = config.city(&entry.recipient.city).map(|c| c.name.clone()).unwrap_or(entry.recipient.city.clone());
         let recipient = format!("{city} ({})", entry.recipient.channel);
         let text = text(&lang, &conv.subject, &recipient);
-        let now = now_ms();
+        let now = self.clock.now();
         let notice = self.bridge_message(&conv, kind, text, &lang, now);
         push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
         batch.commit.messages.push(notice);

@@ -117,7 +117,9 @@ pub(crate) fn harness() -> Harness {
         Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
     let key = c2c_core::InstanceKey::new([7; 32]);
-    let committer = Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx, key).unwrap();
+    let committer =
+        Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx, key, crate::clock::Clock::wall())
+            .unwrap();
     let store_failed = committer.store_failed.clone();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));
