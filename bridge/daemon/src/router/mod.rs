@@ -6,14 +6,20 @@
 //!
 //! # Layout
 //! - [`prepare`]: the stateless stage.
-//! - [`committer`]: the sequential stage and group commit.
+//! - [`committer`]: the sequential stage and group commit; what it commits is built in `batch`
+//!   (the batch, its lookups, bridge messages, outbox entries), `inbound` (a post, step by step),
+//!   `resolve` (which conversation a post continues) and `author` (notices about deliveries).
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
+mod author;
+mod batch;
 pub mod committer;
+mod inbound;
 pub mod notice;
 pub mod prepare;
 pub mod recipients;
+mod resolve;
 
 use std::sync::Arc;
 

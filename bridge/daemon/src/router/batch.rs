@@ -1,0 +1,135 @@
+//! The records one committer batch builds before they are committed: the [`Batch`] (with the
+//! batch's own view of conversations and ids, newer than the store's), lookups through it, and
+//! the records every kind of work makes: bridge-written messages and outbox entries.
+
+use std::collections::{HashMap, HashSet};
+
+use c2c_config::Config;
+use c2c_core::{
+    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, InstanceKey, LanguageTag, Message, MessageId,
+    MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason,
+};
+use tokio::sync::oneshot;
+
+use crate::router::committer::{Committer, Reply};
+
+/// Changes made by the work of one batch, before they are committed.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(super) commit: Commit,
+    /// Conversations touched in this batch, newest state.
+    pub(super) conversations: HashMap<ConversationId, Conversation>,
+    pub(super) natives: HashMap<NativeKey, NativeRef>,
+    pub(super) accepted: HashMap<NativeKey, Accepted>,
+    /// Answers to send once the batch is durable.
+    pub(super) answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
+    pub(super) failures: Vec<oneshot::Sender<bool>>,
+    /// Outbox entries recorded as updates, not new deliveries.
+    pub(super) updated: HashSet<OutboxId>,
+}
+
+impl Committer {
+    pub(super) fn store_error(e: c2c_core::StoreError) -> Refusal {
+        tracing::error!(error = %e, "store read failed");
+        Refusal::new(RefusalReason::Unavailable, "the bridge could not read its store; retry later")
+    }
+
+    pub(super) fn conversation(&self, batch: &Batch, id: ConversationId) -> Result<Option<Conversation>, Refusal> {
+        if let Some(c) = batch.conversations.get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        self.store.conversation(id).map_err(Self::store_error)
+    }
+
+    pub(super) fn native(&self, batch: &Batch, key: &NativeKey) -> Result<Option<NativeRef>, Refusal> {
+        if let Some(r) = batch.natives.get(key) {
+            return Ok(Some(r.clone()));
+        }
+        self.store.native(key).map_err(Self::store_error)
+    }
+
+    /// A message written by the bridge in `conv`.
+    pub(super) fn bridge_message(
+        &mut self,
+        conv: &Conversation,
+        kind: MessageKind,
+        text: String,
+        lang: &str,
+        now: i64,
+    ) -> Message {
+        Message {
+            id: MessageId::new(),
+            seq: self.seq(),
+            kind,
+            conversation: conv.id,
+            partnership: conv.partnership.clone(),
+            author: None,
+            origin: c2c_core::Origin {
+                channel: c2c_core::Channel::Webhook,
+                city: None,
+                address: self.bridge_name.clone(),
+            },
+            origin_instance: self.store.instance_id().to_string(),
+            subject: conv.subject.clone(),
+            text,
+            html: None,
+            attachments: Vec::new(),
+            language: LanguageTag { code: lang.to_string(), confidence: 1.0, script: String::new() },
+            received_at: now,
+            committed_at: now,
+        }
+    }
+
+    /// How email deliveries are named, when the bridge has a mail address.
+    pub(super) fn email_ids<'a>(&'a self, config: &'a Config) -> Option<EmailIds<'a>> {
+        email_domain(config).map(|domain| EmailIds { domain, key: &self.key })
+    }
+}
+
+/// One outbox entry per recipient of `message`. Email deliveries join their recipient's thread
+/// in `conv` (their References are the thread so far).
+pub(super) fn push_entries(
+    commit: &mut Commit,
+    message: &Message,
+    to: Vec<Recipient>,
+    now: i64,
+    conv: &mut Conversation,
+    email: Option<EmailIds<'_>>,
+) {
+    for (i, recipient) in to.into_iter().enumerate() {
+        let mut entry = OutboxEntry {
+            id: OutboxId::for_recipient(message.id, i),
+            seq: message.seq,
+            message: message.id,
+            conversation: message.conversation,
+            partnership: message.partnership.clone(),
+            recipient,
+            status: DeliveryStatus::Scheduled,
+            attempts: 0,
+            next_due: now,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            delivered_at: None,
+            references: Vec::new(),
+            delay_noticed_at: None,
+        };
+        if let (c2c_core::Channel::Email, Some(ids)) = (entry.recipient.channel, &email) {
+            entry.references =
+                conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
+        }
+        commit.outbox.push(entry);
+    }
+}
+
+/// What an email delivery's Message-ID is made of: the bridge's mail domain and the instance key.
+#[derive(Clone, Copy)]
+pub(super) struct EmailIds<'a> {
+    domain: &'a str,
+    key: &'a InstanceKey,
+}
+
+/// The domain of the bridge's mail address, if it has one (Message-IDs are made on it).
+pub(super) fn email_domain(config: &Config) -> Option<&str> {
+    config.connectors.email.as_ref().and_then(|e| e.address.split_once('@')).map(|(_, d)| d)
+}
