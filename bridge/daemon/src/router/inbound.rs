@@ -1,10 +1,10 @@
 //! A post becomes records, in steps: dedupe, partnership, the agreed-channel rule, the
 //! conversation, the message, its recipients, and the notice its author may need.
 
-use c2c_config::{Config, OtherChannelRule};
+use c2c_config::{Config, OtherChannelRule, Partnership};
 use c2c_core::{
-    Accepted, Conversation, ConversationId, Message, MessageId, MessageKind, NativeKey, NativeRef, Refusal,
-    RefusalReason,
+    Accepted, Conversation, ConversationId, Message, MessageId, MessageKind, Millis, NativeKey, NativeRef, Recipient,
+    Refusal, RefusalReason,
 };
 
 use crate::router::batch::{Batch, push_entries};
@@ -14,25 +14,68 @@ use crate::router::prepare::Prepared;
 use crate::router::recipients::{recipients, reply_endpoint};
 
 impl Committer {
-    /// Route one inbound message into `batch`.
+    /// Route one inbound post into `batch`: each step below, in order; a refusal at any step
+    /// leaves the batch unchanged.
     pub(super) fn inbound(&mut self, config: &Config, batch: &mut Batch, p: Prepared) -> Result<Accepted, Refusal> {
-        let env = &p.envelope;
-        let replayed = match batch.accepted.get(&env.dedupe_key) {
-            Some(a) => Some(a.clone()),
-            None => self.store.accepted(&env.dedupe_key).map_err(Self::store_error)?,
-        };
-        if let Some(mut original) = replayed {
-            original.replay = true;
+        if let Some(original) = self.replayed(batch, &p.envelope.dedupe_key)? {
             return Ok(original);
         }
+        let (partnership, conversation) = self.partnership_and_conversation(config, batch, &p)?;
+        let notice_needed = agreed_channel_rule(partnership, conversation.as_ref(), &p)?;
+        let now = self.clock.now();
+        let mut conv = self.continue_or_open(conversation, partnership, &p, now);
+        let message = self.post(&conv, &p, now);
+        let env = &p.envelope;
+        if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
+            conv.note_email(&env.sender, anchor);
+        }
+        push_entries(
+            &mut batch.commit,
+            &message,
+            post_recipients(config, partnership, &p),
+            now,
+            &mut conv,
+            self.email_ids(config),
+        );
+        self.note_native_ids(batch, &conv, &message, &p)?;
+        let accepted = Accepted { message: message.id, conversation: conv.id, replay: false };
+        batch.accepted.insert(env.dedupe_key.clone(), accepted.clone());
+        batch.commit.accepted.push((env.dedupe_key.clone(), accepted.clone()));
+        batch.commit.messages.push(message);
+        if notice_needed {
+            self.other_channel_notice(config, batch, partnership, &mut conv, &p, now);
+        }
+        batch.conversations.insert(conv.id, conv);
+        Ok(accepted)
+    }
 
-        // Which partnership, which conversation.
+    /// Dedupe: the answer this post got when it was first accepted, marked as a replay.
+    fn replayed(&self, batch: &Batch, key: &NativeKey) -> Result<Option<Accepted>, Refusal> {
+        let original = match batch.accepted.get(key) {
+            Some(a) => Some(a.clone()),
+            None => self.store.accepted(key).map_err(Self::store_error)?,
+        };
+        Ok(original.map(|mut a| {
+            a.replay = true;
+            a
+        }))
+    }
+
+    /// The partnership the post belongs to (named by its source, or by the conversation it
+    /// continues) and that conversation, if any; the author's city must be a member.
+    fn partnership_and_conversation<'c>(
+        &self,
+        config: &'c Config,
+        batch: &Batch,
+        p: &Prepared,
+    ) -> Result<(&'c Partnership, Option<Conversation>), Refusal> {
+        let env = &p.envelope;
         if let Some(pid) = &env.partnership
             && config.partnership(pid).is_none()
         {
             return Err(Refusal::new(RefusalReason::UnknownPartnership, format!("no partnership `{pid}`")));
         }
-        let mut conversation = self.resolve(config, batch, &p)?;
+        let conversation = self.resolve(config, batch, p)?;
         let pid = conversation.as_ref().map(|c| c.partnership.clone()).or_else(|| env.partnership.clone()).ok_or_else(
             || {
                 Refusal::new(
@@ -50,38 +93,21 @@ impl Committer {
                 format!("{} is not a member of the partnership `{pid}`", p.author.city),
             ));
         }
+        Ok((partnership, conversation))
+    }
 
-        // The agreed-channel rule.
-        let used = env.origin.channel;
-        let agreed = partnership.channel_of(&p.author.city).unwrap_or(used);
-        let mut notice_needed = false;
-        if used != agreed {
-            match partnership.on_other_channel {
-                OtherChannelRule::Reject => {
-                    return Err(Refusal::new(
-                        RefusalReason::WrongChannel,
-                        notice::rejected_other_channel(
-                            &partnership.language,
-                            &pid,
-                            &p.author.city_name,
-                            agreed.as_str(),
-                        ),
-                    ));
-                }
-                OtherChannelRule::Relay => {
-                    notice_needed =
-                        conversation.as_ref().is_none_or(|c| !c.channel_noticed.contains(&p.author.contact));
-                }
-            }
-        }
-
-        // Records.
-        let now = self.clock.now();
-        let seq = self.seq();
-        let message_id = MessageId::new();
-        let mut conv = conversation.take().unwrap_or_else(|| Conversation {
+    /// The conversation record after this post: the one continued, or a new one.
+    fn continue_or_open(
+        &self,
+        conversation: Option<Conversation>,
+        partnership: &Partnership,
+        p: &Prepared,
+        now: Millis,
+    ) -> Conversation {
+        let env = &p.envelope;
+        let mut conv = conversation.unwrap_or_else(|| Conversation {
             id: ConversationId::new(),
-            partnership: pid.clone(),
+            partnership: partnership.id.clone(),
             subject: subject_for(env.subject.as_deref(), &env.text),
             origin_instance: self.store.instance_id().to_string(),
             started_at: now,
@@ -103,12 +129,18 @@ impl Committer {
         if let Some(key) = &env.thread_key {
             conv.thread_keys.insert(p.author.city.clone(), key.clone());
         }
-        let message = Message {
-            id: message_id,
-            seq,
+        conv
+    }
+
+    /// The post's message record, next in commit order.
+    fn post(&mut self, conv: &Conversation, p: &Prepared, now: Millis) -> Message {
+        let env = &p.envelope;
+        Message {
+            id: MessageId::new(),
+            seq: self.seq(),
             kind: MessageKind::Post,
             conversation: conv.id,
-            partnership: pid.clone(),
+            partnership: conv.partnership.clone(),
             author: Some(p.author.clone()),
             origin: env.origin.clone(),
             origin_instance: self.store.instance_id().to_string(),
@@ -119,49 +151,103 @@ impl Committer {
             language: p.language.clone(),
             received_at: env.received_at,
             committed_at: now,
-        };
+        }
+    }
+
+    /// The id map: the conversation's short id (with its first post), the post's native ids
+    /// and the author's thread key (scoped to this partnership, see `by_thread_key`), so
+    /// replies citing any of them find the conversation.
+    fn note_native_ids(
+        &self,
+        batch: &mut Batch,
+        conv: &Conversation,
+        message: &Message,
+        p: &Prepared,
+    ) -> Result<(), Refusal> {
+        let env = &p.envelope;
+        let pid = &conv.partnership;
         if conv.posts == 1 {
             let short = NativeKey::short(&conv.id.short());
-            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message_id) };
+            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message.id) };
             batch.natives.insert(short.clone(), r.clone());
             batch.commit.natives.push((short, r));
         }
-        if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
-            conv.note_email(&env.sender, anchor);
-        }
-        let mut to = recipients(config, partnership, &p.author.city);
-        if env.origin.channel == c2c_core::Channel::Matrix {
-            // Written in a member's portal room (by another member's officer): that room has it.
-            to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
-        }
-        push_entries(&mut batch.commit, &message, to, now, &mut conv, self.email_ids(config));
-        // The city's thread key, scoped to this partnership (see `by_thread_key`).
-        let thread_key = env.thread_key.as_ref().map(|k| NativeKey::webhook_thread(&p.author.city, &pid, k));
+        let thread_key = env.thread_key.as_ref().map(|k| NativeKey::webhook_thread(&p.author.city, pid, k));
         for key in env.native_ids.iter().chain(&thread_key) {
             // A thread key already pointing at this conversation need not be written again.
             if self.native(batch, key)?.is_some_and(|r| r.conversation == conv.id) {
                 continue;
             }
-            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message_id) };
+            let r = NativeRef { partnership: pid.clone(), conversation: conv.id, message: Some(message.id) };
             batch.natives.insert(key.clone(), r.clone());
             batch.commit.natives.push((key.clone(), r));
         }
-        let accepted = Accepted { message: message_id, conversation: conv.id, replay: false };
-        batch.accepted.insert(env.dedupe_key.clone(), accepted.clone());
-        batch.commit.accepted.push((env.dedupe_key.clone(), accepted.clone()));
-        batch.commit.messages.push(message);
-
-        if notice_needed && let Some(endpoint) = reply_endpoint(config, &p.author, &env.origin) {
-            conv.channel_noticed.insert(p.author.contact.clone());
-            let text =
-                notice::relayed_from_other_channel(&partnership.language, &pid, &p.author.city_name, agreed.as_str());
-            let notice = self.bridge_message(&conv, MessageKind::Notice, text, &partnership.language, now);
-            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
-            batch.commit.messages.push(notice);
-        }
-        batch.conversations.insert(conv.id, conv);
-        Ok(accepted)
+        Ok(())
     }
+
+    /// Tell the author, once per conversation, that the partnership lives on another channel.
+    fn other_channel_notice(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        partnership: &Partnership,
+        conv: &mut Conversation,
+        p: &Prepared,
+        now: Millis,
+    ) {
+        let Some(endpoint) = reply_endpoint(config, &p.author, &p.envelope.origin) else {
+            return;
+        };
+        let agreed = partnership.channel_of(&p.author.city).unwrap_or(p.envelope.origin.channel);
+        conv.channel_noticed.insert(p.author.contact.clone());
+        let text = notice::relayed_from_other_channel(
+            &partnership.language,
+            &partnership.id,
+            &p.author.city_name,
+            agreed.as_str(),
+        );
+        let notice = self.bridge_message(conv, MessageKind::Notice, text, &partnership.language, now);
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now, conv, self.email_ids(config));
+        batch.commit.messages.push(notice);
+    }
+}
+
+/// The agreed-channel rule: a post on another channel than the author's city agreed is refused
+/// (`reject`) or relayed (`relay`); `Ok(true)` when the author must be told, once per
+/// conversation.
+fn agreed_channel_rule(
+    partnership: &Partnership,
+    conversation: Option<&Conversation>,
+    p: &Prepared,
+) -> Result<bool, Refusal> {
+    let used = p.envelope.origin.channel;
+    let agreed = partnership.channel_of(&p.author.city).unwrap_or(used);
+    if used == agreed {
+        return Ok(false);
+    }
+    match partnership.on_other_channel {
+        OtherChannelRule::Reject => Err(Refusal::new(
+            RefusalReason::WrongChannel,
+            notice::rejected_other_channel(
+                &partnership.language,
+                &partnership.id,
+                &p.author.city_name,
+                agreed.as_str(),
+            ),
+        )),
+        OtherChannelRule::Relay => Ok(conversation.is_none_or(|c| !c.channel_noticed.contains(&p.author.contact))),
+    }
+}
+
+/// Who receives a post: every other member's contacts on that member's agreed channel, except
+/// a Matrix portal room the post was written in (that room has it already).
+fn post_recipients(config: &Config, partnership: &Partnership, p: &Prepared) -> Vec<Recipient> {
+    let env = &p.envelope;
+    let mut to = recipients(config, partnership, &p.author.city);
+    if env.origin.channel == c2c_core::Channel::Matrix {
+        to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
+    }
+    to
 }
 
 /// The subject of a new conversation: the one given, else the text's first line, at most 80
