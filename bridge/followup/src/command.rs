@@ -12,7 +12,7 @@
 //! around a copied command. They count as spaces here.
 //!
 //! The work is linear in the text's size: lines are scanned once up to the first that counts,
-//! and a line longer than [`MAX_LINE_CHARS`] is no command.
+//! and a line longer than 1,000 characters is no command.
 
 use std::time::Duration;
 
