@@ -89,6 +89,14 @@ pub(crate) fn check_language(code: &str) -> Result<(), String> {
     }
 }
 
+/// A date written `YYYY-MM-DD`.
+pub(crate) fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) if text.len() == 10 => Ok(date),
+        _ => Err(format!("{text:?} is not a valid date (YYYY-MM-DD)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

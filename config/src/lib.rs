@@ -16,7 +16,9 @@
 //!
 //! # Layout
 //! - `config`: the [`Config`] type: `load`, `parse`, `check_secrets`, look-ups.
-//! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`], ...).
+//! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`], ...),
+//!   and the follow-up vocabulary: a city's [`WorkingTime`].
+//! - `local_time`: [`local_instant`], a local time in a zone to an instant, across DST changes.
 //! - `secret`: [`SecretRef`] and the redacted [`Secret`].
 //! - `error`, `location`: [`ConfigError`] / [`ConfigErrors`], [`Location`]; byte offsets to
 //!   line/column.
@@ -34,6 +36,7 @@ mod config;
 mod diag;
 mod error;
 mod formats;
+mod local_time;
 mod location;
 mod model;
 mod parse;
@@ -44,10 +47,11 @@ mod validate;
 pub use c2c_core::Channel;
 pub use config::Config;
 pub use error::{ConfigError, ConfigErrors};
+pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
     Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, Delivery, EmailConnector,
     MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Security, SenderAuth,
-    WebhookConnector,
+    WebhookConnector, Weekdays, WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

@@ -1,11 +1,12 @@
 //! The typed config: what the daemon reads once the file has been parsed and validated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use c2c_core::Channel;
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
 
 use crate::secret::SecretRef;
 
@@ -44,6 +45,10 @@ pub struct Bridge {
     pub max_connections_per_client: Option<usize>,
     /// Outbound delivery tuning (`[bridge.delivery]`, optional).
     pub delivery: Delivery,
+    /// The working time of cities that don't set their own: `working_hours` (default
+    /// `"09:00-17:00"`) and `working_days` (default Monday to Friday). `holidays` is always empty
+    /// here (holidays are a city's). Cities carry their own, already resolved: [`City::working`].
+    pub working: WorkingTime,
 }
 
 impl Bridge {
@@ -303,6 +308,206 @@ pub struct City {
     pub webhook: Option<CityWebhook>,
     /// Nodal contacts (`[[cities.contacts]]`), at least one.
     pub contacts: Vec<Contact>,
+    /// When the city works, in [`City::timezone`]: reminders to it wait for these. Already
+    /// resolved: the city's `working_hours` and `working_days`, each else `[bridge]`'s, and its
+    /// `holidays` (default none).
+    pub working: WorkingTime,
+}
+
+/// When a city works: the hours of a working day, the working days of the week, and holidays,
+/// all in the city's local time. Reminders to the city go out only inside these (see
+/// `c2c_followup::hours`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingTime {
+    /// The hours of each working day (`working_hours`, default `"09:00-17:00"`).
+    pub hours: WorkingHours,
+    /// The working days of the week (`working_days`, default Monday to Friday; never empty in a
+    /// parsed config).
+    pub days: Weekdays,
+    /// Dates that are not working days whatever their weekday (`holidays`, default none).
+    pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl Default for WorkingTime {
+    /// 09:00-17:00, Monday to Friday, no holidays.
+    fn default() -> Self {
+        WorkingTime { hours: WorkingHours::DEFAULT, days: Weekdays::MON_FRI, holidays: BTreeSet::new() }
+    }
+}
+
+impl WorkingTime {
+    /// Always at work: all day, every day, no holidays.
+    pub fn always() -> Self {
+        WorkingTime { hours: WorkingHours::ALL_DAY, days: Weekdays::ALL, holidays: BTreeSet::new() }
+    }
+
+    /// True when `date` is a working day: its weekday is one of [`WorkingTime::days`] and it is
+    /// no holiday.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        self.days.contains(date.weekday()) && !self.holidays.contains(&date)
+    }
+}
+
+/// The working hours of a day, `"HH:MM-HH:MM"` in local time, to the minute: from `start_min`
+/// (included) to `end_min` (excluded), in minutes after midnight, with
+/// `start_min < end_min <= 1440`; `"00:00-24:00"` is all day. Hours past midnight
+/// (`"22:00-06:00"`) are not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkingHours {
+    /// Minutes after midnight when work starts, `0..1440`.
+    pub start_min: u16,
+    /// Minutes after midnight when work ends, `start_min + 1..=1440` (1440: midnight at the
+    /// end of the day).
+    pub end_min: u16,
+}
+
+impl WorkingHours {
+    /// 09:00-17:00, the default.
+    pub const DEFAULT: WorkingHours = WorkingHours { start_min: 9 * 60, end_min: 17 * 60 };
+    /// 00:00-24:00: all day.
+    pub const ALL_DAY: WorkingHours = WorkingHours { start_min: 0, end_min: 24 * 60 };
+
+    /// True for 00:00-24:00.
+    pub fn is_all_day(self) -> bool {
+        self.start_min == 0 && self.end_min >= 24 * 60
+    }
+
+    /// The local time work starts.
+    pub fn start(self) -> NaiveTime {
+        let minutes = u32::from(self.start_min.min(24 * 60 - 1));
+        NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or(NaiveTime::MIN)
+    }
+
+    /// True when local time `time` is inside these hours (the end excluded).
+    pub fn contains(self, time: NaiveTime) -> bool {
+        let seconds = time.num_seconds_from_midnight();
+        u32::from(self.start_min) * 60 <= seconds && seconds < u32::from(self.end_min) * 60
+    }
+}
+
+impl std::fmt::Display for WorkingHours {
+    /// `09:00-17:00`, as written in the config.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (s, e) = (self.start_min, self.end_min);
+        write!(f, "{:02}:{:02}-{:02}:{:02}", s / 60, s % 60, e / 60, e % 60)
+    }
+}
+
+impl std::str::FromStr for WorkingHours {
+    type Err = String;
+
+    /// `"HH:MM-HH:MM"` (hours may have one digit), start before end, `24:00` only as the end.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let shape = || {
+            format!(
+                "{text:?} is not a range of working hours (expected \"HH:MM-HH:MM\", e.g. \"09:00-17:00\"; \
+                 \"00:00-24:00\" for all day)"
+            )
+        };
+        let (start, end) = text.split_once('-').ok_or_else(shape)?;
+        let minutes = |part: &str| -> Option<u16> {
+            let (h, m) = part.trim().split_once(':')?;
+            let digits = |s: &str, n: std::ops::RangeInclusive<usize>| {
+                n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+            };
+            if !digits(h, 1..=2) || !digits(m, 2..=2) {
+                return None;
+            }
+            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+            (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+        };
+        let (Some(start_min), Some(end_min)) = (minutes(start), minutes(end)) else {
+            return Err(shape());
+        };
+        if start_min == 24 * 60 {
+            return Err(format!("{text:?}: work cannot start at 24:00"));
+        }
+        if start_min >= end_min {
+            return Err(format!(
+                "{text:?}: work must start before it ends, the same day (hours past midnight are not supported)"
+            ));
+        }
+        Ok(WorkingHours { start_min, end_min })
+    }
+}
+
+/// A set of weekdays (`working_days = ["mon", "tue", ...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Weekdays(u8);
+
+impl Weekdays {
+    /// No day.
+    pub const NONE: Weekdays = Weekdays(0);
+    /// Monday to Friday, the default.
+    pub const MON_FRI: Weekdays = Weekdays(0b001_1111);
+    /// Every day.
+    pub const ALL: Weekdays = Weekdays(0b111_1111);
+    /// The config's names of the days, Monday first.
+    pub const NAMES: [&'static str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+    fn bit(day: Weekday) -> u8 {
+        1 << day.num_days_from_monday()
+    }
+
+    /// True when `day` is in the set.
+    pub fn contains(self, day: Weekday) -> bool {
+        self.0 & Self::bit(day) != 0
+    }
+
+    /// Adds `day`; false when it was already in the set.
+    pub fn insert(&mut self, day: Weekday) -> bool {
+        let had = self.contains(day);
+        self.0 |= Self::bit(day);
+        !had
+    }
+
+    /// True when no day is in the set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The days in the set, Monday first.
+    pub fn iter(self) -> impl Iterator<Item = Weekday> {
+        (0..7u8).filter(move |i| self.0 & (1 << i) != 0).filter_map(|i| Weekday::try_from(i).ok())
+    }
+
+    /// The weekday a config name stands for: `"mon"` ... `"sun"` (lowercase, three letters).
+    pub fn parse_day(name: &str) -> Result<Weekday, String> {
+        if let Some(i) = Self::NAMES.iter().position(|n| *n == name) {
+            return Weekday::try_from(i as u8).map_err(|e| e.to_string());
+        }
+        let lower = name.trim().to_ascii_lowercase();
+        let hint = Self::NAMES
+            .iter()
+            .find(|n| lower.len() >= 3 && lower.starts_with(**n))
+            .map(|n| format!("; did you mean {n:?}?"))
+            .unwrap_or_default();
+        Err(format!("{name:?} is not a day (expected {}){hint}", one_of(&Self::NAMES)))
+    }
+}
+
+impl FromIterator<Weekday> for Weekdays {
+    fn from_iter<I: IntoIterator<Item = Weekday>>(iter: I) -> Self {
+        let mut days = Weekdays::NONE;
+        for day in iter {
+            days.insert(day);
+        }
+        days
+    }
+}
+
+impl std::fmt::Display for Weekdays {
+    /// `mon, tue, wed`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, day) in self.iter().enumerate() {
+            let name = Self::NAMES[day.num_days_from_monday() as usize];
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
 }
 
 /// What kind of member a city is.

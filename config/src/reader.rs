@@ -217,6 +217,38 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    /// An optional array of dates, each a string `"YYYY-MM-DD"` or a TOML date; each element's
+    /// position is recorded as `key[i]`. An element that is no date is reported and kept as
+    /// `None`, so indices match the file.
+    pub(crate) fn opt_date_list(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<Vec<Option<chrono::NaiveDate>>> {
+        let (path, value) = self.take(diag, key)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            Self::wrong_type(diag, &path, "an array of dates", value);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let item_path = join_index(&path, i);
+            diag.record(&item_path, None, item.span().start);
+            let date = match item.get_ref() {
+                DeValue::String(s) => crate::formats::parse_date(s),
+                DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => {
+                    crate::formats::parse_date(&d.to_string())
+                }
+                DeValue::Datetime(_) => Err("expected a date (YYYY-MM-DD), found a date-time or time".to_string()),
+                other => Err(format!("expected a date (YYYY-MM-DD), found {}", type_name(other))),
+            };
+            match date {
+                Ok(date) => out.push(Some(date)),
+                Err(message) => {
+                    diag.value_error(&item_path, message);
+                    out.push(None);
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// An optional array of strings; each element's position is recorded as `key[i]`. An element
     /// of another type is reported and kept as an empty string, so indices match the file.
     pub(crate) fn opt_str_list(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<Vec<String>> {

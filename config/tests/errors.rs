@@ -248,6 +248,77 @@ fn deliverables_accept_toml_dates_and_refuse_times() {
 }
 
 #[test]
+fn working_time_defaults_and_overrides() {
+    let config = parse(BASE).unwrap();
+    assert_eq!(config.bridge.working, c2c_config::WorkingTime::default());
+    assert_eq!(config.cities[0].working.hours.to_string(), "09:00-17:00");
+    assert_eq!(config.cities[0].working.days.to_string(), "mon, tue, wed, thu, fri");
+    assert!(config.cities[0].working.holidays.is_empty());
+
+    let text = BASE
+        .replace(
+            "listen = \"127.0.0.1:8480\"\n",
+            "listen = \"127.0.0.1:8480\"\nworking_hours = \"8:30-16:00\"\nworking_days = [\"sun\", \"mon\", \"tue\", \"wed\", \"thu\"]\n",
+        )
+        .replace(
+            "kind = \"lga\"\n",
+            "kind = \"lga\"\nworking_hours = \"00:00-24:00\"\nholidays = [\"2027-12-25\", 2027-01-03]\n",
+        );
+    let config = parse(&text).unwrap();
+    let bridge = &config.bridge.working;
+    assert_eq!((bridge.hours.start_min, bridge.hours.end_min), (8 * 60 + 30, 16 * 60));
+    assert_eq!(bridge.days.to_string(), "mon, tue, wed, thu, sun");
+    assert_eq!(config.cities[0].working, *bridge, "a city without its own keys has the bridge's");
+    let b = &config.cities[1].working;
+    assert!(b.hours.is_all_day());
+    assert_eq!(b.days, bridge.days, "days from the bridge, hours its own");
+    let holidays: Vec<String> = b.holidays.iter().map(|d| d.to_string()).collect();
+    assert_eq!(holidays, ["2027-01-03", "2027-12-25"]);
+    let date = |d| chrono::NaiveDate::from_ymd_opt(2027, 1, d).unwrap();
+    assert!(!b.is_working_day(date(3)), "a Sunday, but a holiday of city b");
+    assert!(config.cities[0].working.is_working_day(date(3)), "a Sunday, and no holiday of city a");
+    assert!(!config.cities[0].working.is_working_day(date(1)), "a Friday");
+}
+
+#[test]
+fn working_time_errors_are_located() {
+    let text = BASE
+        .replace(
+            "listen = \"127.0.0.1:8480\"\n",
+            "listen = \"127.0.0.1:8480\"\nworking_hours = \"17:00-09:00\"\nworking_days = []\n",
+        )
+        .replace(
+            "kind = \"lga\"\n",
+            "kind = \"lga\"\nworking_hours = \"9-17\"\nworking_days = [\"Monday\", \"tue\", \"tue\"]\nholidays = [\"2027-02-30\", 2027-01-01T10:00:00, \"2027-01-01\", 2027-01-01]\nholiday = []\n",
+        );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:5:17: bridge.working_hours: \"17:00-09:00\": work must start before it ends, the same day (hours past midnight are not supported)",
+            "dir/t.toml:6:16: bridge.working_days: must name at least one day, e.g. [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]",
+            "dir/t.toml:28:17: cities[1].working_hours: \"9-17\" is not a range of working hours (expected \"HH:MM-HH:MM\", e.g. \"09:00-17:00\"; \"00:00-24:00\" for all day)",
+            "dir/t.toml:29:17: cities[1].working_days[0]: \"Monday\" is not a day (expected \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\" or \"sun\"); did you mean \"mon\"?",
+            "dir/t.toml:29:34: cities[1].working_days[2]: \"tue\" is listed twice",
+            "dir/t.toml:30:13: cities[1].holidays[0]: \"2027-02-30\" is not a valid date (YYYY-MM-DD)",
+            "dir/t.toml:30:27: cities[1].holidays[1]: expected a date (YYYY-MM-DD), found a date-time or time",
+            "dir/t.toml:30:62: cities[1].holidays[3]: 2027-01-01 is listed twice",
+            "dir/t.toml:31:1: cities[1].holiday: unknown key `holiday`; did you mean `holidays`?",
+        ]
+    );
+    for (hours, ok) in [
+        ("00:00-24:00", true),
+        ("07:05-7:10", true),
+        ("00:00-24:01", false),
+        ("24:00-24:00", false),
+        ("09:00-09:00", false),
+        ("09:60-10:00", false),
+        ("0900-1700", false),
+    ] {
+        assert_eq!(hours.parse::<c2c_config::WorkingHours>().is_ok(), ok, "{hours}");
+    }
+}
+
+#[test]
 fn delivery_and_webhook_tuning() {
     let text = BASE.to_string()
         + "[bridge.delivery]\ninitial_backoff = \"500ms\"\nmax_backoff = \"100ms\"\nconcurrency = 0\ntimeout = \"0s\"\n\

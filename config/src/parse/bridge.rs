@@ -1,11 +1,11 @@
-//! `[bridge]` and `[bridge.delivery]`.
+//! `[bridge]` (with the cities' default working hours and days) and `[bridge.delivery]`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::diag::Diag;
 use crate::formats::check_id;
-use crate::model::{Bridge, Delivery};
+use crate::model::{Bridge, Delivery, WorkingTime};
 use crate::parse::non_empty;
 use crate::reader::Table;
 
@@ -25,6 +25,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: None,
             delivery: Delivery::default(),
+            working: WorkingTime::default(),
         };
     };
     let name = t.req_parsed(diag, "name", non_empty);
@@ -53,6 +54,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
     });
     let max_connections = t.opt_int(diag, "max_connections", 1, 1 << 20);
     let max_connections_per_client = t.opt_int(diag, "max_connections_per_client", 1, 1 << 20);
+    let working = super::working::working_time(diag, &mut t, &WorkingTime::default(), false);
     let delivery = match t.opt_table(diag, "delivery") {
         Some(table) => delivery(diag, table),
         None => Delivery::default(),
@@ -71,6 +73,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),
         max_connections_per_client: max_connections_per_client.map(|n| n as usize),
         delivery,
+        working,
     }
 }
 

@@ -1,12 +1,12 @@
-//! `[[cities]]`, their `webhook` and their `[[cities.contacts]]`.
+//! `[[cities]]`, their `webhook`, working time and `[[cities.contacts]]`.
 
 use crate::diag::Diag;
 use crate::formats::{check_country, check_email, check_http_url, check_id, check_matrix_user};
-use crate::model::{City, CityKind, CityWebhook, Contact};
+use crate::model::{Bridge, City, CityKind, CityWebhook, Contact};
 use crate::parse::{check_languages, non_empty};
 use crate::reader::Table;
 
-pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono_tz::Tz) -> City {
+pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -> City {
     let id = t.req_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
     let name = t.req_parsed(diag, "name", non_empty);
     let country = t.req_parsed(diag, "country", |s| check_country(s).map(|()| s.to_string()));
@@ -15,6 +15,7 @@ pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono
     let languages = t.opt_str_list(diag, "languages").unwrap_or_default();
     check_languages(diag, &t.child("languages"), &languages);
     let webhook = t.opt_table(diag, "webhook").and_then(|w| webhook(diag, w));
+    let working = super::working::working_time(diag, &mut t, &bridge.working, true);
     let contacts_path = t.child("contacts");
     let contacts: Vec<Contact> =
         t.table_array(diag, "contacts").into_iter().map(|c| contact(diag, c, &languages)).collect();
@@ -28,10 +29,11 @@ pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, default_tz: chrono
         name: name.unwrap_or_default(),
         country: country.unwrap_or_default(),
         kind: kind.unwrap_or_default(),
-        timezone: timezone.unwrap_or(default_tz),
+        timezone: timezone.unwrap_or(bridge.default_timezone),
         languages,
         webhook,
         contacts,
+        working,
     }
 }
 

@@ -7,6 +7,7 @@ mod bridge;
 mod cities;
 mod connectors;
 mod partnerships;
+mod working;
 
 use std::path::Path;
 
@@ -30,7 +31,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let cities = root
         .table_array(&mut diag, "cities")
         .into_iter()
-        .map(|table| cities::city(&mut diag, table, bridge.default_timezone))
+        .map(|table| cities::city(&mut diag, table, &bridge))
         .collect();
     let partnerships = root
         .table_array(&mut diag, "partnerships")
