@@ -97,6 +97,33 @@ pub(crate) fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     }
 }
 
+/// A deliverable's `due`: a date `YYYY-MM-DD`, or an RFC 3339 date-time with an offset
+/// (`2027-01-15T10:00:00+01:00`, `2027-01-15T01:00:00Z`).
+pub(crate) fn parse_due(text: &str) -> Result<crate::model::Due, String> {
+    use crate::model::Due;
+    if let Ok(date) = parse_date(text) {
+        return Ok(Due::Date(date));
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Due::DateTime(at));
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .any(|f| chrono::NaiveDateTime::parse_from_str(text, f).is_ok());
+    if local {
+        return Err(format!(
+            "{text:?} has no UTC offset: write a date (due at the end of that day in the owner's time \
+             zone) or a date-time with an offset, e.g. \"2027-01-15T10:00:00+01:00\""
+        ));
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return parse_date(text).map(Due::Date);
+    }
+    Err(format!(
+        "{text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time (e.g. \"2027-01-15T10:00:00+01:00\")"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +162,23 @@ mod tests {
         assert!(check_http_url("ftp://x").is_err());
         assert!(check_http_url("https://").is_err());
         assert!(check_http_url("https://a b").is_err());
+    }
+
+    #[test]
+    fn dates_and_due_times() {
+        use crate::model::Due;
+        assert_eq!(parse_date("2027-01-15").unwrap().to_string(), "2027-01-15");
+        for bad in ["2027-02-30", "2027-1-5", "15/01/2027", ""] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_due("2027-01-15"), Ok(Due::Date(_))));
+        let Ok(Due::DateTime(at)) = parse_due("2027-01-15T10:00:00+01:00") else { panic!() };
+        assert_eq!(at.to_rfc3339(), "2027-01-15T10:00:00+01:00");
+        assert!(matches!(parse_due("2027-01-15T09:00:00Z"), Ok(Due::DateTime(_))));
+        assert!(parse_due("2027-01-15T10:00:00").unwrap_err().contains("has no UTC offset"));
+        assert!(parse_due("2027-01-15 10:00").unwrap_err().contains("has no UTC offset"));
+        assert!(parse_due("2027-02-30").unwrap_err().contains("is not a valid date (YYYY-MM-DD)"));
+        assert!(parse_due("next week").unwrap_err().contains("is neither a date"));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! # Layout
 //! - `config`: the [`Config`] type: `load`, `parse`, `check_secrets`, look-ups.
 //! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`], ...),
-//!   and the follow-up vocabulary: a city's [`WorkingTime`].
+//!   and the follow-up vocabulary: a city's [`WorkingTime`], a deliverable's [`Due`].
 //! - `local_time`: [`local_instant`], a local time in a zone to an instant, across DST changes.
 //! - `secret`: [`SecretRef`] and the redacted [`Secret`].
 //! - `error`, `location`: [`ConfigError`] / [`ConfigErrors`], [`Location`]; byte offsets to
@@ -50,8 +50,8 @@ pub use error::{ConfigError, ConfigErrors};
 pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
-    Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, Delivery, EmailConnector,
-    MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Security, SenderAuth,
-    WebhookConnector, Weekdays, WorkingHours, WorkingTime,
+    Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, DeliverableKind, Delivery, Due,
+    EmailConnector, MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security,
+    SenderAuth, WebhookConnector, Weekdays, WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

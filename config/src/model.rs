@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use c2c_core::Channel;
-use chrono::{Datelike, NaiveDate, NaiveTime, Timelike, Weekday};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 
 use crate::secret::SecretRef;
 
@@ -565,6 +565,9 @@ pub struct Partnership {
     pub language: String,
     /// Follow-up window (`reply_within`, humantime: `"5d"`, `"36h"`, `"1w"`).
     pub reply_within: std::time::Duration,
+    /// Whose answer settles a conversation that waits for a reply (`reply_from`; default
+    /// [`ReplyFrom::Any`] with more than two members, else [`ReplyFrom::Each`]).
+    pub reply_from: ReplyFrom,
     /// What happens when a contact writes on another channel than their city's agreed one.
     pub on_other_channel: OtherChannelRule,
     /// Agreed channel per member (every member, and only members).
@@ -610,15 +613,97 @@ pub enum OtherChannelRule {
     Reject,
 }
 
-/// `[[partnerships.deliverables]]`.
+/// `reply_from` of a partnership: once a member wrote, who must answer within `reply_within`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyFrom {
+    /// Each other member owes its own answer, and is reminded until it gives one (`"each"`; the
+    /// default with two members).
+    Each,
+    /// One answer from any other member settles it for all (`"any"`; the default with more than
+    /// two members).
+    Any,
+}
+
+impl ReplyFrom {
+    /// The default for a partnership of `members` members.
+    pub fn default_for(members: usize) -> ReplyFrom {
+        if members > 2 { ReplyFrom::Any } else { ReplyFrom::Each }
+    }
+}
+
+/// `[[partnerships.deliverables]]`: something a member owes by a due time, or a meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deliverable {
+    /// Unique within the partnership (letters, digits, `.`, `_`, `-`): `/done ID` names it.
+    /// Default: a slug of the title (ASCII letters and digits lowercased, every other run of
+    /// characters a `-`, none at either end, at most 64 characters).
+    pub id: String,
+    /// `kind = "deliverable" | "meeting"` (default `deliverable`).
+    pub kind: DeliverableKind,
     /// What is due.
     pub title: String,
     /// The member city responsible.
     pub owner: String,
-    /// Due date (`"YYYY-MM-DD"` or a TOML local date).
-    pub due: chrono::NaiveDate,
+    /// When it falls due: a date is due at its end (24:00) in the owner city's time zone; a
+    /// date-time is due then.
+    pub due: DateTime<Utc>,
+    /// `due` as written, for texts: a date, or a date-time with its offset.
+    pub due_as_written: Due,
+    /// Reminders before `due`, each this long before it (`remind`, default `["7d", "1d"]`;
+    /// may be empty): longest first, no duplicates, each above zero and at most 366 days.
+    pub remind: Vec<Duration>,
+    /// Reminders once overdue, at most (`overdue_reminders`, default 3; 0: none): the first when
+    /// it falls due, then one a week.
+    pub overdue_reminders: u32,
+}
+
+impl Deliverable {
+    /// `remind` when not given: a week and a day before.
+    pub const DEFAULT_REMIND: [Duration; 2] = [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)];
+    /// `overdue_reminders` when not given.
+    pub const DEFAULT_OVERDUE_REMINDERS: u32 = 3;
+}
+
+/// What a deliverable is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeliverableKind {
+    /// Work the owner hands in (`"deliverable"`, the default): reminders go to the owner.
+    #[default]
+    Deliverable,
+    /// A meeting (`"meeting"`): reminders go to every member.
+    Meeting,
+}
+
+/// A deliverable's `due` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// A date (`"2027-01-15"` or a TOML date): due at the end of that day, in the owner city's
+    /// time zone.
+    Date(NaiveDate),
+    /// An RFC 3339 date-time with its offset (`"2027-01-15T10:00:00+01:00"` or a TOML offset
+    /// date-time).
+    DateTime(DateTime<FixedOffset>),
+}
+
+impl Due {
+    /// The instant it falls due, for an owner in `zone`: the end of a date is the start of the
+    /// next day there (the first instant after it, should clocks change at midnight).
+    pub fn resolve(self, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+        match self {
+            Due::Date(date) => Some(crate::local_time::local_instant(zone, date.succ_opt()?.and_time(NaiveTime::MIN))),
+            Due::DateTime(at) => Some(at.with_timezone(&Utc)),
+        }
+    }
+}
+
+impl std::fmt::Display for Due {
+    /// `2027-01-15`, or `2027-01-15T10:00:00+01:00`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Due::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
+            Due::DateTime(at) => f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        }
+    }
 }
 
 /// The TOML spelling of each keyword enum, both ways.
@@ -666,6 +751,8 @@ keywords!(PartnershipKind {
     LgaLga = "lga-lga",
 });
 keywords!(OtherChannelRule { Relay = "relay", Reject = "reject" });
+keywords!(ReplyFrom { Each = "each", Any = "any" });
+keywords!(DeliverableKind { Deliverable = "deliverable", Meeting = "meeting" });
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
 pub(crate) fn one_of(options: &[&str]) -> String {

@@ -190,28 +190,31 @@ impl<'a, 'i> Table<'a, 'i> {
         parsed
     }
 
-    /// A required date: a TOML local date (`due = 2027-01-15`) or a string `"YYYY-MM-DD"`.
-    pub(crate) fn req_date(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<chrono::NaiveDate> {
+    /// A required date or date-time, as text: a string as written, or a TOML date or date-time
+    /// (`due = 2027-01-15`) in its RFC 3339 form; then converted by `parse`, whose error message
+    /// is reported at the value.
+    pub(crate) fn req_when<T>(
+        &mut self,
+        diag: &mut Diag<'_>,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let Some((path, value)) = self.take(diag, key) else {
             self.missing(diag, key);
             return None;
         };
         let text = match value.get_ref() {
             DeValue::String(s) => s.to_string(),
-            DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
-            DeValue::Datetime(_) => {
-                diag.value_error(&path, "expected a date (YYYY-MM-DD), found a date-time");
-                return None;
-            }
+            DeValue::Datetime(d) => d.to_string(),
             _ => {
-                Self::wrong_type(diag, &path, "a date (YYYY-MM-DD)", value);
+                Self::wrong_type(diag, &path, "a date or date-time", value);
                 return None;
             }
         };
-        match chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) if text.len() == 10 => Some(date),
-            _ => {
-                diag.value_error(&path, format!("{text:?} is not a valid date (YYYY-MM-DD)"));
+        match parse(&text) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                diag.value_error(&path, message);
                 None
             }
         }

@@ -1,5 +1,6 @@
 //! Semantic checks across sections, run over whatever parsed: unique ids and endpoints,
-//! partnership members, kinds, agreed channels and the endpoints they need, rooms, deliverables.
+//! partnership members, kinds, agreed channels and the endpoints they need, rooms, deliverables
+//! (owners, unique ids).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,6 +24,7 @@ pub(crate) fn validate(config: &Config, diag: &mut Diag<'_>) {
         channels(config, partnership, &members, &path, diag, &mut missing_endpoints);
         matrix_rooms(partnership, &members, &path, diag);
         deliverables(partnership, &members, &path, diag);
+        deliverable_ids(partnership, &path, diag);
     }
     report_missing_endpoints(config, missing_endpoints, diag);
 }
@@ -330,6 +332,38 @@ fn deliverables(partnership: &Partnership, members: &Members<'_>, path: &str, di
             diag.value_error(
                 &at,
                 format!("the owner must be a member of this partnership; {:?} is not", deliverable.owner),
+            );
+        }
+    }
+}
+
+/// Deliverable ids are unique within their partnership (`/done ID` names one). An id made from
+/// the title is reported at the title, with the way out.
+fn deliverable_ids(partnership: &Partnership, path: &str, diag: &mut Diag<'_>) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (d, deliverable) in partnership.deliverables.iter().enumerate() {
+        let at = join_index(&join_key(path, "deliverables"), d);
+        let id_path = join_key(&at, "id");
+        if deliverable.id.is_empty() || diag.has_error(&id_path) {
+            continue;
+        }
+        let given = diag.is_present(&id_path);
+        let Some(&line) = first.get(deliverable.id.as_str()) else {
+            first.insert(&deliverable.id, diag.value_at(if given { &id_path } else { &at }).line);
+            continue;
+        };
+        if given {
+            diag.value_error(
+                &id_path,
+                format!("duplicate deliverable id {:?} (first used on line {line})", deliverable.id),
+            );
+        } else {
+            diag.value_error(
+                &join_key(&at, "title"),
+                format!(
+                    "this title gives the id {:?}, already used on line {line}: add `id = \"...\"`",
+                    deliverable.id
+                ),
             );
         }
     }

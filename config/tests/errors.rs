@@ -234,17 +234,115 @@ fn clear_text_mail_only_on_loopback() {
     assert_eq!(config.connectors.email.unwrap().smtp.port, 587);
 }
 
+/// BASE with a deliverable of city "a" appended (its lines start at 40).
+fn with_deliverable(lines: &str) -> String {
+    BASE.to_string() + "  [[partnerships.deliverables]]\n  title = \"Library draft\"\n  owner = \"a\"\n" + lines
+}
+
 #[test]
-fn deliverables_accept_toml_dates_and_refuse_times() {
-    let ok =
-        BASE.to_string() + "  [[partnerships.deliverables]]\n  title = \"t\"\n  owner = \"a\"\n  due = 2027-01-15\n";
-    let config = parse(&ok).unwrap();
-    assert_eq!(config.partnerships[0].deliverables[0].due.to_string(), "2027-01-15");
-    let bad = ok.replace("due = 2027-01-15", "due = 2027-01-15T10:00:00");
+fn deliverables_are_due_at_the_end_of_the_owners_day_or_at_a_time() {
+    let due = |text: &str| {
+        let config = parse(text).unwrap();
+        let d = config.partnerships[0].deliverables[0].clone();
+        (d.due.to_rfc3339(), d.due_as_written.to_string())
+    };
+    // A date: due at 24:00 where the owner is (UTC by default, here Tokyo, here London in summer).
+    let date = with_deliverable("  due = 2027-01-15\n");
+    assert_eq!(due(&date), ("2027-01-16T00:00:00+00:00".into(), "2027-01-15".into()));
+    let tokyo = date.replace("country = \"GB\"\n", "country = \"GB\"\ntimezone = \"Asia/Tokyo\"\n");
+    assert_eq!(due(&tokyo).0, "2027-01-15T15:00:00+00:00");
+    let london = date.replace("country = \"GB\"\n", "country = \"GB\"\ntimezone = \"Europe/London\"\n");
+    assert_eq!(due(&london.replace("2027-01-15", "2027-07-15")).0, "2027-07-15T23:00:00+00:00");
+    assert_eq!(due(&date.replace("2027-01-15", "\"2027-01-15\"")).1, "2027-01-15");
+    // A date-time with an offset: due then, whoever owns it.
+    let time = with_deliverable("  due = 2027-01-15T10:00:00+01:00\n");
+    assert_eq!(due(&time), ("2027-01-15T09:00:00+00:00".into(), "2027-01-15T10:00:00+01:00".into()));
+    assert_eq!(
+        due(&time.replace("due = 2027-01-15T10:00:00+01:00", "due = \"2027-01-15T09:00:00Z\"")).1,
+        "2027-01-15T09:00:00Z"
+    );
+    // Without an offset it could mean anything.
+    assert_eq!(
+        errors(&date.replace("due = 2027-01-15", "due = 2027-01-15T10:00:00")),
+        [
+            "dir/t.toml:43:9: partnerships[0].deliverables[0].due: \"2027-01-15T10:00:00\" has no UTC offset: write a date (due at the end of that day in the owner's time zone) or a date-time with an offset, e.g. \"2027-01-15T10:00:00+01:00\""
+        ]
+    );
+    assert!(errors(&date.replace("due = 2027-01-15", "due = \"soon\""))[0].contains("is neither a date"));
+    assert!(
+        errors(&date.replace("due = 2027-01-15", "due = 15"))[0]
+            .contains("expected a date or date-time, found an integer")
+    );
+}
+
+#[test]
+fn deliverables_have_ids_kinds_and_reminders() {
+    let config = parse(&with_deliverable("  due = 2027-01-15\n")).unwrap();
+    let d = &config.partnerships[0].deliverables[0];
+    assert_eq!((d.id.as_str(), d.kind), ("library-draft", c2c_config::DeliverableKind::Deliverable));
+    assert_eq!(d.remind, [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]);
+    assert_eq!(d.overdue_reminders, 3);
+
+    let set = with_deliverable(
+        "  due = 2027-01-15\n  id = \"lib.v2\"\n  kind = \"meeting\"\n  remind = [\"1d\", \"2w\", \"30m\"]\n  overdue_reminders = 0\n",
+    );
+    let config = parse(&set).unwrap();
+    let d = &config.partnerships[0].deliverables[0];
+    assert_eq!((d.id.as_str(), d.kind, d.overdue_reminders), ("lib.v2", c2c_config::DeliverableKind::Meeting, 0));
+    assert_eq!(d.remind, [Duration::from_secs(14 * 86_400), Duration::from_secs(86_400), Duration::from_secs(1800)]);
+    let none = parse(&set.replace("[\"1d\", \"2w\", \"30m\"]", "[]")).unwrap();
+    assert!(none.partnerships[0].deliverables[0].remind.is_empty());
+
+    let bad = with_deliverable(
+        "  due = 2027-01-15\n  id = \"lib v2\"\n  kind = \"call\"\n  remind = [\"0s\", \"1d\", \"24h\", \"2y\", 3]\n  overdue_reminders = -1\n",
+    );
     assert_eq!(
         errors(&bad),
-        ["dir/t.toml:43:9: partnerships[0].deliverables[0].due: expected a date (YYYY-MM-DD), found a date-time"]
+        [
+            "dir/t.toml:44:8: partnerships[0].deliverables[0].id: \"lib v2\" is not a valid id (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)",
+            "dir/t.toml:45:10: partnerships[0].deliverables[0].kind: unknown value \"call\" (expected \"deliverable\" or \"meeting\")",
+            "dir/t.toml:46:13: partnerships[0].deliverables[0].remind[0]: must be longer than zero",
+            "dir/t.toml:46:25: partnerships[0].deliverables[0].remind[2]: \"24h\" is listed twice",
+            "dir/t.toml:46:32: partnerships[0].deliverables[0].remind[3]: must be at most 366d",
+            "dir/t.toml:46:38: partnerships[0].deliverables[0].remind[4]: expected a string, found an integer",
+            "dir/t.toml:47:23: partnerships[0].deliverables[0].overdue_reminders: must be between 0 and 100, not -1",
+        ]
     );
+}
+
+#[test]
+fn deliverable_ids_are_unique_within_a_partnership() {
+    let twice = with_deliverable("  due = 2027-01-15\n")
+        + "  [[partnerships.deliverables]]\n  title = \"Library: draft!\"\n  owner = \"a\"\n  due = 2027-02-15\n"
+        + "  [[partnerships.deliverables]]\n  id = \"library-draft\"\n  title = \"Other\"\n  owner = \"b\"\n  due = 2027-02-15\n"
+        + "  [[partnerships.deliverables]]\n  title = \"图书馆\"\n  owner = \"b\"\n  due = 2027-02-15\n";
+    assert_eq!(
+        errors(&twice),
+        [
+            "dir/t.toml:45:11: partnerships[0].deliverables[1].title: this title gives the id \"library-draft\", already used on line 40: add `id = \"...\"`",
+            "dir/t.toml:49:8: partnerships[0].deliverables[2].id: duplicate deliverable id \"library-draft\" (first used on line 40)",
+            "dir/t.toml:54:11: partnerships[0].deliverables[3].title: an id cannot be made from this title (it has no ASCII letters or digits): add `id = \"...\"`",
+        ]
+    );
+    // The same id in two partnerships is fine: `/done` is said in a partnership's thread.
+    let two = with_deliverable("  due = 2027-01-15\n")
+        + "[[partnerships]]\nid = \"ab2\"\nkind = \"city-lga\"\nmembers = [\"a\", \"b\"]\nobjective = \"o\"\n\
+           language = \"en\"\nreply_within = \"1d\"\nchannels = { a = \"email\", b = \"email\" }\n"
+        + "  [[partnerships.deliverables]]\n  title = \"Library draft\"\n  owner = \"a\"\n  due = 2027-01-15\n";
+    parse(&two).unwrap();
+}
+
+#[test]
+fn reply_from_defaults_to_each_between_two() {
+    let config = parse(BASE).unwrap();
+    assert_eq!(config.partnerships[0].reply_from, c2c_config::ReplyFrom::Each);
+    let any = BASE.replace("reply_within = \"36h\"\n", "reply_within = \"36h\"\nreply_from = \"any\"\n");
+    assert_eq!(parse(&any).unwrap().partnerships[0].reply_from, c2c_config::ReplyFrom::Any);
+    assert_eq!(
+        errors(&any.replace("\"any\"", "\"all\"")),
+        ["dir/t.toml:39:14: partnerships[0].reply_from: unknown value \"all\" (expected \"each\" or \"any\")"]
+    );
+    assert_eq!(c2c_config::ReplyFrom::default_for(3), c2c_config::ReplyFrom::Any);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use c2c_config::{Channel, CityKind, CommitMode, Config, PartnershipKind, Security};
+use c2c_config::{Channel, CityKind, CommitMode, Config, DeliverableKind, PartnershipKind, ReplyFrom, Security};
 
 /// `*.toml` files of `dir` (not recursive), sorted; `Cargo.toml` excluded.
 fn tomls(dir: &Path) -> Vec<PathBuf> {
@@ -43,14 +43,7 @@ fn every_shipped_config_parses() {
 /// with indices as `[]`; what the problem says; the issue). The contract test accepts exactly
 /// these problems and no other; an entry goes when its feature lands.
 const PENDING: &[(&str, &str, u32)] = &[
-    ("bridge.working_hours", "unknown key", 14),
-    ("bridge.working_days", "unknown key", 14),
-    ("cities[].holidays", "unknown key", 14),
-    ("partnerships[].deliverables[].id", "unknown key", 14),
-    ("partnerships[].deliverables[].remind", "unknown key", 14),
-    ("partnerships[].deliverables[].kind", "unknown key", 14),
-    ("partnerships[].digest", "unknown key", 14),
-    ("partnerships[].reply_from", "unknown key", 14),
+    ("partnerships[].digest", "unknown key", 15),
     ("admins", "unknown key", 15),
     ("cities[].contacts[].topics", "unknown key", 15),
     ("partnerships[].kpis", "unknown key", 15),
@@ -138,6 +131,41 @@ fn the_demo_runs_without_env_vars() {
     assert_eq!(multi.kind, PartnershipKind::MultiCity);
     assert_eq!(multi.channel_of("gifu"), Some(Channel::Webhook));
     assert_eq!(multi.channel_of("lyon"), None);
+
+    // Follow-up: working time, reply_from, deliverables.
+    let gifu = config.city("gifu").unwrap();
+    assert_eq!(gifu.working.hours.to_string(), "08:30-17:15");
+    assert_eq!(gifu.working.days, c2c_config::Weekdays::MON_FRI, "from [bridge]");
+    assert_eq!(gifu.working.holidays.len(), 5);
+    assert_eq!(config.city("leeds").unwrap().working, c2c_config::WorkingTime::default());
+    assert_eq!(multi.reply_from, ReplyFrom::Any);
+    assert_eq!(config.partnership("hangzhou-leeds").unwrap().reply_from, ReplyFrom::Each, "the default for two");
+    let ids: Vec<&str> = multi.deliverables.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["joint-visitor-brochure", "kyoto-visit"]);
+    let visit = &multi.deliverables[1];
+    assert_eq!(visit.kind, DeliverableKind::Meeting);
+    assert_eq!(visit.due.to_rfc3339(), "2027-05-20T01:00:00+00:00");
+    assert_eq!(visit.due_as_written.to_string(), "2027-05-20T10:00:00+09:00");
+}
+
+/// The follow-up keys of the product contract, as its in-repo copy has them.
+#[test]
+fn the_contract_copy_reads_the_follow_up_keys() {
+    let config = Config::load(Path::new("tests/contract-example.toml")).unwrap();
+    assert_eq!(config.bridge.working, c2c_config::WorkingTime::default());
+    let hangzhou = config.city("hangzhou").unwrap();
+    let holidays: Vec<String> = hangzhou.working.holidays.iter().map(|d| d.to_string()).collect();
+    assert_eq!(holidays, ["2027-02-17", "2027-10-01"]);
+    let partnership = config.partnership("hangzhou-leeds").unwrap();
+    let [draft, visit] = &partnership.deliverables[..] else { panic!("two deliverables") };
+    assert_eq!((draft.id.as_str(), draft.kind), ("library-draft", DeliverableKind::Deliverable));
+    // The end of 15 January in Leeds (GMT).
+    assert_eq!(draft.due.to_rfc3339(), "2027-01-16T00:00:00+00:00");
+    assert_eq!(draft.remind, [std::time::Duration::from_secs(7 * 86_400), std::time::Duration::from_secs(86_400)]);
+    assert_eq!((visit.id.as_str(), visit.kind), ("spring-visit", DeliverableKind::Meeting));
+    // The end of 12 April in Hangzhou (UTC+8).
+    assert_eq!(visit.due.to_rfc3339(), "2027-04-12T16:00:00+00:00");
+    assert_eq!(visit.overdue_reminders, 3);
 }
 
 #[test]
@@ -171,7 +199,14 @@ fn the_full_example_reads_every_field() {
 
     let aspac = config.partnership("aspac-gifu").unwrap();
     assert_eq!(aspac.reply_within.as_secs(), 7 * 86_400);
-    assert_eq!(aspac.deliverables[0].due.to_string(), "2027-06-30");
+    let report = &aspac.deliverables[0];
+    assert_eq!(report.due_as_written.to_string(), "2027-06-30");
+    // The end of that day in the owner's zone (UCLG ASPAC, Jakarta, UTC+7).
+    assert_eq!(report.due.to_rfc3339(), "2027-06-30T17:00:00+00:00");
+    let aspac_city = config.city("uclg-aspac").unwrap();
+    assert_eq!(aspac_city.working.hours.to_string(), "08:00-16:00");
+    let hangzhou = config.partnership("hangzhou-leeds").unwrap();
+    assert_eq!(hangzhou.deliverables[1].due.to_rfc3339(), "2027-04-12T01:30:00+00:00");
     let languages: Vec<String> = config.languages_mentioned().into_iter().collect();
     assert_eq!(languages, ["en", "id", "ja", "zh"]);
 

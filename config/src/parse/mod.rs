@@ -32,11 +32,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .table_array(&mut diag, "cities")
         .into_iter()
         .map(|table| cities::city(&mut diag, table, &bridge))
-        .collect();
+        .collect::<Vec<_>>();
     let partnerships = root
         .table_array(&mut diag, "partnerships")
         .into_iter()
-        .map(|table| partnerships::partnership(&mut diag, table))
+        .map(|table| partnerships::partnership(&mut diag, table, &cities, bridge.default_timezone))
         .collect();
     root.finish(&mut diag);
 

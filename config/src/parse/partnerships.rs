@@ -6,13 +6,23 @@ use std::time::Duration;
 use c2c_core::Channel;
 
 use crate::diag::Diag;
-use crate::formats::{check_id, check_language};
-use crate::location::join_key;
-use crate::model::{Deliverable, OtherChannelRule, Partnership, PartnershipKind};
+use crate::formats::{check_id, check_language, parse_due};
+use crate::location::{join_index, join_key};
+use crate::model::{City, Deliverable, DeliverableKind, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom};
 use crate::parse::non_empty;
 use crate::reader::{Table, parse_duration};
 
-pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partnership {
+/// The longest a reminder may come before its due time.
+const MAX_REMIND: Duration = Duration::from_secs(366 * 86_400);
+
+/// A partnership; `cities` (parsed before) give deliverable owners' time zones, and
+/// `default_tz` stands in for an owner that is no city (reported by `validate`).
+pub(super) fn partnership(
+    diag: &mut Diag<'_>,
+    mut t: Table<'_, '_>,
+    cities: &[City],
+    default_tz: chrono_tz::Tz,
+) -> Partnership {
     let id = t.req_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
     let kind = t.req_parsed(diag, "kind", str::parse::<PartnershipKind>);
     let members = t.req_str_list(diag, "members").unwrap_or_default();
@@ -21,6 +31,7 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
     let reply_within = t.req_parsed(diag, "reply_within", |s| {
         parse_duration(s).and_then(|d| if d.is_zero() { Err("must be longer than zero".to_string()) } else { Ok(d) })
     });
+    let reply_from = t.opt_parsed(diag, "reply_from", str::parse::<ReplyFrom>);
     let on_other_channel = t.opt_parsed(diag, "on_other_channel", str::parse::<OtherChannelRule>);
     let channels_path = t.child("channels");
     let channels = t
@@ -51,8 +62,10 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
             ok
         })
         .collect();
-    let deliverables = t.table_array(diag, "deliverables").into_iter().map(|d| deliverable(diag, d)).collect();
+    let deliverables =
+        t.table_array(diag, "deliverables").into_iter().map(|d| deliverable(diag, d, cities, default_tz)).collect();
     t.finish(diag);
+    let reply_from = reply_from.unwrap_or_else(|| ReplyFrom::default_for(members.len()));
     Partnership {
         id: id.unwrap_or_default(),
         kind: kind.unwrap_or(PartnershipKind::MultiCity),
@@ -60,6 +73,7 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
         objective: objective.unwrap_or_default(),
         language: language.unwrap_or_default(),
         reply_within: reply_within.unwrap_or(Duration::from_secs(86_400)),
+        reply_from,
         on_other_channel: on_other_channel.unwrap_or_default(),
         channels,
         matrix_rooms,
@@ -67,10 +81,104 @@ pub(super) fn partnership(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Partners
     }
 }
 
-fn deliverable(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Deliverable {
+fn deliverable(diag: &mut Diag<'_>, mut t: Table<'_, '_>, cities: &[City], default_tz: chrono_tz::Tz) -> Deliverable {
+    let id = t.opt_parsed(diag, "id", |s| check_id(s).map(|()| s.to_string()));
+    let kind = t.opt_parsed(diag, "kind", str::parse::<DeliverableKind>);
+    let title_path = t.child("title");
     let title = t.req_parsed(diag, "title", non_empty);
-    let owner = t.req_str(diag, "owner");
-    let due = t.req_date(diag, "due");
+    let owner = t.req_str(diag, "owner").unwrap_or_default();
+    let due_path = t.child("due");
+    let due_as_written = t.req_when(diag, "due", parse_due);
+    let remind = remind(diag, &mut t);
+    let overdue_reminders = t.opt_int(diag, "overdue_reminders", 0, 100);
     t.finish(diag);
-    Deliverable { title: title.unwrap_or_default(), owner: owner.unwrap_or_default(), due: due.unwrap_or_default() }
+
+    let id = id.unwrap_or_else(|| {
+        let slug = title.as_deref().map(slug).unwrap_or_default();
+        if slug.is_empty() && title.is_some() {
+            diag.value_error(
+                &title_path,
+                "an id cannot be made from this title (it has no ASCII letters or digits): add `id = \"...\"`",
+            );
+        }
+        slug
+    });
+    let zone = cities.iter().find(|c| c.id == owner).map_or(default_tz, |c| c.timezone);
+    let due = due_as_written.and_then(|d| {
+        let due = d.resolve(zone);
+        if due.is_none() {
+            diag.value_error(&due_path, "this date is out of range");
+        }
+        due
+    });
+    Deliverable {
+        id,
+        kind: kind.unwrap_or_default(),
+        title: title.unwrap_or_default(),
+        owner,
+        due: due.unwrap_or_default(),
+        due_as_written: due_as_written.unwrap_or(crate::model::Due::Date(chrono::NaiveDate::MIN)),
+        remind: remind.unwrap_or_else(|| Deliverable::DEFAULT_REMIND.to_vec()),
+        overdue_reminders: overdue_reminders.map_or(Deliverable::DEFAULT_OVERDUE_REMINDERS, |n| n as u32),
+    }
+}
+
+/// `remind = ["7d", "1d"]`: durations above zero and at most [`MAX_REMIND`], none twice;
+/// longest first.
+fn remind(diag: &mut Diag<'_>, t: &mut Table<'_, '_>) -> Option<Vec<Duration>> {
+    let path = t.child("remind");
+    let texts = t.opt_str_list(diag, "remind")?;
+    let mut out: Vec<Duration> = Vec::with_capacity(texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let at = join_index(&path, i);
+        if diag.has_error(&at) {
+            continue;
+        }
+        let checked = parse_duration(text).and_then(|d| {
+            if d.is_zero() {
+                Err("must be longer than zero".to_string())
+            } else if d > MAX_REMIND {
+                Err("must be at most 366d".to_string())
+            } else {
+                Ok(d)
+            }
+        });
+        match checked {
+            Ok(d) if out.contains(&d) => diag.value_error(&at, format!("{text:?} is listed twice")),
+            Ok(d) => out.push(d),
+            Err(message) => diag.value_error(&at, message),
+        }
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    Some(out)
+}
+
+/// The default id of a deliverable: ASCII letters and digits of `title` lowercased, every other
+/// run of characters one `-`, none at either end, at most 64 characters (the longest id).
+pub(crate) fn slug(title: &str) -> String {
+    let mut out = String::with_capacity(title.len());
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(64);
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Library exchange programme draft"), "library-exchange-programme-draft");
+        assert_eq!(slug("  Q3 report: Hangzhou/Leeds (v2)! "), "q3-report-hangzhou-leeds-v2");
+        assert_eq!(slug("Café — visite"), "caf-visite");
+        assert_eq!(slug("图书馆交流"), "");
+        assert_eq!(slug(&"a ".repeat(40)).len(), 63);
+        assert!(crate::formats::check_id(&slug(&"word ".repeat(30))).is_ok());
+    }
 }
