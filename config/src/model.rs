@@ -647,7 +647,7 @@ pub struct Deliverable {
     /// When it falls due: a date is due at its end (24:00) in the owner city's time zone; a
     /// date-time is due then.
     pub due: DateTime<Utc>,
-    /// `due` as written, for texts: a date, or a date-time with its offset.
+    /// `due` as written, for texts: a date, or a date-time with the offset it was written with.
     pub due_as_written: Due,
     /// Reminders before `due`, each this long before it (`remind`, default `["7d", "1d"]`;
     /// may be empty): longest first, no duplicates, each above zero and at most 366 days.
@@ -697,7 +697,7 @@ impl Due {
 }
 
 impl std::fmt::Display for Due {
-    /// `2027-01-15`, or `2027-01-15T10:00:00+01:00`.
+    /// `2027-01-15`, or `2027-01-15T10:00:00+01:00` (RFC 3339; an offset of zero as `Z`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Due::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
