@@ -31,6 +31,9 @@ pub fn sample_conversation(partnership: &str) -> Conversation {
         thread_keys: BTreeMap::from([("leeds".to_string(), "T-1".to_string())]),
         channel_noticed: BTreeSet::new(),
         email_threads: BTreeMap::new(),
+        owing: Default::default(),
+        snoozed: Default::default(),
+        closed_at: None,
     }
 }
 
@@ -62,6 +65,7 @@ pub fn sample_message(conversation: &Conversation, seq: u64) -> Message {
         language: LanguageTag { code: "en".into(), confidence: 0.9, script: "Latin".into() },
         received_at: 1_700_000_000_000 + seq as i64,
         committed_at: 1_700_000_000_001 + seq as i64,
+        reminder: None,
     }
 }
 
@@ -110,6 +114,7 @@ pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message,
         )],
         accepted: vec![(NativeKey::webhook_delivery("leeds", &format!("msg_{seq}")), accepted)],
         outbox: vec![entry.clone()],
+        ..Commit::default()
     };
     (commit, message, entry)
 }
@@ -316,6 +321,60 @@ pub async fn entries_and_state_are_found_by_key<S: Store>(open: impl Fn() -> S) 
     assert_eq!(s.message(conv.id, 5).unwrap(), Some(message), "attachments survive the round trip");
 }
 
+/// Timers are kept until a commit marks them done, a timer written again under its key replaces
+/// it, and deliverables' state is kept whole; all of it survives a reopen.
+pub async fn timers_and_deliverables_are_kept_until_done<S: Store>(open: impl Fn() -> S) {
+    use crate::followup::{DeliverableState, Timer, TimerWhat};
+    let conv = sample_conversation("hangzhou-leeds");
+    let reply = |window: u32, due| Timer {
+        key: Timer::reply_key(conv.id, "leeds", 1_000, window),
+        due,
+        what: TimerWhat::Reply {
+            conversation: conv.id,
+            partnership: "hangzhou-leeds".into(),
+            member: "leeds".into(),
+            since: 1_000,
+            window,
+            point: due,
+        },
+    };
+    let mut d = DeliverableState::new("hangzhou-leeds", "library-draft");
+    {
+        let s = open();
+        let mut found = Vec::new();
+        s.each_timer(&mut |t| found.push(t)).unwrap();
+        assert!(found.is_empty());
+        s.commit(Commit { timers: vec![reply(1, 5_000), reply(2, 9_000)], ..Commit::default() }).await.unwrap();
+        // Written again under its key (moved into working hours): replaced, not added.
+        s.commit(Commit { timers: vec![reply(1, 6_000)], ..Commit::default() }).await.unwrap();
+        d.sent.insert("leeds/before:604800".into());
+        s.commit(Commit { deliverables: vec![d.clone()], ..Commit::default() }).await.unwrap();
+    }
+    let s = open();
+    let mut found = Vec::new();
+    s.each_timer(&mut |t| found.push(t)).unwrap();
+    found.sort_by_key(|t| t.due);
+    assert_eq!(found, vec![reply(1, 6_000), reply(2, 9_000)]);
+    assert_eq!(s.timer(&reply(2, 0).key).unwrap(), Some(reply(2, 9_000)));
+    assert_eq!(s.deliverable("hangzhou-leeds", "library-draft").unwrap(), Some(d.clone()));
+    assert_eq!(s.deliverable("hangzhou-leeds", "other").unwrap(), None);
+    assert_eq!(s.deliverables().unwrap(), vec![d]);
+    // Done in the same commit as what it did.
+    s.commit(Commit {
+        timers_done: vec![reply(1, 0).key],
+        messages: vec![sample_message(&conv, 3)],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    drop(s);
+    let s = open();
+    assert_eq!(s.timer(&reply(1, 0).key).unwrap(), None);
+    let mut left = Vec::new();
+    s.each_timer(&mut |t| left.push(t.key)).unwrap();
+    assert_eq!(left, vec![reply(2, 0).key]);
+}
+
 /// Generates one `#[tokio::test]` per conformance case. `$opener` is an expression evaluated
 /// afresh for every case; it must yield a closure that opens the same storage each time.
 #[macro_export]
@@ -331,7 +390,8 @@ macro_rules! store_conformance_tests {
             concurrent_commits_all_land,
             staged_commits_are_visible_before_they_are_durable,
             pending_outbox_is_found_again_after_many_restarts,
-            entries_and_state_are_found_by_key
+            entries_and_state_are_found_by_key,
+            timers_and_deliverables_are_kept_until_done
         );
     };
     (@cases $opener:expr; $($case:ident),*) => {

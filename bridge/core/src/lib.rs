@@ -11,6 +11,7 @@
 //!   Message-IDs and return paths).
 //! - [`channel`]: the three channels and the addresses a message arrives on or goes to.
 //! - [`envelope`]: what an inbound connector produces; the router fills in author and language.
+//! - [`followup`]: timed records (reminders due), what a member owes, deliverables' state.
 //! - [`filename`]: attachment file names from senders, cleaned the same way on every channel.
 //! - [`record`]: what the store keeps: messages, conversations, outbox entries.
 //! - [`connector`]: the connector trait, the inbox connectors submit to, delivery errors that say
@@ -24,6 +25,7 @@ pub mod channel;
 pub mod connector;
 pub mod envelope;
 pub mod filename;
+pub mod followup;
 pub mod ids;
 pub mod instance_key;
 pub mod memory;
@@ -40,6 +42,7 @@ pub use connector::{
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use filename::clean_filename;
+pub use followup::{DeliverableState, Owing, ReminderInfo, ReminderReason, Timer, TimerKey, TimerWhat};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use instance_key::InstanceKey;
 pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};

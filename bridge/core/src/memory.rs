@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::connector::Accepted;
+use crate::followup::{DeliverableState, Timer, TimerKey};
 use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
 use crate::store::{Commit, NativeKey, NativeRef, Staged, Store, StoreResult};
@@ -21,6 +22,8 @@ struct Inner {
     accepted: BTreeMap<NativeKey, Accepted>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     state: BTreeMap<String, String>,
+    timers: BTreeMap<TimerKey, Timer>,
+    deliverables: BTreeMap<(String, String), DeliverableState>,
     last_seq: u64,
 }
 
@@ -78,6 +81,15 @@ impl Store for MemoryStore {
         for o in commit.outbox {
             inner.last_seq = inner.last_seq.max(o.seq);
             inner.outbox.insert(o.id.clone(), o);
+        }
+        for t in commit.timers {
+            inner.timers.insert(t.key.clone(), t);
+        }
+        for k in commit.timers_done {
+            inner.timers.remove(&k);
+        }
+        for d in commit.deliverables {
+            inner.deliverables.insert((d.partnership.clone(), d.id.clone()), d);
         }
         Ok(Staged(0))
     }
@@ -144,6 +156,24 @@ impl Store for MemoryStore {
             self.lock().outbox.values().filter(|o| partnership.is_none_or(|p| o.partnership == p)).cloned().collect();
         v.sort_by(|a, b| (a.seq, &a.id).cmp(&(b.seq, &b.id)));
         Ok(v)
+    }
+
+    fn timer(&self, key: &TimerKey) -> StoreResult<Option<Timer>> {
+        Ok(self.lock().timers.get(key).cloned())
+    }
+
+    fn each_timer(&self, each: &mut dyn FnMut(Timer)) -> StoreResult<()> {
+        let timers: Vec<Timer> = self.lock().timers.values().cloned().collect();
+        timers.into_iter().for_each(each);
+        Ok(())
+    }
+
+    fn deliverable(&self, partnership: &str, id: &str) -> StoreResult<Option<DeliverableState>> {
+        Ok(self.lock().deliverables.get(&(partnership.to_string(), id.to_string())).cloned())
+    }
+
+    fn deliverables(&self) -> StoreResult<Vec<DeliverableState>> {
+        Ok(self.lock().deliverables.values().cloned().collect())
     }
 
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{Origin, Recipient};
 use crate::envelope::{Attachment, Author, LanguageTag};
+use crate::followup::{Owing, ReminderInfo};
 use crate::ids::{ConversationId, MessageId, Millis, OutboxId};
 
 /// What kind of post a message is. Everything but `Post` is written by the bridge itself.
@@ -26,6 +27,8 @@ pub enum MessageKind {
     Delayed,
     /// A follow-up reminder.
     Reminder,
+    /// A command from a contact (`/close`, `/snooze 3d`, ...): handled, answered, never relayed.
+    Command,
 }
 
 impl MessageKind {
@@ -37,6 +40,7 @@ impl MessageKind {
             MessageKind::DeliveryFailed => "delivery_failed",
             MessageKind::Delayed => "delayed",
             MessageKind::Reminder => "reminder",
+            MessageKind::Command => "command",
         }
     }
 }
@@ -64,6 +68,9 @@ pub struct Message {
     pub language: LanguageTag,
     pub received_at: Millis,
     pub committed_at: Millis,
+    /// What a reminder is about (kind `reminder` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<ReminderInfo>,
 }
 
 /// One thread inside a partnership.
@@ -93,6 +100,16 @@ pub struct Conversation {
     /// [`Conversation::note_email`]). What the bridge sends them next replies to the last one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub email_threads: BTreeMap<String, Vec<String>>,
+    /// Follow-up: member city → the reply it owes (see `c2c_followup` and the committer's
+    /// `reminders`). A member that posts owes nothing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owing: BTreeMap<String, Owing>,
+    /// Member city → until when its reminders in this conversation are snoozed (`/snooze`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub snoozed: BTreeMap<String, Millis>,
+    /// When a contact said no more replies are needed (`/close`); a new post reopens it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Millis>,
 }
 
 impl Conversation {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Accepted;
+use crate::followup::{DeliverableState, Timer, TimerKey};
 use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
 
@@ -80,6 +81,12 @@ pub struct Commit {
     /// Dedupe keys with the answer a replay gets.
     pub accepted: Vec<(NativeKey, Accepted)>,
     pub outbox: Vec<OutboxEntry>,
+    /// Timers written (a timer with the key of a stored one replaces it).
+    pub timers: Vec<Timer>,
+    /// Timers done: deleted, in the same commit as what they did.
+    pub timers_done: Vec<TimerKey>,
+    /// Deliverables' state (the whole record; last write wins).
+    pub deliverables: Vec<DeliverableState>,
 }
 
 impl Commit {
@@ -89,6 +96,9 @@ impl Commit {
             && self.natives.is_empty()
             && self.accepted.is_empty()
             && self.outbox.is_empty()
+            && self.timers.is_empty()
+            && self.timers_done.is_empty()
+            && self.deliverables.is_empty()
     }
 
     /// Append another commit's changes (later changes to the same record win).
@@ -98,6 +108,9 @@ impl Commit {
         self.natives.extend(other.natives);
         self.accepted.extend(other.accepted);
         self.outbox.extend(other.outbox);
+        self.timers.extend(other.timers);
+        self.timers_done.extend(other.timers_done);
+        self.deliverables.extend(other.deliverables);
     }
 }
 
@@ -194,6 +207,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
     /// One outbox entry.
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
+
+    /// One timer, by its key.
+    fn timer(&self, key: &TimerKey) -> StoreResult<Option<Timer>>;
+    /// Every timer not yet done, one at a time (read at start by the follow-up loop).
+    fn each_timer(&self, each: &mut dyn FnMut(Timer)) -> StoreResult<()>;
+    /// One deliverable's state.
+    fn deliverable(&self, partnership: &str, id: &str) -> StoreResult<Option<DeliverableState>>;
+    /// Every deliverable state the store holds.
+    fn deliverables(&self) -> StoreResult<Vec<DeliverableState>>;
 
     /// A connector's own small state (an IMAP UIDVALIDITY and last UID, a Matrix sync token).
     fn state(&self, key: &str) -> StoreResult<Option<String>>;

@@ -15,12 +15,14 @@
 //! | `a/` | native key | `Accepted` JSON (inbound dedupe: the answer a replay gets) |
 //! | `o/` | seq (16 hex) `/` outbox id | `OutboxEntry` JSON |
 //! | `s/` | a connector's state key | text (IMAP cursor, Matrix sync token) |
+//! | `t/` | timer key | `Timer` JSON (a reminder due; deleted when sent) |
+//! | `d/` | partnership `/` deliverable id | `DeliverableState` JSON |
 //!
 //! `meta/outbox_low` is the seq from which a scan for pending outbox entries starts: every
 //! entry before it is delivered or failed for good. It advances each time the pending entries
 //! are read at start-up.
 
-use c2c_core::{ConversationId, NativeKey, OutboxId};
+use c2c_core::{ConversationId, NativeKey, OutboxId, TimerKey};
 
 pub const SCHEMA_VERSION: &[u8] = b"meta/schema_version";
 pub const INSTANCE_ID: &[u8] = b"meta/instance_id";
@@ -29,6 +31,8 @@ pub const OUTBOX_LOW: &[u8] = b"meta/outbox_low";
 
 pub const CONVERSATIONS: &str = "c/";
 pub const OUTBOX: &str = "o/";
+pub const TIMERS: &str = "t/";
+pub const DELIVERABLES: &str = "d/";
 
 pub fn message(conversation: ConversationId, seq: u64) -> Vec<u8> {
     format!("m/{conversation}/{seq:016x}").into_bytes()
@@ -56,6 +60,14 @@ pub fn outbox(seq: u64, id: &OutboxId) -> Vec<u8> {
 
 pub fn state(key: &str) -> Vec<u8> {
     format!("s/{key}").into_bytes()
+}
+
+pub fn timer(key: &TimerKey) -> Vec<u8> {
+    format!("t/{key}").into_bytes()
+}
+
+pub fn deliverable(partnership: &str, id: &str) -> Vec<u8> {
+    format!("d/{partnership}/{id}").into_bytes()
 }
 
 /// The first possible outbox key with sequence number `seq`.

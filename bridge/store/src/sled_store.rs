@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use c2c_core::store::StoreResult;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, Message, NativeKey, NativeRef, OutboxEntry, OutboxId, Staged,
-    Store, StoreError,
+    Accepted, Commit, Conversation, ConversationId, DeliverableState, Message, NativeKey, NativeRef, OutboxEntry,
+    OutboxId, Staged, Store, StoreError, Timer, TimerKey,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -211,6 +211,15 @@ impl Store for SledStore {
             max_seq = max_seq.max(o.seq);
             batch.insert(keys::outbox(o.seq, &o.id), encode(o)?);
         }
+        for t in &commit.timers {
+            batch.insert(keys::timer(&t.key), encode(t)?);
+        }
+        for k in &commit.timers_done {
+            batch.remove(keys::timer(k));
+        }
+        for d in &commit.deliverables {
+            batch.insert(keys::deliverable(&d.partnership, &d.id), encode(d)?);
+        }
         // Serialised so the seq high-water mark only grows and tickets follow apply order.
         let _g = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         if max_seq > self.last_seq()? {
@@ -312,6 +321,26 @@ impl Store for SledStore {
 
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
         self.get(&keys::outbox(seq, id))
+    }
+
+    fn timer(&self, key: &TimerKey) -> StoreResult<Option<Timer>> {
+        self.get(&keys::timer(key))
+    }
+
+    fn each_timer(&self, each: &mut dyn FnMut(Timer)) -> StoreResult<()> {
+        for item in self.db.scan_prefix(keys::TIMERS) {
+            let (k, v) = item.map_err(sled_error)?;
+            each(decode(&k, &v)?);
+        }
+        Ok(())
+    }
+
+    fn deliverable(&self, partnership: &str, id: &str) -> StoreResult<Option<DeliverableState>> {
+        self.get(&keys::deliverable(partnership, id))
+    }
+
+    fn deliverables(&self) -> StoreResult<Vec<DeliverableState>> {
+        self.scan(keys::DELIVERABLES.as_bytes(), None)
     }
 
     fn state(&self, key: &str) -> StoreResult<Option<String>> {

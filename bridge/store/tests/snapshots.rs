@@ -67,6 +67,7 @@ fn message_encoding() {
             language: LanguageTag { code: "en".into(), confidence: 0.93, script: "Latin".into() },
             received_at: 1_700_000_000_000,
             committed_at: 1_700_000_000_004,
+            reminder: None,
         },
     );
 }
@@ -93,6 +94,9 @@ fn conversation_encoding() {
                 "jo.smith@leeds.example".into(),
                 vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
             )]),
+            owing: Default::default(),
+            snoozed: Default::default(),
+            closed_at: None,
         },
     );
 }

@@ -77,6 +77,7 @@ impl Committer {
             language: LanguageTag { code: lang.to_string(), confidence: 1.0, script: String::new() },
             received_at: now,
             committed_at: now,
+            reminder: None,
         }
     }
 

@@ -120,6 +120,9 @@ impl Committer {
             thread_keys: Default::default(),
             channel_noticed: Default::default(),
             email_threads: Default::default(),
+            owing: Default::default(),
+            snoozed: Default::default(),
+            closed_at: None,
         });
         conv.posts += 1;
         *conv.posts_by_city.entry(p.author.city.clone()).or_default() += 1;
@@ -151,6 +154,7 @@ impl Committer {
             language: p.language.clone(),
             received_at: env.received_at,
             committed_at: now,
+            reminder: None,
         }
     }
 
