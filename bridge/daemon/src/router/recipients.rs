@@ -19,36 +19,37 @@ pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
 /// Every recipient endpoint of a post by a contact of `author_city`, in a stable order
 /// (members in config order, then contacts in config order).
 pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str) -> Vec<Recipient> {
-    let mut out = Vec::new();
-    for member in partnership.members.iter().filter(|m| *m != author_city) {
-        let (Some(channel), Some(city)) = (partnership.channel_of(member), config.city(member)) else {
-            continue;
-        };
-        match channel {
-            Channel::Webhook => {
-                out.push(Recipient { city: member.clone(), contact: None, channel, address: member.clone() })
-            }
-            Channel::Matrix => out.push(Recipient {
-                city: member.clone(),
-                contact: None,
-                channel,
-                address: matrix_address(partnership, member),
-            }),
-            Channel::Email => {
-                for contact in &city.contacts {
-                    if let Some(email) = &contact.email {
-                        out.push(Recipient {
-                            city: member.clone(),
-                            contact: Some(contact.id.clone()),
-                            channel,
-                            address: email.clone(),
-                        });
-                    }
-                }
-            }
-        }
+    partnership
+        .members
+        .iter()
+        .filter(|m| *m != author_city)
+        .flat_map(|m| member_endpoints(config, partnership, m))
+        .collect()
+}
+
+/// The endpoints of one member's contacts on its agreed channel (what the bridge says to a
+/// member, such as a reminder, goes there too).
+pub fn member_endpoints(config: &Config, partnership: &Partnership, member: &str) -> Vec<Recipient> {
+    let (Some(channel), Some(city)) = (partnership.channel_of(member), config.city(member)) else {
+        return Vec::new();
+    };
+    let one = |address: String| vec![Recipient { city: member.to_string(), contact: None, channel, address }];
+    match channel {
+        Channel::Webhook => one(member.to_string()),
+        Channel::Matrix => one(matrix_address(partnership, member)),
+        Channel::Email => city
+            .contacts
+            .iter()
+            .filter_map(|contact| {
+                contact.email.as_ref().map(|email| Recipient {
+                    city: member.to_string(),
+                    contact: Some(contact.id.clone()),
+                    channel,
+                    address: email.clone(),
+                })
+            })
+            .collect(),
     }
-    out
 }
 
 /// The key ([`Recipient::endpoint_key`]) of every endpoint the config routes to: each webhook
