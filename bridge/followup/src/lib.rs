@@ -4,8 +4,12 @@
 //!
 //! - [`hours`]: the first instant inside a city's working hours at or after a time.
 //! - [`command`]: whether a post is a command (`/close`, `/snooze 3d`, ...).
+//! - [`windows`]: who owes a reply after a post, and the windows of `reply_within`.
+//! - [`deliverables`]: the reminder points of deliverables and meetings, and which is next.
 //! - [`texts`]: what reminders and command answers say, in the partnership's language.
 
 pub mod command;
+pub mod deliverables;
 pub mod hours;
 pub mod texts;
+pub mod windows;
