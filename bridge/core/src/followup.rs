@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversationId, Millis};
 
-/// What a timer is for, as a stable key: `reply/{conversation}/{member}/{since}/{window}` or
+/// What a timer is for, as a stable key: `reply/{conversation}/{member}/{since}/{window}`,
+/// `waiting/{conversation}/{member}/{since}/{waiting}` or
 /// `deliverable/{partnership}/{id}/{member}/{point}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -57,6 +58,17 @@ pub enum TimerWhat {
         window: u32,
         point: Millis,
     },
+    /// Tell `waiting` (a member) that `member` has still not answered the debt it has owed in
+    /// `conversation` since `since` (after its last window ended at `point`), in `waiting`'s
+    /// working hours.
+    Waiting {
+        conversation: ConversationId,
+        partnership: String,
+        member: String,
+        waiting: String,
+        since: Millis,
+        point: Millis,
+    },
     /// A reminder of a deliverable or meeting to `member` at `point` (`before:SECONDS` ahead of
     /// the due time, or `overdue:N`, the Nth reminder after it).
     Deliverable { partnership: String, deliverable: String, member: String, point: String, at: Millis },
@@ -66,6 +78,11 @@ impl Timer {
     /// The key of a reply window's timer.
     pub fn reply_key(conversation: ConversationId, member: &str, since: Millis, window: u32) -> TimerKey {
         TimerKey(format!("reply/{conversation}/{member}/{since}/{window}"))
+    }
+
+    /// The key of the timer telling `waiting` that `member` has still not answered.
+    pub fn waiting_key(conversation: ConversationId, member: &str, since: Millis, waiting: &str) -> TimerKey {
+        TimerKey(format!("waiting/{conversation}/{member}/{since}/{waiting}"))
     }
 
     /// The key of a deliverable reminder's timer.

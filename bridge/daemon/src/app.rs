@@ -23,6 +23,7 @@ use c2c_webhook::config::{SharedCities, WebhookCities};
 use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
 use crate::clock::Clock;
+use crate::followup::FollowUp;
 use crate::http::{self, HttpState};
 use crate::live::Live;
 use crate::metrics::Metrics;
@@ -243,8 +244,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (bounce_tx, bounce_rx) = tokio::sync::mpsc::unbounded_channel();
     let (router, work_rx) = Router::new(config.clone(), tagger.clone(), metrics.clone(), store.clone(), bounce_tx);
     let (outbox_tx, outbox_rx) = tokio::sync::mpsc::unbounded_channel();
-    let committer =
+    let mut committer =
         Committer::new(config.clone(), store.clone(), metrics.clone(), outbox_tx, key.clone(), clock.clone())?;
+    let (followup_tx, followup_rx) = tokio::sync::mpsc::unbounded_channel();
+    committer.followup = Some(followup_tx);
     let store_failed = committer.store_failed.clone();
 
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
@@ -280,11 +283,23 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let stop_inbound = Shutdown::new();
     let stop_committer = Shutdown::new();
     let stop_scheduler = Shutdown::new();
+    let stop_followup = Shutdown::new();
 
+    let followup = FollowUp {
+        store: store.clone(),
+        router: router.clone(),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+        caught_up: tokio::sync::watch::Sender::new(0),
+    };
+    // The stored timers, read before the committer starts, so a timer written from here on
+    // reaches the loop only through the committer.
+    let timers = followup.resume().context("reading the follow-up timers")?;
     // What is undelivered now, read before the committer and the connectors start, so an entry
     // committed from here on reaches the scheduler only through the committer.
     let resume = scheduler.resume().context("reading the undelivered outbox entries")?;
-    // If the committer or the scheduler ends unasked, the daemon stops (see `supervise`).
+    // If the committer, the scheduler or the follow-up loop ends unasked, the daemon stops (see
+    // `supervise`).
     let died = Shutdown::new();
     let committer_task = supervise::critical(
         "committer",
@@ -296,6 +311,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         "scheduler",
         scheduler.run(resume, outbox_rx, bounce_rx, stop_scheduler.clone()),
         stop_scheduler.clone(),
+        died.clone(),
+    );
+    let followup_task = supervise::critical(
+        "follow-up",
+        followup.run(timers, followup_rx, stop_followup.clone()),
+        stop_followup.clone(),
         died.clone(),
     );
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
@@ -334,6 +355,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         cities: cities.clone(),
         admin_token,
         matrix: matrix_connector,
+        router: router.clone(),
     };
     let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed, &died).await;
 
@@ -347,6 +369,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     for t in inbound_tasks {
         let _ = t.await;
     }
+    stop_followup.cancel();
+    let _ = followup_task.await;
     // The scheduler first: a delivery failing for good while it drains is recorded, with the
     // notice to its author, through the committer.
     stop_scheduler.cancel();
@@ -361,7 +385,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     if stopped_by == Stop::TaskDied {
         store.flush().await?;
         anyhow::bail!(
-            "stopped because the committer or the scheduler stopped unexpectedly (see the error above); nothing unwritten was acknowledged, and a restart resumes from what is on disk"
+            "stopped because the committer, the scheduler or the follow-up loop stopped unexpectedly (see the error above); nothing unwritten was acknowledged, and a restart resumes from what is on disk"
         );
     }
     store.flush().await?;
@@ -374,7 +398,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 enum Stop {
     Signal,
     StoreFailed,
-    /// The committer or the scheduler ended unasked (logged where it happened).
+    /// The committer, the scheduler or the follow-up loop ended unasked (logged where it happened).
     TaskDied,
 }
 
@@ -436,6 +460,8 @@ struct Reloadable {
     admin_token: Live<Option<Secret>>,
     /// Its portal rooms follow the config (new rooms, contacts re-invited).
     matrix: Option<MatrixConnector>,
+    /// Deliverables' reminders are planned again from the new config.
+    router: Router,
 }
 
 /// Wait for SIGTERM or SIGINT, or a store failure; reload the config on SIGHUP meanwhile.
@@ -491,6 +517,12 @@ fn reload(path: &Path, live: &Reloadable) {
         let connector = connector.clone();
         tokio::spawn(async move { connector.reload_portals(settings.portals).await });
     }
+    let router = live.router.clone();
+    tokio::spawn(async move {
+        if !router.plan_deliverables().await {
+            tracing::warn!("could not plan deliverable reminders after the reload; they are planned at the next start");
+        }
+    });
 }
 
 /// Create `dir` (and its parents) if needed and make it readable by this user only (0700),

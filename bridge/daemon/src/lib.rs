@@ -19,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod conversations;
+pub mod followup;
 pub mod http;
 pub mod live;
 pub mod metrics;

@@ -105,6 +105,21 @@ pub struct Metrics {
     http_header_timeouts: Counter,
     http_connections_refused: Counter,
     connector_restarts: Family<ChannelLabel, Counter>,
+    reminders: Family<ReasonLabel, Counter>,
+    reminders_scheduled: Gauge,
+    commands: Family<CommandLabel, Counter>,
+}
+
+/// Why a reminder was sent (`reply_overdue`, `deliverable_due`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+/// A command officers typed (`close`, `snooze`, ..., `invalid`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabel {
+    pub command: &'static str,
 }
 
 impl Default for Metrics {
@@ -218,6 +233,16 @@ impl Metrics {
             "HTTP connections closed because a request's header did not arrive within request_timeout (idle keep-alive ones included)",
             http_header_timeouts.clone(),
         );
+        let reminders = Family::<ReasonLabel, Counter>::default();
+        registry.register("reminders_sent", "Follow-up reminders committed for delivery, by reason", reminders.clone());
+        let reminders_scheduled = Gauge::default();
+        registry.register(
+            "reminders_scheduled",
+            "Follow-up reminders stored and waiting for their due time",
+            reminders_scheduled.clone(),
+        );
+        let commands = Family::<CommandLabel, Counter>::default();
+        registry.register("commands", "Commands from contacts (/close, /snooze, ...), handled", commands.clone());
         let connector_restarts = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "connector_restarts",
@@ -250,7 +275,22 @@ impl Metrics {
             http_header_timeouts,
             http_connections_refused,
             connector_restarts,
+            reminders,
+            reminders_scheduled,
+            commands,
         }
+    }
+
+    pub fn reminder_sent(&self, reason: c2c_core::ReminderReason) {
+        self.reminders.get_or_create(&ReasonLabel { reason: reason.as_str() }).inc();
+    }
+
+    pub fn set_reminders_scheduled(&self, n: usize) {
+        self.reminders_scheduled.set(n as i64);
+    }
+
+    pub fn command(&self, command: &'static str) {
+        self.commands.get_or_create(&CommandLabel { command }).inc();
     }
 
     pub fn connector_restarted(&self, channel: Channel) {

@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use c2c_config::Config;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, DeliveryStatus, InstanceKey, LanguageTag, Message, MessageId,
-    MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason,
+    Accepted, Commit, Conversation, ConversationId, DeliverableState, DeliveryStatus, InstanceKey, LanguageTag,
+    Message, MessageId, MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason,
+    Timer, TimerKey,
 };
 use tokio::sync::oneshot;
 
@@ -23,9 +24,41 @@ pub(crate) struct Batch {
     pub(super) accepted: HashMap<NativeKey, Accepted>,
     /// Answers to send once the batch is durable.
     pub(super) answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
-    pub(super) failures: Vec<oneshot::Sender<bool>>,
+    /// Work answered `true` once the batch is durable (`false` if it fails).
+    pub(super) done: Vec<oneshot::Sender<bool>>,
     /// Outbox entries recorded as updates, not new deliveries.
     pub(super) updated: HashSet<OutboxId>,
+    /// Timers written (`Some`) or done (`None`) in this batch, newest state.
+    pub(super) timers: HashMap<TimerKey, Option<Timer>>,
+    /// Deliverables' state written in this batch.
+    pub(super) deliverables: HashMap<(String, String), DeliverableState>,
+    /// Deliverables marked done through [`super::committer::Work::DeliverableDone`], answered once durable.
+    pub(super) marked: Vec<super::committer::Marked>,
+    /// Reminders made in this batch (counted once it is durable).
+    pub(super) reminders: Vec<c2c_core::ReminderReason>,
+}
+
+impl Batch {
+    /// Write `timer` (replacing one under its key).
+    pub(super) fn set_timer(&mut self, timer: Timer) {
+        self.timers.insert(timer.key.clone(), Some(timer));
+    }
+
+    /// Mark the timer under `key` done (deleted with this batch).
+    pub(super) fn timer_done(&mut self, key: TimerKey) {
+        self.timers.insert(key, None);
+    }
+
+    /// Move the batch's timers and deliverables into its commit.
+    pub(super) fn close(&mut self) {
+        for (key, timer) in self.timers.drain() {
+            match timer {
+                Some(t) => self.commit.timers.push(t),
+                None => self.commit.timers_done.push(key),
+            }
+        }
+        self.commit.deliverables.extend(self.deliverables.drain().map(|(_, d)| d));
+    }
 }
 
 impl Committer {
@@ -39,6 +72,27 @@ impl Committer {
             return Ok(Some(c.clone()));
         }
         self.store.conversation(id).map_err(Self::store_error)
+    }
+
+    /// A timer as this batch leaves it (`None` when done or never written).
+    pub(super) fn timer(&self, batch: &Batch, key: &TimerKey) -> Result<Option<Timer>, c2c_core::StoreError> {
+        match batch.timers.get(key) {
+            Some(t) => Ok(t.clone()),
+            None => self.store.timer(key),
+        }
+    }
+
+    /// A deliverable's state as this batch leaves it (new when never written).
+    pub(super) fn deliverable_state(
+        &self,
+        batch: &Batch,
+        partnership: &str,
+        id: &str,
+    ) -> Result<DeliverableState, c2c_core::StoreError> {
+        if let Some(d) = batch.deliverables.get(&(partnership.to_string(), id.to_string())) {
+            return Ok(d.clone());
+        }
+        Ok(self.store.deliverable(partnership, id)?.unwrap_or_else(|| DeliverableState::new(partnership, id)))
     }
 
     pub(super) fn native(&self, batch: &Batch, key: &NativeKey) -> Result<Option<NativeRef>, Refusal> {

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::outbox::{Context, Queued};
 
 use crate::clock::Clock;
+use crate::followup::TimerChanges;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::router::batch::Batch;
@@ -41,7 +42,17 @@ pub enum Work {
     /// A delivery is delayed: record the entry (noticed) and tell the author, in one commit;
     /// `done` is answered once that is durable.
     DeliveryDelayed { entry: Box<OutboxEntry>, reason: String, deadline: c2c_core::Millis, done: oneshot::Sender<bool> },
+    /// A follow-up timer fell due: act on it if it is still stored and due (see
+    /// `router::followup`); `done` is answered once the commit is durable.
+    Timer { key: c2c_core::TimerKey, done: oneshot::Sender<bool> },
+    /// Write the next reminder timer of every deliverable (at start and after a reload).
+    PlanDeliverables { done: oneshot::Sender<bool> },
+    /// Mark a deliverable done (the admin API, the CLI); the answer says what came of it.
+    DeliverableDone { partnership: String, id: String, by: String, done: oneshot::Sender<Result<String, String>> },
 }
+
+/// A deliverable marked done: where the answer goes once durable, and the answer.
+pub(super) type Marked = (oneshot::Sender<Result<String, String>>, Result<String, String>);
 
 /// Where an inbound message's answer goes once its batch is durable.
 pub(super) type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
@@ -49,11 +60,16 @@ pub(super) type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
 /// What a group hands on once it is durable: answers to senders, entries to the scheduler.
 struct Handoff {
     answers: Vec<(Reply, Result<Accepted, Refusal>, c2c_core::Channel)>,
-    /// Failed and delayed deliveries recorded in the group (see [`Work::DeliveryFailed`],
-    /// [`Work::DeliveryDelayed`]).
-    failures: Vec<oneshot::Sender<bool>>,
+    /// Work answered `true` once durable: failed and delayed deliveries recorded (see
+    /// [`Work::DeliveryFailed`], [`Work::DeliveryDelayed`]), timers acted on.
+    done: Vec<oneshot::Sender<bool>>,
+    /// Deliverables marked done, with the answer to give.
+    marked: Vec<super::committer::Marked>,
     queued: Vec<Queued>,
     outbox: mpsc::UnboundedSender<Vec<Queued>>,
+    timers: TimerChanges,
+    followup: Option<mpsc::UnboundedSender<TimerChanges>>,
+    reminders: Vec<c2c_core::ReminderReason>,
     metrics: Arc<Metrics>,
 }
 
@@ -68,16 +84,29 @@ impl Handoff {
                 Err(r) => self.metrics.refused(*channel, r.reason),
             }
         }
+        for reason in &self.reminders {
+            self.metrics.reminder_sent(*reason);
+        }
         if !self.queued.is_empty() {
             // The scheduler lives as long as the daemon; if it is gone we are stopping and the
             // entries are on disk for the next start.
             let _ = self.outbox.send(self.queued);
         }
+        // Before the answers: the follow-up loop learns what a timer's commit did before it
+        // hears that the commit is durable.
+        if !self.timers.is_empty()
+            && let Some(followup) = &self.followup
+        {
+            let _ = followup.send(self.timers);
+        }
         for (reply, result, _) in self.answers {
             let _ = reply.send(result);
         }
-        for done in self.failures {
+        for done in self.done {
             let _ = done.send(true);
+        }
+        for (reply, result) in self.marked {
+            let _ = reply.send(result);
         }
     }
 
@@ -92,8 +121,11 @@ impl Handoff {
             }
             let _ = reply.send(result);
         }
-        for done in self.failures {
+        for done in self.done {
             let _ = done.send(false);
+        }
+        for (reply, _) in self.marked {
+            let _ = reply.send(Err("the bridge could not store it; try again".into()));
         }
     }
 }
@@ -140,6 +172,8 @@ pub struct Committer {
     pub(super) key: InstanceKey,
     /// Commit times are read on it.
     pub(super) clock: Clock,
+    /// The follow-up loop hears of timers written and done, once durable.
+    pub followup: Option<mpsc::UnboundedSender<TimerChanges>>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -170,6 +204,7 @@ impl Committer {
             next_seq,
             key,
             clock,
+            followup: None,
         })
     }
 
@@ -225,21 +260,53 @@ impl Committer {
                     if let Err(e) = self.delivery_failed(&config, &mut batch, &entry, &reason) {
                         tracing::warn!(entry = %entry.id, error = %e, "could not tell the author about a failed delivery");
                     }
-                    batch.failures.push(done);
+                    batch.done.push(done);
                 }
                 Work::DeliveryDelayed { entry, reason, deadline, done } => {
                     if let Err(e) = self.delivery_delayed(&config, &mut batch, &entry, &reason, deadline) {
                         tracing::warn!(entry = %entry.id, error = %e, "could not tell the author about a delayed delivery");
                     }
-                    batch.failures.push(done);
+                    batch.done.push(done);
+                }
+                Work::Timer { key, done } => {
+                    if let Err(e) = self.timer_due(&config, &mut batch, &key) {
+                        tracing::warn!(timer = %key, error = %e, "could not act on a due timer; it is tried again");
+                        let _ = done.send(false);
+                        continue;
+                    }
+                    batch.done.push(done);
+                }
+                Work::PlanDeliverables { done } => {
+                    if let Err(e) = self.plan_deliverables(&config, &mut batch) {
+                        tracing::warn!(error = %e, "could not plan deliverable reminders");
+                        let _ = done.send(false);
+                        continue;
+                    }
+                    batch.done.push(done);
+                }
+                Work::DeliverableDone { partnership, id, by, done } => {
+                    let answer = self.mark_done(&config, &mut batch, &partnership, &id, &by);
+                    batch.marked.push((done, answer));
                 }
             }
         }
         self.metrics.commit_batch(messages);
-        let Batch { mut commit, conversations, answers, failures, updated, .. } = batch;
+        batch.close();
+        let Batch { mut commit, conversations, answers, done, marked, updated, reminders, .. } = batch;
         let queued = queued_entries(&commit, &conversations, &updated);
         commit.conversations = conversations.into_values().collect();
-        let handoff = Handoff { answers, failures, queued, outbox: self.outbox.clone(), metrics: self.metrics.clone() };
+        let timers = TimerChanges { set: commit.timers.clone(), done: commit.timers_done.clone() };
+        let handoff = Handoff {
+            answers,
+            done,
+            marked,
+            queued,
+            outbox: self.outbox.clone(),
+            timers,
+            followup: self.followup.clone(),
+            reminders,
+            metrics: self.metrics.clone(),
+        };
         let store = self.store.clone();
         let staging = std::time::Instant::now();
         // Off the async workers: staging may wait for a running flush (see `Store::stage`).

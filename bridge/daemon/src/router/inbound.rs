@@ -1,5 +1,7 @@
 //! A post becomes records, in steps: dedupe, partnership, the agreed-channel rule, the
-//! conversation, the message, its recipients, and the notice its author may need.
+//! conversation (and who owes a reply now), the message, its recipients, and the notice its
+//! author may need. A command (`/close`, ...) leaves the steps after the partnership for
+//! `commands`.
 
 use c2c_config::{Config, OtherChannelRule, Partnership};
 use c2c_core::{
@@ -21,9 +23,14 @@ impl Committer {
             return Ok(original);
         }
         let (partnership, conversation) = self.partnership_and_conversation(config, batch, &p)?;
+        let command = c2c_followup::command::parse(&p.envelope.text);
+        if command != c2c_followup::command::Parsed::NotACommand {
+            return self.command(config, batch, partnership, conversation, &p, command);
+        }
         let notice_needed = agreed_channel_rule(partnership, conversation.as_ref(), &p)?;
         let now = self.clock.now();
         let mut conv = self.continue_or_open(conversation, partnership, &p, now);
+        self.owing_after_post(config, batch, partnership, &mut conv, &p.author.city, now);
         let message = self.post(&conv, &p, now);
         let env = &p.envelope;
         if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
@@ -97,7 +104,7 @@ impl Committer {
     }
 
     /// The conversation record after this post: the one continued, or a new one.
-    fn continue_or_open(
+    pub(super) fn continue_or_open(
         &self,
         conversation: Option<Conversation>,
         partnership: &Partnership,
@@ -136,7 +143,7 @@ impl Committer {
     }
 
     /// The post's message record, next in commit order.
-    fn post(&mut self, conv: &Conversation, p: &Prepared, now: Millis) -> Message {
+    pub(super) fn post(&mut self, conv: &Conversation, p: &Prepared, now: Millis) -> Message {
         let env = &p.envelope;
         Message {
             id: MessageId::new(),
@@ -161,7 +168,7 @@ impl Committer {
     /// The id map: the conversation's short id (with its first post), the post's native ids
     /// and the author's thread key (scoped to this partnership, see `by_thread_key`), so
     /// replies citing any of them find the conversation.
-    fn note_native_ids(
+    pub(super) fn note_native_ids(
         &self,
         batch: &mut Batch,
         conv: &Conversation,

@@ -8,13 +8,18 @@
 //! - [`prepare`]: the stateless stage.
 //! - [`committer`]: the sequential stage and group commit; what it commits is built in `batch`
 //!   (the batch, its lookups, bridge messages, outbox entries), `inbound` (a post, step by step),
-//!   `resolve` (which conversation a post continues) and `author` (notices about deliveries).
+//!   `resolve` (which conversation a post continues) and `author` (notices about deliveries);
+//!   follow-up in `followup` (reply windows and their reminders), `deliverables` (deliverable
+//!   and meeting reminders, marking done) and `commands` (`/close`, `/snooze 3d`, ...).
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
 mod author;
 mod batch;
+mod commands;
 pub mod committer;
+mod deliverables;
+mod followup;
 mod inbound;
 pub mod notice;
 pub mod prepare;
@@ -101,6 +106,42 @@ impl Router {
             return false;
         }
         answer.await.unwrap_or(false)
+    }
+}
+
+impl Router {
+    /// Act on the follow-up timer `key` (if still stored and due); `true` once durable.
+    pub async fn timer_due(&self, key: c2c_core::TimerKey) -> bool {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Timer { key, done }).await.is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Write each deliverable's next reminder timer; `true` once durable.
+    pub async fn plan_deliverables(&self) -> bool {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::PlanDeliverables { done }).await.is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Mark a deliverable done on behalf of `by` (`admin`, `cli`): a sentence saying what came
+    /// of it, or why not.
+    pub async fn deliverable_done(&self, partnership: &str, id: &str, by: &str) -> Result<String, String> {
+        let (done, answer) = oneshot::channel();
+        let work = Work::DeliverableDone {
+            partnership: partnership.to_string(),
+            id: id.to_string(),
+            by: by.to_string(),
+            done,
+        };
+        if self.tx.send(work).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
     }
 }
 
