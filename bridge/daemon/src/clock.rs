@@ -80,6 +80,15 @@ impl Clock {
         self.set(self.now() + d.as_millis() as Millis);
     }
 
+    /// For a manual clock, a receiver that sees every time it is set (`None` on the wall clock):
+    /// a loop that must notice any move of a test's clock, not only its own due times.
+    pub fn subscribe(&self) -> Option<watch::Receiver<Millis>> {
+        match &*self.0 {
+            Source::Wall => None,
+            Source::Manual(now) => Some(now.subscribe()),
+        }
+    }
+
     /// Return once the clock reads `t` or later (at once if it already does).
     pub async fn sleep_until(&self, t: Millis) {
         match &*self.0 {

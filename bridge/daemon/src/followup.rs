@@ -115,7 +115,12 @@ impl FollowUp {
         }
         let mut inflight: JoinSet<(TimerKey, bool)> = JoinSet::new();
         let mut handed: HashSet<TimerKey> = HashSet::new();
+        // A test's clock: every move is looked at, so `caught_up` follows it.
+        let mut moves = self.clock.subscribe();
         loop {
+            if let Some(m) = &mut moves {
+                m.borrow_and_update();
+            }
             let now = self.clock.now();
             // Hand over what is due, earliest first.
             let ready: Vec<TimerKey> = due
@@ -160,6 +165,7 @@ impl FollowUp {
                     }
                 }
                 _ = self.clock.sleep_until(next.unwrap_or(Millis::MAX)), if next.is_some() => {}
+                Ok(()) = async { match &mut moves { Some(m) => m.changed().await, None => std::future::pending().await } } => {}
             }
         }
         inflight.shutdown().await;

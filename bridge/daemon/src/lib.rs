@@ -20,6 +20,8 @@ pub mod clock;
 pub mod commands;
 pub mod conversations;
 pub mod followup;
+#[cfg(test)]
+mod followup_tests;
 pub mod http;
 pub mod live;
 pub mod metrics;

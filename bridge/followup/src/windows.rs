@@ -7,9 +7,9 @@
 //! member is enough). Only posts count: notices, reminders, commands, auto-replies and bounces
 //! never reach here.
 //!
-//! Two windows per debt: after the first, the owing member is reminded; after the second, it is
-//! reminded again and the members waiting are told. Then the bridge says no more until someone
-//! posts.
+//! Two windows per debt: after the first, the owing member is reminded; after the second (a
+//! full `reply_within` from that reminder), it is reminded again and the members waiting are
+//! told. Then the bridge says no more until someone posts.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -97,6 +97,17 @@ impl Committer {
         if timer.due > now {
             return Ok(()); // moved meanwhile; the loop knows its new time
         }
+        // Due while the daemon was stopped, or the clock jumped: still only in the recipient's
+        // working hours.
+        let recipient = match &timer.what {
+            TimerWhat::Reply { member, .. } | TimerWhat::Deliverable { member, .. } => member,
+            TimerWhat::Waiting { waiting, .. } => waiting,
+        };
+        let working = working_due(config, recipient, now);
+        if working > now {
+            batch.set_timer(Timer { due: working, ..timer });
+            return Ok(());
+        }
         match &timer.what {
             TimerWhat::Reply { .. } => self.reply_due(config, batch, timer, now),
             TimerWhat::Waiting { .. } => self.waiting_due(config, batch, timer, now),
@@ -209,7 +220,9 @@ impl Committer {
         debt.reminders += 1;
         batch.timer_done(timer.key);
         if let Some(next) = windows::next_window(&debt) {
-            let point = windows::window_end(since, ms(p.reply_within), next);
+            // A full window from this reminder, not from the debt's start: two windows that
+            // both ended over a weekend must not be reminded together on Monday.
+            let point = now.saturating_add(ms(p.reply_within));
             debt.due = working_due(config, member, point);
             batch.set_timer(Timer {
                 key: Timer::reply_key(conv.id, member, since, next),

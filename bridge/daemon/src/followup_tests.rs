@@ -1,0 +1,420 @@
+//! Follow-up on a clock the tests set: reply windows reminded once at the right local time
+//! (London, Tokyo, Jakarta; a Friday evening, a holiday), the second window, replies, `/close`
+//! and `/snooze`, deliverables at 7d / 1d / overdue, `reply_from` any vs each, and restarts
+//! across a due time. The committer and the follow-up loop run for real on a memory store;
+//! after each move of the clock a test waits until the loop has acted on everything due
+//! (`FollowUp::caught_up`), then reads what went to the scheduler.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use c2c_config::Config;
+use c2c_core::memory::MemoryStore;
+use c2c_core::{
+    Accepted, Channel, Envelope, Inbox, MessageKind, Millis, NativeKey, Origin, ReminderReason, Shutdown, Store,
+};
+use c2c_language::Tagger;
+use chrono::TimeZone;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::followup::FollowUp;
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::outbox::Queued;
+use crate::router::Router;
+use crate::router::committer::Committer;
+
+const CONFIG: &str = r#"
+[bridge]
+name = "test bridge"
+data_dir = "data"
+listen = "127.0.0.1:1"
+working_hours = "09:00-17:00"
+working_days = ["mon", "tue", "wed", "thu", "fri"]
+
+[connectors.webhook]
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+timezone = "Europe/London"
+languages = ["en"]
+webhook = { url = "http://127.0.0.1:2/leeds", secret_env = "X_LEEDS" }
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+
+[[cities]]
+id = "tokyo"
+name = "Tokyo"
+country = "JP"
+timezone = "Asia/Tokyo"
+languages = ["ja", "en"]
+webhook = { url = "http://127.0.0.1:2/tokyo", secret_env = "X_TOKYO" }
+  [[cities.contacts]]
+  id = "tokyo-sato"
+  name = "Sato Hana"
+  role = "International Exchange"
+
+[[cities]]
+id = "jakarta"
+name = "Jakarta"
+country = "ID"
+timezone = "Asia/Jakarta"
+languages = ["id", "en"]
+holidays = ["2027-01-08"]
+webhook = { url = "http://127.0.0.1:2/jakarta", secret_env = "X_JKT" }
+  [[cities.contacts]]
+  id = "jakarta-budi"
+  name = "Budi Santoso"
+  role = "Cooperation Bureau"
+
+[[partnerships]]
+id = "lt"
+kind = "city-city"
+members = ["leeds", "tokyo"]
+objective = "o"
+language = "en"
+reply_within = "2d"
+channels = { leeds = "webhook", tokyo = "webhook" }
+
+  [[partnerships.deliverables]]
+  id = "draft"
+  title = "Library exchange draft"
+  owner = "leeds"
+  due = "2027-01-20"
+  remind = ["7d", "1d"]
+  overdue_reminders = 2
+
+  [[partnerships.deliverables]]
+  id = "visit"
+  kind = "meeting"
+  title = "Delegation visit"
+  owner = "tokyo"
+  due = "2027-02-10T10:00:00+09:00"
+  remind = ["1d"]
+
+[[partnerships]]
+id = "jt"
+kind = "city-city"
+members = ["jakarta", "tokyo"]
+objective = "o"
+language = "en"
+reply_within = "1d"
+channels = { jakarta = "webhook", tokyo = "webhook" }
+
+[[partnerships]]
+id = "trio-any"
+kind = "multi-city"
+members = ["leeds", "tokyo", "jakarta"]
+objective = "o"
+language = "en"
+reply_within = "1d"
+channels = { leeds = "webhook", tokyo = "webhook", jakarta = "webhook" }
+
+[[partnerships]]
+id = "trio-each"
+kind = "multi-city"
+members = ["leeds", "tokyo", "jakarta"]
+objective = "o"
+language = "en"
+reply_within = "1d"
+reply_from = "each"
+channels = { leeds = "webhook", tokyo = "webhook", jakarta = "webhook" }
+"#;
+
+/// A UTC instant in January or February 2027 (2027-01-04 is a Monday).
+fn utc(month: u32, day: u32, hour: u32, min: u32) -> Millis {
+    chrono::Utc.with_ymd_and_hms(2027, month, day, hour, min, 0).unwrap().timestamp_millis()
+}
+
+/// What the bridge said, as the scheduler got it: kind, reason, to which city, text.
+#[derive(Debug, Clone)]
+struct Said {
+    kind: MessageKind,
+    reason: Option<ReminderReason>,
+    to: String,
+    text: String,
+}
+
+struct Running {
+    router: Router,
+    outbox: mpsc::UnboundedReceiver<Vec<Queued>>,
+    caught_up: watch::Receiver<Millis>,
+    stop: Shutdown,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct H {
+    store: MemoryStore,
+    clock: Clock,
+    run: Running,
+}
+
+fn start(store: &MemoryStore, clock: &Clock) -> Running {
+    let config = Live::new(Config::parse(CONFIG, Path::new("test.toml")).unwrap());
+    let tagger = Tagger::new(config.get().languages_mentioned());
+    let metrics = Arc::new(Metrics::new());
+    let store_dyn: Arc<dyn Store> = Arc::new(store.clone());
+    let (bounces, _) = mpsc::unbounded_channel();
+    let (router, rx) = Router::new(config.clone(), Live::new(tagger), metrics.clone(), store_dyn.clone(), bounces);
+    let (tx, outbox) = mpsc::unbounded_channel();
+    let mut committer = Committer::new(
+        config.clone(),
+        store_dyn.clone(),
+        metrics.clone(),
+        tx,
+        c2c_core::InstanceKey::new([7; 32]),
+        clock.clone(),
+    )
+    .unwrap();
+    let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+    committer.followup = Some(changes_tx);
+    let followup = FollowUp {
+        store: store_dyn,
+        router: router.clone(),
+        clock: clock.clone(),
+        metrics,
+        caught_up: watch::Sender::new(Millis::MIN),
+    };
+    let caught_up = followup.caught_up.subscribe();
+    let timers = followup.resume().unwrap();
+    let stop = Shutdown::new();
+    let stop_committer = Shutdown::new();
+    let tasks = vec![
+        tokio::spawn(followup.run(timers, changes_rx, stop.clone())),
+        tokio::spawn(committer.run(rx, stop_committer.clone())),
+    ];
+    // The committer stops after the loop (see `stop`).
+    let stop_both = stop.clone();
+    tokio::spawn(async move {
+        stop_both.cancelled().await;
+        stop_committer.cancel();
+    });
+    Running { router, outbox, caught_up, stop, tasks }
+}
+
+impl H {
+    async fn new(at: Millis) -> H {
+        let store = MemoryStore::new("test");
+        let clock = Clock::manual(at);
+        let run = start(&store, &clock);
+        let mut h = H { store, clock, run };
+        h.at(at).await;
+        h
+    }
+
+    /// Stop the committer and the loop (a crash loses nothing stored), and start them again.
+    async fn restart(&mut self) {
+        self.run.stop.cancel();
+        for t in self.run.tasks.drain(..) {
+            t.await.unwrap();
+        }
+        self.run = start(&self.store, &self.clock);
+    }
+
+    /// Set the clock to `t`, wait until every timer due by then was acted on, and return what
+    /// the bridge said meanwhile (posts relayed are left out).
+    async fn at(&mut self, t: Millis) -> Vec<Said> {
+        self.clock.set(t);
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.run.caught_up.wait_for(|c| *c >= t))
+            .await
+            .expect("the follow-up loop did not catch up")
+            .unwrap();
+        let mut said = Vec::new();
+        while let Ok(batch) = self.run.outbox.try_recv() {
+            for q in batch {
+                let m = &q.context.as_ref().expect("committed with its message").message;
+                if m.kind == MessageKind::Post {
+                    continue;
+                }
+                said.push(Said {
+                    kind: m.kind,
+                    reason: m.reminder.as_ref().map(|r| r.reason),
+                    to: q.entry.recipient.city.clone(),
+                    text: m.text.clone(),
+                });
+            }
+        }
+        said
+    }
+
+    async fn post(
+        &mut self,
+        city: &str,
+        contact: &str,
+        partnership: &str,
+        conversation: Option<&Accepted>,
+        text: &str,
+    ) -> Accepted {
+        let origin = Origin { channel: Channel::Webhook, city: Some(city.into()), address: format!("/hooks/{city}") };
+        let id = ulid::Ulid::new().to_string();
+        let mut e = Envelope::new(origin, contact, NativeKey::webhook_delivery(city, &id), text);
+        e.partnership = Some(partnership.into());
+        e.conversation = conversation.map(|a| a.conversation.to_string());
+        self.run.router.submit(e).await.unwrap()
+    }
+}
+
+fn reminders(said: &[Said]) -> Vec<(ReminderReason, &str)> {
+    said.iter().filter(|s| s.kind == MessageKind::Reminder).map(|s| (s.reason.unwrap(), s.to.as_str())).collect()
+}
+
+#[tokio::test]
+async fn a_london_reply_window_is_reminded_in_london_working_hours_then_the_waiting_side_is_told() {
+    // Monday 10:00 in Tokyo: Tokyo writes; Leeds owes a reply within 2 days.
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    h.post("tokyo", "tokyo-sato", "lt", None, "Could you send the programme?").await;
+    // The window ends Wednesday 01:00 in London: at night, so the reminder waits for 09:00.
+    assert!(h.at(utc(1, 6, 8, 59)).await.is_empty());
+    let said = h.at(utc(1, 6, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
+    assert!(said[0].text.contains("Tokyo"), "names who waits: {}", said[0].text);
+    assert!(said[0].text.contains("Mon 4 Jan 2027 01:00 (Europe/London)"), "since when, in London: {}", said[0].text);
+    assert!(h.at(utc(1, 7, 12, 0)).await.is_empty(), "reminded once per window");
+    // The second window ends Friday 01:00 London: Leeds is reminded again at 09:00 London...
+    let said = h.at(utc(1, 8, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
+    // ...and Tokyo is told in Tokyo's working hours: it is 18:00 there, so Monday 09:00 Tokyo.
+    assert!(h.at(utc(1, 10, 23, 59)).await.is_empty());
+    let said = h.at(utc(1, 11, 0, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::WaitingOverdue, "tokyo")]);
+    assert!(said[0].text.contains("Leeds"), "{}", said[0].text);
+    // Then the bridge says no more until someone writes (up to the deliverables' first
+    // reminder on the 14th).
+    assert!(h.at(utc(1, 13, 17, 0)).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_window_ending_on_a_friday_evening_in_tokyo_is_reminded_on_monday_morning_there() {
+    let mut h = H::new(utc(1, 6, 10, 0)).await;
+    // Deliverable reminders of `lt` are not what this test is about: none falls due before the 14th.
+    h.post("leeds", "leeds-jo", "lt", None, "Agenda attached.").await;
+    // Due Friday 10:00 UTC = 19:00 in Tokyo: after hours, then the weekend.
+    assert!(h.at(utc(1, 8, 10, 0)).await.is_empty());
+    assert!(h.at(utc(1, 10, 23, 59)).await.is_empty(), "not on Sunday (Monday 08:59 in Tokyo)");
+    let said = h.at(utc(1, 11, 0, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "tokyo")]);
+}
+
+#[tokio::test]
+async fn a_window_ending_on_a_jakarta_holiday_is_reminded_on_its_next_working_day() {
+    // Thursday 10:00 in Jakarta; the window of a day ends on Friday the 8th, a holiday there.
+    let mut h = H::new(utc(1, 7, 3, 0)).await;
+    h.post("tokyo", "tokyo-sato", "jt", None, "Minutes of the call").await;
+    assert!(h.at(utc(1, 8, 3, 0)).await.is_empty(), "not on the holiday");
+    assert!(h.at(utc(1, 11, 1, 59)).await.is_empty(), "not before Monday 09:00 in Jakarta");
+    let said = h.at(utc(1, 11, 2, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "jakarta")]);
+}
+
+#[tokio::test]
+async fn a_reply_settles_the_window_and_nothing_is_sent_for_it() {
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    let a = h.post("tokyo", "tokyo-sato", "lt", None, "Question").await;
+    h.post("leeds", "leeds-jo", "lt", Some(&a), "Answer").await;
+    // Leeds answered: Leeds is never reminded of it. Tokyo now owes Leeds a reply, due
+    // Wednesday 10:00 in Tokyo.
+    let said = h.at(utc(1, 6, 2, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "tokyo")]);
+    let said = h.at(utc(1, 13, 17, 0)).await;
+    assert!(!reminders(&said).contains(&(ReminderReason::ReplyOverdue, "leeds")), "{said:?}");
+}
+
+#[tokio::test]
+async fn close_ends_every_window_of_the_conversation_and_is_answered_not_relayed() {
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    let a = h.post("tokyo", "tokyo-sato", "lt", None, "FYI: the report is online").await;
+    let origin = Origin { channel: Channel::Webhook, city: Some("leeds".into()), address: "/hooks/leeds".into() };
+    let mut e = Envelope::new(origin, "leeds-jo", NativeKey::webhook_delivery("leeds", "close-1"), "/close");
+    e.conversation = Some(a.conversation.to_string());
+    h.run.router.submit(e).await.unwrap();
+    let said = h.at(utc(1, 4, 1, 1)).await;
+    assert_eq!(said.len(), 1, "only the answer, nothing relayed to Tokyo: {said:?}");
+    assert_eq!((said[0].kind, said[0].to.as_str()), (MessageKind::Notice, "leeds"));
+    let conv = h.store.conversation(a.conversation).unwrap().unwrap();
+    assert!(conv.closed_at.is_some() && conv.owing.is_empty());
+    assert!(h.at(utc(1, 13, 17, 0)).await.is_empty(), "no reminder after /close");
+}
+
+#[tokio::test]
+async fn a_snoozed_window_is_reminded_when_the_snooze_ends_in_working_hours() {
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    let a = h.post("tokyo", "tokyo-sato", "lt", None, "Question").await;
+    // Leeds snoozes for 5 days: until Saturday 01:00, so Monday 09:00 in London.
+    h.post("leeds", "leeds-jo", "lt", Some(&a), "/snooze 5d").await;
+    let said = h.at(utc(1, 4, 1, 1)).await;
+    assert_eq!(said.iter().map(|s| s.kind).collect::<Vec<_>>(), [MessageKind::Notice]);
+    assert!(said[0].text.contains("Sat 9 Jan 2027 01:00 (Europe/London)"), "{}", said[0].text);
+    // One jump over the whole snooze (as a daemon stopped meanwhile would see it): the
+    // reminder still waits for working hours.
+    let said = h.at(utc(1, 11, 8, 59)).await;
+    assert!(said.is_empty(), "nothing while snoozed: {said:?}");
+    let said = h.at(utc(1, 11, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
+}
+
+#[tokio::test]
+async fn deliverables_are_reminded_a_week_and_a_day_before_then_when_overdue_until_done() {
+    let mut h = H::new(utc(1, 4, 9, 0)).await;
+    // Due at the end of 20 January in Leeds (21 January 00:00 UTC).
+    assert!(h.at(utc(1, 14, 8, 59)).await.is_empty());
+    let said = h.at(utc(1, 14, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::DeliverableDue, "leeds")]);
+    assert!(said[0].text.contains("/done draft"), "{}", said[0].text);
+    let said = h.at(utc(1, 20, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::DeliverableDue, "leeds")]);
+    let said = h.at(utc(1, 21, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::DeliverableOverdue, "leeds")]);
+    // Tokyo cannot mark Leeds's deliverable done; Leeds can.
+    h.post("tokyo", "tokyo-sato", "lt", None, "/done draft").await;
+    assert!(h.store.deliverable("lt", "draft").unwrap().unwrap().done_at.is_none());
+    h.post("leeds", "leeds-jo", "lt", None, "/done draft").await;
+    assert!(h.store.deliverable("lt", "draft").unwrap().unwrap().done_at.is_some());
+    let said = h.at(utc(1, 29, 9, 0)).await;
+    assert!(reminders(&said).is_empty(), "no overdue reminder once done: {said:?}");
+    // The meeting reminds every member a day before, each in its own working hours: 10:00 in
+    // Tokyo, then 09:00 in Leeds.
+    let said = h.at(utc(2, 9, 1, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::MeetingDue, "tokyo")]);
+    let said = h.at(utc(2, 9, 9, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::MeetingDue, "leeds")]);
+}
+
+#[tokio::test]
+async fn with_any_one_answer_settles_the_third_member_and_with_each_it_does_not() {
+    for (partnership, third_reminded_at) in [("trio-each", utc(1, 6, 2, 0)), ("trio-any", utc(1, 6, 3, 0))] {
+        // Tuesday 09:00 in Jakarta: Leeds writes; an hour later Tokyo answers.
+        let mut h = H::new(utc(1, 5, 2, 0)).await;
+        let a = h.post("leeds", "leeds-jo", partnership, None, "Proposal").await;
+        h.at(utc(1, 5, 3, 0)).await;
+        h.post("tokyo", "tokyo-sato", partnership, Some(&a), "Agreed").await;
+        let said = h.at(utc(1, 6, 2, 0)).await;
+        let jakarta_now = reminders(&said).iter().any(|(_, to)| *to == "jakarta");
+        assert_eq!(jakarta_now, third_reminded_at == utc(1, 6, 2, 0), "{partnership}: {said:?}");
+        if !jakarta_now {
+            // With `any`, Tokyo's answer settled Jakarta's debt; it owes a reply to Tokyo's post.
+            let said = h.at(third_reminded_at).await;
+            assert!(reminders(&said).contains(&(ReminderReason::ReplyOverdue, "jakarta")), "{partnership}: {said:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restart_across_a_due_time_sends_the_reminder_once() {
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    h.post("tokyo", "tokyo-sato", "lt", None, "Question").await;
+    h.restart().await;
+    // Stopped across the due time (Wednesday 09:00 London): sent once after the start...
+    h.clock.set(utc(1, 6, 12, 0));
+    h.restart().await;
+    let said = h.at(utc(1, 6, 12, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
+    // ...and not again after another.
+    h.restart().await;
+    assert!(h.at(utc(1, 7, 12, 0)).await.is_empty());
+}
