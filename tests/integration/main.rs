@@ -8,6 +8,7 @@ mod cli;
 mod conversation;
 mod crash;
 mod email;
+mod followup;
 mod interop;
 mod matrix;
 mod refusals;

@@ -271,6 +271,10 @@ impl Committer {
                 Work::Timer { key, done } => {
                     if let Err(e) = self.timer_due(&config, &mut batch, &key) {
                         tracing::warn!(timer = %key, error = %e, "could not act on a due timer; it is tried again");
+                        // Whatever this attempt marked for the timer is dropped, so the commit
+                        // cannot delete a timer whose reminder was not made. (Errors come from
+                        // store reads, before any reminder is added to the batch.)
+                        batch.timers.remove(&key);
                         let _ = done.send(false);
                         continue;
                     }
