@@ -2,7 +2,7 @@
 
 use c2c_core::{Channel, Delivery, Envelope, Millis, NativeKey, Origin};
 
-use crate::wire::{AttachmentNote, InboundPost, Language, OutboundPost, Sender};
+use crate::wire::{AttachmentNote, InboundPost, Language, OutboundPost, Reminder, Sender};
 
 /// The envelope for a verified inbound post from `city` with delivery id `webhook_id`. Its
 /// thread key goes in `thread_key` only: a key names a conversation within one partnership, which
@@ -57,6 +57,14 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
                 size: a.size,
             })
             .collect(),
+        reminder: m.reminder.as_ref().map(|r| Reminder {
+            reason: r.reason.as_str().to_string(),
+            conversation: r.conversation.map(|c| c.to_string()),
+            deliverable: r.deliverable.clone(),
+            due: rfc3339(r.due),
+            owed_by: r.owed_by.clone(),
+            waiting: r.waiting.clone(),
+        }),
     }
 }
 
@@ -94,6 +102,73 @@ mod tests {
         assert!(env.thread_refs.is_empty() && env.native_ids.is_empty(), "scoped per partnership by the router");
         assert_eq!(env.subject, None, "a blank subject is no subject");
         assert_eq!(env.origin.city.as_deref(), Some("leeds"));
+    }
+
+    fn delivery(message: c2c_core::Message) -> Delivery {
+        use c2c_core::conformance::sample_entry;
+        Delivery {
+            entry: sample_entry(&message, 0),
+            subject: message.subject.clone(),
+            message,
+            thread_key: None,
+            partnership_language: "en".into(),
+            recipient_name: None,
+        }
+    }
+
+    #[test]
+    fn a_reminder_carries_what_it_is_about_and_other_kinds_do_not() {
+        use c2c_core::conformance::{sample_conversation, sample_message};
+        use c2c_core::{MessageKind, ReminderInfo, ReminderReason};
+        let conv = sample_conversation("hangzhou-leeds");
+        let mut m = sample_message(&conv, 3);
+        let post = serde_json::to_value(post_for(&delivery(m.clone()), "bridge")).unwrap();
+        assert!(post.get("reminder").is_none(), "absent for a relayed post: {post}");
+
+        m.kind = MessageKind::Reminder;
+        m.author = None;
+        m.reminder = Some(ReminderInfo {
+            reason: ReminderReason::ReplyOverdue,
+            conversation: Some(conv.id),
+            deliverable: None,
+            due: 1_799_020_800_000,
+            owed_by: "hangzhou".into(),
+            waiting: vec!["leeds".into()],
+        });
+        let post = serde_json::to_value(post_for(&delivery(m.clone()), "C2C Bridge")).unwrap();
+        assert_eq!(post["kind"], "reminder");
+        assert_eq!(post["from"]["name"], "C2C Bridge");
+        assert_eq!(
+            post["reminder"],
+            serde_json::json!({
+                "reason": "reply_overdue",
+                "conversation": conv.id.to_string(),
+                "deliverable": null,
+                "due": "2027-01-04T00:00:00.000Z",
+                "owed_by": "hangzhou",
+                "waiting": ["leeds"],
+            })
+        );
+        // A city's system reads it back with the same type.
+        let read: crate::wire::OutboundPost = serde_json::from_value(post).unwrap();
+        assert_eq!(read.reminder.unwrap().owed_by, "hangzhou");
+
+        // A deliverable's reminder names it; every reason has its wire word.
+        for reason in ReminderReason::ALL {
+            m.reminder = Some(ReminderInfo {
+                reason,
+                conversation: None,
+                deliverable: Some("library-draft".into()),
+                due: 1_799_020_800_000,
+                owed_by: "leeds".into(),
+                waiting: vec!["hangzhou".into(), "gifu".into()],
+            });
+            let post = serde_json::to_value(post_for(&delivery(m.clone()), "bridge")).unwrap();
+            let r = &post["reminder"];
+            assert_eq!(r["reason"], reason.as_str());
+            assert_eq!((&r["conversation"], &r["deliverable"]), (&serde_json::Value::Null, &"library-draft".into()));
+            assert_eq!(r["waiting"], serde_json::json!(["hangzhou", "gifu"]));
+        }
     }
 
     #[test]

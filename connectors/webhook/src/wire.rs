@@ -1,5 +1,5 @@
 //! The JSON shapes on the wire, exactly as `product.md` specifies them (extended only with
-//! optional fields: `from.city_name`, `language.script`).
+//! optional fields: `from.city_name`, `language.script`, `attachments`).
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,28 @@ pub struct OutboundPost {
     /// contents: they are listed here and noted at the end of `text`. Absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentNote>,
+    /// What a `reminder` is about, so a city's system can act on it without reading `text`.
+    /// Absent for every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Reminder>,
+}
+
+/// The `reminder` object of a `kind = "reminder"` post (`product.md`, "Follow-up" → "Wire").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    /// `reply_overdue`, `waiting_overdue`, `deliverable_due`, `deliverable_overdue` or
+    /// `meeting_due`.
+    pub reason: String,
+    /// The conversation a reply is owed in; null for deliverables and meetings.
+    pub conversation: Option<String>,
+    /// The deliverable or meeting id; null for replies.
+    pub deliverable: Option<String>,
+    /// The due point the reminder is about (RFC 3339, UTC).
+    pub due: String,
+    /// The member city that owes the reply or the deliverable.
+    pub owed_by: String,
+    /// The member cities waiting for it.
+    pub waiting: Vec<String>,
 }
 
 /// A file that came with a message but is not carried over webhooks.
