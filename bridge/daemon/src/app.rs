@@ -340,6 +340,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         connectors: connectors.values().cloned().collect(),
         admin_token: admin_token.clone(),
         supervision,
+        router: router.clone(),
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");

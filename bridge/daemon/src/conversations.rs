@@ -160,7 +160,12 @@ pub fn collect_at(
             state: if c.closed_at.is_some() { State::Closed } else { State::Open },
             closed_at: c.closed_at.map(rfc3339),
             owing_detail: owing_detail(config, &c),
-            snoozed: c.snoozed.iter().filter(|(_, until)| **until > now).map(|(m, u)| (m.clone(), rfc3339(*u))).collect(),
+            snoozed: c
+                .snoozed
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(m, u)| (m.clone(), rfc3339(*u)))
+                .collect(),
             languages: c.languages.clone(),
             deliveries,
             problems,

@@ -3,19 +3,22 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use c2c_config::{Config, Secret};
-use c2c_core::{Connector, Store};
+use c2c_core::{Connector, Store, now_ms};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::conversations;
+use crate::deliverables::{self, Lookup};
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::router::Router;
 
 /// What the daemon's own routes need.
 #[derive(Clone)]
@@ -28,6 +31,9 @@ pub struct HttpState {
     pub admin_token: Live<Option<Secret>>,
     /// Inbound tasks that are down and being restarted.
     pub supervision: Arc<crate::supervise::Supervision>,
+    /// What admins change (a deliverable marked done) is committed through the router, like
+    /// every other change to the store.
+    pub router: Router,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -42,6 +48,8 @@ pub fn app(state: HttpState, extra: axum::Router, request_timeout: std::time::Du
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/conversations", get(api_conversations))
+        .route("/api/deliverables", get(api_deliverables))
+        .route("/api/deliverables/{id}/done", post(api_deliverable_done))
         .with_state(state)
         .merge(extra)
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "no such path", "code": "not_found"}))) })
@@ -80,15 +88,16 @@ async fn metrics(State(s): State<HttpState>, headers: HeaderMap) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
 }
 
+/// `?partnership=ID` of the listings.
 #[derive(Debug, Deserialize)]
-struct ConversationsQuery {
+struct PartnershipQuery {
     partnership: Option<String>,
 }
 
 async fn api_conversations(
     State(s): State<HttpState>,
     headers: HeaderMap,
-    Query(q): Query<ConversationsQuery>,
+    Query(q): Query<PartnershipQuery>,
 ) -> Response {
     if let Some(denied) = deny(&s, &headers) {
         return denied;
@@ -100,6 +109,86 @@ async fn api_conversations(
             (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": e.to_string(), "code": "store"}))).into_response()
         }
     }
+}
+
+/// Every configured deliverable and meeting with its status.
+async fn api_deliverables(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    Query(q): Query<PartnershipQuery>,
+) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
+    let config = s.config.get();
+    match deliverables::collect_at(s.store.as_ref(), &config, q.partnership.as_deref(), now_ms()) {
+        Ok(views) => Json(views).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "store"),
+    }
+}
+
+/// The body of `POST /api/deliverables/{id}/done`, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoneBody {
+    /// Needed only when several partnerships have a deliverable with this id.
+    partnership: Option<String>,
+}
+
+/// Mark a deliverable done (its reminders end), as `admin`: 200 with the sentence the committer
+/// answers once that is durable (also when it already was done); 404 for an id (or partnership)
+/// the config does not have; 409 when the id is in several partnerships and none was named.
+async fn api_deliverable_done(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
+    let asked = if body.iter().all(u8::is_ascii_whitespace) {
+        DoneBody::default()
+    } else {
+        match serde_json::from_slice::<DoneBody>(&body) {
+            Ok(b) => b,
+            Err(e) => {
+                let msg = format!("the body is not {{\"partnership\": ID}}: {e}");
+                return error(StatusCode::BAD_REQUEST, &msg, "malformed");
+            }
+        }
+    };
+    let (partnership, deliverable) = {
+        let config = s.config.get();
+        match deliverables::find(&config, &id, asked.partnership.as_deref()) {
+            Ok((p, d)) => (p.id.clone(), d.id.clone()),
+            Err(e) => return not_one(&e),
+        }
+    };
+    match s.router.deliverable_done(&partnership, &deliverable, "admin").await {
+        Ok(result) => {
+            Json(json!({"deliverable": deliverable, "partnership": partnership, "result": result})).into_response()
+        }
+        // The committer is stopping, or the store failed (the daemon then stops): try again.
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e, "unavailable"),
+    }
+}
+
+/// 409 `ambiguous` (with the partnerships to choose from) or 404 `not_found`.
+fn not_one(e: &Lookup) -> Response {
+    match e {
+        Lookup::Ambiguous { partnerships, .. } => {
+            let body = json!({"error": e.to_string(), "code": "ambiguous", "partnerships": partnerships});
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
+        Lookup::NoPartnership(_) | Lookup::NoDeliverable { .. } => {
+            error(StatusCode::NOT_FOUND, &e.to_string(), "not_found")
+        }
+    }
+}
+
+fn error(status: StatusCode, msg: &str, code: &str) -> Response {
+    (status, Json(json!({"error": msg, "code": code}))).into_response()
 }
 
 /// Bearer-token check for `/api/...` and `/metrics`: the refusal, or `None` when the token is
@@ -125,5 +214,285 @@ fn deny(s: &HttpState, headers: &HeaderMap) -> Option<Response> {
         None
     } else {
         refuse(StatusCode::UNAUTHORIZED, "missing or wrong bearer token", "unauthorized")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path as FilePath;
+    use std::time::Duration;
+
+    use c2c_core::memory::MemoryStore;
+    use c2c_core::{InstanceKey, Millis, Shutdown};
+    use c2c_language::Tagger;
+    use serde_json::Value;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::router::committer::Committer;
+
+    const TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+    /// Two partnerships with a deliverable `report` each; `library-draft` fell due long ago,
+    /// the reports and the visit are far ahead.
+    const CONFIG: &str = r#"
+[bridge]
+name = "test bridge"
+data_dir = "data"
+listen = "127.0.0.1:1"
+
+[connectors.webhook]
+
+[[cities]]
+id = "leeds"
+name = "Leeds"
+country = "GB"
+languages = ["en"]
+webhook = { url = "http://127.0.0.1:2/leeds", secret_env = "X_LEEDS" }
+  [[cities.contacts]]
+  id = "leeds-jo"
+  name = "Jo Smith"
+  role = "International Relations"
+
+[[cities]]
+id = "hangzhou"
+name = "Hangzhou"
+country = "CN"
+languages = ["zh", "en"]
+webhook = { url = "http://127.0.0.1:2/hangzhou", secret_env = "X_HZ" }
+  [[cities.contacts]]
+  id = "hz-li"
+  name = "Li Wei"
+  role = "Foreign Affairs Office"
+
+[[cities]]
+id = "gifu"
+name = "Gifu"
+country = "JP"
+languages = ["ja"]
+webhook = { url = "http://127.0.0.1:2/gifu", secret_env = "X_GIFU" }
+  [[cities.contacts]]
+  id = "gifu-sato"
+  name = "Sato Hana"
+  role = "International Exchange"
+
+[[partnerships]]
+id = "hangzhou-leeds"
+kind = "city-city"
+members = ["hangzhou", "leeds"]
+objective = "o"
+language = "en"
+reply_within = "5d"
+channels = { hangzhou = "webhook", leeds = "webhook" }
+  [[partnerships.deliverables]]
+  id = "library-draft"
+  title = "Library exchange programme draft"
+  owner = "leeds"
+  due = "2020-06-01T12:00:00Z"
+  [[partnerships.deliverables]]
+  id = "report"
+  title = "Annual report"
+  owner = "hangzhou"
+  due = "2100-01-01T00:00:00Z"
+
+[[partnerships]]
+id = "gifu-leeds"
+kind = "city-city"
+members = ["gifu", "leeds"]
+objective = "o"
+language = "en"
+reply_within = "5d"
+channels = { gifu = "webhook", leeds = "webhook" }
+  [[partnerships.deliverables]]
+  id = "report"
+  title = "Schools report"
+  owner = "gifu"
+  due = "2100-01-01T00:00:00Z"
+  [[partnerships.deliverables]]
+  id = "visit"
+  kind = "meeting"
+  title = "Delegation visit"
+  owner = "gifu"
+  due = "2100-05-20T10:00:00+09:00"
+"#;
+
+    /// When the committer marks things done: 2027-01-01T00:00:00Z.
+    const NOW: Millis = 1_798_761_600_000;
+
+    /// The daemon's HTTP app on a loopback port, with its router's committer on a memory store.
+    struct Api {
+        base: String,
+        store: MemoryStore,
+        http: reqwest::Client,
+        _outbox: mpsc::UnboundedReceiver<Vec<crate::outbox::Queued>>,
+        _stop: Shutdown,
+    }
+
+    impl Api {
+        async fn start() -> Self {
+            let config = Config::parse(CONFIG, FilePath::new("test.toml")).unwrap();
+            let tagger = Live::new(Tagger::new(config.languages_mentioned()));
+            let config = Live::new(config);
+            let store = MemoryStore::new("test");
+            let metrics = Arc::new(Metrics::new());
+            let (bounces, _) = mpsc::unbounded_channel();
+            let (router, work) = Router::new(config.clone(), tagger, metrics.clone(), Arc::new(store.clone()), bounces);
+            let (outbox_tx, outbox) = mpsc::unbounded_channel();
+            let key = InstanceKey::new([7; 32]);
+            let committer = Committer::new(
+                config.clone(),
+                Arc::new(store.clone()),
+                metrics.clone(),
+                outbox_tx,
+                key,
+                Clock::manual(NOW),
+            )
+            .unwrap();
+            let stop = Shutdown::new();
+            tokio::spawn(committer.run(work, stop.clone()));
+            let state = HttpState {
+                metrics,
+                store: Arc::new(store.clone()),
+                config,
+                connectors: Vec::new(),
+                admin_token: Live::new(Some(Secret::new(TOKEN))),
+                supervision: Default::default(),
+                router,
+            };
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let app = app(state, axum::Router::new(), Duration::from_secs(30));
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Self { base, store, http: reqwest::Client::new(), _outbox: outbox, _stop: stop }
+        }
+
+        async fn get(&self, path: &str) -> (u16, Value) {
+            let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await.unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        }
+
+        async fn done(&self, id: &str, body: Option<&str>) -> (u16, Value) {
+            let mut r = self.http.post(format!("{}/api/deliverables/{id}/done", self.base)).bearer_auth(TOKEN);
+            if let Some(b) = body {
+                r = r.header("content-type", "application/json").body(b.to_string());
+            }
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        }
+
+        fn done_by(&self, partnership: &str, id: &str) -> Option<(Millis, String)> {
+            let s = self.store.deliverable(partnership, id).unwrap()?;
+            s.done_at.zip(s.done_by)
+        }
+    }
+
+    /// `partnership/id status` of each listed deliverable.
+    fn statuses(list: &Value) -> Vec<String> {
+        let s = |v: &Value| v.as_str().unwrap().to_string();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{}/{} {}", s(&d["partnership"]), s(&d["id"]), s(&d["status"])))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn deliverables_are_listed_with_their_status_and_marked_done_through_the_committer() {
+        let api = Api::start().await;
+        let (status, list) = api.get("/api/deliverables").await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(
+            list[0],
+            json!({
+                "partnership": "hangzhou-leeds", "id": "library-draft", "title": "Library exchange programme draft",
+                "kind": "deliverable", "owner": "leeds", "due": "2020-06-01T12:00:00Z", "status": "overdue",
+                "done_at": null, "done_by": null,
+            })
+        );
+        assert_eq!(list[3]["kind"], "meeting");
+        assert_eq!(list[3]["due"], "2100-05-20T01:00:00Z", "in UTC");
+        assert_eq!(
+            statuses(&list),
+            [
+                "hangzhou-leeds/library-draft overdue",
+                "hangzhou-leeds/report open",
+                "gifu-leeds/report open",
+                "gifu-leeds/visit open",
+            ]
+        );
+
+        // Without a body: the id is the only one by that name.
+        let (status, answer) = api.done("library-draft", None).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            answer,
+            json!({
+                "deliverable": "library-draft",
+                "partnership": "hangzhou-leeds",
+                "result": "`library-draft` (Library exchange programme draft) is marked done",
+            })
+        );
+        assert_eq!(
+            api.done_by("hangzhou-leeds", "library-draft"),
+            Some((NOW, "admin".into())),
+            "durable when answered"
+        );
+        // Again: nothing changes, and the answer says so.
+        let (status, again) = api.done("library-draft", Some("{}")).await;
+        assert_eq!(status, 200);
+        assert!(again["result"].as_str().unwrap().ends_with("was already done"), "{again}");
+
+        let (_, list) = api.get("/api/deliverables?partnership=hangzhou-leeds").await;
+        assert_eq!(list.as_array().unwrap().len(), 2, "only the partnership asked for: {list}");
+        assert_eq!(list[0]["status"], "done_late");
+        assert_eq!((&list[0]["done_at"], &list[0]["done_by"]), (&json!("2027-01-01T00:00:00Z"), &json!("admin")));
+    }
+
+    #[tokio::test]
+    async fn an_id_in_several_partnerships_is_a_conflict_until_one_is_named() {
+        let api = Api::start().await;
+        let (status, answer) = api.done("report", None).await;
+        assert_eq!(status, 409, "{answer}");
+        assert_eq!(answer["code"], "ambiguous");
+        assert_eq!(answer["partnerships"], json!(["hangzhou-leeds", "gifu-leeds"]));
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains("hangzhou-leeds, gifu-leeds") && error.contains("\"partnership\""), "{error}");
+        assert_eq!(api.done_by("hangzhou-leeds", "report"), None);
+
+        let (status, answer) = api.done("report", Some(r#"{"partnership": "gifu-leeds"}"#)).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!((&answer["deliverable"], &answer["partnership"]), (&json!("report"), &json!("gifu-leeds")));
+        assert_eq!(api.done_by("gifu-leeds", "report"), Some((NOW, "admin".into())));
+        assert_eq!(api.done_by("hangzhou-leeds", "report"), None, "the other partnership's is untouched");
+        let (_, list) = api.get("/api/deliverables?partnership=gifu-leeds").await;
+        assert_eq!(list[0]["status"], "done_on_time");
+    }
+
+    #[tokio::test]
+    async fn unknown_ids_are_not_found_bad_bodies_are_refused_and_the_token_is_checked() {
+        let api = Api::start().await;
+        for (id, body) in [
+            ("nope", None),
+            ("report", Some(r#"{"partnership": "nope"}"#)),
+            ("library-draft", Some(r#"{"partnership": "gifu-leeds"}"#)),
+        ] {
+            let (status, answer) = api.done(id, body).await;
+            assert_eq!((status, &answer["code"]), (404, &json!("not_found")), "{id} {body:?}: {answer}");
+        }
+        for body in ["[1]", r#"{"partnership": 5}"#, r#"{"partner": "gifu-leeds"}"#] {
+            let (status, answer) = api.done("visit", Some(body)).await;
+            assert_eq!((status, &answer["code"]), (400, &json!("malformed")), "{body}: {answer}");
+        }
+        assert_eq!(api.done_by("gifu-leeds", "visit"), None);
+
+        let url = |p: &str| format!("{}{p}", api.base);
+        let r = api.http.post(url("/api/deliverables/visit/done")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let r = api.http.post(url("/api/deliverables/visit/done")).bearer_auth("wrong").send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let r = api.http.get(url("/api/deliverables")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(api.done_by("gifu-leeds", "visit"), None);
     }
 }

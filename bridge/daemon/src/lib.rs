@@ -10,6 +10,7 @@
 //! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
 //! - [`metrics`]: every metric, in one place.
 //! - [`conversations`]: the admin view of threads and deliveries.
+//! - [`deliverables`]: the admin view of deliverables and meetings, and which one an id names.
 //! - [`cli`] and [`commands`]: the command line.
 //! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
 //! - [`live`], [`sanitize`]: small helpers.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod conversations;
+pub mod deliverables;
 pub mod followup;
 #[cfg(test)]
 mod followup_tests;
