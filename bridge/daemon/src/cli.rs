@@ -1,5 +1,5 @@
-//! The command line: `run`, `check-config`, `conversations`, `tag-language`, and two helpers
-//! for cities integrating by webhook (`webhook-send`, `webhook-listen`).
+//! The command line: `run`, `check-config`, `conversations`, `deliverable done`, `tag-language`,
+//! and two helpers for cities integrating by webhook (`webhook-send`, `webhook-listen`).
 
 use std::path::PathBuf;
 
@@ -40,6 +40,11 @@ pub enum Command {
         partnership: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Deliverables and meetings.
+    Deliverable {
+        #[command(subcommand)]
+        action: DeliverableAction,
     },
     /// Tag each line of stdin with a language: prints `code<TAB>confidence<TAB>script` per line.
     TagLanguage {
@@ -92,5 +97,20 @@ pub enum Command {
         /// Address to listen on (default: the host and port of the first matching city's URL).
         #[arg(long)]
         listen: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliverableAction {
+    /// Mark a deliverable or meeting done, which ends its reminders. Asks the running daemon
+    /// (its admin API, with the admin token the config names): changes go through it.
+    Done {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// Its id (`[[partnerships.deliverables]] id`).
+        id: String,
+        /// The partnership, needed when several have a deliverable with this id.
+        #[arg(long)]
+        partnership: Option<String>,
     },
 }

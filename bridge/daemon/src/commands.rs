@@ -10,9 +10,11 @@ use c2c_core::Store;
 use c2c_language::Tagger;
 use clap::Parser;
 
+use crate::admin_client::AdminApi;
 use crate::app::{self, BadConfig};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DeliverableAction};
 use crate::conversations::{self, ConversationView};
+use crate::deliverables;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -23,6 +25,9 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { config, env } => return check_config(&config, env),
         Command::Conversations { config, partnership, json } => {
             runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json))
+        }
+        Command::Deliverable { action: DeliverableAction::Done { config, id, partnership } } => {
+            runtime().block_on(deliverable_done(&config, &id, partnership.as_deref()))
         }
         Command::TagLanguage { config, languages, priors } => tag_language(config.as_deref(), &languages, &priors),
         Command::WebhookSend { config, city, from, partnership, conversation, thread_key, subject, id, url, text } => {
@@ -120,22 +125,20 @@ async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -
 }
 
 async fn from_daemon(config: &Config, partnership: Option<&str>) -> anyhow::Result<Vec<ConversationView>> {
-    let token = config
-        .bridge
-        .admin_token
-        .as_ref()
-        .context("no admin token is configured ([bridge] admin_token_env), so the daemon's API cannot be asked")?
-        .resolve()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut url = format!("http://{}/api/conversations", config.bridge.listen);
-    if let Some(p) = partnership {
-        url.push_str(&format!("?partnership={p}"));
-    }
-    let response = reqwest::Client::new().get(&url).bearer_auth(token.expose()).send().await?;
-    if !response.status().is_success() {
-        anyhow::bail!("{url}: HTTP {}: {}", response.status(), response.text().await.unwrap_or_default());
-    }
-    Ok(response.json().await?)
+    let query: Vec<(&str, &str)> = partnership.map(|p| ("partnership", p)).into_iter().collect();
+    AdminApi::new(config)?.get("/api/conversations", &query).await
+}
+
+/// `deliverable done`: through the running daemon, which holds the store and commits the change
+/// (ending the deliverable's reminders) like a `/done` in a thread. The id is checked against
+/// the config file first, so a typo is told even when the daemon is not running.
+async fn deliverable_done(path: &Path, id: &str, partnership: Option<&str>) -> anyhow::Result<()> {
+    let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    deliverables::find(&config, id, partnership).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let body = partnership.map(|p| serde_json::json!({ "partnership": p }));
+    let answer = AdminApi::new(&config)?.post(&format!("/api/deliverables/{id}/done"), body.as_ref()).await?;
+    println!("{}", answer["result"].as_str().unwrap_or("done"));
+    Ok(())
 }
 
 fn tag_language(config: Option<&Path>, languages: &[String], priors: &[String]) -> anyhow::Result<()> {

@@ -11,10 +11,12 @@
 //! - [`metrics`]: every metric, in one place.
 //! - [`conversations`]: the admin view of threads and deliveries.
 //! - [`deliverables`]: the admin view of deliverables and meetings, and which one an id names.
-//! - [`cli`] and [`commands`]: the command line.
+//! - [`cli`] and [`commands`]: the command line; [`admin_client`]: its client of the running
+//!   daemon's admin API.
 //! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
 //! - [`live`], [`sanitize`]: small helpers.
 
+pub mod admin_client;
 pub mod app;
 pub mod cli;
 pub mod clock;
