@@ -3,8 +3,9 @@
 //!
 //! Its JSON is a public shape: fields may be added, never renamed. Who owes a reply comes from
 //! the follow-up record the committer keeps on the conversation (`Conversation::owing`: the
-//! debts the bridge sends reminders for); a conversation written before that record existed
-//! falls back to "every member but the one that wrote last".
+//! debts the bridge sends reminders for); an open conversation without that record (written
+//! before it existed, or reopened by `/reopen` and not posted in since) falls back to "every
+//! member but the one that wrote last", with no detail.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -26,7 +27,8 @@ pub struct ConversationView {
     pub posts_by_city: BTreeMap<String, u64>,
     pub last_post_at: Option<String>,
     pub last_post_city: Option<String>,
-    /// Members that owe a reply (the cities of `owing_detail`; none once closed).
+    /// Members that owe a reply: the cities of `owing_detail` (see the module's note); none
+    /// once closed.
     pub owing: Vec<String>,
     /// When the earliest reply is due (the start of its debt + the partnership's
     /// `reply_within`).
@@ -122,7 +124,7 @@ pub fn collect_at(
             let first = c.owing.values().map(|o| o.since).min();
             (c.owing.keys().cloned().collect(), first.zip(within).map(|(since, w)| since.saturating_add(w)))
         } else {
-            // Written before the follow-up record: everyone but the city that wrote last.
+            // No follow-up record: everyone but the city that wrote last.
             let owing: Vec<String> =
                 p.map(|p| c.owing(&p.members).into_iter().map(String::from).collect()).unwrap_or_default();
             let due = c.last_post_at.zip(within).filter(|_| !owing.is_empty()).map(|(last, w)| last.saturating_add(w));
