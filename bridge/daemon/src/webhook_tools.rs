@@ -131,6 +131,14 @@ fn receive(
                 post.language.confidence,
                 post.text.replace('\n', "\n  ")
             );
+            if let Some(r) = &post.reminder {
+                let about = r.deliverable.as_deref().or(r.conversation.as_deref()).unwrap_or("-");
+                let waiting = r.waiting.join(", ");
+                println!(
+                    "  reminder {} about {about}: owed by {}, waiting {waiting}, due {}",
+                    r.reason, r.owed_by, r.due
+                );
+            }
             StatusCode::NO_CONTENT
         }
         Err(e) => {
