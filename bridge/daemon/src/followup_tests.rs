@@ -366,6 +366,7 @@ async fn deliverables_are_reminded_a_week_and_a_day_before_then_when_overdue_unt
     let said = h.at(utc(1, 14, 9, 0)).await;
     assert_eq!(reminders(&said), [(ReminderReason::DeliverableDue, "leeds")]);
     assert!(said[0].text.contains("/done draft"), "{}", said[0].text);
+    assert!(said[0].text.contains("Wed 20 Jan 2027"), "a date as written, not the midnight after: {}", said[0].text);
     let said = h.at(utc(1, 20, 9, 0)).await;
     assert_eq!(reminders(&said), [(ReminderReason::DeliverableDue, "leeds")]);
     let said = h.at(utc(1, 21, 9, 0)).await;

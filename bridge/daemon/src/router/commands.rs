@@ -12,6 +12,7 @@ use c2c_followup::texts::{self, Answer};
 
 use crate::router::batch::{Batch, push_entries};
 use crate::router::committer::Committer;
+use crate::router::deliverables::due_text;
 use crate::router::followup::{city_names, local_text};
 use crate::router::prepare::Prepared;
 use crate::router::recipients::reply_endpoint;
@@ -173,7 +174,7 @@ impl Committer {
                 continue;
             }
             let due = d.due.timestamp_millis();
-            lines.push(texts::status_deliverable(lang, &d.title, &d.id, &local_text(config, city, due), due < now));
+            lines.push(texts::status_deliverable(lang, &d.title, &d.id, &due_text(config, d, city), due < now));
         }
         Ok(match lines.is_empty() {
             true => texts::answer(lang, &Answer::NothingOwed),

@@ -4,7 +4,7 @@
 //! its title), the point is recorded as sent in the deliverable's state, and the next point's
 //! timer is written, all in one commit. Marking a deliverable done ends its timers.
 
-use c2c_config::{Config, Deliverable, DeliverableKind, Partnership};
+use c2c_config::{Config, Deliverable, DeliverableKind, Due, Partnership};
 use c2c_core::{
     Conversation, ConversationId, DeliverableState, Millis, NativeKey, NativeRef, ReminderInfo, ReminderReason,
     StoreError, Timer, TimerWhat,
@@ -16,6 +16,15 @@ use crate::router::batch::Batch;
 use crate::router::committer::Committer;
 use crate::router::followup::{local_text, working_due};
 use crate::router::recipients::member_endpoints;
+
+/// When `d` is due, as `member`'s contacts read it: a date as written (due by the end of that
+/// day: "Fri 15 Jan 2027", not the midnight after it), else the local time in their zone.
+pub(super) fn due_text(config: &Config, d: &Deliverable, member: &str) -> String {
+    match d.due_as_written {
+        Due::Date(date) => date.format("%a %-d %b %Y").to_string(),
+        Due::DateTime(_) => local_text(config, member, d.due.timestamp_millis()),
+    }
+}
 
 /// The key under which `point` is recorded as sent to `member`.
 fn sent_key(member: &str, point: &str) -> String {
@@ -71,7 +80,7 @@ impl Committer {
         }
 
         let mut conv = self.deliverable_conversation(batch, p, d, &mut state, now)?;
-        let due_text = local_text(config, member, d.due.timestamp_millis());
+        let due_text = due_text(config, d, member);
         let lang = p.language.clone();
         let (reason, text) = match (d.kind, next.point.overdue) {
             (DeliverableKind::Meeting, _) => {
