@@ -6,6 +6,8 @@
 //! - [`app`]: `run`: start-up, wiring, reload on SIGHUP, drain on SIGTERM.
 //! - [`router`]: envelope → identified, tagged, committed message and outbox entries.
 //! - [`outbox`]: the delivery scheduler and retry schedule.
+//! - [`followup`]: the follow-up loop (stored timers handed to the committer when due);
+//!   [`clock`]: the one clock everything timed reads (manual in tests).
 //! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes.
 //! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
 //! - [`metrics`]: every metric, in one place.
