@@ -419,3 +419,19 @@ async fn a_restart_across_a_due_time_sends_the_reminder_once() {
     h.restart().await;
     assert!(h.at(utc(1, 7, 12, 0)).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_timer_handed_over_several_times_at_once_sends_one_reminder() {
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    h.post("tokyo", "tokyo-sato", "lt", None, "Question").await;
+    let mut keys = Vec::new();
+    h.store.each_timer(&mut |t| keys.push((t.key, t.due))).unwrap();
+    let (key, due) = keys.into_iter().find(|(k, _)| k.as_str().starts_with("reply/")).unwrap();
+    // Due now: the loop hands it over, and so do two overlapping callers.
+    h.clock.set(due);
+    let (a, b) = tokio::join!(h.run.router.timer_due(key.clone()), h.run.router.timer_due(key.clone()));
+    assert!(a && b);
+    let said = h.at(due).await;
+    assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
+    assert!(h.store.timer(&key).unwrap().is_none(), "done with its reminder");
+}
