@@ -154,22 +154,6 @@ fn body(ev: &Value) -> &str {
     ev["body"].as_str().unwrap_or("")
 }
 
-/// A mail continuing `mail`'s thread (as "Reply" in a mail client does).
-fn reply_to_mail(jo: &Officer, mail: &Value, text: &str, extra: &[&str]) -> String {
-    let from = mail["from"].as_str().unwrap();
-    let to = from.rsplit('<').next().unwrap().trim_end_matches('>');
-    let id = header(mail, "Message-ID").unwrap().to_string();
-    let mut refs: Vec<String> = header(mail, "References").map(id_list).unwrap_or_default();
-    refs.push(id.trim_matches(['<', '>']).to_string());
-    let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
-    jo.send(
-        to,
-        &format!("Re: {}", mail["subject"].as_str().unwrap()),
-        text,
-        &[&["--in-reply-to", id.as_str(), "--references", refs.join(" ").as_str()], extra].concat(),
-    )
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     let out = std::process::Command::new("sha256sum")
         .stdin(std::process::Stdio::piped())
@@ -232,7 +216,7 @@ async fn email_and_matrix_officers_share_a_thread(encrypted: bool) {
     let pdf = dir.path().join("booklist.pdf");
     let bytes: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..20_000u32).map(|i| (i * 7 % 251) as u8)).collect();
     std::fs::write(&pdf, &bytes).unwrap();
-    reply_to_mail(e.jo(), &mail, "Wonderful, thank you. I will send the dates.", &["--attach", pdf.to_str().unwrap()]);
+    e.jo().reply(&mail, "Wonderful, thank you. I will send the dates.", &["--attach", pdf.to_str().unwrap()]);
     let in_thread = e.li.messages(&room_id, 2, Some(&root_id));
     let text = in_thread.iter().find(|ev| body(ev).contains("I will send the dates")).expect("the reply");
     assert_eq!(text["content"]["m.relates_to"]["rel_type"], "m.thread");
@@ -558,7 +542,7 @@ async fn synapse_and_bridge_restarts_lose_nothing_and_keep_the_device() {
 
     // And the other way after the restart: still decryptable for Hangzhou (same device, keys kept).
     let last = mails.last().unwrap().clone();
-    reply_to_mail(e.jo(), &last, "Received all three, thanks.", &[]);
+    e.jo().reply(&last, "Received all three, thanks.", &[]);
     let evs = e.li.messages(&room_id, 1, Some(&root));
     let got = evs.iter().find(|ev| body(ev).contains("Received all three")).expect("the reply in the thread");
     assert_eq!(got["decrypted"], true);

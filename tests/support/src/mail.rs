@@ -164,6 +164,23 @@ impl Officer {
         );
         list
     }
+
+    /// Answer `mail` (as "Reply" in a mail client does: to its sender, in its thread) with
+    /// `text`; returns the answer's Message-ID (without `<>`).
+    pub fn reply(&self, mail: &Value, text: &str, extra: &[&str]) -> String {
+        let from = mail["from"].as_str().unwrap();
+        let to = from.rsplit('<').next().unwrap().trim_end_matches('>');
+        let id = header(mail, "Message-ID").unwrap().to_string();
+        let mut refs: Vec<String> = header(mail, "References").map(id_list).unwrap_or_default();
+        refs.push(id.trim_matches(['<', '>']).to_string());
+        let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
+        self.send(
+            to,
+            &format!("Re: {}", mail["subject"].as_str().unwrap()),
+            text,
+            &[&["--in-reply-to", id.as_str(), "--references", refs.join(" ").as_str()], extra].concat(),
+        )
+    }
 }
 
 /// The `<id>` tokens of a Message-ID-list header (References), without brackets.
