@@ -165,6 +165,23 @@ impl Officer {
         list
     }
 
+    /// The first mail in `mailbox` above `since_uid` that is `wanted`, waiting (IMAP IDLE) for
+    /// the next one while none is; mails passed over on the way are skipped (e.g. a reminder
+    /// that came in between).
+    pub fn wait_for(&self, mailbox: &str, since_uid: u64, wanted: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        let mut since = since_uid;
+        loop {
+            let left = crate::DEADLINE.saturating_sub(start.elapsed()).as_secs().max(1);
+            let mails = self.fetch(mailbox, since, 1, left);
+            if let Some(mail) = mails.iter().find(|m| wanted(m)) {
+                return mail.clone();
+            }
+            since = mails.iter().filter_map(|m| m["uid"].as_u64()).max().unwrap_or(since);
+            assert!(start.elapsed() < crate::DEADLINE, "no such mail in {mailbox} of {}: {mails:?}", self.address);
+        }
+    }
+
     /// Answer `mail` (as "Reply" in a mail client does: to its sender, in its thread) with
     /// `text`; returns the answer's Message-ID (without `<>`).
     pub fn reply(&self, mail: &Value, text: &str, extra: &[&str]) -> String {

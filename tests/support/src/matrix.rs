@@ -202,4 +202,19 @@ impl MatrixOfficer {
             .filter(|e| e["type"] == "m.room.message" && e["sender"] != self.user.as_str())
             .collect()
     }
+
+    /// The first message from others in `thread_root`'s thread that is `wanted`, waiting for
+    /// the next one while none is (others that come in between are passed over).
+    pub fn wait_in_thread(&self, room: &str, thread_root: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        let mut count = 1;
+        loop {
+            let evs = self.messages(room, count, Some(thread_root));
+            if let Some(ev) = evs.iter().find(|e| e["event_id"] != thread_root && wanted(e)) {
+                return ev.clone();
+            }
+            count = evs.iter().filter(|e| e["event_id"] != thread_root).count() + 1;
+            assert!(start.elapsed() < crate::DEADLINE, "no such message in the thread of {thread_root}: {evs:?}");
+        }
+    }
 }
