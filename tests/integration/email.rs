@@ -9,16 +9,16 @@ use c2c_test_support::mail::{MailServer, Officer, disrupt, header, id_list, shar
 use c2c_test_support::world::{Tuning, World, message};
 use serde_json::{Value, json};
 
-struct EmailWorld {
-    w: World,
-    jo: Officer,
-    bridge: Officer,
-    server: MailServer,
+pub(crate) struct EmailWorld {
+    pub(crate) w: World,
+    pub(crate) jo: Officer,
+    pub(crate) bridge: Officer,
+    pub(crate) server: MailServer,
 }
 
 impl EmailWorld {
     /// `bridge-N+detail@c2c.test`.
-    fn bridge_plus(&self, detail: &str) -> String {
+    pub(crate) fn bridge_plus(&self, detail: &str) -> String {
         let (local, domain) = self.bridge.address.split_once('@').unwrap();
         format!("{local}+{detail}@{domain}")
     }
@@ -30,13 +30,18 @@ async fn email_world() -> EmailWorld {
 
 /// The email world with `extra` lines in `[connectors.email]`.
 async fn email_world_with(extra: &str) -> EmailWorld {
+    email_world_tuned(Tuning::default(), extra).await
+}
+
+/// The email world with `tuning` and `extra` lines in `[connectors.email]`.
+pub(crate) async fn email_world_tuned(tuning: Tuning, extra: &str) -> EmailWorld {
     let extra = extra.to_string();
     let server = MailServer::from_env();
     let bridge = server.new_user("bridge", "c2c.test");
     let jo = server.new_user("jo", "leeds.test");
     let (b, j, s) = (bridge.clone(), jo.clone(), server.clone());
     let env = vec![("C2C_TEST_MAIL_PASSWORD".to_string(), bridge.password.clone())];
-    let w = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+    let w = World::start_custom(crate::bin(), tuning, env, move |ctx| {
         format!(
             r#"{bridge_section}
 [connectors.email]
@@ -55,7 +60,7 @@ kind = "city-city"
 members = ["hangzhou", "leeds"]
 objective = "Library services exchange"
 language = "en"
-reply_within = "5d"
+reply_within = "{hl_within}"
 on_other_channel = "relay"
 channels = {{ hangzhou = "webhook", leeds = "email" }}
 
@@ -65,11 +70,13 @@ kind = "multi-city"
 members = ["leeds", "hangzhou", "gifu"]
 objective = "Cultural heritage"
 language = "en"
-reply_within = "7d"
+reply_within = "{heritage_within}"
 on_other_channel = "reject"
 channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
 "#,
             bridge_section = ctx.bridge_section(),
+            hl_within = ctx.reply_within("5d"),
+            heritage_within = ctx.reply_within("7d"),
             bridge = b.address,
             imaps = s.get("C2C_MAIL_IMAPS_PORT"),
             submission = s.get("C2C_MAIL_SUBMISSION_PORT"),

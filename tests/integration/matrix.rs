@@ -7,13 +7,13 @@ use c2c_test_support::matrix::{self, MatrixOfficer, Synapse};
 use c2c_test_support::world::{Tuning, World, message};
 use serde_json::{Value, json};
 
-struct MatrixWorld {
-    w: World,
-    li: MatrixOfficer,
+pub(crate) struct MatrixWorld {
+    pub(crate) w: World,
+    pub(crate) li: MatrixOfficer,
     jo: Option<Officer>,
     bridge_mail: Option<Officer>,
     synapse: Synapse,
-    bot: String,
+    pub(crate) bot: String,
 }
 
 impl MatrixWorld {
@@ -55,6 +55,18 @@ async fn matrix_world_with(
     gifu_contact: String,
     matrix_extra: &str,
 ) -> MatrixWorld {
+    matrix_world_tuned(Tuning::default(), partnerships, encrypted, with_email, gifu_contact, matrix_extra).await
+}
+
+/// [`matrix_world_with`] with `tuning` (its `reply_within` replaces the partnerships' days).
+async fn matrix_world_tuned(
+    tuning: Tuning,
+    partnerships: String,
+    encrypted: bool,
+    with_email: bool,
+    gifu_contact: String,
+    matrix_extra: &str,
+) -> MatrixWorld {
     let synapse = Synapse::from_env();
     let dir = tempfile::tempdir().unwrap().keep();
     let (bot, bot_pw) = synapse.new_account("c2c-bot");
@@ -81,7 +93,7 @@ async fn matrix_world_with(
     let (s, b, l, j, bm, srv) =
         (synapse.clone(), bot.clone(), li.user.clone(), jo.clone(), bridge_mail.clone(), server);
     let matrix_extra = matrix_extra.to_string();
-    let w = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+    let w = World::start_custom(crate::bin(), tuning, env, move |ctx| {
         let email = match (&bm, &srv) {
             (Some(bm), Some(srv)) => format!(
                 r#"
@@ -116,6 +128,10 @@ encrypt_new_rooms = {encrypted}
 {partnerships}
 "#,
             bridge = ctx.bridge_section(),
+            partnerships = partnerships.replace(
+                "reply_within = \"5d\"",
+                &format!("reply_within = \"{}\"", ctx.reply_within("5d"))
+            ),
             hs = s.url(),
             cities = [
                 ctx.city("leeds", "", &jo_email),
@@ -138,7 +154,17 @@ async fn hangzhou_and_gifu() -> (MatrixWorld, String) {
 /// [`hangzhou_and_gifu`] with `matrix_extra` in `[connectors.matrix]`, in an encrypted room
 /// when `encrypted`.
 async fn hangzhou_and_gifu_with(encrypted: bool, matrix_extra: &str) -> (MatrixWorld, String) {
-    let e = matrix_world_with(
+    hangzhou_and_gifu_tuned(Tuning::default(), encrypted, matrix_extra).await
+}
+
+/// [`hangzhou_and_gifu_with`] with `tuning`.
+pub(crate) async fn hangzhou_and_gifu_tuned(
+    tuning: Tuning,
+    encrypted: bool,
+    matrix_extra: &str,
+) -> (MatrixWorld, String) {
+    let e = matrix_world_tuned(
+        tuning,
         partnership("hangzhou-gifu", "city-city", &[("hangzhou", "matrix"), ("gifu", "webhook")]),
         encrypted,
         false,

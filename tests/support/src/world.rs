@@ -31,6 +31,9 @@ pub struct Tuning {
     pub admin_token: bool,
     /// `[bridge] request_timeout`, when not the default.
     pub request_timeout: Option<&'static str>,
+    /// Follow-up on a test's time scale: every partnership's `reply_within` (e.g. `"3s"`)
+    /// instead of days, and working hours all day, every day (reminders wait for none).
+    pub reply_within: Option<&'static str>,
 }
 
 impl Default for Tuning {
@@ -43,6 +46,7 @@ impl Default for Tuning {
             max_body_bytes: 65536,
             admin_token: true,
             request_timeout: None,
+            reply_within: None,
         }
     }
 }
@@ -75,6 +79,12 @@ impl Ctx<'_> {
         let t = self.tuning;
         let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
         let timeout = t.request_timeout.map(|d| format!("request_timeout = \"{d}\"")).unwrap_or_default();
+        let working = match t.reply_within {
+            Some(_) => {
+                "working_hours = \"00:00-24:00\"\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]"
+            }
+            None => "",
+        };
         format!(
             r#"
 [bridge]
@@ -83,6 +93,7 @@ data_dir = "data"
 listen = "{listen}"
 {admin}
 {timeout}
+{working}
 
 [bridge.delivery]
 initial_backoff = "{ib}"
@@ -103,6 +114,11 @@ max_body_bytes = {body}
             dwa = t.delay_warning_after,
             body = t.max_body_bytes,
         )
+    }
+
+    /// A partnership's `reply_within`: the tuning's, else `default`.
+    pub fn reply_within<'d>(&self, default: &'d str) -> &'d str {
+        self.tuning.reply_within.unwrap_or(default)
     }
 
     /// One of the three test cities (`leeds`, `hangzhou`, `gifu`) with its one contact.
@@ -238,7 +254,7 @@ kind = "city-city"
 members = ["hangzhou", "leeds"]
 objective = "Smart transport and library services exchange"
 language = "en"
-reply_within = "5d"
+reply_within = "{hl_within}"
 on_other_channel = "relay"
 channels = {{ hangzhou = "webhook", leeds = "webhook" }}
 
@@ -248,10 +264,12 @@ kind = "multi-city"
 members = ["leeds", "hangzhou", "gifu"]
 objective = "Cultural heritage and tourism"
 language = "en"
-reply_within = "7d"
+reply_within = "{heritage_within}"
 on_other_channel = "reject"
 channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
 "#,
         bridge = ctx.bridge_section(),
+        hl_within = ctx.reply_within("5d"),
+        heritage_within = ctx.reply_within("7d"),
     )
 }
