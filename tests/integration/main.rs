@@ -9,6 +9,7 @@ mod conversation;
 mod crash;
 mod email;
 mod followup;
+mod followup_channels;
 mod interop;
 mod matrix;
 mod refusals;
