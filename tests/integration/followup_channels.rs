@@ -38,14 +38,14 @@ fn message_id(mail: &Value) -> String {
 }
 
 /// Once every delivery committed so far is done (so whatever was committed with an answer
-/// already seen has reached the sink), what the sink got apart from reminders (the second
-/// window tells the waiting city): a relayed command would be a `message`.
+/// already seen has reached the sink), what the sink got apart from the word to the waiting
+/// city after the second window (which may come meanwhile): a relayed command would show here.
 async fn relayed_since(w: &mut World) -> Vec<String> {
     w.daemon.settled().await;
     w.sink
         .drain()
         .into_iter()
-        .filter(|r| r.post.kind != "reminder")
+        .filter(|r| r.post.reminder.as_ref().is_none_or(|m| m.reason != "waiting_overdue"))
         .map(|r| format!("{} {}: {}", r.city, r.post.kind, r.post.text))
         .collect()
 }
