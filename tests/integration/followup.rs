@@ -7,33 +7,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use c2c_test_support::sink::Received;
-use c2c_test_support::world::{Ctx, Tuning, World, message};
+use c2c_test_support::world::{Tuning, World, message};
 use serde_json::json;
 
-/// The default test world (Leeds and Hangzhou on webhooks), with `reply_within` and reminders
-/// allowed at any hour of any day.
+/// The default test world (Leeds, Hangzhou and Gifu on webhooks) with `reply_within` and
+/// reminders allowed at any hour of any day.
 async fn followup_world(reply_within: &'static str) -> World {
-    World::start_custom(crate::bin(), Tuning::default(), Vec::new(), move |ctx: &Ctx<'_>| {
-        let bridge = ctx.bridge_section().replacen(
-            "[bridge]\n",
-            "[bridge]\nworking_hours = \"00:00-24:00\"\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n",
-            1,
-        );
-        let cities: String = ["leeds", "hangzhou"].iter().map(|c| ctx.city(c, &ctx.webhook(c), "")).collect();
-        format!(
-            r#"{bridge}{cities}
-[[partnerships]]
-id = "hangzhou-leeds"
-kind = "city-city"
-members = ["hangzhou", "leeds"]
-objective = "Library services exchange"
-language = "en"
-reply_within = "{reply_within}"
-channels = {{ hangzhou = "webhook", leeds = "webhook" }}
-"#
-        )
-    })
-    .await
+    crate::world_with(Tuning { reply_within: Some(reply_within), ..Tuning::default() }).await
 }
 
 /// The next delivery that is not a relayed post (posts are checked where they matter).
