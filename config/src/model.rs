@@ -576,6 +576,30 @@ pub struct Partnership {
     pub matrix_rooms: BTreeMap<String, String>,
     /// Deliverables with due dates (`[[partnerships.deliverables]]`).
     pub deliverables: Vec<Deliverable>,
+    /// A summary to every member's contacts (`digest = "weekly" | "daily"`, `digest_day`,
+    /// `digest_time`); `None` when off (the default).
+    pub digest: Option<Digest>,
+}
+
+/// When a partnership's digest goes out, in each recipient city's own time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// `digest = "weekly" | "daily"`.
+    pub every: DigestEvery,
+    /// `digest_day = "mon"` (weekly only; default Monday).
+    pub day: chrono::Weekday,
+    /// `digest_time = "09:00"`, minutes after local midnight; `None` (the default): the start of
+    /// the recipient city's working hours.
+    pub time_min: Option<u16>,
+}
+
+/// How often a digest goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestEvery {
+    /// Once a week, on `digest_day` (`"weekly"`).
+    Weekly,
+    /// Every working day (`"daily"`).
+    Daily,
 }
 
 impl Partnership {
@@ -753,6 +777,7 @@ keywords!(PartnershipKind {
 keywords!(OtherChannelRule { Relay = "relay", Reject = "reject" });
 keywords!(ReplyFrom { Each = "each", Any = "any" });
 keywords!(DeliverableKind { Deliverable = "deliverable", Meeting = "meeting" });
+keywords!(DigestEvery { Weekly = "weekly", Daily = "daily" });
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
 pub(crate) fn one_of(options: &[&str]) -> String {

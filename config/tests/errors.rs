@@ -514,3 +514,21 @@ fn sender_auth_and_trusted_authserv_ids() {
     assert!(e.iter().any(|l| l.contains("trusted_authserv_ids[0]: \"mail example\" is not an authserv-id")), "{e:?}");
     assert!(e.iter().any(|l| l.contains("trusted_authserv_ids[2]: \"mx.example\" is listed twice")), "{e:?}");
 }
+
+#[test]
+fn a_digest_is_weekly_or_daily_at_a_day_and_time() {
+    assert_eq!(parse(BASE).unwrap().partnerships[0].digest, None, "off by default");
+    let weekly = BASE.replace("reply_within = \"36h\"\n", "reply_within = \"36h\"\ndigest = \"weekly\"\n");
+    let d = parse(&weekly).unwrap().partnerships[0].digest.unwrap();
+    assert_eq!((d.every, d.day, d.time_min), (c2c_config::DigestEvery::Weekly, chrono::Weekday::Mon, None));
+    let at =
+        weekly.replace("digest = \"weekly\"\n", "digest = \"weekly\"\ndigest_day = \"fri\"\ndigest_time = \"16:30\"\n");
+    let d = parse(&at).unwrap().partnerships[0].digest.unwrap();
+    assert_eq!((d.day, d.time_min), (chrono::Weekday::Fri, Some(16 * 60 + 30)));
+    let problems = errors(&at.replace("\"16:30\"", "\"4pm\"").replace("digest = \"weekly\"", "digest = \"daily\""));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("digest_day: a daily digest has no day"), "{problems:?}");
+    assert!(problems[1].contains("digest_time: \"4pm\" is not a time of day"), "{problems:?}");
+    let orphan = BASE.replace("reply_within = \"36h\"\n", "reply_within = \"36h\"\ndigest_day = \"mon\"\n");
+    assert!(errors(&orphan)[0].contains("digest_day: needs `digest = \"weekly\"`"));
+}

@@ -8,7 +8,10 @@ use c2c_core::Channel;
 use crate::diag::Diag;
 use crate::formats::{check_id, check_language, parse_due};
 use crate::location::{join_index, join_key};
-use crate::model::{City, Deliverable, DeliverableKind, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom};
+use crate::model::{
+    City, Deliverable, DeliverableKind, Digest, DigestEvery, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom,
+    Weekdays, WorkingHours,
+};
 use crate::parse::non_empty;
 use crate::reader::{Table, parse_duration};
 
@@ -64,6 +67,7 @@ pub(super) fn partnership(
         .collect();
     let deliverables =
         t.table_array(diag, "deliverables").into_iter().map(|d| deliverable(diag, d, cities, default_tz)).collect();
+    let digest = digest(diag, &mut t);
     t.finish(diag);
     let reply_from = reply_from.unwrap_or_else(|| ReplyFrom::default_for(members.len()));
     Partnership {
@@ -78,7 +82,35 @@ pub(super) fn partnership(
         channels,
         matrix_rooms,
         deliverables,
+        digest,
     }
+}
+
+/// `digest = "weekly" | "daily"` with `digest_day = "mon"` (weekly) and `digest_time = "09:00"`.
+fn digest(diag: &mut Diag<'_>, t: &mut Table<'_, '_>) -> Option<Digest> {
+    let every = t.opt_parsed(diag, "digest", str::parse::<DigestEvery>);
+    let day_path = t.child("digest_day");
+    let day = t.opt_parsed(diag, "digest_day", Weekdays::parse_day);
+    let time_path = t.child("digest_time");
+    let time_min = t.opt_parsed(diag, "digest_time", |s| {
+        let hours = format!("{s}-24:00")
+            .parse::<WorkingHours>()
+            .map_err(|_| format!("{s:?} is not a time of day (expected \"HH:MM\", e.g. \"09:00\")"))?;
+        Ok::<u16, String>(hours.start_min)
+    });
+    let Some(every) = every else {
+        if day.is_some() {
+            diag.value_error(&day_path, "needs `digest = \"weekly\"`");
+        }
+        if time_min.is_some() {
+            diag.value_error(&time_path, "needs `digest = \"weekly\"` or `\"daily\"`");
+        }
+        return None;
+    };
+    if every == DigestEvery::Daily && day.is_some() {
+        diag.value_error(&day_path, "a daily digest has no day: remove `digest_day`, or make it `digest = \"weekly\"`");
+    }
+    Some(Digest { every, day: day.unwrap_or(chrono::Weekday::Mon), time_min })
 }
 
 fn deliverable(diag: &mut Diag<'_>, mut t: Table<'_, '_>, cities: &[City], default_tz: chrono_tz::Tz) -> Deliverable {
