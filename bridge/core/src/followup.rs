@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ConversationId, Millis};
 
 /// What a timer is for, as a stable key: `reply/{conversation}/{member}/{since}/{window}`,
-/// `waiting/{conversation}/{member}/{since}/{waiting}` or
-/// `deliverable/{partnership}/{id}/{member}/{point}`.
+/// `waiting/{conversation}/{member}/{since}/{waiting}`,
+/// `deliverable/{partnership}/{id}/{member}/{point}` or `digest/{partnership}/{member}/{period}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TimerKey(pub String);
@@ -69,6 +69,9 @@ pub enum TimerWhat {
         since: Millis,
         point: Millis,
     },
+    /// The partnership's digest for `member`, for `period` (`2027-W02` weekly, `2027-01-05`
+    /// daily), at `at`.
+    Digest { partnership: String, member: String, period: String, at: Millis },
     /// A reminder of a deliverable or meeting to `member` at `point` (`before:SECONDS` ahead of
     /// the due time, or `overdue:N`, the Nth reminder after it).
     Deliverable { partnership: String, deliverable: String, member: String, point: String, at: Millis },
@@ -83,6 +86,11 @@ impl Timer {
     /// The key of the timer telling `waiting` that `member` has still not answered.
     pub fn waiting_key(conversation: ConversationId, member: &str, since: Millis, waiting: &str) -> TimerKey {
         TimerKey(format!("waiting/{conversation}/{member}/{since}/{waiting}"))
+    }
+
+    /// The key of a digest's timer: one per partnership, member and period.
+    pub fn digest_key(partnership: &str, member: &str, period: &str) -> TimerKey {
+        TimerKey(format!("digest/{partnership}/{member}/{period}"))
     }
 
     /// The key of a deliverable reminder's timer.

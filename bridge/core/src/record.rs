@@ -29,6 +29,8 @@ pub enum MessageKind {
     Reminder,
     /// A command from a contact (`/close`, `/snooze 3d`, ...): handled, answered, never relayed.
     Command,
+    /// A partnership's periodic summary (`digest = "weekly"`): open threads, deliverables due.
+    Digest,
 }
 
 impl MessageKind {
@@ -41,6 +43,7 @@ impl MessageKind {
             MessageKind::Delayed => "delayed",
             MessageKind::Reminder => "reminder",
             MessageKind::Command => "command",
+            MessageKind::Digest => "digest",
         }
     }
 }

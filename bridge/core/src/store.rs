@@ -31,6 +31,11 @@ impl NativeKey {
         Self(format!("email:{}", message_id.trim().trim_matches(['<', '>'])))
     }
 
+    /// The conversation a partnership's digests go into (opened by the bridge with the first).
+    pub fn digest(partnership: &str) -> Self {
+        Self(format!("digest:{partnership}"))
+    }
+
     /// A conversation's short id, as carried in subject tags.
     pub fn short(short_id: &str) -> Self {
         Self(format!("short:{}", short_id.to_ascii_uppercase()))

@@ -520,8 +520,10 @@ fn reload(path: &Path, live: &Reloadable) {
     }
     let router = live.router.clone();
     tokio::spawn(async move {
-        if !router.plan_deliverables().await {
-            tracing::warn!("could not plan deliverable reminders after the reload; they are planned at the next start");
+        if !router.plan_follow_up().await {
+            tracing::warn!(
+                "could not plan deliverable reminders and digests after the reload; they are planned at the next start"
+            );
         }
     });
 }

@@ -98,7 +98,7 @@ impl FollowUp {
     }
 
     /// Run until `stop`. `resumed` is what [`FollowUp::resume`] read; `changes` brings what each
-    /// durable commit changed. Deliverables' next reminders are planned first (the config may
+    /// durable commit changed. Deliverables' next reminders and digests are planned first (the config may
     /// have changed while the daemon was stopped).
     pub async fn run(
         self,
@@ -110,8 +110,10 @@ impl FollowUp {
         for (k, t) in resumed {
             due.set(k, t);
         }
-        if !self.router.plan_deliverables().await {
-            tracing::warn!("could not plan deliverable reminders; they are planned again at the next reload or start");
+        if !self.router.plan_follow_up().await {
+            tracing::warn!(
+                "could not plan deliverable reminders and digests; they are planned again at the next reload or start"
+            );
         }
         let mut inflight: JoinSet<(TimerKey, bool)> = JoinSet::new();
         let mut handed: HashSet<TimerKey> = HashSet::new();

@@ -99,6 +99,16 @@ channels = { leeds = "webhook", tokyo = "webhook" }
   remind = ["1d"]
 
 [[partnerships]]
+id = "dig"
+kind = "city-city"
+members = ["leeds", "tokyo"]
+objective = "o"
+language = "en"
+reply_within = "30d"
+channels = { leeds = "webhook", tokyo = "webhook" }
+digest = "weekly"
+
+[[partnerships]]
 id = "jt"
 kind = "city-city"
 members = ["jakarta", "tokyo"]
@@ -153,6 +163,8 @@ struct H {
     store: MemoryStore,
     clock: Clock,
     run: Running,
+    /// Digests said so far (kept apart: every test's world has a weekly digest).
+    digests: Vec<Said>,
 }
 
 fn start(store: &MemoryStore, clock: &Clock) -> Running {
@@ -203,7 +215,7 @@ impl H {
         let store = MemoryStore::new("test");
         let clock = Clock::manual(at);
         let run = start(&store, &clock);
-        let mut h = H { store, clock, run };
+        let mut h = H { store, clock, run, digests: Vec::new() };
         h.at(at).await;
         h
     }
@@ -232,7 +244,8 @@ impl H {
                 if m.kind == MessageKind::Post {
                     continue;
                 }
-                said.push(Said {
+                let to = if m.kind == MessageKind::Digest { &mut self.digests } else { &mut said };
+                to.push(Said {
                     kind: m.kind,
                     reason: m.reminder.as_ref().map(|r| r.reason),
                     to: q.entry.recipient.city.clone(),
@@ -434,4 +447,34 @@ async fn a_timer_handed_over_several_times_at_once_sends_one_reminder() {
     let said = h.at(due).await;
     assert_eq!(reminders(&said), [(ReminderReason::ReplyOverdue, "leeds")]);
     assert!(h.store.timer(&key).unwrap().is_none(), "done with its reminder");
+}
+
+#[tokio::test]
+async fn a_weekly_digest_reaches_each_member_on_monday_morning_in_its_zone_once_per_week_across_restarts() {
+    // Thursday 7 January: Tokyo writes in `dig`; Leeds owes it a reply (for 30 days).
+    let mut h = H::new(utc(1, 7, 1, 0)).await;
+    h.post("tokyo", "tokyo-sato", "dig", None, "Exchange programme").await;
+    h.at(utc(1, 10, 23, 59)).await;
+    assert!(h.digests.is_empty());
+    // Monday 09:00 in Tokyo, then 09:00 in Leeds.
+    h.at(utc(1, 11, 0, 0)).await;
+    assert_eq!(h.digests.iter().map(|d| d.to.as_str()).collect::<Vec<_>>(), ["tokyo"]);
+    assert!(
+        h.digests[0].text.contains("“Exchange programme”: Tokyo has awaited a reply from Leeds since"),
+        "{}",
+        h.digests[0].text
+    );
+    h.at(utc(1, 11, 9, 0)).await;
+    assert_eq!(h.digests.iter().map(|d| d.to.as_str()).collect::<Vec<_>>(), ["tokyo", "leeds"]);
+    // Stopped from Sunday to Monday afternoon, started again: this week's digests once each...
+    h.at(utc(1, 17, 12, 0)).await;
+    h.restart().await;
+    h.clock.set(utc(1, 18, 15, 0));
+    h.restart().await;
+    h.at(utc(1, 18, 15, 0)).await;
+    assert_eq!(h.digests.len(), 4, "{:?}", h.digests);
+    // ...and not again after another start in the same week.
+    h.restart().await;
+    h.at(utc(1, 24, 12, 0)).await;
+    assert_eq!(h.digests.len(), 4, "{:?}", h.digests);
 }

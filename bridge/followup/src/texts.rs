@@ -572,6 +572,76 @@ pub fn status_deliverable(lang: &str, title: &str, id: &str, due: &str, overdue:
     }
 }
 
+/// The first line of a partnership's digest: a summary for `period_text` (the period, as the
+/// recipient reads it).
+pub fn digest_heading(lang: &str, partnership: &str, period_text: &str) -> String {
+    match lang {
+        "zh" => format!("合作关系 {partnership} 摘要（{period_text}）："),
+        "ja" => format!("パートナーシップ {partnership} のまとめ（{period_text}）："),
+        "ko" => format!("파트너십 {partnership} 요약 ({period_text}):"),
+        "id" => format!("Ringkasan kemitraan {partnership} ({period_text}):"),
+        "ms" => format!("Ringkasan perkongsian {partnership} ({period_text}):"),
+        "th" => format!("สรุปความร่วมมือ {partnership} ({period_text}):"),
+        "vi" => format!("Tóm tắt quan hệ đối tác {partnership} ({period_text}):"),
+        "ru" => format!("Сводка по партнёрству {partnership} ({period_text}):"),
+        "fr" => format!("Résumé du partenariat {partnership} ({period_text}) :"),
+        "es" => format!("Resumen de la asociación {partnership} ({period_text}):"),
+        "ar" => {
+            let (partnership, period_text) = (iso(partnership), iso(period_text));
+            format!("ملخص الشراكة {partnership} ({period_text}):")
+        }
+        _ => format!("Summary of the partnership {partnership} ({period_text}):"),
+    }
+}
+
+/// A digest line for an open thread: `owed_by` owes `waiting` a reply since `since`.
+pub fn digest_thread(lang: &str, subject: &str, owed_by: &str, waiting: &str, since: &str) -> String {
+    match lang {
+        "zh" => format!("“{subject}”：{waiting} 自 {since} 起等待 {owed_by} 回复"),
+        "ja" => format!("「{subject}」：{waiting} が {since} から {owed_by} の返信待ち"),
+        "ko" => format!("“{subject}”: {waiting}에서 {since}부터 {owed_by}의 회신을 기다리는 중"),
+        "id" => format!("“{subject}”: {waiting} menunggu balasan dari {owed_by} sejak {since}"),
+        "ms" => format!("“{subject}”: {waiting} menantikan balasan daripada {owed_by} sejak {since}"),
+        "th" => format!("“{subject}”: {waiting} รอการตอบกลับจาก {owed_by} ตั้งแต่ {since}"),
+        "vi" => format!("“{subject}”: {waiting} đang chờ {owed_by} phản hồi từ {since}"),
+        "ru" => format!("«{subject}»: ждут ответа от {owed_by} с {since} (ждут: {waiting})"),
+        "fr" => format!("« {subject} » : {waiting} attend une réponse de {owed_by} depuis {since}"),
+        "es" => format!("«{subject}»: {waiting} espera una respuesta de {owed_by} desde {since}"),
+        "ar" => {
+            let (subject, owed_by, waiting, since) = (iso(subject), iso(owed_by), iso(waiting), iso(since));
+            format!("«{subject}»: تنتظر {waiting} ردّ {owed_by} منذ {since}")
+        }
+        _ => format!("“{subject}”: {waiting} has awaited a reply from {owed_by} since {since}"),
+    }
+}
+
+/// A digest with nothing open and nothing due soon.
+pub fn digest_nothing(lang: &str) -> String {
+    match lang {
+        "zh" => "目前没有待回复的会话，未来两周也没有到期事项。".to_string(),
+        "ja" => "現在、返信待ちの会話はなく、今後2週間に期限を迎える項目もありません。".to_string(),
+        "ko" => "현재 회신을 기다리는 대화가 없으며, 앞으로 2주 안에 마감되는 항목도 없습니다.".to_string(),
+        "id" => {
+            "Tidak ada percakapan yang menunggu balasan, dan tidak ada tenggat dalam dua minggu ke depan.".to_string()
+        }
+        "ms" => {
+            "Tiada perbualan yang menantikan balasan, dan tiada tarikh akhir dalam dua minggu akan datang.".to_string()
+        }
+        "th" => "ขณะนี้ไม่มีการสนทนาที่รอการตอบกลับ และไม่มีกำหนดส่งใดในสองสัปดาห์ข้างหน้า".to_string(),
+        "vi" => {
+            "Hiện không có cuộc trao đổi nào đang chờ phản hồi và không có hạn chót nào trong hai tuần tới.".to_string()
+        }
+        "ru" => "Сейчас нет бесед, ожидающих ответа, и в ближайшие две недели нет сроков.".to_string(),
+        "fr" => {
+            "Aucune conversation n'attend de réponse, et rien n'arrive à échéance dans les deux prochaines semaines."
+                .to_string()
+        }
+        "es" => "No hay conversaciones pendientes de respuesta ni plazos en las próximas dos semanas.".to_string(),
+        "ar" => "لا توجد محادثات تنتظر ردًّا، ولا مواعيد نهائية خلال الأسبوعين القادمين.".to_string(),
+        _ => "No conversation awaits a reply, and nothing is due in the next two weeks.".to_string(),
+    }
+}
+
 /// A value inside Arabic text, in a first-strong isolate: shown in its own direction (a Latin
 /// name left to right, an Arabic one right to left) without reordering the sentence around it.
 fn iso(value: &str) -> String {
@@ -650,6 +720,14 @@ mod tests {
                 &[TITLE, ID, DUE],
                 &[],
             ),
+            sample("digest_heading", digest_heading(lang, ID, DUE), &[ID, DUE], &[]),
+            sample(
+                "digest_thread",
+                digest_thread(lang, SUBJECT, OWED_BY, WAITING, SINCE),
+                &[SUBJECT, OWED_BY, WAITING, SINCE],
+                &[],
+            ),
+            sample("digest_nothing", digest_nothing(lang), &[], &[]),
         ]
     }
 

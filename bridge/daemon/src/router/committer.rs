@@ -45,8 +45,8 @@ pub enum Work {
     /// A follow-up timer fell due: act on it if it is still stored and due (see
     /// `router::followup`); `done` is answered once the commit is durable.
     Timer { key: c2c_core::TimerKey, done: oneshot::Sender<bool> },
-    /// Write the next reminder timer of every deliverable (at start and after a reload).
-    PlanDeliverables { done: oneshot::Sender<bool> },
+    /// Write the next timer of every deliverable and digest (at start and after a reload).
+    Plan { done: oneshot::Sender<bool> },
     /// Mark a deliverable done (the admin API, the CLI); the answer says what came of it.
     DeliverableDone { partnership: String, id: String, by: String, done: oneshot::Sender<Result<String, String>> },
 }
@@ -280,7 +280,8 @@ impl Committer {
                     }
                     batch.done.push(done);
                 }
-                Work::PlanDeliverables { done } => {
+                Work::Plan { done } => {
+                    self.plan_digests(&config, &mut batch);
                     if let Err(e) = self.plan_deliverables(&config, &mut batch) {
                         tracing::warn!(error = %e, "could not plan deliverable reminders");
                         let _ = done.send(false);

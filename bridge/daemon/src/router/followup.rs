@@ -99,19 +99,24 @@ impl Committer {
         }
         // Due while the daemon was stopped, or the clock jumped: still only in the recipient's
         // working hours.
+        // (A digest goes out at the moment its config names, in or out of working hours.)
         let recipient = match &timer.what {
-            TimerWhat::Reply { member, .. } | TimerWhat::Deliverable { member, .. } => member,
-            TimerWhat::Waiting { waiting, .. } => waiting,
+            TimerWhat::Reply { member, .. } | TimerWhat::Deliverable { member, .. } => Some(member),
+            TimerWhat::Waiting { waiting, .. } => Some(waiting),
+            TimerWhat::Digest { .. } => None,
         };
-        let working = working_due(config, recipient, now);
-        if working > now {
-            batch.set_timer(Timer { due: working, ..timer });
-            return Ok(());
+        if let Some(recipient) = recipient {
+            let working = working_due(config, recipient, now);
+            if working > now {
+                batch.set_timer(Timer { due: working, ..timer });
+                return Ok(());
+            }
         }
         match &timer.what {
             TimerWhat::Reply { .. } => self.reply_due(config, batch, timer, now),
             TimerWhat::Waiting { .. } => self.waiting_due(config, batch, timer, now),
             TimerWhat::Deliverable { .. } => self.deliverable_due(config, batch, timer, now),
+            TimerWhat::Digest { .. } => self.digest_due(config, batch, timer, now),
         }
     }
 

@@ -10,7 +10,8 @@
 //!   (the batch, its lookups, bridge messages, outbox entries), `inbound` (a post, step by step),
 //!   `resolve` (which conversation a post continues) and `author` (notices about deliveries);
 //!   follow-up in `followup` (reply windows and their reminders), `deliverables` (deliverable
-//!   and meeting reminders, marking done) and `commands` (`/close`, `/snooze 3d`, ...).
+//!   and meeting reminders, marking done), `digest` (periodic summaries) and `commands`
+//!   (`/close`, `/snooze 3d`, ...).
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
@@ -19,6 +20,7 @@ mod batch;
 mod commands;
 pub mod committer;
 mod deliverables;
+mod digest;
 mod followup;
 mod inbound;
 pub mod notice;
@@ -119,10 +121,11 @@ impl Router {
         answer.await.unwrap_or(false)
     }
 
-    /// Write each deliverable's next reminder timer; `true` once durable.
-    pub async fn plan_deliverables(&self) -> bool {
+    /// Write each deliverable's next reminder timer and each digest's next one; `true` once
+    /// durable.
+    pub async fn plan_follow_up(&self) -> bool {
         let (done, answer) = oneshot::channel();
-        if self.tx.send(Work::PlanDeliverables { done }).await.is_err() {
+        if self.tx.send(Work::Plan { done }).await.is_err() {
             return false;
         }
         answer.await.unwrap_or(false)
