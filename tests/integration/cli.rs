@@ -117,7 +117,7 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
     let out = w.daemon.command(&["conversations", "--partnership", "hangzhou-leeds"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Transport data") && text.contains("owes a reply: hangzhou"), "{text}");
+    assert!(text.contains("Transport data") && text.contains("hangzhou owes a reply to leeds"), "{text}");
 }
 
 #[tokio::test]
