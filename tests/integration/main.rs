@@ -7,6 +7,7 @@
 mod cli;
 mod conversation;
 mod crash;
+mod deploy;
 mod email;
 mod followup;
 mod followup_channels;
