@@ -72,6 +72,27 @@ pub(crate) fn check_country(code: &str) -> Result<(), String> {
     }
 }
 
+/// A contact's topic: one lowercase word (letters of any script and digits), parts joined by
+/// single hyphens (`"education"`, `"smart-city"`, `"交通"`), at most 40 characters. One word,
+/// because an officer types it after the city in `/who gifu education`; lowercase, so that the
+/// directory lists it the one way it is written.
+pub(crate) fn check_topic(topic: &str) -> Result<(), String> {
+    let part_ok = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() && !c.is_uppercase());
+    if topic.chars().count() <= 40 && topic.split('-').all(part_ok) {
+        return Ok(());
+    }
+    let lower = topic.trim().to_lowercase();
+    let hint = if lower != topic && check_topic(&lower).is_ok() {
+        format!("; did you mean {lower:?}?")
+    } else {
+        let joined = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join("-");
+        if !joined.is_empty() && check_topic(&joined).is_ok() { format!("; did you mean {joined:?}?") } else { String::new() }
+    };
+    Err(format!(
+        "{topic:?} is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"){hint}"
+    ))
+}
+
 /// True for `localhost`, `127.x.y.z` and `::1`: where a clear-text test server may run.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');

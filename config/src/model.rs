@@ -544,6 +544,9 @@ pub struct Contact {
     pub role: String,
     /// Languages the contact writes in; when omitted, the city's languages.
     pub languages: Vec<String>,
+    /// What the contact can be asked about (`topics = ["education", "health"]`, lowercase
+    /// words, default none): the directory and `/who gifu education` find contacts by them.
+    pub topics: Vec<String>,
     /// Email address (unique across contacts, case-insensitively).
     pub email: Option<String>,
     /// Matrix user id `@local:server` (unique across contacts).

@@ -532,3 +532,31 @@ fn a_digest_is_weekly_or_daily_at_a_day_and_time() {
     let orphan = BASE.replace("reply_within = \"36h\"\n", "reply_within = \"36h\"\ndigest_day = \"mon\"\n");
     assert!(errors(&orphan)[0].contains("digest_day: needs `digest = \"weekly\"`"));
 }
+
+#[test]
+fn contact_topics_are_lowercase_words_listed_once() {
+    let text = BASE.replace(
+        "  email = \"a1@a.example\"\n",
+        "  email = \"a1@a.example\"\n  topics = [\"education\", \"smart-city\", \"交通\", \"health2030\"]\n",
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(config.cities[0].contacts[0].topics, ["education", "smart-city", "交通", "health2030"]);
+    assert!(config.cities[1].contacts[0].topics.is_empty(), "none by default");
+
+    let text = BASE.replace(
+        "  email = \"a1@a.example\"\n",
+        "  email = \"a1@a.example\"\n  topics = [\"Education\", \"public health\", \"-x\", \"a--b\", \"\", 5, \"transport\", \"transport\"]\n",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:20:13: cities[0].contacts[0].topics[0]: \"Education\" is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"); did you mean \"education\"?",
+            "dir/t.toml:20:26: cities[0].contacts[0].topics[1]: \"public health\" is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"); did you mean \"public-health\"?",
+            "dir/t.toml:20:43: cities[0].contacts[0].topics[2]: \"-x\" is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"); did you mean \"x\"?",
+            "dir/t.toml:20:49: cities[0].contacts[0].topics[3]: \"a--b\" is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"); did you mean \"a-b\"?",
+            "dir/t.toml:20:57: cities[0].contacts[0].topics[4]: \"\" is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\")",
+            "dir/t.toml:20:61: cities[0].contacts[0].topics[5]: expected a string, found an integer",
+            "dir/t.toml:20:77: cities[0].contacts[0].topics[7]: \"transport\" is listed twice",
+        ]
+    );
+}

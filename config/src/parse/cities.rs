@@ -1,7 +1,7 @@
 //! `[[cities]]`, their `webhook`, working time and `[[cities.contacts]]`.
 
 use crate::diag::Diag;
-use crate::formats::{check_country, check_email, check_http_url, check_id, check_matrix_user};
+use crate::formats::{check_country, check_email, check_http_url, check_id, check_matrix_user, check_topic};
 use crate::model::{Bridge, City, CityKind, CityWebhook, Contact};
 use crate::parse::{check_languages, non_empty};
 use crate::reader::Table;
@@ -53,6 +53,8 @@ fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String])
     if let Some(languages) = &languages {
         check_languages(diag, &t.child("languages"), languages);
     }
+    let topics = t.opt_str_list(diag, "topics").unwrap_or_default();
+    check_topics(diag, &t.child("topics"), &topics);
     let email = t.opt_parsed(diag, "email", |s| check_email(s).map(|()| s.to_string()));
     let matrix = t.opt_parsed(diag, "matrix", |s| check_matrix_user(s).map(|()| s.to_string()));
     t.finish(diag);
@@ -61,7 +63,23 @@ fn contact(diag: &mut Diag<'_>, mut t: Table<'_, '_>, city_languages: &[String])
         name: name.unwrap_or_default(),
         role: role.unwrap_or_default(),
         languages: languages.unwrap_or_else(|| city_languages.to_vec()),
+        topics,
         email,
         matrix,
+    }
+}
+
+/// Checks each topic of a contact's list at `path` (and that none is listed twice).
+fn check_topics(diag: &mut Diag<'_>, path: &str, topics: &[String]) {
+    for (i, topic) in topics.iter().enumerate() {
+        let at = crate::location::join_index(path, i);
+        if diag.has_error(&at) {
+            continue;
+        }
+        if let Err(message) = check_topic(topic) {
+            diag.value_error(&at, message);
+        } else if topics[..i].contains(topic) {
+            diag.value_error(&at, format!("{topic:?} is listed twice"));
+        }
     }
 }
