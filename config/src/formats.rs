@@ -85,8 +85,13 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), String> {
     let hint = if lower != topic && check_topic(&lower).is_ok() {
         format!("; did you mean {lower:?}?")
     } else {
-        let joined = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join("-");
-        if !joined.is_empty() && check_topic(&joined).is_ok() { format!("; did you mean {joined:?}?") } else { String::new() }
+        let joined =
+            lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join("-");
+        if !joined.is_empty() && check_topic(&joined).is_ok() {
+            format!("; did you mean {joined:?}?")
+        } else {
+            String::new()
+        }
     };
     Err(format!(
         "{topic:?} is not a topic (one lowercase word of letters and digits, parts joined by '-', e.g. \"education\", \"smart-city\"){hint}"

@@ -13,6 +13,8 @@
 //! - [`metrics`]: every metric, in one place.
 //! - [`conversations`]: the admin view of threads and deliveries.
 //! - [`deliverables`]: the admin view of deliverables and meetings, and which one an id names.
+//! - [`directory`]: who to contact in which city about what, on which channel, and whether it
+//!   is working hours there (the `directory` command, `GET /api/directory`, `/who`).
 //! - [`cli`] and [`commands`]: the command line; [`admin_client`]: its client of the running
 //!   daemon's admin API.
 //! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
@@ -25,6 +27,7 @@ pub mod clock;
 pub mod commands;
 pub mod conversations;
 pub mod deliverables;
+pub mod directory;
 pub mod followup;
 #[cfg(test)]
 mod followup_tests;
