@@ -341,6 +341,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         admin_token: admin_token.clone(),
         supervision,
         router: router.clone(),
+        clock: clock.clone(),
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");

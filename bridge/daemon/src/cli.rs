@@ -1,5 +1,5 @@
-//! The command line: `run`, `check-config`, `conversations`, `deliverable done`, `tag-language`,
-//! and two helpers for cities integrating by webhook (`webhook-send`, `webhook-listen`).
+//! The command line: `run`, `check-config`, `conversations`, `deliverable done`, `directory`,
+//! `tag-language`, and two helpers for cities integrating by webhook (`webhook-send`, `webhook-listen`).
 
 use std::path::PathBuf;
 
@@ -40,6 +40,29 @@ pub enum Command {
         partnership: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Who to contact in which city, about which topics, for which partnership, on which
+    /// channel, in which languages, and whether it is working hours there now. Reads the config
+    /// only (works while the daemon runs).
+    Directory {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// Only this city (its id or name).
+        #[arg(long)]
+        city: Option<String>,
+        /// Only the members of this partnership.
+        #[arg(long)]
+        partnership: Option<String>,
+        /// Only the contacts who list this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The time to show local times and working hours at (RFC 3339, e.g.
+        /// 2027-01-06T10:00:00+01:00), instead of now.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Deliverables and meetings.
     Deliverable {

@@ -15,6 +15,7 @@ use crate::app::{self, BadConfig};
 use crate::cli::{Cli, Command, DeliverableAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
+use crate::directory;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -25,6 +26,9 @@ pub fn main() -> ExitCode {
         Command::CheckConfig { config, env } => return check_config(&config, env),
         Command::Conversations { config, partnership, json } => {
             runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json))
+        }
+        Command::Directory { config, city, partnership, topic, json, at } => {
+            directory_cmd(&config, directory::Query { city, partnership, topic }, json, at.as_deref())
         }
         Command::Deliverable { action: DeliverableAction::Done { config, id, partnership } } => {
             runtime().block_on(deliverable_done(&config, &id, partnership.as_deref()))
@@ -138,6 +142,27 @@ async fn deliverable_done(path: &Path, id: &str, partnership: Option<&str>) -> a
     let body = partnership.map(|p| serde_json::json!({ "partnership": p }));
     let answer = AdminApi::new(&config)?.post(&format!("/api/deliverables/{id}/done"), body.as_ref()).await?;
     println!("{}", answer["result"].as_str().unwrap_or("done"));
+    Ok(())
+}
+
+/// `directory`: from the config file alone, at the wall clock's now (or `--at`).
+fn directory_cmd(path: &Path, query: directory::Query, json: bool, at: Option<&str>) -> anyhow::Result<()> {
+    let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let now = match at {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .with_context(|| format!("--at {text:?} is not an RFC 3339 time such as 2027-01-06T10:00:00+01:00"))?
+            .to_utc(),
+        None => chrono::DateTime::from_timestamp_millis(crate::clock::Clock::wall().now()).unwrap_or_default(),
+    };
+    let found =
+        directory::build(&config, now, &query, None).map_err(|e| anyhow::anyhow!("{e} in {}", path.display()))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &found)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", directory::render_text(&found, &query))?;
+    }
     Ok(())
 }
 

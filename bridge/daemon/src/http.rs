@@ -14,8 +14,10 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use crate::clock::Clock;
 use crate::conversations;
 use crate::deliverables::{self, Lookup};
+use crate::directory;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::router::Router;
@@ -34,6 +36,8 @@ pub struct HttpState {
     /// What admins change (a deliverable marked done) is committed through the router, like
     /// every other change to the store.
     pub router: Router,
+    /// The daemon's one clock: the directory's local times and working hours are read at its now.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -50,6 +54,7 @@ pub fn app(state: HttpState, extra: axum::Router, request_timeout: std::time::Du
         .route("/api/conversations", get(api_conversations))
         .route("/api/deliverables", get(api_deliverables))
         .route("/api/deliverables/{id}/done", post(api_deliverable_done))
+        .route("/api/directory", get(api_directory))
         .with_state(state)
         .merge(extra)
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "no such path", "code": "not_found"}))) })
@@ -124,6 +129,22 @@ async fn api_deliverables(
     match deliverables::collect_at(s.store.as_ref(), &config, q.partnership.as_deref(), now_ms()) {
         Ok(views) => Json(views).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "store"),
+    }
+}
+
+/// The directory (`?city=ID&partnership=ID&topic=WORD`, each optional) at the daemon's now: 404
+/// `not_found` for a city or partnership the config does not have.
+async fn api_directory(State(s): State<HttpState>, headers: HeaderMap, Query(q): Query<directory::Query>) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
+    let config = s.config.get();
+    let now = chrono::DateTime::from_timestamp_millis(s.clock.now()).unwrap_or_default();
+    // A city-scoped admin will pass `Some(&directory::Visible::partners_of(&config, its cities))`:
+    // what it may not see is then not found, as what does not exist.
+    match directory::build(&config, now, &q, None) {
+        Ok(found) => Json(found).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string(), "not_found"),
     }
 }
 
@@ -229,7 +250,6 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::clock::Clock;
     use crate::router::committer::Committer;
 
     const TOKEN: &str = "test-admin-token-0123456789abcdef";
@@ -359,6 +379,7 @@ channels = { gifu = "webhook", leeds = "webhook" }
                 admin_token: Live::new(Some(Secret::new(TOKEN))),
                 supervision: Default::default(),
                 router,
+                clock: Clock::manual(NOW),
             };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", listener.local_addr().unwrap());
@@ -494,5 +515,43 @@ channels = { gifu = "webhook", leeds = "webhook" }
         let r = api.http.get(url("/api/deliverables")).send().await.unwrap();
         assert_eq!(r.status(), 401);
         assert_eq!(api.done_by("gifu-leeds", "visit"), None);
+    }
+
+    #[tokio::test]
+    async fn the_directory_is_served_at_the_daemons_clock_with_its_filters() {
+        let api = Api::start().await;
+        let (status, all) = api.get("/api/directory").await;
+        assert_eq!(status, 200, "{all}");
+        let ids: Vec<&str> = all["cities"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["leeds", "hangzhou", "gifu"]);
+        // The committer's clock: Friday 2027-01-01 00:00 UTC, before work (the default zone is UTC).
+        assert_eq!(
+            (&all["cities"][0]["local_time"], &all["cities"][0]["working_now"]),
+            (&json!("2027-01-01T00:00:00+00:00"), &json!(false))
+        );
+        assert_eq!(
+            all["cities"][2],
+            json!({
+                "id": "gifu", "name": "Gifu", "country": "JP", "timezone": "UTC", "local_time": "2027-01-01T00:00:00+00:00",
+                "working_now": false, "languages": ["ja"], "instance": null,
+                "contacts": [{"id": "gifu-sato", "name": "Sato Hana", "role": "International Exchange", "languages": ["ja"], "topics": []}],
+                "partnerships": [{"id": "gifu-leeds", "channel": "webhook", "language": "en"}],
+            })
+        );
+        let (status, leeds) = api.get("/api/directory?city=Leeds&partnership=gifu-leeds").await;
+        assert_eq!(status, 200, "{leeds}");
+        assert_eq!(leeds["cities"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            leeds["cities"][0]["partnerships"],
+            json!([{"id": "gifu-leeds", "channel": "webhook", "language": "en"}])
+        );
+        let (status, none) = api.get("/api/directory?topic=education").await;
+        assert_eq!((status, none), (200, json!({"cities": []})));
+        for path in ["/api/directory?city=atlantis", "/api/directory?partnership=nope"] {
+            let (status, answer) = api.get(path).await;
+            assert_eq!((status, &answer["code"]), (404, &json!("not_found")), "{path}: {answer}");
+        }
+        let r = api.http.get(format!("{}/api/directory", api.base)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
     }
 }
