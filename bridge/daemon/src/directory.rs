@@ -336,7 +336,7 @@ pub fn render_text(directory: &Directory, query: &Query) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::{Path, PathBuf};
 
     use chrono::TimeZone;

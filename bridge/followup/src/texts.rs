@@ -239,8 +239,15 @@ pub enum Answer<'a> {
     Status { lines: &'a [String] },
     /// `/status` when the city owes nothing.
     NothingOwed,
-    /// `/who` cannot be answered now.
-    WhoUnavailable,
+    /// `/who CITY [TOPIC]`: the contacts of `city` (a name) and how the asker's partnerships
+    /// reach it, as `lines` from [`who_contact`] and [`who_channel`], under a heading that says
+    /// what time it is there (`local`, a local time text) and whether that is working time.
+    Who { city: &'a str, local: &'a str, working_now: bool, lines: &'a [String] },
+    /// `/who CITY TOPIC` when no contact of `city` (a name; `id`, its id) lists `topic`.
+    WhoNoTopic { city: &'a str, topic: &'a str, id: &'a str },
+    /// `/who` naming no partner of the asker's city (`asked`, as typed). The same answer
+    /// whether such a city exists elsewhere or not: nothing is told about non-partners.
+    WhoNotAPartner { asked: &'a str },
 }
 
 /// The text of an answer to a command.
@@ -264,7 +271,16 @@ pub fn answer(lang: &str, a: &Answer<'_>) -> String {
             }
             text
         }
-        Answer::WhoUnavailable => who_unavailable(lang),
+        Answer::Who { city, local, working_now, lines } => {
+            let mut text = who_heading(lang, city, local, working_now);
+            for line in lines {
+                text.push_str("\n- ");
+                text.push_str(line);
+            }
+            text
+        }
+        Answer::WhoNoTopic { city, topic, id } => who_no_topic(lang, city, topic, id),
+        Answer::WhoNotAPartner { asked } => who_not_a_partner(lang, asked),
     }
 }
 
@@ -496,22 +512,182 @@ fn nothing_owed(lang: &str) -> String {
     .to_owned()
 }
 
-fn who_unavailable(lang: &str) -> String {
-    let text = match lang {
-        "zh" => "目录查询（/who）暂时不可用，请稍后再试。",
-        "ja" => "ディレクトリ検索（/who）は現在ご利用いただけません。しばらくしてから再度お試しください。",
-        "ko" => "디렉터리 조회(/who)를 지금은 사용할 수 없습니다. 잠시 후 다시 시도해 주십시오.",
-        "id" => "Direktori (/who) sedang tidak tersedia. Silakan coba lagi nanti.",
-        "ms" => "Direktori (/who) tidak tersedia buat masa ini. Sila cuba lagi kemudian.",
-        "th" => "ขณะนี้ไม่สามารถใช้งานสมุดรายชื่อ (/who) ได้ กรุณาลองใหม่อีกครั้งภายหลัง",
-        "vi" => "Danh bạ (/who) hiện không khả dụng. Vui lòng thử lại sau.",
-        "ru" => "Справочник (/who) сейчас недоступен. Пожалуйста, повторите попытку позже.",
-        "fr" => "L'annuaire (/who) n'est pas disponible pour le moment. Merci de réessayer plus tard.",
-        "es" => "El directorio (/who) no está disponible en este momento. Inténtelo de nuevo más tarde.",
-        "ar" => return format!("الدليل ({}) غير متاح حاليًا. يُرجى المحاولة لاحقًا.", ltr("/who")),
-        _ => "The directory (/who) is not available at the moment. Please try again later.",
+/// The first line of the `/who` answer, above the contact and channel lines: whose contacts,
+/// their local time now, and whether that is within their working time.
+fn who_heading(lang: &str, city: &str, local: &str, working_now: bool) -> String {
+    match (lang, working_now) {
+        ("zh", true) => format!("{city} 的联系人如下。当地时间为 {local}，目前是工作时间："),
+        ("zh", false) => format!("{city} 的联系人如下。当地时间为 {local}，目前不是工作时间："),
+        ("ja", true) => format!("{city} の担当者は以下のとおりです。現地時間は {local} で、現在は勤務時間内です："),
+        ("ja", false) => format!("{city} の担当者は以下のとおりです。現地時間は {local} で、現在は勤務時間外です："),
+        ("ko", true) => format!("{city}의 담당자는 다음과 같습니다. 현지 시각은 {local}이며 현재 근무 시간입니다:"),
+        ("ko", false) => {
+            format!("{city}의 담당자는 다음과 같습니다. 현지 시각은 {local}이며 현재 근무 시간이 아닙니다:")
+        }
+        ("id", true) => format!("Narahubung di {city}. Waktu setempat saat ini {local}, dalam jam kerja:"),
+        ("id", false) => format!("Narahubung di {city}. Waktu setempat saat ini {local}, di luar jam kerja:"),
+        ("ms", true) => format!("Pegawai perhubungan di {city}. Waktu tempatan kini {local}, dalam waktu bekerja:"),
+        ("ms", false) => format!("Pegawai perhubungan di {city}. Waktu tempatan kini {local}, di luar waktu bekerja:"),
+        ("th", true) => format!("ผู้ประสานงานของ {city} เวลาท้องถิ่นขณะนี้คือ {local} ซึ่งอยู่ในเวลาทำการ:"),
+        ("th", false) => format!("ผู้ประสานงานของ {city} เวลาท้องถิ่นขณะนี้คือ {local} ซึ่งอยู่นอกเวลาทำการ:"),
+        ("vi", true) => format!("Đầu mối liên hệ tại {city}. Giờ địa phương hiện là {local}, trong giờ làm việc:"),
+        ("vi", false) => format!("Đầu mối liên hệ tại {city}. Giờ địa phương hiện là {local}, ngoài giờ làm việc:"),
+        ("ru", true) => format!("Контактные лица: {city}. Местное время сейчас {local}, рабочее время:"),
+        ("ru", false) => format!("Контактные лица: {city}. Местное время сейчас {local}, нерабочее время:"),
+        ("fr", true) => format!("Contacts à {city}. Heure locale : {local}, pendant les heures de travail :"),
+        ("fr", false) => format!("Contacts à {city}. Heure locale : {local}, en dehors des heures de travail :"),
+        ("es", true) => format!("Contactos en {city}. Hora local: {local}, dentro del horario laboral:"),
+        ("es", false) => format!("Contactos en {city}. Hora local: {local}, fuera del horario laboral:"),
+        ("ar", _) => {
+            let (city, local) = (iso(city), iso(local));
+            if working_now {
+                format!("جهات الاتصال في {city}. الوقت المحلي الآن {local}، ضمن ساعات العمل:")
+            } else {
+                format!("جهات الاتصال في {city}. الوقت المحلي الآن {local}، خارج ساعات العمل:")
+            }
+        }
+        (_, true) => format!("Contacts in {city}. Local time: {local}, within working hours:"),
+        (_, false) => format!("Contacts in {city}. Local time: {local}, outside working hours:"),
+    }
+}
+
+/// A `/who` line for one contact: name, role, the languages they write in (codes, already
+/// joined) and the topics they can be asked about (already joined; empty: none listed).
+pub fn who_contact(lang: &str, name: &str, role: &str, languages: &str, topics: &str) -> String {
+    let label = match lang {
+        "zh" => "主题",
+        "ja" => "担当分野",
+        "ko" => "담당 분야",
+        "id" => "topik",
+        "ms" => "bidang",
+        "th" => "หัวข้อ",
+        "vi" => "chủ đề",
+        "ru" => "темы",
+        "fr" => "sujets",
+        "es" => "temas",
+        "ar" => "المواضيع",
+        _ => "topics",
     };
-    text.to_owned()
+    let mut details: Vec<String> = Vec::new();
+    if !languages.is_empty() {
+        details.push(if lang == "ar" { iso(languages) } else { languages.to_owned() });
+    }
+    if !topics.is_empty() {
+        details.push(match lang {
+            "zh" | "ja" => format!("{label}：{topics}"),
+            "fr" => format!("{label} : {topics}"),
+            "ar" => format!("{label}: {}", iso(topics)),
+            _ => format!("{label}: {topics}"),
+        });
+    }
+    match lang {
+        "zh" | "ja" => {
+            let (comma, semicolon) = if lang == "zh" { ("，", "；") } else { ("、", "／") };
+            let details = if details.is_empty() { String::new() } else { format!("（{}）", details.join(semicolon)) };
+            format!("{name}{comma}{role}{details}")
+        }
+        "ar" => {
+            let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join("؛ ")) };
+            format!("{}، {}{details}", iso(name), iso(role))
+        }
+        _ => {
+            let sep = if lang == "fr" { " ; " } else { "; " };
+            let details = if details.is_empty() { String::new() } else { format!(" ({})", details.join(sep)) };
+            format!("{name}, {role}{details}")
+        }
+    }
+}
+
+/// A `/who` line for one partnership the asker's city shares with the city asked about: the
+/// channel that city agreed on in it (`email`, `matrix` or `webhook`, as in the config).
+pub fn who_channel(lang: &str, partnership: &str, channel: &str) -> String {
+    match lang {
+        "zh" => format!("在合作关系 {partnership} 中，对方约定的沟通渠道为 {channel}。"),
+        "ja" => format!("パートナーシップ {partnership} で先方が合意した連絡手段は {channel} です。"),
+        "ko" => format!("파트너십 {partnership}에서 상대측이 합의한 연락 채널은 {channel}입니다."),
+        "id" => format!("Dalam kemitraan {partnership}, saluran yang mereka sepakati adalah {channel}."),
+        "ms" => format!("Dalam perkongsian {partnership}, saluran yang mereka persetujui ialah {channel}."),
+        "th" => format!("ในความร่วมมือ {partnership} ช่องทางที่อีกฝ่ายตกลงไว้คือ {channel}"),
+        "vi" => format!("Trong quan hệ đối tác {partnership}, kênh mà họ đã thống nhất là {channel}."),
+        "ru" => format!("В партнёрстве {partnership} согласованный ими канал связи — {channel}."),
+        "fr" => format!("Dans le partenariat {partnership}, leur canal convenu est {channel}."),
+        "es" => format!("En la asociación {partnership}, su canal acordado es {channel}."),
+        "ar" => {
+            let (partnership, channel) = (iso(partnership), iso(channel));
+            format!("في الشراكة {partnership}، قناة التواصل التي اتفقوا عليها هي {channel}.")
+        }
+        _ => format!("In the partnership {partnership}, their agreed channel is {channel}."),
+    }
+}
+
+fn who_no_topic(lang: &str, city: &str, topic: &str, id: &str) -> String {
+    let who = format!("/who {id}");
+    match lang {
+        "zh" => format!("{city} 没有负责“{topic}”主题的联系人。发送 {who} 可查看该市的全部联系人。"),
+        "ja" => format!(
+            "{city} には「{topic}」を担当分野とする担当者が登録されていません。{who} とお送りいただくと、すべての担当者を確認できます。"
+        ),
+        "ko" => format!(
+            "{city}에는 “{topic}” 분야를 담당하는 담당자가 없습니다. 전체 담당자를 보려면 {who} 를 보내 주십시오."
+        ),
+        "id" => format!(
+            "Tidak ada narahubung di {city} untuk topik “{topic}”. Kirim {who} untuk melihat semua narahubungnya."
+        ),
+        "ms" => format!(
+            "Tiada pegawai perhubungan di {city} bagi bidang “{topic}”. Hantar {who} untuk melihat semua pegawai perhubungannya."
+        ),
+        "th" => format!("ไม่มีผู้ประสานงานของ {city} ที่ดูแลหัวข้อ “{topic}” ส่ง {who} เพื่อดูผู้ประสานงานทั้งหมด"),
+        "vi" => format!(
+            "Không có đầu mối liên hệ nào tại {city} phụ trách chủ đề “{topic}”. Gửi {who} để xem tất cả đầu mối liên hệ."
+        ),
+        "ru" => format!("Контактного лица по теме «{topic}» нет: {city}. Отправьте {who}, чтобы увидеть все контакты."),
+        "fr" => format!(
+            "Aucun contact à {city} n'est indiqué pour le sujet « {topic} ». Envoyez {who} pour voir tous ses contacts."
+        ),
+        "es" => format!(
+            "Ningún contacto de {city} figura para el tema «{topic}». Envíe {who} para ver todos sus contactos."
+        ),
+        "ar" => {
+            let (city, topic, who) = (iso(city), iso(topic), ltr(&who));
+            format!("لا توجد في {city} جهة اتصال مسؤولة عن موضوع «{topic}». أرسلوا {who} لعرض جميع جهات الاتصال.")
+        }
+        _ => format!("No contact in {city} lists the topic “{topic}”. Answer {who} to see all its contacts."),
+    }
+}
+
+fn who_not_a_partner(lang: &str, asked: &str) -> String {
+    match lang {
+        "zh" => format!("贵市的合作伙伴中没有名为“{asked}”的城市。联系人信息仅在合作伙伴之间共享。"),
+        "ja" => format!(
+            "貴市のパートナーに「{asked}」という名称の都市はありません。担当者の情報はパートナー間でのみ共有されます。"
+        ),
+        "ko" => {
+            format!("귀 도시의 파트너 중에 “{asked}”(이)라는 도시가 없습니다. 담당자 정보는 파트너 간에만 공유됩니다.")
+        }
+        "id" => format!(
+            "Tidak ada mitra kota Anda yang bernama “{asked}”. Informasi narahubung hanya dibagikan antarmitra."
+        ),
+        "ms" => format!(
+            "Tiada rakan kongsi bandar anda yang bernama “{asked}”. Maklumat pegawai perhubungan hanya dikongsi antara rakan kongsi."
+        ),
+        "th" => format!("ไม่มีเมืองพันธมิตรของท่านที่ชื่อ “{asked}” ข้อมูลผู้ประสานงานจะแบ่งปันระหว่างพันธมิตรเท่านั้น"),
+        "vi" => format!(
+            "Không có đối tác nào của thành phố quý vị có tên “{asked}”. Thông tin đầu mối liên hệ chỉ được chia sẻ giữa các đối tác."
+        ),
+        "ru" => format!(
+            "Среди партнёров вашего города нет участника с названием «{asked}». Контакты доступны только партнёрам."
+        ),
+        "fr" => format!(
+            "Aucun partenaire de votre ville ne s'appelle « {asked} ». Les contacts ne sont communiqués qu'entre partenaires."
+        ),
+        "es" => format!("Ningún socio de su ciudad se llama «{asked}». Los contactos solo se comparten entre socios."),
+        "ar" => {
+            format!("لا يوجد بين شركاء مدينتكم من يحمل اسم «{}». لا تُشارَك بيانات جهات الاتصال إلا بين الشركاء.", iso(asked))
+        }
+        _ => format!(
+            "None of your city's partners is called “{asked}”. The bridge shares contacts between partners only."
+        ),
+    }
 }
 
 /// A `/status` line for a conversation where the asking city owes a reply; `waiting` are the
@@ -669,6 +845,14 @@ mod tests {
     const DUE: &str = "Fri 15 Jan 2027 23:59 (Asia/Shanghai)";
     const UNTIL: &str = "Thu 7 Jan 2027 09:00 (Europe/London)";
     const USAGE: &str = "usage: /snooze DURATION (at most 365d), e.g. /snooze 3d";
+    const CITY: &str = "Kuala Lumpur";
+    const CITY_ID: &str = "kuala-lumpur";
+    const NAME: &str = "Nur Aisyah";
+    const ROLE: &str = "Smart City Unit";
+    const LANGS: &str = "ms, en";
+    const TOPICS: &str = "smart-city";
+    const CHANNEL: &str = "webhook";
+    const ASKED: &str = "Atlantis";
 
     /// One sample text.
     struct Sample {
@@ -689,6 +873,8 @@ mod tests {
     fn samples(lang: &str) -> Vec<Sample> {
         let lines = [status_owes(lang, SUBJECT, WAITING, DUE), status_deliverable(lang, TITLE, ID, DUE, true)];
         let done = format!("/done {ID}");
+        let who_lines = [who_contact(lang, NAME, ROLE, LANGS, TOPICS), who_channel(lang, ID, CHANNEL)];
+        let who = format!("/who {CITY_ID}");
         vec![
             sample(
                 "reply_overdue",
@@ -711,7 +897,27 @@ mod tests {
             sample("Invalid", answer(lang, &Answer::Invalid { usage: USAGE }), &[USAGE], &[]),
             sample("Status", answer(lang, &Answer::Status { lines: &lines }), &[SUBJECT, TITLE, ID, DUE], &[]),
             sample("NothingOwed", answer(lang, &Answer::NothingOwed), &[], &[]),
-            sample("WhoUnavailable", answer(lang, &Answer::WhoUnavailable), &[], &["/who"]),
+            sample(
+                "Who",
+                answer(lang, &Answer::Who { city: CITY, local: SINCE, working_now: true, lines: &who_lines }),
+                &[CITY, SINCE, NAME, ROLE, LANGS, TOPICS, ID, CHANNEL],
+                &[],
+            ),
+            sample(
+                "Who outside working hours",
+                answer(lang, &Answer::Who { city: CITY, local: SINCE, working_now: false, lines: &who_lines }),
+                &[CITY, SINCE, NAME],
+                &[],
+            ),
+            sample(
+                "WhoNoTopic",
+                answer(lang, &Answer::WhoNoTopic { city: CITY, topic: TOPICS, id: CITY_ID }),
+                &[CITY, TOPICS],
+                &[&who],
+            ),
+            sample("WhoNotAPartner", answer(lang, &Answer::WhoNotAPartner { asked: ASKED }), &[ASKED], &[]),
+            sample("who_contact", who_contact(lang, NAME, ROLE, LANGS, TOPICS), &[NAME, ROLE, LANGS, TOPICS], &[]),
+            sample("who_channel", who_channel(lang, ID, CHANNEL), &[ID, CHANNEL], &[]),
             sample("status_owes", status_owes(lang, SUBJECT, WAITING, DUE), &[SUBJECT, WAITING, DUE], &[]),
             sample("status_deliverable", status_deliverable(lang, TITLE, ID, DUE, false), &[TITLE, ID, DUE], &[]),
             sample(
@@ -822,6 +1028,33 @@ mod tests {
     }
 
     #[test]
+    fn who_lists_contacts_and_channels_under_a_heading() {
+        let lines = [
+            who_contact("en", "Sato Hana", "International Exchange", "ja, en", "education, tourism"),
+            who_contact("en", "Ito Yui", "Culture", "ja", ""),
+            who_channel("en", "heritage-cities", "webhook"),
+        ];
+        let local = "Wed 6 Jan 2027 14:05 (Asia/Tokyo)";
+        assert_eq!(
+            answer("en", &Answer::Who { city: "Gifu", local, working_now: true, lines: &lines }),
+            "Contacts in Gifu. Local time: Wed 6 Jan 2027 14:05 (Asia/Tokyo), within working hours:\n\
+             - Sato Hana, International Exchange (ja, en; topics: education, tourism)\n\
+             - Ito Yui, Culture (ja)\n\
+             - In the partnership heritage-cities, their agreed channel is webhook."
+        );
+        assert_eq!(who_contact("en", "A", "B", "", ""), "A, B");
+        assert_eq!(who_contact("ja", "佐藤", "国際交流課", "ja", "教育"), "佐藤、国際交流課（ja／担当分野：教育）");
+        assert_eq!(
+            answer("en", &Answer::WhoNoTopic { city: "Gifu", topic: "sewers", id: "gifu" }),
+            "No contact in Gifu lists the topic “sewers”. Answer /who gifu to see all its contacts."
+        );
+        assert_eq!(
+            answer("en", &Answer::WhoNotAPartner { asked: "Lyon" }),
+            "None of your city's partners is called “Lyon”. The bridge shares contacts between partners only."
+        );
+    }
+
+    #[test]
     fn status_lists_its_lines_under_a_heading() {
         let lines = vec!["“A”: reply awaited by Leeds, due 5 Jan".to_owned(), "“B” (b): due 9 Jan".to_owned()];
         assert_eq!(
@@ -841,7 +1074,8 @@ mod tests {
             for s in samples(lang) {
                 let emoji = s.text.chars().find(|c| matches!(*c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF));
                 assert_eq!(emoji, None, "{lang} {}", s.name);
-                assert!(s.name == "Status" || !s.text.contains('\n'), "{lang} {}", s.name);
+                let a_list = matches!(s.name, "Status" | "Who" | "Who outside working hours");
+                assert!(a_list || !s.text.contains('\n'), "{lang} {}", s.name);
             }
         }
     }

@@ -1,5 +1,5 @@
 //! Commands from contacts, the same on every channel: a post whose first unquoted line is
-//! `/close`, `/reopen`, `/snooze 3d`, `/done ID`, `/status` or `/who CITY` is handled here,
+//! `/close`, `/reopen`, `/snooze 3d`, `/done ID`, `/status` or `/who CITY [TOPIC]` is handled here,
 //! answered with a notice in the same thread (on the channel it came from), recorded as a
 //! `command` message (so a replay gets the same answer) and never relayed. Only contacts of
 //! member cities get here (the router refuses others before); `/done` only the owner's.
@@ -10,6 +10,7 @@ use c2c_followup::command::{Command, Parsed};
 use c2c_followup::deliverables;
 use c2c_followup::texts::{self, Answer};
 
+use crate::directory::{self, Visible};
 use crate::router::batch::{Batch, push_entries};
 use crate::router::committer::Committer;
 use crate::router::deliverables::due_text;
@@ -130,7 +131,9 @@ impl Committer {
                 ("done", texts::answer(lang, &answer))
             }
             Command::Status => ("status", self.status(config, batch, partnership, city, now)?),
-            Command::Who { .. } => ("who", texts::answer(lang, &Answer::WhoUnavailable)),
+            Command::Who { city: asked, topic } => {
+                ("who", who(config, partnership, city, &asked, topic.as_deref(), now))
+            }
         })
     }
 
@@ -181,4 +184,42 @@ impl Committer {
             false => texts::answer(lang, &Answer::Status { lines: &lines }),
         })
     }
+}
+
+/// `/who CITY [TOPIC]` by a contact of `asker` (a city) in `partnership`: the contacts of CITY
+/// that list TOPIC (all without one), its local time and whether it is at work, and the channel
+/// it agreed on in each partnership it shares with the asker's city (this one first), from the
+/// directory. Only partners of the asker's city are found: of any other city, existing or not,
+/// the answer is the same "not a partner", so no contact, and not even a city's existence, is
+/// told outside the partnerships.
+fn who(
+    config: &Config,
+    partnership: &Partnership,
+    asker: &str,
+    asked: &str,
+    topic: Option<&str>,
+    now: Millis,
+) -> String {
+    let lang = partnership.language.as_str();
+    let visible = Visible::partners_of(config, [asker]);
+    let Some((city, topic)) = directory::find_city_and_topic(config, asked, topic, Some(&visible)) else {
+        let typed: Vec<&str> = std::iter::once(asked).chain(topic).collect();
+        return texts::answer(lang, &Answer::WhoNotAPartner { asked: &typed.join(" ") });
+    };
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
+    let query = directory::Query { city: Some(city.id.clone()), partnership: None, topic: topic.clone() };
+    let found = directory::build(config, at, &query, Some(&visible)).ok().and_then(|d| d.cities.into_iter().next());
+    let Some(mut entry) = found else {
+        let topic = directory::topic_key(topic.as_deref().unwrap_or_default());
+        return texts::answer(lang, &Answer::WhoNoTopic { city: &city.name, topic: &topic, id: &city.id });
+    };
+    entry.partnerships.sort_by_key(|p| p.id != partnership.id);
+    let contacts = entry
+        .contacts
+        .iter()
+        .map(|c| texts::who_contact(lang, &c.name, &c.role, &c.languages.join(", "), &c.topics.join(", ")));
+    let channels = entry.partnerships.iter().map(|p| texts::who_channel(lang, &p.id, p.channel.as_str()));
+    let lines: Vec<String> = contacts.chain(channels).collect();
+    let local = c2c_followup::hours::local_text(at, city.timezone);
+    texts::answer(lang, &Answer::Who { city: &city.name, local: &local, working_now: entry.working_now, lines: &lines })
 }

@@ -107,7 +107,12 @@ pub(crate) struct Harness {
 
 /// A router with its committer running on a memory store, on [`CONFIG`].
 pub(crate) fn harness() -> Harness {
-    let config = Config::parse(CONFIG, Path::new("test.toml")).unwrap();
+    harness_on(CONFIG, crate::clock::Clock::wall())
+}
+
+/// A router with its committer running on a memory store, on `config`, at `clock`'s time.
+pub(crate) fn harness_on(config: &str, clock: crate::clock::Clock) -> Harness {
+    let config = Config::parse(config, Path::new("test.toml")).unwrap();
     let tagger = Tagger::new(config.languages_mentioned());
     let store = MemoryStore::new("test");
     let metrics = Arc::new(Metrics::new());
@@ -117,9 +122,7 @@ pub(crate) fn harness() -> Harness {
         Router::new(config.clone(), Live::new(tagger), metrics.clone(), Arc::new(store.clone()), bounces);
     let (tx, outbox) = mpsc::unbounded_channel();
     let key = c2c_core::InstanceKey::new([7; 32]);
-    let committer =
-        Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx, key, crate::clock::Clock::wall())
-            .unwrap();
+    let committer = Committer::new(config.clone(), Arc::new(store.clone()), metrics.clone(), tx, key, clock).unwrap();
     let store_failed = committer.store_failed.clone();
     let stop = Shutdown::new();
     tokio::spawn(committer.run(rx, stop.clone()));
@@ -433,4 +436,77 @@ async fn a_thread_hint_into_a_partnership_the_author_is_not_in_is_skipped() {
     only.partnership = None;
     only.thread_refs = vec![ThreadRef::Native(thread("A"))];
     assert_eq!(h.router.submit(only).await.unwrap_err().reason, RefusalReason::UnknownPartnership);
+}
+
+/// `/who` in the directory's test world at its fixed time (Wednesday 14:05 in Gifu): Leeds's
+/// partners are Hangzhou, Gifu and Kuala Lumpur; Lyon is a partner of Gifu only.
+#[tokio::test]
+async fn who_answers_with_a_partners_contacts_in_the_thread_and_never_a_non_partners() {
+    let clock = crate::clock::Clock::manual(crate::directory::tests::at().timestamp_millis());
+    let mut h = harness_on(crate::directory::tests::WORLD, clock);
+    let mut n = 0;
+    let mut ask = async |city: &str, from: &str, partnership: &str, text: &str| -> String {
+        n += 1;
+        h.router.submit(webhook(city, from, partnership, &format!("who-{n}"), text)).await.unwrap();
+        let queued = h.outbox.recv().await.unwrap();
+        assert_eq!(queued.len(), 1, "{text}: only the answer, nothing relayed");
+        assert_eq!(queued[0].entry.recipient.city, city, "{text}: answered to the asker");
+        let message = &queued[0].context.as_ref().unwrap().message;
+        assert_eq!(message.kind, MessageKind::Notice);
+        message.text.clone()
+    };
+
+    assert_eq!(
+        ask("leeds", "leeds-jo", "heritage-cities", "/who gifu Education").await,
+        "Contacts in Gifu. Local time: Wed 6 Jan 2027 14:05 (Asia/Tokyo), within working hours:\n\
+         - Sato Hana, International Exchange Division (ja, en; topics: education, tourism)\n\
+         - Tanaka Ken, Board of Education (ja; topics: education)\n\
+         - In the partnership heritage-cities, their agreed channel is webhook."
+    );
+    // A name of two words; this partnership's channel first, then the others shared with Leeds.
+    assert_eq!(
+        ask("leeds", "leeds-jo", "heritage-cities", "/who Kuala Lumpur").await,
+        "Contacts in Kuala Lumpur. Local time: Wed 6 Jan 2027 13:05 (Asia/Kuala_Lumpur), within working hours:\n\
+         - Nur Aisyah, Smart City Unit (ms, en; topics: smart-city, transport)\n\
+         - In the partnership kl-leeds, their agreed channel is webhook."
+    );
+    assert_eq!(
+        ask("leeds", "leeds-jo", "heritage-cities", "/who HANGZHOU").await,
+        "Contacts in Hangzhou. Local time: Wed 6 Jan 2027 13:05 (Asia/Shanghai), within working hours:\n\
+         - Li Wei, Foreign Affairs Office (zh, en; topics: transport, libraries)\n\
+         - In the partnership heritage-cities, their agreed channel is webhook.\n\
+         - In the partnership hangzhou-leeds, their agreed channel is matrix."
+    );
+    assert_eq!(
+        ask("hangzhou", "hz-li", "heritage-cities", "/who leeds").await,
+        "Contacts in Leeds. Local time: Wed 6 Jan 2027 05:05 (Europe/London), outside working hours:\n\
+         - Jo Smith, International Relations (en; topics: libraries, culture)\n\
+         - In the partnership heritage-cities, their agreed channel is webhook.\n\
+         - In the partnership hangzhou-leeds, their agreed channel is email."
+    );
+    assert_eq!(
+        ask("leeds", "leeds-jo", "heritage-cities", "/who gifu sewers").await,
+        "No contact in Gifu lists the topic “sewers”. Answer /who gifu to see all its contacts."
+    );
+
+    // Lyon exists but is no partner of Leeds: the same answer as a city that does not exist.
+    let lyon = ask("leeds", "leeds-jo", "heritage-cities", "/who lyon education").await;
+    assert_eq!(
+        lyon,
+        "None of your city's partners is called “lyon education”. The bridge shares contacts between partners only."
+    );
+    assert!(!lyon.contains("Claire") && !lyon.contains("Lyon"), "{lyon}");
+    assert_eq!(
+        ask("leeds", "leeds-jo", "heritage-cities", "/who atlantis").await,
+        "None of your city's partners is called “atlantis”. The bridge shares contacts between partners only."
+    );
+
+    // Gifu's partner Lyon, in their French-speaking partnership, on a holiday in Lyon.
+    assert_eq!(
+        ask("gifu", "gifu-sato", "gifu-lyon", "/who Lyon").await,
+        "Contacts à Lyon. Heure locale : Wed 6 Jan 2027 06:05 (Europe/Paris), en dehors des heures de travail :\n\
+         - Claire Martin, Relations internationales (fr ; sujets : education, culture)\n\
+         - Dans le partenariat gifu-lyon, leur canal convenu est webhook."
+    );
+    assert!(h.metrics.render().contains("c2c_commands_total{command=\"who\"} 8"));
 }
