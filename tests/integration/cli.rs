@@ -256,3 +256,50 @@ fn a_short_admin_token_stops_the_start_and_data_files_are_private() {
     }
     assert!(seen > 0, "the store made files");
 }
+
+/// `directory --json` from the config alone (no store, no daemon), at a time given with `--at`:
+/// the same JSON as the golden file of the directory's unit tests, and a filter the config
+/// cannot satisfy is told with exit 1.
+#[test]
+fn directory_json_from_the_config_alone() {
+    let golden = repo().join("bridge/daemon/tests/golden");
+    let config = golden.join("directory.toml");
+    let run = |args: &[&str]| {
+        let out = Command::new(crate::bin())
+            .arg("directory")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            // Its secrets are not needed, nor any store.
+            .env_clear()
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    // Wednesday 2027-01-06 14:05 in Gifu, given in Tokyo's offset.
+    let (code, json, stderr) = run(&["--json", "--at", "2027-01-06T14:05:00+09:00"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json, std::fs::read_to_string(golden.join("directory.json")).unwrap());
+    assert!(!std::path::Path::new(&golden.join("data")).exists(), "no store was made");
+
+    let (code, json, stderr) = run(&["--json", "--topic", "Transport", "--partnership", "kl-leeds"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let found: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(found["cities"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["cities"][0]["contacts"][0]["id"], "kl-aisyah");
+    assert_eq!(
+        found["cities"][0]["partnerships"],
+        serde_json::json!([{"id": "kl-leeds", "channel": "webhook", "language": "en"}])
+    );
+
+    let (code, text, _) = run(&["--city", "gifu", "--topic", "education", "--at", "2027-01-06T05:05:00Z"]);
+    assert_eq!(code, Some(0));
+    assert!(text.starts_with("Gifu (JP), 14:05 Wed (Asia/Tokyo), working hours now\n"), "{text}");
+
+    let (code, _, stderr) = run(&["--city", "atlantis"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no city \"atlantis\""), "{stderr}");
+    let (code, _, stderr) = run(&["--at", "tomorrow"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("RFC 3339"), "{stderr}");
+}
