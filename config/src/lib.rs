@@ -51,7 +51,8 @@ pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
     Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, DeliverableKind, Delivery,
-    Digest, DigestEvery, Due, EmailConnector, MailServer, MatrixConnector, OtherChannelRule, Partnership,
-    PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector, Weekdays, WorkingHours, WorkingTime,
+    Digest, DigestEvery, Due, EmailConnector, Kpi, KpiMeasure, KpiTarget, MailServer, MatrixConnector,
+    OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector, Weekdays,
+    WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

@@ -579,6 +579,9 @@ pub struct Partnership {
     pub matrix_rooms: BTreeMap<String, String>,
     /// Deliverables with due dates (`[[partnerships.deliverables]]`).
     pub deliverables: Vec<Deliverable>,
+    /// Key performance indicators the members agreed on (`[[partnerships.kpis]]`, Template
+    /// 1.0's "mutually decided KPIs"): targets the post-activity report measures.
+    pub kpis: Vec<Kpi>,
     /// A summary to every member's contacts (`digest = "weekly" | "daily"`, `digest_day`,
     /// `digest_time`); `None` when off (the default).
     pub digest: Option<Digest>,
@@ -656,6 +659,67 @@ impl ReplyFrom {
     pub fn default_for(members: usize) -> ReplyFrom {
         if members > 2 { ReplyFrom::Any } else { ReplyFrom::Each }
     }
+}
+
+/// `[[partnerships.kpis]]`: a target on one of the report's measures, for the partnership as a
+/// whole or for one member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpi {
+    pub measure: KpiMeasure,
+    /// In the measure's unit (see [`KpiMeasure`]).
+    pub target: KpiTarget,
+    /// A member city: the measure of its own traffic only. `None`: the partnership's.
+    pub member: Option<String>,
+}
+
+/// What a KPI measures, over the report's period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KpiMeasure {
+    /// `"median_first_reply"`: the median time from a conversation's first post (by another
+    /// member) to a member's first post in it; met when at most the target (a duration).
+    MedianFirstReply,
+    /// `"p90_first_reply"`: the 90th percentile of the same times; met when at most the target.
+    P90FirstReply,
+    /// `"deliverables_on_time"`: of the deliverables due in the period (and owned by the
+    /// member, if one is named) that are done or overdue, the share done by their due time;
+    /// met when at least the target (a number from 0 to 1).
+    DeliverablesOnTime,
+    /// `"messages"`: posts in the period; met when at least the target (a whole number).
+    Messages,
+    /// `"overdue_threads"`: conversations with a reply overdue (owed by the member, if one is
+    /// named); met when at most the target (a whole number).
+    OverdueThreads,
+    /// `"off_language"`: the share of posts not in the agreed language; met when at most the
+    /// target (a number from 0 to 1).
+    OffLanguage,
+}
+
+impl KpiMeasure {
+    /// True for measures of time, whose target is a duration (`"3d"`).
+    pub fn is_duration(self) -> bool {
+        matches!(self, KpiMeasure::MedianFirstReply | KpiMeasure::P90FirstReply)
+    }
+
+    /// True for measures that are shares (a target from 0 to 1).
+    pub fn is_share(self) -> bool {
+        matches!(self, KpiMeasure::DeliverablesOnTime | KpiMeasure::OffLanguage)
+    }
+
+    /// True when the measure should be at least its target (else at most).
+    pub fn at_least(self) -> bool {
+        matches!(self, KpiMeasure::DeliverablesOnTime | KpiMeasure::Messages)
+    }
+}
+
+/// A KPI's target, in its measure's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KpiTarget {
+    /// Reply times: `target = "3d"`.
+    Duration(Duration),
+    /// Counts: `target = 20`.
+    Count(u64),
+    /// Shares: `target = 0.9`.
+    Share(f64),
 }
 
 /// `[[partnerships.deliverables]]`: something a member owes by a due time, or a meeting.
@@ -781,6 +845,14 @@ keywords!(OtherChannelRule { Relay = "relay", Reject = "reject" });
 keywords!(ReplyFrom { Each = "each", Any = "any" });
 keywords!(DeliverableKind { Deliverable = "deliverable", Meeting = "meeting" });
 keywords!(DigestEvery { Weekly = "weekly", Daily = "daily" });
+keywords!(KpiMeasure {
+    MedianFirstReply = "median_first_reply",
+    P90FirstReply = "p90_first_reply",
+    DeliverablesOnTime = "deliverables_on_time",
+    Messages = "messages",
+    OverdueThreads = "overdue_threads",
+    OffLanguage = "off_language",
+});
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
 pub(crate) fn one_of(options: &[&str]) -> String {

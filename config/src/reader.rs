@@ -16,6 +16,17 @@ use crate::secret::SecretRef;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
+/// A value that may be written as text or as a number (a KPI's `target`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar {
+    Text(String),
+    /// The number, and whether it was written as an integer.
+    Number {
+        value: f64,
+        integer: bool,
+    },
+}
+
 /// One TOML table being read. Every key the code asks for is remembered; [`Table::finish`]
 /// reports the keys nobody asked for.
 #[derive(Debug)]
@@ -188,6 +199,30 @@ impl<'a, 'i> Table<'a, 'i> {
             diag.value_error(&path, "not a valid number");
         }
         parsed
+    }
+
+    /// A required string or number.
+    pub(crate) fn req_scalar(&mut self, diag: &mut Diag<'_>, key: &str) -> Option<Scalar> {
+        let Some((path, value)) = self.take(diag, key) else {
+            self.missing(diag, key);
+            return None;
+        };
+        let (text, integer) = match value.get_ref() {
+            DeValue::String(s) => return Some(Scalar::Text(s.to_string())),
+            DeValue::Integer(i) if i.radix() == 10 => (i.as_str(), true),
+            DeValue::Float(f) => (f.as_str(), false),
+            _ => {
+                Self::wrong_type(diag, &path, "a string or a number", value);
+                return None;
+            }
+        };
+        match text.replace('_', "").parse::<f64>() {
+            Ok(value) if value.is_finite() => Some(Scalar::Number { value, integer }),
+            _ => {
+                diag.value_error(&path, "not a valid number");
+                None
+            }
+        }
     }
 
     /// A required date or date-time, as text: a string as written, or a TOML date or date-time

@@ -1,6 +1,6 @@
 //! Semantic checks across sections, run over whatever parsed: unique ids and endpoints,
 //! partnership members, kinds, agreed channels and the endpoints they need, rooms, deliverables
-//! (owners, unique ids).
+//! (owners, unique ids), KPIs (members, none twice).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +9,7 @@ use c2c_core::Channel;
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::location::{join_index, join_key};
-use crate::model::{City, CityKind, Partnership, PartnershipKind};
+use crate::model::{City, CityKind, KpiMeasure, Partnership, PartnershipKind};
 
 /// Runs every cross-section check, reporting into `diag`. Values whose own parse already
 /// failed are skipped, so one mistake is reported once.
@@ -25,6 +25,7 @@ pub(crate) fn validate(config: &Config, diag: &mut Diag<'_>) {
         matrix_rooms(partnership, &members, &path, diag);
         deliverables(partnership, &members, &path, diag);
         deliverable_ids(partnership, &path, diag);
+        kpis(partnership, &members, &path, diag);
     }
     report_missing_endpoints(config, missing_endpoints, diag);
 }
@@ -333,6 +334,40 @@ fn deliverables(partnership: &Partnership, members: &Members<'_>, path: &str, di
                 &at,
                 format!("the owner must be a member of this partnership; {:?} is not", deliverable.owner),
             );
+        }
+    }
+}
+
+/// A KPI's member is a member of the partnership, and no KPI is declared twice (one measure
+/// for one member, or for the whole partnership, has one target).
+fn kpis(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut Diag<'_>) {
+    let mut first: HashMap<(KpiMeasure, Option<&str>), usize> = HashMap::new();
+    for (k, kpi) in partnership.kpis.iter().enumerate() {
+        let at = join_index(&join_key(path, "kpis"), k);
+        let member_path = join_key(&at, "member");
+        if let Some(member) = &kpi.member
+            && members.readable
+            && !diag.has_error(&member_path)
+            && !partnership.has_member(member)
+        {
+            diag.value_error(&member_path, format!("{member:?} is not a member of this partnership"));
+            continue;
+        }
+        if diag.has_error_within(&at) {
+            continue;
+        }
+        let key = (kpi.measure, kpi.member.as_deref());
+        match first.get(&key) {
+            Some(line) => {
+                let whom = kpi.member.as_deref().map_or("the partnership".to_string(), |m| format!("{m:?}"));
+                diag.value_error(
+                    &join_key(&at, "measure"),
+                    format!("{} is already a KPI for {whom} (line {line})", kpi.measure),
+                );
+            }
+            None => {
+                first.insert(key, diag.value_at(&at).line);
+            }
         }
     }
 }

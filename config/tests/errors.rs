@@ -560,3 +560,74 @@ fn contact_topics_are_lowercase_words_listed_once() {
         ]
     );
 }
+
+/// BASE with KPIs appended (their lines start at 40).
+fn with_kpis(kpis: &[(&str, &str, Option<&str>)]) -> String {
+    let mut text = BASE.to_string();
+    for (measure, target, member) in kpis {
+        text += &format!("  [[partnerships.kpis]]\n  measure = \"{measure}\"\n  target = {target}\n");
+        if let Some(m) = member {
+            text += &format!("  member = \"{m}\"\n");
+        }
+    }
+    text
+}
+
+#[test]
+fn kpis_read_their_target_in_the_measure_s_unit() {
+    use c2c_config::{KpiMeasure, KpiTarget};
+    let config = parse(&with_kpis(&[
+        ("median_first_reply", "\"3d\"", None),
+        ("p90_first_reply", "\"36h\"", Some("b")),
+        ("deliverables_on_time", "0.9", None),
+        ("messages", "20", Some("a")),
+        ("overdue_threads", "0", None),
+        ("off_language", "1", None),
+    ]))
+    .unwrap();
+    let kpis = &config.partnerships[0].kpis;
+    assert_eq!(kpis.len(), 6);
+    assert_eq!(
+        (kpis[0].measure, kpis[0].target, kpis[0].member.as_deref()),
+        (KpiMeasure::MedianFirstReply, KpiTarget::Duration(Duration::from_secs(3 * 86_400)), None)
+    );
+    assert_eq!(kpis[1].target, KpiTarget::Duration(Duration::from_secs(36 * 3_600)));
+    assert_eq!(kpis[1].member.as_deref(), Some("b"));
+    assert_eq!(kpis[2].target, KpiTarget::Share(0.9));
+    assert_eq!((kpis[3].target, kpis[3].member.as_deref()), (KpiTarget::Count(20), Some("a")));
+    assert_eq!(kpis[4].target, KpiTarget::Count(0));
+    assert_eq!(kpis[5].target, KpiTarget::Share(1.0), "a whole number is a share too");
+    assert!(parse(BASE).unwrap().partnerships[0].kpis.is_empty(), "KPIs are optional");
+}
+
+#[test]
+fn kpi_problems_are_located_and_say_what_the_target_should_be() {
+    let text = with_kpis(&[
+        ("median_first_reply", "3", None),
+        ("p90_first_reply", "\"soon\"", None),
+        ("deliverables_on_time", "90", None),
+        ("messages", "2.5", None),
+        ("overdue_threads", "\"none\"", None),
+        ("mean_first_reply", "\"1d\"", None),
+        ("messages", "10", Some("c")),
+        ("off_language", "[0.1]", None),
+        ("messages", "5", Some("a")),
+        ("messages", "6", Some("a")),
+    ]) + "  [[partnerships.kpis]]\n  target = 1\n  goal = 2\n";
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:42:12: partnerships[0].kpis[0].target: the target of median_first_reply is a duration, such as \"3d\" or \"36h\"",
+            "dir/t.toml:45:12: partnerships[0].kpis[1].target: \"soon\" is not a duration (expected number at 0); write e.g. \"500ms\", \"2s\", \"36h\", \"5d\"",
+            "dir/t.toml:48:12: partnerships[0].kpis[2].target: the target of deliverables_on_time is a share from 0 to 1 (0.9 is 90%), not 90",
+            "dir/t.toml:51:12: partnerships[0].kpis[3].target: the target of messages is a whole number of at least 0, not 2.5",
+            "dir/t.toml:54:12: partnerships[0].kpis[4].target: the target of overdue_threads is a whole number, such as 20, written without quotes, not \"none\"",
+            "dir/t.toml:56:13: partnerships[0].kpis[5].measure: unknown value \"mean_first_reply\" (expected \"median_first_reply\", \"p90_first_reply\", \"deliverables_on_time\", \"messages\", \"overdue_threads\" or \"off_language\")",
+            "dir/t.toml:61:12: partnerships[0].kpis[6].member: \"c\" is not a member of this partnership",
+            "dir/t.toml:64:12: partnerships[0].kpis[7].target: expected a string or a number, found an array",
+            "dir/t.toml:70:13: partnerships[0].kpis[9].measure: messages is already a KPI for \"a\" (line 65)",
+            "dir/t.toml:73:3: partnerships[0].kpis[10]: missing required key `measure`",
+            "dir/t.toml:75:3: partnerships[0].kpis[10].goal: unknown key `goal`; expected one of `measure`, `target`, `member`",
+        ]
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use c2c_config::{Channel, CityKind, CommitMode, Config, DeliverableKind, PartnershipKind, ReplyFrom, Security};
+use c2c_config::{
+    Channel, CityKind, CommitMode, Config, DeliverableKind, KpiMeasure, KpiTarget, PartnershipKind, ReplyFrom, Security,
+};
 
 /// `*.toml` files of `dir` (not recursive), sorted; `Cargo.toml` excluded.
 fn tomls(dir: &Path) -> Vec<PathBuf> {
@@ -44,7 +46,6 @@ fn every_shipped_config_parses() {
 /// these problems and no other; an entry goes when its feature lands.
 const PENDING: &[(&str, &str, u32)] = &[
     ("admins", "unknown key", 15),
-    ("partnerships[].kpis", "unknown key", 15),
     ("bridge.instance", "unknown key", 16),
     ("federation", "unknown key", 16),
     ("peers", "unknown key", 16),
@@ -125,6 +126,8 @@ fn the_demo_runs_without_env_vars() {
     assert_eq!(config.bridge.data_dir, Path::new("data"));
     // The admin token is a demo file too, so `conversations` can ask the running demo.
     assert!(!config.bridge.admin_token.as_ref().unwrap().resolve().unwrap().expose().is_empty());
+    let kpis = &config.partnership("hangzhou-leeds").unwrap().kpis;
+    assert_eq!((kpis.len(), kpis[2].member.as_deref()), (3, Some("hangzhou")));
     let multi = config.partnership("heritage-cities").unwrap();
     assert_eq!(multi.kind, PartnershipKind::MultiCity);
     assert_eq!(multi.channel_of("gifu"), Some(Channel::Webhook));
@@ -164,6 +167,14 @@ fn the_contract_copy_reads_the_follow_up_keys() {
     // The end of 12 April in Hangzhou (UTC+8).
     assert_eq!(visit.due.to_rfc3339(), "2027-04-12T16:00:00+00:00");
     assert_eq!(visit.overdue_reminders, 3);
+    let kpis: Vec<(KpiMeasure, KpiTarget)> = partnership.kpis.iter().map(|k| (k.measure, k.target)).collect();
+    assert_eq!(
+        kpis,
+        [
+            (KpiMeasure::MedianFirstReply, KpiTarget::Duration(std::time::Duration::from_secs(3 * 86_400))),
+            (KpiMeasure::DeliverablesOnTime, KpiTarget::Share(0.9)),
+        ]
+    );
 }
 
 #[test]
@@ -205,6 +216,22 @@ fn the_full_example_reads_every_field() {
     assert_eq!(aspac_city.working.hours.to_string(), "08:00-16:00");
     let hangzhou = config.partnership("hangzhou-leeds").unwrap();
     assert_eq!(hangzhou.deliverables[1].due.to_rfc3339(), "2027-04-12T01:30:00+00:00");
+    let kpis: Vec<String> = hangzhou
+        .kpis
+        .iter()
+        .map(|k| format!("{} {:?} {}", k.measure, k.target, k.member.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        kpis,
+        [
+            "median_first_reply Duration(259200s) -",
+            "p90_first_reply Duration(432000s) hangzhou",
+            "deliverables_on_time Share(0.9) -",
+            "messages Count(20) -",
+            "overdue_threads Count(0) -",
+            "off_language Share(0.1) -",
+        ]
+    );
     let languages: Vec<String> = config.languages_mentioned().into_iter().collect();
     assert_eq!(languages, ["en", "id", "ja", "zh"]);
 

@@ -9,11 +9,11 @@ use crate::diag::Diag;
 use crate::formats::{check_id, check_language, parse_due};
 use crate::location::{join_index, join_key};
 use crate::model::{
-    City, Deliverable, DeliverableKind, Digest, DigestEvery, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom,
-    Weekdays, WorkingHours,
+    City, Deliverable, DeliverableKind, Digest, DigestEvery, Kpi, KpiMeasure, KpiTarget, OtherChannelRule, Partnership,
+    PartnershipKind, ReplyFrom, Weekdays, WorkingHours,
 };
 use crate::parse::non_empty;
-use crate::reader::{Table, parse_duration};
+use crate::reader::{Scalar, Table, parse_duration};
 
 /// The longest a reminder may come before its due time.
 const MAX_REMIND: Duration = Duration::from_secs(366 * 86_400);
@@ -68,6 +68,7 @@ pub(super) fn partnership(
     let deliverables =
         t.table_array(diag, "deliverables").into_iter().map(|d| deliverable(diag, d, cities, default_tz)).collect();
     let digest = digest(diag, &mut t);
+    let kpis = t.table_array(diag, "kpis").into_iter().map(|k| kpi(diag, k)).collect();
     t.finish(diag);
     let reply_from = reply_from.unwrap_or_else(|| ReplyFrom::default_for(members.len()));
     Partnership {
@@ -83,6 +84,53 @@ pub(super) fn partnership(
         matrix_rooms,
         deliverables,
         digest,
+        kpis,
+    }
+}
+
+/// A KPI: its `target` is read as its `measure` needs (a duration, a whole number or a share);
+/// `member` is checked against the members by `validate`. One that does not parse is reported
+/// and kept as a placeholder, so the indices of the others match the file.
+fn kpi(diag: &mut Diag<'_>, mut t: Table<'_, '_>) -> Kpi {
+    let measure = t.req_parsed(diag, "measure", str::parse::<KpiMeasure>);
+    let target_path = t.child("target");
+    let target = t.req_scalar(diag, "target");
+    let member = t.opt_str(diag, "member");
+    t.finish(diag);
+    let placeholder = Kpi { measure: KpiMeasure::Messages, target: KpiTarget::Count(0), member: member.clone() };
+    let (Some(measure), Some(target)) = (measure, target) else {
+        return placeholder;
+    };
+    let checked = match (measure, target) {
+        (m, Scalar::Text(text)) if m.is_duration() => parse_duration(&text).map(KpiTarget::Duration),
+        (m, Scalar::Number { .. }) if m.is_duration() => {
+            Err(format!("the target of {m} is a duration, such as \"3d\" or \"36h\""))
+        }
+        (m, Scalar::Number { value, .. }) if m.is_share() => {
+            if (0.0..=1.0).contains(&value) {
+                Ok(KpiTarget::Share(value))
+            } else {
+                Err(format!("the target of {m} is a share from 0 to 1 (0.9 is 90%), not {value}"))
+            }
+        }
+        (m, Scalar::Number { value, integer }) => {
+            if integer && value >= 0.0 {
+                Ok(KpiTarget::Count(value as u64))
+            } else {
+                Err(format!("the target of {m} is a whole number of at least 0, not {value}"))
+            }
+        }
+        (m, Scalar::Text(text)) => {
+            let what = if m.is_share() { "a share from 0 to 1, such as 0.9" } else { "a whole number, such as 20" };
+            Err(format!("the target of {m} is {what}, written without quotes, not {text:?}"))
+        }
+    };
+    match checked {
+        Ok(target) => Kpi { measure, target, member },
+        Err(message) => {
+            diag.value_error(&target_path, message);
+            placeholder
+        }
     }
 }
 
