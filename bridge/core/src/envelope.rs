@@ -151,4 +151,19 @@ impl LanguageTag {
     pub fn undetermined() -> Self {
         Self { code: "und".into(), confidence: 0.0, script: "Unknown".into() }
     }
+
+    /// The confidence from which a tag in another language than the agreed one is believed.
+    pub const OFF_LANGUAGE_CONFIDENCE: f64 = 0.5;
+
+    /// Whether a message with this tag is off the partnership's `agreed` language: tagged
+    /// surely enough in another one. Recipients see such messages flagged, and reports count
+    /// them; a message nothing could be said about (`und`) is not.
+    pub fn is_off_language(&self, agreed: &str) -> bool {
+        Self::off_language(&self.code, self.confidence, agreed)
+    }
+
+    /// [`LanguageTag::is_off_language`] of a tag given by its parts.
+    pub fn off_language(code: &str, confidence: f64, agreed: &str) -> bool {
+        code != "und" && code != agreed && confidence >= Self::OFF_LANGUAGE_CONFIDENCE
+    }
 }

@@ -44,7 +44,7 @@ pub enum Status {
 }
 
 impl Status {
-    fn of(due: Millis, done_at: Option<Millis>, now: Millis) -> Self {
+    pub(crate) fn of(due: Millis, done_at: Option<Millis>, now: Millis) -> Self {
         match done_at {
             Some(done) if done <= due => Status::DoneOnTime,
             Some(_) => Status::DoneLate,

@@ -15,6 +15,7 @@
 //! - [`deliverables`]: the admin view of deliverables and meetings, and which one an id names.
 //! - [`directory`]: who to contact in which city about what, on which channel, and whether it
 //!   is working hours there (the `directory` command, `GET /api/directory`, `/who`).
+//! - [`report`]: a partnership's post-activity report (text, JSON, HTML) and its KPIs.
 //! - [`cli`] and [`commands`]: the command line; [`admin_client`]: its client of the running
 //!   daemon's admin API.
 //! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
@@ -35,6 +36,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod outbox;
+pub mod report;
 pub mod router;
 pub mod sanitize;
 pub mod serve;

@@ -70,7 +70,7 @@ fn language_name(code: &str) -> &str {
 
 /// The notice line for a message not in the partnership's language, if it needs one.
 pub fn off_language_notice(code: &str, confidence: f64, partnership_language: &str) -> Option<String> {
-    (code != "und" && code != partnership_language && confidence >= 0.5).then(|| {
+    c2c_core::LanguageTag::off_language(code, confidence, partnership_language).then(|| {
         format!(
             "[This message is in {} ({code}); the partnership's agreed language is {} ({partnership_language}).]",
             language_name(code),

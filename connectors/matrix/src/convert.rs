@@ -136,8 +136,7 @@ pub fn content(d: &Delivery, root: Option<&str>) -> Value {
         }
         None => (String::new(), String::new()),
     };
-    let off_language =
-        m.language.code != "und" && m.language.code != d.partnership_language && m.language.confidence >= 0.5;
+    let off_language = m.language.is_off_language(&d.partnership_language);
     let marker = if off_language { format!("[{}] ", m.language.code) } else { String::new() };
     // Attachments with content follow as their own events; the others are over the size limit.
     let notes: Vec<String> =

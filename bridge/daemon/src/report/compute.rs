@@ -1,0 +1,394 @@
+//! The report's figures, from the store (conversations, their messages, the outbox,
+//! deliverables' state) and the config (members, agreed language, `reply_within`,
+//! deliverables, KPIs). What counts is described in the module above; this reads every
+//! message of the partnership once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use c2c_config::{Config, KpiMeasure, KpiTarget, Partnership};
+use c2c_core::{Conversation, DeliveryStatus, Message, MessageKind, Millis, Store, StoreError};
+use chrono::{Datelike, NaiveDate};
+
+use super::{
+    DeliverableReport, DeliverableStatus, Figure, FirstReply, KpiReport, MemberReport, Report, Threads, WeekReport,
+};
+
+/// Why no report could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `until` is not after `since`.
+    #[error("the period is empty: since ({since}) must be before until ({until})")]
+    EmptyPeriod { since: String, until: String },
+}
+
+/// The report of `partnership` over `[since, until)`, at `now`. `until` defaults to `now`;
+/// `since` to 00:00 UTC of the day of the partnership's first post (or of `until`'s day when it
+/// has none).
+pub fn compute(
+    store: &dyn Store,
+    config: &Config,
+    partnership: &Partnership,
+    since: Option<Millis>,
+    until: Option<Millis>,
+    now: Millis,
+) -> Result<Report, ReportError> {
+    let until = until.unwrap_or(now);
+    let as_of = until.min(now);
+    let within = Millis::try_from(partnership.reply_within.as_millis()).unwrap_or(Millis::MAX);
+
+    // Each conversation with its posts before `until`, in commit order.
+    let mut threads: Vec<(Conversation, Vec<Message>)> = Vec::new();
+    for c in store.conversations(Some(&partnership.id))? {
+        let posts: Vec<Message> = store
+            .messages(c.id)?
+            .into_iter()
+            .filter(|m| m.kind == MessageKind::Post && m.author.is_some() && m.committed_at < until)
+            .collect();
+        if !posts.is_empty() {
+            threads.push((c, posts));
+        }
+    }
+    let since = since.unwrap_or_else(|| {
+        let first = threads.iter().map(|(_, posts)| posts[0].committed_at).min().unwrap_or(until);
+        day_start(first)
+    });
+    if until <= since {
+        return Err(ReportError::EmptyPeriod { since: rfc3339(since), until: rfc3339(until) });
+    }
+    let in_period = |t: Millis| since <= t && t < until;
+
+    let mut tally = Tally::new(partnership, since, until);
+    for (c, posts) in &threads {
+        for m in posts.iter().filter(|m| in_period(m.committed_at)) {
+            tally.post(m, &partnership.language);
+        }
+        tally.first_replies(partnership, posts, &in_period);
+        let closed = c.closed_at.is_some_and(|t| t < until);
+        let active =
+            posts.iter().any(|m| in_period(m.committed_at)) || !closed || c.closed_at.is_some_and(|t| in_period(t));
+        if !active {
+            continue;
+        }
+        if closed {
+            tally.threads.closed += 1;
+            continue;
+        }
+        tally.threads.open += 1;
+        let overdue = overdue_members(c, posts, partnership, within, as_of);
+        if !overdue.is_empty() {
+            tally.threads.overdue += 1;
+        }
+        for m in overdue {
+            *tally.overdue_by.entry(m).or_default() += 1;
+        }
+    }
+    tally.threads.total = tally.threads.open + tally.threads.closed;
+
+    let deliverables = deliverables(store, partnership, until, as_of)?;
+    let failed_deliveries = store
+        .outbox(Some(&partnership.id))?
+        .iter()
+        .filter(|e| e.status == DeliveryStatus::PermanentFailure && in_period(e.created_at))
+        .count() as u64;
+    let kpis = partnership.kpis.iter().map(|k| kpi(k, &tally, &deliverables, since, until)).collect();
+
+    let members = partnership
+        .members
+        .iter()
+        .map(|city| {
+            let mut times = tally.replies.get(city).cloned().unwrap_or_default();
+            times.sort_unstable();
+            MemberReport {
+                city: city.clone(),
+                name: config.city(city).map_or_else(|| city.clone(), |c| c.name.clone()),
+                messages: tally.posts_by.get(city).copied().unwrap_or(0),
+                first_reply: FirstReply {
+                    median_s: percentile(&times, 0.5).map(seconds),
+                    p90_s: percentile(&times, 0.9).map(seconds),
+                    answered: times.len() as u64,
+                    unanswered: tally.unanswered.get(city).copied().unwrap_or(0),
+                },
+                overdue_threads: tally.overdue_by.get(city).copied().unwrap_or(0),
+                off_language: tally.off_by.get(city).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    Ok(Report {
+        partnership: partnership.id.clone(),
+        objective: partnership.objective.clone(),
+        language: partnership.language.clone(),
+        reply_within_s: partnership.reply_within.as_secs(),
+        since: rfc3339(since),
+        until: rfc3339(until),
+        as_of: rfc3339(as_of),
+        generated_at: rfc3339(now),
+        messages: tally.posts_by.values().sum(),
+        members,
+        weeks: tally.weeks.into_values().collect(),
+        threads: tally.threads,
+        languages: tally.languages,
+        off_language: tally.off_by.values().sum(),
+        deliverables,
+        failed_deliveries,
+        kpis,
+    })
+}
+
+/// What the posts add up to, member by member.
+struct Tally {
+    posts_by: BTreeMap<String, u64>,
+    off_by: BTreeMap<String, u64>,
+    languages: BTreeMap<String, u64>,
+    /// Monday of each week → its report.
+    weeks: BTreeMap<NaiveDate, WeekReport>,
+    /// Member → its first-reply times (ms).
+    replies: HashMap<String, Vec<Millis>>,
+    unanswered: HashMap<String, u64>,
+    overdue_by: HashMap<String, u64>,
+    threads: Threads,
+}
+
+impl Tally {
+    fn new(partnership: &Partnership, since: Millis, until: Millis) -> Self {
+        let zeros: BTreeMap<String, u64> = partnership.members.iter().map(|m| (m.clone(), 0)).collect();
+        let mut weeks = BTreeMap::new();
+        let last = monday(until - 1);
+        let mut week = monday(since);
+        while week <= last {
+            let iso = week.iso_week();
+            weeks.insert(
+                week,
+                WeekReport {
+                    week: format!("{}-W{:02}", iso.year(), iso.week()),
+                    start: week.to_string(),
+                    messages: zeros.clone(),
+                },
+            );
+            week = week + chrono::Days::new(7);
+        }
+        Tally {
+            posts_by: zeros.clone(),
+            off_by: zeros,
+            languages: BTreeMap::new(),
+            weeks,
+            replies: HashMap::new(),
+            unanswered: HashMap::new(),
+            overdue_by: HashMap::new(),
+            threads: Threads::default(),
+        }
+    }
+
+    /// A post in the period.
+    fn post(&mut self, m: &Message, agreed: &str) {
+        let city = &m.author.as_ref().expect("posts have an author").city;
+        *self.posts_by.entry(city.clone()).or_default() += 1;
+        *self.languages.entry(m.language.code.clone()).or_default() += 1;
+        if m.language.is_off_language(agreed) {
+            *self.off_by.entry(city.clone()).or_default() += 1;
+        }
+        if let Some(w) = self.weeks.get_mut(&monday(m.committed_at)) {
+            *w.messages.entry(city.clone()).or_default() += 1;
+        }
+    }
+
+    /// The first replies to a conversation whose first post is in the period: each other
+    /// member's first post in it, or none yet.
+    fn first_replies(&mut self, partnership: &Partnership, posts: &[Message], in_period: &impl Fn(Millis) -> bool) {
+        let first = &posts[0];
+        if !in_period(first.committed_at) {
+            return;
+        }
+        let starter = &first.author.as_ref().expect("posts have an author").city;
+        for member in partnership.members.iter().filter(|m| *m != starter) {
+            let reply = posts.iter().find(|m| m.author.as_ref().is_some_and(|a| &a.city == member));
+            match reply {
+                Some(r) => self.replies.entry(member.clone()).or_default().push(r.committed_at - first.committed_at),
+                None => *self.unanswered.entry(member.clone()).or_default() += 1,
+            }
+        }
+    }
+}
+
+/// The members that, at `as_of`, owe a reply in an open conversation for longer than
+/// `reply_within`: from the follow-up record (`Conversation::owing`: since + window, or a due
+/// time already passed); for a conversation without one (written before it existed), every
+/// member but the last writer, since the last post.
+fn overdue_members(
+    c: &Conversation,
+    posts: &[Message],
+    partnership: &Partnership,
+    within: Millis,
+    as_of: Millis,
+) -> Vec<String> {
+    if !c.owing.is_empty() {
+        return c
+            .owing
+            .iter()
+            .filter(|(_, o)| o.since < as_of && (o.since.saturating_add(within) < as_of || o.due < as_of))
+            .map(|(m, _)| m.clone())
+            .collect();
+    }
+    let last = posts.last().expect("threads have posts");
+    let last_city = &last.author.as_ref().expect("posts have an author").city;
+    if last.committed_at.saturating_add(within) >= as_of {
+        return Vec::new();
+    }
+    partnership.members.iter().filter(|m| *m != last_city).cloned().collect()
+}
+
+/// Each deliverable's status at `as_of`; a done time at or after `until` is not yet known then.
+fn deliverables(
+    store: &dyn Store,
+    partnership: &Partnership,
+    until: Millis,
+    as_of: Millis,
+) -> Result<Vec<DeliverableReport>, StoreError> {
+    let done: HashMap<String, Millis> = store
+        .deliverables()?
+        .into_iter()
+        .filter(|s| s.partnership == partnership.id)
+        .filter_map(|s| s.done_at.filter(|t| *t < until).map(|t| (s.id, t)))
+        .collect();
+    Ok(partnership
+        .deliverables
+        .iter()
+        .map(|d| {
+            let due = d.due.timestamp_millis();
+            let done_at = done.get(&d.id).copied();
+            DeliverableReport {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                kind: d.kind.as_str().to_string(),
+                owner: d.owner.clone(),
+                due: rfc3339(due),
+                status: DeliverableStatus::of(due, done_at, as_of),
+                done_at: done_at.map(rfc3339),
+            }
+        })
+        .collect())
+}
+
+/// One KPI, measured.
+fn kpi(
+    k: &c2c_config::Kpi,
+    tally: &Tally,
+    deliverables: &[DeliverableReport],
+    since: Millis,
+    until: Millis,
+) -> KpiReport {
+    let member = k.member.as_deref();
+    let whose = |city: &str| member.is_none_or(|m| m == city);
+    let sum = |map: &BTreeMap<String, u64>| map.iter().filter(|(c, _)| whose(c)).map(|(_, n)| n).sum::<u64>();
+    let (unit, actual) = match k.measure {
+        KpiMeasure::MedianFirstReply | KpiMeasure::P90FirstReply => {
+            let mut times: Vec<Millis> =
+                tally.replies.iter().filter(|(c, _)| whose(c)).flat_map(|(_, t)| t.iter().copied()).collect();
+            times.sort_unstable();
+            let q = if k.measure == KpiMeasure::MedianFirstReply { 0.5 } else { 0.9 };
+            ("seconds", percentile(&times, q).map(|ms| seconds(ms) as f64))
+        }
+        KpiMeasure::DeliverablesOnTime => {
+            // Those due in the period, judged (done, or overdue): the share done on time.
+            let judged: Vec<&DeliverableReport> = deliverables
+                .iter()
+                .filter(|d| whose(&d.owner) && d.status != DeliverableStatus::Open)
+                .filter(|d| parse_ms(&d.due).is_some_and(|due| since <= due && due < until))
+                .collect();
+            let on_time = judged.iter().filter(|d| d.status == DeliverableStatus::DoneOnTime).count();
+            ("share", (!judged.is_empty()).then(|| share(on_time as u64, judged.len() as u64)))
+        }
+        KpiMeasure::Messages => ("messages", Some(sum(&tally.posts_by) as f64)),
+        KpiMeasure::OverdueThreads => {
+            let n = match member {
+                Some(m) => tally.overdue_by.get(m).copied().unwrap_or(0),
+                None => tally.threads.overdue,
+            };
+            ("threads", Some(n as f64))
+        }
+        KpiMeasure::OffLanguage => {
+            let posts = sum(&tally.posts_by);
+            ("share", (posts > 0).then(|| share(sum(&tally.off_by), posts)))
+        }
+    };
+    let target = match k.target {
+        KpiTarget::Duration(d) => d.as_secs_f64(),
+        KpiTarget::Count(n) => n as f64,
+        KpiTarget::Share(s) => s,
+    };
+    let at_least = k.measure.at_least();
+    KpiReport {
+        measure: k.measure.as_str().to_string(),
+        member: k.member.clone(),
+        target: Figure(target),
+        actual: actual.map(Figure),
+        met: actual.map(|a| if at_least { a >= target } else { a <= target }),
+        unit: unit.to_string(),
+        comparison: if at_least { "at_least" } else { "at_most" }.to_string(),
+    }
+}
+
+/// `part / whole`, to four decimals (what the report shows is what was compared).
+fn share(part: u64, whole: u64) -> f64 {
+    (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+}
+
+/// The `q` quantile (0 to 1) of sorted `values`, interpolated between the nearest ranks.
+pub(crate) fn percentile(sorted: &[Millis], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = q * last as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let (a, b) = (sorted[lo] as f64, sorted[hi] as f64);
+    Some(a + (b - a) * (pos - lo as f64))
+}
+
+/// Milliseconds to whole seconds, rounded.
+fn seconds(ms: f64) -> u64 {
+    (ms / 1000.0).round().max(0.0) as u64
+}
+
+fn monday(t: Millis) -> NaiveDate {
+    let date = instant(t).date_naive();
+    date - chrono::Days::new(u64::from(date.weekday().num_days_from_monday()))
+}
+
+fn day_start(t: Millis) -> Millis {
+    instant(t).date_naive().and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()
+}
+
+fn instant(t: Millis) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(t).unwrap_or_default()
+}
+
+pub(crate) fn rfc3339(t: Millis) -> String {
+    instant(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse_ms(rfc3339: &str) -> Option<Millis> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).ok().map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_between_the_nearest_ranks() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[7], 0.9), Some(7.0));
+        assert_eq!(percentile(&[1, 3], 0.5), Some(2.0));
+        assert_eq!(percentile(&[1, 2, 10], 0.5), Some(2.0), "an odd count: the middle one");
+        // 0.9 × 4 = 3.6: 60% of the way from the 4th to the 5th.
+        assert_eq!(percentile(&[6, 8, 12, 30, 48], 0.9), Some(30.0 + 0.6 * 18.0));
+        assert_eq!(share(1, 3), 0.3333);
+    }
+
+    #[test]
+    fn weeks_start_on_monday_in_utc() {
+        // 2027-01-03 is a Sunday (2026-W53), 2027-01-04 a Monday (2027-W01).
+        let sunday = 1_798_934_400_000 + 86_399_000;
+        assert_eq!(monday(sunday).to_string(), "2026-12-28");
+        assert_eq!(monday(sunday + 1_000).to_string(), "2027-01-04");
+    }
+}
