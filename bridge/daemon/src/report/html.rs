@@ -28,7 +28,7 @@ html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 body { margin: 0; color: var(--ink); background: var(--bg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", sans-serif; }
 header, main, footer { max-width: 62rem; margin: 0 auto; padding: 0 1rem; }
-header { padding-top: 1.25rem; }
+header { padding-top: 1.5rem; }
 .eyebrow { margin: 0; color: var(--muted); font-size: .8rem; letter-spacing: .06em; text-transform: uppercase; }
 h1 { font-size: 1.6rem; line-height: 1.25; margin: .15rem 0 .35rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 0 0 .75rem; }
@@ -64,13 +64,17 @@ svg.chart .grid { stroke: var(--line); stroke-width: 1; }
 details { margin-top: .75rem; }
 summary { cursor: pointer; color: var(--muted); font-size: .9rem; }
 .muted { color: var(--muted); }
+.sub { display: none; color: var(--muted); font-size: .8rem; }
 footer { color: var(--muted); font-size: .8rem; padding-bottom: 2rem; }
 @media (max-width: 30rem) {
   body { font-size: 15px; }
-  header, main, footer { padding: 0 .6rem; }
+  header, main, footer { padding-left: .6rem; padding-right: .6rem; }
   section { padding: .75rem; }
   h1 { font-size: 1.35rem; }
   th, td { padding: .35rem .35rem; }
+  .sub { display: block; }
+  th.n { white-space: normal; }
+  th.target, td.target, th.wide, td.wide { display: none; }
 }
 @media print {
   body { background: #fff; font-size: 10pt; }
@@ -191,7 +195,7 @@ fn cards(h: &mut String, r: &Report) {
         );
     };
     card(r.messages.to_string(), "messages", format!("{} weeks", r.weeks.len()));
-    card(t.total.to_string(), "threads", format!("{} open, {} overdue, {} closed", t.open, t.overdue, t.closed));
+    card(t.total.to_string(), "threads", format!("{} open ({} overdue), {} closed", t.open, t.overdue, t.closed));
     if !r.kpis.is_empty() {
         card(format!("{met} / {}", r.kpis.len()), "KPIs met", String::new());
     }
@@ -204,7 +208,7 @@ fn kpis(h: &mut String, r: &Report) {
     if r.kpis.is_empty() {
         return;
     }
-    h.push_str("<section id=\"kpis\">\n<h2>KPIs</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>Measure</th><th>Target</th><th class=\"n\">Actual</th><th>Result</th></tr></thead>\n<tbody>\n");
+    h.push_str("<section id=\"kpis\">\n<h2>KPIs</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>Measure</th><th class=\"target\">Target</th><th class=\"n\">Actual</th><th>Result</th></tr></thead>\n<tbody>\n");
     for k in &r.kpis {
         let (class, word) = match k.met {
             Some(true) => ("met", "met"),
@@ -212,22 +216,28 @@ fn kpis(h: &mut String, r: &Report) {
             None => ("na", "no data"),
         };
         let actual = k.actual.map_or("–".to_string(), |a| figure_text(&k.unit, a.0));
-        let target = target_text(k);
+        let target = esc(target_text(k).trim_start_matches("target "));
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"nowrap\">{}</td><td class=\"n\">{}</td><td><span class=\"badge {class}\">{word}</span></td></tr>",
+            "<tr><td>{}<span class=\"sub\">{target}</span></td><td class=\"target nowrap\">{target}</td><td class=\"n\">{}</td><td><span class=\"badge {class}\">{word}</span></td></tr>",
             esc(&kpi_label(r, k)),
-            esc(target.trim_start_matches("target ")),
             esc(&actual)
         );
     }
     h.push_str("</tbody>\n</table></div>\n</section>\n");
 }
 
+/// Each member's colour, name and messages in the period.
 fn legend(h: &mut String, r: &Report) {
     h.push_str("<ul class=\"legend\">");
     for (i, m) in r.members.iter().enumerate() {
-        let _ = write!(h, "<li><span class=\"swatch\" style=\"background:{}\"></span>{}</li>", colour(i), esc(&m.name));
+        let _ = write!(
+            h,
+            "<li><span class=\"swatch\" style=\"background:{}\"></span>{} <b>{}</b></li>",
+            colour(i),
+            esc(&m.name),
+            m.messages
+        );
     }
     h.push_str("</ul>\n");
 }
@@ -344,7 +354,8 @@ fn replies(h: &mut String, r: &Report) {
             continue;
         };
         for (j, (what, secs, opacity)) in [("median", median, 1.0), ("p90", p90, 0.45)].into_iter().enumerate() {
-            let width = if max > 0.0 { (secs as f64 / max * 82.0).max(0.4) } else { 0.4 };
+            // At most 62% of the width: the value is written after the bar.
+            let width = if max > 0.0 { (secs as f64 / max * 62.0).max(0.4) } else { 0.4 };
             let by = y + 20.0 + j as f64 * 19.0;
             let text = duration_text(secs);
             let _ = write!(
@@ -363,12 +374,12 @@ fn replies(h: &mut String, r: &Report) {
         }
     }
     h.push_str("</svg>\n");
-    h.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>Member</th><th class=\"n\">Messages</th><th class=\"n\">Median</th><th class=\"n\">p90</th><th class=\"n\">Answered</th><th class=\"n\">Overdue threads</th></tr></thead>\n<tbody>\n");
+    h.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>Member</th><th class=\"n wide\">Messages</th><th class=\"n\">Median</th><th class=\"n\">p90</th><th class=\"n wide\">Answered</th><th class=\"n\">Overdue threads</th></tr></thead>\n<tbody>\n");
     for m in &r.members {
         let f = &m.first_reply;
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} of {}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n wide\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n wide\">{} of {}</td><td class=\"n\">{}</td></tr>",
             esc(&m.name),
             m.messages,
             f.median_s.map_or("–".into(), duration_text),
@@ -403,26 +414,39 @@ fn deliverables(h: &mut String, r: &Report) {
     if r.deliverables.is_empty() {
         return;
     }
-    h.push_str("<section id=\"deliverables\">\n<h2>Deliverables</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>Deliverable</th><th>Owner</th><th>Due</th><th>Status</th></tr></thead>\n<tbody>\n");
+    h.push_str("<section id=\"deliverables\">\n<h2>Deliverables</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>Deliverable</th><th>Due (UTC)</th><th>Status</th></tr></thead>\n<tbody>\n");
     for d in &r.deliverables {
         let status = serde_json::to_value(d.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         let done = d
             .done_at
             .as_deref()
-            .map(|t| format!("<br><span class=\"muted\">done {}</span>", esc(&time_text(t))))
+            .map(|t| format!("<br><span class=\"muted\">done {}</span>", day_and_time(t)))
             .unwrap_or_default();
-        let meeting = if d.kind == "meeting" { " <span class=\"muted\">(meeting)</span>" } else { "" };
+        let meeting = if d.kind == "meeting" { " (meeting)" } else { "" };
         let _ = writeln!(
             h,
-            "<tr><td>{}{meeting}<br><span class=\"muted\">{}</span></td><td>{}</td><td class=\"nowrap\">{}</td><td><span class=\"badge {status}\">{}</span>{done}</td></tr>",
+            "<tr><td>{}<br><span class=\"muted\">{}{meeting} · {}</span></td><td>{}</td><td><span class=\"badge {status}\">{}</span>{done}</td></tr>",
             esc(&d.title),
             esc(&d.id),
             esc(r.member_name(&d.owner)),
-            esc(&time_text(&d.due)),
+            day_and_time(&d.due),
             esc(&status_text(d.status).to_lowercase()),
         );
     }
     h.push_str("</tbody>\n</table></div>\n</section>\n");
+}
+
+/// `2027-01-15 <span class="nowrap">15:00</span>` (UTC): the time wraps under the date on a
+/// narrow screen.
+fn day_and_time(rfc3339: &str) -> String {
+    let text = time_text(rfc3339);
+    let text = text.trim_end_matches(" UTC");
+    match text.split_once(' ') {
+        Some((day, time)) => {
+            format!("<span class=\"nowrap\">{}</span> <span class=\"nowrap\">{}</span>", esc(day), esc(time))
+        }
+        None => esc(text),
+    }
 }
 
 #[cfg(test)]
