@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use c2c_config::{Config, Secret};
+use c2c_config::{Config, Partnership, Secret};
 use c2c_core::{Connector, Store, now_ms};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +20,7 @@ use crate::deliverables::{self, Lookup};
 use crate::directory;
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::report::{self, Format, ReportError};
 use crate::router::Router;
 
 /// What the daemon's own routes need.
@@ -36,7 +37,8 @@ pub struct HttpState {
     /// What admins change (a deliverable marked done) is committed through the router, like
     /// every other change to the store.
     pub router: Router,
-    /// The daemon's one clock: the directory's local times and working hours are read at its now.
+    /// The daemon's one clock: the directory's local times and working hours, and a report's
+    /// "now", are read at it.
     pub clock: Clock,
 }
 
@@ -55,6 +57,7 @@ pub fn app(state: HttpState, extra: axum::Router, request_timeout: std::time::Du
         .route("/api/deliverables", get(api_deliverables))
         .route("/api/deliverables/{id}/done", post(api_deliverable_done))
         .route("/api/directory", get(api_directory))
+        .route("/api/partnerships/{id}/report", get(api_report))
         .with_state(state)
         .merge(extra)
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": "no such path", "code": "not_found"}))) })
@@ -193,6 +196,73 @@ async fn api_deliverable_done(
         // The committer is stopping, or the store failed (the daemon then stops): try again.
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e, "unavailable"),
     }
+}
+
+/// `?format=json|text|html&since=DATE&until=DATE` of the report (all optional).
+#[derive(Debug, Default, Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// A partnership's post-activity report at the daemon's now: JSON (the default), text, or the
+/// self-contained HTML page (served with its Content-Security-Policy as a header too). 404 for
+/// a partnership the admin may not see; 400 for a bad format, date or an empty period.
+async fn api_report(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Response {
+    if let Some(denied) = deny(&s, &headers) {
+        return denied;
+    }
+    let config = s.config.get();
+    let partnership = match partnership_for(&config, &id) {
+        Ok(p) => p.clone(),
+        Err(refused) => return refused,
+    };
+    let format = match q.format.as_deref().map(str::parse::<Format>).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e, "malformed"),
+    };
+    let when = |text: Option<&String>| text.map(|t| report::parse_when(t)).transpose();
+    let (since, until) = match (when(q.since.as_ref()), when(q.until.as_ref())) {
+        (Ok(since), Ok(until)) => (since, until),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, &e, "malformed"),
+    };
+    let (store, now) = (s.store.clone(), s.clock.now());
+    // Reads every message of the partnership: off the async workers.
+    let made =
+        tokio::task::spawn_blocking(move || report::compute(store.as_ref(), &config, &partnership, since, until, now))
+            .await;
+    let report = match made {
+        Ok(Ok(r)) => r,
+        Ok(Err(e @ ReportError::EmptyPeriod { .. })) => {
+            return error(StatusCode::BAD_REQUEST, &e.to_string(), "empty_period");
+        }
+        Ok(Err(ReportError::Store(e))) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "store"),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "internal"),
+    };
+    match format {
+        Format::Json => Json(report).into_response(),
+        Format::Text => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], report.render(Format::Text)).into_response()
+        }
+        Format::Html => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CONTENT_SECURITY_POLICY, report::html::CSP)],
+            report.render(Format::Html),
+        )
+            .into_response(),
+    }
+}
+
+/// The partnership `id` names, as the admin asking may see it: 404 `not_found` otherwise. The
+/// one place a route about one partnership looks it up, so a narrower admin scope (city
+/// admins) is checked here.
+fn partnership_for<'c>(config: &'c Config, id: &str) -> Result<&'c Partnership, Response> {
+    config.partnership(id).ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("no partnership `{id}`"), "not_found"))
 }
 
 /// 409 `ambiguous` (with the partnerships to choose from) or 404 `not_found`.
@@ -552,6 +622,45 @@ channels = { gifu = "webhook", leeds = "webhook" }
             assert_eq!((status, &answer["code"]), (404, &json!("not_found")), "{path}: {answer}");
         }
         let r = api.http.get(format!("{}/api/directory", api.base)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn a_partnership_s_report_comes_in_each_format_at_the_daemon_s_now() {
+        let api = Api::start().await;
+        let (status, r) = api.get("/api/partnerships/hangzhou-leeds/report?since=2026-12-01").await;
+        assert_eq!(status, 200, "{r}");
+        assert_eq!((&r["partnership"], &r["since"]), (&json!("hangzhou-leeds"), &json!("2026-12-01T00:00:00Z")));
+        assert_eq!(r["until"], "2027-01-01T00:00:00Z", "until defaults to the daemon's clock");
+        assert_eq!(r["messages"], 0);
+        assert_eq!(r["members"].as_array().unwrap().len(), 2);
+        assert_eq!(r["weeks"].as_array().unwrap().len(), 5, "2026-W49 to 2026-W53");
+        let statuses: Vec<&str> =
+            r["deliverables"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["overdue", "open"]);
+
+        let get = |q: &str| api.http.get(format!("{}/api/partnerships/{q}", api.base)).bearer_auth(TOKEN).send();
+        let html = get("hangzhou-leeds/report?format=html&since=2026-12-01").await.unwrap();
+        assert_eq!(html.status(), 200);
+        assert_eq!(html.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(html.headers()["content-security-policy"], report::html::CSP);
+        assert!(html.text().await.unwrap().starts_with("<!DOCTYPE html>"));
+        let text = get("hangzhou-leeds/report?format=text&since=2026-12-01&until=2027-01-01T00:00:00Z").await.unwrap();
+        assert_eq!(text.headers()["content-type"], "text/plain; charset=utf-8");
+        assert!(text.text().await.unwrap().starts_with("Post-activity report: hangzhou-leeds\n"));
+
+        for (query, status, code) in [
+            ("nope/report", 404, "not_found"),
+            ("hangzhou-leeds/report?format=pdf", 400, "malformed"),
+            ("hangzhou-leeds/report?since=yesterday", 400, "malformed"),
+            ("hangzhou-leeds/report?since=2027-02-01", 400, "empty_period"),
+        ] {
+            let answer = get(query).await.unwrap();
+            assert_eq!(answer.status().as_u16(), status, "{query}");
+            let body: Value = answer.json().await.unwrap();
+            assert_eq!(body["code"], code, "{query}: {body}");
+        }
+        let r = api.http.get(format!("{}/api/partnerships/hangzhou-leeds/report", api.base)).send().await.unwrap();
         assert_eq!(r.status(), 401);
     }
 }
