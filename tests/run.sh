@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (a Python venv with
 # the reference Standard Webhooks library; Postfix + Dovecot from Debian, run as a private
-# instance on loopback; Synapse and matrix-nio from PyPI in a venv), checks formatting and
-# lints, then runs every test, including the tier that needs those (`--include-ignored`).
+# instance on loopback; Synapse and matrix-nio from PyPI in a venv; Debian's Chromium, headless,
+# for the HTML report), checks formatting and lints, then runs every test, including the tier
+# that needs those (`--include-ignored`).
 #
 #   tests/run.sh            # everything
 #   tests/run.sh crash      # only tests whose name contains "crash" (passed to cargo test)
@@ -24,6 +25,16 @@ if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential >/dev/null
   else
     echo "tests/run.sh: a C compiler (cc) and make are needed to build c2c-bridge; install them and rerun" >&2
+    exit 1
+  fi
+fi
+
+step "Chromium (headless: the HTML report's test renders it)"
+if ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "tests/run.sh: Chromium is needed for the HTML report test; install it and rerun" >&2
     exit 1
   fi
 fi

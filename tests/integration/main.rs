@@ -14,6 +14,7 @@ mod followup_channels;
 mod interop;
 mod matrix;
 mod refusals;
+mod report;
 mod retries;
 
 use std::path::Path;

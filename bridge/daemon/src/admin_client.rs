@@ -1,6 +1,6 @@
 //! The command line's client of the running daemon's admin API (`/api/...`), for what only the
-//! daemon may do: read the store while it holds the store's lock (`conversations`), and change
-//! it, which goes through its committer (`deliverable done`).
+//! daemon may do: read the store while it holds the store's lock (`conversations`, `report`),
+//! and change it, which goes through its committer (`deliverable done`).
 //!
 //! It finds the daemon where the config says it listens (`[bridge] listen`; an unspecified
 //! address such as `0.0.0.0` is asked on loopback) and uses the admin token the config names.
@@ -8,6 +8,16 @@
 use anyhow::Context;
 use c2c_config::{Config, Secret};
 use serde::de::DeserializeOwned;
+
+/// Nothing answers where the config says the daemon listens: it is not running (a caller may
+/// then read the store itself).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the daemon is not running: nothing answers at {base} ([bridge] listen). Start it with `c2c-bridge run --config FILE`"
+)]
+pub struct NotRunning {
+    pub base: String,
+}
 
 /// The daemon's admin API, as the config describes it.
 #[derive(Debug)]
@@ -41,6 +51,11 @@ impl AdminApi {
         Ok(Self { base: format!("http://{addr}"), token, http: reqwest::Client::new() })
     }
 
+    /// `http://HOST:PORT`, where it is asked.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// `GET path?query`: the JSON answer.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> anyhow::Result<T> {
         let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), query)?.to_string();
@@ -68,10 +83,7 @@ impl AdminApi {
     ) -> anyhow::Result<reqwest::Response> {
         let response = match request.bearer_auth(self.token.expose()).send().await {
             Ok(r) => r,
-            Err(e) if e.is_connect() => anyhow::bail!(
-                "the daemon is not running: nothing answers at {} ([bridge] listen). Start it with `c2c-bridge run --config FILE`",
-                self.base
-            ),
+            Err(e) if e.is_connect() => return Err(NotRunning { base: self.base.clone() }.into()),
             Err(e) => return Err(e).with_context(|| format!("{method} {url}")),
         };
         let status = response.status();
@@ -111,7 +123,9 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let api =
             AdminApi { base: format!("http://127.0.0.1:{port}"), token: Secret::new("t"), http: Default::default() };
-        let e = api.post("/api/deliverables/x/done", None).await.unwrap_err().to_string();
+        let e = api.post("/api/deliverables/x/done", None).await.unwrap_err();
+        assert!(e.downcast_ref::<NotRunning>().is_some(), "a caller can tell: {e}");
+        let e = e.to_string();
         assert!(e.starts_with("the daemon is not running: nothing answers at http://127.0.0.1:"), "{e}");
     }
 

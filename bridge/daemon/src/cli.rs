@@ -1,5 +1,6 @@
-//! The command line: `run`, `check-config`, `conversations`, `deliverable done`, `directory`,
-//! `tag-language`, and two helpers for cities integrating by webhook (`webhook-send`, `webhook-listen`).
+//! The command line: `run`, `check-config`, `conversations`, `report`, `deliverable done`,
+//! `directory`, `tag-language`, and two helpers for cities integrating by webhook
+//! (`webhook-send`, `webhook-listen`).
 
 use std::path::PathBuf;
 
@@ -63,6 +64,25 @@ pub enum Command {
         /// 2027-01-06T10:00:00+01:00), instead of now.
         #[arg(long)]
         at: Option<String>,
+    },
+    /// A partnership's post-activity report (Template 1.0): messages per member and per week,
+    /// first-reply times, threads open / overdue / closed, languages, deliverables, failed
+    /// deliveries and its KPIs. Asks the running daemon (its admin API); when none answers,
+    /// reads the store itself. Says which on stderr.
+    Report {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        partnership: String,
+        /// From this date (its 00:00 UTC) or RFC 3339 time; default: the day of the first post.
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this date (its 00:00 UTC, not included) or RFC 3339 time; default: now.
+        #[arg(long)]
+        until: Option<String>,
+        /// `text`, `json` (the admin API's shape) or `html` (one self-contained page).
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
+        format: String,
     },
     /// Deliverables and meetings.
     Deliverable {

@@ -10,12 +10,13 @@ use c2c_core::Store;
 use c2c_language::Tagger;
 use clap::Parser;
 
-use crate::admin_client::AdminApi;
+use crate::admin_client::{AdminApi, NotRunning};
 use crate::app::{self, BadConfig};
 use crate::cli::{Cli, Command, DeliverableAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
 use crate::directory;
+use crate::report::{self, Format, Report};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -29,6 +30,9 @@ pub fn main() -> ExitCode {
         }
         Command::Directory { config, city, partnership, topic, json, at } => {
             directory_cmd(&config, directory::Query { city, partnership, topic }, json, at.as_deref())
+        }
+        Command::Report { config, partnership, since, until, format } => {
+            runtime().block_on(report_cmd(&config, &partnership, since.as_deref(), until.as_deref(), &format))
         }
         Command::Deliverable { action: DeliverableAction::Done { config, id, partnership } } => {
             runtime().block_on(deliverable_done(&config, &id, partnership.as_deref()))
@@ -131,6 +135,72 @@ async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -
 async fn from_daemon(config: &Config, partnership: Option<&str>) -> anyhow::Result<Vec<ConversationView>> {
     let query: Vec<(&str, &str)> = partnership.map(|p| ("partnership", p)).into_iter().collect();
     AdminApi::new(config)?.get("/api/conversations", &query).await
+}
+
+/// `report`: from the running daemon's admin API, which holds the store (the report is made at
+/// its clock); when nothing answers there, from the store, opened here (it is only read). The
+/// partnership and dates are checked against the config first, so a typo is told either way.
+async fn report_cmd(
+    path: &Path,
+    partnership: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+    format: &str,
+) -> anyhow::Result<()> {
+    let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let Some(p) = config.partnership(partnership) else {
+        anyhow::bail!("no partnership `{partnership}` in {}", path.display());
+    };
+    let format: Format = format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let when = |flag: &str, text: Option<&str>| {
+        text.map(report::parse_when).transpose().map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+    };
+    let (since_ms, until_ms) = (when("since", since)?, when("until", until)?);
+
+    let api = AdminApi::new(&config);
+    let asked = match &api {
+        Ok(api) => {
+            let query: Vec<(&str, &str)> =
+                [("since", since), ("until", until)].into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+            match api.get::<Report>(&format!("/api/partnerships/{partnership}/report"), &query).await {
+                Ok(r) => Some(r),
+                Err(e) if e.downcast_ref::<NotRunning>().is_some() => None,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(_) => None,
+    };
+    let report = match asked {
+        Some(r) => {
+            eprintln!(
+                "c2c-bridge: report made by the running daemon at {}",
+                api.as_ref().map(|a| a.base()).unwrap_or("?")
+            );
+            r
+        }
+        None => {
+            let why = match &api {
+                Ok(api) => format!("no daemon answers at {}", api.base()),
+                Err(e) => format!("the daemon's admin API cannot be asked: {e:#}"),
+            };
+            let store_dir = config.bridge.data_dir.join("store");
+            if !store_dir.exists() {
+                anyhow::bail!(
+                    "{why}, and there is no store at {} (has the daemon run with this config?)",
+                    store_dir.display()
+                );
+            }
+            let store = c2c_store::SledStore::open(&store_dir, None).map_err(|e| {
+                anyhow::anyhow!("{why}, and the store is not readable directly ({e}): is the daemon running?")
+            })?;
+            eprintln!("c2c-bridge: report read from the store at {} ({why})", store_dir.display());
+            report::compute(&store as &dyn Store, &config, p, since_ms, until_ms, c2c_core::now_ms())?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(report.render(format).as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 /// `deliverable done`: through the running daemon, which holds the store and commits the change

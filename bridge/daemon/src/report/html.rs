@@ -66,6 +66,12 @@ summary { cursor: pointer; color: var(--muted); font-size: .9rem; }
 .muted { color: var(--muted); }
 .sub { display: none; color: var(--muted); font-size: .8rem; }
 footer { color: var(--muted); font-size: .8rem; padding-bottom: 2rem; }
+@media (min-width: 60rem) {
+  main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); column-gap: 1rem; align-items: start;
+    padding-top: 1rem; }
+  main > section { margin: 0 0 1rem; }
+  main > .full { grid-column: 1 / -1; }
+}
 @media (max-width: 30rem) {
   body { font-size: 15px; }
   header, main, footer { padding-left: .6rem; padding-right: .6rem; }
@@ -79,6 +85,7 @@ footer { color: var(--muted); font-size: .8rem; padding-bottom: 2rem; }
 @media print {
   body { background: #fff; font-size: 10pt; }
   header, main, footer { max-width: none; padding: 0; }
+  main { display: block; }
   section, .card { border-color: #bbb; break-inside: avoid; page-break-inside: avoid; }
   section.cards { grid-template-columns: repeat(5, 1fr); }
   .scroll { overflow: visible; }
@@ -142,8 +149,8 @@ pub fn render(r: &Report) -> String {
     header(&mut h, r);
     h.push_str("<main>\n");
     cards(&mut h, r);
-    kpis(&mut h, r);
     weeks(&mut h, r);
+    kpis(&mut h, r);
     replies(&mut h, r);
     threads_and_languages(&mut h, r);
     deliverables(&mut h, r);
@@ -184,7 +191,7 @@ fn cards(h: &mut String, r: &Report) {
     } else {
         String::new()
     };
-    h.push_str("<section class=\"cards\" aria-label=\"Summary\">\n");
+    h.push_str("<section class=\"cards full\" aria-label=\"Summary\">\n");
     let mut card = |num: String, label: &str, detail: String| {
         let _ = write!(
             h,
@@ -245,7 +252,7 @@ fn legend(h: &mut String, r: &Report) {
 /// Messages per week per member: grouped bars, one group per week, one bar per member that
 /// posted that week.
 fn weeks(h: &mut String, r: &Report) {
-    h.push_str("<section id=\"weeks\">\n<h2>Messages per week</h2>\n");
+    h.push_str("<section id=\"weeks\" class=\"full\">\n<h2>Messages per week</h2>\n");
     legend(h, r);
     const TOP: f64 = 12.0;
     const PLOT: f64 = 170.0;
