@@ -156,6 +156,11 @@ async fn report_cmd(
         text.map(report::parse_when).transpose().map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
     };
     let (since_ms, until_ms) = (when("since", since)?, when("until", until)?);
+    if let (Some(s), Some(u)) = (since_ms, until_ms)
+        && u <= s
+    {
+        anyhow::bail!("the period is empty: --until must be after --since");
+    }
 
     let api = AdminApi::new(&config);
     let asked = match &api {

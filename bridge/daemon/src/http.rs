@@ -219,9 +219,8 @@ async fn api_report(
         return denied;
     }
     let config = s.config.get();
-    let partnership = match partnership_for(&config, &id) {
-        Ok(p) => p.clone(),
-        Err(refused) => return refused,
+    let Some(partnership) = partnership_for(&config, &id).cloned() else {
+        return error(StatusCode::NOT_FOUND, &format!("no partnership `{id}`"), "not_found");
     };
     let format = match q.format.as_deref().map(str::parse::<Format>).transpose() {
         Ok(f) => f.unwrap_or_default(),
@@ -258,11 +257,11 @@ async fn api_report(
     }
 }
 
-/// The partnership `id` names, as the admin asking may see it: 404 `not_found` otherwise. The
-/// one place a route about one partnership looks it up, so a narrower admin scope (city
-/// admins) is checked here.
-fn partnership_for<'c>(config: &'c Config, id: &str) -> Result<&'c Partnership, Response> {
-    config.partnership(id).ok_or_else(|| error(StatusCode::NOT_FOUND, &format!("no partnership `{id}`"), "not_found"))
+/// The partnership `id` names, if the admin asking may see it (else the route answers 404
+/// `not_found`, whether it exists or not). The one place a route about one partnership looks it
+/// up, so a narrower admin scope (city admins) is checked here.
+fn partnership_for<'c>(config: &'c Config, id: &str) -> Option<&'c Partnership> {
+    config.partnership(id)
 }
 
 /// 409 `ambiguous` (with the partnerships to choose from) or 404 `not_found`.

@@ -66,8 +66,7 @@ pub fn compute(
         }
         tally.first_replies(partnership, posts, &in_period);
         let closed = c.closed_at.is_some_and(|t| t < until);
-        let active =
-            posts.iter().any(|m| in_period(m.committed_at)) || !closed || c.closed_at.is_some_and(|t| in_period(t));
+        let active = posts.iter().any(|m| in_period(m.committed_at)) || !closed || c.closed_at.is_some_and(&in_period);
         if !active {
             continue;
         }

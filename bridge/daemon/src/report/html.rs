@@ -138,12 +138,12 @@ fn axis(max: f64) -> (f64, f64) {
 pub fn render(r: &Report) -> String {
     let mut h = String::with_capacity(32 * 1024);
     let title = format!("Post-activity report: {}", r.partnership);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
         esc(&title)
     );
     header(&mut h, r);
@@ -155,12 +155,12 @@ pub fn render(r: &Report) -> String {
     threads_and_languages(&mut h, r);
     deliverables(&mut h, r);
     h.push_str("</main>\n");
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<footer><p>Made by c2c-bridge at {}. Messages are contacts' posts (not the bridge's notices or \
          reminders), counted by ISO week in UTC. A first reply is the time from a conversation's first post \
          to a member's first post in it; p90: nine in ten came sooner. Threads and deliverables are as of {}.</p>\
-         </footer>\n</body>\n</html>\n",
+         </footer>\n</body>\n</html>",
         esc(&time_text(&r.generated_at)),
         esc(&time_text(&r.as_of))
     );
@@ -169,10 +169,10 @@ pub fn render(r: &Report) -> String {
 
 fn header(h: &mut String, r: &Report) {
     let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<header>\n<p class=\"eyebrow\">Post-activity report</p>\n<h1>{}</h1>\n<p class=\"objective\">{}</p>\n\
-         <p class=\"meta\">{} to {} (UTC, the end excluded) · members: {} · agreed language <b>{}</b> · reply within {}</p>\n</header>\n",
+         <p class=\"meta\">{} to {} (UTC, the end excluded) · members: {} · agreed language <b>{}</b> · reply within {}</p>\n</header>",
         esc(&r.partnership),
         esc(&r.objective),
         esc(&day(&r.since)),
@@ -193,9 +193,9 @@ fn cards(h: &mut String, r: &Report) {
     };
     h.push_str("<section class=\"cards full\" aria-label=\"Summary\">\n");
     let mut card = |num: String, label: &str, detail: String| {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<div class=\"card\"><span class=\"num\">{}</span><span class=\"label\">{}</span><span class=\"detail\">{}</span></div>\n",
+            "<div class=\"card\"><span class=\"num\">{}</span><span class=\"label\">{}</span><span class=\"detail\">{}</span></div>",
             esc(&num),
             esc(label),
             esc(&detail)
@@ -259,18 +259,18 @@ fn weeks(h: &mut String, r: &Report) {
     let bottom = TOP + PLOT;
     let max = r.weeks.iter().flat_map(|w| w.messages.values()).copied().max().unwrap_or(0) as f64;
     let (top_value, step) = axis(max);
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<svg class=\"chart\" id=\"chart-weeks\" height=\"{}\" role=\"img\" aria-label=\"Messages per week per member\">\n",
+        "<svg class=\"chart\" id=\"chart-weeks\" height=\"{}\" role=\"img\" aria-label=\"Messages per week per member\">",
         bottom + 26.0
     );
     // Grid lines with their values, left of the bars.
     let mut v = 0.0;
     while v <= top_value + 1e-9 {
         let y = bottom - v / top_value * PLOT;
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<line class=\"grid\" x1=\"0\" x2=\"100%\" y1=\"{y}\" y2=\"{y}\"/><text x=\"0\" y=\"{}\">{v}</text>\n",
+            "<line class=\"grid\" x1=\"0\" x2=\"100%\" y1=\"{y}\" y2=\"{y}\"/><text x=\"0\" y=\"{}\">{v}</text>",
             y - 3.0
         );
         v += step;
@@ -289,9 +289,9 @@ fn weeks(h: &mut String, r: &Report) {
                 continue;
             }
             let height = count as f64 / top_value * PLOT;
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<rect class=\"bar\" data-week=\"{}\" data-member=\"{}\" x=\"{}\" width=\"{}\" y=\"{}\" height=\"{height}\" fill=\"{}\"><title>{}, {}: {count} {}</title></rect>\n",
+                "<rect class=\"bar\" data-week=\"{}\" data-member=\"{}\" x=\"{}\" width=\"{}\" y=\"{}\" height=\"{height}\" fill=\"{}\"><title>{}, {}: {count} {}</title></rect>",
                 esc(&w.week),
                 esc(&m.city),
                 pct(x0 + bar * mi as f64),
@@ -305,9 +305,9 @@ fn weeks(h: &mut String, r: &Report) {
         }
         if wi % label_every == 0 {
             let short = w.week.rsplit('-').next().unwrap_or(&w.week);
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
                 pct(left + group * (wi as f64 + 0.5)),
                 bottom + 18.0,
                 esc(short)
@@ -342,22 +342,22 @@ fn replies(h: &mut String, r: &Report) {
     );
     const ROW: f64 = 62.0;
     let max = r.members.iter().filter_map(|m| m.first_reply.p90_s).max().unwrap_or(0) as f64;
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<svg class=\"chart\" id=\"chart-replies\" height=\"{}\" role=\"img\" aria-label=\"Median and p90 first-reply time per member\">\n",
+        "<svg class=\"chart\" id=\"chart-replies\" height=\"{}\" role=\"img\" aria-label=\"Median and p90 first-reply time per member\">",
         ROW * r.members.len() as f64 + 4.0
     );
     for (i, m) in r.members.iter().enumerate() {
         let y = ROW * i as f64;
         let f = &m.first_reply;
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<text x=\"0\" y=\"{}\" class=\"value\">{}</text>\n",
+            "<text x=\"0\" y=\"{}\" class=\"value\">{}</text>",
             y + 14.0,
             esc(&format!("{} ({} of {} answered)", m.name, f.answered, f.answered + f.unanswered))
         );
         let (Some(median), Some(p90)) = (f.median_s, f.p90_s) else {
-            let _ = write!(h, "<text x=\"0\" y=\"{}\">no reply in the period</text>\n", y + 36.0);
+            let _ = writeln!(h, "<text x=\"0\" y=\"{}\">no reply in the period</text>", y + 36.0);
             continue;
         };
         for (j, (what, secs, opacity)) in [("median", median, 1.0), ("p90", p90, 0.45)].into_iter().enumerate() {
@@ -365,10 +365,10 @@ fn replies(h: &mut String, r: &Report) {
             let width = if max > 0.0 { (secs as f64 / max * 62.0).max(0.4) } else { 0.4 };
             let by = y + 20.0 + j as f64 * 19.0;
             let text = duration_text(secs);
-            let _ = write!(
+            let _ = writeln!(
                 h,
                 "<rect class=\"bar\" data-member=\"{}\" data-what=\"{what}\" x=\"0\" width=\"{}\" y=\"{by}\" height=\"16\" fill=\"{}\" fill-opacity=\"{opacity}\"><title>{}: {what} {}</title></rect>\
-                 <text x=\"{}\" y=\"{}\">{what} {}</text>\n",
+                 <text x=\"{}\" y=\"{}\">{what} {}</text>",
                 esc(&m.city),
                 pct(width),
                 colour(i),
@@ -401,15 +401,15 @@ fn replies(h: &mut String, r: &Report) {
 
 fn threads_and_languages(h: &mut String, r: &Report) {
     let t = &r.threads;
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<section id=\"threads\">\n<h2>Threads and languages</h2>\n<p>{} threads: <b>{}</b> open (<b>{}</b> with a reply overdue), <b>{}</b> closed.</p>\n",
+        "<section id=\"threads\">\n<h2>Threads and languages</h2>\n<p>{} threads: <b>{}</b> open (<b>{}</b> with a reply overdue), <b>{}</b> closed.</p>",
         t.total, t.open, t.overdue, t.closed
     );
     let langs: Vec<String> = r.languages.iter().map(|(c, n)| format!("{} {n}", esc(c))).collect();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>Languages of the posts: {}. <b>{}</b> not in the agreed language ({}).</p>\n<p>Deliveries failed for good: <b>{}</b>.</p>\n</section>\n",
+        "<p>Languages of the posts: {}. <b>{}</b> not in the agreed language ({}).</p>\n<p>Deliveries failed for good: <b>{}</b>.</p>\n</section>",
         if langs.is_empty() { "none".to_string() } else { langs.join(", ") },
         r.off_language,
         esc(&r.language),

@@ -453,7 +453,7 @@ async fn scripted() -> World {
     to_gifu.status = DeliveryStatus::PermanentFailure;
     to_gifu.last_error = Some("410 Gone".into());
     assert!(w.router.failed_for_good(to_gifu, "410 Gone".into()).await);
-    assert_eq!(other.conversation == t2.conversation, false);
+    assert_ne!(other.conversation, t2.conversation, "another partnership's conversation");
     w
 }
 
