@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::Shutdown;
 use crate::channel::Channel;
 use crate::envelope::Envelope;
-use crate::ids::{ConversationId, MessageId, OutboxId};
+use crate::ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 use crate::record::{Message, OutboxEntry};
 use crate::store::NativeKey;
 
@@ -249,16 +249,42 @@ impl DeliveryError {
     }
 }
 
-/// A connector's own view of whether it can work right now.
+/// A connector's own view of whether it can work right now, and since when: an admin asking
+/// "is Matrix down?" also wants to know for how long, and what went wrong last.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Health {
     pub ok: bool,
     pub detail: String,
+    /// When `ok` last changed (or the connector started), if the connector keeps track.
+    pub since: Option<Millis>,
+    /// The last problem the connector had, and when, even if it has recovered since.
+    pub last_error: Option<(String, Millis)>,
 }
 
 impl Health {
+    /// Working, with no history (a connector that keeps no state of its own).
     pub fn ok() -> Self {
-        Self { ok: true, detail: "ok".into() }
+        Self { ok: true, detail: "ok".into(), since: None, last_error: None }
+    }
+
+    /// Not working yet, from now on (a connector before its first connection): not an error.
+    pub fn starting(detail: impl Into<String>) -> Self {
+        Self { ok: false, detail: detail.into(), since: Some(now_ms()), last_error: None }
+    }
+
+    /// Now `ok` (or not) for `detail`: `since` moves only when `ok` changes, and a problem is
+    /// kept as the last error.
+    pub fn update(&mut self, ok: bool, detail: impl Into<String>) {
+        let now = now_ms();
+        let detail = detail.into();
+        if ok != self.ok || self.since.is_none() {
+            self.since = Some(now);
+        }
+        if !ok {
+            self.last_error = Some((detail.clone(), now));
+        }
+        self.ok = ok;
+        self.detail = detail;
     }
 }
 
@@ -298,6 +324,22 @@ pub struct ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_keeps_since_when_and_the_last_problem() {
+        let mut h = Health::starting("not connected yet");
+        let started = h.since.unwrap();
+        assert_eq!(h.last_error, None, "starting is not a problem");
+        h.update(false, "connection refused");
+        assert_eq!(h.since, Some(started), "still down: since the start");
+        assert_eq!(h.last_error.as_ref().map(|(e, _)| e.as_str()), Some("connection refused"));
+        h.update(true, "connected");
+        assert!(h.ok && h.since.unwrap() >= started);
+        assert_eq!(h.last_error.as_ref().map(|(e, _)| e.as_str()), Some("connection refused"), "kept once recovered");
+        let up = h.since;
+        h.update(true, "idle");
+        assert_eq!(h.since, up, "still up: since it came up");
+    }
 
     #[test]
     fn a_bounce_counts_only_for_its_recipient_or_their_domain() {

@@ -28,7 +28,7 @@ impl EmailConnector {
     pub fn new(settings: EmailSettings) -> Result<Self, String> {
         let smtp = Smtp::new(&settings.smtp, settings.timeout)?;
         crate::tls::client_config(settings.imap.ca_pem.as_deref()).map_err(|e| format!("IMAP TLS: {e}"))?;
-        let health = Health { ok: false, detail: "IMAP not connected yet".into() };
+        let health = Health::starting("IMAP not connected yet");
         Ok(Self { settings: Arc::new(settings), smtp, health: Arc::new(Mutex::new(health)) })
     }
 }

@@ -50,8 +50,7 @@ pub async fn run(
     shutdown: Shutdown,
     health: Arc<Mutex<Health>>,
 ) {
-    let set_health =
-        |ok: bool, detail: String| *health.lock().unwrap_or_else(|p| p.into_inner()) = Health { ok, detail };
+    let set_health = |ok: bool, detail: String| health.lock().unwrap_or_else(|p| p.into_inner()).update(ok, detail);
     let mut backoff = Duration::from_secs(1);
     loop {
         let watcher = Watcher { s: &settings, smtp: &smtp, inbox: inbox.as_ref(), shutdown: &shutdown };

@@ -72,13 +72,13 @@ impl MatrixConnector {
                 state: State(state),
                 client: tokio::sync::OnceCell::new(),
                 portals: RwLock::new(Portals::default()),
-                health: Mutex::new(Health { ok: false, detail: "Matrix not connected yet".into() }),
+                health: Mutex::new(Health::starting("Matrix not connected yet")),
             }),
         })
     }
 
     fn set_health(&self, ok: bool, detail: impl Into<String>) {
-        *self.shared.health.lock().unwrap_or_else(|p| p.into_inner()) = Health { ok, detail: detail.into() };
+        self.shared.health.lock().unwrap_or_else(|p| p.into_inner()).update(ok, detail);
     }
 
     /// Log in, sync once and set up the portal rooms, retrying with backoff until it works or
