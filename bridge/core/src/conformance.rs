@@ -321,6 +321,58 @@ pub async fn entries_and_state_are_found_by_key<S: Store>(open: impl Fn() -> S) 
     assert_eq!(s.message(conv.id, 5).unwrap(), Some(message), "attachments survive the round trip");
 }
 
+/// An entry is found by its id alone (an admin's retry), among entries of other seqs and
+/// partnerships.
+pub async fn an_entry_is_found_by_its_id_alone<S: Store>(open: impl Fn() -> S) {
+    let s = open();
+    let conv = sample_conversation("hangzhou-leeds");
+    let other = sample_conversation("hangzhou-gifu");
+    let mut entries = Vec::new();
+    for (seq, c) in [(1, &conv), (2, &other), (3, &conv)] {
+        let (commit, _, entry) = sample_commit(c, seq);
+        s.commit(commit).await.unwrap();
+        entries.push(entry);
+    }
+    for e in &entries {
+        assert_eq!(s.find_outbox_entry(&e.id).unwrap().as_ref(), Some(e));
+    }
+    assert_eq!(s.find_outbox_entry(&OutboxId("01ARZ3NDEKTSV4RRFFQ69G5FAV-0".into())).unwrap(), None);
+    // Not a prefix or suffix match: `-0` is only the end of an id.
+    assert_eq!(s.find_outbox_entry(&OutboxId("-0".into())).unwrap(), None);
+}
+
+/// A delivery failed for good and scheduled again (an admin's retry) is pending again, and is
+/// still found pending after restarts, even once the pending scan has moved past its seq.
+pub async fn a_failed_entry_scheduled_again_is_pending_after_restarts<S: Store>(open: impl Fn() -> S) {
+    let conv = sample_conversation("hangzhou-leeds");
+    let (c1, _, mut e1) = sample_commit(&conv, 1);
+    let (c2, _, mut e2) = sample_commit(&conv, 2);
+    let (c3, _, e3) = sample_commit(&conv, 3);
+    {
+        let s = open();
+        for c in [c1, c2, c3] {
+            s.commit(c).await.unwrap();
+        }
+        e1.status = DeliveryStatus::PermanentFailure;
+        e2.status = DeliveryStatus::Delivered;
+        let staged = s.update_deliveries(&[e1.clone(), e2.clone()], &[]).await.unwrap();
+        s.durable(staged).await.unwrap();
+    }
+    {
+        // The scan at start passes the failed and the delivered entry by.
+        let s = open();
+        assert_eq!(s.pending_outbox().unwrap(), vec![e3.clone()]);
+        e1.status = DeliveryStatus::Scheduled;
+        e1.next_due = 1_800_000_000_000;
+        s.commit(Commit { outbox: vec![e1.clone()], ..Commit::default() }).await.unwrap();
+        assert_eq!(s.pending_outbox().unwrap(), vec![e1.clone(), e3.clone()]);
+    }
+    for round in 0..2 {
+        let s = open();
+        assert_eq!(s.pending_outbox().unwrap(), vec![e1.clone(), e3.clone()], "round {round}");
+    }
+}
+
 /// Timers are kept until a commit marks them done, a timer written again under its key replaces
 /// it, and deliverables' state is kept whole; all of it survives a reopen.
 pub async fn timers_and_deliverables_are_kept_until_done<S: Store>(open: impl Fn() -> S) {
@@ -391,6 +443,8 @@ macro_rules! store_conformance_tests {
             staged_commits_are_visible_before_they_are_durable,
             pending_outbox_is_found_again_after_many_restarts,
             entries_and_state_are_found_by_key,
+            an_entry_is_found_by_its_id_alone,
+            a_failed_entry_scheduled_again_is_pending_after_restarts,
             timers_and_deliverables_are_kept_until_done
         );
     };

@@ -212,6 +212,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
     /// One outbox entry.
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
+    /// One outbox entry by its id alone, as an admin names it (`POST /api/outbox/{id}/retry`):
+    /// a scan of the outbox, for rare admin actions, never for the delivery path.
+    fn find_outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        Ok(self.outbox(None)?.into_iter().find(|e| e.id == *id))
+    }
 
     /// One timer, by its key.
     fn timer(&self, key: &TimerKey) -> StoreResult<Option<Timer>>;

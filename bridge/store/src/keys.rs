@@ -20,7 +20,8 @@
 //!
 //! `meta/outbox_low` is the seq from which a scan for pending outbox entries starts: every
 //! entry before it is delivered or failed for good. It advances each time the pending entries
-//! are read at start-up.
+//! are read at start-up, and moves back when a commit makes an entry before it pending again
+//! (an admin's retry of a failed delivery).
 
 use c2c_core::{ConversationId, NativeKey, OutboxId, TimerKey};
 

@@ -222,8 +222,18 @@ impl Store for SledStore {
         }
         // Serialised so the seq high-water mark only grows and tickets follow apply order.
         let _g = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if max_seq > self.last_seq()? {
+        let last_seq = self.last_seq()?;
+        if max_seq > last_seq {
             batch.insert(keys::LAST_SEQ, max_seq.to_string().as_bytes());
+        }
+        // An entry committed before, pending again (an admin's retry of a failed delivery), may
+        // lie before where the pending scan starts: move the start back to it, so a restart
+        // finds it. New entries are past it anyway.
+        let again = commit.outbox.iter().filter(|o| o.seq <= last_seq && o.status.is_pending()).map(|o| o.seq).min();
+        if let Some(seq) = again
+            && seq < self.meta_u64(keys::OUTBOX_LOW)?
+        {
+            batch.insert(keys::OUTBOX_LOW, seq.to_string().as_bytes());
         }
         self.db.apply_batch(batch).map_err(sled_error)?;
         Ok(Staged(self.group.ticket()))
@@ -321,6 +331,18 @@ impl Store for SledStore {
 
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
         self.get(&keys::outbox(seq, id))
+    }
+
+    fn find_outbox_entry(&self, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
+        // Keys only, until the one that ends in `/{id}`: no record is decoded on the way.
+        let suffix = format!("/{id}");
+        for item in self.db.scan_prefix(keys::OUTBOX) {
+            let (k, v) = item.map_err(sled_error)?;
+            if k.ends_with(suffix.as_bytes()) {
+                return decode(&k, &v).map(Some);
+            }
+        }
+        Ok(None)
     }
 
     fn timer(&self, key: &TimerKey) -> StoreResult<Option<Timer>> {
