@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::model::{Bridge, City, Connectors, Contact, Partnership};
+use crate::model::{Admin, Bridge, City, Connectors, Contact, Partnership};
 use crate::secret::SecretRef;
 
 /// A parsed and validated config file.
@@ -20,6 +20,8 @@ pub struct Config {
     pub cities: Vec<City>,
     /// `[[partnerships]]`, in file order.
     pub partnerships: Vec<Partnership>,
+    /// `[[admins]]`, in file order (the `[bridge]` admin token is not among them).
+    pub admins: Vec<Admin>,
 }
 
 impl Config {
@@ -42,11 +44,12 @@ impl Config {
         crate::parse::parse(text, path)
     }
 
-    /// Every secret reference, in file order: the admin token, mail and Matrix passwords,
+    /// Every secret reference, in file order: the admin tokens, mail and Matrix passwords,
     /// cities' webhook secrets (current and previous).
     pub fn secret_refs(&self) -> Vec<&SecretRef> {
         let mut refs: Vec<&SecretRef> = Vec::new();
         refs.extend(&self.bridge.admin_token);
+        refs.extend(self.admins.iter().map(|a| &a.token));
         if let Some(email) = &self.connectors.email {
             refs.push(&email.imap.password);
             refs.push(&email.smtp.password);

@@ -16,7 +16,8 @@
 //!
 //! # Layout
 //! - `config`: the [`Config`] type: `load`, `parse`, `check_secrets`, look-ups.
-//! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`], ...),
+//! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`],
+//!   [`Admin`], ...),
 //!   and the follow-up vocabulary: a city's [`WorkingTime`], a deliverable's [`Due`].
 //! - `local_time`: [`local_instant`], a local time in a zone to an instant, across DST changes.
 //! - `secret`: [`SecretRef`] and the redacted [`Secret`].
@@ -50,7 +51,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
-    Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, DeliverableKind, Delivery,
+    Admin, AdminScope, Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, DeliverableKind, Delivery,
     Digest, DigestEvery, Due, EmailConnector, Kpi, KpiMeasure, KpiTarget, MailServer, MatrixConnector,
     OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector, Weekdays,
     WorkingHours, WorkingTime,

@@ -289,6 +289,32 @@ impl Default for WebhookConnector {
     }
 }
 
+/// `[[admins]]`: someone who may use the admin API (and the CLI commands that ask the running
+/// daemon), and on what. `[bridge] admin_token_*` is one more, all-scope, with id
+/// [`Admin::BRIDGE_ID`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// Who did it, in the log of every admin action (and in `done_by`).
+    pub id: String,
+    /// Its bearer token (`token_env` / `token_file`).
+    pub token: SecretRef,
+    pub scope: AdminScope,
+}
+
+impl Admin {
+    /// The id of the admin `[bridge] admin_token_*` names.
+    pub const BRIDGE_ID: &'static str = "admin";
+}
+
+/// What an admin sees and acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminScope {
+    /// `scope = "all"`: the whole instance, reload and metrics included.
+    All,
+    /// `cities = [...]`: the partnerships at least one of these cities is a member of.
+    Cities(Vec<String>),
+}
+
 /// `[[cities]]`: a member of the network (a city, town, province, or an LGA itself).
 #[derive(Debug, Clone)]
 pub struct City {

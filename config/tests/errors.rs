@@ -109,7 +109,7 @@ fn unknown_keys_everywhere_get_hints() {
         [
             "dir/t.toml:8:30: connectors.email.imap.usr: unknown key `usr`; did you mean `user`?",
             "dir/t.toml:19:3: cities[0].contacts[0].emial: unknown key `emial`; did you mean `email`?",
-            "dir/t.toml:41:2: extra: unknown key `extra`; expected one of `bridge`, `connectors`, `cities`, `partnerships`",
+            "dir/t.toml:41:2: extra: unknown key `extra`; expected one of `bridge`, `connectors`, `cities`, `partnerships`, `admins`",
         ]
     );
 }
@@ -630,4 +630,104 @@ fn kpi_problems_are_located_and_say_what_the_target_should_be() {
             "dir/t.toml:75:3: partnerships[0].kpis[10].goal: unknown key `goal`; expected one of `measure`, `target`, `member`",
         ]
     );
+}
+
+#[test]
+fn admins_are_scoped_to_known_cities_or_to_all() {
+    let text = BASE.replace("listen = \"127.0.0.1:8480\"\n", "listen = \"127.0.0.1:8480\"\nadmin_token_env = \"T\"\n")
+        + r#"
+[[admins]]
+id = "a-admin"
+token_env = "C2C_ADMIN_A"
+cities = ["a"]
+
+[[admins]]
+id = "ops"
+token_file = "secrets/ops.token"
+scope = "all"
+"#;
+    let config = parse(&text).unwrap();
+    let admins: Vec<_> = config.admins.iter().map(|a| (a.id.as_str(), a.scope.clone())).collect();
+    assert_eq!(
+        admins,
+        [("a-admin", c2c_config::AdminScope::Cities(vec!["a".into()])), ("ops", c2c_config::AdminScope::All)]
+    );
+    let refs: Vec<String> = config.secret_refs().iter().map(|r| r.location().path.clone()).collect();
+    assert!(
+        refs.contains(&"admins[0].token_env".to_string()) && refs.contains(&"admins[1].token_file".to_string()),
+        "check-config --env reads admins' tokens too: {refs:?}"
+    );
+    match &config.admins[1].token {
+        c2c_config::SecretRef::File { path, .. } => assert_eq!(path, Path::new("dir/secrets/ops.token")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn admin_entries_report_every_problem() {
+    let text = BASE.replace("listen = \"127.0.0.1:8480\"\n", "listen = \"127.0.0.1:8480\"\nadmin_token_env = \"T\"\n")
+        + r#"
+[[admins]]
+id = "admin"
+token_env = "X"
+scope = "all"
+
+[[admins]]
+id = "a-admin"
+token = "inline-secret-0123456789abcdef0123"
+cities = ["a", "nope", "a"]
+
+[[admins]]
+id = "both"
+token_env = "X"
+cities = ["a"]
+scope = "all"
+
+[[admins]]
+id = "neither"
+token_env = "X"
+
+[[admins]]
+id = "empty"
+token_env = "X"
+cities = []
+
+[[admins]]
+id = "empty"
+token_env = "X"
+scope = "everything"
+rights = "read"
+"#;
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:43:6: admins[0].id: \"admin\" is the id of the admin that [bridge] admin_token_* names; choose another",
+            "dir/t.toml:49:1: admins[1].token: secrets never sit in the config file: use `token_env` (an environment variable) or `token_file` (a file) instead",
+            "dir/t.toml:50:16: admins[1].cities[1]: no city with id \"nope\"",
+            "dir/t.toml:50:24: admins[1].cities[2]: \"a\" is listed twice",
+            "dir/t.toml:56:1: admins[2].scope: give either `cities` or `scope = \"all\"`, not both",
+            "dir/t.toml:58:1: admins[3]: missing `cities = [...]` (the cities it administers) or `scope = \"all\"`",
+            "dir/t.toml:65:10: admins[4].cities: name at least one city (or write scope = \"all\")",
+            "dir/t.toml:70:9: admins[5].scope: \"everything\" is not a scope: write scope = \"all\", or name the cities with cities = [...]",
+            "dir/t.toml:71:1: admins[5].rights: unknown key `rights`; expected one of `id`, `token_env`, `token_file`, `cities`, `scope`",
+        ]
+    );
+}
+
+#[test]
+fn admin_ids_are_unique() {
+    let text = BASE.to_string()
+        + r#"
+[[admins]]
+id = "admin"
+token_env = "X"
+cities = ["a"]
+
+[[admins]]
+id = "admin"
+token_env = "Y"
+scope = "all"
+"#;
+    // Without a [bridge] admin token, "admin" is free; once.
+    assert_eq!(errors(&text), ["dir/t.toml:47:6: admins[1].id: duplicate admin id \"admin\" (first used on line 42)"]);
 }

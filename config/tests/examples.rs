@@ -45,7 +45,6 @@ fn every_shipped_config_parses() {
 /// with indices as `[]`; what the problem says; the issue). The contract test accepts exactly
 /// these problems and no other; an entry goes when its feature lands.
 const PENDING: &[(&str, &str, u32)] = &[
-    ("admins", "unknown key", 15),
     ("bridge.instance", "unknown key", 16),
     ("federation", "unknown key", 16),
     ("peers", "unknown key", 16),
@@ -234,11 +233,20 @@ fn the_full_example_reads_every_field() {
     );
     let languages: Vec<String> = config.languages_mentioned().into_iter().collect();
     assert_eq!(languages, ["en", "id", "ja", "zh"]);
+    let admins: Vec<_> = config.admins.iter().map(|a| (a.id.as_str(), a.scope.clone())).collect();
+    assert_eq!(
+        admins,
+        [
+            ("hangzhou-admin", c2c_config::AdminScope::Cities(vec!["hangzhou".into()])),
+            ("aspac-ops", c2c_config::AdminScope::All)
+        ]
+    );
 
     // Secrets are env vars here, and (surely) unset: each error points at its key.
     let errors = config.check_secrets().unwrap_err();
     let lines: Vec<String> = errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.path)).collect();
-    assert!(lines.contains(&"13:1 bridge.admin_token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"14:1 bridge.admin_token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"37:1 admins[0].token_env".to_string()), "{lines:?}");
     assert!(
         errors
             .to_string()

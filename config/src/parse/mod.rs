@@ -1,8 +1,10 @@
 //! From text to a typed [`Config`]: TOML syntax, then section by section (`[bridge]`,
-//! `[connectors.*]`, each `[[cities]]` and contact, each `[[partnerships]]` and deliverable),
+//! `[connectors.*]`, each `[[cities]]` and contact, each `[[partnerships]]` and deliverable,
+//! each `[[admins]]`),
 //! each value checked for type and shape where it stands. A broken section is reported and
 //! replaced by defaults so that the following sections and the semantic checks still run.
 
+mod admins;
 mod bridge;
 mod cities;
 mod connectors;
@@ -38,9 +40,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         .into_iter()
         .map(|table| partnerships::partnership(&mut diag, table, &cities, bridge.default_timezone))
         .collect();
+    let admin_tables = root.table_array(&mut diag, "admins");
+    let admins = admins::admins(&mut diag, admin_tables, &bridge, &cities);
     root.finish(&mut diag);
 
-    let config = Config { path: path.to_path_buf(), bridge, connectors, cities, partnerships };
+    let config = Config { path: path.to_path_buf(), bridge, connectors, cities, partnerships, admins };
     crate::validate::validate(&config, &mut diag);
     diag.finish()?;
     Ok(config)
