@@ -34,6 +34,9 @@ pub(crate) struct Batch {
     pub(super) deliverables: HashMap<(String, String), DeliverableState>,
     /// Deliverables marked done through [`super::committer::Work::DeliverableDone`], answered once durable.
     pub(super) marked: Vec<super::committer::Marked>,
+    /// Answers to admins' changes (`router::admin`), given once the batch is durable (`true`)
+    /// or has failed (`false`).
+    pub(super) after: Vec<super::committer::After>,
     /// Reminders made in this batch (counted once it is durable).
     pub(super) reminders: Vec<c2c_core::ReminderReason>,
 }

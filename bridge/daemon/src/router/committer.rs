@@ -49,10 +49,24 @@ pub enum Work {
     Plan { done: oneshot::Sender<bool> },
     /// Mark a deliverable done (the admin API, the CLI); the answer says what came of it.
     DeliverableDone { partnership: String, id: String, by: String, done: oneshot::Sender<Result<String, String>> },
+    /// Close a conversation (the admin API): see `router::admin`.
+    Close { conversation: ConversationId, done: oneshot::Sender<Result<super::admin::Closed, String>> },
+    /// Schedule a delivery that failed for good again (the admin API): see `router::admin`.
+    Retry { seq: u64, id: OutboxId, done: oneshot::Sender<Result<super::admin::Retried, String>> },
 }
 
 /// A deliverable marked done: where the answer goes once durable, and the answer.
 pub(super) type Marked = (oneshot::Sender<Result<String, String>>, Result<String, String>);
+
+/// An answer to give once the batch is durable (`true`) or has failed (`false`).
+pub(super) type After = Box<dyn FnOnce(bool) + Send>;
+
+/// The answer to an admin's change: what came of it once durable, else why not.
+fn after<T: Send + 'static>(done: oneshot::Sender<Result<T, String>>, outcome: T) -> After {
+    Box::new(move |durable| {
+        let _ = done.send(if durable { Ok(outcome) } else { Err("the bridge could not store it; try again".into()) });
+    })
+}
 
 /// Where an inbound message's answer goes once its batch is durable.
 pub(super) type Reply = oneshot::Sender<Result<Accepted, Refusal>>;
@@ -65,6 +79,8 @@ struct Handoff {
     done: Vec<oneshot::Sender<bool>>,
     /// Deliverables marked done, with the answer to give.
     marked: Vec<super::committer::Marked>,
+    /// Answers to admins' changes.
+    after: Vec<After>,
     queued: Vec<Queued>,
     outbox: mpsc::UnboundedSender<Vec<Queued>>,
     timers: TimerChanges,
@@ -108,6 +124,9 @@ impl Handoff {
         for (reply, result) in self.marked {
             let _ = reply.send(result);
         }
+        for answer in self.after {
+            answer(true);
+        }
     }
 
     fn fail(self, e: &c2c_core::StoreError) {
@@ -126,6 +145,9 @@ impl Handoff {
         }
         for (reply, _) in self.marked {
             let _ = reply.send(Err("the bridge could not store it; try again".into()));
+        }
+        for answer in self.after {
+            answer(false);
         }
     }
 }
@@ -293,11 +315,25 @@ impl Committer {
                     let answer = self.mark_done(&config, &mut batch, &partnership, &id, &by);
                     batch.marked.push((done, answer));
                 }
+                Work::Close { conversation, done } => match self.close(&mut batch, conversation) {
+                    Ok(closed) => batch.after.push(after(done, closed)),
+                    Err(e) => {
+                        tracing::warn!(%conversation, error = %e, "could not close a conversation");
+                        let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
+                    }
+                },
+                Work::Retry { seq, id, done } => match self.retry(&mut batch, seq, &id) {
+                    Ok(retried) => batch.after.push(after(done, retried)),
+                    Err(e) => {
+                        tracing::warn!(entry = %id, error = %e, "could not schedule a delivery again");
+                        let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
+                    }
+                },
             }
         }
         self.metrics.commit_batch(messages);
         batch.close();
-        let Batch { mut commit, conversations, answers, done, marked, updated, reminders, .. } = batch;
+        let Batch { mut commit, conversations, answers, done, marked, after, updated, reminders, .. } = batch;
         let queued = queued_entries(&commit, &conversations, &updated);
         commit.conversations = conversations.into_values().collect();
         let timers = TimerChanges { set: commit.timers.clone(), done: commit.timers_done.clone() };
@@ -305,6 +341,7 @@ impl Committer {
             answers,
             done,
             marked,
+            after,
             queued,
             outbox: self.outbox.clone(),
             timers,

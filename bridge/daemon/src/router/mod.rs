@@ -11,10 +11,12 @@
 //!   `resolve` (which conversation a post continues) and `author` (notices about deliveries);
 //!   follow-up in `followup` (reply windows and their reminders), `deliverables` (deliverable
 //!   and meeting reminders, marking done), `digest` (periodic summaries) and `commands`
-//!   (`/close`, `/snooze 3d`, ...).
+//!   (`/close`, `/snooze 3d`, ...); [`admin`]: changes admins ask for (close a conversation,
+//!   retry a failed delivery).
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
+pub mod admin;
 mod author;
 mod batch;
 mod commands;
@@ -142,6 +144,26 @@ impl Router {
             done,
         };
         if self.tx.send(work).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
+    }
+
+    /// Close conversation `id` as a member's `/close` does (its debts settled, their reminders
+    /// ended); answered once durable, or with why not.
+    pub async fn close_conversation(&self, id: c2c_core::ConversationId) -> Result<admin::Closed, String> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Close { conversation: id, done }).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
+    }
+
+    /// Schedule the delivery (`seq`, `id`) again if it failed for good; answered once durable
+    /// (the scheduler has it then), or with why not.
+    pub async fn retry_delivery(&self, seq: u64, id: c2c_core::OutboxId) -> Result<admin::Retried, String> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Retry { seq, id, done }).await.is_err() {
             return Err("the bridge is stopping".into());
         }
         answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
