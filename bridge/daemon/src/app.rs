@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use c2c_config::{CommitMode, Config, ConfigErrors, Secret};
+use c2c_config::{CommitMode, Config, ConfigError, ConfigErrors};
 use c2c_core::{Channel, Connector, Inbox, InstanceKey, Shutdown, Store};
 use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
 use c2c_language::Tagger;
@@ -22,12 +22,14 @@ use c2c_store::SledStore;
 use c2c_webhook::config::{SharedCities, WebhookCities};
 use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
+use crate::admins::Admins;
 use crate::clock::Clock;
 use crate::followup::FollowUp;
 use crate::http::{self, HttpState};
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::outbox::{RetrySchedule, Scheduler};
+use crate::reload::Reloadable;
 use crate::router::Router;
 use crate::router::committer::Committer;
 use crate::serve;
@@ -45,27 +47,34 @@ pub fn load_config(path: &Path) -> Result<Config, BadConfig> {
     Ok(config)
 }
 
-/// The webhook cities of `config`, with their secrets read.
-pub fn webhook_cities(config: &Config) -> anyhow::Result<WebhookCities> {
+/// The webhook cities of `config`, with their secrets read; every secret that cannot be read
+/// or is not a `whsec_` secret is a problem at its key.
+pub fn webhook_cities(config: &Config) -> Result<WebhookCities, ConfigErrors> {
     let mut out = HashMap::new();
+    let mut errors = Vec::new();
     for city in &config.cities {
         let Some(w) = &city.webhook else { continue };
-        let read = |secret: &c2c_config::SecretRef, key: &str| -> anyhow::Result<SigningSecret> {
-            let secret = secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
-            SigningSecret::parse(secret.expose())
-                .with_context(|| format!("cities.{}.webhook: the {key} is not a `whsec_` secret", city.id))
+        let read = |secret: &c2c_config::SecretRef| -> Result<SigningSecret, ConfigError> {
+            let value = secret.resolve()?;
+            SigningSecret::parse(value.expose())
+                .map_err(|e| secret.location().error(format!("not a `whsec_` secret: {e}")))
         };
-        let current = read(&w.secret, "secret")?;
-        let previous = w.previous_secret.as_ref().map(|s| read(s, "previous secret")).transpose()?;
-        let keys = SigningKeys::new(current, previous);
-        out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), keys });
+        let current = read(&w.secret);
+        let previous = w.previous_secret.as_ref().map(read).transpose();
+        match (current, previous) {
+            (Ok(current), Ok(previous)) => {
+                let keys = SigningKeys::new(current, previous);
+                out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), keys });
+            }
+            (current, previous) => errors.extend(current.err().into_iter().chain(previous.err())),
+        }
     }
-    Ok(out)
+    if errors.is_empty() { Ok(out) } else { Err(ConfigErrors(errors)) }
 }
 
 /// The Matrix connector's settings: the bot account and one portal room per (partnership,
 /// member city on Matrix); `None` without `[connectors.matrix]`.
-pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>> {
+pub fn matrix_settings(config: &Config) -> Result<Option<MatrixSettings>, ConfigError> {
     let Some(m) = &config.connectors.matrix else {
         return Ok(None);
     };
@@ -96,10 +105,10 @@ pub fn matrix_settings(config: &Config) -> anyhow::Result<Option<MatrixSettings>
     Ok(Some(MatrixSettings {
         homeserver: m.homeserver.clone(),
         user: m.user.clone(),
-        password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
+        password: m.password.resolve()?.expose().to_string(),
         store_dir: m.store_dir.clone(),
         store_passphrase: match &m.store_passphrase {
-            Some(secret) => Some(secret.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string()),
+            Some(secret) => Some(secret.resolve()?.expose().to_string()),
             None => None,
         },
         encrypt_new_rooms: m.encrypt_new_rooms,
@@ -211,9 +220,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     if !tagger.unsupported().is_empty() {
         tracing::info!(languages = ?tagger.unsupported(), "these configured languages cannot be detected; they are tagged only from authors' known languages");
     }
-    let admin_token = Live::new(admin_token(&config)?);
+    let admins = Live::new(Admins::load(&config).map_err(BadConfig)?);
+    if admins.get().is_empty() {
+        tracing::info!("no admin is configured ([bridge] admin_token_* or [[admins]]): the admin API is off");
+    }
     let settings = webhook_settings(&config);
-    let cities = SharedCities::new(webhook_cities(&config)?);
+    let cities = SharedCities::new(webhook_cities(&config).map_err(BadConfig)?);
     let delivery = &config.bridge.delivery;
     let schedule = RetrySchedule {
         initial: delivery.initial_backoff,
@@ -254,7 +266,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
     connectors.insert(Channel::Webhook, webhook);
     let mut matrix_connector = None;
-    if let Some(matrix) = matrix_settings(&config.get())? {
+    if let Some(matrix) = matrix_settings(&config.get()).map_err(|e| BadConfig(e.into()))? {
         let state: Arc<dyn Inbox> = Arc::new(router.clone());
         let connector = MatrixConnector::open(matrix, state)
             .await
@@ -267,6 +279,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         connectors.insert(Channel::Email, Arc::new(connector));
     }
 
+    // The scheduler publishes its queues' state here for the admin's status.
+    let deliveries = Arc::new(crate::outbox::snapshot::Published::default());
     let scheduler = Scheduler {
         store: store.clone(),
         connectors: connectors.clone(),
@@ -277,6 +291,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         concurrency,
         drain_timeout,
         clock: clock.clone(),
+        published: deliveries.clone(),
     };
 
     // Stop signals, one per stage, so each stage drains before the next stops.
@@ -333,15 +348,27 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         inbox: inbox.clone(),
         settings,
     });
+    let reloadable = Arc::new(Reloadable::new(
+        config_path.to_path_buf(),
+        config.clone(),
+        tagger.clone(),
+        cities.clone(),
+        admins.clone(),
+        matrix_connector,
+        router.clone(),
+    ));
     let state = HttpState {
         metrics: metrics.clone(),
         store: store.clone(),
         config: config.clone(),
         connectors: connectors.values().cloned().collect(),
-        admin_token: admin_token.clone(),
+        admins,
         supervision,
         router: router.clone(),
         clock: clock.clone(),
+        reload: Some(reloadable.clone()),
+        deliveries: deliveries.clone(),
+        started_at: clock.now(),
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");
@@ -351,15 +378,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let app = http::app(state, webhook_routes, request_timeout);
     let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
-    let reloadable = Reloadable {
-        config: config.clone(),
-        tagger: tagger.clone(),
-        cities: cities.clone(),
-        admin_token,
-        matrix: matrix_connector,
-        router: router.clone(),
-    };
-    let stopped_by = wait_for_stop(config_path, &reloadable, &store_failed, &died).await;
+    let stopped_by = wait_for_stop(&reloadable, &store_failed, &died).await;
 
     tracing::info!("stopping: no new messages are accepted; finishing what is in flight");
     stop_inbound.cancel();
@@ -404,70 +423,8 @@ enum Stop {
     TaskDied,
 }
 
-/// The `[bridge]` keys that differ between `old` and `new` but are read only at start-up (the
-/// store, the listener, the scheduler and the committer are built from them), so that a reload
-/// can say so rather than appear to apply them.
-fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Vec<&'static str> {
-    let (a, b) = (&old.delivery, &new.delivery);
-    [
-        ("name", old.name != new.name),
-        ("data_dir", old.data_dir != new.data_dir),
-        ("listen", old.listen != new.listen),
-        ("instance_id", old.instance_id != new.instance_id),
-        ("commit", old.commit != new.commit),
-        ("commit_window", old.commit_window != new.commit_window),
-        ("request_timeout", old.request_timeout != new.request_timeout),
-        ("max_connections", old.max_connections != new.max_connections),
-        ("max_connections_per_client", old.max_connections_per_client != new.max_connections_per_client),
-        ("delivery.initial_backoff", a.initial_backoff != b.initial_backoff),
-        ("delivery.max_backoff", a.max_backoff != b.max_backoff),
-        ("delivery.give_up_after", a.give_up_after != b.give_up_after),
-        ("delivery.delay_warning_after", a.delay_warning_after != b.delay_warning_after),
-        ("delivery.jitter", a.jitter != b.jitter),
-        ("delivery.concurrency", a.concurrency != b.concurrency),
-        ("delivery.timeout", a.timeout != b.timeout),
-        ("delivery.drain_timeout", a.drain_timeout != b.drain_timeout),
-    ]
-    .into_iter()
-    .filter_map(|(key, changed)| changed.then_some(key))
-    .collect()
-}
-
-/// The admin API's bearer token, read from its variable or file; `None` disables the API.
-fn admin_token(config: &Config) -> anyhow::Result<Option<Secret>> {
-    let Some(t) = &config.bridge.admin_token else { return Ok(None) };
-    let token = t.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let chars = token.expose().chars().count();
-    if chars < MIN_ADMIN_TOKEN_CHARS {
-        // Not the token itself, only its length: it must not reach the log.
-        anyhow::bail!(
-            "{}: the admin token has {chars} characters; at least {MIN_ADMIN_TOKEN_CHARS} are needed \
-             (e.g. `openssl rand -hex 32`)",
-            t.location()
-        );
-    }
-    Ok(Some(token))
-}
-
-/// The shortest admin token accepted: it guards the admin API and `/metrics`, so it must not be
-/// guessable by trying.
-const MIN_ADMIN_TOKEN_CHARS: usize = 32;
-
-/// What a config reload replaces in the running daemon.
-struct Reloadable {
-    config: Live<Config>,
-    tagger: Live<Tagger>,
-    cities: SharedCities,
-    /// Read again from its file or variable, so it can be rotated without a restart.
-    admin_token: Live<Option<Secret>>,
-    /// Its portal rooms follow the config (new rooms, contacts re-invited).
-    matrix: Option<MatrixConnector>,
-    /// Deliverables' reminders are planned again from the new config.
-    router: Router,
-}
-
 /// Wait for SIGTERM or SIGINT, or a store failure; reload the config on SIGHUP meanwhile.
-async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown, died: &Shutdown) -> Stop {
+async fn wait_for_stop(reloadable: &Reloadable, store_failed: &Shutdown, died: &Shutdown) -> Stop {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
@@ -476,7 +433,8 @@ async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown, 
         tokio::select! {
             _ = term.recv() => return Stop::Signal,
             _ = int.recv() => return Stop::Signal,
-            _ = hup.recv() => reload(path, live),
+            // Logged either way; an admin who wants the problems listed asks POST /api/reload.
+            _ = hup.recv() => { let _ = reloadable.reload("SIGHUP"); }
             _ = store_failed.cancelled() => {
                 tracing::error!("the store failed to write; stopping (a restart recovers from what is on disk)");
                 return Stop::StoreFailed;
@@ -484,49 +442,6 @@ async fn wait_for_stop(path: &Path, live: &Reloadable, store_failed: &Shutdown, 
             _ = died.cancelled() => return Stop::TaskDied,
         }
     }
-}
-
-/// Apply a new config if it is valid; keep the running one otherwise. Connector settings other
-/// than the Matrix portal rooms (servers, accounts, ports) take effect at the next restart.
-fn reload(path: &Path, live: &Reloadable) {
-    let prepared = load_config(path).map_err(|e| e.to_string()).and_then(|new| {
-        let cities = webhook_cities(&new).map_err(|e| e.to_string())?;
-        let matrix = matrix_settings(&new).map_err(|e| e.to_string())?;
-        let token = admin_token(&new).map_err(|e| e.to_string())?;
-        Ok((new, cities, matrix, token))
-    });
-    let (new, new_cities, new_matrix, new_token) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(errors = %e, "config reload refused; the running config stays");
-            return;
-        }
-    };
-    let old = live.config.get();
-    let fixed = fixed_until_restart(&old.bridge, &new.bridge);
-    if !fixed.is_empty() {
-        tracing::warn!(keys = %fixed.join(", "), "these [bridge] changes take effect at the next restart");
-    }
-    if old.connectors != new.connectors {
-        tracing::warn!("changes under [connectors] take effect at the next restart");
-    }
-    live.tagger.replace(Tagger::new(new.languages_mentioned()));
-    live.cities.replace(new_cities);
-    live.admin_token.replace(new_token);
-    tracing::info!(summary = %new.summary(), "config reloaded");
-    live.config.replace(new);
-    if let (Some(connector), Some(settings)) = (&live.matrix, new_matrix) {
-        let connector = connector.clone();
-        tokio::spawn(async move { connector.reload_portals(settings.portals).await });
-    }
-    let router = live.router.clone();
-    tokio::spawn(async move {
-        if !router.plan_follow_up().await {
-            tracing::warn!(
-                "could not plan deliverable reminders and digests after the reload; they are planned at the next start"
-            );
-        }
-    });
 }
 
 /// Create `dir` (and its parents) if needed and make it readable by this user only (0700),
@@ -554,20 +469,4 @@ fn private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating data_dir {}", dir.display()))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .with_context(|| format!("making data_dir {} private (0700)", dir.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reload_names_the_bridge_keys_that_wait_for_a_restart() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/example.toml"));
-        let old = Config::parse(&std::fs::read_to_string(path).unwrap(), path).unwrap();
-        assert!(fixed_until_restart(&old.bridge, &old.bridge).is_empty());
-        let mut new = old.clone();
-        new.bridge.listen = "127.0.0.1:1".parse().unwrap();
-        new.bridge.delivery.give_up_after *= 2;
-        assert_eq!(fixed_until_restart(&old.bridge, &new.bridge), vec!["listen", "delivery.give_up_after"]);
-    }
 }

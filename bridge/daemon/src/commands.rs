@@ -213,7 +213,7 @@ async fn report_cmd(
 /// the config file first, so a typo is told even when the daemon is not running.
 async fn deliverable_done(path: &Path, id: &str, partnership: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
-    deliverables::find(&config, id, partnership).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    deliverables::find(&config, id, partnership, |_| true).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let body = partnership.map(|p| serde_json::json!({ "partnership": p }));
     let answer = AdminApi::new(&config)?.post(&format!("/api/deliverables/{id}/done"), body.as_ref()).await?;
     println!("{}", answer["result"].as_str().unwrap_or("done"));

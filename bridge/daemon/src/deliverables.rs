@@ -27,7 +27,8 @@ pub struct DeliverableView {
     pub status: Status,
     /// When it was marked done (RFC 3339, UTC), if it was.
     pub done_at: Option<String>,
-    /// Who marked it done: a contact id (`/done`), or `admin` (the admin API and the CLI).
+    /// Who marked it done: a contact id (`/done`), or an admin's id (the admin API and the
+    /// CLI; `admin` for the `[bridge]` token).
     pub done_by: Option<String>,
 }
 
@@ -117,21 +118,27 @@ fn in_partnership(p: &Option<String>) -> String {
 }
 
 /// The deliverable `id` names, in `partnership` when one is given, else in whichever single
-/// partnership has one by that id.
+/// partnership has one by that id; only partnerships `visible` lets through count (a city
+/// admin's): another's is answered as if it did not exist.
 pub fn find<'a>(
     config: &'a Config,
     id: &str,
     partnership: Option<&str>,
+    visible: impl Fn(&Partnership) -> bool,
 ) -> Result<(&'a Partnership, &'a Deliverable), Lookup> {
     if let Some(p) = partnership {
-        let p = config.partnership(p).ok_or_else(|| Lookup::NoPartnership(p.to_string()))?;
+        let p = config.partnership(p).filter(|p| visible(p)).ok_or_else(|| Lookup::NoPartnership(p.to_string()))?;
         let d = p.deliverables.iter().find(|d| d.id == id);
         return d
             .map(|d| (p, d))
             .ok_or_else(|| Lookup::NoDeliverable { id: id.to_string(), partnership: Some(p.id.clone()) });
     }
-    let found: Vec<_> =
-        config.partnerships.iter().filter_map(|p| p.deliverables.iter().find(|d| d.id == id).map(|d| (p, d))).collect();
+    let found: Vec<_> = config
+        .partnerships
+        .iter()
+        .filter(|p| visible(p))
+        .filter_map(|p| p.deliverables.iter().find(|d| d.id == id).map(|d| (p, d)))
+        .collect();
     match found.as_slice() {
         [] => Err(Lookup::NoDeliverable { id: id.to_string(), partnership: None }),
         [one] => Ok(*one),

@@ -3,12 +3,14 @@
 //! language tagger (`c2c-language`) and the connectors (`c2c-webhook`, …).
 //!
 //! # Layout
-//! - [`app`]: `run`: start-up, wiring, reload on SIGHUP, drain on SIGTERM.
+//! - [`app`]: `run`: start-up, wiring, drain on SIGTERM; [`reload`]: the config reload (SIGHUP
+//!   and `POST /api/reload`).
 //! - [`router`]: envelope → identified, tagged, committed message and outbox entries.
 //! - [`outbox`]: the delivery scheduler and retry schedule.
 //! - [`followup`]: the follow-up loop (stored timers handed to the committer when due);
 //!   [`clock`]: the one clock everything timed reads (manual in tests).
-//! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes.
+//! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes; [`admins`]: who
+//!   may use the admin API and on which partnerships (bearer tokens, city scopes).
 //! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
 //! - [`metrics`]: every metric, in one place.
 //! - [`conversations`]: the admin view of threads and deliveries.
@@ -16,12 +18,14 @@
 //! - [`directory`]: who to contact in which city about what, on which channel, and whether it
 //!   is working hours there (the `directory` command, `GET /api/directory`, `/who`).
 //! - [`report`]: a partnership's post-activity report (text, JSON, HTML) and its KPIs.
+//! - [`status`]: the admin view of connectors (up, degraded, down) and the outbox's depth.
 //! - [`cli`] and [`commands`]: the command line; [`admin_client`]: its client of the running
 //!   daemon's admin API.
 //! - [`webhook_tools`]: `webhook-send` / `webhook-listen`, a city's system on the command line.
 //! - [`live`], [`sanitize`]: small helpers.
 
 pub mod admin_client;
+pub mod admins;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -37,8 +41,10 @@ pub mod live;
 pub mod metrics;
 pub mod outbox;
 pub mod report;
+pub mod reload;
 pub mod router;
 pub mod sanitize;
 pub mod serve;
+pub mod status;
 pub mod supervise;
 pub mod webhook_tools;

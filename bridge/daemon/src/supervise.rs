@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use c2c_core::{Channel, Connector, Inbox, Shutdown};
+use c2c_core::{Channel, Connector, Inbox, Millis, Shutdown, now_ms};
 use futures::FutureExt;
 use tokio::task::JoinHandle;
 
@@ -25,24 +25,49 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A run this long counts as healthy: the next failure starts the backoff over.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
-/// Which inbound tasks are down now, and why.
+/// Which inbound tasks are down now, why and since when, and the last time each stopped.
 #[derive(Debug, Default)]
 pub struct Supervision {
-    down: Mutex<HashMap<Channel, String>>,
+    state: Mutex<Tasks>,
+}
+
+#[derive(Debug, Default)]
+struct Tasks {
+    /// Channel → why its task is not running, and since when.
+    down: HashMap<Channel, (String, Millis)>,
+    /// Channel → why its task last stopped, and when (kept once it runs again).
+    last: HashMap<Channel, (String, Millis)>,
 }
 
 impl Supervision {
     /// Why `channel`'s inbound task is not running, if it is not.
     pub fn problem(&self, channel: Channel) -> Option<String> {
-        self.down.lock().unwrap_or_else(|p| p.into_inner()).get(&channel).cloned()
+        self.down(channel).map(|(p, _)| p)
+    }
+
+    /// Why `channel`'s inbound task is not running and since when, if it is not.
+    pub fn down(&self, channel: Channel) -> Option<(String, Millis)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).down.get(&channel).cloned()
+    }
+
+    /// Why `channel`'s inbound task last stopped, and when.
+    pub fn last_problem(&self, channel: Channel) -> Option<(String, Millis)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).last.get(&channel).cloned()
     }
 
     fn set(&self, channel: Channel, problem: Option<String>) {
-        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tasks = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match problem {
-            Some(p) => down.insert(channel, p),
-            None => down.remove(&channel),
-        };
+            Some(p) => {
+                let now = now_ms();
+                let since = tasks.down.get(&channel).map_or(now, |(_, since)| *since);
+                tasks.last.insert(channel, (p.clone(), now));
+                tasks.down.insert(channel, (p, since));
+            }
+            None => {
+                tasks.down.remove(&channel);
+            }
+        }
     }
 }
 

@@ -6,10 +6,14 @@
 //!   queues, down endpoints and their probes, what is due for a delay notice or to be given up.
 //! - [`scheduler`]: the loop around them: attempts through the connectors with bounded
 //!   concurrency, outcome records, notices through the committer, and drain on shutdown.
+//! - [`snapshot`]: what the scheduler publishes about its queues for the admin's status.
+//! - [`view`]: the admin's listing of outbox entries (`GET /api/outbox`).
 
 pub mod backoff;
 pub mod queues;
 pub mod scheduler;
+pub mod snapshot;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

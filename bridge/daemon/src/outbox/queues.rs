@@ -97,6 +97,8 @@ struct Endpoint {
 
 #[derive(Debug)]
 struct Down {
+    /// When it went down (for the admin's status).
+    since: Millis,
     /// Failed probes in a row (the failure that took it down counts as the first).
     failures: u32,
     /// When the next probe may start.
@@ -136,6 +138,8 @@ pub struct EndpointStats {
     pub depth: usize,
     pub oldest_created_at: Option<Millis>,
     pub down: bool,
+    /// When it went down, while it is.
+    pub down_since: Option<Millis>,
 }
 
 /// Every pending delivery, by queue and endpoint.
@@ -268,7 +272,13 @@ impl Queues {
             let failures = entry.attempts.max(1);
             match &mut ep.down {
                 None => {
-                    ep.down = Some(Down { failures, probe_at: entry.next_due, probing: false, timer: None });
+                    ep.down = Some(Down {
+                        since: entry.updated_at,
+                        failures,
+                        probe_at: entry.next_due,
+                        probing: false,
+                        timer: None,
+                    });
                 }
                 Some(d) => {
                     d.failures = d.failures.max(failures);
@@ -511,7 +521,7 @@ impl Queues {
         };
         match &mut ep.down {
             None => {
-                ep.down = Some(Down { failures: 1, probe_at: now + wait(1), probing: false, timer: None });
+                ep.down = Some(Down { since: now, failures: 1, probe_at: now + wait(1), probing: false, timer: None });
             }
             Some(down) if probe => {
                 down.failures = down.failures.saturating_add(1);
@@ -651,6 +661,7 @@ impl Queues {
                     .filter_map(|c| self.queues.get(&(*c, key.clone()))?.entries.front().map(|p| p.created_at))
                     .min(),
                 down: ep.down.is_some(),
+                down_since: ep.down.as_ref().map(|d| d.since),
             })
             .collect();
         out.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));

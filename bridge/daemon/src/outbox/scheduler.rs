@@ -28,6 +28,7 @@ use crate::live::Live;
 use crate::metrics::{BounceOutcome, EndpointQueue, Metrics};
 use crate::outbox::backoff::RetrySchedule;
 use crate::outbox::queues::{Attempt, EndpointKey, Overdue, QueueKey, Queues};
+use crate::outbox::snapshot::{ChannelSnapshot, Published, Snapshot};
 use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
 use crate::router::recipients::configured_endpoints;
@@ -65,6 +66,8 @@ pub struct Scheduler {
     pub drain_timeout: Duration,
     /// Due times, ages and give-ups are read on it.
     pub clock: Clock,
+    /// Where the queues' state is published for the admin's status.
+    pub published: Arc<Published>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -87,6 +90,10 @@ struct State {
     recheck: BTreeSet<EndpointKey>,
     /// The endpoints the config names (metric labels), and the config they come from.
     configured: Option<(Arc<Config>, HashSet<String>)>,
+    /// Per channel, the last failed attempt, and when its last down endpoint came back (for
+    /// the admin's status).
+    last_errors: HashMap<Channel, (String, Millis)>,
+    recovered_at: HashMap<Channel, Millis>,
 }
 
 /// Delivery outcomes are written to the store in groups of up to this many, or after
@@ -151,6 +158,8 @@ impl Scheduler {
             notices: JoinSet::new(),
             recheck: BTreeSet::new(),
             configured: None,
+            last_errors: HashMap::new(),
+            recovered_at: HashMap::new(),
         };
         let mut publish = tokio::time::interval(ENDPOINT_METRICS);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -455,17 +464,20 @@ impl Scheduler {
 
     /// Per-endpoint queue metrics: depth, oldest entry's age, down or not. Endpoints the config
     /// does not name (left from an earlier config, or a Matrix room an author wrote from) are
-    /// summed under `other`, so the labels stay bounded by the config.
+    /// summed under `other`, so the labels stay bounded by the config. The admin's status gets
+    /// the same per channel ([`Snapshot`]).
     fn publish_endpoints(&self, st: &mut State) {
         let config = self.config.get();
         if !st.configured.as_ref().is_some_and(|(c, _)| Arc::ptr_eq(c, &config)) {
             let names = configured_endpoints(&config);
             st.configured = Some((config, names));
         }
-        let configured = &st.configured.as_ref().expect("set above").1;
         let now = self.clock.now();
+        let stats = st.q.endpoint_stats();
+        self.publish_snapshot(st, &stats, now);
+        let configured = &st.configured.as_ref().expect("set above").1;
         let mut by_label: BTreeMap<String, EndpointQueue> = BTreeMap::new();
-        for s in st.q.endpoint_stats() {
+        for s in stats {
             let label = if configured.contains(&*s.endpoint) { s.endpoint.to_string() } else { "other".into() };
             let age = s.oldest_created_at.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
             let e = by_label.entry(label.clone()).or_insert(EndpointQueue {
@@ -479,6 +491,38 @@ impl Scheduler {
             e.down |= s.down;
         }
         self.metrics.set_outbox_endpoints(&by_label.into_values().collect::<Vec<_>>());
+    }
+
+    /// The queues per channel, for the admin's status.
+    fn publish_snapshot(&self, st: &mut State, stats: &[crate::outbox::queues::EndpointStats], now: Millis) {
+        let previous = self.published.get();
+        let mut snapshot = Snapshot { at: Some(now), depth: st.q.depth(), ..Snapshot::default() };
+        for s in stats {
+            let Some(channel) = s.endpoint.split_once(':').and_then(|(c, _)| c.parse::<Channel>().ok()) else {
+                continue;
+            };
+            let c = snapshot.channels.entry(channel).or_default();
+            c.depth += s.depth;
+            if s.down {
+                c.endpoints_down += 1;
+                c.down_since = earliest(c.down_since, s.down_since);
+            }
+            snapshot.oldest_created_at = earliest(snapshot.oldest_created_at, s.oldest_created_at);
+        }
+        // A channel whose endpoints were down and are all back now recovered (to the second).
+        for (channel, was) in &previous.channels {
+            let down_now = snapshot.channels.get(channel).is_some_and(|c| c.endpoints_down > 0);
+            if was.endpoints_down > 0 && !down_now {
+                st.recovered_at.insert(*channel, now);
+            }
+        }
+        for (channel, error) in &st.last_errors {
+            snapshot.channels.entry(*channel).or_default().last_error = Some(error.clone());
+        }
+        for (channel, at) in &st.recovered_at {
+            snapshot.channels.entry(*channel).or_insert_with(ChannelSnapshot::default).recovered_at = Some(*at);
+        }
+        self.published.set(snapshot);
     }
 
     /// Write the outcomes gathered so far in one store write.
@@ -561,6 +605,7 @@ impl Scheduler {
                 st.q.delivered(&key);
             }
             Err(DeliveryError::Temporary { reason, retry_after }) => {
+                st.last_errors.insert(channel, (reason.clone(), now));
                 let was_down = st.q.is_down(&endpoint);
                 let next = st.q.failed(&key, now, &reason, retry_after);
                 entry.status = DeliveryStatus::TemporaryFailure;
@@ -581,6 +626,7 @@ impl Scheduler {
                 return;
             }
             Err(DeliveryError::Permanent { reason }) => {
+                st.last_errors.insert(channel, (reason.clone(), now));
                 entry.status = DeliveryStatus::PermanentFailure;
                 tracing::warn!(entry = %entry.id, to = %entry.recipient.address, %channel, attempts = entry.attempts,
                     %reason, "delivery failed for good");
@@ -595,6 +641,14 @@ impl Scheduler {
         st.outcomes.push(entry);
         st.outcome_natives.extend(natives);
         st.outcomes_due.get_or_insert_with(|| tokio::time::Instant::now() + OUTCOME_DELAY);
+    }
+}
+
+/// The earlier of two times, either of which may be unknown.
+fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -651,6 +705,7 @@ mod tests {
             concurrency: 1,
             drain_timeout: Duration::from_secs(5),
             clock: crate::clock::Clock::wall(),
+            published: Default::default(),
         };
         let (entries_tx, entries_rx) = mpsc::unbounded_channel();
         let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();
