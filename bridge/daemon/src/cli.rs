@@ -1,10 +1,11 @@
-//! The command line: `run`, `check-config`, `conversations`, `report`, `deliverable done`,
-//! `directory`, `tag-language`, and two helpers for cities integrating by webhook
-//! (`webhook-send`, `webhook-listen`).
+//! The command line: `run`, `check-config`, `directory`, the admin's commands that ask the
+//! running daemon (`status`, `conversations`, `report`, `outbox`, `outbox retry`, `close`,
+//! `deliverable done`, `reload`), `tag-language`, and two helpers for cities integrating by
+//! webhook (`webhook-send`, `webhook-listen`).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// c2c-bridge: partner cities message each other from the clients their officers already use.
 #[derive(Debug, Parser)]
@@ -33,10 +34,21 @@ pub enum Command {
         #[arg(long)]
         env: bool,
     },
+    /// Each connector up, degraded or down (since when, its last error), the outbox's depth and
+    /// its oldest pending delivery. Asks the running daemon.
+    Status {
+        #[command(flatten)]
+        daemon: Daemon,
+        #[arg(long)]
+        json: bool,
+    },
     /// Open threads, who owes a reply, and deliveries that are stuck or failed.
     Conversations {
         #[arg(long, env = "C2C_CONFIG")]
         config: PathBuf,
+        /// Ask the running daemon as this `[[admins]]` entry (default: the `[bridge]` admin).
+        #[arg(long, env = "C2C_ADMIN")]
+        admin: Option<String>,
         #[arg(long)]
         partnership: Option<String>,
         #[arg(long)]
@@ -72,6 +84,9 @@ pub enum Command {
     Report {
         #[arg(long, env = "C2C_CONFIG")]
         config: PathBuf,
+        /// Ask the running daemon as this `[[admins]]` entry (default: the `[bridge]` admin).
+        #[arg(long, env = "C2C_ADMIN")]
+        admin: Option<String>,
         #[arg(long)]
         partnership: String,
         /// From this date (its 00:00 UTC) or RFC 3339 time; default: the day of the first post.
@@ -83,6 +98,41 @@ pub enum Command {
         /// `text`, `json` (the admin API's shape) or `html` (one self-contained page).
         #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
         format: String,
+    },
+    /// Deliveries not delivered: failed for good (`--status failed`), pending (`--status
+    /// pending`), or both; `outbox retry ID` schedules a failed one again. Asks the running
+    /// daemon.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Outbox {
+        // Required unless `retry` is given (an `Option` so that the subcommand can go without).
+        #[arg(long, env = "C2C_CONFIG", required = true)]
+        config: Option<PathBuf>,
+        /// Ask as this `[[admins]]` entry, with its token (default: the `[bridge]` admin).
+        #[arg(long, env = "C2C_ADMIN")]
+        admin: Option<String>,
+        #[arg(long, value_parser = ["failed", "pending"])]
+        status: Option<String>,
+        #[arg(long)]
+        partnership: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+    },
+    /// Close a conversation, as a member's `/close` does (who owes a reply is settled, reminders
+    /// end). Asks the running daemon.
+    Close {
+        #[command(flatten)]
+        daemon: Daemon,
+        /// The conversation's id (`c2c-bridge conversations` lists them).
+        id: String,
+    },
+    /// Read the config file again, with the same checks as SIGHUP; a bad config is refused with
+    /// every problem listed (exit 2) and the running one stays. Asks the running daemon (an
+    /// all-scope admin).
+    Reload {
+        #[command(flatten)]
+        daemon: Daemon,
     },
     /// Deliverables and meetings.
     Deliverable {
@@ -143,6 +193,29 @@ pub enum Command {
     },
 }
 
+/// Where the running daemon is, and who asks it: its admin API at `[bridge] listen`, with the
+/// token of the `[bridge]` admin or of the `[[admins]]` entry named.
+#[derive(Debug, Args)]
+pub struct Daemon {
+    #[arg(long, env = "C2C_CONFIG")]
+    pub config: PathBuf,
+    /// Ask as this `[[admins]]` entry, with its token (default: the `[bridge]` admin).
+    #[arg(long, env = "C2C_ADMIN")]
+    pub admin: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Schedule a delivery that failed for good again (it goes through the running daemon's
+    /// scheduler, like a new one).
+    Retry {
+        #[command(flatten)]
+        daemon: Daemon,
+        /// The delivery's id (`c2c-bridge outbox --status failed` lists them).
+        id: String,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DeliverableAction {
     /// Mark a deliverable or meeting done, which ends its reminders. Asks the running daemon
@@ -150,6 +223,9 @@ pub enum DeliverableAction {
     Done {
         #[arg(long, env = "C2C_CONFIG")]
         config: PathBuf,
+        /// Ask as this `[[admins]]` entry (default: the `[bridge]` admin).
+        #[arg(long, env = "C2C_ADMIN")]
+        admin: Option<String>,
         /// Its id (`[[partnerships.deliverables]] id`).
         id: String,
         /// The partnership, needed when several have a deliverable with this id.

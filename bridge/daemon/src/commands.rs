@@ -12,11 +12,19 @@ use clap::Parser;
 
 use crate::admin_client::{AdminApi, NotRunning};
 use crate::app::{self, BadConfig};
-use crate::cli::{Cli, Command, DeliverableAction};
+use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
 use crate::directory;
 use crate::report::{self, Format, Report};
+use crate::outbox::view::{self as outbox_view, EntryView};
+use crate::status::{self, StatusView};
+
+/// The running daemon refused a reload: its config has these problems (exit 2, like an invalid
+/// config at `check-config`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReloadRefused(String);
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -25,17 +33,33 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => runtime().block_on(app::run(&config)),
         Command::CheckConfig { config, env } => return check_config(&config, env),
-        Command::Conversations { config, partnership, json } => {
-            runtime().block_on(conversations_cmd(&config, partnership.as_deref(), json))
+        Command::Status { daemon, json } => runtime().block_on(status_cmd(&daemon, json)),
+        Command::Conversations { config, admin, partnership, json } => {
+            runtime().block_on(conversations_cmd(&config, admin.as_deref(), partnership.as_deref(), json))
         }
         Command::Directory { config, city, partnership, topic, json, at } => {
             directory_cmd(&config, directory::Query { city, partnership, topic }, json, at.as_deref())
         }
-        Command::Report { config, partnership, since, until, format } => {
-            runtime().block_on(report_cmd(&config, &partnership, since.as_deref(), until.as_deref(), &format))
+        Command::Report { config, admin, partnership, since, until, format } => runtime().block_on(report_cmd(
+            &config,
+            admin.as_deref(),
+            &partnership,
+            since.as_deref(),
+            until.as_deref(),
+            &format,
+        )),
+        Command::Outbox { action: Some(OutboxAction::Retry { daemon, id }), .. } => {
+            runtime().block_on(outbox_retry(&daemon, &id))
         }
-        Command::Deliverable { action: DeliverableAction::Done { config, id, partnership } } => {
-            runtime().block_on(deliverable_done(&config, &id, partnership.as_deref()))
+        Command::Outbox { config, admin, status, partnership, json, action: None } => {
+            // clap requires --config without a subcommand.
+            let daemon = Daemon { config: config.unwrap_or_default(), admin };
+            runtime().block_on(outbox_cmd(&daemon, status.as_deref(), partnership.as_deref(), json))
+        }
+        Command::Close { daemon, id } => runtime().block_on(close(&daemon, &id)),
+        Command::Reload { daemon } => runtime().block_on(reload(&daemon)),
+        Command::Deliverable { action: DeliverableAction::Done { config, admin, id, partnership } } => {
+            runtime().block_on(deliverable_done(&config, admin.as_deref(), &id, partnership.as_deref()))
         }
         Command::TagLanguage { config, languages, priors } => tag_language(config.as_deref(), &languages, &priors),
         Command::WebhookSend { config, city, from, partnership, conversation, thread_key, subject, id, url, text } => {
@@ -59,6 +83,10 @@ pub fn main() -> ExitCode {
         Err(e) => {
             if let Some(bad) = e.downcast_ref::<BadConfig>() {
                 eprintln!("{bad}");
+                return ExitCode::from(2);
+            }
+            if let Some(refused) = e.downcast_ref::<ReloadRefused>() {
+                eprintln!("{refused}");
                 return ExitCode::from(2);
             }
             eprintln!("c2c-bridge: {e:#}");
@@ -107,7 +135,12 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -> anyhow::Result<()> {
+async fn conversations_cmd(
+    path: &Path,
+    admin: Option<&str>,
+    partnership: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     if let Some(p) = partnership
         && config.partnership(p).is_none()
@@ -118,7 +151,7 @@ async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -
     let views = match c2c_store::SledStore::open(&store_dir, None) {
         Ok(store) => conversations::collect(&store as &dyn Store, &config, partnership)?,
         // The running daemon holds the store's lock: ask it instead.
-        Err(open_err) => from_daemon(&config, partnership).await.with_context(|| {
+        Err(open_err) => from_daemon(&config, admin, partnership).await.with_context(|| {
             format!("the store is not readable directly ({open_err}), and asking the running daemon failed")
         })?,
     };
@@ -132,9 +165,97 @@ async fn conversations_cmd(path: &Path, partnership: Option<&str>, json: bool) -
     Ok(())
 }
 
-async fn from_daemon(config: &Config, partnership: Option<&str>) -> anyhow::Result<Vec<ConversationView>> {
+async fn from_daemon(
+    config: &Config,
+    admin: Option<&str>,
+    partnership: Option<&str>,
+) -> anyhow::Result<Vec<ConversationView>> {
     let query: Vec<(&str, &str)> = partnership.map(|p| ("partnership", p)).into_iter().collect();
-    AdminApi::new(config)?.get("/api/conversations", &query).await
+    AdminApi::new(config, admin)?.get("/api/conversations", &query).await
+}
+
+/// The config `daemon` names and the client of its admin API.
+fn daemon_api(daemon: &Daemon) -> anyhow::Result<(Config, AdminApi)> {
+    let config = Config::load(&daemon.config).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let api = AdminApi::new(&config, daemon.admin.as_deref())?;
+    Ok((config, api))
+}
+
+/// Print `value` as JSON, or as `text` renders it.
+fn print<T: serde::Serialize>(value: &T, json: bool, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text(value))?;
+    }
+    Ok(())
+}
+
+/// `status`: the running daemon's connectors and outbox.
+async fn status_cmd(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
+    let (_, api) = daemon_api(daemon)?;
+    let view: StatusView = api.get("/api/status", &[]).await?;
+    print(&view, json, status::render_text)
+}
+
+/// `outbox`: deliveries failed for good and pending, from the running daemon.
+async fn outbox_cmd(daemon: &Daemon, status: Option<&str>, partnership: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let (config, api) = daemon_api(daemon)?;
+    if let Some(p) = partnership
+        && config.partnership(p).is_none()
+    {
+        anyhow::bail!("no partnership `{p}` in {}", daemon.config.display());
+    }
+    let query: Vec<(&str, &str)> =
+        status.map(|s| ("status", s)).into_iter().chain(partnership.map(|p| ("partnership", p))).collect();
+    let entries: Vec<EntryView> = api.get("/api/outbox", &query).await?;
+    print(&entries, json, |e| outbox_view::render_text(e))
+}
+
+/// `outbox retry ID`: schedule a failed delivery again, through the running daemon.
+async fn outbox_retry(daemon: &Daemon, id: &str) -> anyhow::Result<()> {
+    let (_, api) = daemon_api(daemon)?;
+    let answer = api.post(&format!("/api/outbox/{id}/retry"), None).await?;
+    let partnership = answer["partnership"].as_str().unwrap_or("-");
+    println!("delivery {id} ({partnership}) is scheduled again");
+    Ok(())
+}
+
+/// `close ID`: close a conversation, through the running daemon.
+async fn close(daemon: &Daemon, id: &str) -> anyhow::Result<()> {
+    let (_, api) = daemon_api(daemon)?;
+    let answer = api.post(&format!("/api/conversations/{id}/close"), None).await?;
+    let (partnership, at) = (answer["partnership"].as_str().unwrap_or("-"), answer["closed_at"].as_str().unwrap_or("-"));
+    match answer["result"].as_str() {
+        Some("already closed") => println!("conversation {id} ({partnership}) was already closed, since {at}"),
+        _ => println!("conversation {id} ({partnership}) is closed"),
+    }
+    Ok(())
+}
+
+/// `reload`: the running daemon reads its config again; a bad one is refused with its problems.
+async fn reload(daemon: &Daemon) -> anyhow::Result<()> {
+    let (_, api) = daemon_api(daemon)?;
+    let (status, answer) = api.post_answer("/api/reload").await?;
+    if status == 422 {
+        let problems: Vec<&str> =
+            answer["problems"].as_array().map(|p| p.iter().filter_map(|p| p.as_str()).collect()).unwrap_or_default();
+        let said = answer["error"].as_str().unwrap_or("the config has problems");
+        return Err(ReloadRefused(format!("{}
+c2c-bridge: reload refused: {said}", problems.join("
+"))).into());
+    }
+    println!("config reloaded: {}", answer["summary"].as_str().unwrap_or("-"));
+    let waiting: Vec<&str> = answer["restart_needed"]
+        .as_array()
+        .map(|k| k.iter().filter_map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    if !waiting.is_empty() {
+        println!("these changes take effect at the next restart: {}", waiting.join(", "));
+    }
+    Ok(())
 }
 
 /// `report`: from the running daemon's admin API, which holds the store (the report is made at
@@ -142,6 +263,7 @@ async fn from_daemon(config: &Config, partnership: Option<&str>) -> anyhow::Resu
 /// partnership and dates are checked against the config first, so a typo is told either way.
 async fn report_cmd(
     path: &Path,
+    admin: Option<&str>,
     partnership: &str,
     since: Option<&str>,
     until: Option<&str>,
@@ -162,7 +284,7 @@ async fn report_cmd(
         anyhow::bail!("the period is empty: --until must be after --since");
     }
 
-    let api = AdminApi::new(&config);
+    let api = AdminApi::new(&config, admin);
     let asked = match &api {
         Ok(api) => {
             let query: Vec<(&str, &str)> =
@@ -211,11 +333,11 @@ async fn report_cmd(
 /// `deliverable done`: through the running daemon, which holds the store and commits the change
 /// (ending the deliverable's reminders) like a `/done` in a thread. The id is checked against
 /// the config file first, so a typo is told even when the daemon is not running.
-async fn deliverable_done(path: &Path, id: &str, partnership: Option<&str>) -> anyhow::Result<()> {
+async fn deliverable_done(path: &Path, admin: Option<&str>, id: &str, partnership: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     deliverables::find(&config, id, partnership, |_| true).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let body = partnership.map(|p| serde_json::json!({ "partnership": p }));
-    let answer = AdminApi::new(&config)?.post(&format!("/api/deliverables/{id}/done"), body.as_ref()).await?;
+    let answer = AdminApi::new(&config, admin)?.post(&format!("/api/deliverables/{id}/done"), body.as_ref()).await?;
     println!("{}", answer["result"].as_str().unwrap_or("done"));
     Ok(())
 }
