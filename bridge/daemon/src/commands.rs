@@ -237,6 +237,12 @@ async fn close(daemon: &Daemon, id: &str) -> anyhow::Result<()> {
 
 /// `reload`: the running daemon reads its config again; a bad one is refused with its problems.
 async fn reload(daemon: &Daemon) -> anyhow::Result<()> {
+    // The file names where the daemon listens and the token: one that does not parse is not
+    // sent for (the daemon would refuse it for the same problems).
+    if let Err(errors) = Config::load(&daemon.config) {
+        let said = "the config has problems; the daemon was not asked to reload, and its running config stays";
+        return Err(ReloadRefused(format!("{errors}\nc2c-bridge: {said}")).into());
+    }
     let (_, api) = daemon_api(daemon)?;
     let (status, answer) = api.post_answer("/api/reload").await?;
     if status == 422 {

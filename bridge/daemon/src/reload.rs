@@ -95,7 +95,7 @@ impl Reloadable {
         let (new, cities, admins, matrix) = match prepared {
             Ok(p) => p,
             Err(errors) => {
-                tracing::error!(by, errors = %errors, "config reload refused; the running config stays");
+                tracing::error!(by = %by, errors = %errors, "config reload refused; the running config stays");
                 return Err(errors);
             }
         };
@@ -112,7 +112,7 @@ impl Reloadable {
         self.cities.replace(cities);
         self.admins.replace(admins);
         let summary = new.summary();
-        tracing::info!(by, summary = %summary, "config reloaded");
+        tracing::info!(by = %by, summary = %summary, "config reloaded");
         self.config.replace(new);
         if let (Some(connector), Some(settings)) = (&self.matrix, matrix) {
             let connector = connector.clone();
