@@ -4,6 +4,7 @@
 //! need something installed outside cargo (the Python reference verifier) are `#[ignore]`d with
 //! the reason, and run by `tests/run.sh` with `--include-ignored`.
 
+mod admins;
 mod cli;
 mod conversation;
 mod crash;
