@@ -18,8 +18,11 @@ const ADMINS: [(&str, &str); 4] = [
 ];
 
 /// Every pair of the three cities is a partnership.
-const PARTNERSHIPS: [(&str, [&str; 2]); 3] =
-    [("hangzhou-leeds", ["hangzhou", "leeds"]), ("gifu-leeds", ["gifu", "leeds"]), ("gifu-hangzhou", ["gifu", "hangzhou"])];
+const PARTNERSHIPS: [(&str, [&str; 2]); 3] = [
+    ("hangzhou-leeds", ["hangzhou", "leeds"]),
+    ("gifu-leeds", ["gifu", "leeds"]),
+    ("gifu-hangzhou", ["gifu", "hangzhou"]),
+];
 
 fn lga_config(ctx: &Ctx<'_>) -> String {
     let cities: String = c2c_test_support::world::CITIES.iter().map(|c| ctx.city(c, &ctx.webhook(c), "")).collect();
@@ -49,8 +52,12 @@ struct Lga {
 
 impl Lga {
     async fn start() -> Lga {
-        let tokens: Vec<(&str, String)> =
-            ADMINS.iter().map(|(id, _)| (*id, format!("{id}-admin-token-{}-{}", c2c_test_support::unique(), c2c_test_support::unique()))).collect();
+        let tokens: Vec<(&str, String)> = ADMINS
+            .iter()
+            .map(|(id, _)| {
+                (*id, format!("{id}-admin-token-{}-{}", c2c_test_support::unique(), c2c_test_support::unique()))
+            })
+            .collect();
         let env = ADMINS.iter().zip(&tokens).map(|((_, var), (_, token))| (var.to_string(), token.clone())).collect();
         let w = World::start_custom(crate::bin(), Tuning::default(), env, lga_config).await;
         Lga { w, tokens }
@@ -161,13 +168,20 @@ async fn each_city_admin_sees_only_its_own_and_another_s_id_is_not_found() {
     assert_eq!((status, answer["code"].as_str()), (404, Some("not_found")), "{answer}");
     let unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     let (_, unknown_answer) = lga.post("leeds-admin", &format!("/api/conversations/{unknown}/close")).await;
-    assert_eq!(answer["error"].as_str().unwrap().replace(other.as_str(), "X"), unknown_answer["error"].as_str().unwrap().replace(unknown, "X"));
+    assert_eq!(
+        answer["error"].as_str().unwrap().replace(other.as_str(), "X"),
+        unknown_answer["error"].as_str().unwrap().replace(unknown, "X")
+    );
     let (status, answer) = lga.post("leeds-admin", &format!("/api/outbox/{failed_id}/retry")).await;
     assert_eq!((status, answer["code"].as_str()), (404, Some("not_found")), "{answer}");
     let (_, list) = lga.get("leeds-admin", "/api/conversations?partnership=gifu-hangzhou").await;
     assert_eq!(list, json!([]));
     let (status, answer) = lga.post("leeds-admin", "/api/deliverables/plan/done").await;
-    assert_eq!((status, answer["code"].as_str()), (409, Some("ambiguous")), "two of Leeds's partnerships have `plan`: {answer}");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (409, Some("ambiguous")),
+        "two of Leeds's partnerships have `plan`: {answer}"
+    );
     assert_eq!(answer["partnerships"], json!(["hangzhou-leeds", "gifu-leeds"]), "not Gifu and Hangzhou's");
 
     // The same through the CLI.
@@ -204,7 +218,10 @@ async fn each_city_admin_sees_only_its_own_and_another_s_id_is_not_found() {
 async fn a_failed_delivery_retried_by_an_admin_is_delivered_once_even_across_restarts() {
     let mut lga = Lga::start().await;
     lga.w.sink.script("hangzhou", &[410]);
-    let a = lga.w.post("leeds", "r-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Budget"), "The 2027 budget.")).await;
+    let a = lga
+        .w
+        .post("leeds", "r-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Budget"), "The 2027 budget."))
+        .await;
     assert_eq!(a.status, 202);
     let refused = lga.w.sink.next().await;
     assert_eq!((refused.city.as_str(), refused.answered), ("hangzhou", 410));
@@ -243,7 +260,10 @@ async fn a_failed_delivery_retried_by_an_admin_is_delivered_once_even_across_res
 
     // Retrying it again: it has not failed, so nothing happens.
     let (status, answer) = lga.post("hangzhou-admin", &format!("/api/outbox/{id}/retry")).await;
-    assert_eq!((status, answer["code"].as_str(), answer["status"].as_str()), (409, Some("not_failed"), Some("delivered")));
+    assert_eq!(
+        (status, answer["code"].as_str(), answer["status"].as_str()),
+        (409, Some("not_failed"), Some("delivered"))
+    );
 }
 
 #[tokio::test]
@@ -253,7 +273,9 @@ async fn a_reload_under_traffic_good_or_bad_loses_nothing() {
     let with_more = original.clone()
         + "\n[[partnerships]]\nid = \"heritage\"\nkind = \"multi-city\"\nmembers = [\"leeds\", \"hangzhou\", \"gifu\"]\n\
            objective = \"o\"\nlanguage = \"en\"\nreply_within = \"7d\"\nchannels = { leeds = \"webhook\", hangzhou = \"webhook\", gifu = \"webhook\" }\n";
-    let broken = with_more.replace("country = \"JP\"", "country = \"Japan\"").replace("reply_within = \"7d\"", "reply_within = \"soon\"");
+    let broken = with_more
+        .replace("country = \"JP\"", "country = \"Japan\"")
+        .replace("reply_within = \"7d\"", "reply_within = \"soon\"");
 
     // Leeds posts all along, until the reloads are done (and at least a hundred times).
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -264,7 +286,8 @@ async fn a_reload_under_traffic_good_or_bad_loses_nothing() {
             if i >= 100 && done.load(std::sync::atomic::Ordering::Relaxed) {
                 break;
             }
-            let body = message("leeds-jo", "hangzhou-leeds", Some(&format!("T-{i}")), Some("Load"), &format!("post {i}"));
+            let body =
+                message("leeds-jo", "hangzhou-leeds", Some(&format!("T-{i}")), Some("Load"), &format!("post {i}"));
             let a = c2c_test_support::post::post_json(&base, "leeds", &secret, &format!("load-{i}"), &body).await;
             assert_eq!(a.status, 202, "post {i}: {}", a.body);
             accepted.push(a.body["message"].as_str().unwrap().to_string());
@@ -285,9 +308,13 @@ async fn a_reload_under_traffic_good_or_bad_loses_nothing() {
     let path = lga.w.config_path.display().to_string();
     let problems: Vec<&str> = answer["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].starts_with(&format!("{path}:")) && problems[0].contains(": cities[2].country: \"Japan\""), "{problems:?}");
+    assert!(
+        problems[0].starts_with(&format!("{path}:")) && problems[0].contains(": cities[2].country: \"Japan\""),
+        "{problems:?}"
+    );
     assert!(problems[1].contains(": partnerships[3].reply_within: \"soon\" is not a duration"), "{problems:?}");
-    let line_col = |p: &str| p[path.len() + 1..].split(':').take(2).map(|n| n.parse::<usize>().unwrap()).collect::<Vec<_>>();
+    let line_col =
+        |p: &str| p[path.len() + 1..].split(':').take(2).map(|n| n.parse::<usize>().unwrap()).collect::<Vec<_>>();
     assert!(line_col(problems[0]).iter().all(|n| *n > 0), "file:line:column: {}", problems[0]);
     // The CLI says the same, and exits 2.
     let out = lga.w.daemon.command(&["reload"]);
@@ -297,7 +324,8 @@ async fn a_reload_under_traffic_good_or_bad_loses_nothing() {
     assert!(stderr.contains("running config stays"), "{stderr}");
 
     // The running config is the good one: the partnership it added works.
-    let a = lga.w.post("gifu", "h-1", &message("gifu-sato", "heritage", None, Some("Heritage"), "Festival dates?")).await;
+    let a =
+        lga.w.post("gifu", "h-1", &message("gifu-sato", "heritage", None, Some("Heritage"), "Festival dates?")).await;
     assert_eq!(a.status, 202, "{}", a.body);
 
     // Back to a good file, through the CLI.

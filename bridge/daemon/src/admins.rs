@@ -271,7 +271,8 @@ scope = "all"
     #[test]
     fn short_unreadable_and_shared_tokens_are_each_a_problem_at_their_key() {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), &[("bridge.token", BRIDGE), ("leeds.token", "hunter2-hunter2"), ("ops.token", BRIDGE)]);
+        let config =
+            config(dir.path(), &[("bridge.token", BRIDGE), ("leeds.token", "hunter2-hunter2"), ("ops.token", BRIDGE)]);
         let errors: Vec<String> = Admins::load(&config).unwrap_err().iter().map(|e| e.to_string()).collect();
         let file = dir.path().join("c2c.toml").display().to_string();
         assert_eq!(

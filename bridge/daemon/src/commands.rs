@@ -201,7 +201,12 @@ async fn status_cmd(daemon: &Daemon, json: bool) -> anyhow::Result<()> {
 }
 
 /// `outbox`: deliveries failed for good and pending, from the running daemon.
-async fn outbox_cmd(daemon: &Daemon, status: Option<&str>, partnership: Option<&str>, json: bool) -> anyhow::Result<()> {
+async fn outbox_cmd(
+    daemon: &Daemon,
+    status: Option<&str>,
+    partnership: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let (config, api) = daemon_api(daemon)?;
     if let Some(p) = partnership
         && config.partnership(p).is_none()
@@ -227,7 +232,8 @@ async fn outbox_retry(daemon: &Daemon, id: &str) -> anyhow::Result<()> {
 async fn close(daemon: &Daemon, id: &str) -> anyhow::Result<()> {
     let (_, api) = daemon_api(daemon)?;
     let answer = api.post(&format!("/api/conversations/{id}/close"), None).await?;
-    let (partnership, at) = (answer["partnership"].as_str().unwrap_or("-"), answer["closed_at"].as_str().unwrap_or("-"));
+    let (partnership, at) =
+        (answer["partnership"].as_str().unwrap_or("-"), answer["closed_at"].as_str().unwrap_or("-"));
     match answer["result"].as_str() {
         Some("already closed") => println!("conversation {id} ({partnership}) was already closed, since {at}"),
         _ => println!("conversation {id} ({partnership}) is closed"),
@@ -249,15 +255,19 @@ async fn reload(daemon: &Daemon) -> anyhow::Result<()> {
         let problems: Vec<&str> =
             answer["problems"].as_array().map(|p| p.iter().filter_map(|p| p.as_str()).collect()).unwrap_or_default();
         let said = answer["error"].as_str().unwrap_or("the config has problems");
-        return Err(ReloadRefused(format!("{}
-c2c-bridge: reload refused: {said}", problems.join("
-"))).into());
+        return Err(ReloadRefused(format!(
+            "{}
+c2c-bridge: reload refused: {said}",
+            problems.join(
+                "
+"
+            )
+        ))
+        .into());
     }
     println!("config reloaded: {}", answer["summary"].as_str().unwrap_or("-"));
-    let waiting: Vec<&str> = answer["restart_needed"]
-        .as_array()
-        .map(|k| k.iter().filter_map(|k| k.as_str()).collect())
-        .unwrap_or_default();
+    let waiting: Vec<&str> =
+        answer["restart_needed"].as_array().map(|k| k.iter().filter_map(|k| k.as_str()).collect()).unwrap_or_default();
     if !waiting.is_empty() {
         println!("these changes take effect at the next restart: {}", waiting.join(", "));
     }

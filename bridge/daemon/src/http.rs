@@ -155,10 +155,9 @@ async fn api_status(State(s): State<HttpState>, headers: HeaderMap) -> Response 
         // partnerships).
         let (store, config) = (s.store.clone(), s.config.get());
         let scope = caller.clone();
-        let pending = blocking(move || {
-            outbox_view::collect(store.as_ref(), Wanted::Pending, None, |p| scope.sees(&config, p))
-        })
-        .await;
+        let pending =
+            blocking(move || outbox_view::collect(store.as_ref(), Wanted::Pending, None, |p| scope.sees(&config, p)))
+                .await;
         match pending {
             Ok(entries) => {
                 let oldest = entries
@@ -214,11 +213,7 @@ async fn api_conversations(
 /// Close a conversation, as a member's `/close` does (its debts settled, their reminders
 /// ended): 200 once durable (also when it already was closed); 404 for an id that is not a
 /// conversation in the caller's partnerships.
-async fn api_conversation_close(
-    State(s): State<HttpState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn api_conversation_close(State(s): State<HttpState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let caller = match admin(&s, &headers) {
         Ok(c) => c,
         Err(denied) => return denied,
@@ -561,7 +556,9 @@ pub fn admin(s: &HttpState, headers: &HeaderMap) -> Result<Caller, Response> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    admins.authenticate(given).ok_or_else(|| error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token", "unauthorized"))
+    admins
+        .authenticate(given)
+        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token", "unauthorized"))
 }
 
 /// [`admin`], for what concerns the whole instance: a city admin gets 403 `forbidden`.
@@ -791,7 +788,12 @@ channels = { gifu = "webhook", leeds = "webhook" }
         }
 
         /// A conversation in `partnership` with one post and its delivery, `status`, stored.
-        async fn conversation(&self, partnership: &str, seq: u64, status: DeliveryStatus) -> (Conversation, OutboxEntry) {
+        async fn conversation(
+            &self,
+            partnership: &str,
+            seq: u64,
+            status: DeliveryStatus,
+        ) -> (Conversation, OutboxEntry) {
             let conv = sample_conversation(partnership);
             let (commit, _, mut entry) = sample_commit(&conv, seq);
             entry.status = status;
@@ -1032,7 +1034,10 @@ channels = { gifu = "webhook", leeds = "webhook" }
         let (s1, a1) = api.post_as(GIFU, &format!("/api/conversations/{}/close", hl.id)).await;
         let (s2, a2) = api.post_as(GIFU, &format!("/api/conversations/{unknown}/close")).await;
         assert_eq!((s1, s2), (404, 404));
-        assert_eq!(a1["error"].as_str().unwrap().replace(&hl.id.to_string(), "X"), a2["error"].as_str().unwrap().replace(&unknown, "X"));
+        assert_eq!(
+            a1["error"].as_str().unwrap().replace(&hl.id.to_string(), "X"),
+            a2["error"].as_str().unwrap().replace(&unknown, "X")
+        );
         assert_eq!(a1["code"], a2["code"]);
         let (s1, a1) = api.post_as(GIFU, &format!("/api/outbox/{}/retry", hl_entry.id)).await;
         let (s2, a2) = api.post_as(GIFU, "/api/outbox/01ARZ3NDEKTSV4RRFFQ69G5FAV-0/retry").await;
@@ -1048,11 +1053,18 @@ channels = { gifu = "webhook", leeds = "webhook" }
         // `report` is in two partnerships, but only one is Gifu's: not ambiguous for its admin.
         let (status, answer) = api.done_as(GIFU, "report", None).await;
         assert_eq!((status, &answer["partnership"]), (200, &json!("gifu-leeds")), "{answer}");
-        assert_eq!(api.done_by("gifu-leeds", "report"), Some((NOW, "gifu-admin".into())), "done by the admin who did it");
+        assert_eq!(
+            api.done_by("gifu-leeds", "report"),
+            Some((NOW, "gifu-admin".into())),
+            "done by the admin who did it"
+        );
         assert_eq!(api.done_by("hangzhou-leeds", "report"), None);
         let conv = api.store.conversation(hl.id).unwrap().unwrap();
         assert_eq!(conv.closed_at, None, "untouched");
-        assert_eq!(api.store.outbox_entry(hl_entry.seq, &hl_entry.id).unwrap().unwrap().status, DeliveryStatus::PermanentFailure);
+        assert_eq!(
+            api.store.outbox_entry(hl_entry.seq, &hl_entry.id).unwrap().unwrap().status,
+            DeliveryStatus::PermanentFailure
+        );
 
         // Their own is theirs to act on.
         let (status, answer) = api.post_as(HANGZHOU, &format!("/api/outbox/{}/retry", hl_entry.id)).await;
@@ -1075,7 +1087,11 @@ channels = { gifu = "webhook", leeds = "webhook" }
             assert_eq!(api.get_as("", path).await.0, 401, "{path}");
             assert_eq!(api.get_as(&format!("{GIFU}x"), path).await.0, 401, "{path}");
         }
-        for path in [format!("/api/conversations/{}/close", gl.id), format!("/api/outbox/{}/retry", gl_entry.id), "/api/reload".into()] {
+        for path in [
+            format!("/api/conversations/{}/close", gl.id),
+            format!("/api/outbox/{}/retry", gl_entry.id),
+            "/api/reload".into(),
+        ] {
             assert_eq!(api.post_as("wrong", &path).await.0, 401, "{path}");
         }
     }
@@ -1084,7 +1100,8 @@ channels = { gifu = "webhook", leeds = "webhook" }
     async fn closing_a_conversation_settles_its_debts_through_the_committer() {
         let api = Api::start().await;
         let mut conv = sample_conversation("hangzhou-leeds");
-        let debt = c2c_core::Owing { since: NOW - 1000, waiting: ["leeds".to_string()].into(), due: NOW + 1000, reminders: 0 };
+        let debt =
+            c2c_core::Owing { since: NOW - 1000, waiting: ["leeds".to_string()].into(), due: NOW + 1000, reminders: 0 };
         conv.owing.insert("hangzhou".into(), debt);
         let timer = c2c_core::Timer {
             key: c2c_core::Timer::reply_key(conv.id, "hangzhou", NOW - 1000, 1),
@@ -1098,7 +1115,10 @@ channels = { gifu = "webhook", leeds = "webhook" }
                 point: NOW + 1000,
             },
         };
-        api.store.commit(Commit { conversations: vec![conv.clone()], timers: vec![timer.clone()], ..Commit::default() }).await.unwrap();
+        api.store
+            .commit(Commit { conversations: vec![conv.clone()], timers: vec![timer.clone()], ..Commit::default() })
+            .await
+            .unwrap();
 
         let (status, answer) = api.post_as(HANGZHOU, &format!("/api/conversations/{}/close", conv.id)).await;
         assert_eq!(status, 200, "{answer}");
@@ -1178,7 +1198,10 @@ channels = { gifu = "webhook", leeds = "webhook" }
         assert_eq!(status, 200, "{all}");
         assert_eq!((&all["admin"], &all["scope"], &all["instance"]), (&json!("admin"), &json!([]), &json!("test")));
         let email = &all["connectors"][0];
-        assert_eq!((&email["channel"], &email["state"], &email["since"]), (&json!("email"), &json!("down"), &json!("2026-12-31T23:59:00Z")));
+        assert_eq!(
+            (&email["channel"], &email["state"], &email["since"]),
+            (&json!("email"), &json!("down"), &json!("2026-12-31T23:59:00Z"))
+        );
         assert_eq!(email["detail"], "IMAP: connection refused (imap.example.org:993)");
         assert_eq!(email["last_error"]["side"], "inbound");
         // The scheduler has published nothing in this test: its figures are empty.
@@ -1187,7 +1210,10 @@ channels = { gifu = "webhook", leeds = "webhook" }
         let (_, gifu) = api.get_as(GIFU, "/api/status").await;
         assert_eq!((&gifu["admin"], &gifu["scope"]), (&json!("gifu-admin"), &json!(["gifu"])));
         let email = &gifu["connectors"][0];
-        assert_eq!((&email["state"], &email["detail"], &email["last_error"]), (&json!("down"), &Value::Null, &Value::Null));
+        assert_eq!(
+            (&email["state"], &email["detail"], &email["last_error"]),
+            (&json!("down"), &Value::Null, &Value::Null)
+        );
         assert_eq!(gifu["outbox"]["pending"], 1, "its own partnerships' pending deliveries: {gifu}");
     }
 
@@ -1195,7 +1221,8 @@ channels = { gifu = "webhook", leeds = "webhook" }
     async fn a_reload_applies_a_good_config_and_lists_every_problem_of_a_bad_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c2c.toml");
-        let text = CONFIG.replace("listen = \"127.0.0.1:1\"", "listen = \"127.0.0.1:1\"\nadmin_token_file = \"admin.token\"");
+        let text =
+            CONFIG.replace("listen = \"127.0.0.1:1\"", "listen = \"127.0.0.1:1\"\nadmin_token_file = \"admin.token\"");
         let text = ["X_LEEDS", "X_HZ", "X_GIFU"].iter().fold(text, |t, var| {
             std::fs::write(dir.path().join(var), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n").unwrap();
             t.replace(&format!("secret_env = \"{var}\""), &format!("secret_file = \"{var}\""))
@@ -1213,14 +1240,21 @@ channels = { gifu = "webhook", leeds = "webhook" }
         std::fs::write(&path, &more).unwrap();
         let (status, answer) = api.post_as(TOKEN, "/api/reload").await;
         assert_eq!(status, 200, "{answer}");
-        assert_eq!(answer, json!({"reloaded": true, "summary": "3 cities, 3 contacts, 3 partnerships; connectors: webhook", "restart_needed": []}));
+        assert_eq!(
+            answer,
+            json!({"reloaded": true, "summary": "3 cities, 3 contacts, 3 partnerships; connectors: webhook", "restart_needed": []})
+        );
         assert!(api.config.get().partnership("gifu-hangzhou").is_some());
         assert_eq!(api.get("/api/status").await.0, 401, "the old token is refused from now on");
         assert_eq!(api.get_as(rotated, "/api/status").await.0, 200);
         assert!(api.admins.get().authenticate(GIFU).is_none(), "the test's city admins are not in the file");
 
         // A bad one: every problem, located; the running config stays.
-        let bad = more.replace("reply_within = \"5d\"\nchannels = { gifu = \"webhook\", hangzhou", "reply_within = \"soon\"\nchannels = { gifu = \"webhook\", hangzhou")
+        let bad = more
+            .replace(
+                "reply_within = \"5d\"\nchannels = { gifu = \"webhook\", hangzhou",
+                "reply_within = \"soon\"\nchannels = { gifu = \"webhook\", hangzhou",
+            )
             .replace("country = \"JP\"", "country = \"Japan\"");
         std::fs::write(&path, &bad).unwrap();
         std::fs::write(dir.path().join("admin.token"), "short\n").unwrap();
@@ -1230,7 +1264,11 @@ channels = { gifu = "webhook", leeds = "webhook" }
         let problems: Vec<&str> = answer["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with(&format!("{file}:35:11: cities[2].country: \"Japan\" is not")), "{problems:?}");
-        assert!(problems[1].starts_with(&format!("{file}:")) && problems[1].contains(": partnerships[2].reply_within: \"soon\" is not a duration"), "{problems:?}");
+        assert!(
+            problems[1].starts_with(&format!("{file}:"))
+                && problems[1].contains(": partnerships[2].reply_within: \"soon\" is not a duration"),
+            "{problems:?}"
+        );
         assert_eq!(api.config.get().partnerships.len(), 3, "the running config stays");
         assert_eq!(api.get_as(rotated, "/api/status").await.0, 200, "and its admins");
 
@@ -1239,7 +1277,10 @@ channels = { gifu = "webhook", leeds = "webhook" }
         let (status, answer) = api.post_as(rotated, "/api/reload").await;
         assert_eq!(status, 422, "{answer}");
         let problems = answer["problems"].to_string();
-        assert!(problems.contains("bridge.admin_token_file: the admin token has 5 characters; at least 32"), "{problems}");
+        assert!(
+            problems.contains("bridge.admin_token_file: the admin token has 5 characters; at least 32"),
+            "{problems}"
+        );
         assert!(!problems.contains("short"), "never the token");
     }
 }

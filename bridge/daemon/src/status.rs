@@ -215,7 +215,10 @@ mod tests {
         assert_eq!((v.state, v.since.as_str()), (State::Down, "2027-01-01T00:01:00Z"));
         assert_eq!(v.detail.as_deref(), Some("IMAP: connection refused"));
         let e = v.last_error.unwrap();
-        assert_eq!((e.error.as_str(), e.at.as_str(), e.side.as_str()), ("IMAP: connection refused", "2027-01-01T00:05:00Z", "inbound"));
+        assert_eq!(
+            (e.error.as_str(), e.at.as_str(), e.side.as_str()),
+            ("IMAP: connection refused", "2027-01-01T00:05:00Z", "inbound")
+        );
     }
 
     #[test]

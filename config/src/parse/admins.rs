@@ -21,7 +21,10 @@ pub(super) fn admins(diag: &mut Diag<'_>, tables: Vec<Table<'_, '_>>, bridge: &B
         if admin.id == Admin::BRIDGE_ID && bridge.admin_token.is_some() {
             diag.value_error(
                 &id_path,
-                format!("\"{}\" is the id of the admin that [bridge] admin_token_* names; choose another", Admin::BRIDGE_ID),
+                format!(
+                    "\"{}\" is the id of the admin that [bridge] admin_token_* names; choose another",
+                    Admin::BRIDGE_ID
+                ),
             );
             continue;
         }
@@ -42,7 +45,9 @@ fn admin(diag: &mut Diag<'_>, mut t: Table<'_, '_>, known: &[City]) -> Option<Ad
     let cities = t.opt_str_list(diag, "cities");
     let all = t.opt_parsed(diag, "scope", |s| match s {
         "all" => Ok(()),
-        other => Err(format!("{other:?} is not a scope: write scope = \"all\", or name the cities with cities = [...]")),
+        other => {
+            Err(format!("{other:?} is not a scope: write scope = \"all\", or name the cities with cities = [...]"))
+        }
     });
     let scope = match (cities, all) {
         (Some(_), Some(())) => {

@@ -172,6 +172,9 @@ mod tests {
         let text = render_text(&collect(&store, Wanted::Failed, Some("hangzhou-leeds"), all).unwrap());
         assert!(text.contains("hangzhou-leeds  hangzhou → webhook hangzhou (FAILED, 1 attempt, since"), "{text}");
         assert!(text.contains("\n  HTTP 410 Gone\n"), "{text}");
-        assert_eq!(Wanted::parse(Some("delivered")).unwrap_err(), "status \"delivered\" is not one of \"failed\", \"pending\"");
+        assert_eq!(
+            Wanted::parse(Some("delivered")).unwrap_err(),
+            "status \"delivered\" is not one of \"failed\", \"pending\""
+        );
     }
 }
