@@ -51,9 +51,9 @@ pub use error::{ConfigError, ConfigErrors};
 pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
-    Admin, AdminScope, Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable, DeliverableKind, Delivery,
-    Digest, DigestEvery, Due, EmailConnector, Kpi, KpiMeasure, KpiTarget, MailServer, MatrixConnector,
-    OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector, Weekdays,
-    WorkingHours, WorkingTime,
+    Admin, AdminScope, Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable,
+    DeliverableKind, Delivery, Digest, DigestEvery, Due, EmailConnector, Kpi, KpiMeasure, KpiTarget, MailServer,
+    MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector,
+    Weekdays, WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

@@ -16,8 +16,8 @@ use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
 use crate::directory;
-use crate::report::{self, Format, Report};
 use crate::outbox::view::{self as outbox_view, EntryView};
+use crate::report::{self, Format, Report};
 use crate::status::{self, StatusView};
 
 /// The running daemon refused a reload: its config has these problems (exit 2, like an invalid

@@ -32,10 +32,10 @@ use crate::deliverables::{self, Lookup};
 use crate::directory;
 use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::report::{self, Format, ReportError};
 use crate::outbox::snapshot::Published;
 use crate::outbox::view::{self as outbox_view, Wanted};
 use crate::reload::Reloadable;
+use crate::report::{self, Format, ReportError};
 use crate::router::Router;
 use crate::router::admin::{Closed, Retried};
 use crate::status::{self, ConnectorFacts, StatusView};
@@ -542,6 +542,8 @@ fn error(status: StatusCode, msg: &str, code: &str) -> Response {
 
 /// The admin a request comes from, by its bearer token; else the refusal: 403 `disabled` when
 /// no admin is configured, 401 for no token or one no admin has.
+// A refusal is the response itself, built once per refused request: no need to box it.
+#[allow(clippy::result_large_err)]
 pub fn admin(s: &HttpState, headers: &HeaderMap) -> Result<Caller, Response> {
     let admins = s.admins.get();
     if admins.is_empty() {
@@ -562,6 +564,8 @@ pub fn admin(s: &HttpState, headers: &HeaderMap) -> Result<Caller, Response> {
 }
 
 /// [`admin`], for what concerns the whole instance: a city admin gets 403 `forbidden`.
+// A refusal is the response itself, built once per refused request: no need to box it.
+#[allow(clippy::result_large_err)]
 pub fn instance_admin(s: &HttpState, headers: &HeaderMap) -> Result<Caller, Response> {
     let caller = admin(s, headers)?;
     if caller.scope.is_all() {
@@ -1151,7 +1155,7 @@ channels = { gifu = "webhook", leeds = "webhook" }
         assert_eq!(stored.status, DeliveryStatus::Scheduled, "durable when answered");
         assert_eq!((stored.next_due, stored.created_at, stored.attempts), (NOW, NOW, 1), "due now, its age from now");
         let handed = api.outbox.try_recv().expect("handed to the scheduler with the commit");
-        assert_eq!(handed.iter().map(|q| q.entry.id.clone()).collect::<Vec<_>>(), [failed.id.clone()]);
+        assert_eq!(handed.iter().map(|q| &q.entry.id).collect::<Vec<_>>(), [&failed.id]);
 
         // Pending again now, so nothing to retry; nor for one still retrying.
         let (status, answer) = api.post_as(GIFU, &format!("/api/outbox/{}/retry", failed.id)).await;

@@ -28,7 +28,7 @@ use crate::live::Live;
 use crate::metrics::{BounceOutcome, EndpointQueue, Metrics};
 use crate::outbox::backoff::RetrySchedule;
 use crate::outbox::queues::{Attempt, EndpointKey, Overdue, QueueKey, Queues};
-use crate::outbox::snapshot::{ChannelSnapshot, Published, Snapshot};
+use crate::outbox::snapshot::{Published, Snapshot};
 use crate::outbox::{Bounce, Queued};
 use crate::router::Router;
 use crate::router::recipients::configured_endpoints;
@@ -520,7 +520,7 @@ impl Scheduler {
             snapshot.channels.entry(*channel).or_default().last_error = Some(error.clone());
         }
         for (channel, at) in &st.recovered_at {
-            snapshot.channels.entry(*channel).or_insert_with(ChannelSnapshot::default).recovered_at = Some(*at);
+            snapshot.channels.entry(*channel).or_default().recovered_at = Some(*at);
         }
         self.published.set(snapshot);
     }
