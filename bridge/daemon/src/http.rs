@@ -1006,6 +1006,50 @@ channels = { gifu = "webhook", leeds = "webhook" }
     }
 
     #[tokio::test]
+    async fn a_city_admin_s_directory_and_reports_are_its_partnerships_and_their_members() {
+        let api = Api::start().await;
+        // Gifu is in gifu-leeds only: it sees Gifu and Leeds, and of Leeds only that partnership.
+        let (status, dir) = api.get_as(GIFU, "/api/directory").await;
+        assert_eq!(status, 200, "{dir}");
+        assert_eq!(ids(&dir["cities"], "id"), ["leeds", "gifu"]);
+        assert_eq!(ids(&dir["cities"][0]["partnerships"], "id"), ["gifu-leeds"]);
+        let (_, all) = api.get("/api/directory").await;
+        assert_eq!(ids(&all["cities"][0]["partnerships"], "id"), ["hangzhou-leeds", "gifu-leeds"]);
+        // Hangzhou, and a partnership Gifu is not in, are answered as ones that do not exist.
+        for (asked, unknown) in [
+            ("/api/directory?city=hangzhou", "/api/directory?city=atlantis"),
+            ("/api/directory?partnership=hangzhou-leeds", "/api/directory?partnership=nope"),
+        ] {
+            let (s1, a1) = api.get_as(GIFU, asked).await;
+            let (s2, a2) = api.get_as(GIFU, unknown).await;
+            assert_eq!((s1, s2, &a1["code"]), (404, 404, &a2["code"]), "{asked}: {a1}");
+            let (words1, words2) = (a1["error"].as_str().unwrap(), a2["error"].as_str().unwrap());
+            assert_eq!(
+                words1.replace("hangzhou-leeds", "X").replace("hangzhou", "X"),
+                words2.replace("atlantis", "X").replace("nope", "X")
+            );
+        }
+        let (status, hangzhou) = api.get_as(HANGZHOU, "/api/directory?city=hangzhou").await;
+        assert_eq!((status, ids(&hangzhou["cities"], "id")), (200, vec!["hangzhou".to_string()]));
+
+        // Reports: its own partnership's, and another's is 404 as an unknown one's.
+        let (status, own) = api.get_as(GIFU, "/api/partnerships/gifu-leeds/report?since=2026-12-01").await;
+        assert_eq!((status, &own["partnership"]), (200, &json!("gifu-leeds")), "{own}");
+        let (s1, a1) = api.get_as(GIFU, "/api/partnerships/hangzhou-leeds/report?since=2026-12-01").await;
+        let (s2, a2) = api.get_as(GIFU, "/api/partnerships/nope/report?since=2026-12-01").await;
+        assert_eq!((s1, s2), (404, 404));
+        assert_eq!(
+            a1["error"].as_str().unwrap().replace("hangzhou-leeds", "X"),
+            a2["error"].as_str().unwrap().replace("nope", "X")
+        );
+        let (status, _) = api.get_as(HANGZHOU, "/api/partnerships/hangzhou-leeds/report?since=2026-12-01").await;
+        assert_eq!(status, 200);
+        for path in ["/api/directory", "/api/partnerships/gifu-leeds/report"] {
+            assert_eq!(api.get_as(&format!("{GIFU}x"), path).await.0, 401, "{path}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_city_admin_sees_only_its_partnerships_and_anything_else_is_not_found() {
         let api = Api::start().await;
         let (hl, hl_entry) = api.conversation("hangzhou-leeds", 1, DeliveryStatus::PermanentFailure).await;
