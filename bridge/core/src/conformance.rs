@@ -5,7 +5,7 @@
 //! each time it is called. The suite checks atomic, durable commits, reopening, dedupe answers,
 //! the id map, ordering and the outbox life cycle.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::channel::{Channel, Origin, Recipient};
 use crate::connector::Accepted;
@@ -16,25 +16,21 @@ use crate::store::{Commit, NativeKey, NativeRef, Store};
 
 /// A conversation in `partnership` with fixed content.
 pub fn sample_conversation(partnership: &str) -> Conversation {
-    Conversation {
-        id: ConversationId::new(),
-        partnership: partnership.to_string(),
-        subject: "Library exchange".into(),
-        origin_instance: "test".into(),
-        started_at: 1_700_000_000_000,
-        started_by: Some(sample_author()),
-        posts: 1,
-        posts_by_city: BTreeMap::from([("leeds".to_string(), 1)]),
-        last_post_at: Some(1_700_000_000_000),
-        last_post_city: Some("leeds".into()),
-        languages: BTreeMap::from([("en".to_string(), 1)]),
-        thread_keys: BTreeMap::from([("leeds".to_string(), "T-1".to_string())]),
-        channel_noticed: BTreeSet::new(),
-        email_threads: BTreeMap::new(),
-        owing: Default::default(),
-        snoozed: Default::default(),
-        closed_at: None,
-    }
+    let mut c = Conversation::new(
+        ConversationId::new(),
+        partnership,
+        "Library exchange".into(),
+        "test",
+        1_700_000_000_000,
+        Some(sample_author()),
+    );
+    c.posts = 1;
+    c.posts_by_city = BTreeMap::from([("leeds".to_string(), 1)]);
+    c.last_post_at = Some(1_700_000_000_000);
+    c.last_post_city = Some("leeds".into());
+    c.languages = BTreeMap::from([("en".to_string(), 1)]);
+    c.thread_keys = BTreeMap::from([("leeds".to_string(), "T-1".to_string())]);
+    c
 }
 
 pub fn sample_author() -> Author {

@@ -116,6 +116,38 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// A conversation with no post yet: `id` (new here, or the origin's for a replica from a
+    /// peer), owned by `origin_instance`, opened at `started_at` by `started_by` (none for one
+    /// the bridge opens itself: a deliverable's, a digest's).
+    pub fn new(
+        id: ConversationId,
+        partnership: &str,
+        subject: String,
+        origin_instance: &str,
+        started_at: Millis,
+        started_by: Option<Author>,
+    ) -> Self {
+        Self {
+            id,
+            partnership: partnership.to_string(),
+            subject,
+            origin_instance: origin_instance.to_string(),
+            started_at,
+            started_by,
+            posts: 0,
+            posts_by_city: BTreeMap::new(),
+            last_post_at: None,
+            last_post_city: None,
+            languages: BTreeMap::new(),
+            thread_keys: BTreeMap::new(),
+            channel_noticed: BTreeSet::new(),
+            email_threads: BTreeMap::new(),
+            owing: BTreeMap::new(),
+            snoozed: BTreeMap::new(),
+            closed_at: None,
+        }
+    }
+
     /// How many Message-IDs of one correspondent's thread are kept (the first, and the latest).
     pub const EMAIL_THREAD_KEEP: usize = 12;
 

@@ -124,25 +124,8 @@ impl Committer {
         {
             return Ok(conv);
         }
-        let conv = Conversation {
-            id: ConversationId::new(),
-            partnership: p.id.clone(),
-            subject: d.title.clone(),
-            origin_instance: self.store.instance_id().to_string(),
-            started_at: now,
-            started_by: None,
-            posts: 0,
-            posts_by_city: Default::default(),
-            last_post_at: None,
-            last_post_city: None,
-            languages: Default::default(),
-            thread_keys: Default::default(),
-            channel_noticed: Default::default(),
-            email_threads: Default::default(),
-            owing: Default::default(),
-            snoozed: Default::default(),
-            closed_at: None,
-        };
+        let conv =
+            Conversation::new(ConversationId::new(), &p.id, d.title.clone(), self.store.instance_id(), now, None);
         let short = NativeKey::short(&conv.id.short());
         let r = NativeRef { partnership: p.id.clone(), conversation: conv.id, message: None };
         batch.natives.insert(short.clone(), r.clone());

@@ -112,24 +112,15 @@ impl Committer {
         now: Millis,
     ) -> Conversation {
         let env = &p.envelope;
-        let mut conv = conversation.unwrap_or_else(|| Conversation {
-            id: ConversationId::new(),
-            partnership: partnership.id.clone(),
-            subject: subject_for(env.subject.as_deref(), &env.text),
-            origin_instance: self.store.instance_id().to_string(),
-            started_at: now,
-            started_by: Some(p.author.clone()),
-            posts: 0,
-            posts_by_city: Default::default(),
-            last_post_at: None,
-            last_post_city: None,
-            languages: Default::default(),
-            thread_keys: Default::default(),
-            channel_noticed: Default::default(),
-            email_threads: Default::default(),
-            owing: Default::default(),
-            snoozed: Default::default(),
-            closed_at: None,
+        let mut conv = conversation.unwrap_or_else(|| {
+            Conversation::new(
+                ConversationId::new(),
+                &partnership.id,
+                subject_for(env.subject.as_deref(), &env.text),
+                self.store.instance_id(),
+                now,
+                Some(p.author.clone()),
+            )
         });
         conv.posts += 1;
         *conv.posts_by_city.entry(p.author.city.clone()).or_default() += 1;
