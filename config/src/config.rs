@@ -106,12 +106,12 @@ impl Config {
 
     /// The contact with email address `address` (compared case-insensitively), and their city.
     pub fn contact_by_email(&self, address: &str) -> Option<(&City, &Contact)> {
-        self.find_contact(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address.trim())))
+        self.sender(crate::Channel::Email, address)
     }
 
     /// The contact with Matrix user id `user_id`, and their city.
     pub fn contact_by_matrix(&self, user_id: &str) -> Option<(&City, &Contact)> {
-        self.find_contact(|c| c.matrix.as_deref() == Some(user_id))
+        self.sender(crate::Channel::Matrix, user_id)
     }
 
     /// The partnerships `city` is a member of, in file order.
@@ -132,7 +132,7 @@ impl Config {
         out
     }
 
-    fn find_contact(&self, matches: impl Fn(&Contact) -> bool) -> Option<(&City, &Contact)> {
+    pub(crate) fn find_contact(&self, matches: impl Fn(&Contact) -> bool) -> Option<(&City, &Contact)> {
         self.cities.iter().find_map(|city| city.contacts.iter().find(|c| matches(c)).map(|c| (city, c)))
     }
 }

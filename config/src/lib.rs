@@ -33,6 +33,7 @@
 //! - `diag`: the problems found so far and the position of every value, by dotted path.
 //! - `formats`: shape checks of single values.
 
+mod channels;
 mod config;
 mod diag;
 mod error;
@@ -46,6 +47,7 @@ mod secret;
 mod validate;
 
 pub use c2c_core::Channel;
+pub use channels::{ChannelSpec, ContactKey, Endpoints, SPECS, Sender, spec};
 pub use config::Config;
 pub use error::{ConfigError, ConfigErrors};
 pub use local_time::local_instant;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use c2c_core::Channel;
 
+use crate::channels::{ChannelSpec, Endpoints, SPECS, spec};
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::location::{join_index, join_key};
@@ -86,40 +87,27 @@ fn unique_ids(config: &Config, diag: &mut Diag<'_>) {
 }
 
 fn unique_endpoints(config: &Config, diag: &mut Diag<'_>) {
-    let emails = config.cities.iter().enumerate().flat_map(|(c, city)| {
-        city.contacts.iter().enumerate().filter_map(move |(k, contact)| {
-            let email = contact.email.as_deref()?;
-            Some((join_key(&contact_path(c, k), "email"), email))
-        })
-    });
-    duplicates(diag, "email address", emails, |e| Some(e.to_lowercase()));
-    let matrix_ids = config.cities.iter().enumerate().flat_map(|(c, city)| {
-        city.contacts.iter().enumerate().filter_map(move |(k, contact)| {
-            let matrix = contact.matrix.as_deref()?;
-            Some((join_key(&contact_path(c, k), "matrix"), matrix))
-        })
-    });
-    duplicates(diag, "Matrix id", matrix_ids, |m| Some(m.to_string()));
+    for key in SPECS.iter().filter_map(ChannelSpec::contact_key) {
+        let addresses = config.cities.iter().enumerate().flat_map(|(c, city)| {
+            city.contacts.iter().enumerate().filter_map(move |(k, contact)| {
+                let address = contact.endpoint(key.key)?;
+                Some((join_key(&contact_path(c, k), key.key), address))
+            })
+        });
+        let normal = |a: &str| Some(if key.fold_case { a.to_lowercase() } else { a.to_string() });
+        duplicates(diag, key.noun, addresses, normal);
+    }
 
     // A contact must not be the bridge itself: its own mail or Matrix traffic would loop.
     for (c, city) in config.cities.iter().enumerate() {
         for (k, contact) in city.contacts.iter().enumerate() {
             let path = contact_path(c, k);
-            if let (Some(email), Some(bridge)) = (&contact.email, &config.connectors.email)
-                && email.eq_ignore_ascii_case(&bridge.address)
-            {
-                diag.value_error(
-                    &join_key(&path, "email"),
-                    "this is the bridge's own address ([connectors.email] address)",
-                );
-            }
-            if let (Some(matrix), Some(bridge)) = (&contact.matrix, &config.connectors.matrix)
-                && *matrix == bridge.user
-            {
-                diag.value_error(
-                    &join_key(&path, "matrix"),
-                    "this is the bridge's own Matrix user ([connectors.matrix] user)",
-                );
+            for spec in &SPECS {
+                if let (Some(key), Some(own)) = (spec.contact_key(), config.connectors.own_address(spec.channel))
+                    && contact.endpoint(key.key).is_some_and(|a| key.same(a, own))
+                {
+                    diag.value_error(&join_key(&path, key.key), key.own);
+                }
             }
         }
     }
@@ -243,9 +231,7 @@ fn channels(
         {
             diag.value_error(
                 &channels_path,
-                format!(
-                    "no agreed channel for member {member:?} (add {member} = \"email\", \"matrix\" or \"webhook\")"
-                ),
+                format!("no agreed channel for member {member:?} (add {member} = {})", channel_words()),
             );
         }
     }
@@ -257,27 +243,21 @@ fn channels(
         if !config.connectors.has(channel) {
             diag.value_error(&at, format!("{channel} is agreed here, but [connectors.{channel}] is not configured"));
         }
-        if channel == Channel::Webhook {
-            if city.webhook.is_none() && !diag.has_error_within(&join_key(&city_path(c), "webhook")) {
-                diag.value_error(
-                    &at,
-                    format!(
-                        "webhook is agreed here, but city {:?} has no `webhook = {{ url = ..., \
-                         secret_env = ... }}`",
-                        city.id
-                    ),
-                );
+        match &spec(channel).endpoints {
+            Endpoints::PerCity { key, example } => {
+                if !city.has_endpoint(key) && !diag.has_error_within(&join_key(&city_path(c), key)) {
+                    diag.value_error(
+                        &at,
+                        format!("{channel} is agreed here, but city {:?} has no `{key} = {example}`", city.id),
+                    );
+                }
             }
-            continue;
-        }
-        for (k, contact) in city.contacts.iter().enumerate() {
-            let (endpoint, key) = match channel {
-                Channel::Email => (&contact.email, "email"),
-                Channel::Matrix => (&contact.matrix, "matrix"),
-                Channel::Webhook => unreachable!("handled above"),
-            };
-            if endpoint.is_none() && !diag.has_error(&join_key(&contact_path(c, k), key)) {
-                missing_endpoints.entry((c, k, channel)).or_default().push(partnership.id.clone());
+            Endpoints::PerContact(key) | Endpoints::PerMember { invite: key, .. } => {
+                for (k, contact) in city.contacts.iter().enumerate() {
+                    if contact.endpoint(key.key).is_none() && !diag.has_error(&join_key(&contact_path(c, k), key.key)) {
+                        missing_endpoints.entry((c, k, channel)).or_default().push(partnership.id.clone());
+                    }
+                }
             }
         }
     }
@@ -292,7 +272,7 @@ fn report_missing_endpoints(config: &Config, missing: MissingEndpoints, diag: &m
             [one] => ("partnership", one.clone()),
             _ => ("partnerships", quoted.join(", ")),
         };
-        let key = if channel == Channel::Email { "email" } else { "matrix" };
+        let key = spec(channel).contact_key().map_or("", |k| k.key);
         diag.value_error(
             &contact_path(c, k),
             format!(
@@ -401,5 +381,15 @@ fn deliverable_ids(partnership: &Partnership, path: &str, diag: &mut Diag<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// `"email", "matrix" or "webhook"`: every channel, as a config value.
+fn channel_words() -> String {
+    let quoted: Vec<String> = Channel::ALL.iter().map(|c| format!("\"{c}\"")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }

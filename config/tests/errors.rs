@@ -225,6 +225,56 @@ fn duplicate_endpoints_and_the_bridge_itself() {
 }
 
 #[test]
+fn every_channel_s_endpoints_are_checked_by_its_kind() {
+    // Matrix ids compare exactly, and one shared is a duplicate; a contact with the bridge's
+    // mail address (any case) would loop.
+    let text = BASE
+        .replace("a1@a.example\"", "a1@a.example\"\n  matrix = \"@same:x\"")
+        .replace("b1@b.example\"", "Bridge@Example.org\"\n  matrix = \"@same:x\"");
+    let text = text
+        + "\n[connectors.matrix]\nhomeserver = \"https://m.example\"\nuser = \"@bridge:x\"\npassword_env = \"M\"\n";
+    let found = errors(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[1].ends_with("cities[1].contacts[0].matrix: duplicate Matrix id \"@same:x\" (first used on line 20)"),
+        "{found:?}"
+    );
+    assert!(
+        found[0]
+            .ends_with("cities[1].contacts[0].email: this is the bridge's own address ([connectors.email] address)"),
+        "{found:?}"
+    );
+    assert!(
+        parse(
+            &text
+                .replace("\"@same:x\"\n\n[[partnerships]]", "\"@Same:x\"\n\n[[partnerships]]")
+                .replace("Bridge@Example.org", "b1@b.example")
+        )
+        .is_ok()
+    );
+
+    // A per-city channel needs the city's own endpoint; per-contact and per-member channels need
+    // each contact's address.
+    let text = BASE
+        .replace("channels = { a = \"email\", b = \"email\" }", "channels = { a = \"webhook\", b = \"matrix\" }")
+        + "\n[connectors.matrix]\nhomeserver = \"https://m.example\"\nuser = \"@bridge:x\"\npassword_env = \"M\"\n"
+        + "\n[connectors.webhook]\n";
+    let found = errors(&text);
+    assert!(
+        found.iter().any(|e| e.ends_with(
+            "partnerships[0].channels.a: webhook is agreed here, but city \"a\" has no `webhook = { url = ..., secret_env = ... }`"
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|e| e.ends_with(
+            "cities[1].contacts[0]: contact \"b1\" has no `matrix`, but city \"b\" agreed on matrix in partnership \"ab\""
+        )),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn clear_text_mail_only_on_loopback() {
     let text =
         BASE.replace("host = \"127.0.0.1\", security = \"none\"", "host = \"smtp.example\", security = \"none\"");
