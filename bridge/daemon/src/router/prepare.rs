@@ -3,7 +3,7 @@
 //! Anything that needs the store's current state happens in the committer.
 
 use c2c_config::Config;
-use c2c_core::{Author, Channel, Envelope, LanguageTag, Refusal, RefusalReason};
+use c2c_core::{Author, Envelope, LanguageTag, Refusal, RefusalReason};
 use c2c_language::Tagger;
 
 use crate::sanitize::sanitize_html;
@@ -48,17 +48,12 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
 /// the others.
 fn identify(config: &Config, envelope: &Envelope) -> Result<Author, Refusal> {
     let sender = envelope.sender.as_str();
-    let found = match envelope.origin.channel {
-        Channel::Webhook => config.contact(sender),
-        Channel::Email => config.contact_by_email(sender),
-        Channel::Matrix => config.contact_by_matrix(sender),
-    };
-    let Some((city, contact)) = found else {
+    let Some((city, contact)) = config.sender(envelope.origin.channel, sender) else {
         return Err(Refusal::new(RefusalReason::UnknownSender, format!("`{sender}` is not a known contact")));
     };
     if let Some(endpoint_city) = &envelope.origin.city
         && *endpoint_city != city.id
-        && envelope.origin.channel != Channel::Matrix
+        && c2c_config::spec(envelope.origin.channel).endpoint_binds_city
     {
         return Err(Refusal::new(
             RefusalReason::OtherCity,

@@ -7,13 +7,16 @@
 
 use std::collections::HashSet;
 
-use c2c_config::{Config, Partnership};
+use c2c_config::{Config, Endpoints, Partnership, SPECS, spec};
 use c2c_core::{Author, Channel, Origin, Recipient};
 
 /// The Matrix endpoint of a member: its configured room, or a portal key the Matrix connector
 /// resolves to the room it created (`portal:PARTNERSHIP:CITY`).
 pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
-    partnership.matrix_rooms.get(city).cloned().unwrap_or_else(|| format!("portal:{}:{}", partnership.id, city))
+    match &spec(Channel::Matrix).endpoints {
+        Endpoints::PerMember { rooms, .. } => partnership.room_of(rooms, city),
+        _ => unreachable!("Matrix has a room per member"),
+    }
 }
 
 /// Every recipient endpoint of a post by a contact of `author_city`, in a stable order
@@ -34,18 +37,18 @@ pub fn member_endpoints(config: &Config, partnership: &Partnership, member: &str
         return Vec::new();
     };
     let one = |address: String| vec![Recipient { city: member.to_string(), contact: None, channel, address }];
-    match channel {
-        Channel::Webhook => one(member.to_string()),
-        Channel::Matrix => one(matrix_address(partnership, member)),
-        Channel::Email => city
+    match &spec(channel).endpoints {
+        Endpoints::PerCity { .. } => one(member.to_string()),
+        Endpoints::PerMember { rooms, .. } => one(partnership.room_of(rooms, member)),
+        Endpoints::PerContact(key) => city
             .contacts
             .iter()
             .filter_map(|contact| {
-                contact.email.as_ref().map(|email| Recipient {
+                contact.endpoint(key.key).map(|address| Recipient {
                     city: member.to_string(),
                     contact: Some(contact.id.clone()),
                     channel,
-                    address: email.clone(),
+                    address: address.to_string(),
                 })
             })
             .collect(),
@@ -57,20 +60,21 @@ pub fn member_endpoints(config: &Config, partnership: &Partnership, member: &str
 /// endpoints only from this set, so their number is bounded by the config.
 pub fn configured_endpoints(config: &Config) -> HashSet<String> {
     let mut out = HashSet::new();
-    for city in &config.cities {
-        if city.webhook.is_some() {
-            out.insert(format!("{}:{}", Channel::Webhook, city.id));
-        }
-        for contact in &city.contacts {
-            if let Some(email) = &contact.email {
-                out.insert(format!("{}:{email}", Channel::Email));
+    for spec in &SPECS {
+        let channel = spec.channel;
+        match &spec.endpoints {
+            Endpoints::PerCity { key, .. } => {
+                out.extend(config.cities.iter().filter(|c| c.has_endpoint(key)).map(|c| format!("{channel}:{}", c.id)));
             }
-        }
-    }
-    for p in &config.partnerships {
-        for member in &p.members {
-            if p.channel_of(member) == Some(Channel::Matrix) {
-                out.insert(format!("{}:{}", Channel::Matrix, matrix_address(p, member)));
+            Endpoints::PerContact(key) => {
+                let contacts = config.cities.iter().flat_map(|c| &c.contacts);
+                out.extend(contacts.filter_map(|c| c.endpoint(key.key)).map(|a| format!("{channel}:{a}")));
+            }
+            Endpoints::PerMember { rooms, .. } => {
+                for p in &config.partnerships {
+                    let on_it = p.members.iter().filter(|m| p.channel_of(m) == Some(channel));
+                    out.extend(on_it.map(|m| format!("{channel}:{}", p.room_of(rooms, m))));
+                }
             }
         }
     }
@@ -79,10 +83,10 @@ pub fn configured_endpoints(config: &Config) -> HashSet<String> {
 
 /// The endpoint to answer an author on: the one their message came from.
 pub fn reply_endpoint(config: &Config, author: &Author, origin: &Origin) -> Option<Recipient> {
-    let address = match origin.channel {
-        Channel::Webhook => origin.city.clone().unwrap_or_else(|| author.city.clone()),
-        Channel::Matrix => origin.address.clone(),
-        Channel::Email => config.contact(&author.contact)?.1.email.clone()?,
+    let address = match &spec(origin.channel).endpoints {
+        Endpoints::PerCity { .. } => origin.city.clone().unwrap_or_else(|| author.city.clone()),
+        Endpoints::PerMember { .. } => origin.address.clone(),
+        Endpoints::PerContact(key) => config.contact(&author.contact)?.1.endpoint(key.key)?.to_string(),
     };
     Some(Recipient {
         city: author.city.clone(),
