@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Shutdown;
 use crate::channel::Channel;
-use crate::envelope::Envelope;
+use crate::envelope::{Author, Envelope, LanguageTag};
 use crate::ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 use crate::record::{Message, OutboxEntry};
 use crate::store::NativeKey;
@@ -167,12 +167,38 @@ impl BounceReport {
     }
 }
 
+/// A post another instance already committed, handed on under the ids it gave it (the second
+/// way into the [`Inbox`], for federation): its message and conversation ids, its author as its
+/// home instance identified them, and the language tag it gave. The envelope carries the rest
+/// (its `dedupe_key` names the origin and the message, so a replay is answered as the first
+/// time; its `partnership` must be set; its html is sanitised again here).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replica {
+    pub envelope: Envelope,
+    /// The instance that accepted the post first and owns a conversation it opened.
+    pub origin_instance: String,
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    pub author: Author,
+    pub language: LanguageTag,
+}
+
 /// Where connectors submit inbound envelopes. Implemented by the router.
 #[async_trait]
 pub trait Inbox: Send + Sync {
     /// Identify, route and durably commit one envelope. Returns only after the message is on
     /// disk (or refused); only then may the connector acknowledge it to its source.
     async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal>;
+
+    /// Commit a post another instance committed first, under its own ids: no sender lookup,
+    /// no tagging, no new ids. It continues `replica.conversation` if that is stored here (in
+    /// the same partnership), or opens it with that id, owned by the origin. A replay gets the
+    /// original answer. Answered once durable, like [`Inbox::submit`]. The default (an inbox
+    /// that takes no replicas) refuses.
+    async fn submit_replica(&self, replica: Replica) -> Result<Accepted, Refusal> {
+        let _ = replica;
+        Err(Refusal::new(RefusalReason::Unavailable, "this inbox takes no replicas"))
+    }
 
     /// Count a refusal the connector decided itself, before an envelope existed (a bad
     /// signature, an oversized body, malformed JSON, a stranger's mail, an auto-reply).

@@ -38,7 +38,7 @@ pub mod conformance;
 pub use channel::{Channel, Origin, Recipient};
 pub use connector::{
     Accepted, AttachmentDrop, BounceReport, Connector, ConnectorError, Delivery, DeliveryError, Health, Inbox, Receipt,
-    Refusal, RefusalReason,
+    Refusal, RefusalReason, Replica,
 };
 pub use envelope::{Attachment, Author, Envelope, LanguageTag, ThreadRef};
 pub use filename::clean_filename;
