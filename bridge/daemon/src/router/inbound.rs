@@ -1,7 +1,8 @@
 //! A post becomes records, in steps: dedupe, partnership, the agreed-channel rule, the
 //! conversation (and who owes a reply now), the message, its recipients, and the notice its
 //! author may need. A command (`/close`, ...) leaves the steps after the partnership for
-//! `commands`.
+//! `commands`. A replica from another instance (`Prepared.assigned`) keeps its ids and skips
+//! the command and agreed-channel steps, which its origin applied.
 
 use c2c_config::{Config, OtherChannelRule, Partnership};
 use c2c_core::{
@@ -23,11 +24,15 @@ impl Committer {
             return Ok(original);
         }
         let (partnership, conversation) = self.partnership_and_conversation(config, batch, &p)?;
-        let command = c2c_followup::command::parse(&p.envelope.text);
-        if command != c2c_followup::command::Parsed::NotACommand {
-            return self.command(config, batch, partnership, conversation, &p, command);
+        // A replica's origin applied the commands and the agreed-channel rule already (commands
+        // are never relayed, so one is never a command here).
+        if p.assigned.is_none() {
+            let command = c2c_followup::command::parse(&p.envelope.text);
+            if command != c2c_followup::command::Parsed::NotACommand {
+                return self.command(config, batch, partnership, conversation, &p, command);
+            }
         }
-        let notice_needed = agreed_channel_rule(partnership, conversation.as_ref(), &p)?;
+        let notice_needed = p.assigned.is_none() && agreed_channel_rule(partnership, conversation.as_ref(), &p)?;
         let now = self.clock.now();
         let mut conv = self.continue_or_open(conversation, partnership, &p, now);
         self.owing_after_post(config, batch, partnership, &mut conv, &p.author.city, now);
@@ -113,11 +118,16 @@ impl Committer {
     ) -> Conversation {
         let env = &p.envelope;
         let mut conv = conversation.unwrap_or_else(|| {
+            // A replica's conversation keeps its id and belongs to the instance that opened it.
+            let (id, owner) = match &p.assigned {
+                Some(a) => (a.conversation, a.origin_instance.as_str()),
+                None => (ConversationId::new(), self.store.instance_id()),
+            };
             Conversation::new(
-                ConversationId::new(),
+                id,
                 &partnership.id,
                 subject_for(env.subject.as_deref(), &env.text),
-                self.store.instance_id(),
+                owner,
                 now,
                 Some(p.author.clone()),
             )
@@ -136,15 +146,19 @@ impl Committer {
     /// The post's message record, next in commit order.
     pub(super) fn post(&mut self, conv: &Conversation, p: &Prepared, now: Millis) -> Message {
         let env = &p.envelope;
+        let (id, origin_instance) = match &p.assigned {
+            Some(a) => (a.message, a.origin_instance.clone()),
+            None => (MessageId::new(), self.store.instance_id().to_string()),
+        };
         Message {
-            id: MessageId::new(),
+            id,
             seq: self.seq(),
             kind: MessageKind::Post,
             conversation: conv.id,
             partnership: conv.partnership.clone(),
             author: Some(p.author.clone()),
             origin: env.origin.clone(),
-            origin_instance: self.store.instance_id().to_string(),
+            origin_instance,
             subject: conv.subject.clone(),
             text: env.text.clone(),
             html: p.html.clone(),

@@ -35,7 +35,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use c2c_config::Config;
 use c2c_core::{
-    Accepted, AttachmentDrop, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Store,
+    Accepted, AttachmentDrop, BounceReport, Channel, Envelope, Inbox, OutboxEntry, Refusal, RefusalReason, Replica,
+    Store,
 };
 use c2c_language::Tagger;
 use tokio::sync::{mpsc, oneshot};
@@ -170,6 +171,32 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Hand a prepared post to the committer and wait for its answer (once durable), or count
+    /// the refusal that preparing it gave.
+    async fn commit_prepared(
+        &self,
+        channel: Channel,
+        prepared: Result<prepare::Prepared, Refusal>,
+    ) -> Result<Accepted, Refusal> {
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(refusal) => {
+                self.metrics.refused(channel, refusal.reason);
+                return Err(refusal);
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        let unavailable = || Refusal::new(RefusalReason::Unavailable, "the bridge is shutting down; retry later");
+        if self.tx.send(Work::Inbound(Box::new(prepared), reply)).await.is_err() {
+            self.metrics.refused(channel, RefusalReason::Unavailable);
+            return Err(unavailable());
+        }
+        // The committer counts what it decides.
+        answer.await.unwrap_or_else(|_| Err(unavailable()))
+    }
+}
+
 #[async_trait]
 impl Inbox for Router {
     async fn submit(&self, envelope: Envelope) -> Result<Accepted, Refusal> {
@@ -188,21 +215,22 @@ impl Inbox for Router {
         } else {
             prepare::prepare(&config, &tagger, envelope)
         };
-        let prepared = match prepared {
-            Ok(p) => p,
-            Err(refusal) => {
-                self.metrics.refused(channel, refusal.reason);
-                return Err(refusal);
-            }
+        self.commit_prepared(channel, prepared).await
+    }
+
+    async fn submit_replica(&self, replica: Replica) -> Result<Accepted, Refusal> {
+        let channel = replica.envelope.origin.channel;
+        self.metrics.received(channel);
+        // Its HTML is sanitised again: off the async workers, as for a post.
+        let prepared = if replica.envelope.html.is_some() {
+            tokio::task::spawn_blocking(move || prepare::prepare_replica(replica)).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "preparing a replica failed (a bug)");
+                Err(Refusal::new(RefusalReason::Unavailable, "the bridge could not read the message; retry later"))
+            })
+        } else {
+            prepare::prepare_replica(replica)
         };
-        let (reply, answer) = oneshot::channel();
-        let unavailable = || Refusal::new(RefusalReason::Unavailable, "the bridge is shutting down; retry later");
-        if self.tx.send(Work::Inbound(Box::new(prepared), reply)).await.is_err() {
-            self.metrics.refused(channel, RefusalReason::Unavailable);
-            return Err(unavailable());
-        }
-        // The committer counts what it decides.
-        answer.await.unwrap_or_else(|_| Err(unavailable()))
+        self.commit_prepared(channel, prepared).await
     }
 
     fn count_refusal(&self, channel: Channel, reason: RefusalReason) {
@@ -247,5 +275,7 @@ impl Inbox for Router {
     }
 }
 
+#[cfg(test)]
+mod replica_tests;
 #[cfg(test)]
 pub(crate) mod tests;

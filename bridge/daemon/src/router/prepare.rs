@@ -3,7 +3,7 @@
 //! Anything that needs the store's current state happens in the committer.
 
 use c2c_config::Config;
-use c2c_core::{Author, Envelope, LanguageTag, Refusal, RefusalReason};
+use c2c_core::{Author, ConversationId, Envelope, LanguageTag, MessageId, Refusal, RefusalReason, Replica};
 use c2c_language::Tagger;
 
 use crate::sanitize::sanitize_html;
@@ -16,6 +16,16 @@ pub struct Prepared {
     pub language: LanguageTag,
     /// Sanitised HTML.
     pub html: Option<String>,
+    /// For a replica from another instance: the ids it already has, which the committer keeps.
+    pub assigned: Option<Assigned>,
+}
+
+/// The ids a replica arrives with (see [`c2c_core::Replica`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub origin_instance: String,
+    pub message: MessageId,
+    pub conversation: ConversationId,
 }
 
 /// Identify and tag one envelope, or refuse it.
@@ -36,7 +46,26 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
     }
     let language = tagger.tag(&envelope.text, &priors);
     let html = envelope.html.as_deref().and_then(sanitize_html);
-    Ok(Prepared { envelope, author, language, html })
+    Ok(Prepared { envelope, author, language, html, assigned: None })
+}
+
+/// Check a replica as a post is checked, except who wrote it and its language: its home
+/// instance decided those (which cities it may speak for is the committer's check). Its HTML
+/// is sanitised again: what another instance sends is input like any other.
+pub fn prepare_replica(replica: Replica) -> Result<Prepared, Refusal> {
+    let Replica { envelope, origin_instance, message, conversation, author, language } = replica;
+    if let Some(detail) = &envelope.oversized {
+        return Err(Refusal::new(RefusalReason::TooLarge, detail.clone()));
+    }
+    if envelope.text.trim().is_empty() {
+        return Err(Refusal::new(RefusalReason::EmptyText, "the message has no text"));
+    }
+    if envelope.partnership.is_none() {
+        return Err(Refusal::new(RefusalReason::UnknownPartnership, "a replica names its partnership"));
+    }
+    let html = envelope.html.as_deref().and_then(sanitize_html);
+    let assigned = Some(Assigned { origin_instance, message, conversation });
+    Ok(Prepared { envelope, author, language, html, assigned })
 }
 
 /// The contact who sent `envelope`, checked against the city whose endpoint it arrived on.

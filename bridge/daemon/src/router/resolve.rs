@@ -1,5 +1,5 @@
-//! Which conversation an inbound post continues: an explicit id, a webhook thread key (scoped
-//! per city and partnership), or the first thread hint the id map knows.
+//! Which conversation an inbound post continues: a replica's own id, an explicit id, a webhook
+//! thread key (scoped per city and partnership), or the first thread hint the id map knows.
 
 use c2c_config::Config;
 use c2c_core::{Conversation, ConversationId, NativeKey, NativeRef, Refusal, RefusalReason, ThreadRef};
@@ -19,6 +19,20 @@ impl Committer {
         p: &Prepared,
     ) -> Result<Option<Conversation>, Refusal> {
         let env = &p.envelope;
+        if let Some(assigned) = &p.assigned {
+            // A replica names its conversation by the id its origin gave it: continued here if
+            // this instance has it (in the same partnership), else opened under that id.
+            let Some(conv) = self.conversation(batch, assigned.conversation)? else {
+                return Ok(None);
+            };
+            if env.partnership.as_ref() != Some(&conv.partnership) {
+                return Err(Refusal::new(
+                    RefusalReason::UnknownConversation,
+                    format!("conversation `{}` is not in the partnership named", assigned.conversation),
+                ));
+            }
+            return Ok(Some(conv));
+        }
         if let Some(id) = &env.conversation {
             let unknown = || Refusal::new(RefusalReason::UnknownConversation, format!("no conversation `{id}`"));
             let cid: ConversationId = id.parse().map_err(|_| unknown())?;
