@@ -352,7 +352,7 @@ impl MatrixConnector {
             return Handled::Done; // our own relays: no echo
         }
         let Some(portal) = self.portal_of(room.room_id()) else { return Handled::Done };
-        let Inbound::Post { mut envelope, top_level, media } = inbound(value, room.room_id().as_str(), &portal) else {
+        let Inbound::Post { mut envelope, top_level, media } = inbound(value, &portal) else {
             return Handled::Done;
         };
         let event_id = value["event_id"].as_str().unwrap_or_default().to_string();

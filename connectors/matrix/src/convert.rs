@@ -31,13 +31,15 @@ pub enum Inbound {
     Ignore,
 }
 
-/// Read one (decrypted) timeline event of `portal`'s room.
-pub fn inbound(ev: &Value, room: &str, portal: &Portal) -> Inbound {
+/// Read one (decrypted) timeline event of `portal`'s room. The envelope's origin address is the
+/// portal's key, the address deliveries to that room use: what the bridge says back to the
+/// author queues with what it relays into the room, in one order.
+pub fn inbound(ev: &Value, portal: &Portal) -> Inbound {
     let (Some(event_id), Some(sender)) = (ev["event_id"].as_str(), ev["sender"].as_str()) else {
         return Inbound::Ignore;
     };
     let origin =
-        Origin { channel: c2c_core::Channel::Matrix, city: Some(portal.city.clone()), address: room.to_string() };
+        Origin { channel: c2c_core::Channel::Matrix, city: Some(portal.city.clone()), address: portal.key.clone() };
     let content = &ev["content"];
     let mut media = None;
     let mut envelope = match ev["type"].as_str() {
@@ -197,30 +199,31 @@ mod tests {
     #[test]
     fn threads_replies_edits_and_redactions_are_read() {
         let top = json!({"type": "m.room.message", "event_id": "$a", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "Hello\nsecond"}});
-        let Inbound::Post { envelope, top_level, .. } = inbound(&top, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, top_level, .. } = inbound(&top, &portal()) else { panic!() };
         assert!(top_level);
         assert_eq!(envelope.partnership.as_deref(), Some("p"));
         assert_eq!(envelope.origin.city.as_deref(), Some("hangzhou"));
+        assert_eq!(envelope.origin.address, "portal:p:hangzhou", "the address deliveries to the room use");
         assert_eq!(envelope.dedupe_key, event_key("$a"));
 
         let threaded = json!({"type": "m.room.message", "event_id": "$b", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "in thread",
             "m.relates_to": {"rel_type": "m.thread", "event_id": "$a", "is_falling_back": true, "m.in_reply_to": {"event_id": "$a"}}}});
-        let Inbound::Post { envelope, top_level, .. } = inbound(&threaded, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, top_level, .. } = inbound(&threaded, &portal()) else { panic!() };
         assert!(!top_level);
         assert_eq!(envelope.thread_refs[0], ThreadRef::Native(event_key("$a")));
 
         let edit = json!({"type": "m.room.message", "event_id": "$c", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "* fixed",
             "m.new_content": {"msgtype": "m.text", "body": "fixed"}, "m.relates_to": {"rel_type": "m.replace", "event_id": "$b"}}});
-        let Inbound::Post { envelope, .. } = inbound(&edit, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, .. } = inbound(&edit, &portal()) else { panic!() };
         assert_eq!(envelope.text, "Correction: fixed");
         assert_eq!(envelope.thread_refs, vec![ThreadRef::Native(event_key("$b"))]);
 
         let redaction =
             json!({"type": "m.room.redaction", "event_id": "$d", "sender": "@li:x", "redacts": "$b", "content": {}});
-        assert!(matches!(inbound(&redaction, "!r", &portal()), Inbound::Post { .. }));
+        assert!(matches!(inbound(&redaction, &portal()), Inbound::Post { .. }));
 
         let notice = json!({"type": "m.room.message", "event_id": "$e", "sender": "@bot:x", "content": {"msgtype": "m.notice", "body": "beep"}});
-        assert_eq!(inbound(&notice, "!r", &portal()), Inbound::Ignore);
+        assert_eq!(inbound(&notice, &portal()), Inbound::Ignore);
     }
 
     #[test]
@@ -228,7 +231,7 @@ mod tests {
         let file = json!({"type": "m.room.message", "event_id": "$f", "sender": "@li:x", "content": {"msgtype": "m.file",
             "body": "agenda.pdf", "url": "mxc://x/abc", "info": {"mimetype": "application/pdf", "size": 1234},
             "m.relates_to": {"rel_type": "m.thread", "event_id": "$a"}}});
-        let Inbound::Post { envelope, top_level, media } = inbound(&file, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, top_level, media } = inbound(&file, &portal()) else { panic!() };
         assert!(!top_level);
         assert_eq!(envelope.text, "(sent the file \"agenda.pdf\")");
         assert_eq!(envelope.thread_refs, vec![ThreadRef::Native(event_key("$a"))]);
@@ -241,21 +244,21 @@ mod tests {
         // With a caption (MSC2530), the caption is the text.
         let captioned = json!({"type": "m.room.message", "event_id": "$g", "sender": "@li:x", "content": {"msgtype": "m.image",
             "body": "The site, from the north", "filename": "site.jpg", "url": "mxc://x/def"}});
-        let Inbound::Post { envelope, .. } = inbound(&captioned, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, .. } = inbound(&captioned, &portal()) else { panic!() };
         assert_eq!(envelope.text, "The site, from the north");
         assert_eq!(envelope.attachments[0].filename, "site.jpg");
         // The name is cleaned; the caption test compares the name as sent.
         let sneaky = json!({"type": "m.room.message", "event_id": "$i", "sender": "@li:x", "content": {"msgtype": "m.file",
             "body": "../../.ssh/\u{7}authorized\nkeys", "url": "mxc://x/ghi"}});
-        let Inbound::Post { envelope, .. } = inbound(&sneaky, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, .. } = inbound(&sneaky, &portal()) else { panic!() };
         assert_eq!(envelope.attachments[0].filename, "authorized keys");
         assert_eq!(envelope.text, "(sent the file \"authorized keys\")");
         let nameless = json!({"type": "m.room.message", "event_id": "$j", "sender": "@li:x", "content": {"msgtype": "m.file",
             "body": "..", "url": "mxc://x/jkl"}});
-        let Inbound::Post { envelope, .. } = inbound(&nameless, "!r", &portal()) else { panic!() };
+        let Inbound::Post { envelope, .. } = inbound(&nameless, &portal()) else { panic!() };
         assert_eq!(envelope.attachments[0].filename, "file");
         // Text messages carry no media.
         let text = json!({"type": "m.room.message", "event_id": "$h", "sender": "@li:x", "content": {"msgtype": "m.text", "body": "hi"}});
-        assert!(matches!(inbound(&text, "!r", &portal()), Inbound::Post { media: None, .. }));
+        assert!(matches!(inbound(&text, &portal()), Inbound::Post { media: None, .. }));
     }
 }
