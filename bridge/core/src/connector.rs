@@ -175,10 +175,14 @@ impl BounceReport {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Replica {
     pub envelope: Envelope,
-    /// The instance that accepted the post first and owns a conversation it opened.
+    /// The instance that accepted the post first (the message's maker).
     pub origin_instance: String,
     pub message: MessageId,
     pub conversation: ConversationId,
+    /// The instance that opened the conversation. A replica may open it here only when that is
+    /// its own origin; a reply from a third instance that comes before the opening post is
+    /// refused (its sender retries), never made the start of a conversation.
+    pub conversation_owner: String,
     pub author: Author,
     pub language: LanguageTag,
 }

@@ -26,6 +26,7 @@ pub struct Assigned {
     pub origin_instance: String,
     pub message: MessageId,
     pub conversation: ConversationId,
+    pub conversation_owner: String,
 }
 
 /// Identify and tag one envelope, or refuse it.
@@ -53,7 +54,7 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
 /// instance decided those (which cities it may speak for is the committer's check). Its HTML
 /// is sanitised again: what another instance sends is input like any other.
 pub fn prepare_replica(replica: Replica) -> Result<Prepared, Refusal> {
-    let Replica { envelope, origin_instance, message, conversation, author, language } = replica;
+    let Replica { envelope, origin_instance, message, conversation, conversation_owner, author, language } = replica;
     if let Some(detail) = &envelope.oversized {
         return Err(Refusal::new(RefusalReason::TooLarge, detail.clone()));
     }
@@ -64,7 +65,7 @@ pub fn prepare_replica(replica: Replica) -> Result<Prepared, Refusal> {
         return Err(Refusal::new(RefusalReason::UnknownPartnership, "a replica names its partnership"));
     }
     let html = envelope.html.as_deref().and_then(sanitize_html);
-    let assigned = Some(Assigned { origin_instance, message, conversation });
+    let assigned = Some(Assigned { origin_instance, message, conversation, conversation_owner });
     Ok(Prepared { envelope, author, language, html, assigned })
 }
 

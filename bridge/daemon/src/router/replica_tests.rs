@@ -19,6 +19,7 @@ fn replica(id: &str, conversation: ConversationId, text: &str) -> Replica {
         origin_instance: "uk-lga".into(),
         message: id.parse().unwrap(),
         conversation,
+        conversation_owner: "uk-lga".into(),
         author: Author {
             contact: "hz-li".into(),
             name: "Li Wei".into(),
@@ -103,4 +104,24 @@ async fn a_replica_reading_like_a_command_is_a_post_its_origin_already_judged() 
     assert_eq!(entries.len(), 2, "relayed to Leeds's two contacts like any post");
     let conv = h.store.conversation(conversation).unwrap().unwrap();
     assert_eq!((conv.posts, conv.closed_at), (1, None));
+}
+
+#[tokio::test]
+async fn only_the_owner_of_a_conversation_opens_it_here() {
+    let mut h = harness();
+    let conversation = ConversationId::new();
+    // A reply made by a third instance, in a conversation uk-lga opened, arrives first.
+    let mut early = replica(&MessageId::new().to_string(), conversation, "A reply that overtook the opening post");
+    early.origin_instance = "brlc".into();
+    early.envelope.dedupe_key = NativeKey("peer:brlc:message:early".into());
+    let r = h.router.submit_replica(early.clone()).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::UnknownConversation);
+    assert!(h.store.conversation(conversation).unwrap().is_none(), "not opened by a third instance");
+    // Once the owner's opening post is in, the same reply (retried) continues it.
+    h.router.submit_replica(replica(&MessageId::new().to_string(), conversation, "The opening post")).await.unwrap();
+    h.outbox.recv().await.unwrap();
+    let a = h.router.submit_replica(early).await.unwrap();
+    assert_eq!(a.conversation, conversation);
+    let conv = h.store.conversation(conversation).unwrap().unwrap();
+    assert_eq!((conv.posts, conv.origin_instance.as_str()), (2, "uk-lga"));
 }

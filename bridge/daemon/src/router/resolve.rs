@@ -23,6 +23,17 @@ impl Committer {
             // A replica names its conversation by the id its origin gave it: continued here if
             // this instance has it (in the same partnership), else opened under that id.
             let Some(conv) = self.conversation(batch, assigned.conversation)? else {
+                // Only its owner opens a conversation: a third instance's reply that came first
+                // waits (its sender retries) for the opening post.
+                if assigned.conversation_owner != assigned.origin_instance {
+                    return Err(Refusal::new(
+                        RefusalReason::UnknownConversation,
+                        format!(
+                            "conversation `{}:{}` is not known here yet; only {} opens it",
+                            assigned.conversation_owner, assigned.conversation, assigned.conversation_owner
+                        ),
+                    ));
+                }
                 return Ok(None);
             };
             if env.partnership.as_ref() != Some(&conv.partnership) {
