@@ -7,22 +7,18 @@
 //! through the committer, with the notice to their author), let the committer finish what is
 //! queued, flush.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use c2c_config::{CommitMode, Config, ConfigError, ConfigErrors};
-use c2c_core::{Channel, Connector, Inbox, InstanceKey, Shutdown, Store};
-use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
+use c2c_config::{CommitMode, Config, ConfigErrors};
+use c2c_core::{Inbox, InstanceKey, Shutdown, Store};
 use c2c_language::Tagger;
-use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
 use c2c_store::SledStore;
-use c2c_webhook::config::{SharedCities, WebhookCities};
-use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
 use crate::admins::Admins;
+use crate::channels;
 use crate::clock::Clock;
 use crate::followup::FollowUp;
 use crate::http::{self, HttpState};
@@ -45,143 +41,6 @@ pub fn load_config(path: &Path) -> Result<Config, BadConfig> {
     let config = Config::load(path).map_err(BadConfig)?;
     config.check_secrets().map_err(BadConfig)?;
     Ok(config)
-}
-
-/// The webhook cities of `config`, with their secrets read; every secret that cannot be read
-/// or is not a `whsec_` secret is a problem at its key.
-pub fn webhook_cities(config: &Config) -> Result<WebhookCities, ConfigErrors> {
-    let mut out = HashMap::new();
-    let mut errors = Vec::new();
-    for city in &config.cities {
-        let Some(w) = &city.webhook else { continue };
-        let read = |secret: &c2c_config::SecretRef| -> Result<SigningSecret, ConfigError> {
-            let value = secret.resolve()?;
-            SigningSecret::parse(value.expose())
-                .map_err(|e| secret.location().error(format!("not a `whsec_` secret: {e}")))
-        };
-        let current = read(&w.secret);
-        let previous = w.previous_secret.as_ref().map(read).transpose();
-        match (current, previous) {
-            (Ok(current), Ok(previous)) => {
-                let keys = SigningKeys::new(current, previous);
-                out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), keys });
-            }
-            (current, previous) => errors.extend(current.err().into_iter().chain(previous.err())),
-        }
-    }
-    if errors.is_empty() { Ok(out) } else { Err(ConfigErrors(errors)) }
-}
-
-/// The Matrix connector's settings: the bot account and one portal room per (partnership,
-/// member city on Matrix); `None` without `[connectors.matrix]`.
-pub fn matrix_settings(config: &Config) -> Result<Option<MatrixSettings>, ConfigError> {
-    let Some(m) = &config.connectors.matrix else {
-        return Ok(None);
-    };
-    let mut portals = Vec::new();
-    for p in &config.partnerships {
-        for member in &p.members {
-            if p.channel_of(member) != Some(Channel::Matrix) {
-                continue;
-            }
-            let Some(city) = config.city(member) else { continue };
-            let others: Vec<&str> = p
-                .members
-                .iter()
-                .filter(|o| *o != member)
-                .filter_map(|o| config.city(o).map(|c| c.name.as_str()))
-                .collect();
-            portals.push(Portal {
-                key: crate::router::recipients::matrix_address(p, member),
-                partnership: p.id.clone(),
-                city: member.clone(),
-                name: format!("{} ↔ {} (c2c)", city.name, others.join(", ")),
-                topic: format!("{} · agreed language: {} · partnership {}", p.objective, p.language, p.id),
-                invite: city.contacts.iter().filter_map(|c| c.matrix.clone()).collect(),
-                room: p.matrix_rooms.get(member).cloned(),
-            });
-        }
-    }
-    Ok(Some(MatrixSettings {
-        homeserver: m.homeserver.clone(),
-        user: m.user.clone(),
-        password: m.password.resolve()?.expose().to_string(),
-        store_dir: m.store_dir.clone(),
-        store_passphrase: match &m.store_passphrase {
-            Some(secret) => Some(secret.resolve()?.expose().to_string()),
-            None => None,
-        },
-        encrypt_new_rooms: m.encrypt_new_rooms,
-        max_attachment_bytes: m.max_attachment_bytes as u64,
-        file_fetch_give_up_after: m.file_fetch_give_up_after,
-        portals,
-    }))
-}
-
-/// The email connector's settings, with secrets and CA files read; `None` without `[connectors.email]`.
-pub fn email_settings(config: &Config, instance: &str, key: InstanceKey) -> anyhow::Result<Option<EmailSettings>> {
-    let Some(e) = &config.connectors.email else {
-        return Ok(None);
-    };
-    if let Some(problem) = e.sender_auth_problem() {
-        anyhow::bail!(problem);
-    }
-    if e.sender_auth == c2c_config::SenderAuth::IfPresent {
-        tracing::warn!(
-            "connectors.email: sender_auth = \"if-present\": mail whose server records no \
-             authentication result is believed to come from its From address, so anyone can write \
-             as a contact; see SECURITY.md"
-        );
-    }
-    let server = |m: &c2c_config::MailServer, what: &str| -> anyhow::Result<Server> {
-        let ca_pem = match &m.ca_file {
-            Some(path) => Some(
-                std::fs::read(path).with_context(|| format!("connectors.email.{what}.ca_file {}", path.display()))?,
-            ),
-            None => None,
-        };
-        Ok(Server {
-            host: m.host.clone(),
-            port: m.port,
-            security: match m.security {
-                c2c_config::Security::Tls => Security::Tls,
-                c2c_config::Security::Starttls => Security::StartTls,
-                c2c_config::Security::None => Security::None,
-            },
-            user: m.user.clone(),
-            password: m.password.resolve().map_err(|e| anyhow::anyhow!("{e}"))?.expose().to_string(),
-            ca_pem,
-        })
-    };
-    Ok(Some(EmailSettings {
-        address: e.address.clone(),
-        imap: server(&e.imap, "imap")?,
-        smtp: server(&e.smtp, "smtp")?,
-        mailbox: e.imap.mailbox.clone().unwrap_or_else(|| "INBOX".into()),
-        processed_folder: e.processed_folder.clone(),
-        refused_folder: e.refused_folder.clone(),
-        max_attachment_bytes: e.max_attachment_bytes,
-        max_mail_bytes: e.max_mail_bytes,
-        poll_interval: e.poll_interval,
-        idle_renew: EmailSettings::DEFAULT_IDLE_RENEW,
-        instance: instance.to_string(),
-        timeout: config.bridge.delivery.timeout,
-        sender_auth: match e.sender_auth {
-            c2c_config::SenderAuth::Require => SenderAuth::Require,
-            c2c_config::SenderAuth::IfPresent => SenderAuth::IfPresent,
-        },
-        trusted_authserv_ids: e.trusted_authserv_ids.clone(),
-        key,
-    }))
-}
-
-fn webhook_settings(config: &Config) -> WebhookSettings {
-    let mut s = WebhookSettings { timeout: config.bridge.delivery.timeout, ..WebhookSettings::default() };
-    if let Some(w) = &config.connectors.webhook {
-        s.max_body_bytes = w.max_body_bytes;
-        s.tolerance = w.tolerance;
-    }
-    s
 }
 
 /// Where the instance key is kept among the store's small state.
@@ -224,8 +83,6 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     if admins.get().is_empty() {
         tracing::info!("no admin is configured ([bridge] admin_token_* or [[admins]]): the admin API is off");
     }
-    let settings = webhook_settings(&config);
-    let cities = SharedCities::new(webhook_cities(&config).map_err(BadConfig)?);
     let delivery = &config.bridge.delivery;
     let schedule = RetrySchedule {
         initial: delivery.initial_backoff,
@@ -247,7 +104,6 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let request_timeout = config.bridge.request_timeout;
     let max_connections = config.bridge.max_connections;
     let per_client = config.bridge.max_connections_per_client.unwrap_or((max_connections / 4).max(1));
-    let bridge_name = config.bridge.name.clone();
 
     let config = Live::new(config);
     let tagger = Live::new(tagger);
@@ -262,22 +118,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     committer.followup = Some(followup_tx);
     let store_failed = committer.store_failed.clone();
 
-    let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
-    let webhook: Arc<dyn Connector> = Arc::new(WebhookConnector::new(cities.clone(), &settings, bridge_name));
-    connectors.insert(Channel::Webhook, webhook);
-    let mut matrix_connector = None;
-    if let Some(matrix) = matrix_settings(&config.get()).map_err(|e| BadConfig(e.into()))? {
-        let state: Arc<dyn Inbox> = Arc::new(router.clone());
-        let connector = MatrixConnector::open(matrix, state)
-            .await
-            .map_err(|e| matrix_store_error(&config.get(), config_path, e))?;
-        matrix_connector = Some(connector.clone());
-        connectors.insert(Channel::Matrix, Arc::new(connector));
-    }
-    if let Some(email) = email_settings(&config.get(), store.instance_id(), key)? {
-        let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
-        connectors.insert(Channel::Email, Arc::new(connector));
-    }
+    let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
+    let channels::Built { connectors, routes, cities, matrix: matrix_connector } =
+        channels::build(&config.get(), config_path, store.instance_id(), key, inbox.clone()).await?;
 
     // The scheduler publishes its queues' state here for the admin's status.
     let deliveries = Arc::new(crate::outbox::snapshot::Published::default());
@@ -334,7 +177,6 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         stop_followup.clone(),
         died.clone(),
     );
-    let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
     let supervision = Arc::new(supervise::Supervision::default());
     let inbound_tasks: Vec<_> = connectors
         .values()
@@ -343,11 +185,6 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         })
         .collect();
 
-    let webhook_routes = c2c_webhook::inbound::routes(c2c_webhook::inbound::InboundState {
-        cities: cities.clone(),
-        inbox: inbox.clone(),
-        settings,
-    });
     let reloadable = Arc::new(Reloadable::new(
         config_path.to_path_buf(),
         config.clone(),
@@ -375,7 +212,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let http_stop = stop_inbound.clone();
     serve::check_open_files_limit(max_connections);
     let limits = serve::Limits { max_connections, per_client, header_timeout: request_timeout };
-    let app = http::app(state, webhook_routes, request_timeout);
+    let app = http::app(state, routes, request_timeout);
     let server = tokio::spawn(serve::serve(listener, app, limits, http_stop, metrics.clone()));
 
     let stopped_by = wait_for_stop(&reloadable, &store_failed, &died).await;
@@ -446,24 +283,6 @@ async fn wait_for_stop(reloadable: &Reloadable, store_failed: &Shutdown, died: &
 
 /// Create `dir` (and its parents) if needed and make it readable by this user only (0700),
 /// whatever the umask: it holds every message relayed and the connectors' state.
-/// The Matrix store cannot be used as configured (a passphrase missing, wrong, or given for a
-/// plain store): a config error, at the passphrase setting, so the daemon stops at once (exit 2)
-/// instead of retrying what cannot pass.
-fn matrix_store_error(config: &Config, path: &Path, e: c2c_matrix::store::StoreError) -> anyhow::Error {
-    let at = config.connectors.matrix.as_ref().and_then(|m| m.store_passphrase.as_ref()).map(|s| s.location().clone());
-    let error = match at {
-        Some(at) => at.error(e.to_string()),
-        None => c2c_config::ConfigError {
-            file: path.display().to_string(),
-            line: 0,
-            column: 0,
-            path: "connectors.matrix.store_passphrase_env".into(),
-            message: e.to_string(),
-        },
-    };
-    anyhow::Error::new(BadConfig(error.into()))
-}
-
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(dir).with_context(|| format!("creating data_dir {}", dir.display()))?;

@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - [`app`]: `run`: start-up, wiring, drain on SIGTERM; [`reload`]: the config reload (SIGHUP
-//!   and `POST /api/reload`).
+//!   and `POST /api/reload`); [`channels`]: each channel's settings, connector and routes.
 //! - [`router`]: envelope → identified, tagged, committed message and outbox entries.
 //! - [`outbox`]: the delivery scheduler and retry schedule.
 //! - [`followup`]: the follow-up loop (stored timers handed to the committer when due);
@@ -27,6 +27,7 @@
 pub mod admin_client;
 pub mod admins;
 pub mod app;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -17,7 +17,8 @@ use c2c_webhook::config::SharedCities;
 use serde::Serialize;
 
 use crate::admins::Admins;
-use crate::app::{load_config, matrix_settings, webhook_cities};
+use crate::app::load_config;
+use crate::channels::{matrix_settings, webhook_cities};
 use crate::live::Live;
 use crate::router::Router;
 

@@ -12,7 +12,8 @@ use c2c_config::Config;
 use c2c_webhook::WebhookCity;
 use c2c_webhook::wire::{InboundPost, OutboundPost};
 
-use crate::app::{BadConfig, webhook_cities};
+use crate::app::BadConfig;
+use crate::channels::webhook_cities;
 
 fn load(path: &Path) -> anyhow::Result<Config> {
     Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))
