@@ -23,8 +23,11 @@ pub struct Bridge {
     pub admin_token: Option<SecretRef>,
     /// Time zone of cities that don't name one (`default_timezone`, default `UTC`).
     pub default_timezone: chrono_tz::Tz,
-    /// This instance's id among federated instances (letters, digits, `.`, `_`, `-`).
-    pub instance_id: Option<String>,
+    /// This instance's id among federated instances (`instance`, or its older spelling
+    /// `instance_id`; letters, digits, `.`, `_`, `-`): the origin in every message and
+    /// conversation id it makes, unique among its peers. Needed once there are `[[peers]]`; a
+    /// store made without one has an id of its own (`c2c-` and a ULID).
+    pub instance: Option<String>,
     /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
     pub commit: CommitMode,
     /// With group commit, the shortest time between two flushes (`commit_window`, default

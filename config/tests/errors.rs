@@ -115,6 +115,26 @@ fn unknown_keys_everywhere_get_hints() {
 }
 
 #[test]
+fn the_instance_id_is_an_id_and_instance_id_its_older_spelling() {
+    let with =
+        |keys: &str| BASE.replace("listen = \"127.0.0.1:8480\"\n", &format!("listen = \"127.0.0.1:8480\"\n{keys}"));
+    assert_eq!(parse(&with("instance = \"here\"\n")).unwrap().bridge.instance.as_deref(), Some("here"));
+    let older = with("instance_id = \"here\"\n");
+    assert_eq!(parse(&older).unwrap().bridge.instance.as_deref(), Some("here"), "an existing file keeps working");
+    assert_eq!(parse(BASE).unwrap().bridge.instance, None);
+    assert_eq!(
+        errors(&with("instance = \"here\"\ninstance_id = \"here\"\n")),
+        ["dir/t.toml:6:1: bridge.instance_id: give either `instance` or `instance_id` (its older spelling), not both"]
+    );
+    assert_eq!(
+        errors(&with("instance = \"brlc/1\"\n")),
+        [
+            "dir/t.toml:5:12: bridge.instance: \"brlc/1\" is not a valid id (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
+        ]
+    );
+}
+
+#[test]
 fn wrong_types_and_missing_keys() {
     let text = BASE
         .replace("listen = \"127.0.0.1:8480\"", "listen = 8480")

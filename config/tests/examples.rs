@@ -45,7 +45,6 @@ fn every_shipped_config_parses() {
 /// with indices as `[]`; what the problem says; the issue). The contract test accepts exactly
 /// these problems and no other; an entry goes when its feature lands.
 const PENDING: &[(&str, &str, u32)] = &[
-    ("bridge.instance", "unknown key", 16),
     ("federation", "unknown key", 16),
     ("peers", "unknown key", 16),
     ("cities[].peer", "unknown key", 16),
@@ -182,7 +181,7 @@ fn the_full_example_reads_every_field() {
     assert_eq!(config.summary(), "4 cities, 4 contacts, 3 partnerships; connectors: email, matrix, webhook");
     let bridge = &config.bridge;
     assert_eq!(bridge.listen.to_string(), "127.0.0.1:8480");
-    assert_eq!(bridge.instance_id.as_deref(), Some("brlc"));
+    assert_eq!(bridge.instance.as_deref(), Some("brlc"));
     assert_eq!(bridge.commit, CommitMode::Group);
     assert_eq!(bridge.default_timezone, chrono_tz::UTC);
     let email = config.connectors.email.as_ref().unwrap();

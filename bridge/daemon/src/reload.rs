@@ -140,7 +140,7 @@ fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Ve
         ("name", old.name != new.name),
         ("data_dir", old.data_dir != new.data_dir),
         ("listen", old.listen != new.listen),
-        ("instance_id", old.instance_id != new.instance_id),
+        ("instance", old.instance != new.instance),
         ("commit", old.commit != new.commit),
         ("commit_window", old.commit_window != new.commit_window),
         ("request_timeout", old.request_timeout != new.request_timeout),

@@ -18,7 +18,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             admin_token: None,
             default_timezone: chrono_tz::UTC,
-            instance_id: None,
+            instance: None,
             commit: Default::default(),
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
@@ -36,7 +36,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
     });
     let admin_token = t.secret(diag, "admin_token", false);
     let default_timezone = t.opt_parsed(diag, "default_timezone", parse_timezone);
-    let instance_id = t.opt_parsed(diag, "instance_id", |s| check_id(s).map(|()| s.to_string()));
+    let instance = instance(diag, &mut t);
     let commit = t.opt_parsed(diag, "commit", str::parse);
     let commit_window = t.opt_parsed(diag, "commit_window", |s| {
         crate::reader::parse_duration(s).and_then(|d| {
@@ -66,7 +66,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         listen: listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
         admin_token,
         default_timezone: default_timezone.unwrap_or(chrono_tz::UTC),
-        instance_id,
+        instance,
         commit: commit.unwrap_or_default(),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
@@ -75,6 +75,19 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         delivery,
         working,
     }
+}
+
+/// `instance`, or `instance_id` (its older spelling, still read): not both.
+fn instance(diag: &mut Diag<'_>, t: &mut Table<'_, '_>) -> Option<String> {
+    let id = |s: &str| check_id(s).map(|()| s.to_string());
+    let instance = t.opt_parsed(diag, "instance", id);
+    let older_path = t.child("instance_id");
+    let older = t.opt_parsed(diag, "instance_id", id);
+    if diag.is_present(&t.child("instance")) && diag.is_present(&older_path) {
+        diag.key_error(&older_path, "give either `instance` or `instance_id` (its older spelling), not both");
+        return None;
+    }
+    instance.or(older)
 }
 
 /// An IANA time zone name.
