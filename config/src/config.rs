@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::model::{Admin, Bridge, City, Connectors, Contact, Partnership};
+use crate::model::{Admin, Bridge, City, Connectors, Contact, Federation, Partnership, Peer};
 use crate::secret::SecretRef;
 
 /// A parsed and validated config file.
@@ -14,6 +14,10 @@ pub struct Config {
     pub path: PathBuf,
     /// `[bridge]`.
     pub bridge: Bridge,
+    /// `[federation]`: this instance's signing key; `None` when it federates with no one.
+    pub federation: Option<Federation>,
+    /// `[[peers]]`, in file order: the instances this one federates with.
+    pub peers: Vec<Peer>,
     /// `[connectors.*]`.
     pub connectors: Connectors,
     /// `[[cities]]`, in file order.
@@ -67,31 +71,52 @@ impl Config {
     }
 
     /// Checks that every secret can be read: each `*_env` variable is set and non-empty, each
-    /// `*_file` readable and non-empty. Errors are located at the `*_env` / `*_file` key.
+    /// `*_file` readable and non-empty, and so is `[federation] key_file` (its contents are not
+    /// checked here). Errors are located at the `*_env` / `*_file` key, in file order.
     pub fn check_secrets(&self) -> Result<(), ConfigErrors> {
-        let errors: Vec<ConfigError> = self.secret_refs().into_iter().filter_map(|r| r.resolve().err()).collect();
+        let mut errors: Vec<ConfigError> = self.secret_refs().into_iter().filter_map(|r| r.resolve().err()).collect();
+        errors.extend(self.federation.as_ref().and_then(|f| f.check_key_file().err()));
+        errors.sort_by_key(|e| (e.line, e.column));
         if errors.is_empty() { Ok(()) } else { Err(ConfigErrors(errors)) }
     }
 
-    /// One line: `3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook`.
+    /// One line: `3 cities, 3 contacts, 2 partnerships; connectors: email, matrix, webhook`,
+    /// and with peers `; peers: uk-lga (1 city)` (each with the count of cities it hosts).
     pub fn summary(&self) -> String {
         fn count(n: usize, one: &str, many: &str) -> String {
             format!("{n} {}", if n == 1 { one } else { many })
         }
         let contacts = self.cities.iter().map(|c| c.contacts.len()).sum();
         let connectors: Vec<&str> = self.connectors.channels().into_iter().map(|c| c.as_str()).collect();
-        format!(
+        let mut out = format!(
             "{}, {}, {}; connectors: {}",
             count(self.cities.len(), "city", "cities"),
             count(contacts, "contact", "contacts"),
             count(self.partnerships.len(), "partnership", "partnerships"),
             if connectors.is_empty() { "none".to_string() } else { connectors.join(", ") }
-        )
+        );
+        if !self.peers.is_empty() {
+            let peers: Vec<String> = self
+                .peers
+                .iter()
+                .map(|p| {
+                    let hosted = self.cities.iter().filter(|c| c.peer.as_deref() == Some(p.id.as_str())).count();
+                    format!("{} ({})", p.id, count(hosted, "city", "cities"))
+                })
+                .collect();
+            out.push_str(&format!("; peers: {}", peers.join(", ")));
+        }
+        out
     }
 
     /// The city with id `id`.
     pub fn city(&self, id: &str) -> Option<&City> {
         self.cities.iter().find(|c| c.id == id)
+    }
+
+    /// The peer instance with id `id`.
+    pub fn peer(&self, id: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.id == id)
     }
 
     /// The partnership with id `id`.

@@ -63,6 +63,72 @@ pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// A peer's base URL: `https://`, or `http://` with a loopback host only (a test peer on this
+/// machine): what peers exchange is private, and signatures do not hide it. No query or
+/// fragment: the routes `/peer/v1/...` are added to it.
+pub(crate) fn check_peer_url(url: &str) -> Result<(), String> {
+    check_http_url(url)?;
+    if url.contains(['?', '#']) {
+        return Err(format!("{url:?} has a query or fragment; a peer's url is the base its /peer/v1/ routes go under"));
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = url_host(rest);
+        if !is_loopback_host(host) {
+            return Err(format!(
+                "http:// sends what peers exchange in clear text; it is only allowed with a loopback host \
+                 (127.0.0.1, ::1, localhost), not {host:?}: use https://"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The host of a URL's remainder after `scheme://`: before the path, without user info or port
+/// (`[::1]` keeps its brackets).
+fn url_host(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        host_port.find(']').map_or(host_port, |end| &host_port[..=end])
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    }
+}
+
+/// A peer's public key as its `GET /peer/v1/keys` shows it: `whpk_` and the standard base64 of
+/// its 32-byte ed25519 key (44 characters, the final `=` optional). The message says what is
+/// wrong, and never quotes a value that looks like a secret.
+pub(crate) fn check_public_key(key: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    const SHAPE: &str = "expected \"whpk_\" and the base64 of the peer's 32-byte ed25519 key, as GET /peer/v1/keys on the peer shows it";
+    let not = |what: String| Err(format!("{key:?} is not a peer public key: {what} ({SHAPE})"));
+    let Some(encoded) = key.strip_prefix(crate::model::Peer::KEY_PREFIX) else {
+        if key.starts_with("whsec_") {
+            return Err(format!(
+                "this is a webhook secret (whsec_...), and secrets never sit in the config file; a peer public key \
+                 starts with \"whpk_\" ({SHAPE})"
+            ));
+        }
+        return not("it does not start with \"whpk_\"".to_string());
+    };
+    if let Some(c) = encoded.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))) {
+        return not(format!("{c:?} is not a base64 character"));
+    }
+    let data = encoded.trim_end_matches('=');
+    let padded = data.len() < encoded.len();
+    if data.contains('=') || data.len() % 4 == 1 || (padded && encoded.len() % 4 != 0) {
+        return not("it is not valid base64".to_string());
+    }
+    let bytes = data.len() * 3 / 4;
+    if bytes != 32 {
+        return not(format!("after \"whpk_\" comes the base64 of {bytes} bytes, not 32"));
+    }
+    match base64::engine::general_purpose::STANDARD_NO_PAD.decode(data) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        _ => not("it is not valid base64".to_string()),
+    }
+}
+
 /// An ISO 3166-1 alpha-2 shape: two ASCII capital letters.
 pub(crate) fn check_country(code: &str) -> Result<(), String> {
     if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
@@ -205,6 +271,42 @@ mod tests {
         assert!(parse_due("2027-01-15 10:00").unwrap_err().contains("has no UTC offset"));
         assert!(parse_due("2027-02-30").unwrap_err().contains("is not a valid date (YYYY-MM-DD)"));
         assert!(parse_due("next week").unwrap_err().contains("is neither a date"));
+    }
+
+    #[test]
+    fn peer_urls() {
+        assert!(check_peer_url("https://c2c.uk-lga.example/").is_ok());
+        assert!(check_peer_url("https://c2c.example/base/").is_ok());
+        assert!(check_peer_url("http://127.0.0.1:8481/").is_ok());
+        assert!(check_peer_url("http://[::1]:8481").is_ok());
+        assert!(check_peer_url("http://localhost").is_ok());
+        assert!(check_peer_url("http://c2c.example/").unwrap_err().contains("not \"c2c.example\": use https://"));
+        assert!(check_peer_url("http://127.0.0.1.evil.example/").is_err());
+        assert!(check_peer_url("http://x@c2c.example:80/").unwrap_err().contains("not \"c2c.example\""));
+        assert!(check_peer_url("https://c2c.example/?a=b").unwrap_err().contains("query or fragment"));
+        assert!(check_peer_url("ftp://c2c.example/").is_err());
+    }
+
+    #[test]
+    fn public_keys() {
+        let key = format!("whpk_{}", "A".repeat(43));
+        assert!(check_public_key(&key).is_ok());
+        assert!(check_public_key(&format!("{key}=")).is_ok(), "padded or not");
+        assert!(check_public_key(&"A".repeat(43)).unwrap_err().contains("does not start with \"whpk_\""));
+        assert!(check_public_key("whpk_...").unwrap_err().contains("'.' is not a base64 character"));
+        assert!(
+            check_public_key("whpk_AAAA").unwrap_err().contains("after \"whpk_\" comes the base64 of 3 bytes, not 32")
+        );
+        assert!(check_public_key(&format!("{key}A")).unwrap_err().contains("the base64 of 33 bytes, not 32"));
+        assert!(check_public_key("whpk_").unwrap_err().contains("the base64 of 0 bytes, not 32"));
+        for bad in [format!("{key}=="), format!("{key}A="), format!("whpk_A={}", "A".repeat(41)), format!("{key}AA")] {
+            let e = check_public_key(&bad).unwrap_err();
+            assert!(e.contains("not valid base64") || e.contains("bytes, not 32"), "{bad}: {e}");
+        }
+        // The last character carries 2 bits of padding that must be zero.
+        assert!(check_public_key(&format!("whpk_{}B", "A".repeat(42))).unwrap_err().contains("not valid base64"));
+        let secret = check_public_key("whsec_c2VjcmV0").unwrap_err();
+        assert!(secret.contains("webhook secret") && !secret.contains("c2VjcmV0"), "{secret}");
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //!
 //! # Layout
 //! - `config`: the [`Config`] type: `load`, `parse`, `check_secrets`, look-ups.
-//! - `model`: the typed sections ([`Bridge`], [`Connectors`], [`City`], [`Partnership`],
-//!   [`Admin`], ...),
+//! - `model`: the typed sections ([`Bridge`], [`Federation`], [`Peer`], [`Connectors`],
+//!   [`City`], [`Partnership`], [`Admin`], ...),
 //!   and the follow-up vocabulary: a city's [`WorkingTime`], a deliverable's [`Due`].
 //! - `local_time`: [`local_instant`], a local time in a zone to an instant, across DST changes.
 //! - `secret`: [`SecretRef`] and the redacted [`Secret`].
@@ -29,7 +29,7 @@
 //! - `parse`: section by section, from the tree to the model, with per-value shape checks
 //!   (time zones, durations, ids, addresses, language codes).
 //! - `validate`: checks across sections (unique ids, members, kinds, agreed channels and
-//!   the endpoints they need).
+//!   the endpoints they need, peers and the cities they host).
 //! - `diag`: the problems found so far and the position of every value, by dotted path.
 //! - `formats`: shape checks of single values.
 
@@ -54,8 +54,8 @@ pub use local_time::local_instant;
 pub use location::Location;
 pub use model::{
     Admin, AdminScope, Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable,
-    DeliverableKind, Delivery, Digest, DigestEvery, Due, EmailConnector, Kpi, KpiMeasure, KpiTarget, MailServer,
-    MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, ReplyFrom, Security, SenderAuth, WebhookConnector,
-    Weekdays, WorkingHours, WorkingTime,
+    DeliverableKind, Delivery, Digest, DigestEvery, Due, EmailConnector, Federation, Kpi, KpiMeasure, KpiTarget,
+    MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Peer, ReplyFrom, Security, SenderAuth,
+    WebhookConnector, Weekdays, WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

@@ -8,6 +8,8 @@ use std::time::Duration;
 use c2c_core::Channel;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 
+use crate::error::ConfigError;
+use crate::location::Location;
 use crate::secret::SecretRef;
 
 /// `[bridge]`: the instance itself.
@@ -335,12 +337,81 @@ pub struct City {
     pub languages: Vec<String>,
     /// The city's own system, reached by signed webhooks.
     pub webhook: Option<CityWebhook>,
-    /// Nodal contacts (`[[cities.contacts]]`), at least one.
+    /// Nodal contacts (`[[cities.contacts]]`): at least one for a city hosted here, none for a
+    /// city hosted by a peer.
     pub contacts: Vec<Contact>,
     /// When the city works, in [`City::timezone`]: reminders to it wait for these. Already
     /// resolved: the city's `working_hours` and `working_days`, each else `[bridge]`'s, and its
-    /// `holidays` (default none).
+    /// `holidays` (default none). For a city hosted by a peer, always `[bridge]`'s: its home
+    /// instance owns its working time (and sends its reminders).
     pub working: WorkingTime,
+    /// The peer instance that hosts this city (`peer = "uk-lga"`, a `[[peers]]` id), or `None`
+    /// for a city hosted here. A city hosted by a peer has no contacts, endpoints or working
+    /// time here: its home instance holds them; here it is a partnership member that a peer
+    /// speaks for.
+    pub peer: Option<String>,
+}
+
+impl City {
+    /// True when the city is hosted by a peer instance ([`City::peer`]), not here.
+    pub fn is_remote(&self) -> bool {
+        self.peer.is_some()
+    }
+}
+
+/// `[federation]`: this instance's part in a federation of instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Federation {
+    /// This instance's ed25519 signing key (`key_file`, made by `c2c-bridge peer keygen`, mode
+    /// 0600), resolved against the config file's directory. A secret: [`Config::check_secrets`]
+    /// checks that it can be read; its contents are the peer connector's to read.
+    ///
+    /// [`Config::check_secrets`]: crate::Config::check_secrets
+    pub key_file: PathBuf,
+    /// Where the `key_file` key is, for errors.
+    pub key_file_at: Location,
+}
+
+impl Federation {
+    /// Checks that the key file can be opened and is not empty (without reading the key).
+    /// Errors are located at the `key_file` key and never contain the key.
+    pub fn check_key_file(&self) -> Result<(), ConfigError> {
+        use std::io::Read;
+        let path = &self.key_file;
+        let cannot = |e: std::io::Error| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(" (make one with `c2c-bridge peer keygen --out {}`)", path.display())
+            } else {
+                String::new()
+            };
+            self.key_file_at.error(format!("cannot read key file {}: {e}{hint}", path.display()))
+        };
+        let mut first = [0u8; 1];
+        let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut first)).map_err(cannot)?;
+        if read == 0 {
+            return Err(self.key_file_at.error(format!("key file {} is empty", path.display())));
+        }
+        Ok(())
+    }
+}
+
+/// `[[peers]]`: another instance this one federates with: a partnership may have members
+/// hosted there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its instance id (its `[bridge] instance`): unique among peers, never this instance's own.
+    pub id: String,
+    /// Its base URL, `https://` (or `http://` with a loopback host only, for tests), without a
+    /// trailing `/`: its routes are `{url}/peer/v1/...`.
+    pub url: String,
+    /// Its pinned public keys (`public_keys = ["whpk_..."]`, at least one, no key twice): what
+    /// it signs must verify under one of them. Two while it rotates its key.
+    pub public_keys: Vec<String>,
+}
+
+impl Peer {
+    /// The prefix of a peer's public key, before the base64 of its 32 bytes.
+    pub const KEY_PREFIX: &'static str = "whpk_";
 }
 
 /// When a city works: the hours of a working day, the working days of the week, and holidays,

@@ -401,24 +401,12 @@ impl<'a, 'i> Table<'a, 'i> {
     pub(crate) fn secret(&mut self, diag: &mut Diag<'_>, base: &str, required: bool) -> Option<SecretRef> {
         let env_key = format!("{base}_env");
         let file_key = format!("{base}_file");
-        if self.table.contains_key(base) {
-            self.refused.push(base.to_string());
-            let path = self.child(base);
-            let (k, v) = self.table.get_key_value(base).expect("checked");
-            diag.record(&path, Some(k.span().start), v.span().start);
-            diag.key_error(
-                &path,
-                format!(
-                    "secrets never sit in the config file: use `{env_key}` (an environment \
-                     variable) or `{file_key}` (a file) instead"
-                ),
-            );
-        }
+        let inline =
+            self.refuse_inline(diag, base, &format!("`{env_key}` (an environment variable) or `{file_key}` (a file)"));
         let env = self.opt_str(diag, &env_key);
         let file = self.opt_str(diag, &file_key);
         let env_path = self.child(&env_key);
         let file_path = self.child(&file_key);
-        let inline = self.table.contains_key(base);
         match (env, file) {
             (Some(_), Some(_)) => {
                 diag.key_error(&file_path, format!("give either `{env_key}` or `{file_key}`, not both"));
@@ -454,6 +442,19 @@ impl<'a, 'i> Table<'a, 'i> {
                 None
             }
         }
+    }
+
+    /// Refuses `key` if present: a secret written inline. `instead` names the keys to use.
+    /// Returns whether it was there.
+    pub(crate) fn refuse_inline(&mut self, diag: &mut Diag<'_>, key: &str, instead: &str) -> bool {
+        let Some((k, v)) = self.table.get_key_value(key) else {
+            return false;
+        };
+        self.refused.push(key.to_string());
+        let path = self.child(key);
+        diag.record(&path, Some(k.span().start), v.span().start);
+        diag.key_error(&path, format!("secrets never sit in the config file: use {instead} instead"));
+        true
     }
 
     /// Reports every key of this table that was never asked for.

@@ -1,6 +1,7 @@
-//! Semantic checks across sections, run over whatever parsed: unique ids and endpoints,
-//! partnership members, kinds, agreed channels and the endpoints they need, rooms, deliverables
-//! (owners, unique ids), KPIs (members, none twice).
+//! Semantic checks across sections, run over whatever parsed: unique ids and endpoints, peers
+//! (what federating needs, unique ids, urls and keys) and the cities they host, partnership
+//! members (at least one hosted here), kinds, agreed channels (of members hosted here) and the
+//! endpoints they need, rooms, deliverables (owners, unique ids), KPIs (members, none twice).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,13 +18,15 @@ use crate::model::{City, CityKind, KpiMeasure, Partnership, PartnershipKind};
 pub(crate) fn validate(config: &Config, diag: &mut Diag<'_>) {
     unique_ids(config, diag);
     unique_endpoints(config, diag);
+    peers(config, diag);
+    hosted_cities(config, diag);
     let mut missing_endpoints = BTreeMap::new();
     for (p, partnership) in config.partnerships.iter().enumerate() {
         let path = join_index("partnerships", p);
         let members = members(config, partnership, &path, diag);
         kind(partnership, &members, &path, diag);
         channels(config, partnership, &members, &path, diag, &mut missing_endpoints);
-        matrix_rooms(partnership, &members, &path, diag);
+        matrix_rooms(config, partnership, &members, &path, diag);
         deliverables(partnership, &members, &path, diag);
         deliverable_ids(partnership, &path, diag);
         kpis(partnership, &members, &path, diag);
@@ -113,6 +116,95 @@ fn unique_endpoints(config: &Config, diag: &mut Diag<'_>) {
     }
 }
 
+fn peer_path(p: usize) -> String {
+    join_index("peers", p)
+}
+
+/// `[[peers]]` need this instance's id and its signing key; each peer once (by id and by url),
+/// never this instance itself, and a key pinned for one peer only.
+fn peers(config: &Config, diag: &mut Diag<'_>) {
+    if config.peers.is_empty() {
+        return;
+    }
+    let own_id_written = ["bridge.instance", "bridge.instance_id"].iter().any(|p| diag.is_present(p));
+    if config.bridge.instance.is_none() && !own_id_written {
+        diag.value_error(
+            &peer_path(0),
+            "a peer needs this instance's own id: add `instance = \"...\"` to [bridge] (the id its peers know it by)",
+        );
+    }
+    if !diag.is_present("federation") {
+        diag.value_error(
+            &peer_path(0),
+            "a peer needs this instance's signing key: add [federation] with `key_file = \"...\"` (made by \
+             `c2c-bridge peer keygen`)",
+        );
+    }
+    let ids = config.peers.iter().enumerate().map(|(p, peer)| (join_key(&peer_path(p), "id"), peer.id.as_str()));
+    duplicates(diag, "peer id", ids, non_empty);
+    let urls = config.peers.iter().enumerate().map(|(p, peer)| (join_key(&peer_path(p), "url"), peer.url.as_str()));
+    // Scheme and host compare case-insensitively, the path exactly.
+    let same_url = |url: &str| {
+        let (scheme, rest) = url.split_once("://")?;
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        Some(format!("{}://{}{path}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+    };
+    duplicates(diag, "peer url", urls, same_url);
+    if let Some(own) = &config.bridge.instance {
+        for (p, peer) in config.peers.iter().enumerate() {
+            let at = join_key(&peer_path(p), "id");
+            if peer.id == *own && !diag.has_error(&at) {
+                diag.value_error(
+                    &at,
+                    format!("{own:?} is this instance's own id ([bridge] instance); a peer is another instance"),
+                );
+            }
+        }
+    }
+    // One key pinned for two peers would let either speak for the other's cities.
+    let mut pinned: HashMap<&str, (&str, usize)> = HashMap::new();
+    for (p, peer) in config.peers.iter().enumerate() {
+        let keys_path = join_key(&peer_path(p), "public_keys");
+        for (k, key) in peer.public_keys.iter().enumerate() {
+            let at = join_index(&keys_path, k);
+            if diag.has_error(&at) {
+                continue;
+            }
+            match pinned.get(key.as_str()) {
+                Some(&(other, line)) if other != peer.id => diag.value_error(
+                    &at,
+                    format!("this key is already pinned for peer {other:?} (line {line}); each instance signs with its own key"),
+                ),
+                Some(_) => {}
+                None => {
+                    pinned.insert(key, (&peer.id, diag.value_at(&at).line));
+                }
+            }
+        }
+    }
+}
+
+/// A city's `peer` names a declared peer.
+fn hosted_cities(config: &Config, diag: &mut Diag<'_>) {
+    for (c, city) in config.cities.iter().enumerate() {
+        let Some(peer) = &city.peer else { continue };
+        let at = join_key(&city_path(c), "peer");
+        if !diag.has_error(&at) && config.peer(peer).is_none() {
+            diag.value_error(&at, format!("no peer with id {peer:?} (declare it in [[peers]])"));
+        }
+    }
+}
+
+/// True when city `id` is hosted by a peer, or says so in a `peer` that did not parse (so that
+/// it is not also asked for what only a city hosted here has).
+fn hosted_elsewhere(config: &Config, id: &str, diag: &Diag<'_>) -> bool {
+    config
+        .cities
+        .iter()
+        .enumerate()
+        .any(|(c, city)| city.id == id && (city.is_remote() || diag.has_error(&join_key(&city_path(c), "peer"))))
+}
+
 /// The members that exist, and whether the member list is sound (no unknown, duplicate or
 /// unreadable member, at least two): kind checks only run on a sound list, so that they don't
 /// pile onto those errors.
@@ -149,6 +241,13 @@ fn members<'c>(config: &'c Config, partnership: &Partnership, path: &str, diag: 
     if partnership.members.len() < 2 {
         diag.value_error(&members_path, "a partnership needs at least two members");
         complete = false;
+    }
+    if complete && resolved.iter().all(|(_, city)| city.is_remote()) {
+        diag.value_error(
+            &members_path,
+            "every member is hosted by a peer: at least one member must be hosted here (a partnership \
+             spanning instances is declared on each instance that hosts a member)",
+        );
     }
     Members { cities: resolved, sound: complete, readable: true }
 }
@@ -228,6 +327,7 @@ fn channels(
             && !diag.has_error(&join_index(&members_path, i))
             && !partnership.channels.contains_key(member)
             && !diag.has_error(&join_key(&channels_path, member))
+            && !hosted_elsewhere(config, member, diag)
         {
             diag.value_error(
                 &channels_path,
@@ -240,6 +340,13 @@ fn channels(
             continue;
         };
         let at = join_key(&channels_path, &city.id);
+        if let Some(peer) = &city.peer {
+            diag.key_error(
+                &at,
+                format!("{:?} is hosted by peer {peer:?}: its agreed channel is set on its home instance", city.id),
+            );
+            continue;
+        }
         if !config.connectors.has(channel) {
             diag.value_error(&at, format!("{channel} is agreed here, but [connectors.{channel}] is not configured"));
         }
@@ -283,7 +390,7 @@ fn report_missing_endpoints(config: &Config, missing: MissingEndpoints, diag: &m
     }
 }
 
-fn matrix_rooms(partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut Diag<'_>) {
+fn matrix_rooms(config: &Config, partnership: &Partnership, members: &Members<'_>, path: &str, diag: &mut Diag<'_>) {
     let rooms_path = join_key(path, "matrix_rooms");
     if !members.readable {
         return;
@@ -292,6 +399,8 @@ fn matrix_rooms(partnership: &Partnership, members: &Members<'_>, path: &str, di
         let at = join_key(&rooms_path, city);
         if !partnership.has_member(city) {
             diag.key_error(&at, format!("{city:?} is not a member of this partnership"));
+        } else if let Some(peer) = config.city(city).and_then(|c| c.peer.as_deref()) {
+            diag.key_error(&at, format!("{city:?} is hosted by peer {peer:?}, so it has no Matrix room here"));
         } else if let Some(channel) = partnership.channel_of(city)
             && channel != Channel::Matrix
         {

@@ -109,7 +109,7 @@ fn unknown_keys_everywhere_get_hints() {
         [
             "dir/t.toml:8:30: connectors.email.imap.usr: unknown key `usr`; did you mean `user`?",
             "dir/t.toml:19:3: cities[0].contacts[0].emial: unknown key `emial`; did you mean `email`?",
-            "dir/t.toml:41:2: extra: unknown key `extra`; expected one of `bridge`, `connectors`, `cities`, `partnerships`, `admins`",
+            "dir/t.toml:41:2: extra: unknown key `extra`; expected one of `bridge`, `federation`, `peers`, `connectors`, `cities`, `partnerships`, `admins`",
         ]
     );
 }
@@ -800,4 +800,336 @@ scope = "all"
 "#;
     // Without a [bridge] admin token, "admin" is free; once.
     assert_eq!(errors(&text), ["dir/t.toml:47:6: admins[1].id: duplicate admin id \"admin\" (first used on line 42)"]);
+}
+
+/// Public keys of two throw-away ed25519 key pairs, as `GET /peer/v1/keys` shows them.
+const KEY_P: &str = "whpk_3DRZMIfkEw1r6oeM6tQHkW+o992AvqJ+1BiM8y+gDUk=";
+const KEY_Q: &str = "whpk_YO8Q5+NI8BzHkWYJfs1+Xacz+JX+EP9Y88f01CPmkUE=";
+/// 32 zero bytes: of the right shape (the config does not check that it is a curve point).
+const KEY_R: &str = "whpk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/// BASE federated: this instance is "here" (line 4), with a signing key (line 43), peer "p"
+/// (from line 45), city "c" hosted by it (from line 50) and partnership "ac" spanning both
+/// instances (from line 56).
+fn federated() -> String {
+    BASE.replace("listen = \"127.0.0.1:8480\"\n", "listen = \"127.0.0.1:8480\"\ninstance = \"here\"\n")
+        + &format!(
+            r#"
+[federation]
+key_file = "keys/here.key"
+
+[[peers]]
+id = "p"
+url = "https://p.example/c2c/"
+public_keys = ["{KEY_P}"]
+
+[[cities]]
+id = "c"
+name = "C"
+country = "DE"
+peer = "p"
+
+[[partnerships]]
+id = "ac"
+kind = "city-city"
+members = ["a", "c"]
+objective = "o"
+language = "en"
+reply_within = "5d"
+channels = {{ a = "email" }}
+"#
+        )
+}
+
+#[test]
+fn a_city_hosted_by_a_peer_and_a_partnership_spanning_instances() {
+    let config = parse(&federated()).unwrap();
+    assert_eq!(config.bridge.instance.as_deref(), Some("here"));
+    let federation = config.federation.as_ref().unwrap();
+    assert_eq!(federation.key_file, Path::new("dir/keys/here.key"), "relative to the config file");
+    assert_eq!((federation.key_file_at.line, federation.key_file_at.column), (43, 1));
+    let peer = config.peer("p").unwrap();
+    assert_eq!(peer.url, "https://p.example/c2c", "routes go under it");
+    assert_eq!(peer.public_keys, [KEY_P]);
+    // A city hosted by a peer needs no contact, no endpoint, no agreed channel here.
+    let c = config.city("c").unwrap();
+    assert!(c.is_remote() && c.contacts.is_empty() && c.webhook.is_none());
+    assert!(!config.city("a").unwrap().is_remote());
+    assert_eq!(config.partnership("ac").unwrap().channel_of("c"), None);
+    assert_eq!(config.summary(), "3 cities, 2 contacts, 2 partnerships; connectors: email; peers: p (1 city)");
+    // Without peers, the summary is as before.
+    assert_eq!(parse(BASE).unwrap().summary(), "2 cities, 2 contacts, 1 partnership; connectors: email");
+    assert!(parse(BASE).unwrap().peers.is_empty());
+}
+
+#[test]
+fn peers_need_this_instance_s_id_and_signing_key() {
+    let text =
+        federated().replace("instance = \"here\"\n", "").replace("\n[federation]\nkey_file = \"keys/here.key\"\n", "");
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:41:1: peers[0]: a peer needs this instance's own id: add `instance = \"...\"` to [bridge] (the id its peers know it by)",
+            "dir/t.toml:41:1: peers[0]: a peer needs this instance's signing key: add [federation] with `key_file = \"...\"` (made by `c2c-bridge peer keygen`)",
+        ]
+    );
+    // [federation] and an instance id before any peer are fine.
+    let prepared = BASE.replace("listen = \"127.0.0.1:8480\"\n", "listen = \"127.0.0.1:8480\"\ninstance = \"here\"\n")
+        + "\n[federation]\nkey_file = \"keys/here.key\"\n";
+    let config = parse(&prepared).unwrap();
+    assert!(config.federation.is_some() && config.peers.is_empty());
+}
+
+#[test]
+fn the_federation_key_file_is_a_file_named_never_given() {
+    assert_eq!(
+        errors(
+            &federated().replace("key_file = \"keys/here.key\"", "key_file = \" \"\nkey = \"0123\"\nkeyfile = \"x\"")
+        ),
+        [
+            "dir/t.toml:43:12: federation.key_file: must name a file",
+            "dir/t.toml:44:1: federation.key: secrets never sit in the config file: use `key_file` (a file) instead",
+            "dir/t.toml:45:1: federation.keyfile: unknown key `keyfile`; did you mean `key_file`?",
+        ]
+    );
+    assert_eq!(
+        errors(&federated().replace("key_file = \"keys/here.key\"\n", "")),
+        ["dir/t.toml:42:1: federation: missing required key `key_file`"]
+    );
+}
+
+#[test]
+fn the_federation_key_file_is_checked_with_the_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let text = federated().replace("password_env = \"P\"", "password_file = \"secrets/imap\"");
+    std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+    for name in ["imap", "smtp"] {
+        std::fs::write(dir.path().join("secrets").join(name), "pw\n").unwrap();
+    }
+    let config = Config::parse(&text, &path).unwrap();
+    let problems =
+        |config: &Config| config.check_secrets().map_err(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>());
+    let key = dir.path().join("keys/here.key");
+    assert_eq!(
+        problems(&config).unwrap_err(),
+        [format!(
+            "{}:43:1: federation.key_file: cannot read key file {}: No such file or directory (os error 2) (make one with `c2c-bridge peer keygen --out {}`)",
+            path.display(),
+            key.display(),
+            key.display()
+        )]
+    );
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    std::fs::write(&key, "").unwrap();
+    assert_eq!(
+        problems(&config).unwrap_err(),
+        [format!("{}:43:1: federation.key_file: key file {} is empty", path.display(), key.display())]
+    );
+    // Its contents are the peer connector's to read: here, only that it can be read.
+    std::fs::write(&key, [0u8, 1, 2, 255]).unwrap();
+    problems(&config).unwrap();
+}
+
+#[test]
+fn peer_ids_and_urls_are_unique_and_not_this_instance() {
+    let text = federated()
+        + &format!(
+            "\n[[peers]]\nid = \"p\"\nurl = \"https://q.example/\"\npublic_keys = [\"{KEY_Q}\"]\n\n[[peers]]\nid = \"here\"\nurl = \"https://P.example/c2c\"\npublic_keys = [\"{KEY_R}\"]\n"
+        );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:66:6: peers[1].id: duplicate peer id \"p\" (first used on line 46)",
+            "dir/t.toml:71:6: peers[2].id: \"here\" is this instance's own id ([bridge] instance); a peer is another instance",
+            "dir/t.toml:72:7: peers[2].url: duplicate peer url \"https://P.example/c2c\" (first used on line 47)",
+        ]
+    );
+    // Another base path on the same host is another instance (paths compare exactly).
+    let other_path = federated()
+        + &format!("\n[[peers]]\nid = \"q\"\nurl = \"https://p.example/C2C\"\npublic_keys = [\"{KEY_Q}\"]\n");
+    assert_eq!(parse(&other_path).unwrap().peers.len(), 2);
+}
+
+#[test]
+fn peer_urls_are_https_or_http_on_loopback() {
+    let url = |u: &str| federated().replace("https://p.example/c2c/", u);
+    assert_eq!(parse(&url("http://127.0.0.1:8481/")).unwrap().peers[0].url, "http://127.0.0.1:8481");
+    parse(&url("http://[::1]:8481")).unwrap();
+    assert_eq!(
+        errors(&url("http://p.example/")),
+        [
+            "dir/t.toml:47:7: peers[0].url: http:// sends what peers exchange in clear text; it is only allowed with a loopback host (127.0.0.1, ::1, localhost), not \"p.example\": use https://"
+        ]
+    );
+    assert_eq!(
+        errors(&url("https://p.example/?x=1")),
+        [
+            "dir/t.toml:47:7: peers[0].url: \"https://p.example/?x=1\" has a query or fragment; a peer's url is the base its /peer/v1/ routes go under"
+        ]
+    );
+    assert_eq!(
+        errors(&url("p.example")),
+        ["dir/t.toml:47:7: peers[0].url: \"p.example\" must start with http:// or https://"]
+    );
+    assert_eq!(
+        errors(&federated().replace("url = \"https://p.example/c2c/\"\n", "")),
+        ["dir/t.toml:45:1: peers[0]: missing required key `url`"]
+    );
+}
+
+#[test]
+fn peer_public_keys_are_whpk_and_the_base64_of_32_bytes() {
+    let keys = |list: &str| federated().replace(&format!("[\"{KEY_P}\"]"), list);
+    let shape = "(expected \"whpk_\" and the base64 of the peer's 32-byte ed25519 key, as GET /peer/v1/keys on the peer shows it)";
+    let unpadded = KEY_P.trim_end_matches('=');
+    assert_eq!(parse(&keys(&format!("[\"{unpadded}\", \"{KEY_Q}\"]"))).unwrap().peers[0].public_keys.len(), 2);
+    let text = keys(&format!(
+        "[\"whpk_...\", \"{}\", \"whpk_AAAA\", \"{}B\", \"whsec_c2VjcmV0\", \"{KEY_P}\", \"{KEY_P}\"]",
+        &KEY_P[5..],
+        &KEY_P[..47]
+    ));
+    assert_eq!(
+        errors(&text),
+        [
+            format!(
+                "dir/t.toml:48:16: peers[0].public_keys[0]: \"whpk_...\" is not a peer public key: '.' is not a base64 character {shape}"
+            ),
+            format!(
+                "dir/t.toml:48:28: peers[0].public_keys[1]: \"{}\" is not a peer public key: it does not start with \"whpk_\" {shape}",
+                &KEY_P[5..]
+            ),
+            format!(
+                "dir/t.toml:48:76: peers[0].public_keys[2]: \"whpk_AAAA\" is not a peer public key: after \"whpk_\" comes the base64 of 3 bytes, not 32 {shape}"
+            ),
+            format!(
+                "dir/t.toml:48:89: peers[0].public_keys[3]: \"{}B\" is not a peer public key: it is not valid base64 {shape}",
+                &KEY_P[..47]
+            ),
+            format!(
+                "dir/t.toml:48:141: peers[0].public_keys[4]: this is a webhook secret (whsec_...), and secrets never sit in the config file; a peer public key starts with \"whpk_\" {shape}"
+            ),
+            format!("dir/t.toml:48:212: peers[0].public_keys[6]: \"{KEY_P}\" is listed twice"),
+        ]
+    );
+    assert_eq!(
+        errors(&keys("[]")),
+        [
+            "dir/t.toml:48:15: peers[0].public_keys: pin at least one public key of the peer (GET /peer/v1/keys on the peer lists them)"
+        ]
+    );
+    assert_eq!(
+        errors(&federated().replace(&format!("public_keys = [\"{KEY_P}\"]\n"), "")),
+        ["dir/t.toml:45:1: peers[0]: missing required key `public_keys`"]
+    );
+    // One key pinned for two peers would let either speak for the other's cities.
+    let shared = federated()
+        + &format!("\n[[peers]]\nid = \"q\"\nurl = \"https://q.example/\"\npublic_keys = [\"{KEY_Q}\", \"{KEY_P}\"]\n");
+    assert_eq!(
+        errors(&shared),
+        [
+            "dir/t.toml:68:69: peers[1].public_keys[1]: this key is already pinned for peer \"p\" (line 48); each instance signs with its own key"
+        ]
+    );
+}
+
+#[test]
+fn a_city_hosted_by_a_peer_names_a_known_peer() {
+    assert_eq!(
+        errors(&federated().replace("peer = \"p\"", "peer = \"q\"")),
+        ["dir/t.toml:54:8: cities[2].peer: no peer with id \"q\" (declare it in [[peers]])"]
+    );
+    // Nothing else is asked of it for a peer that is not an id.
+    assert_eq!(
+        errors(&federated().replace("peer = \"p\"", "peer = \"p q\"")),
+        [
+            "dir/t.toml:54:8: cities[2].peer: \"p q\" is not a valid id (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)"
+        ]
+    );
+}
+
+#[test]
+fn a_city_hosted_by_a_peer_has_no_contacts_or_endpoints_here() {
+    let text = federated().replace(
+        "peer = \"p\"\n",
+        "peer = \"p\"\ntimezone = \"Europe/Berlin\"\nlanguages = [\"de\"]\nkind = \"lga\"\nwebhook = { url = \"https://c.example/\", secret_env = \"C\" }\nworking_hours = \"08:00-16:00\"\nholidays = [\"2027-10-03\"]\n  [[cities.contacts]]\n  id = \"c1\"\n  name = \"C One\"\n  role = \"IR\"\n",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:58:11: cities[2].webhook: a city hosted by peer \"p\" has no contacts or endpoints here (its home instance holds them)",
+            "dir/t.toml:59:17: cities[2].working_hours: a city hosted by peer \"p\" has its working time on its home instance, which sends its reminders",
+            "dir/t.toml:60:12: cities[2].holidays: a city hosted by peer \"p\" has its working time on its home instance, which sends its reminders",
+            "dir/t.toml:61:3: cities[2].contacts: a city hosted by peer \"p\" has no contacts or endpoints here (its home instance holds them)",
+            "dir/t.toml:68:8: partnerships[1].kind: a city-city partnership is between two cities, but \"c\" is of kind \"lga\" (use kind = \"city-lga\")",
+        ]
+    );
+    // Its name, country, kind, time zone and languages are what this instance knows of it.
+    let described =
+        federated().replace("peer = \"p\"\n", "peer = \"p\"\ntimezone = \"Europe/Berlin\"\nlanguages = [\"de\"]\n");
+    let config = parse(&described).unwrap();
+    let c = config.city("c").unwrap();
+    assert_eq!((c.timezone, c.languages.as_slice()), (chrono_tz::Europe::Berlin, ["de".to_string()].as_slice()));
+    assert_eq!(c.working, config.bridge.working);
+}
+
+#[test]
+fn a_member_hosted_by_a_peer_has_no_agreed_channel_here() {
+    assert_eq!(
+        errors(&federated().replace("channels = { a = \"email\" }", "channels = { a = \"email\", c = \"email\" }")),
+        [
+            "dir/t.toml:63:27: partnerships[1].channels.c: \"c\" is hosted by peer \"p\": its agreed channel is set on its home instance"
+        ]
+    );
+    // Members hosted here still need theirs.
+    assert_eq!(
+        errors(&federated().replace("channels = { a = \"email\" }", "channels = {}")),
+        [
+            "dir/t.toml:63:12: partnerships[1].channels: no agreed channel for member \"a\" (add a = \"email\", \"matrix\" or \"webhook\")"
+        ]
+    );
+}
+
+#[test]
+fn a_partnership_needs_a_member_hosted_here() {
+    let text = federated().replace(
+        "[[partnerships]]\nid = \"ac\"",
+        "[[cities]]\nid = \"d\"\nname = \"D\"\ncountry = \"DE\"\npeer = \"p\"\n\n[[partnerships]]\nid = \"ac\"",
+    );
+    let text = text.replace("members = [\"a\", \"c\"]", "members = [\"c\", \"d\"]").replace("{ a = \"email\" }", "{}");
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:65:11: partnerships[1].members: every member is hosted by a peer: at least one member must be hosted here (a partnership spanning instances is declared on each instance that hosts a member)"
+        ]
+    );
+}
+
+#[test]
+fn a_member_hosted_by_a_peer_has_no_matrix_room_here() {
+    let text = federated()
+        .replace("channels = { a = \"email\" }", "channels = { a = \"email\" }\nmatrix_rooms = { c = \"!r:x\" }");
+    assert_eq!(
+        errors(&text),
+        [
+            "dir/t.toml:64:18: partnerships[1].matrix_rooms.c: \"c\" is hosted by peer \"p\", so it has no Matrix room here"
+        ]
+    );
+}
+
+#[test]
+fn deliverables_and_kpis_may_name_a_member_hosted_by_a_peer() {
+    let text = federated()
+        + "  [[partnerships.deliverables]]\n  title = \"Academy plan\"\n  owner = \"c\"\n  due = 2027-03-01\n"
+        + "  [[partnerships.kpis]]\n  measure = \"messages\"\n  target = 5\n  member = \"c\"\n";
+    let config = parse(&text).unwrap();
+    let partnership = config.partnership("ac").unwrap();
+    assert_eq!(partnership.deliverables[0].owner, "c");
+    assert_eq!(partnership.kpis[0].member.as_deref(), Some("c"));
+    assert_eq!(
+        errors(&text.replace("owner = \"c\"", "owner = \"b\"")),
+        [
+            "dir/t.toml:66:11: partnerships[1].deliverables[0].owner: the owner must be a member of this partnership; \"b\" is not"
+        ]
+    );
 }

@@ -1,4 +1,5 @@
-//! `[[cities]]`, their `webhook`, working time and `[[cities.contacts]]`.
+//! `[[cities]]`, their `webhook`, working time and `[[cities.contacts]]`; or, for a city hosted
+//! by a peer instance (`peer`), none of these.
 
 use crate::diag::Diag;
 use crate::formats::{check_country, check_email, check_http_url, check_id, check_matrix_user, check_topic};
@@ -14,12 +15,32 @@ pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -
     let timezone = t.opt_parsed(diag, "timezone", super::bridge::parse_timezone);
     let languages = t.opt_str_list(diag, "languages").unwrap_or_default();
     check_languages(diag, &t.child("languages"), &languages);
+    let peer_path = t.child("peer");
+    let peer = t.opt_parsed(diag, "peer", |s| check_id(s).map(|()| s.to_string()));
+    let webhook_path = t.child("webhook");
     let webhook = t.opt_table(diag, "webhook").and_then(|w| webhook(diag, w));
     let working = super::working::working_time(diag, &mut t, &bridge.working, true);
     let contacts_path = t.child("contacts");
     let contacts: Vec<Contact> =
         t.table_array(diag, "contacts").into_iter().map(|c| contact(diag, c, &languages)).collect();
-    if contacts.is_empty() && !diag.has_error(&contacts_path) {
+    if let Some(peer) = &peer {
+        // Hosted elsewhere: its home instance holds its contacts, endpoints and working time.
+        let here = format!("a city hosted by peer {peer:?} has no contacts or endpoints here");
+        for at in [&contacts_path, &webhook_path] {
+            if diag.is_present(at) {
+                diag.value_error(at, format!("{here} (its home instance holds them)"));
+            }
+        }
+        for key in super::working::KEYS {
+            let at = t.child(key);
+            if diag.is_present(&at) && !diag.has_error_within(&at) {
+                diag.value_error(
+                    &at,
+                    format!("a city hosted by peer {peer:?} has its working time on its home instance, which sends its reminders"),
+                );
+            }
+        }
+    } else if contacts.is_empty() && !diag.has_error(&contacts_path) && !diag.is_present(&peer_path) {
         let at = if diag.is_present(&contacts_path) { contacts_path.as_str() } else { t.path() };
         diag.value_error(at, "a city needs at least one nodal contact ([[cities.contacts]])");
     }
@@ -33,7 +54,8 @@ pub(super) fn city(diag: &mut Diag<'_>, mut t: Table<'_, '_>, bridge: &Bridge) -
         languages,
         webhook,
         contacts,
-        working,
+        working: if peer.is_some() { bridge.working.clone() } else { working },
+        peer,
     }
 }
 

@@ -1,6 +1,6 @@
 //! From text to a typed [`Config`]: TOML syntax, then section by section (`[bridge]`,
-//! `[connectors.*]`, each `[[cities]]` and contact, each `[[partnerships]]` and deliverable,
-//! each `[[admins]]`),
+//! `[federation]` and each `[[peers]]`, `[connectors.*]`, each `[[cities]]` and contact, each
+//! `[[partnerships]]` and deliverable, each `[[admins]]`),
 //! each value checked for type and shape where it stands. A broken section is reported and
 //! replaced by defaults so that the following sections and the semantic checks still run.
 
@@ -8,6 +8,7 @@ mod admins;
 mod bridge;
 mod cities;
 mod connectors;
+mod federation;
 mod partnerships;
 mod working;
 
@@ -29,6 +30,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut root = Table::root(&mut diag, &document);
 
     let bridge = bridge::bridge(&mut diag, &mut root);
+    let federation = federation::federation(&mut diag, &mut root);
+    let peers = federation::peers(&mut diag, &mut root);
     let connectors = connectors::connectors(&mut diag, &mut root, &bridge);
     let cities = root
         .table_array(&mut diag, "cities")
@@ -44,7 +47,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let admins = admins::admins(&mut diag, admin_tables, &bridge, &cities);
     root.finish(&mut diag);
 
-    let config = Config { path: path.to_path_buf(), bridge, connectors, cities, partnerships, admins };
+    let config =
+        Config { path: path.to_path_buf(), bridge, federation, peers, connectors, cities, partnerships, admins };
     crate::validate::validate(&config, &mut diag);
     diag.finish()?;
     Ok(config)

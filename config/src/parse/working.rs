@@ -9,6 +9,9 @@ use crate::location::join_index;
 use crate::model::{Weekdays, WorkingHours, WorkingTime};
 use crate::reader::Table;
 
+/// The keys of a city's working time.
+pub(super) const KEYS: [&str; 3] = ["working_hours", "working_days", "holidays"];
+
 /// The working time of a table: its `working_hours` and `working_days`, each else `defaults`'s,
 /// and, when `holidays` is true, its `holidays`.
 pub(super) fn working_time(
