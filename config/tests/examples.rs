@@ -225,10 +225,21 @@ fn the_contract_copy_reads_federation() {
 #[test]
 fn the_full_example_reads_every_field() {
     let config = Config::load(Path::new("full-example.toml")).unwrap();
-    assert_eq!(config.summary(), "4 cities, 4 contacts, 3 partnerships; connectors: email, matrix, webhook");
+    assert_eq!(
+        config.summary(),
+        "5 cities, 4 contacts, 4 partnerships; connectors: email, matrix, webhook; peers: uk-lga (1 city)"
+    );
     let bridge = &config.bridge;
     assert_eq!(bridge.listen.to_string(), "127.0.0.1:8480");
     assert_eq!(bridge.instance.as_deref(), Some("brlc"));
+    assert_eq!(config.federation.as_ref().unwrap().key_file, Path::new("keys/brlc.key"));
+    let peer = config.peer("uk-lga").unwrap();
+    assert_eq!(peer.public_keys.len(), 1);
+    let manchester = config.city("manchester").unwrap();
+    assert_eq!((manchester.peer.as_deref(), manchester.timezone), (Some("uk-lga"), chrono_tz::Europe::London));
+    assert_eq!(manchester.working, config.bridge.working, "its home instance owns its working time");
+    let spanning = config.partnership("hangzhou-manchester").unwrap();
+    assert_eq!(spanning.channels.keys().collect::<Vec<_>>(), ["hangzhou"]);
     assert_eq!(bridge.commit, CommitMode::Group);
     assert_eq!(bridge.default_timezone, chrono_tz::UTC);
     let email = config.connectors.email.as_ref().unwrap();
@@ -291,8 +302,9 @@ fn the_full_example_reads_every_field() {
     // Secrets are env vars here, and (surely) unset: each error points at its key.
     let errors = config.check_secrets().unwrap_err();
     let lines: Vec<String> = errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.path)).collect();
-    assert!(lines.contains(&"14:1 bridge.admin_token_env".to_string()), "{lines:?}");
-    assert!(lines.contains(&"37:1 admins[0].token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"15:1 bridge.admin_token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"38:1 admins[0].token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"50:1 federation.key_file".to_string()), "{lines:?}");
     assert!(
         errors
             .to_string()
