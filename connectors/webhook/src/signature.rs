@@ -4,6 +4,11 @@
 //! keyed with the base64-decoded part of a `whsec_…` secret, and `webhook-signature` carries
 //! one or more space-separated `v1,<base64>` entries (several while keys rotate). Verification
 //! compares in constant time and refuses timestamps more than the tolerance away from now.
+//!
+//! The asymmetric scheme, `v1a` (ed25519, `whsk_` secret and `whpk_` public keys), is in
+//! [`asymmetric`], with the same timestamp check and [`VerifyError`].
+
+pub mod asymmetric;
 
 use std::fmt;
 use std::time::Duration;
@@ -91,11 +96,7 @@ fn matches<const N: usize>(
     now: i64,
     tolerance: Duration,
 ) -> Result<[bool; N], VerifyError> {
-    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
-    // In i128: any i64 timestamp, however absurd, is merely stale.
-    if (i128::from(now) - i128::from(ts)).unsigned_abs() > u128::from(tolerance.as_secs()) {
-        return Err(VerifyError::Stale { timestamp: ts, now });
-    }
+    let ts = fresh_timestamp(timestamp, now, tolerance)?;
     let expected = keys.map(|k| k.mac(id, ts, body));
     let mut matched = [Choice::from(0); N];
     let mut any = false;
@@ -112,6 +113,18 @@ fn matches<const N: usize>(
         }
     }
     if any { Ok(matched.map(bool::from)) } else { Err(VerifyError::NoSignature) }
+}
+
+/// The `webhook-timestamp` header as Unix seconds, when it is at most `tolerance` away from
+/// `now` (the receiver's clock, Unix seconds) either way: both schemes check it before any
+/// signature. A refusal for staleness carries `now`, so the sender can see the skew.
+fn fresh_timestamp(timestamp: &str, now: i64, tolerance: Duration) -> Result<i64, VerifyError> {
+    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::BadTimestamp)?;
+    // In i128: any i64 timestamp, however absurd, is merely stale.
+    if (i128::from(now) - i128::from(ts)).unsigned_abs() > u128::from(tolerance.as_secs()) {
+        return Err(VerifyError::Stale { timestamp: ts, now });
+    }
+    Ok(ts)
 }
 
 /// A city's keys: its current secret and, while it is being rotated out, the previous one.
@@ -189,6 +202,10 @@ pub enum VerifyError {
     Stale { timestamp: i64, now: i64 },
     #[error("`webhook-signature` has no `v1,` signature")]
     NoSignature,
+    /// The asymmetric scheme's counterpart of `NoSignature`: no `v1a,` entry (a `v1` HMAC
+    /// signature does not count).
+    #[error("`webhook-signature` has no `v1a,` signature")]
+    NoAsymmetricSignature,
     #[error("no signature in `webhook-signature` matches")]
     Mismatch,
 }
