@@ -9,7 +9,7 @@
 //! - [`config`]: the connector's own settings (city URLs and secrets, limits), filled by the daemon.
 //! - [`signature`]: Standard Webhooks signing and verification: `v1` (HMAC, a city's `whsec_`
 //!   secret) here, `v1a` (ed25519, `whsk_` / `whpk_` keys, for federation) in
-//!   [`signature::asymmetric`].
+//!   [`signature::asymmetric`], and the `whsk_` key file in [`signature::key_file`].
 //! - [`wire`]: the inbound and outbound JSON shapes.
 //! - [`convert`]: wire JSON ↔ envelope / delivery.
 //! - [`intake`]: what the route does with the untrusted bytes (no HTTP): the answer to a bad

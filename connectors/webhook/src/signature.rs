@@ -6,9 +6,11 @@
 //! compares in constant time and refuses timestamps more than the tolerance away from now.
 //!
 //! The asymmetric scheme, `v1a` (ed25519, `whsk_` secret and `whpk_` public keys), is in
-//! [`asymmetric`], with the same timestamp check and [`VerifyError`].
+//! [`asymmetric`], with the same timestamp check and [`VerifyError`]; [`key_file`] makes and
+//! reads the file an instance keeps its `whsk_` key in.
 
 pub mod asymmetric;
+pub mod key_file;
 
 use std::fmt;
 use std::time::Duration;

@@ -83,6 +83,11 @@ impl SecretKey {
         Ok(Self(SigningKey::from_bytes(&seed)))
     }
 
+    /// The text form, `whsk_…`: for the key file only.
+    pub(crate) fn to_text(&self) -> String {
+        format!("{SECRET_PREFIX}{}", STANDARD.encode(self.0.as_bytes()))
+    }
+
     /// The public key a peer pins to verify this key's signatures.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())
@@ -271,6 +276,8 @@ mod tests {
         assert_eq!(sk.sign(OWN_ID_2, OWN_TS_2, OWN_BODY_2.as_bytes()), OWN_SIG_2);
         let ts2 = OWN_TS_2.to_string();
         assert_eq!(pk.verify(OWN_ID_2, &ts2, OWN_SIG_2, OWN_BODY_2.as_bytes(), OWN_TS_2 - 299, TOL), Ok(()));
+        // The key text survives a round trip.
+        assert_eq!(SecretKey::parse(&sk.to_text()).unwrap().to_text(), OWN_SECRET);
     }
 
     #[test]
