@@ -30,19 +30,15 @@ pub enum KeyFileError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error("{}: not a key file: {reason}", path.display())]
     Malformed { path: PathBuf, reason: String },
-    #[error("{} {}: {source}", action, path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// The I/O error is in the message (not a `source`), so it is said once however it is shown.
+    #[error("{} {}: {cause}", action, path.display())]
+    Io { action: &'static str, path: PathBuf, cause: io::Error },
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> KeyFileError + 'a {
-    move |source| KeyFileError::Io { action, path: path.to_path_buf(), source }
+    move |cause| KeyFileError::Io { action, path: path.to_path_buf(), cause }
 }
 
 /// Make a new key from the operating system's random number generator, write it to `path` (see
