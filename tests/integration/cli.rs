@@ -1,4 +1,5 @@
-//! The command line around the daemon: check-config, tag-language, conversations, SIGTERM.
+//! The command line around the daemon: check-config, tag-language, conversations, SIGTERM, peer
+//! keygen.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -302,4 +303,71 @@ fn directory_json_from_the_config_alone() {
     let (code, _, stderr) = run(&["--at", "tomorrow"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("RFC 3339"), "{stderr}");
+}
+
+/// `peer keygen`: the secret key in a new 0600 file even under a permissive umask, the public
+/// key alone on stdout, and it verifies what the file's key signs; a second run is refused
+/// without `--force` and leaves the key as it was; `--force` replaces it.
+#[test]
+fn peer_keygen_writes_a_private_key_and_prints_its_public_key() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    use c2c_webhook::signature::asymmetric::{self, PublicKey};
+    use c2c_webhook::signature::key_file;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("brlc.key");
+    let keygen = |extra: &[&str]| {
+        Command::new("sh")
+            .args(["-c", "umask 000; out=\"$1\"; shift; exec \"$0\" peer keygen --out \"$out\" \"$@\""])
+            .arg(crate::bin())
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    let out = keygen(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let public = PublicKey::parse(&stdout).unwrap();
+    assert!(stdout.starts_with("whpk_"), "{stdout}");
+    assert!(stderr.contains(&path.display().to_string()) && stderr.contains("0600"), "{stderr}");
+    let secret_text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !stderr.contains(secret_text.trim()) && !stdout.contains(secret_text.trim()),
+        "the secret is never printed"
+    );
+
+    // The printed key verifies a signature by the file's key.
+    let secret = key_file::read(&path).unwrap();
+    let body = br#"{"v":1,"destination":"uk-lga"}"#;
+    let header = secret.sign("01JC2CKEYGEN", 1_767_225_600, body);
+    let verified =
+        asymmetric::verify(&[public], "01JC2CKEYGEN", "1767225600", &header, body, 1_767_225_600, Duration::ZERO);
+    assert_eq!(verified, Ok(0));
+
+    // Again without --force: refused, the key kept.
+    let again = keygen(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("exists already") && stderr.contains("--force"), "{stderr}");
+    assert!(again.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), secret_text);
+
+    // With --force: a new key, still 0600, and the old public key no longer verifies it.
+    let forced = keygen(&["--force"]);
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    let new_public = PublicKey::parse(&String::from_utf8(forced.stdout).unwrap()).unwrap();
+    assert_ne!(new_public, public);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    let header = key_file::read(&path).unwrap().sign("01JC2CKEYGEN", 1_767_225_600, body);
+    let verify =
+        |key| asymmetric::verify(&[key], "01JC2CKEYGEN", "1767225600", &header, body, 1_767_225_600, Duration::ZERO);
+    assert_eq!(verify(new_public), Ok(0));
+    assert!(verify(public).is_err());
 }

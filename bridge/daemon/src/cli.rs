@@ -1,7 +1,7 @@
 //! The command line: `run`, `check-config`, `directory`, the admin's commands that ask the
 //! running daemon (`status`, `conversations`, `report`, `outbox`, `outbox retry`, `close`,
-//! `deliverable done`, `reload`), `tag-language`, and two helpers for cities integrating by
-//! webhook (`webhook-send`, `webhook-listen`).
+//! `deliverable done`, `reload`), `tag-language`, two helpers for cities integrating by
+//! webhook (`webhook-send`, `webhook-listen`), and `peer keygen` for federation.
 
 use std::path::PathBuf;
 
@@ -139,6 +139,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DeliverableAction,
     },
+    /// Federation with other instances (peers).
+    Peer {
+        #[command(subcommand)]
+        action: PeerAction,
+    },
     /// Tag each line of stdin with a language: prints `code<TAB>confidence<TAB>script` per line.
     TagLanguage {
         /// Restrict detection to the languages this config mentions.
@@ -231,5 +236,21 @@ pub enum DeliverableAction {
         /// The partnership, needed when several have a deliverable with this id.
         #[arg(long)]
         partnership: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeerAction {
+    /// Make this instance's federation key (ed25519): write the secret key (`whsk_...`) to a new
+    /// file of mode 0600, for `[federation] key_file`, and print the public key (`whpk_...`) on
+    /// stdout, for the peers' admins to pin in their `[[peers]] public_keys`.
+    Keygen {
+        /// The file to write (refused if it exists, unless `--force`).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing file. Its key is lost: peers that pinned only its public key
+        /// refuse this instance until they pin the new one.
+        #[arg(long)]
+        force: bool,
     },
 }

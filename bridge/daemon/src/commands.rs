@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::admin_client::{AdminApi, NotRunning};
 use crate::app::{self, BadConfig};
-use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction};
+use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction, PeerAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
 use crate::directory;
@@ -61,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Deliverable { action: DeliverableAction::Done { config, admin, id, partnership } } => {
             runtime().block_on(deliverable_done(&config, admin.as_deref(), &id, partnership.as_deref()))
         }
+        Command::Peer { action: PeerAction::Keygen { out, force } } => peer_keygen(&out, force),
         Command::TagLanguage { config, languages, priors } => tag_language(config.as_deref(), &languages, &priors),
         Command::WebhookSend { config, city, from, partnership, conversation, thread_key, subject, id, url, text } => {
             let post = c2c_webhook::wire::InboundPost {
@@ -376,6 +377,25 @@ fn directory_cmd(path: &Path, query: directory::Query, json: bool, at: Option<&s
     } else {
         write!(out, "{}", directory::render_text(&found, &query))?;
     }
+    Ok(())
+}
+
+/// `peer keygen`: the public key on stdout (alone, for scripts), where the secret went on stderr.
+fn peer_keygen(out: &Path, force: bool) -> anyhow::Result<()> {
+    use c2c_webhook::signature::key_file::{self, KeyFileError};
+    let public = key_file::generate(out, force).map_err(|e| match e {
+        KeyFileError::Exists(_) => anyhow::anyhow!(
+            "{e}: --force replaces it, and its key is lost (peers that pinned its public key would refuse \
+             this instance until they pin the new one)"
+        ),
+        e => e.into(),
+    })?;
+    println!("{public}");
+    eprintln!(
+        "c2c-bridge: the secret key is in {} (mode 0600; name it in [federation] key_file); the public key \
+         above is for the peers' [[peers]] public_keys",
+        out.display()
+    );
     Ok(())
 }
 
