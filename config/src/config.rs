@@ -75,7 +75,7 @@ impl Config {
     /// checked here). Errors are located at the `*_env` / `*_file` key, in file order.
     pub fn check_secrets(&self) -> Result<(), ConfigErrors> {
         let mut errors: Vec<ConfigError> = self.secret_refs().into_iter().filter_map(|r| r.resolve().err()).collect();
-        errors.extend(self.federation.as_ref().and_then(|f| f.check_key_file().err()));
+        errors.extend(self.federation.iter().flat_map(|f| f.check_key_files()));
         errors.sort_by_key(|e| (e.line, e.column));
         if errors.is_empty() { Ok(()) } else { Err(ConfigErrors(errors)) }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use c2c_core::Channel;
@@ -370,26 +370,36 @@ pub struct Federation {
     pub key_file: PathBuf,
     /// Where the `key_file` key is, for errors.
     pub key_file_at: Location,
+    /// The key this instance signed with before (`previous_key_file`), while its peers move to
+    /// the new one: requests are signed with both, and `GET /peer/v1/keys` lists both.
+    pub previous_key_file: Option<(PathBuf, Location)>,
 }
 
 impl Federation {
-    /// Checks that the key file can be opened and is not empty (without reading the key).
-    /// Errors are located at the `key_file` key and never contain the key.
-    pub fn check_key_file(&self) -> Result<(), ConfigError> {
+    /// Checks that each key file (`key_file`, `previous_key_file`) can be opened and is not
+    /// empty (without reading the key). Errors are located at their key and never contain the key.
+    pub fn check_key_files(&self) -> Vec<ConfigError> {
+        let previous = self.previous_key_file.iter().map(|(path, at)| self.check_one(path, at));
+        std::iter::once(self.check_one(&self.key_file, &self.key_file_at))
+            .chain(previous)
+            .filter_map(Result::err)
+            .collect()
+    }
+
+    fn check_one(&self, path: &Path, at: &Location) -> Result<(), ConfigError> {
         use std::io::Read;
-        let path = &self.key_file;
         let cannot = |e: std::io::Error| {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 format!(" (make one with `c2c-bridge peer keygen --out {}`)", path.display())
             } else {
                 String::new()
             };
-            self.key_file_at.error(format!("cannot read key file {}: {e}{hint}", path.display()))
+            at.error(format!("cannot read key file {}: {e}{hint}", path.display()))
         };
         let mut first = [0u8; 1];
         let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut first)).map_err(cannot)?;
         if read == 0 {
-            return Err(self.key_file_at.error(format!("key file {} is empty", path.display())));
+            return Err(at.error(format!("key file {} is empty", path.display())));
         }
         Ok(())
     }

@@ -932,6 +932,29 @@ fn the_federation_key_file_is_checked_with_the_secrets() {
 }
 
 #[test]
+fn a_previous_federation_key_is_another_file_checked_like_the_current_one() {
+    let previous = |file: &str| {
+        federated().replace(
+            "key_file = \"keys/here.key\"\n",
+            &format!("key_file = \"keys/here.key\"\nprevious_key_file = \"{file}\"\n"),
+        )
+    };
+    let config = parse(&previous("keys/here-2026.key")).unwrap();
+    let f = config.federation.as_ref().unwrap();
+    assert_eq!(f.previous_key_file.as_ref().unwrap().0, std::path::Path::new("dir/keys/here-2026.key"));
+    assert_eq!(
+        errors(&previous("keys/../keys/here.key").replace("keys/../keys/here.key", "keys/here.key")),
+        [
+            "dir/t.toml:44:21: federation.previous_key_file: the previous key is the current `key_file`: name the key signed with before"
+        ]
+    );
+    let missing = config.check_secrets().unwrap_err();
+    let texts: Vec<String> = missing.iter().map(|e| e.to_string()).collect();
+    assert!(texts.iter().any(|t| t.contains("federation.key_file: cannot read key file")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("federation.previous_key_file: cannot read key file")), "{texts:?}");
+}
+
+#[test]
 fn peer_ids_and_urls_are_unique_and_not_this_instance() {
     let text = federated()
         + &format!(

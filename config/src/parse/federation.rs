@@ -15,8 +15,18 @@ pub(super) fn federation(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Optio
     let key_file = t.req_parsed(diag, "key_file", |s| {
         if s.trim().is_empty() { Err("must name a file".to_string()) } else { Ok(s.to_string()) }
     });
+    let previous_path = t.child("previous_key_file");
+    let previous = t.opt_parsed(diag, "previous_key_file", |s| {
+        if s.trim().is_empty() { Err("must name a file".to_string()) } else { Ok(s.to_string()) }
+    });
     t.finish(diag);
-    Some(Federation { key_file: diag.resolve(&key_file?), key_file_at: diag.key_at(&path) })
+    let previous_key_file = previous.map(|p| (diag.resolve(&p), diag.key_at(&previous_path)));
+    if let Some((previous, _)) = &previous_key_file
+        && key_file.as_ref().is_some_and(|k| diag.resolve(k) == *previous)
+    {
+        diag.value_error(&previous_path, "the previous key is the current `key_file`: name the key signed with before");
+    }
+    Some(Federation { key_file: diag.resolve(&key_file?), key_file_at: diag.key_at(&path), previous_key_file })
 }
 
 /// Every `[[peers]]` entry, in file order; one with problems is reported and kept with what
