@@ -371,3 +371,60 @@ fn peer_keygen_writes_a_private_key_and_prints_its_public_key() {
     assert_eq!(verify(new_public), Ok(0));
     assert!(verify(public).is_err());
 }
+
+/// The example with `[federation]` keys made by `peer keygen`: the daemon serves its version
+/// and both public keys, as a peer's admin pins them; `check-config --env` and the daemon
+/// refuse a key file others may read, at its key, without printing the key.
+#[tokio::test]
+async fn federation_keys_are_served_and_a_readable_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+
+    use c2c_test_support::daemon::Daemon;
+
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("demo-secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    for f in std::fs::read_dir(repo().join("config/demo-secrets")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, secrets.join(f.file_name().unwrap())).unwrap();
+    }
+    let keygen = |name: &str| {
+        let out =
+            Command::new(crate::bin()).args(["peer", "keygen", "--out"]).arg(dir.path().join(name)).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (current, previous) = (keygen("brlc.key"), keygen("brlc-old.key"));
+    let listen = format!("127.0.0.1:{}", c2c_test_support::free_port());
+    let config = std::fs::read_to_string(repo().join("config/example.toml"))
+        .unwrap()
+        .replace("listen = \"127.0.0.1:8480\"", &format!("listen = \"{listen}\"\ninstance = \"brlc\""))
+        + "\n[federation]\nkey_file = \"brlc.key\"\nprevious_key_file = \"brlc-old.key\"\n";
+    let config_path = dir.path().join("fed.toml");
+    std::fs::write(&config_path, config).unwrap();
+
+    let check = Command::new(crate::bin()).args(["check-config", "--env", "--config"]).arg(&config_path).output();
+    let check = check.unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let mut daemon = Daemon::start(crate::bin(), &config_path, &listen, Vec::new(), &dir.path().join("log")).await;
+    let (status, body) = daemon.get("/peer/v1/keys", None).await;
+    assert_eq!(status, 200, "{body}");
+    let keys: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(keys, serde_json::json!({"instance": "brlc", "current": current, "previous": previous}));
+    let (status, body) = daemon.get("/peer/v1/version", None).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"instance":"brlc","versions":[1]}"#));
+    assert!(daemon.terminate().await.success());
+
+    // A key file the group may read: refused by check-config --env and at start, at its key.
+    let key_path = dir.path().join("brlc.key");
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let secret = std::fs::read_to_string(&key_path).unwrap();
+    for args in [vec!["check-config", "--env", "--config"], vec!["run", "--config"]] {
+        let out = Command::new(crate::bin()).args(&args).arg(&config_path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("federation.key_file") && stderr.contains("chmod 600"), "{args:?}: {stderr}");
+        assert!(!stderr.contains(secret.trim()), "the key is never printed");
+    }
+}

@@ -68,7 +68,32 @@ pub async fn build(
         let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
         connectors.insert(Channel::Email, Arc::new(connector));
     }
+    let routes = match peer_identity(config, instance).map_err(BadConfig)? {
+        Some(identity) => routes.merge(c2c_peer::routes::routes(Arc::new(identity))),
+        None => routes,
+    };
     Ok(Built { connectors, routes, cities, matrix })
+}
+
+/// This instance's federation keys, read from `[federation] key_file` (and
+/// `previous_key_file`): each must be a `whsk_` key in a file only this user may read.
+/// `None` without `[federation]`.
+pub fn peer_identity(config: &Config, instance: &str) -> Result<Option<c2c_peer::Identity>, ConfigErrors> {
+    use c2c_webhook::signature::key_file;
+    let Some(f) = &config.federation else {
+        return Ok(None);
+    };
+    let read = |path: &Path, at: &c2c_config::Location| key_file::read(path).map_err(|e| at.error(e.to_string()));
+    let current = read(&f.key_file, &f.key_file_at);
+    let previous = f.previous_key_file.as_ref().map(|(path, at)| read(path, at)).transpose();
+    match (current, previous) {
+        (Ok(current), Ok(previous)) => Ok(Some(c2c_peer::Identity {
+            instance: instance.to_string(),
+            current: current.public_key(),
+            previous: previous.map(|k| k.public_key()),
+        })),
+        (current, previous) => Err(ConfigErrors(current.err().into_iter().chain(previous.err()).collect())),
+    }
 }
 
 /// The webhook cities of `config`, with their secrets read; every secret that cannot be read

@@ -128,6 +128,11 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
         eprintln!("{errors}");
         return ExitCode::from(2);
     }
+    // The federation keys as the daemon reads them: a `whsk_` key, in a file only its user reads.
+    if env && let Err(errors) = crate::channels::peer_identity(&config, "-") {
+        eprintln!("{errors}");
+        return ExitCode::from(2);
+    }
     if let Some(problem) = config.connectors.email.as_ref().and_then(|e| e.sender_auth_problem()) {
         eprintln!("{}: {problem}", path.display());
         return ExitCode::from(2);

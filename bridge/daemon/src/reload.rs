@@ -105,6 +105,10 @@ impl Reloadable {
         if !restart_needed.is_empty() {
             tracing::warn!(keys = %restart_needed.join(", "), "these [bridge] changes take effect at the next restart");
         }
+        if old.federation != new.federation || old.peers != new.peers {
+            tracing::warn!("changes under [federation] and [[peers]] take effect at the next restart");
+            restart_needed.push("federation");
+        }
         if old.connectors != new.connectors {
             tracing::warn!("changes under [connectors] take effect at the next restart");
             restart_needed.push("connectors");
