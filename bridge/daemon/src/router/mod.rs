@@ -222,13 +222,14 @@ impl Inbox for Router {
         let channel = replica.envelope.origin.channel;
         self.metrics.received(channel);
         // Its HTML is sanitised again: off the async workers, as for a post.
+        let config = self.config.get();
         let prepared = if replica.envelope.html.is_some() {
-            tokio::task::spawn_blocking(move || prepare::prepare_replica(replica)).await.unwrap_or_else(|e| {
+            tokio::task::spawn_blocking(move || prepare::prepare_replica(&config, replica)).await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "preparing a replica failed (a bug)");
                 Err(Refusal::new(RefusalReason::Unavailable, "the bridge could not read the message; retry later"))
             })
         } else {
-            prepare::prepare_replica(replica)
+            prepare::prepare_replica(&config, replica)
         };
         self.commit_prepared(channel, prepared).await
     }

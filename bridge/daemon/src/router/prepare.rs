@@ -51,10 +51,23 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
 }
 
 /// Check a replica as a post is checked, except who wrote it and its language: its home
-/// instance decided those (which cities it may speak for is the committer's check). Its HTML
-/// is sanitised again: what another instance sends is input like any other.
-pub fn prepare_replica(replica: Replica) -> Result<Prepared, Refusal> {
+/// instance decided those. An instance speaks only for the cities our config says it hosts
+/// (`peer = "..."`): a replica by an author of any other city is refused before anything else.
+/// Its HTML is sanitised again: what another instance sends is input like any other.
+pub fn prepare_replica(config: &Config, replica: Replica) -> Result<Prepared, Refusal> {
     let Replica { envelope, origin_instance, message, conversation, conversation_owner, author, language } = replica;
+    match config.city(&author.city) {
+        None => {
+            return Err(Refusal::new(RefusalReason::UnknownCity, format!("no city `{}` here", author.city)));
+        }
+        Some(city) if city.peer.as_deref() != Some(origin_instance.as_str()) => {
+            return Err(Refusal::new(
+                RefusalReason::OtherCity,
+                format!("`{}` is not hosted by instance {origin_instance}", author.city),
+            ));
+        }
+        Some(_) => {}
+    }
     if let Some(detail) = &envelope.oversized {
         return Err(Refusal::new(RefusalReason::TooLarge, detail.clone()));
     }
