@@ -319,13 +319,34 @@ def _fetch_raw(imap, uid: int) -> tuple[list[str], bytes]:
     return flags, raw
 
 
+# A read-only fetch whose connection breaks (the server closing it mid-handshake or mid-IDLE,
+# as Dovecot may on a loaded machine) is made again on a new connection, as a mail client
+# reconnects: at most this many connections per fetch, within the fetch's own wait.
+FETCH_CONNECTIONS = 4
+
+
 def fetch_messages(host, port, *, user, password, security="plain", cafile=None, mailbox="INBOX",
                    since_uid=0, wait=None, count=1) -> list[dict]:
     """Messages in MAILBOX with UID > since_uid, parsed (see parse_message), oldest first.
 
     With wait=SECONDS: wait (IMAP IDLE) until at least `count` such messages exist; if the time
-    runs out, raise WaitTimeout whose .result is the list there is.
+    runs out, raise WaitTimeout whose .result is the list there is. A connection that breaks is
+    opened again (FETCH_CONNECTIONS in all), with what is left of the wait.
     """
+    deadline = time.monotonic() + (wait or 0)
+    for attempt in range(1, FETCH_CONNECTIONS + 1):
+        try:
+            return _fetch_once(host, port, user=user, password=password, security=security, cafile=cafile,
+                               mailbox=mailbox, since_uid=since_uid, count=count,
+                               wait=None if wait is None else max(0.0, deadline - time.monotonic()))
+        except (imaplib.IMAP4.abort, OSError) as e:
+            if attempt == FETCH_CONNECTIONS:
+                raise
+            print(f"officer.py: fetch connection {attempt} broke ({e}); connecting again", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _fetch_once(host, port, *, user, password, security, cafile, mailbox, since_uid, wait, count) -> list[dict]:
     imap = imap_connect(host, port, security, cafile, user, password,
                         timeout=(wait or 0) + 30)
     try:
