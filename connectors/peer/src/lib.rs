@@ -3,10 +3,12 @@
 //!
 //! So far this crate holds the wire format: [`wire::PeerEnvelope`], version 1, the message one
 //! instance sends another, and how it becomes a [`c2c_core::Replica`] the receiving router
-//! commits under the origin's ids; and the unsigned routes ([`routes`]: `GET /peer/v1/version`,
-//! `GET /peer/v1/keys`). The connector itself (signed requests to `POST /peer/v1/inbox`, the
-//! trust rules, the directory exchange) is not built yet.
+//! commits under the origin's ids; a request's signing and checking ([`inbox`]: `v1a`
+//! signatures under pinned keys, the destination, the timestamp); and the unsigned routes
+//! ([`routes`]: `GET /peer/v1/version`, `GET /peer/v1/keys`). The connector itself (sending
+//! from the outbox, the `POST /peer/v1/inbox` route, the directory exchange) is not built yet.
 
+pub mod inbox;
 pub mod routes;
 pub mod wire;
 
