@@ -20,6 +20,8 @@ pub struct ChannelSpec {
     /// it is refused (`other_city`). A Matrix portal room does not: officers of the
     /// partnership's other members may be in it (invited by a colleague).
     pub endpoint_binds_city: bool,
+    /// Whether a city may agree on it in a partnership's `channels` (a peer is not agreed on).
+    pub agreed: bool,
 }
 
 /// Where a member's posts go on a channel.
@@ -67,6 +69,8 @@ pub enum Sender {
     ContactId,
     /// By its address on the channel (the endpoints' or the invitees' [`ContactKey`]).
     Address,
+    /// Never here: its posts come as replicas, their authors named by their home instance.
+    HomeInstance,
 }
 
 const EMAIL: ContactKey = ContactKey {
@@ -83,24 +87,35 @@ const MATRIX: ContactKey = ContactKey {
 };
 
 /// Every channel's row, in [`Channel::ALL`]'s order.
-pub static SPECS: [ChannelSpec; 3] = [
+pub static SPECS: [ChannelSpec; 4] = [
     ChannelSpec {
         channel: Channel::Email,
         endpoints: Endpoints::PerContact(EMAIL),
         sender: Sender::Address,
         endpoint_binds_city: true,
+        agreed: true,
     },
     ChannelSpec {
         channel: Channel::Matrix,
         endpoints: Endpoints::PerMember { rooms: "matrix_rooms", invite: MATRIX },
         sender: Sender::Address,
         endpoint_binds_city: false,
+        agreed: true,
     },
     ChannelSpec {
         channel: Channel::Webhook,
         endpoints: Endpoints::PerCity { key: "webhook", example: "{ url = ..., secret_env = ... }" },
         sender: Sender::ContactId,
         endpoint_binds_city: true,
+        agreed: true,
+    },
+    // The instance hosting a city (`peer = "..."`).
+    ChannelSpec {
+        channel: Channel::Peer,
+        endpoints: Endpoints::PerCity { key: "peer", example: "\"PEER_ID\"" },
+        sender: Sender::HomeInstance,
+        endpoint_binds_city: true,
+        agreed: false,
     },
 ];
 
@@ -135,6 +150,7 @@ impl City {
     pub fn has_endpoint(&self, key: &str) -> bool {
         match key {
             "webhook" => self.webhook.is_some(),
+            "peer" => self.peer.is_some(),
             _ => false,
         }
     }
@@ -158,7 +174,7 @@ impl Connectors {
         match channel {
             Channel::Email => self.email.as_ref().map(|e| e.address.as_str()),
             Channel::Matrix => self.matrix.as_ref().map(|m| m.user.as_str()),
-            Channel::Webhook => None,
+            Channel::Webhook | Channel::Peer => None,
         }
     }
 }
@@ -175,7 +191,7 @@ impl Config {
         match (&spec.sender, spec.contact_key()) {
             (Sender::ContactId, _) => self.contact(sender),
             (Sender::Address, Some(key)) => self.contact_by_endpoint(key, sender),
-            (Sender::Address, None) => None,
+            (Sender::Address, None) | (Sender::HomeInstance, _) => None,
         }
     }
 }

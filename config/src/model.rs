@@ -141,6 +141,8 @@ impl Connectors {
             Channel::Email => self.email.is_some(),
             Channel::Matrix => self.matrix.is_some(),
             Channel::Webhook => self.webhook.is_some(),
+            // Federation is `[federation]`, not a `[connectors.*]` section.
+            Channel::Peer => false,
         }
     }
 

@@ -495,7 +495,7 @@ fn deliverable_ids(partnership: &Partnership, path: &str, diag: &mut Diag<'_>) {
 
 /// `"email", "matrix" or "webhook"`: every channel, as a config value.
 fn channel_words() -> String {
-    let quoted: Vec<String> = Channel::ALL.iter().map(|c| format!("\"{c}\"")).collect();
+    let quoted: Vec<String> = SPECS.iter().filter(|s| s.agreed).map(|s| format!("\"{}\"", s.channel)).collect();
     match quoted.split_last() {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

@@ -179,6 +179,17 @@ fn values_quoted_in_problems_cannot_break_the_line_or_drive_the_terminal() {
 }
 
 #[test]
+fn a_city_does_not_agree_on_peer() {
+    let text = BASE.replace(r#"channels = { a = "email""#, r#"channels = { a = "peer""#);
+    assert_eq!(
+        errors(&text),
+        [
+            r#"dir/t.toml:39:18: partnerships[0].channels.a: a city does not agree on "peer": a city hosted by a peer instance (`peer = "..."` on the city) has its agreed channel on its home instance, and none here"#
+        ]
+    );
+}
+
+#[test]
 fn a_webhook_may_name_a_previous_secret_while_rotating() {
     let text = BASE.replace(
         "country = \"FR\"\n",

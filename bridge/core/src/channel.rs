@@ -12,16 +12,21 @@ pub enum Channel {
     Email,
     Matrix,
     Webhook,
+    /// Another instance of the bridge (federation): posts come in as replicas under their
+    /// origin's ids. Not a channel a city agrees on: a city hosted by a peer has its agreed
+    /// channel on its home instance.
+    Peer,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Matrix, Channel::Webhook];
+    pub const ALL: [Channel; 4] = [Channel::Email, Channel::Matrix, Channel::Webhook, Channel::Peer];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Matrix => "matrix",
             Channel::Webhook => "webhook",
+            Channel::Peer => "peer",
         }
     }
 }
@@ -39,7 +44,8 @@ impl FromStr for Channel {
             "email" => Ok(Channel::Email),
             "matrix" => Ok(Channel::Matrix),
             "webhook" => Ok(Channel::Webhook),
-            other => Err(format!("unknown channel `{other}` (expected email, matrix or webhook)")),
+            "peer" => Ok(Channel::Peer),
+            other => Err(format!("unknown channel `{other}` (expected email, matrix, webhook or peer)")),
         }
     }
 }

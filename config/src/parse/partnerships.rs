@@ -42,8 +42,18 @@ pub(super) fn partnership(
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(city, channel)| match channel.parse::<Channel>() {
+            Ok(Channel::Peer) => {
+                diag.value_error(
+                    &join_key(&channels_path, &city),
+                    "a city does not agree on \"peer\": a city hosted by a peer instance (`peer = \"...\"` on the city) has its agreed channel on its home instance, and none here",
+                );
+                None
+            }
             Ok(channel) => Some((city, channel)),
-            Err(message) => {
+            Err(_) => {
+                let agreed: Vec<&str> = crate::SPECS.iter().filter(|s| s.agreed).map(|s| s.channel.as_str()).collect();
+                let (last, rest) = agreed.split_last().expect("some channel is agreed on");
+                let message = format!("unknown channel `{channel}` (expected {} or {last})", rest.join(", "));
                 diag.value_error(&join_key(&channels_path, &city), message);
                 None
             }
