@@ -14,6 +14,7 @@ mod followup;
 mod followup_channels;
 mod interop;
 mod matrix;
+mod peer;
 mod refusals;
 mod report;
 mod retries;

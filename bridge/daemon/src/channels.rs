@@ -59,8 +59,9 @@ pub async fn build(
     });
     let mut matrix = None;
     if let Some(settings) = matrix_settings(config).map_err(|e| BadConfig(e.into()))? {
-        let connector =
-            MatrixConnector::open(settings, inbox).await.map_err(|e| matrix_store_error(config, config_path, e))?;
+        let connector = MatrixConnector::open(settings, inbox.clone())
+            .await
+            .map_err(|e| matrix_store_error(config, config_path, e))?;
         matrix = Some(connector.clone());
         connectors.insert(Channel::Matrix, Arc::new(connector));
     }
@@ -69,10 +70,47 @@ pub async fn build(
         connectors.insert(Channel::Email, Arc::new(connector));
     }
     let routes = match peer_identity(config, instance).map_err(BadConfig)? {
-        Some(identity) => routes.merge(c2c_peer::routes::routes(Arc::new(identity))),
+        Some(identity) => {
+            let inbox = c2c_peer::inbound::InboxState {
+                instance: identity.instance.clone(),
+                pinned: pinned_peers(config).map_err(BadConfig)?,
+                inbox,
+                tolerance: webhook_settings(config).tolerance,
+                max_body_bytes: webhook_settings(config).max_body_bytes,
+            };
+            routes.merge(c2c_peer::routes::routes(Arc::new(identity))).merge(c2c_peer::inbound::routes(inbox))
+        }
         None => routes,
     };
     Ok(Built { connectors, routes, cities, matrix })
+}
+
+/// Each `[[peers]]` entry's pinned public keys, as the peer inbox checks signatures with them.
+pub fn pinned_peers(config: &Config) -> Result<c2c_peer::inbox::Pinned, ConfigErrors> {
+    use c2c_webhook::signature::asymmetric::PublicKey;
+    let mut errors = Vec::new();
+    let mut peers = Vec::new();
+    for p in &config.peers {
+        let keys: Vec<PublicKey> = p
+            .public_keys
+            .iter()
+            .filter_map(|k| match PublicKey::parse(k) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    errors.push(ConfigError {
+                        file: config.path.display().to_string(),
+                        line: 0,
+                        column: 0,
+                        path: format!("peers.{}.public_keys", p.id),
+                        message: format!("{k:?} is not a usable public key: {e}"),
+                    });
+                    None
+                }
+            })
+            .collect();
+        peers.push((p.id.clone(), keys));
+    }
+    if errors.is_empty() { Ok(c2c_peer::inbox::Pinned::new(peers)) } else { Err(ConfigErrors(errors)) }
 }
 
 /// This instance's federation keys, read from `[federation] key_file` (and
