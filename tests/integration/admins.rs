@@ -85,20 +85,15 @@ impl Lga {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
-    /// The failed deliveries `admin` sees, once there are `n`.
-    async fn failed_when(&self, admin: &str, n: usize) -> Vec<Value> {
-        let start = std::time::Instant::now();
-        loop {
-            let (status, list) = self.get(admin, "/api/outbox?status=failed").await;
-            assert_eq!(status, 200, "{list}");
-            let list = list.as_array().unwrap().clone();
-            if list.len() == n {
-                return list;
-            }
-            assert!(start.elapsed() < c2c_test_support::DEADLINE, "failed deliveries stayed {list:?}");
-            // The failure is recorded through the committer a moment after the sink answered.
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+    /// The deliveries failed for good that `admin` sees, which must be `n`. Read once: each
+    /// caller has already seen what settles them (the `delivery_failed` notice, committed
+    /// together with the failure; a retry, answered once its commit is on disk).
+    async fn failed(&self, admin: &str, n: usize) -> Vec<Value> {
+        let (status, list) = self.get(admin, "/api/outbox?status=failed").await;
+        assert_eq!(status, 200, "{list}");
+        let list = list.as_array().unwrap().clone();
+        assert_eq!(list.len(), n, "failed deliveries {list:?}");
+        list
     }
 
     /// A CLI command against the running daemon as `admin`.
@@ -138,7 +133,7 @@ async fn each_city_admin_sees_only_its_own_and_another_s_id_is_not_found() {
     for _ in 0..3 {
         lga.w.sink.next_delivered().await;
     }
-    let failed = lga.failed_when("admin", 1).await;
+    let failed = lga.failed("admin", 1).await;
     let failed_id = failed[0]["id"].as_str().unwrap().to_string();
     assert_eq!((failed[0]["partnership"].as_str(), failed[0]["city"].as_str()), (Some("gifu-hangzhou"), Some("gifu")));
 
@@ -227,7 +222,7 @@ async fn a_failed_delivery_retried_by_an_admin_is_delivered_once_even_across_res
     assert_eq!((refused.city.as_str(), refused.answered), ("hangzhou", 410));
     let notice = lga.w.sink.next_delivered().await;
     assert_eq!((notice.city.as_str(), notice.post.kind.as_str()), ("leeds", "delivery_failed"));
-    let failed = lga.failed_when("hangzhou-admin", 1).await;
+    let failed = lga.failed("hangzhou-admin", 1).await;
     let id = failed[0]["id"].as_str().unwrap().to_string();
 
     // A restart reads the pending deliveries from the store, past the failed one.
@@ -250,7 +245,7 @@ async fn a_failed_delivery_retried_by_an_admin_is_delivered_once_even_across_res
     assert_eq!(delivered.city, "hangzhou");
     assert_eq!(delivered.webhook_id, refused.webhook_id, "the same delivery, under its stable webhook-id");
     assert_eq!(delivered.post.text, "The 2027 budget.");
-    lga.failed_when("ops", 0).await;
+    lga.failed("ops", 0).await;
     let convs = lga.w.conversations_when(|c| c[0]["deliveries"]["delivered"] == 2).await;
     assert_eq!(convs[0]["deliveries"], json!({"delivered": 2}), "the post to Hangzhou and the notice to Leeds");
     lga.w.daemon.settled().await;
