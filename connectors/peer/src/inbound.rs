@@ -14,11 +14,12 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use c2c_core::{Channel, Inbox, Origin, Refusal, RefusalReason, now_ms};
 use c2c_webhook::error::refusal_response;
+use c2c_webhook::inbound::read_signed;
 use serde_json::json;
 
 use crate::inbox::{Pinned, Refused, Signed, check};
@@ -67,25 +68,12 @@ fn refuse(reason: RefusalReason, detail: impl Into<String>) -> Refusing {
 }
 
 async fn accept(state: &InboxState, headers: &HeaderMap, body: Body) -> Result<Response, Refusing> {
-    let limit = state.max_body_bytes;
-    let too_large = || refuse(RefusalReason::TooLarge, format!("the body is larger than {limit} bytes"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
-    let header = |name: &'static str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .ok_or_else(|| refuse(RefusalReason::BadSignature, format!("missing header `{name}`")))
-    };
+    let signed = read_signed(headers, body, state.max_body_bytes).await.map_err(|r| (r, false))?;
     let request = Signed {
-        id: header("webhook-id")?,
-        timestamp: header("webhook-timestamp")?,
-        signature: header("webhook-signature")?,
-        body: body.to_vec(),
+        id: signed.id.to_string(),
+        timestamp: signed.timestamp.to_string(),
+        signature: signed.signature.to_string(),
+        body: signed.body.to_vec(),
     };
     let (envelope, key) = match check(&state.pinned, &state.instance, &request, now_ms() / 1000, state.tolerance) {
         Ok(checked) => checked,

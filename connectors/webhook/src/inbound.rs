@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -60,12 +60,42 @@ async fn handle(
     }
 }
 
+/// A Standard Webhooks request as it arrived: its three headers and its body.
+#[derive(Debug)]
+pub struct SignedRequest<'h> {
+    pub id: &'h str,
+    pub timestamp: &'h str,
+    pub signature: &'h str,
+    pub body: Bytes,
+}
+
+/// Read a signed request: the body within `limit` bytes (`too_large` otherwise, before reading
+/// when Content-Length says so) and the `webhook-id`, `webhook-timestamp` and
+/// `webhook-signature` headers (`bad_signature` when one is missing). Shared by every route
+/// that takes signed posts (cities' webhooks, peers' envelopes).
+pub async fn read_signed(headers: &HeaderMap, body: Body, limit: usize) -> Result<SignedRequest<'_>, Refusal> {
+    let too_large = || Refusal::new(RefusalReason::TooLarge, format!("the body is larger than {limit} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let header = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Refusal::new(RefusalReason::BadSignature, VerifyError::MissingHeader(name).to_string()))
+    };
+    Ok(SignedRequest {
+        id: header("webhook-id")?,
+        timestamp: header("webhook-timestamp")?,
+        signature: header("webhook-signature")?,
+        body,
+    })
+}
+
 /// The refusal and whether the inbox already counted it.
 type Refused = (Refusal, bool);
-
-fn refuse(reason: RefusalReason, detail: impl Into<String>) -> Refused {
-    (Refusal::new(reason, detail), false)
-}
 
 async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: Body) -> Result<AcceptedBody, Refused> {
     let received_at = now_ms();
@@ -75,23 +105,8 @@ async fn accept(state: &InboundState, city_id: &str, headers: &HeaderMap, body: 
     // neither the answer nor its timing tells a stranger which cities exist.
     let city = cities.get(city_id);
 
-    let limit = state.settings.max_body_bytes;
-    let too_large = || refuse(RefusalReason::TooLarge, format!("the body is larger than {limit} bytes"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
-
-    let header = |name: &'static str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| refuse(RefusalReason::BadSignature, VerifyError::MissingHeader(name).to_string()))
-    };
-    let id = header("webhook-id")?;
-    let timestamp = header("webhook-timestamp")?;
-    let signature = header("webhook-signature")?;
+    let SignedRequest { id, timestamp, signature, body } =
+        read_signed(headers, body, state.settings.max_body_bytes).await.map_err(|r| (r, false))?;
     // A city the bridge does not know is checked against keys nobody has.
     let keys: &SigningKeys = match city {
         Some(c) => &c.keys,
