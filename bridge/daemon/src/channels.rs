@@ -49,6 +49,8 @@ pub async fn build(
 ) -> anyhow::Result<Built> {
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
     let settings = webhook_settings(config);
+    // Peers' envelopes are signed posts too: the same size limit and clock tolerance.
+    let (tolerance, max_body_bytes) = (settings.tolerance, settings.max_body_bytes);
     let cities = SharedCities::new(webhook_cities(config).map_err(BadConfig)?);
     let webhook = WebhookConnector::new(cities.clone(), &settings, config.bridge.name.clone());
     connectors.insert(Channel::Webhook, Arc::new(webhook));
@@ -75,8 +77,8 @@ pub async fn build(
                 instance: identity.instance.clone(),
                 pinned: pinned_peers(config).map_err(BadConfig)?,
                 inbox,
-                tolerance: webhook_settings(config).tolerance,
-                max_body_bytes: webhook_settings(config).max_body_bytes,
+                tolerance,
+                max_body_bytes,
             };
             routes.merge(c2c_peer::routes::routes(Arc::new(identity))).merge(c2c_peer::inbound::routes(inbox))
         }
