@@ -40,6 +40,10 @@ pub enum Endpoints {
     /// a portal room the connector makes (`portal:PARTNERSHIP:CITY`); the member's contacts
     /// are invited by their `invite` address (Matrix: `matrix_rooms`, each contact's `matrix`).
     PerMember { rooms: &'static str, invite: ContactKey },
+    /// One per instance hosting members: a city's `key` names the instance that hosts it
+    /// (`peer = "ID"`), and that id is the endpoint's address. The members one instance hosts
+    /// share its endpoint: it routes to its own cities.
+    PerHost { key: &'static str },
 }
 
 /// A contact's address on a channel.
@@ -112,7 +116,7 @@ pub static SPECS: [ChannelSpec; 4] = [
     // The instance hosting a city (`peer = "..."`).
     ChannelSpec {
         channel: Channel::Peer,
-        endpoints: Endpoints::PerCity { key: "peer", example: "\"PEER_ID\"" },
+        endpoints: Endpoints::PerHost { key: "peer" },
         sender: Sender::HomeInstance,
         endpoint_binds_city: true,
         agreed: false,
@@ -129,7 +133,7 @@ impl ChannelSpec {
     pub fn contact_key(&self) -> Option<&ContactKey> {
         match &self.endpoints {
             Endpoints::PerContact(key) | Endpoints::PerMember { invite: key, .. } => Some(key),
-            Endpoints::PerCity { .. } => None,
+            Endpoints::PerCity { .. } | Endpoints::PerHost { .. } => None,
         }
     }
 }
@@ -150,8 +154,15 @@ impl City {
     pub fn has_endpoint(&self, key: &str) -> bool {
         match key {
             "webhook" => self.webhook.is_some(),
-            "peer" => self.peer.is_some(),
             _ => false,
+        }
+    }
+
+    /// The instance hosting the city under config key `key` (`peer`), if it is not hosted here.
+    pub fn host(&self, key: &str) -> Option<&str> {
+        match key {
+            "peer" => self.peer.as_deref(),
+            _ => None,
         }
     }
 }

@@ -359,6 +359,8 @@ fn channels(
                     );
                 }
             }
+            // Not agreed on (see `ChannelSpec::agreed`).
+            Endpoints::PerHost { .. } => {}
             Endpoints::PerContact(key) | Endpoints::PerMember { invite: key, .. } => {
                 for (k, contact) in city.contacts.iter().enumerate() {
                     if contact.endpoint(key.key).is_none() && !diag.has_error(&join_key(&contact_path(c, k), key.key)) {

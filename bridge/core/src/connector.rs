@@ -69,6 +69,9 @@ pub enum RefusalReason {
     AuthenticationFailed,
     /// An end-to-end encrypted message the bridge never got the keys for.
     Undecryptable,
+    /// A peer's envelope whose previous message (`prev`) has not arrived here: its sender sends
+    /// that one first and this one again, so a conversation's messages arrive in order.
+    Gap,
 }
 
 impl RefusalReason {
@@ -90,6 +93,7 @@ impl RefusalReason {
             RefusalReason::Automatic => "automatic",
             RefusalReason::AuthenticationFailed => "authentication_failed",
             RefusalReason::Undecryptable => "undecryptable",
+            RefusalReason::Gap => "gap",
         }
     }
 }
@@ -185,6 +189,10 @@ pub struct Replica {
     pub conversation_owner: String,
     pub author: Author,
     pub language: LanguageTag,
+    /// The dedupe key of the message of this conversation its origin sent here before this one
+    /// (`None` for the first). Until that one is committed here this one is refused as a
+    /// [`RefusalReason::Gap`] (its sender sends the missing one first), never skipped.
+    pub prev: Option<NativeKey>,
 }
 
 /// Where connectors submit inbound envelopes. Implemented by the router.
@@ -239,6 +247,9 @@ pub struct Delivery {
     pub message: Message,
     /// The conversation's subject.
     pub subject: String,
+    /// The instance that opened the conversation (federation names a conversation by it and
+    /// its id).
+    pub conversation_instance: String,
     /// The thread key the recipient city's own system last used for this conversation, if any.
     pub thread_key: Option<String>,
     /// The partnership's agreed language, for connectors that flag off-language messages.

@@ -103,6 +103,11 @@ pub struct Conversation {
     /// [`Conversation::note_email`]). What the bridge sends them next replies to the last one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub email_threads: BTreeMap<String, Vec<String>>,
+    /// Federation: peer instance → the global id (`INSTANCE:ULID`) of the last message of this
+    /// conversation sent to it from here, the `prev` of the next one (see
+    /// [`Conversation::note_peer`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub peer_sent: BTreeMap<String, String>,
     /// Follow-up: member city → the reply it owes (see `c2c_followup` and the committer's
     /// `reminders`). A member that posts owes nothing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -142,6 +147,7 @@ impl Conversation {
             thread_keys: BTreeMap::new(),
             channel_noticed: BTreeSet::new(),
             email_threads: BTreeMap::new(),
+            peer_sent: BTreeMap::new(),
             owing: BTreeMap::new(),
             snoozed: BTreeMap::new(),
             closed_at: None,
@@ -164,6 +170,12 @@ impl Conversation {
             }
         }
         before
+    }
+
+    /// Record that the message with global id `message` goes to peer instance `peer`, and return
+    /// the one that went before it (the envelope's `prev`).
+    pub fn note_peer(&mut self, peer: &str, message: &str) -> Option<String> {
+        self.peer_sent.insert(peer.to_string(), message.to_string())
     }
 
     /// The member cities that owe a reply: everyone but the city that wrote last.
@@ -223,7 +235,8 @@ pub struct OutboxEntry {
     pub updated_at: Millis,
     pub delivered_at: Option<Millis>,
     /// Native ids of the recipient's thread this delivery continues, oldest first (email: the
-    /// References; the last one is the In-Reply-To). Empty when it starts the thread.
+    /// References; the last one is the In-Reply-To; a peer: the global id of the message it was
+    /// sent before in this conversation, the envelope's `prev`). Empty when it starts the thread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
     /// When the author was told that this delivery is delayed (the `delayed` notice, written in

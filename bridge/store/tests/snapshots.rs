@@ -94,6 +94,7 @@ fn conversation_encoding() {
                 "jo.smith@leeds.example".into(),
                 vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
             )]),
+            peer_sent: Default::default(),
             owing: Default::default(),
             snoozed: Default::default(),
             closed_at: None,

@@ -234,7 +234,7 @@ impl PeerEnvelope {
 
     /// The key a replay of this envelope is known by: its origin and message id.
     pub fn dedupe_key(&self) -> NativeKey {
-        NativeKey(format!("peer:{}:message:{}", self.message.instance, self.message.id))
+        message_key(&self.message)
     }
 
     /// The replica the receiver commits; `origin` says where it came in (the peer connector's
@@ -244,6 +244,7 @@ impl PeerEnvelope {
         let conversation: ConversationId =
             self.conversation.id.parse().map_err(|_| WireError::Id(self.conversation.to_string()))?;
         let received_at = self.received_at()?;
+        let prev = self.prev.as_ref().map(message_key);
         let mut envelope = Envelope::new(origin, self.origin.clone(), self.dedupe_key(), self.text);
         envelope.partnership = Some(self.partnership);
         envelope.subject = Some(self.subject);
@@ -277,8 +278,14 @@ impl PeerEnvelope {
                 confidence: self.language.confidence,
                 script: self.language.script,
             },
+            prev,
         })
     }
+}
+
+/// The key a message from a peer is known by here: its maker and its id.
+pub fn message_key(message: &GlobalId) -> NativeKey {
+    NativeKey(format!("peer:{}:message:{}", message.instance, message.id))
 }
 
 /// RFC 3339 in UTC with milliseconds, as the webhook wire writes times.

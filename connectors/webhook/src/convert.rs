@@ -109,6 +109,7 @@ mod tests {
         Delivery {
             entry: sample_entry(&message, 0),
             subject: message.subject.clone(),
+            conversation_instance: message.origin_instance.clone(),
             message,
             thread_key: None,
             partnership_language: "en".into(),

@@ -15,7 +15,7 @@ pub fn status_for(reason: RefusalReason) -> StatusCode {
         BadSignature | StaleTimestamp => StatusCode::UNAUTHORIZED,
         UnknownSender | OtherCity | NotAMember | AuthenticationFailed => StatusCode::FORBIDDEN,
         UnknownCity => StatusCode::NOT_FOUND,
-        WrongChannel => StatusCode::CONFLICT,
+        WrongChannel | Gap => StatusCode::CONFLICT,
         TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnknownPartnership | UnknownConversation | EmptyText | Automatic | Undecryptable => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -31,6 +31,8 @@ pub struct Context {
     pub message: Message,
     /// The conversation's subject.
     pub subject: String,
+    /// The instance that opened the conversation.
+    pub conversation_instance: String,
     /// The conversation's per-city webhook thread keys at commit time.
     pub thread_keys: BTreeMap<String, String>,
 }

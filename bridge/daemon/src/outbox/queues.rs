@@ -936,8 +936,12 @@ mod tests {
     fn only_entries_about_to_be_attempted_keep_their_message_within_the_budget() {
         let c = sample_conversation("p");
         let (_, message, _) = sample_commit(&c, 1);
-        let context =
-            Arc::new(crate::outbox::Context { message, subject: "s".into(), thread_keys: Default::default() });
+        let context = Arc::new(crate::outbox::Context {
+            message,
+            subject: "s".into(),
+            conversation_instance: "test".into(),
+            thread_keys: Default::default(),
+        });
         let hot = |e: &OutboxEntry| Box::new(Queued { entry: e.clone(), context: Some(context.clone()) });
         let one = weight(&Queued { entry: entry(conv(), 1, "hz", T0), context: Some(context.clone()) });
         let mut q = Queues::new(schedule(), 2 * one);

@@ -298,6 +298,7 @@ impl Scheduler {
                 entry: entry.clone(),
                 message: ctx.message.clone(),
                 subject: ctx.subject.clone(),
+                conversation_instance: ctx.conversation_instance.clone(),
                 thread_key: ctx.thread_keys.get(&entry.recipient.city).cloned(),
                 partnership_language,
                 recipient_name,
@@ -310,11 +311,21 @@ impl Scheduler {
             .map_err(store_err)?
             .ok_or_else(|| DeliveryError::permanent("the message is missing from the store"))?;
         let conversation = self.store.conversation(entry.conversation).map_err(store_err)?;
-        let (subject, thread_key) = match conversation {
-            Some(c) => (c.subject.clone(), c.thread_keys.get(&entry.recipient.city).cloned()),
-            None => (message.subject.clone(), None),
+        let (subject, conversation_instance, thread_key) = match conversation {
+            Some(c) => {
+                (c.subject.clone(), c.origin_instance.clone(), c.thread_keys.get(&entry.recipient.city).cloned())
+            }
+            None => (message.subject.clone(), message.origin_instance.clone(), None),
         };
-        Ok(Delivery { entry: entry.clone(), message, subject, thread_key, partnership_language, recipient_name })
+        Ok(Delivery {
+            entry: entry.clone(),
+            message,
+            subject,
+            conversation_instance,
+            thread_key,
+            partnership_language,
+            recipient_name,
+        })
     }
 
     /// A delivery bounced after it was made: record it as failed for good, tell the author;

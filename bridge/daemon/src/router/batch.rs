@@ -145,7 +145,8 @@ impl Committer {
 }
 
 /// One outbox entry per recipient of `message`. Email deliveries join their recipient's thread
-/// in `conv` (their References are the thread so far).
+/// in `conv` (their References are the thread so far); a delivery to a peer instance carries
+/// the global id of the message this peer was sent before in `conv` (the envelope's `prev`).
 pub(super) fn push_entries(
     commit: &mut Commit,
     message: &Message,
@@ -175,6 +176,11 @@ pub(super) fn push_entries(
         if let (c2c_core::Channel::Email, Some(ids)) = (entry.recipient.channel, &email) {
             entry.references =
                 conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
+        }
+        if entry.recipient.channel == c2c_core::Channel::Peer {
+            // The envelope's `prev`: what this peer was sent in this conversation before.
+            let global = format!("{}:{}", message.origin_instance, message.id);
+            entry.references = conv.note_peer(&entry.recipient.address, &global).into_iter().collect();
         }
         commit.outbox.push(entry);
     }

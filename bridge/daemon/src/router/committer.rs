@@ -162,11 +162,12 @@ fn queued_entries(
 ) -> Vec<Queued> {
     let mut contexts: HashMap<MessageId, Arc<Context>> = HashMap::new();
     for m in &commit.messages {
-        let (subject, thread_keys) = match conversations.get(&m.conversation) {
-            Some(c) => (c.subject.clone(), c.thread_keys.clone()),
-            None => (m.subject.clone(), Default::default()),
+        let (subject, conversation_instance, thread_keys) = match conversations.get(&m.conversation) {
+            Some(c) => (c.subject.clone(), c.origin_instance.clone(), c.thread_keys.clone()),
+            None => (m.subject.clone(), m.origin_instance.clone(), Default::default()),
         };
-        contexts.insert(m.id, Arc::new(Context { message: m.clone(), subject, thread_keys }));
+        let context = Context { message: m.clone(), subject, conversation_instance, thread_keys };
+        contexts.insert(m.id, Arc::new(context));
     }
     commit
         .outbox

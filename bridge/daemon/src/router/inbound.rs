@@ -23,6 +23,14 @@ impl Committer {
         if let Some(original) = self.replayed(batch, &p.envelope.dedupe_key)? {
             return Ok(original);
         }
+        if let Some(prev) = p.assigned.as_ref().and_then(|a| a.prev.as_ref())
+            && self.replayed(batch, prev)?.is_none()
+        {
+            return Err(Refusal::new(
+                RefusalReason::Gap,
+                format!("the message before this one ({}) has not arrived here; send it first", prev.0),
+            ));
+        }
         let (partnership, conversation) = self.partnership_and_conversation(config, batch, &p)?;
         // A replica's origin applied the commands and the agreed-channel rule already (commands
         // are never relayed, so one is never a command here).
@@ -256,10 +264,14 @@ fn agreed_channel_rule(
 }
 
 /// Who receives a post: every other member's contacts on that member's agreed channel, except
-/// a Matrix portal room the post was written in (that room has it already).
+/// a Matrix portal room the post was written in (that room has it already). A replica goes to
+/// this instance's own cities only: its origin sends to every instance hosting a member itself.
 fn post_recipients(config: &Config, partnership: &Partnership, p: &Prepared) -> Vec<Recipient> {
     let env = &p.envelope;
     let mut to = recipients(config, partnership, &p.author.city);
+    if p.assigned.is_some() {
+        to.retain(|r| c2c_config::spec(r.channel).agreed);
+    }
     if env.origin.channel == c2c_core::Channel::Matrix {
         to.retain(|r| !(r.channel == c2c_core::Channel::Matrix && env.origin.city.as_ref() == Some(&r.city)));
     }

@@ -27,6 +27,9 @@ pub struct Assigned {
     pub message: MessageId,
     pub conversation: ConversationId,
     pub conversation_owner: String,
+    /// The message of this conversation the origin sent here before (see
+    /// [`c2c_core::Replica::prev`]).
+    pub prev: Option<c2c_core::NativeKey>,
 }
 
 /// Identify and tag one envelope, or refuse it.
@@ -55,7 +58,8 @@ pub fn prepare(config: &Config, tagger: &Tagger, envelope: Envelope) -> Result<P
 /// (`peer = "..."`): a replica by an author of any other city is refused before anything else.
 /// Its HTML is sanitised again: what another instance sends is input like any other.
 pub fn prepare_replica(config: &Config, replica: Replica) -> Result<Prepared, Refusal> {
-    let Replica { envelope, origin_instance, message, conversation, conversation_owner, author, language } = replica;
+    let Replica { envelope, origin_instance, message, conversation, conversation_owner, author, language, prev } =
+        replica;
     match config.city(&author.city) {
         None => {
             return Err(Refusal::new(RefusalReason::UnknownCity, format!("no city `{}` here", author.city)));
@@ -78,7 +82,7 @@ pub fn prepare_replica(config: &Config, replica: Replica) -> Result<Prepared, Re
         return Err(Refusal::new(RefusalReason::UnknownPartnership, "a replica names its partnership"));
     }
     let html = envelope.html.as_deref().and_then(sanitize_html);
-    let assigned = Some(Assigned { origin_instance, message, conversation, conversation_owner });
+    let assigned = Some(Assigned { origin_instance, message, conversation, conversation_owner, prev });
     Ok(Prepared { envelope, author, language, html, assigned })
 }
 

@@ -20,14 +20,33 @@ pub fn matrix_address(partnership: &Partnership, city: &str) -> String {
 }
 
 /// Every recipient endpoint of a post by a contact of `author_city`, in a stable order
-/// (members in config order, then contacts in config order).
+/// (members in config order, then contacts in config order; then one per instance hosting
+/// other members, in the order of the first member each hosts).
 pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str) -> Vec<Recipient> {
-    partnership
-        .members
-        .iter()
-        .filter(|m| *m != author_city)
-        .flat_map(|m| member_endpoints(config, partnership, m))
-        .collect()
+    let others = || partnership.members.iter().filter(|m| *m != author_city);
+    let mut out: Vec<Recipient> = others().flat_map(|m| member_endpoints(config, partnership, m)).collect();
+    for member in others() {
+        if let Some(host) = host_endpoint(config, member)
+            && !out.iter().any(|r| r.channel == host.channel && r.address == host.address)
+        {
+            out.push(host);
+        }
+    }
+    out
+}
+
+/// The endpoint of the instance hosting `member`, when another instance does.
+fn host_endpoint(config: &Config, member: &str) -> Option<Recipient> {
+    let city = config.city(member)?;
+    SPECS.iter().find_map(|spec| match &spec.endpoints {
+        Endpoints::PerHost { key } => city.host(key).map(|host| Recipient {
+            city: member.to_string(),
+            contact: None,
+            channel: spec.channel,
+            address: host.to_string(),
+        }),
+        _ => None,
+    })
 }
 
 /// The endpoints of one member's contacts on its agreed channel (what the bridge says to a
@@ -40,6 +59,8 @@ pub fn member_endpoints(config: &Config, partnership: &Partnership, member: &str
     match &spec(channel).endpoints {
         Endpoints::PerCity { .. } => one(member.to_string()),
         Endpoints::PerMember { rooms, .. } => one(partnership.room_of(rooms, member)),
+        // Not agreed on: a member hosted elsewhere has no agreed channel here.
+        Endpoints::PerHost { .. } => Vec::new(),
         Endpoints::PerContact(key) => city
             .contacts
             .iter()
@@ -70,6 +91,9 @@ pub fn configured_endpoints(config: &Config) -> HashSet<String> {
                 let contacts = config.cities.iter().flat_map(|c| &c.contacts);
                 out.extend(contacts.filter_map(|c| c.endpoint(key.key)).map(|a| format!("{channel}:{a}")));
             }
+            Endpoints::PerHost { key } => {
+                out.extend(config.cities.iter().filter_map(|c| c.host(key)).map(|h| format!("{channel}:{h}")));
+            }
             Endpoints::PerMember { rooms, .. } => {
                 for p in &config.partnerships {
                     let on_it = p.members.iter().filter(|m| p.channel_of(m) == Some(channel));
@@ -81,9 +105,11 @@ pub fn configured_endpoints(config: &Config) -> HashSet<String> {
     out
 }
 
-/// The endpoint to answer an author on: the one their message came from.
+/// The endpoint to answer an author on: the one their message came from. None for an author
+/// hosted by another instance: their home instance answers them.
 pub fn reply_endpoint(config: &Config, author: &Author, origin: &Origin) -> Option<Recipient> {
     let address = match &spec(origin.channel).endpoints {
+        Endpoints::PerHost { .. } => return None,
         Endpoints::PerCity { .. } => origin.city.clone().unwrap_or_else(|| author.city.clone()),
         Endpoints::PerMember { .. } => origin.address.clone(),
         Endpoints::PerContact(key) => config.contact(&author.contact)?.1.endpoint(key.key)?.to_string(),

@@ -118,6 +118,7 @@ fn replica_in(partnership: &str, id: &str, conversation: ConversationId, text: &
             role: "International Team".into(),
         },
         language: LanguageTag { code: "de".into(), confidence: 0.9, script: "Latin".into() },
+        prev: None,
     }
 }
 
@@ -248,4 +249,79 @@ async fn only_the_owner_of_a_conversation_opens_it_here() {
     assert_eq!(a.conversation, conversation);
     let conv = h.store.conversation(conversation).unwrap().unwrap();
     assert_eq!((conv.posts, conv.origin_instance.as_str()), (2, "uk-lga"));
+}
+
+/// A partnership of Gifu (here), Manchester (uk-lga) and Hangzhou (citynet), added to the
+/// harness's config.
+fn with_trio(h: &Harness) {
+    h.config.replace({
+        let mut c = (*h.config.get()).clone();
+        let mut trio = c.partnerships[1].clone();
+        trio.id = "trio-p".into();
+        trio.members = vec!["gifu".into(), "manchester".into(), "hangzhou".into()];
+        trio.kind = c2c_config::PartnershipKind::MultiCity;
+        c.partnerships.push(trio);
+        c
+    });
+}
+
+#[tokio::test]
+async fn a_local_post_goes_once_to_each_instance_hosting_a_member_with_the_one_before_as_prev() {
+    let mut h = harness();
+    with_trio(&h);
+    let first = h.router.submit(webhook("gifu", "gifu-sato", "trio-p", "w1", "Shall we meet in May?")).await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    let to: Vec<(Channel, &str)> =
+        entries.iter().map(|e| (e.recipient.channel, e.recipient.address.as_str())).collect();
+    assert_eq!(to, [(Channel::Peer, "uk-lga"), (Channel::Peer, "citynet")], "one entry per peer");
+    assert!(entries.iter().all(|e| e.references.is_empty()), "the first has no prev");
+
+    let mut reply = webhook("gifu", "gifu-sato", "trio-p", "w2", "Or in June.");
+    reply.conversation = Some(first.conversation.to_string());
+    let second = h.router.submit(reply).await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    assert_eq!(entries.len(), 2);
+    let instance = h.store.instance_id().to_string();
+    for e in &entries {
+        assert_eq!(
+            e.references,
+            [format!("{instance}:{}", first.message)],
+            "prev is the first, for {}",
+            e.recipient.address
+        );
+    }
+    assert_ne!(second.message, first.message);
+}
+
+#[tokio::test]
+async fn a_replica_goes_to_local_members_only_never_on_to_another_peer() {
+    let mut h = harness();
+    with_trio(&h);
+    let mut r = replica_in("trio-p", &MessageId::new().to_string(), ConversationId::new(), "From Manchester");
+    r.envelope.partnership = Some("trio-p".into());
+    h.router.submit_replica(r).await.unwrap();
+    let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
+    let to: Vec<(Channel, &str)> =
+        entries.iter().map(|e| (e.recipient.channel, e.recipient.address.as_str())).collect();
+    assert_eq!(to, [(Channel::Webhook, "gifu")], "citynet hears it from uk-lga, not through here");
+}
+
+#[tokio::test]
+async fn a_replica_whose_prev_has_not_arrived_waits_for_it() {
+    let mut h = harness();
+    let conversation = ConversationId::new();
+    let (first, second) = (MessageId::new(), MessageId::new());
+    let mut early = replica(&second.to_string(), conversation, "Second");
+    early.envelope.dedupe_key = NativeKey(format!("peer:uk-lga:message:{second}"));
+    early.prev = Some(NativeKey(format!("peer:uk-lga:message:{first}")));
+    let r = h.router.submit_replica(early.clone()).await.unwrap_err();
+    assert_eq!(r.reason, RefusalReason::Gap);
+    assert!(r.detail.contains(&first.to_string()), "{}", r.detail);
+    assert!(h.store.conversation(conversation).unwrap().is_none(), "nothing committed");
+    // The missing one, then the same second one again: both in, in order.
+    h.router.submit_replica(replica(&first.to_string(), conversation, "First")).await.unwrap();
+    h.outbox.recv().await.unwrap();
+    let a = h.router.submit_replica(early).await.unwrap();
+    assert_eq!((a.message, a.replay), (second, false));
+    assert_eq!(h.store.conversation(conversation).unwrap().unwrap().posts, 2);
 }
