@@ -10,6 +10,7 @@ mod conversation;
 mod crash;
 mod deploy;
 mod email;
+mod federation;
 mod followup;
 mod followup_channels;
 mod interop;

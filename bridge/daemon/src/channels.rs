@@ -1,6 +1,6 @@
 //! Each channel's part of the daemon's set-up, in one place: its settings read from the config
 //! (with their secrets), its connector built, and the HTTP routes of a connector that receives
-//! on the daemon's listener (webhooks). A reload reads the same settings again
+//! on the daemon's listener (webhooks, peers). A reload reads the same settings again
 //! ([`webhook_cities`], [`matrix_settings`]). What an endpoint is on each channel is the
 //! config's table (`c2c_config::SPECS`); what a connector does is its own crate's.
 
@@ -13,7 +13,9 @@ use c2c_config::{Config, ConfigError, ConfigErrors};
 use c2c_core::{Channel, Connector, Inbox, InstanceKey};
 use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
 use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
+use c2c_peer::PeerConnector;
 use c2c_webhook::config::{SharedCities, WebhookCities};
+use c2c_webhook::signature::asymmetric::SecretKey;
 use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
 use crate::app::BadConfig;
@@ -71,8 +73,12 @@ pub async fn build(
         let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
         connectors.insert(Channel::Email, Arc::new(connector));
     }
-    let routes = match peer_identity(config, instance).map_err(BadConfig)? {
-        Some(identity) => {
+    let routes = match federation_keys(config).map_err(BadConfig)? {
+        Some(keys) => {
+            let identity = peer_identity(instance, &keys);
+            let peers = config.peers.iter().map(|p| (p.id.clone(), p.url.clone()));
+            let peer = PeerConnector::new(instance, keys, peers, config.bridge.delivery.timeout);
+            connectors.insert(Channel::Peer, Arc::new(peer));
             let inbox = c2c_peer::inbound::InboxState {
                 instance: identity.instance.clone(),
                 pinned: pinned_peers(config).map_err(BadConfig)?,
@@ -116,9 +122,9 @@ pub fn pinned_peers(config: &Config) -> Result<c2c_peer::inbox::Pinned, ConfigEr
 }
 
 /// This instance's federation keys, read from `[federation] key_file` (and
-/// `previous_key_file`): each must be a `whsk_` key in a file only this user may read.
-/// `None` without `[federation]`.
-pub fn peer_identity(config: &Config, instance: &str) -> Result<Option<c2c_peer::Identity>, ConfigErrors> {
+/// `previous_key_file`): each must be a `whsk_` key in a file only this user may read. The
+/// current key first. `None` without `[federation]`.
+pub fn federation_keys(config: &Config) -> Result<Option<Vec<SecretKey>>, ConfigErrors> {
     use c2c_webhook::signature::key_file;
     let Some(f) = &config.federation else {
         return Ok(None);
@@ -127,12 +133,17 @@ pub fn peer_identity(config: &Config, instance: &str) -> Result<Option<c2c_peer:
     let current = read(&f.key_file, &f.key_file_at);
     let previous = f.previous_key_file.as_ref().map(|(path, at)| read(path, at)).transpose();
     match (current, previous) {
-        (Ok(current), Ok(previous)) => Ok(Some(c2c_peer::Identity {
-            instance: instance.to_string(),
-            current: current.public_key(),
-            previous: previous.map(|k| k.public_key()),
-        })),
+        (Ok(current), Ok(previous)) => Ok(Some(std::iter::once(current).chain(previous).collect())),
         (current, previous) => Err(ConfigErrors(current.err().into_iter().chain(previous.err()).collect())),
+    }
+}
+
+/// What this instance serves on `GET /peer/v1/keys`: the public halves of `keys` (current first).
+fn peer_identity(instance: &str, keys: &[SecretKey]) -> c2c_peer::Identity {
+    c2c_peer::Identity {
+        instance: instance.to_string(),
+        current: keys[0].public_key(),
+        previous: keys.get(1).map(SecretKey::public_key),
     }
 }
 

@@ -129,7 +129,7 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     // The federation keys as the daemon reads them: a `whsk_` key, in a file only its user reads.
-    if env && let Err(errors) = crate::channels::peer_identity(&config, "-") {
+    if env && let Err(errors) = crate::channels::federation_keys(&config) {
         eprintln!("{errors}");
         return ExitCode::from(2);
     }

@@ -10,8 +10,10 @@
 
 pub mod inbound;
 pub mod inbox;
+pub mod outbound;
 pub mod routes;
 pub mod wire;
 
+pub use outbound::PeerConnector;
 pub use routes::Identity;
 pub use wire::{GlobalId, PeerEnvelope, VERSION, WireError};

@@ -7,6 +7,7 @@
 //!   answers with scripted statuses.
 //! - [`post`]: signed posts to the bridge, as a city's system makes them.
 //! - [`world`]: a test world of three webhook cities with its config file.
+//! - [`link`]: a TCP link between two instances that a test cuts (connection refused) and heals.
 //! - [`mail`]: the real mail server and officers using it through Python's smtplib/imaplib.
 //! - [`matrix`]: the real Synapse and officers using it through matrix-nio.
 //!
@@ -14,6 +15,7 @@
 //! generous deadline that only turns a hang into a failure.
 
 pub mod daemon;
+pub mod link;
 pub mod mail;
 pub mod matrix;
 pub mod post;
