@@ -249,3 +249,184 @@ async fn two_instances_carry_one_conversation_both_ways_and_a_key_rotation_overl
     brlc.daemon.terminate().await;
     uk.daemon.terminate().await;
 }
+
+/// Li's and others' Matrix event body.
+fn body(ev: &Value) -> &str {
+    ev["content"]["body"].as_str().unwrap_or("")
+}
+
+/// How many of `texts` contain `needle`.
+fn count(texts: &[String], needle: &str) -> usize {
+    texts.iter().filter(|t| t.contains(needle)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Synapse and the mail servers (tests/run.sh)"]
+async fn three_instances_on_three_channels_hold_one_thread_through_a_crash_and_a_partition() {
+    use c2c_test_support::mail::{self, MailServer, header, id_list};
+    use c2c_test_support::matrix::{self, Synapse};
+    let _m = matrix::share().await;
+    let _e = mail::share().await;
+    let net = Network::new(&[BRLC, UK_LGA, CITYNET]).await;
+    let hosts = net.hosts.clone();
+
+    // brlc hosts Gifu, on its webhook.
+    let brlc = webhook_instance(&net, BRLC, &net.key_file(BRLC), None).await;
+
+    // uk-lga hosts Leeds, whose officer Jo uses email (the real Postfix and Dovecot).
+    let server = MailServer::from_env();
+    let bridge_mail = server.new_user("bridge", "c2c.test");
+    let jo = server.new_user("jo", "leeds.test");
+    let email = format!(
+        r#"
+[connectors.email]
+address = "{a}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+poll_interval = "300s"
+trusted_authserv_ids = ["{authserv}"]
+"#,
+        a = bridge_mail.address,
+        authserv = server.get("C2C_MAIL_AUTHSERV_ID"),
+        imaps = server.get("C2C_MAIL_IMAPS_PORT"),
+        sub = server.get("C2C_MAIL_SUBMISSION_PORT"),
+        ca = server.get("C2C_MAIL_CA_FILE")
+    );
+    let (federation, h, jo_address) =
+        (net.section(UK_LGA, &net.key_file(UK_LGA), None), hosts.clone(), jo.address.clone());
+    let env = vec![("C2C_TEST_MAIL_PASSWORD".to_string(), bridge_mail.password.clone())];
+    let uk = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+        format!(
+            "{}{email}{}{federation}{}",
+            bridge_as(ctx, UK_LGA.instance),
+            ctx.city("leeds", "", &format!("email = \"{jo_address}\"")),
+            heritage(&h, UK_LGA, "email")
+        )
+    })
+    .await;
+    net.arrived(UK_LGA, &uk);
+
+    // citynet hosts Hangzhou, whose officer Li uses Matrix (the real Synapse, matrix-nio).
+    let synapse = Synapse::from_env();
+    let (bot, bot_pw) = synapse.new_account("c2c-bot");
+    let li = synapse.new_officer("liwei", tempfile::tempdir().unwrap().keep().join("li"));
+    li.whoami();
+    let (federation, h, li_user, hs) =
+        (net.section(CITYNET, &net.key_file(CITYNET), None), hosts.clone(), li.user.clone(), synapse.url().to_string());
+    let env = vec![("C2C_TEST_MATRIX_PASSWORD".to_string(), bot_pw)];
+    let mut cn = World::start_custom(crate::bin(), Tuning::default(), env, move |ctx| {
+        format!(
+            "{}\n[connectors.matrix]\nhomeserver = \"{hs}\"\nuser = \"{bot}\"\npassword_env = \"C2C_TEST_MATRIX_PASSWORD\"\n\
+             store_dir = \"matrix\"\nencrypt_new_rooms = false\n{}{federation}{}",
+            bridge_as(ctx, CITYNET.instance),
+            ctx.city("hangzhou", "", &format!("matrix = \"{li_user}\"")),
+            heritage(&h, CITYNET, "matrix")
+        )
+    })
+    .await;
+    net.arrived(CITYNET, &cn);
+    let room = li.accept_invite(60)["room_id"].as_str().unwrap().to_string();
+    let mut brlc = brlc;
+
+    // Gifu opens the conversation: Li sees it in Hangzhou's room, Jo gets a mail.
+    let gifu = |id: &str, text: &str| {
+        let mut m = message("gifu-sato", "heritage", Some("GH"), Some("Brochure"), text);
+        if id != "g-1" {
+            m["subject"] = Value::Null;
+        }
+        (id.to_string(), m)
+    };
+    let (id, m) = gifu("g-1", "G1: the brochure draft is ready.");
+    let a = brlc.post("gifu", &id, &m).await;
+    assert_eq!(a.status, 202, "{:?}", a.body);
+    let conversation = a.body["conversation"].as_str().unwrap().to_string();
+    let root = li.messages(&room, 1, None)[0].clone();
+    assert!(body(&root).contains("G1: the brochure draft"), "{root}");
+    let root_event = root["event_id"].as_str().unwrap().to_string();
+    let first_mail = jo.fetch("INBOX", 0, 1, 30)[0].clone();
+    assert!(first_mail["text"].as_str().unwrap().contains("G1: the brochure draft"));
+    for w in [&brlc, &uk, &cn] {
+        assert_eq!(conversations(w).await, [(conversation.clone(), 1)], "the same conversation id everywhere");
+    }
+
+    // Li answers in the thread: Gifu's system gets it in its thread, Jo in the mail's thread.
+    cn.daemon.settled().await;
+    li.send(&room, "L1: looks good, two small corrections.", Some(&root_event));
+    let got = brlc.sink.next_delivered().await;
+    assert_eq!((got.post.conversation.as_str(), got.post.thread_key.as_deref()), (conversation.as_str(), Some("GH")));
+    assert_eq!(got.post.from.city.as_deref(), Some("hangzhou"));
+    let l1_mail = jo.wait_for("INBOX", 0, |m| m["text"].as_str().unwrap_or("").contains("L1: looks good"));
+    assert_eq!(
+        header(&l1_mail, "In-Reply-To").map(id_list),
+        Some(vec![header(&first_mail, "Message-ID").unwrap().trim_matches(['<', '>']).to_string()]),
+        "in Jo's thread"
+    );
+
+    // Jo answers by mail: Gifu's system gets it, Li sees it in the thread.
+    uk.daemon.settled().await;
+    jo.reply(&first_mail, "J1: Leeds agrees with both corrections.", &[]);
+    let got = brlc.sink.next_delivered().await;
+    assert!(got.post.text.contains("J1: Leeds agrees"), "{}", got.post.text);
+    assert_eq!(got.post.conversation, conversation);
+    li.wait_in_thread(&room, &root_event, |e| body(e).contains("J1: Leeds agrees"));
+
+    // citynet dies (kill -9) while Gifu goes on; what it missed arrives when it is back.
+    cn.daemon.kill9();
+    for (id, text) in [("g-2", "G2: printing quote attached."), ("g-3", "G3: printer needs an answer by Friday.")] {
+        let (id, m) = gifu(id, text);
+        assert_eq!(brlc.post("gifu", &id, &m).await.status, 202);
+    }
+    brlc.daemon.wait_metric("c2c_outbox_endpoint_down{endpoint=\"peer:citynet\"}", |v| v == 1.0).await;
+    jo.wait_for("INBOX", 0, |m| m["text"].as_str().unwrap_or("").contains("G3: printer"));
+    cn.daemon.restart().await;
+    li.wait_in_thread(&room, &root_event, |e| body(e).contains("G3: printer"));
+
+    // uk-lga is cut off (its peers see connection refused, and it sees the same) while the
+    // others talk and Jo writes; after the partition heals, everything arrives.
+    net.partition("uk-lga", true).await;
+    let (id, m) = gifu("g-4", "G4: proofs go out on Monday.");
+    assert_eq!(brlc.post("gifu", &id, &m).await.status, 202);
+    li.wait_in_thread(&room, &root_event, |e| body(e).contains("G4: proofs"));
+    cn.daemon.settled().await;
+    li.send(&room, "L2: Hangzhou will check the Chinese text.", Some(&root_event));
+    assert!(brlc.sink.next_delivered().await.post.text.contains("L2: Hangzhou"));
+    jo.reply(&first_mail, "J2: Leeds sends its logo tonight.", &[]);
+    // uk-lga has committed J2 (G1, L1, J1, G2, G3 and J2: nothing from the others since the cut).
+    uk.conversations_when(|c| c.first().is_some_and(|c| c["posts"] == 6)).await;
+    uk.daemon.wait_metric("c2c_outbox_endpoint_down{endpoint=\"peer:brlc\"}", |v| v == 1.0).await;
+    net.partition("uk-lga", false).await;
+    assert!(brlc.sink.next_delivered().await.post.text.contains("J2: Leeds sends"));
+    li.wait_in_thread(&room, &root_event, |e| body(e).contains("J2: Leeds sends"));
+    jo.wait_for("INBOX", 0, |m| m["text"].as_str().unwrap_or("").contains("L2: Hangzhou"));
+
+    // Exactly once, in order, everywhere: eight posts on each instance under one id.
+    for w in [&brlc, &uk, &cn] {
+        w.daemon.settled().await;
+        assert_eq!(conversations(w).await, [(conversation.clone(), 8)]);
+    }
+    // Six posts from others in the room (Li wrote the other two), all in the thread of the first.
+    let events = li.messages(&room, 6, None);
+    for e in events.iter().filter(|e| e["event_id"] != root_event.as_str()) {
+        assert_eq!(e["relates_to"]["event_id"], root_event.as_str(), "in the thread: {}", body(e));
+    }
+    let thread: Vec<String> = events.iter().map(|e| body(e).to_string()).collect();
+    for post in ["G1", "J1", "G2", "G3", "G4", "J2"] {
+        assert_eq!(count(&thread, &format!("{post}: ")), 1, "{post} once in Li's thread: {thread:?}");
+    }
+    let at = |p: &str| thread.iter().position(|t| t.contains(&format!("{p}: "))).unwrap();
+    assert!(at("G2") < at("G3") && at("G3") < at("G4"), "Gifu's posts in order: {thread:?}");
+    let mails: Vec<String> =
+        jo.fetch("INBOX", 0, 6, 30).iter().map(|m| m["text"].as_str().unwrap_or("").to_string()).collect();
+    for post in ["G1", "L1", "G2", "G3", "G4", "L2"] {
+        assert_eq!(count(&mails, &format!("{post}: ")), 1, "{post} once in Jo's mailbox: {mails:?}");
+    }
+    let at = |p: &str| mails.iter().position(|t| t.contains(&format!("{p}: "))).unwrap();
+    assert!(at("G2") < at("G3") && at("G3") < at("G4"), "Gifu's posts in order: {mails:?}");
+    assert!(brlc.sink.drain().is_empty(), "nothing more for Gifu");
+    assert_eq!(brlc.sink.redelivered(), 0);
+    for w in [&mut brlc, &mut cn] {
+        assert!(w.daemon.terminate().await.success());
+    }
+    let mut uk = uk;
+    assert!(uk.daemon.terminate().await.success());
+}

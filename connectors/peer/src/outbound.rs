@@ -103,7 +103,10 @@ impl Connector for PeerConnector {
             .body(request.body)
             .send()
             .await
-            .map_err(|e| DeliveryError::temporary(format!("POST to instance {peer}: {}", error_chain(&e))))?;
+            // Without the URL, as the webhook connector does: the reason may reach an author.
+            .map_err(|e| {
+                DeliveryError::temporary(format!("POST to instance {peer}: {}", error_chain(&e.without_url())))
+            })?;
         let status = response.status();
         if status.is_success() {
             return Ok(Receipt::default());
