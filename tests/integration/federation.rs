@@ -149,9 +149,14 @@ pub(crate) fn heritage(hosts: &[Host], me: Host, channel: &str) -> String {
 
 /// A webhook instance of `net` hosting `me`'s city, signing with `key` (and `previous`).
 async fn webhook_instance(net: &Network, me: Host, key: &Path, previous: Option<&Path>) -> World {
+    webhook_instance_tuned(net, me, key, previous, Tuning::default()).await
+}
+
+/// [`webhook_instance`] with `tuning`.
+async fn webhook_instance_tuned(net: &Network, me: Host, key: &Path, previous: Option<&Path>, tuning: Tuning) -> World {
     let hosts = net.hosts.clone();
     let federation = net.section(me, key, previous);
-    let w = World::start_custom(crate::bin(), Tuning::default(), Vec::new(), move |ctx| {
+    let w = World::start_custom(crate::bin(), tuning, Vec::new(), move |ctx| {
         format!(
             "{}{}{}{}",
             bridge_as(ctx, me.instance),
@@ -248,6 +253,30 @@ async fn two_instances_carry_one_conversation_both_ways_and_a_key_rotation_overl
     assert_eq!(uk.sink.redelivered(), 0);
     brlc.daemon.terminate().await;
     uk.daemon.terminate().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_was_down_is_tried_again_as_soon_as_it_is_heard_from() {
+    let net = Network::new(&[BRLC, UK_LGA]).await;
+    // Retries an hour apart: only being heard from can bring the delivery forward.
+    let slow = Tuning { initial_backoff: "1h", max_backoff: "1h", give_up_after: "5h", ..Tuning::default() };
+    let brlc = webhook_instance_tuned(&net, BRLC, &net.key_file(BRLC), None, slow).await;
+    let mut uk = webhook_instance(&net, UK_LGA, &net.key_file(UK_LGA), None).await;
+
+    net.links[&("brlc", "uk-lga")].cut().await;
+    let m = message("gifu-sato", "heritage", Some("GH"), Some("Brochure"), "G1: the brochure draft is ready.");
+    assert_eq!(brlc.post("gifu", "g-1", &m).await.status, 202);
+    brlc.daemon.wait_metric("c2c_outbox_endpoint_down{endpoint=\"peer:uk-lga\"}", |v| v == 1.0).await;
+    net.links[&("brlc", "uk-lga")].heal().await;
+
+    // Leeds writes in another conversation: uk-lga's envelope reaches brlc, which now knows
+    // uk-lga is up and sends what waited for it.
+    let l = message("leeds-jo", "heritage", Some("L"), Some("Logo"), "L1: our logo, for the back page.");
+    assert_eq!(uk.post("leeds", "l-1", &l).await.status, 202);
+    let got = uk.sink.next_delivered().await;
+    assert!(got.post.text.contains("G1: the brochure draft"), "{}", got.post.text);
+    brlc.daemon.wait_metric("c2c_outbox_endpoint_down{endpoint=\"peer:uk-lga\"}", |v| v == 0.0).await;
+    assert!(uk.daemon.terminate().await.success());
 }
 
 /// Li's and others' Matrix event body.

@@ -228,6 +228,12 @@ pub trait Inbox: Send + Sync {
         let _ = (channel, bytes);
     }
 
+    /// A signed request came in from `address` on `channel` (a peer instance): deliveries to it
+    /// that wait because it was down are tried now. The default does nothing.
+    fn heard_from(&self, channel: Channel, address: &str) {
+        let _ = (channel, address);
+    }
+
     /// A delivery the connector had reported as made turned out to have failed for good (a
     /// bounce): record it and tell the author, if the report names that delivery's recipient.
     /// `true` once that is durable (or the report was ignored: unknown entry, already failed,

@@ -79,6 +79,8 @@ async fn accept(state: &InboxState, headers: &HeaderMap, body: Body) -> Result<R
         Ok(checked) => checked,
         Err(refused) => return Err(refusal_of(refused, state)),
     };
+    // Whatever it sent, a peer that gets through is up: what waits for it goes now.
+    state.inbox.heard_from(Channel::Peer, &envelope.origin);
     if key > 0 {
         // For the admin: the peer signs with a key pinned after its first; once it no longer
         // signs with the first, that one can go.

@@ -45,6 +45,16 @@ pub struct Bounce {
     pub done: tokio::sync::oneshot::Sender<bool>,
 }
 
+/// What the router tells the scheduler besides new entries.
+#[derive(Debug)]
+pub enum Signal {
+    /// A delivery bounced.
+    Bounce(Bounce),
+    /// An endpoint ([`c2c_core::Recipient::endpoint_key`]) was heard from (a peer instance's
+    /// signed request came in): if it is down, probe it now.
+    Heard(String),
+}
+
 /// An outbox entry waiting in the scheduler.
 #[derive(Debug, Clone)]
 pub struct Queued {

@@ -346,6 +346,21 @@ impl Queues {
         }
     }
 
+    /// `endpoint` was heard from (a peer instance's signed request came in): if it is down,
+    /// probe it now rather than at the end of its backoff. Its failures in a row are kept, so
+    /// a peer that talks but still cannot take our deliveries is not hammered: each failed
+    /// probe sets the next wait as before.
+    pub fn wake(&mut self, endpoint: &str, now: Millis) {
+        if let Some(down) = self.endpoints.get_mut(endpoint).and_then(|e| e.down.as_mut())
+            && !down.probing
+            && down.probe_at > now
+        {
+            down.probe_at = now;
+            down.timer = Some(now);
+            self.timers.push(Reverse((now, EndpointKey::from(endpoint))));
+        }
+    }
+
     /// When the next probe is due (the scheduler sleeps until then, or until something else
     /// happens). Ready heads are not included: they are due now.
     pub fn next_wakeup(&self) -> Option<Millis> {
@@ -785,6 +800,27 @@ mod tests {
         assert_eq!(start_all(&mut q, T0 + 30 * SECOND), [(2, false)]);
         // Down again: the schedule starts over.
         assert_eq!(q.failed(&key(a, "hz"), T0 + 31 * SECOND, "503", None), T0 + 33 * SECOND);
+    }
+
+    #[test]
+    fn a_down_endpoint_heard_from_is_probed_at_once() {
+        let mut q = Queues::new(schedule(), 0);
+        let a = conv();
+        q.push(&entry(a, 1, "hz", T0));
+        assert_eq!(start_all(&mut q, T0), [(1, false)]);
+        assert_eq!(q.failed(&key(a, "hz"), T0, "connection refused", None), T0 + 2 * SECOND);
+        assert_eq!(start_all(&mut q, T0 + 2 * SECOND), [(1, true)]);
+        assert_eq!(q.failed(&key(a, "hz"), T0 + 2 * SECOND, "connection refused", None), T0 + 6 * SECOND);
+        assert_eq!(start_all(&mut q, T0 + 3 * SECOND), [], "waiting out its backoff");
+        q.wake("webhook:hz", T0 + 3 * SECOND);
+        assert_eq!(start_all(&mut q, T0 + 3 * SECOND), [(1, true)], "probed now");
+        // A failed probe still backs off from the failures so far (three in a row: 8 s).
+        assert_eq!(q.failed(&key(a, "hz"), T0 + 3 * SECOND, "HTTP 503", None), T0 + 11 * SECOND);
+        q.wake("webhook:leeds", T0 + 4 * SECOND);
+        q.wake("webhook:hz", T0 + 4 * SECOND);
+        assert_eq!(start_all(&mut q, T0 + 4 * SECOND), [(1, true)]);
+        q.delivered(&key(a, "hz"));
+        assert!(!q.is_down("webhook:hz"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::metrics::{BounceOutcome, EndpointQueue, Metrics};
 use crate::outbox::backoff::RetrySchedule;
 use crate::outbox::queues::{Attempt, EndpointKey, Overdue, QueueKey, Queues};
 use crate::outbox::snapshot::{Published, Snapshot};
-use crate::outbox::{Bounce, Queued};
+use crate::outbox::{Bounce, Queued, Signal};
 use crate::router::Router;
 use crate::router::recipients::configured_endpoints;
 
@@ -147,7 +147,7 @@ impl Scheduler {
         self,
         queues: Queues,
         mut rx: mpsc::UnboundedReceiver<Vec<Queued>>,
-        mut bounces: mpsc::UnboundedReceiver<Bounce>,
+        mut signals: mpsc::UnboundedReceiver<Signal>,
         stop: Shutdown,
     ) {
         let mut st = State {
@@ -203,7 +203,10 @@ impl Scheduler {
                         }
                     }
                 }
-                Some(b) = bounces.recv() => this.bounced(&mut st, b),
+                Some(signal) = signals.recv() => match signal {
+                    Signal::Bounce(b) => this.bounced(&mut st, b),
+                    Signal::Heard(endpoint) => st.q.wake(&endpoint, this.clock.now()),
+                },
                 Some(done) = st.notices.join_next(), if !st.notices.is_empty() => {
                     match done {
                         Ok(NoticeDone::Delayed { key, seq, recorded }) => st.q.delay_noticed(&key, seq, recorded),

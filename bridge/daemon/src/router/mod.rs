@@ -43,7 +43,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::live::Live;
 use crate::metrics::Metrics;
-use crate::outbox::Bounce;
+use crate::outbox::{Bounce, Signal};
 use committer::Work;
 
 /// How many pieces of work may wait for the committer before submitters wait too
@@ -62,8 +62,8 @@ pub struct Router {
     tx: mpsc::Sender<Work>,
     /// Connectors' state (cursors, sync tokens) lives in the store.
     store: Arc<dyn Store>,
-    /// Bounces go to the scheduler, the one writer of delivery status.
-    bounces: mpsc::UnboundedSender<Bounce>,
+    /// Bounces (and peers heard from) go to the scheduler, the one writer of delivery status.
+    bounces: mpsc::UnboundedSender<Signal>,
 }
 
 impl std::fmt::Debug for Router {
@@ -79,7 +79,7 @@ impl Router {
         tagger: Live<Tagger>,
         metrics: Arc<Metrics>,
         store: Arc<dyn Store>,
-        bounces: mpsc::UnboundedSender<Bounce>,
+        bounces: mpsc::UnboundedSender<Signal>,
     ) -> (Self, mpsc::Receiver<Work>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         (Self { config, tagger, metrics, tx, store, bounces }, rx)
@@ -246,9 +246,14 @@ impl Inbox for Router {
         self.metrics.attachment_bytes(channel, bytes);
     }
 
+    fn heard_from(&self, channel: Channel, address: &str) {
+        // Nothing to do once the scheduler has stopped.
+        let _ = self.bounces.send(Signal::Heard(format!("{channel}:{address}")));
+    }
+
     async fn bounce(&self, report: BounceReport) -> bool {
         let (done, answer) = oneshot::channel();
-        if self.bounces.send(Bounce { report, done }).is_err() {
+        if self.bounces.send(Signal::Bounce(Bounce { report, done })).is_err() {
             tracing::warn!("scheduler stopped; a bounce was not recorded");
             return false;
         }
