@@ -31,10 +31,25 @@ const CONFIG: &str = r#"
 name = "test bridge"
 data_dir = "data"
 listen = "127.0.0.1:1"
+instance = "brlc"
 working_hours = "09:00-17:00"
 working_days = ["mon", "tue", "wed", "thu", "fri"]
 
+[federation]
+key_file = "keys/brlc.key"
+
+[[peers]]
+id = "uk-lga"
+url = "https://uk-lga.example/"
+public_keys = ["whpk_3DRZMIfkEw1r6oeM6tQHkW+o992AvqJ+1BiM8y+gDUk="]
+
 [connectors.webhook]
+
+[[cities]]
+id = "manchester"
+name = "Manchester"
+country = "GB"
+peer = "uk-lga"
 
 [[cities]]
 id = "leeds"
@@ -116,6 +131,23 @@ objective = "o"
 language = "en"
 reply_within = "1d"
 channels = { jakarta = "webhook", tokyo = "webhook" }
+
+[[partnerships]]
+id = "tm"
+kind = "city-city"
+members = ["tokyo", "manchester"]
+objective = "o"
+language = "en"
+reply_within = "1d"
+channels = { tokyo = "webhook" }
+
+  [[partnerships.deliverables]]
+  id = "report"
+  title = "Academy report"
+  owner = "manchester"
+  due = "2027-01-20"
+  remind = ["7d", "1d"]
+  overdue_reminders = 2
 
 [[partnerships]]
 id = "trio-any"
@@ -300,6 +332,23 @@ async fn a_london_reply_window_is_reminded_in_london_working_hours_then_the_wait
     // Then the bridge says no more until someone writes (up to the deliverables' first
     // reminder on the 14th).
     assert!(h.at(utc(1, 13, 17, 0)).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_member_hosted_elsewhere_is_reminded_by_its_home_instance_and_the_city_waiting_here_is_told() {
+    // Monday 10:00 in Tokyo: Tokyo writes to Manchester, which uk-lga hosts.
+    let mut h = H::new(utc(1, 4, 1, 0)).await;
+    h.post("tokyo", "tokyo-sato", "tm", None, "Could you send the academy plan?").await;
+    // Manchester's two windows (Tuesday and Wednesday 09:00 UTC, as this instance knows its
+    // hours) pass with no reminder from here: its home instance sends them...
+    assert!(h.at(utc(1, 5, 9, 0)).await.is_empty());
+    assert!(h.at(utc(1, 6, 9, 0)).await.is_empty());
+    assert!(h.at(utc(1, 6, 23, 59)).await.is_empty());
+    // ...and once the last has ended (Wednesday 18:00 in Tokyo), Tokyo, waiting here, is told
+    // at 09:00 Tokyo time.
+    let said = h.at(utc(1, 7, 0, 0)).await;
+    assert_eq!(reminders(&said), [(ReminderReason::WaitingOverdue, "tokyo")]);
+    assert!(said[0].text.contains("Manchester"), "{}", said[0].text);
 }
 
 #[tokio::test]

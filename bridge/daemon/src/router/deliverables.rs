@@ -15,7 +15,7 @@ use c2c_followup::texts;
 use crate::router::batch::Batch;
 use crate::router::committer::Committer;
 use crate::router::followup::{local_text, working_due};
-use crate::router::recipients::member_endpoints;
+use crate::router::recipients::{hosted_here, member_endpoints};
 
 /// When `d` is due, as `member`'s contacts read it: a date as written (due by the end of that
 /// day: "Fri 15 Jan 2027", not the midnight after it), else the local time in their zone.
@@ -46,7 +46,8 @@ impl Committer {
                 if state.done_at.is_some() {
                     continue;
                 }
-                for member in deliverables::reminded(d, &p.members) {
+                // A member hosted elsewhere is reminded by its home instance.
+                for member in deliverables::reminded(d, &p.members).into_iter().filter(|m| hosted_here(config, m)) {
                     plan_member(config, batch, p, d, &state, member, now);
                 }
             }

@@ -12,7 +12,7 @@ use c2c_followup::{hours, texts, windows};
 
 use crate::router::batch::{Batch, push_entries};
 use crate::router::committer::Committer;
-use crate::router::recipients::member_endpoints;
+use crate::router::recipients::{hosted_here, member_endpoints};
 
 /// `at`, moved into `city`'s working hours in its time zone (unchanged for an unknown city).
 pub(super) fn working_due(config: &Config, city: &str, at: Millis) -> Millis {
@@ -206,8 +206,9 @@ impl Committer {
         };
         self.remind(config, batch, &mut conv, &lang, text, info, member_endpoints(config, p, member), now);
         if window >= windows::WINDOWS {
-            // The members waiting are told in their own working hours.
-            for w in &waiting {
+            // The members waiting are told in their own working hours (those hosted here: each
+            // instance tells its own).
+            for w in waiting.iter().filter(|w| hosted_here(config, w)) {
                 batch.set_timer(Timer {
                     key: Timer::waiting_key(conv.id, member, since, w),
                     due: working_due(config, w, now),
@@ -261,7 +262,12 @@ impl Committer {
         now: Millis,
     ) {
         if to.is_empty() {
-            tracing::warn!(conversation = %conv.id, owed_by = %info.owed_by, "a reminder has no endpoint to go to");
+            if hosted_here(config, &info.owed_by) {
+                tracing::warn!(conversation = %conv.id, owed_by = %info.owed_by, "a reminder has no endpoint to go to");
+            } else {
+                // Its windows run here too (the members waiting here are told when they end).
+                tracing::debug!(conversation = %conv.id, owed_by = %info.owed_by, "reminded by its home instance");
+            }
             return;
         }
         batch.reminders.push(info.reason);

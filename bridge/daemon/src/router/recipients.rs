@@ -35,6 +35,12 @@ pub fn recipients(config: &Config, partnership: &Partnership, author_city: &str)
     out
 }
 
+/// Whether `city` is hosted by this instance (not by a peer). What the bridge says to a city
+/// hosted elsewhere (reminders, notices), its home instance says, in its working hours.
+pub fn hosted_here(config: &Config, city: &str) -> bool {
+    host_endpoint(config, city).is_none()
+}
+
 /// The endpoint of the instance hosting `member`, when another instance does.
 fn host_endpoint(config: &Config, member: &str) -> Option<Recipient> {
     let city = config.city(member)?;
