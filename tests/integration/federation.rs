@@ -279,6 +279,59 @@ async fn a_peer_that_was_down_is_tried_again_as_soon_as_it_is_heard_from() {
     assert!(uk.daemon.terminate().await.success());
 }
 
+// Multi-threaded: the links forward while the test waits on the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_shows_a_peer_s_cities_as_their_home_instance_describes_them() {
+    let net = Network::new(&[BRLC, UK_LGA]).await;
+    let mut brlc = webhook_instance(&net, BRLC, &net.key_file(BRLC), None).await;
+    let mut uk = webhook_instance(&net, UK_LGA, &net.key_file(UK_LGA), None).await;
+
+    let out = brlc.daemon.command(&["directory", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dir: Value = serde_json::from_str(&text).unwrap();
+    let leeds = dir["cities"].as_array().unwrap().iter().find(|c| c["id"] == "leeds").unwrap();
+    assert_eq!(leeds["instance"], "uk-lga");
+    assert_eq!(leeds["timezone"], "Europe/London", "as uk-lga keeps it (brlc's config has no zone for Leeds)");
+    assert_eq!(leeds["contacts"][0]["name"], "Jo Smith");
+    assert_eq!(leeds["partnerships"][0]["channel"], "webhook", "its agreed channel, which only uk-lga knows");
+    let gifu = dir["cities"].as_array().unwrap().iter().find(|c| c["id"] == "gifu").unwrap();
+    assert_eq!(gifu["instance"], Value::Null);
+    assert!(!text.contains("127.0.0.1") && !text.contains("whsec_"), "no endpoint, no secret: {text}");
+    let out = brlc.daemon.command(&["directory", "--topic", "nothing-listed"]);
+    assert!(out.status.success());
+
+    // The text form says who hosts it; a peer that cannot be asked is named, the rest shown.
+    let out = brlc.daemon.command(&["directory"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("— hosted by uk-lga"), "{out:?}");
+    uk.daemon.terminate().await;
+    let out = brlc.daemon.command(&["directory"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uk-lga: its directory could not be read"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hosted by uk-lga, which did not say more"), "{out:?}");
+
+    // Unsigned, or signed by a key nobody pinned: 401, the same answer.
+    for headers in [
+        vec![],
+        vec![
+            ("c2c-peer", "uk-lga"),
+            ("webhook-id", "x"),
+            ("webhook-timestamp", "1"),
+            ("webhook-signature", "v1a,AAAA"),
+        ],
+    ] {
+        let mut req = reqwest::Client::new().get(format!("{}/peer/v1/directory", brlc.daemon.base_url));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let answer = req.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), 401);
+        let body: Value = answer.json().await.unwrap();
+        assert!(body.get("cities").is_none(), "{body}");
+    }
+    assert!(brlc.daemon.terminate().await.success());
+}
+
 /// Li's and others' Matrix event body.
 fn body(ev: &Value) -> &str {
     ev["content"]["body"].as_str().unwrap_or("")

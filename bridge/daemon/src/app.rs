@@ -120,7 +120,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
     let channels::Built { connectors, routes, cities, matrix: matrix_connector } =
-        channels::build(&config.get(), config_path, store.instance_id(), key, inbox.clone()).await?;
+        channels::build(&config, config_path, store.instance_id(), key, inbox.clone()).await?;
 
     // The scheduler publishes its queues' state here for the admin's status.
     let deliveries = Arc::new(crate::outbox::snapshot::Published::default());

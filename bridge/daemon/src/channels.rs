@@ -19,6 +19,7 @@ use c2c_webhook::signature::asymmetric::SecretKey;
 use c2c_webhook::{SigningKeys, SigningSecret, WebhookCity, WebhookConnector, WebhookSettings};
 
 use crate::app::BadConfig;
+use crate::live::Live;
 
 /// The connectors a config asks for, and what the rest of the daemon wires to them.
 pub struct Built {
@@ -43,12 +44,13 @@ impl std::fmt::Debug for Built {
 /// with no webhook). `inbox` is the router: connectors submit to it, and the Matrix connector
 /// keeps its state through it.
 pub async fn build(
-    config: &Config,
+    live: &Live<Config>,
     config_path: &Path,
     instance: &str,
     key: InstanceKey,
     inbox: Arc<dyn Inbox>,
 ) -> anyhow::Result<Built> {
+    let config = &*live.get();
     let mut connectors: HashMap<Channel, Arc<dyn Connector>> = HashMap::new();
     let settings = webhook_settings(config);
     // Peers' envelopes are signed posts too: the same size limit and clock tolerance.
@@ -79,14 +81,24 @@ pub async fn build(
             let peers = config.peers.iter().map(|p| (p.id.clone(), p.url.clone()));
             let peer = PeerConnector::new(instance, keys, peers, config.bridge.delivery.timeout);
             connectors.insert(Channel::Peer, Arc::new(peer));
+            let pinned = pinned_peers(config).map_err(BadConfig)?;
+            // What peers may see of the directory follows a reload.
+            let directory_config = live.clone();
+            let answer: c2c_peer::directory::Answer = Arc::new(move |asker, query| {
+                crate::peer_directory::for_peer(&directory_config.get(), asker, chrono::Utc::now(), query)
+            });
+            let directory = c2c_peer::directory::DirectoryState { pinned: pinned.clone(), tolerance, answer };
             let inbox = c2c_peer::inbound::InboxState {
                 instance: identity.instance.clone(),
-                pinned: pinned_peers(config).map_err(BadConfig)?,
+                pinned,
                 inbox,
                 tolerance,
                 max_body_bytes,
             };
-            routes.merge(c2c_peer::routes::routes(Arc::new(identity))).merge(c2c_peer::inbound::routes(inbox))
+            routes
+                .merge(c2c_peer::routes::routes(Arc::new(identity)))
+                .merge(c2c_peer::inbound::routes(inbox))
+                .merge(c2c_peer::directory::routes(directory))
         }
         None => routes,
     };

@@ -37,9 +37,12 @@ pub fn main() -> ExitCode {
         Command::Conversations { config, admin, partnership, json } => {
             runtime().block_on(conversations_cmd(&config, admin.as_deref(), partnership.as_deref(), json))
         }
-        Command::Directory { config, city, partnership, topic, json, at } => {
-            directory_cmd(&config, directory::Query { city, partnership, topic }, json, at.as_deref())
-        }
+        Command::Directory { config, city, partnership, topic, json, at } => runtime().block_on(directory_cmd(
+            &config,
+            directory::Query { city, partnership, topic },
+            json,
+            at.as_deref(),
+        )),
         Command::Report { config, admin, partnership, since, until, format } => runtime().block_on(report_cmd(
             &config,
             admin.as_deref(),
@@ -364,8 +367,9 @@ async fn deliverable_done(path: &Path, admin: Option<&str>, id: &str, partnershi
     Ok(())
 }
 
-/// `directory`: from the config file alone, at the wall clock's now (or `--at`).
-fn directory_cmd(path: &Path, query: directory::Query, json: bool, at: Option<&str>) -> anyhow::Result<()> {
+/// `directory`: from the config file, at the wall clock's now (or `--at`); the cities peers
+/// host as their home instances describe them (asked now, signed with this instance's key).
+async fn directory_cmd(path: &Path, query: directory::Query, json: bool, at: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     let now = match at {
         Some(text) => chrono::DateTime::parse_from_rfc3339(text)
@@ -373,8 +377,23 @@ fn directory_cmd(path: &Path, query: directory::Query, json: bool, at: Option<&s
             .to_utc(),
         None => chrono::DateTime::from_timestamp_millis(crate::clock::Clock::wall().now()).unwrap_or_default(),
     };
-    let found =
+    let mut found =
         directory::build(&config, now, &query, None).map_err(|e| anyhow::anyhow!("{e} in {}", path.display()))?;
+    if found.cities.iter().any(|c| c.instance.is_some()) || query.topic.is_some() {
+        match crate::channels::federation_keys(&config) {
+            Ok(Some(keys)) => {
+                let (merged, problems) =
+                    crate::peer_directory::with_peers(&config, &keys, found, &query, std::time::Duration::from_secs(5))
+                        .await;
+                found = merged;
+                for p in problems {
+                    eprintln!("c2c-bridge: {p}");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("c2c-bridge: peers not asked: {e}"),
+        }
+    }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &found)?;

@@ -16,17 +16,17 @@ use std::collections::BTreeSet;
 
 use c2c_config::{Channel, City, Config, Partnership, Weekdays, WorkingTime};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The directory, filtered: `{"cities": [...]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directory {
     /// In config order.
     pub cities: Vec<CityEntry>,
 }
 
 /// One city: where and when it is, who to contact, and in which partnerships on which channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CityEntry {
     pub id: String,
     pub name: String,
@@ -40,7 +40,8 @@ pub struct CityEntry {
     pub working_now: bool,
     pub languages: Vec<String>,
     /// `null` when the city is hosted here, else the id of the peer instance that hosts it
-    /// (federation; always `null` until peers exist).
+    /// (federation): its contacts and partnerships are what that instance said, or none when
+    /// it was not asked or did not answer.
     pub instance: Option<String>,
     /// Its contacts (with a topic asked: only those who list it), in config order.
     pub contacts: Vec<ContactEntry>,
@@ -49,6 +50,20 @@ pub struct CityEntry {
     /// What only the text form shows.
     #[serde(skip)]
     text: CityText,
+}
+
+impl CityEntry {
+    /// An entry a peer sent for a city it hosts, marked with that peer.
+    pub fn from_peer(mut self, peer: &str) -> Self {
+        self.instance = Some(peer.to_string());
+        let local = DateTime::parse_from_rfc3339(&self.local_time).ok();
+        self.text = CityText {
+            clock: local.map(|t| t.format("%H:%M %a").to_string()).unwrap_or_default(),
+            working: format!("hours kept by {peer}"),
+            holiday: false,
+        };
+        self
+    }
 }
 
 /// The text form's view of a city's time, which the JSON leaves to `local_time`.
@@ -63,7 +78,7 @@ struct CityText {
 }
 
 /// A nodal officer, as partners may see them: no email address, Matrix id or other endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactEntry {
     pub id: String,
     pub name: String,
@@ -74,7 +89,7 @@ pub struct ContactEntry {
 
 /// A partnership of the city: the channel the city agreed on in it (where its contacts get the
 /// partnership's traffic), and the partnership's agreed language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartnershipEntry {
     pub id: String,
     pub channel: Channel,
@@ -251,7 +266,7 @@ fn city_entry(
         local_time: local.to_rfc3339_opts(SecondsFormat::Secs, false),
         working_now: c2c_followup::hours::is_working(now, city.timezone, &city.working),
         languages: city.languages.clone(),
-        instance: None,
+        instance: city.peer.clone(),
         contacts,
         partnerships,
         text: CityText {
@@ -317,7 +332,14 @@ pub fn render_text(directory: &Directory, query: &Query) -> String {
             (false, true) => format!("outside working hours (a holiday; works {})", t.working),
             (false, false) => format!("outside working hours (works {})", t.working),
         };
-        out.push_str(&format!("{} ({}), {} ({}), {now}\n", city.name, city.country, t.clock, city.timezone));
+        out.push_str(&format!("{} ({}), {} ({}), {now}", city.name, city.country, t.clock, city.timezone));
+        match &city.instance {
+            Some(peer) if city.contacts.is_empty() && city.partnerships.is_empty() => {
+                out.push_str(&format!(" — hosted by {peer}, which did not say more\n"));
+            }
+            Some(peer) => out.push_str(&format!(" — hosted by {peer}\n")),
+            None => out.push('\n'),
+        }
         for c in &city.contacts {
             out.push_str(&format!("  {}, {}", c.name, c.role));
             if !c.languages.is_empty() {

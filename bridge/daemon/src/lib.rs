@@ -41,6 +41,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod outbox;
+pub mod peer_directory;
 pub mod reload;
 pub mod report;
 pub mod router;

@@ -104,6 +104,28 @@ pub fn check(
     Ok((envelope, index))
 }
 
+/// Check a signed request that names its sender `asker` outside the body (a `GET`): its
+/// signature under a key pinned for `asker`, within the tolerance. The index of the key that
+/// verified it.
+pub fn check_asker(
+    pinned: &Pinned,
+    asker: &str,
+    request: &Signed,
+    now: i64,
+    tolerance: Duration,
+) -> Result<usize, Refused> {
+    let (keys, unknown_origin) = match pinned.0.get(asker) {
+        Some(keys) if !keys.is_empty() => (keys.as_slice(), false),
+        _ => (std::slice::from_ref(nobody()), true),
+    };
+    match asymmetric::verify(keys, &request.id, &request.timestamp, &request.signature, &request.body, now, tolerance) {
+        Ok(_) if unknown_origin => Err(Refused::BadSignature { unknown_origin }),
+        Ok(i) => Ok(i),
+        Err(VerifyError::Stale { timestamp, now }) => Err(Refused::Stale { timestamp, now }),
+        Err(_) => Err(Refused::BadSignature { unknown_origin }),
+    }
+}
+
 /// The `origin` the body names, read leniently (the signature is checked against its keys;
 /// the envelope itself is read strictly once that holds).
 fn claimed_origin(body: &[u8]) -> Option<String> {

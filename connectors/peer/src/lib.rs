@@ -8,6 +8,7 @@
 //! ([`routes`]: `GET /peer/v1/version`, `GET /peer/v1/keys`). The connector itself (sending
 //! from the outbox, the `POST /peer/v1/inbox` route, the directory exchange) is not built yet.
 
+pub mod directory;
 pub mod inbound;
 pub mod inbox;
 pub mod outbound;
