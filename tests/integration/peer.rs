@@ -192,8 +192,11 @@ channels = {{ gifu = "webhook" }}
 
     // The next good post flows, and it is the only other delivery the sink saw.
     let next = envelope("uk-lga", "brlc", "manchester", "Our coaches can come in the second week.");
-    let (status, _) = post(&base, &sign(&next, "entry-2", std::slice::from_ref(&uk), now)).await;
+    // Signed by a clock two minutes ahead (within the tolerance): the skew is a metric.
+    let (status, _) = post(&base, &sign(&next, "entry-2", std::slice::from_ref(&uk), now + 120)).await;
     assert_eq!(status, 202);
+    let skew = daemon.metric("c2c_peer_clock_skew_seconds{peer=\"uk-lga\"}").await;
+    assert!((115.0..=125.0).contains(&skew), "{skew}");
     let got = sink.next_delivered().await;
     assert_eq!(got.post.text, "Our coaches can come in the second week.");
     assert_eq!(daemon.metric("c2c_messages_refused_total{channel=\"peer\",reason=\"bad_signature\"}").await, 2.0);

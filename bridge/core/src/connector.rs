@@ -228,10 +228,11 @@ pub trait Inbox: Send + Sync {
         let _ = (channel, bytes);
     }
 
-    /// A signed request came in from `address` on `channel` (a peer instance): deliveries to it
-    /// that wait because it was down are tried now. The default does nothing.
-    fn heard_from(&self, channel: Channel, address: &str) {
-        let _ = (channel, address);
+    /// A signed request came in from `address` on `channel` (a peer instance), stamped
+    /// `clock_skew` seconds after this instance's now: deliveries to it that wait because it was
+    /// down are tried now, and the skew is a metric. The default does nothing.
+    fn heard_from(&self, channel: Channel, address: &str, clock_skew: i64) {
+        let _ = (channel, address, clock_skew);
     }
 
     /// A delivery the connector had reported as made turned out to have failed for good (a

@@ -38,6 +38,12 @@ pub struct EndpointLabel {
     pub endpoint: String,
 }
 
+/// A peer instance (only ids the config pins: a request is counted once its signature verifies).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PeerLabel {
+    pub peer: String,
+}
+
 /// One endpoint's queue, for [`Metrics::set_outbox_endpoints`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointQueue {
@@ -93,6 +99,7 @@ pub struct Metrics {
     endpoint_depth: Family<EndpointLabel, Gauge>,
     endpoint_oldest: Family<EndpointLabel, Gauge<f64, AtomicU64>>,
     endpoint_down: Family<EndpointLabel, Gauge>,
+    peer_skew: Family<PeerLabel, Gauge>,
     /// The endpoints set last time, so those gone are removed.
     endpoints_shown: std::sync::Mutex<std::collections::HashSet<String>>,
     latency: Histogram,
@@ -197,6 +204,12 @@ impl Metrics {
             "1 while an endpoint is down: its deliveries wait and one probe at a time is made",
             endpoint_down.clone(),
         );
+        let peer_skew = Family::<PeerLabel, Gauge>::default();
+        registry.register(
+            "peer_clock_skew_seconds",
+            "A peer instance's clock minus this one's, from the timestamp of its last verified request",
+            peer_skew.clone(),
+        );
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 20));
         registry.register(
             "relay_latency_seconds",
@@ -264,6 +277,7 @@ impl Metrics {
             endpoint_depth,
             endpoint_oldest,
             endpoint_down,
+            peer_skew,
             endpoints_shown: Default::default(),
             latency,
             commit_batch,
@@ -317,6 +331,11 @@ impl Metrics {
         self.attachments_dropped
             .get_or_create(&RefusedLabels { channel: channel.as_str(), reason: reason.as_str() })
             .inc();
+    }
+
+    /// Peer `peer`'s last verified request was signed `seconds` after this instance's now.
+    pub fn peer_skew(&self, peer: &str, seconds: i64) {
+        self.peer_skew.get_or_create(&PeerLabel { peer: peer.to_string() }).set(seconds);
     }
 
     pub fn attachment_bytes(&self, channel: Channel, bytes: u64) {

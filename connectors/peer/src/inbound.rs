@@ -75,12 +75,14 @@ async fn accept(state: &InboxState, headers: &HeaderMap, body: Body) -> Result<R
         signature: signed.signature.to_string(),
         body: signed.body.to_vec(),
     };
-    let (envelope, key) = match check(&state.pinned, &state.instance, &request, now_ms() / 1000, state.tolerance) {
+    let now = now_ms() / 1000;
+    let (envelope, key) = match check(&state.pinned, &state.instance, &request, now, state.tolerance) {
         Ok(checked) => checked,
         Err(refused) => return Err(refusal_of(refused, state)),
     };
     // Whatever it sent, a peer that gets through is up: what waits for it goes now.
-    state.inbox.heard_from(Channel::Peer, &envelope.origin);
+    let skew = request.timestamp.trim().parse::<i64>().map_or(0, |t| t - now);
+    state.inbox.heard_from(Channel::Peer, &envelope.origin, skew);
     if key > 0 {
         // For the admin: the peer signs with a key pinned after its first; once it no longer
         // signs with the first, that one can go.

@@ -246,7 +246,10 @@ impl Inbox for Router {
         self.metrics.attachment_bytes(channel, bytes);
     }
 
-    fn heard_from(&self, channel: Channel, address: &str) {
+    fn heard_from(&self, channel: Channel, address: &str, clock_skew: i64) {
+        if channel == Channel::Peer {
+            self.metrics.peer_skew(address, clock_skew);
+        }
         // Nothing to do once the scheduler has stopped.
         let _ = self.bounces.send(Signal::Heard(format!("{channel}:{address}")));
     }
