@@ -1,7 +1,8 @@
 //! Federation on the real binary, the receiving side: a peer's signed envelope for a city it
 //! hosts is committed under the origin's ids and delivered to the local member's system; a
 //! replay creates nothing; a wrong key, an origin nobody pinned, an envelope for another
-//! instance, a stale one and a city the peer does not host are refused and not relayed.
+//! instance, a stale one, a city the peer does not host and a partnership not declared here are
+//! refused and not relayed.
 
 use std::collections::HashMap;
 
@@ -176,6 +177,16 @@ channels = {{ gifu = "webhook" }}
             forged(&envelope("citynet", "brlc", "manchester", text), &citynet, now),
             403,
             "other_city",
+        ),
+        (
+            "a partnership not declared here",
+            forged(
+                &PeerEnvelope { partnership: "atlantis-p".into(), ..envelope("uk-lga", "brlc", "manchester", text) },
+                &uk,
+                now,
+            ),
+            422,
+            "unknown_partnership",
         ),
         (
             "Hangzhou, not a member here",
