@@ -332,6 +332,36 @@ async fn the_directory_shows_a_peer_s_cities_as_their_home_instance_describes_th
     assert!(brlc.daemon.terminate().await.success());
 }
 
+#[tokio::test]
+async fn a_message_that_failed_for_good_is_sent_again_when_the_peer_asks_for_it() {
+    let net = Network::new(&[BRLC, UK_LGA]).await;
+    // Deliveries give up after a second: uk-lga misses G1 for good while it is cut off.
+    let brief = Tuning { give_up_after: "1s", ..Tuning::default() };
+    let mut brlc = webhook_instance_tuned(&net, BRLC, &net.key_file(BRLC), None, brief).await;
+    let mut uk = webhook_instance(&net, UK_LGA, &net.key_file(UK_LGA), None).await;
+
+    net.links[&("brlc", "uk-lga")].cut().await;
+    let g1 = message("gifu-sato", "heritage", Some("GH"), Some("Brochure"), "G1: the brochure draft is ready.");
+    let a = brlc.post("gifu", "g-1", &g1).await;
+    assert_eq!(a.status, 202);
+    let conversation = a.body["conversation"].as_str().unwrap().to_string();
+    brlc.daemon.wait_metric("c2c_deliveries_total{channel=\"peer\",status=\"permanent_failure\"}", |v| v == 1.0).await;
+    net.links[&("brlc", "uk-lga")].heal().await;
+
+    // G2 names G1 as its prev: uk-lga answers `gap`, brlc sends G1 again, then G2.
+    let mut g2 = message("gifu-sato", "heritage", Some("GH"), None, "G2: printing on Monday.");
+    g2["conversation"] = Value::from(conversation.as_str());
+    assert_eq!(brlc.post("gifu", "g-2", &g2).await.status, 202);
+    let first = uk.sink.next_delivered().await;
+    let second = uk.sink.next_delivered().await;
+    assert!(first.post.text.contains("G1: the brochure"), "{}", first.post.text);
+    assert!(second.post.text.contains("G2: printing"), "{}", second.post.text);
+    assert_eq!(conversations(&uk).await, [(conversation, 2)]);
+    assert!(brlc.daemon.log_text().contains("a peer asked again for a message whose delivery had failed for good"));
+    assert!(uk.daemon.terminate().await.success());
+    assert!(brlc.daemon.terminate().await.success());
+}
+
 /// Li's and others' Matrix event body.
 fn body(ev: &Value) -> &str {
     ev["content"]["body"].as_str().unwrap_or("")

@@ -235,6 +235,14 @@ pub trait Inbox: Send + Sync {
         let _ = (channel, address, clock_skew);
     }
 
+    /// The recipient asks again for a delivery (`seq`, `entry`) it never got (a peer answering
+    /// `gap`): if it failed for good, schedule it again. `true` if it was. The default (an
+    /// inbox that cannot) says no.
+    async fn redeliver(&self, seq: u64, entry: OutboxId) -> bool {
+        let _ = (seq, entry);
+        false
+    }
+
     /// A delivery the connector had reported as made turned out to have failed for good (a
     /// bounce): record it and tell the author, if the report names that delivery's recipient.
     /// `true` once that is durable (or the report was ignored: unknown entry, already failed,

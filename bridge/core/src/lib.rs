@@ -45,7 +45,7 @@ pub use filename::clean_filename;
 pub use followup::{DeliverableState, Owing, ReminderInfo, ReminderReason, Timer, TimerKey, TimerWhat};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use instance_key::InstanceKey;
-pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
+pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry, PeerSent};
 pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
 
 /// Cancelled when the daemon is asked to stop; every long-running task selects on it.

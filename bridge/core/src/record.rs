@@ -76,6 +76,29 @@ pub struct Message {
     pub reminder: Option<ReminderInfo>,
 }
 
+/// A message sent to a peer instance, and the delivery that carries it there (so that when the
+/// peer asks for it again, that delivery can be scheduled again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerSent {
+    /// Its global id, `INSTANCE:ULID`.
+    pub message: String,
+    pub seq: u64,
+    pub entry: OutboxId,
+}
+
+impl PeerSent {
+    /// How an outbox entry names the delivery of its `prev` (`references[1]`): `SEQ/ENTRY`.
+    pub fn handle(&self) -> String {
+        format!("{}/{}", self.seq, self.entry)
+    }
+
+    /// The (seq, entry) of a [`PeerSent::handle`].
+    pub fn parse_handle(handle: &str) -> Option<(u64, OutboxId)> {
+        let (seq, entry) = handle.split_once('/')?;
+        (!entry.is_empty()).then(|| Some((seq.parse().ok()?, OutboxId(entry.to_string()))))?
+    }
+}
+
 /// One thread inside a partnership.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -103,11 +126,10 @@ pub struct Conversation {
     /// [`Conversation::note_email`]). What the bridge sends them next replies to the last one.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub email_threads: BTreeMap<String, Vec<String>>,
-    /// Federation: peer instance → the global id (`INSTANCE:ULID`) of the last message of this
-    /// conversation sent to it from here, the `prev` of the next one (see
-    /// [`Conversation::note_peer`]).
+    /// Federation: peer instance → the last message of this conversation sent to it from here,
+    /// the `prev` of the next one (see [`Conversation::note_peer`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub peer_sent: BTreeMap<String, String>,
+    pub peer_sent: BTreeMap<String, PeerSent>,
     /// Follow-up: member city → the reply it owes (see `c2c_followup` and the committer's
     /// `reminders`). A member that posts owes nothing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -172,10 +194,10 @@ impl Conversation {
         before
     }
 
-    /// Record that the message with global id `message` goes to peer instance `peer`, and return
-    /// the one that went before it (the envelope's `prev`).
-    pub fn note_peer(&mut self, peer: &str, message: &str) -> Option<String> {
-        self.peer_sent.insert(peer.to_string(), message.to_string())
+    /// Record that `sent` goes to peer instance `peer`, and return the one that went before it
+    /// (the envelope's `prev`).
+    pub fn note_peer(&mut self, peer: &str, sent: PeerSent) -> Option<PeerSent> {
+        self.peer_sent.insert(peer.to_string(), sent)
     }
 
     /// The member cities that owe a reply: everyone but the city that wrote last.
@@ -236,7 +258,8 @@ pub struct OutboxEntry {
     pub delivered_at: Option<Millis>,
     /// Native ids of the recipient's thread this delivery continues, oldest first (email: the
     /// References; the last one is the In-Reply-To; a peer: the global id of the message it was
-    /// sent before in this conversation, the envelope's `prev`). Empty when it starts the thread.
+    /// sent before in this conversation, the envelope's `prev`, then that delivery's
+    /// [`PeerSent::handle`]). Empty when it starts the thread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
     /// When the author was told that this delivery is delayed (the `delayed` notice, written in

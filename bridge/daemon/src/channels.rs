@@ -79,7 +79,8 @@ pub async fn build(
         Some(keys) => {
             let identity = peer_identity(instance, &keys);
             let peers = config.peers.iter().map(|p| (p.id.clone(), p.url.clone()));
-            let peer = PeerConnector::new(instance, keys, peers, config.bridge.delivery.timeout);
+            let peer = PeerConnector::new(instance, keys, peers, config.bridge.delivery.timeout)
+                .redelivering_through(inbox.clone());
             connectors.insert(Channel::Peer, Arc::new(peer));
             let pinned = pinned_peers(config).map_err(BadConfig)?;
             // What peers may see of the directory follows a reload.

@@ -16,10 +16,11 @@
 //! hammering it, and tells the author when a delivery is late.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use c2c_core::{Channel, Connector, Delivery, DeliveryError, Receipt};
+use c2c_core::{Channel, Connector, Delivery, DeliveryError, Inbox, PeerSent, Receipt};
 use c2c_webhook::signature::asymmetric::SecretKey;
 use reqwest::StatusCode;
 
@@ -27,7 +28,6 @@ use crate::inbox::sign;
 use crate::wire::{GlobalId, PeerEnvelope};
 
 /// The outbound half of the peer channel.
-#[derive(Debug)]
 pub struct PeerConnector {
     client: reqwest::Client,
     /// This instance's id (`[bridge] instance`): the envelopes' origin.
@@ -36,6 +36,14 @@ pub struct PeerConnector {
     keys: Vec<SecretKey>,
     /// Each peer's inbox URL.
     inboxes: HashMap<String, String>,
+    /// Where a delivery a peer asks for again is scheduled again (`None`: nowhere).
+    redeliver: Option<Arc<dyn Inbox>>,
+}
+
+impl std::fmt::Debug for PeerConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnector").field("instance", &self.instance).finish_non_exhaustive()
+    }
 }
 
 impl PeerConnector {
@@ -56,7 +64,14 @@ impl PeerConnector {
             .build()
             .expect("the HTTP client builds with static settings");
         let inboxes = peers.into_iter().map(|(id, url)| (id, inbox_url(&url))).collect();
-        Self { client, instance: instance.into(), keys, inboxes }
+        Self { client, instance: instance.into(), keys, inboxes, redeliver: None }
+    }
+
+    /// When a peer answers `gap` (the message before this one never reached it), schedule the
+    /// delivery of that message again through `inbox`, if it had failed for good.
+    pub fn redelivering_through(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.redeliver = Some(inbox);
+        self
     }
 
     /// The envelope of `delivery` for its peer.
@@ -119,8 +134,30 @@ impl Connector for PeerConnector {
         // The peer's reason, as its inbox wrote it (bounded: it is another machine's text).
         let said = response.text().await.unwrap_or_default();
         let said: String = said.chars().take(300).collect();
+        if status == StatusCode::CONFLICT && said.contains("\"gap\"") {
+            self.ask_again(delivery).await;
+        }
         let reason = format!("instance {peer} answered HTTP {status}: {said}");
         Err(classify(status, reason, retry_after))
+    }
+}
+
+impl PeerConnector {
+    /// The peer lacks this delivery's `prev`: its delivery is scheduled again if it failed for
+    /// good (if it is still pending, it is on its way: nothing to do).
+    async fn ask_again(&self, delivery: &Delivery) {
+        let (Some(inbox), Some((seq, entry))) =
+            (&self.redeliver, delivery.entry.references.get(1).and_then(|h| PeerSent::parse_handle(h)))
+        else {
+            return;
+        };
+        if inbox.redeliver(seq, entry.clone()).await {
+            tracing::info!(
+                peer = %delivery.entry.recipient.address,
+                entry = %entry,
+                "a peer asked again for a message whose delivery had failed for good: scheduled again"
+            );
+        }
     }
 }
 

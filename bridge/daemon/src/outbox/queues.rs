@@ -295,14 +295,21 @@ impl Queues {
         let key = (entry.conversation, ep_key);
         let queue =
             self.queues.entry(key.clone()).or_insert_with(|| Queue { entries: VecDeque::new(), head: Head::Idle });
-        queue.entries.push_back(Pending {
-            seq: entry.seq,
-            id: entry.id.clone(),
-            created_at: entry.created_at,
-            next_due: entry.next_due,
-            notice: if entry.delay_noticed_at.is_some() { Notice::Sent } else { Notice::NotSent },
-            hot: None,
-        });
+        // In seq order (an entry scheduled again may be older than those waiting), but never
+        // before a head that is ready or in flight.
+        let at = queue.entries.iter().position(|p| p.seq > entry.seq).unwrap_or(queue.entries.len());
+        let at = if at == 0 && queue.head != Head::Idle { 1.min(queue.entries.len()) } else { at };
+        queue.entries.insert(
+            at,
+            Pending {
+                seq: entry.seq,
+                id: entry.id.clone(),
+                created_at: entry.created_at,
+                next_due: entry.next_due,
+                notice: if entry.delay_noticed_at.is_some() { Notice::Sent } else { Notice::NotSent },
+                hot: None,
+            },
+        );
         Some(key)
     }
 
@@ -523,6 +530,11 @@ impl Queues {
         };
         let probe = matches!(queue.head, Head::InFlight { probe: true });
         queue.head = Head::Idle;
+        // An entry scheduled again while this head was in flight (a peer asked for it: this
+        // head needs it first) waits behind it: seq order again.
+        if queue.entries.iter().skip(1).any(|p| p.seq < queue.entries[0].seq) {
+            queue.entries.make_contiguous().sort_by_key(|p| p.seq);
+        }
         let Some(ep) = self.endpoints.get_mut(&key.1) else {
             return now;
         };
@@ -821,6 +833,34 @@ mod tests {
         assert_eq!(start_all(&mut q, T0 + 4 * SECOND), [(1, true)]);
         q.delivered(&key(a, "hz"));
         assert!(!q.is_down("webhook:hz"));
+    }
+
+    #[test]
+    fn a_delivery_scheduled_again_goes_before_the_later_one_that_needs_it() {
+        let mut q = Queues::new(schedule(), 0);
+        let c = conv();
+        let first = entry(c, 1, "hz", T0);
+        q.push(&first);
+        q.push(&entry(c, 2, "hz", T0));
+        assert_eq!(start_all(&mut q, T0), [(1, false)]);
+        q.failed_for_good(&key(c, "hz"), T0);
+        assert_eq!(start_all(&mut q, T0), [(2, false)]);
+        // While 2 is in flight, 1 is scheduled again (the peer asked for it): it waits behind
+        // the head in flight, and goes first once that head has failed (the peer's gap).
+        let mut again = first.clone();
+        again.created_at = T0 + SECOND;
+        again.next_due = T0 + SECOND;
+        assert!(q.push(&again));
+        assert_eq!(q.failed(&key(c, "hz"), T0 + SECOND, "gap", None), T0 + 3 * SECOND);
+        assert_eq!(start_all(&mut q, T0 + 3 * SECOND), [(1, true)]);
+        q.delivered(&key(c, "hz"));
+        assert_eq!(start_all(&mut q, T0 + 3 * SECOND), [(2, false)]);
+        // An older entry pushed while the head is idle goes first at once.
+        q.failed(&key(c, "hz"), T0 + 3 * SECOND, "down", None);
+        let mut zero = entry(c, 0, "hz", T0);
+        zero.id = c2c_core::OutboxId("zero-0".into());
+        q.push(&zero);
+        assert_eq!(start_all(&mut q, T0 + 60 * SECOND), [(0, true)]);
     }
 
     #[test]

@@ -178,9 +178,16 @@ pub(super) fn push_entries(
                 conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
         }
         if entry.recipient.channel == c2c_core::Channel::Peer {
-            // The envelope's `prev`: what this peer was sent in this conversation before.
-            let global = format!("{}:{}", message.origin_instance, message.id);
-            entry.references = conv.note_peer(&entry.recipient.address, &global).into_iter().collect();
+            // The envelope's `prev`: what this peer was sent in this conversation before, and
+            // the delivery that carries it (sent again if the peer says it never came).
+            let sent = c2c_core::PeerSent {
+                message: format!("{}:{}", message.origin_instance, message.id),
+                seq: message.seq,
+                entry: entry.id.clone(),
+            };
+            if let Some(prev) = conv.note_peer(&entry.recipient.address, sent) {
+                entry.references = vec![prev.message.clone(), prev.handle()];
+            }
         }
         commit.outbox.push(entry);
     }

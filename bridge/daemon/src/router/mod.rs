@@ -254,6 +254,11 @@ impl Inbox for Router {
         let _ = self.bounces.send(Signal::Heard(format!("{channel}:{address}")));
     }
 
+    async fn redeliver(&self, seq: u64, entry: c2c_core::OutboxId) -> bool {
+        // As an admin's retry: only a delivery that failed for good changes.
+        matches!(self.retry_delivery(seq, entry).await, Ok(admin::Retried::Scheduled))
+    }
+
     async fn bounce(&self, report: BounceReport) -> bool {
         let (done, answer) = oneshot::channel();
         if self.bounces.send(Signal::Bounce(Bounce { report, done })).is_err() {

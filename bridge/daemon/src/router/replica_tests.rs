@@ -282,10 +282,12 @@ async fn a_local_post_goes_once_to_each_instance_hosting_a_member_with_the_one_b
     let entries: Vec<OutboxEntry> = h.outbox.recv().await.unwrap().into_iter().map(|q| q.entry).collect();
     assert_eq!(entries.len(), 2);
     let instance = h.store.instance_id().to_string();
-    for e in &entries {
+    for (i, e) in entries.iter().enumerate() {
+        // prev, then the delivery that carried it to this peer (sent again if the peer asks).
+        let carried = format!("{}/{}", e.seq - 1, c2c_core::OutboxId::for_recipient(first.message, i));
         assert_eq!(
             e.references,
-            [format!("{instance}:{}", first.message)],
+            [format!("{instance}:{}", first.message), carried],
             "prev is the first, for {}",
             e.recipient.address
         );
