@@ -2,30 +2,38 @@
 //!
 //! Every relayed message carries a [`c2c_core::LanguageTag`]: a code (ISO 639-1 where one exists,
 //! else ISO 639-3; `und` when nothing can be said), a confidence in 0.0..=1.0 rounded to two
-//! decimals, and the script. The tag comes from [`whatlang`] restricted to the languages the
-//! config mentions, corrected by the author's known languages (their *priors*, most preferred
-//! first) when the text is short or the detector unsure. Build one [`Tagger`] from the config and
-//! call [`Tagger::tag`] on the hot path (about 15–90 µs a message in release builds, depending on
-//! length; whatlang's trigram scoring is most of it).
+//! decimals, and the script. The tag comes from layers, cheapest first: the script (and, within
+//! Cyrillic and Arabic script, characteristic letters), then [`whatlang`] restricted to the
+//! languages the config mentions, then marker words for Malay against Indonesian; the author's
+//! known languages (their *priors*, most preferred first) weigh in as evidence when the text is
+//! short or the detector unsure. Build one [`Tagger`] from the config and call [`Tagger::tag`] on
+//! the hot path (about 15–90 µs a message in release builds, depending on length; whatlang's
+//! trigram scoring is most of it, and texts the script settles skip it). [`Tagger::explain`] also
+//! says which layer decided and the second-best candidate.
 //!
 //! ```
-//! use c2c_language::Tagger;
+//! use c2c_language::{Layer, Tagger};
 //!
-//! let tagger = Tagger::new(["en", "zh", "ms"]);
+//! let tagger = Tagger::new(["en", "zh", "ms", "xx"]);
 //! let author = vec!["zh".to_string(), "en".to_string()];
 //! let tag = tagger.tag("Thanks!", &author);
 //! assert_eq!((tag.code.as_str(), tag.script.as_str()), ("en", "Latin"));
 //! assert_eq!(tagger.tag("好的", &author).code, "zh");
-//! assert_eq!(tagger.unsupported(), ["ms"]);
+//! assert_eq!(tagger.tag("Sila sahkan tarikh mesyuarat.", &[]).code, "ms");
+//! assert_eq!(tagger.explain("ສະບາຍດີ", &[]).layer, Layer::Script);
+//! assert_eq!(tagger.unsupported(), ["xx"]);
 //! ```
 //!
 //! # Layout
 //! - `src/codes.rs`: code tables. [`is_valid_code`], [`code_for`], [`lang_for`], [`canonical_code`].
-//! - `src/sample.rs`: the part of a text the detector sees (bounded, cleaned prefix).
-//! - `src/priors.rs`: the prior rules and confidence formulas below; the prior-only languages.
-//! - `src/tagger.rs`: [`Tagger`]: builds the detector once, tags texts.
+//! - `src/sample.rs`: the part of a text the layers see (bounded, cleaned prefix).
+//! - `src/script.rs`: the script layer: majority script, scripts of their own, letter tables.
+//! - `src/lexical.rs`: Malay and Indonesian marker words.
+//! - `src/priors.rs`: the prior rules and confidence formulas below; the stand-in languages.
+//! - `src/tagger.rs`: [`Tagger`]: builds the detector once, runs the layers; [`known_languages`].
 //! - `tests/corpus.tsv`, `tests/corpus.rs`: a multilingual corpus of city-cooperation messages
-//!   (`expected<TAB>priors<TAB>text`) and the accuracy check over it.
+//!   (`expected<TAB>priors<TAB>text`) and the accuracy check over it; `tests/hard_pairs.rs`:
+//!   official-message lines for the pairs detectors confuse.
 //!
 //! # Codes
 //! A valid code is one we could record: one of the 184 ISO 639-1 codes, or an ISO 639-3 code of a
@@ -37,87 +45,115 @@
 //! `zh-CN`, `ZHO` → `zh`). Two valid codes name a whatlang language under another code ([`ALIASES`]):
 //! `fil` (Tagalog) and `no` (Bokmål); a tagger configured with one records that spelling.
 //!
-//! # What the detector sees
+//! The tagger knows whatlang's 70 languages and 7 more ([`known_languages`], printed by
+//! `c2c-bridge tag-language --list`): Malay `ms`, Kazakh `kk`, Kyrgyz `ky`, Mongolian `mn`, Tajik
+//! `tg`, Lao `lo`, Tibetan `bo`.
+//!
+//! # What the layers see
 //! The first [`MAX_CHARS`] (2,000) characters, cut on a character boundary, without URLs, email
 //! addresses and runs without letters (numbers, dates, emoji). Text with no letters left gives
 //! [`c2c_core::LanguageTag::undetermined`] (`und`, 0.0, `Unknown`) *whatever the priors*: guessing
-//! is worse than saying nothing. So does text whose letters are all in a script whatlang does not
-//! know (Lao, Tibetan, traditional Mongolian).
+//! is worse than saying nothing. So does text whose letters are all in a script none of the layers
+//! knows (Tifinagh, Cherokee).
 //!
-//! # The detector
+//! # Layer 1: the script
+//! The text's script is the one most of its letters are written in. A script of its own names the
+//! language whatever the config, with confidence 1.0: Hangul `ko`, Thai `th`, Lao `lo`, Khmer `km`,
+//! Myanmar `my`, Sinhala `si`, Tamil `ta`, Telugu `te`, Kannada `kn`, Malayalam `ml`, Gujarati `gu`,
+//! Gurmukhi `pa`, Oriya `or`, Bengali `bn`, Georgian `ka`, Armenian `hy`, Greek `el`, Ethiopic `am`,
+//! Tibetan `bo`, traditional Mongolian `mn`; Hebrew `he` unless Yiddish is a candidate. Han and kana
+//! are `ja` when more than 5% of them is kana; Han alone is `zh`, sure from 10 characters on
+//! (confidence `min(1, han / 10)`, so a Japanese author's short line can still be `ja`, rule 4).
+//!
+//! Within Cyrillic and Arabic script, letters decide when a candidate language's *markers* appear,
+//! at least one per 50 letters:
+//!
+//! | language | markers | does not write |
+//! |---|---|---|
+//! | Kazakh `kk` | ә ғ қ ң ө ұ ү һ і | |
+//! | Kyrgyz `ky` | ң ө ү | |
+//! | Mongolian `mn` | ө ү | |
+//! | Uzbek `uz` (Cyrillic) | ў қ ғ ҳ | щ ы |
+//! | Tajik `tg` | ғ ӣ қ ӯ ҳ ҷ | щ ы |
+//! | Ukrainian `uk` | і ї є ґ | ы э ъ ё |
+//! | Belarusian `be` | і ў | и щ ъ |
+//! | Serbian `sr`, Macedonian `mk` | ђ ј љ њ ћ џ / ѓ ќ ѕ ј љ њ џ | й щ ъ ы ь э ю я ё |
+//! | Arabic `ar` | ة ى ي ك | |
+//! | Persian `fa` | پ چ ژ گ ی ک | |
+//! | Urdu `ur` | Persian's and ٹ ڈ ڑ ں ے ھ ہ ۓ | |
+//!
+//! A letter that is another candidate's marker (and not tolerated: Persian and Urdu text may use
+//! the Arabic yeh and kaf) or that the language does not write is *foreign*. The best candidate
+//! has the fewest foreign letters, then is among the author's priors, then has the narrowest
+//! marker set (ө ү alone is Mongolian; with ң, Kyrgyz; with ә ғ қ ұ һ і, Kazakh), then the most
+//! markers. Its confidence is `0.8 + 0.05 × min(markers, 4) − 0.1 × foreign`, less 0.2 when the
+//! runner-up fits as well (at least 0.5). Candidates are the configured languages and the
+//! author's priors, or all of them when the config names no language of that script. Russian,
+//! Bulgarian and Arabic-script text without markers go to the detector.
+//!
+//! # Layer 2: the detector
 //! whatlang with an allowlist, built once in [`Tagger::new`]: the configured languages whatlang
-//! knows, plus English and Chinese (Chinese because whatlang decides Han text between `zh` and `ja`
-//! only when `zh` is allowed), plus a stand-in per prior-only language (below). The allowlist thus
-//! always has at least two languages. It only matters for scripts several languages share (Latin,
-//! Cyrillic, Arabic, Devanagari, Hebrew): a script of its own names the language whatever the
-//! config (kana → `ja`, Hangul → `ko`, Thai → `th`, Greek, Georgian, Armenian, Bengali, Tamil, ...).
-//! Han text is `ja` when more than 5% of it is kana, else `zh` (whatlang's rule). When no allowed
-//! language uses the text's script (Cyrillic text under an English/Chinese config), every whatlang
-//! language is tried instead. [`Tagger::all_languages`] allows all 70.
+//! knows, plus English and Chinese, plus a stand-in per language whatlang lacks (Indonesian for
+//! Malay, Russian for Kazakh, Kyrgyz, Mongolian, Tajik). The allowlist only matters for scripts
+//! several languages share (Latin, Cyrillic, Arabic, Devanagari). When no allowed language uses
+//! the text's script (Cyrillic text under an English/Chinese config), every whatlang language is
+//! tried instead. [`Tagger::all_languages`] allows all.
 //!
 //! The script is whatlang's name for it: `Latin`, `Cyrillic`, `Arabic`, `Devanagari`, `Hangul`,
-//! `Thai`, `Hiragana`, `Katakana`, and `Mandarin` for Han, also for Japanese mostly written in kanji.
+//! `Thai`, `Hiragana`, `Katakana`, and `Mandarin` for Han, also for Japanese mostly written in
+//! kanji; and `Lao`, `Tibetan`, `Mongolian` for the scripts whatlang lacks.
 //!
-//! # Certainty
 //! `d`, the confidence in the detected language, is whatlang's confidence times a length factor:
-//! `min(1, letters / 25)` for the shared scripts, `min(1, letters / 10)` for Han, 1 for a script of
-//! its own. The detection is *unsure* when whatlang calls it unreliable (its confidence ≤ 0.9) or
-//! the text has fewer letters than those 25 / 10.
+//! `min(1, letters / 25)` for the shared scripts. The detection is *unsure* when whatlang calls it
+//! unreliable (its confidence ≤ 0.9) or the text has fewer than 25 letters.
+//!
+//! # Layer 3: Malay or Indonesian
+//! whatlang does not know Malay and answers Indonesian. When it does (or is unsure of Latin text)
+//! and Malay is a candidate, marker words decide (`src/lexical.rs`:
+//! Malay *kerana, boleh, wang, sahaja, kereta, percuma, kerajaan, sila, tarikh, mesyuarat,
+//! pejabat*...; Indonesian *karena, bisa, uang, saja, mobil, gratis, pemerintah, silakan, tanggal,
+//! kantor*...; words both write, *terima kasih, tidak, tak*, count for neither): more of one
+//! side's words give that language, confidence `min(1, 0.6 + 0.1 × difference)`. An unsure
+//! detection of another language gives way only to two or more words of one side and none of the
+//! other. No marker words: the detection stands, and the priors decide (rule 3).
 //!
 //! # Priors
-//! With priors, the first of these rules that applies decides (without priors: the detected
-//! language, confidence `d`):
-//! 1. The text has the marker letters of a prior-only prior (see below): that prior, 0.8.
+//! A finding of the script or lexical layer stands; agreement with a prior raises its confidence
+//! to `(1 + c) / 2`. For a detector finding, the first of these rules that applies decides
+//! (without priors: the detected language, confidence `d`):
+//! 1. The text has the marker letters of a stand-in prior (below): that prior, 0.8.
 //! 2. The detected language is among the priors: keep it, `(1 + d) / 2` (detector and author agree).
-//! 3. The detected language is the close relative of a prior-only prior and cannot be told apart
-//!    from it (see below): that prior, `min(0.8, (1 + d) / 2)`.
-//! 4. Unsure: the first prior that can be written in the text's script (Latin text from a
-//!    `["zh", "en"]` author → `en`; Han text → `zh`, or `ja` for a Japanese author), with
-//!    `0.5 × (1 − d / 2)`: never more than a coin toss, less the more the detector preferred
-//!    something else. Kana, Hangul and Thai need no prior: they name their language.
+//! 3. The detected language is the stand-in of a prior (Indonesian for a Malay author, at any
+//!    confidence; Russian for a Kazakh, Kyrgyz, Mongolian or Tajik author, when unsure and the text
+//!    is short or has their letters): that prior, `min(0.8, (1 + d) / 2)`.
+//! 4. Unsure and weak (`d` < 0.5): the first prior that can be written in the text's script (Latin
+//!    text from a `["zh", "en"]` author → `en`; Han text → `zh`, or `ja` for a Japanese author),
+//!    with `0.5 × (1 − d / 2)`: never more than a coin toss. Malay is not taken this way: it needs
+//!    an Indonesian detection (rule 3) or its words, so a Malay officer writing English is tagged
+//!    `en`.
 //! 5. Otherwise the detected language, `d`.
 //!
-//! A prior-only language is never reported above 0.8.
-//!
-//! # Malay, Kazakh, Mongolian
-//! whatlang cannot detect Malay (`ms`), Kazakh (`kk`) or Mongolian (`mn`). A configured one is
-//! listed by [`Tagger::unsupported`] and is only ever tagged through an author's priors.
-//!
-//! - **Malay.** For an author with `ms` among their priors, Latin-script text detected as
-//!   Indonesian, at any confidence (whatlang cannot tell the two apart), is tagged `ms`; so is an
-//!   unsure detection of a language that is not among the author's priors, when `ms` is the first
-//!   of their priors written in Latin script. Confidence is at most 0.8. Without an `ms` prior,
-//!   Malay text is tagged `id` (Indonesian, the closest language whatlang knows); a tagger configured
-//!   with `ms` detects Indonesian for this reason, even if `id` is not configured.
-//! - **Kazakh and Mongolian.** For an author with `kk` or `mn` among their priors, Cyrillic text is
-//!   decided by its letters. Letters Russian lacks (Kazakh ә ғ қ ң ө ұ ү һ; Mongolian ө ү), at least
-//!   one per 50 letters, give `kk` / `mn` (the first such prior) with confidence 0.8, even over a
-//!   Russian prior or a confident Russian detection. A short text (under 25 letters) without them
-//!   gives `kk` / `mn` unless the detected language is itself among the author's priors (then,
-//!   typically, `ru`). A longer Cyrillic text without them is taken not to be Kazakh or Mongolian,
-//!   and the other rules decide (usually `ru`). Without a `kk` / `mn` prior, Kazakh and Mongolian
-//!   text is tagged as the closest Cyrillic language allowed: `ru` under a config naming `kk` or
-//!   `mn` (a tagger configured with either detects Russian for this reason), sometimes `be` or `bg`
-//!   under [`Tagger::all_languages`].
-//! - Kyrgyz (`ky`, markers ң ө ү) and Tajik (`tg`, markers ғ ӣ қ ӯ ҳ ҷ) follow the Kazakh rules.
-//!
 //! # Room for improvement
-//! - `lingua` (1.8) is far more accurate on short texts and knows Malay, Kazakh and Mongolian, at
-//!   7–15× the time and ~100 MB more for 27 languages: [`Tagger`] hides the detector, so it can be
-//!   swapped in (or used as a second opinion on unsure detections only) without touching callers.
+//! - A second opinion (`lingua`, or n-gram models of our own) where whatlang is unsure or the pair
+//!   is a known confusion: Nepali/Hindi/Marathi, Spanish/Portuguese, Tagalog/Indonesian, short
+//!   Latin-script lines in general. [`Tagger`] hides the layers, so it fits in without touching
+//!   callers.
+//! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and
+//!   Kurdish (Arabic script) have no letter tables yet.
 //! - When only one allowed language uses a script, whatlang reports confidence 1.0 for it: French
-//!   text under an English/Chinese config is tagged `en`, confidently. A second opinion over all
-//!   languages for long texts would catch it.
-//! - Cantonese (`yue`) and other Chinese varieties are tagged `zh`; Lao and Tibetan text is `und`.
+//!   text under an English/Chinese config is tagged `en`, confidently.
+//! - Cantonese (`yue`) and other Chinese varieties are tagged `zh`.
 //! - A bilingual message gets the language of its majority script.
 
 mod codes;
+mod lexical;
 mod priors;
 mod sample;
+mod script;
 mod tagger;
 
 pub use codes::{ALIASES, ISO_639_1, ISO_639_3_ONLY, canonical_code, code_for, is_valid_code, lang_for};
 pub use sample::MAX_CHARS;
-pub use tagger::Tagger;
+pub use tagger::{Explanation, Layer, Tagger, known_languages};
 /// The detector crate, so callers can name [`whatlang::Lang`] without depending on it.
 pub use whatlang;

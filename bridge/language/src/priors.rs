@@ -3,7 +3,7 @@
 
 use whatlang::{Lang, Script};
 
-use crate::codes::lang_for;
+use crate::codes::{code_for, lang_for};
 
 /// Below this many letters a text in a script shared by several languages is "short": the detector's
 /// confidence is scaled down by `letters / SHORT_LETTERS` and the text counts as unsure.
@@ -96,15 +96,21 @@ impl PriorOnly {
     }
 }
 
-/// What the detector said about a text, with our view of its certainty.
+/// What a layer said about a text, with our view of its certainty.
 #[derive(Debug, Clone, Copy)]
 pub struct Detection {
-    pub lang: Lang,
+    /// The recorded code of the language found (`zh`, `tl`, `kk`).
+    pub code: &'static str,
     pub script: Script,
-    /// whatlang's confidence scaled down for short text: what we report for the detected language.
+    /// whatlang's own confidence (1.0 for the other layers).
+    pub raw: f64,
+    /// The confidence scaled down for short text: what we report for the language found.
     pub confidence: f64,
     /// Not reliable by whatlang's measure (raw ≤ 0.9) or short.
     pub unsure: bool,
+    /// Decided by letters or words (the script and lexical layers): only agreement with a prior
+    /// changes it, none of the other prior rules.
+    pub settled: bool,
 }
 
 impl Detection {
@@ -119,12 +125,24 @@ impl Detection {
         };
         let length_factor = if letters < short_below { letters as f64 / short_below as f64 } else { 1.0 };
         Detection {
-            lang: info.lang(),
+            code: code_for(info.lang()),
             script,
+            raw,
             confidence: raw * length_factor,
             unsure: !info.is_reliable() || letters < short_below,
+            settled: false,
         }
     }
+
+    /// Decided by the script or lexical layer, with this confidence.
+    pub fn settled(code: &'static str, script: Script, confidence: f64) -> Detection {
+        Detection { code, script, raw: 1.0, confidence, unsure: false, settled: true }
+    }
+}
+
+/// Do a prior and a recorded code name the same language (`fil` and `tl`)?
+pub fn same_language(prior: &str, code: &str) -> bool {
+    prior == code || lang_for(prior).is_some_and(|l| lang_for(code) == Some(l))
 }
 
 /// The outcome: the detected language, or one of the author's priors (as spelled there).
@@ -143,9 +161,21 @@ fn fits(code: &str, script: Script) -> bool {
     }
 }
 
+/// Below this confidence an unsure detection gives way to the author's first language written in
+/// the text's script (rule 4): the prior is a weight, not a blind fallback.
+pub const PRIOR_OVERRIDES_BELOW: f64 = 0.5;
+
 /// Apply the prior rules (see the crate root) in order; the first that applies wins.
 pub fn choose<'a>(d: &Detection, priors: &'a [String], text: &str, letters: usize) -> Choice<'a> {
     let c = d.confidence;
+    // 2 (first when settled). The layers agree with a prior.
+    let agreeing = priors.iter().find(|p| same_language(p, d.code));
+    if d.settled {
+        return match agreeing {
+            Some(p) => Choice::Prior(p, (1.0 + c) / 2.0),
+            None => Choice::Detected(c),
+        };
+    }
     // A prior-only prior that fits this text's script and letters.
     let only = |p: &String| prior_only(p).filter(|o| o.script == d.script && o.possible(text, letters));
     // 1. Letters only a prior-only language has.
@@ -153,18 +183,22 @@ pub fn choose<'a>(d: &Detection, priors: &'a [String], text: &str, letters: usiz
         return Choice::Prior(p, PRIOR_ONLY_CAP);
     }
     // 2. The detector agrees with a prior.
-    if let Some(p) = priors.iter().find(|p| lang_for(p) == Some(d.lang)) {
+    if let Some(p) = agreeing {
         return Choice::Prior(p, (1.0 + c) / 2.0);
     }
     // 3. The detector found the close relative of a prior-only language, and cannot be trusted to
     //    tell them apart.
-    let gives_way = |o: &PriorOnly| o.close.contains(&d.lang) && (o.close_is_enough || d.unsure);
+    let detected = lang_for(d.code);
+    let gives_way = |o: &PriorOnly| detected.is_some_and(|l| o.close.contains(&l)) && (o.close_is_enough || d.unsure);
     if let Some(p) = priors.iter().find(|p| only(p).is_some_and(gives_way)) {
         return Choice::Prior(p, PRIOR_ONLY_CAP.min((1.0 + c) / 2.0));
     }
-    // 4. Unsure: the author's first language that can be written in this script.
-    let fitting = |p: &&String| fits(p, d.script) || only(p).is_some();
+    // 4. Unsure and weak: the author's first language that can be written in this script. Malay
+    //    needs evidence (an Indonesian detection, rule 3, or its words): a Malay officer writing
+    //    English is tagged English.
+    let fitting = |p: &&String| fits(p, d.script) || only(p).is_some_and(|o| !o.close_is_enough);
     if d.unsure
+        && c < PRIOR_OVERRIDES_BELOW
         && let Some(p) = priors.iter().find(fitting)
     {
         return Choice::Prior(p, 0.5 * (1.0 - c / 2.0));

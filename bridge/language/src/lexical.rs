@@ -1,0 +1,155 @@
+//! The lexical layer: Malay and Indonesian told apart by words each standard uses and the other
+//! does not (Dewan Bahasa dan Pustaka and KBBI spellings and usage; e.g. Malay *kerana*, *boleh*,
+//! *wang*, *sahaja*, *kereta*, *percuma*, *kerajaan*, *sila* against Indonesian *karena*, *bisa*,
+//! *uang*, *saja*, *mobil*, *gratis*, *pemerintah*, *silakan*). Words both write (*terima kasih*,
+//! *tidak*, *tak*, *kami*, *mohon*) are no evidence either way.
+
+/// Words of Malaysian Malay that Indonesian writes otherwise.
+pub const MALAY: &[&str] = &[
+    "kerana",
+    "boleh",
+    "wang",
+    "sahaja",
+    "kereta",
+    "percuma",
+    "kerajaan",
+    "sila",
+    "tarikh",
+    "mesyuarat",
+    "pejabat",
+    "bandaraya",
+    "majlis",
+    "hujung",
+    "projek",
+    "bajet",
+    "kenderaan",
+    "maklumat",
+    "bahawa",
+    "mahu",
+    "cuba",
+    "faham",
+    "antarabangsa",
+    "persidangan",
+    "kemaskini",
+    "pasukan",
+    "rakan",
+    "lepas",
+    "belia",
+    "jawatankuasa",
+    "setiausaha",
+    "pengarah",
+    "sebarang",
+    "sekiranya",
+    "universiti",
+    "teksi",
+    "persefahaman",
+    "mencadangkan",
+    "cadangan",
+    "sahkan",
+    "pengesahan",
+    "esok",
+    "menghantar",
+    "dihantar",
+    "syarikat",
+    "kakitangan",
+    "lawatan",
+    "encik",
+    "ditangguhkan",
+    "minit",
+    "awak",
+];
+
+/// Words of Indonesian that Malaysian Malay writes otherwise.
+pub const INDONESIAN: &[&str] = &[
+    "karena",
+    "bisa",
+    "uang",
+    "saja",
+    "mobil",
+    "gratis",
+    "pemerintah",
+    "silakan",
+    "tanggal",
+    "kantor",
+    "proyek",
+    "kendaraan",
+    "informasi",
+    "bahwa",
+    "mau",
+    "coba",
+    "paham",
+    "internasional",
+    "konferensi",
+    "tim",
+    "rekan",
+    "panitia",
+    "sekretaris",
+    "direktur",
+    "kesepahaman",
+    "mengusulkan",
+    "usulan",
+    "konfirmasi",
+    "besok",
+    "kemarin",
+    "bapak",
+    "provinsi",
+    "ditunda",
+    "menit",
+    "nggak",
+    "enggak",
+    "gak",
+    "aja",
+    "banget",
+    "kapan",
+    "gimana",
+    "walikota",
+    "universitas",
+    "taksi",
+];
+
+/// Malay and Indonesian marker words in a text (lowercased, split on anything but letters and `-`).
+pub fn count(text: &str) -> (usize, usize) {
+    let (mut ms, mut id) = (0, 0);
+    let mut word = String::new();
+    for token in text.split(|c: char| !(c.is_alphabetic() || c == '-')) {
+        if token.is_empty() || !token.is_ascii() {
+            continue;
+        }
+        word.clear();
+        word.extend(token.chars().map(|c| c.to_ascii_lowercase()));
+        let word = word.trim_matches('-');
+        let base = word.split('-').next().unwrap_or(word);
+        for w in [word, base] {
+            if MALAY.contains(&w) {
+                ms += 1;
+                break;
+            }
+            if INDONESIAN.contains(&w) {
+                id += 1;
+                break;
+            }
+        }
+    }
+    (ms, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_do_not_overlap() {
+        for w in MALAY {
+            assert!(!INDONESIAN.contains(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn counts_markers() {
+        assert_eq!(count("Terima kasih kerana menyambut delegasi kami dengan mesra minggu lepas."), (2, 0));
+        assert_eq!(count("Mohon maaf, rapat hari ini ditunda sampai besok pagi."), (0, 2));
+        assert_eq!(count("Baik, terima kasih."), (0, 0));
+        assert_eq!(count("Bersama-sama ini dilampirkan draf memorandum persefahaman"), (1, 0));
+        assert_eq!(count("Mohon kirim proyek-proyek itu"), (0, 1));
+    }
+}
