@@ -155,6 +155,13 @@ pub enum Command {
         /// The author's known languages, most preferred first (repeatable).
         #[arg(long = "prior")]
         priors: Vec<String>,
+        /// Print the languages the tagger knows (`code<TAB>name`) and exit; stdin is not read.
+        #[arg(long, conflicts_with = "explain")]
+        list: bool,
+        /// Also print why: the deciding layer (`script`, `detector`, `lexical`, `prior`), the
+        /// second-best candidate and its confidence (`-` when none).
+        #[arg(long)]
+        explain: bool,
     },
     /// Post one signed message to the bridge as a webhook city's system would.
     WebhookSend {

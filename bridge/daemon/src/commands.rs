@@ -65,7 +65,13 @@ pub fn main() -> ExitCode {
             runtime().block_on(deliverable_done(&config, admin.as_deref(), &id, partnership.as_deref()))
         }
         Command::Peer { action: PeerAction::Keygen { out, force } } => peer_keygen(&out, force),
-        Command::TagLanguage { config, languages, priors } => tag_language(config.as_deref(), &languages, &priors),
+        Command::TagLanguage { config, languages, priors, list, explain } => {
+            if list {
+                list_languages()
+            } else {
+                tag_language(config.as_deref(), &languages, &priors, explain)
+            }
+        }
         Command::WebhookSend { config, city, from, partnership, conversation, thread_key, subject, id, url, text } => {
             let post = c2c_webhook::wire::InboundPost {
                 from,
@@ -423,7 +429,17 @@ fn peer_keygen(out: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tag_language(config: Option<&Path>, languages: &[String], priors: &[String]) -> anyhow::Result<()> {
+/// `tag-language --list`: every language the tagger knows, `code<TAB>name`, sorted by code.
+fn list_languages() -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (code, name) in c2c_language::known_languages() {
+        writeln!(out, "{code}\t{name}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn tag_language(config: Option<&Path>, languages: &[String], priors: &[String], explain: bool) -> anyhow::Result<()> {
     let tagger = match (config, languages.is_empty()) {
         (Some(path), _) => {
             let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
@@ -443,8 +459,22 @@ fn tag_language(config: Option<&Path>, languages: &[String], priors: &[String]) 
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lines() {
         let line = line.context("reading stdin")?;
-        let tag = tagger.tag(&line, priors);
-        writeln!(out, "{}\t{:.2}\t{}", tag.code, tag.confidence, tag.script)?;
+        if explain {
+            let why = tagger.explain(&line, priors);
+            let (second, second_confidence) = match &why.second {
+                Some((code, confidence)) => (code.as_str(), format!("{confidence:.2}")),
+                None => ("-", "-".to_string()),
+            };
+            let tag = &why.tag;
+            writeln!(
+                out,
+                "{}\t{:.2}\t{}\t{}\t{second}\t{second_confidence}",
+                tag.code, tag.confidence, tag.script, why.layer
+            )?;
+        } else {
+            let tag = tagger.tag(&line, priors);
+            writeln!(out, "{}\t{:.2}\t{}", tag.code, tag.confidence, tag.script)?;
+        }
     }
     out.flush()?;
     Ok(())

@@ -236,7 +236,7 @@ impl Tagger {
                     // Han alone: Chinese, surely so only when long enough; a Japanese author's
                     // short line may be Japanese (rule 4).
                     let c = (han as f64 / crate::priors::SHORT_HAN as f64).min(1.0);
-                    second = Some(("ja", 1.0 - c));
+                    second = Some(("ja", (1.0 - c).min(c)));
                     let mut d = Detection::settled("zh", whatlang::Script::Mandarin, c);
                     d.settled = false;
                     d.unsure = han < crate::priors::SHORT_HAN;
