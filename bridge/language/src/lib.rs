@@ -84,7 +84,9 @@
 //!
 //! A letter that is another candidate's marker (and not tolerated: Persian and Urdu text may use
 //! the Arabic yeh and kaf) or that the language does not write is *foreign*. The best candidate
-//! has the fewest foreign letters, then is among the author's priors, then has the narrowest
+//! has the fewest foreign letters, then the most of its common words (a short list each for
+//! Kazakh, Kyrgyz, Mongolian, Uzbek and Tajik, counted only when several fit: *үчүн*, *жана* are
+//! Kyrgyz, *байна*, *болно* Mongolian), then is among the author's priors, then has the narrowest
 //! marker set (ө ү alone is Mongolian; with ң, Kyrgyz; with ә ғ қ ұ һ і, Kazakh), then the most
 //! markers. Its confidence is `0.8 + 0.05 × min(markers, 4) − 0.1 × foreign`, less 0.2 when the
 //! runner-up fits as well (at least 0.5). Candidates are the configured languages and the

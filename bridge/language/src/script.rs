@@ -275,6 +275,91 @@ pub const LETTERS: &[Letters] = &[
     },
 ];
 
+/// Common words of the Turkic and Mongolian languages of Central Asia, for texts whose letters fit
+/// several of them (ө ү alone: Mongolian, Kyrgyz or Kazakh?).
+const WORDS: &[(&str, &[&str])] = &[
+    (
+        "mn",
+        &[
+            "байна",
+            "болно",
+            "энэ",
+            "тэр",
+            "юм",
+            "бөгөөд",
+            "болон",
+            "хотын",
+            "манай",
+            "танай",
+            "таны",
+            "бид",
+            "уу",
+            "үү",
+            "юу",
+            "ирэх",
+            "өнөөдөр",
+            "маргааш",
+            "баярлалаа",
+            "хүлээн",
+            "авлаа",
+            "хурал",
+            "хурлын",
+        ],
+    ),
+    (
+        "ky",
+        &[
+            "жана",
+            "үчүн",
+            "менен",
+            "бул",
+            "шаар",
+            "шаардын",
+            "шаардык",
+            "болот",
+            "келет",
+            "бүгүн",
+            "эртең",
+            "жолугушуу",
+            "кеңеш",
+            "кийинки",
+            "күнү",
+            "өтөт",
+        ],
+    ),
+    (
+        "kk",
+        &[
+            "және",
+            "үшін",
+            "бұл",
+            "біз",
+            "сіз",
+            "қала",
+            "қаланың",
+            "рақмет",
+            "бүгін",
+            "ертең",
+            "кездесу",
+            "келесі",
+            "күні",
+            "өтеді",
+        ],
+    ),
+    ("uz", &["ва", "учун", "билан", "бу", "шаҳар", "раҳмат", "бугун", "эртага", "кейинги", "куни", "бўлади"]),
+    ("tg", &["ва", "барои", "бо", "ин", "мо", "шумо", "шаҳр", "ташаккур", "имрӯз", "фардо"]),
+];
+
+/// Words of `code`'s list in the text.
+fn word_hits(code: &str, text: &str) -> usize {
+    let Some((_, words)) = WORDS.iter().find(|(c, _)| *c == code) else {
+        return 0;
+    };
+    text.split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty() && words.contains(&w.to_lowercase().as_str()))
+        .count()
+}
+
 /// One language's fit to a text's letters.
 #[derive(Debug, Clone, Copy)]
 pub struct Fit {
@@ -285,15 +370,19 @@ pub struct Fit {
     pub foreign: usize,
     /// Letters in its marker set: the smaller, the more specific a match.
     pub breadth: usize,
+    /// Its common words in the text (counted only when several languages fit).
+    pub words: usize,
     /// Among the author's priors.
     pub prior: bool,
 }
 
 impl Fit {
-    /// Best first: fewest foreign letters, then an author's language, then the narrowest alphabet
-    /// (ө ү alone is Mongolian, not Kyrgyz or Kazakh), then the most markers.
-    fn key(&self) -> (usize, bool, usize, std::cmp::Reverse<usize>) {
-        (self.foreign, !self.prior, self.breadth, std::cmp::Reverse(self.markers))
+    /// Best first: fewest foreign letters, then the most common words, then an author's language,
+    /// then the narrowest alphabet (ө ү alone is Mongolian, not Kyrgyz or Kazakh), then the most
+    /// markers.
+    fn key(&self) -> (usize, std::cmp::Reverse<usize>, bool, usize, std::cmp::Reverse<usize>) {
+        use std::cmp::Reverse;
+        (self.foreign, Reverse(self.words), !self.prior, self.breadth, Reverse(self.markers))
     }
 }
 
@@ -329,8 +418,14 @@ pub fn by_letters(
     let mut fits: Vec<Fit> = table
         .iter()
         .map(|l| {
-            let mut fit =
-                Fit { code: l.code, markers: 0, foreign: 0, breadth: l.extras.chars().count(), prior: prior(l.code) };
+            let mut fit = Fit {
+                code: l.code,
+                markers: 0,
+                foreign: 0,
+                breadth: l.extras.chars().count(),
+                words: 0,
+                prior: prior(l.code),
+            };
             for &(c, n) in &seen {
                 if l.extras.contains(c) {
                     fit.markers += n;
@@ -342,6 +437,11 @@ pub fn by_letters(
         })
         .filter(|f| f.markers > 0 && f.markers * 50 >= letters)
         .collect();
+    if fits.len() > 1 {
+        for fit in &mut fits {
+            fit.words = word_hits(fit.code, text);
+        }
+    }
     fits.sort_by_key(Fit::key);
     let mut fits = fits.into_iter();
     let best = fits.next()?;
@@ -395,7 +495,11 @@ mod tests {
         assert_eq!(decide(c, "Хотын зөвлөл төсвийг баталлаа", &["ru"], &[]), None);
         // The author's language breaks a tie.
         assert_eq!(decide(c, "Рақмет", &all, &["kk", "ru"]), Some("kk"));
-        assert_eq!(decide(c, "Өнөөдөр", &all, &["ky"]), Some("ky"));
+        assert_eq!(decide(c, "Өтө жакшы", &all, &["ky"]), Some("ky"));
+        assert_eq!(decide(c, "Өтө жакшы", &all, &[]), Some("mn"));
+        // Common words before the narrowest alphabet, and before the author's language.
+        assert_eq!(decide(c, "Кийинки жолугушуу шаршемби күнү саат ондо өтөт.", &all, &[]), Some("ky"));
+        assert_eq!(decide(c, "Кийинки жолугушуу шаршемби күнү саат ондо өтөт.", &all, &["kk"]), Some("ky"));
     }
 
     #[test]
