@@ -89,9 +89,12 @@
 //! Kyrgyz, *байна*, *болно* Mongolian), then is among the author's priors, then has the narrowest
 //! marker set (ө ү alone is Mongolian; with ң, Kyrgyz; with ә ғ қ ұ һ і, Kazakh), then the most
 //! markers. Its confidence is `0.8 + 0.05 × min(markers, 4) − 0.1 × foreign`, less 0.2 when the
-//! runner-up fits as well (at least 0.5). Candidates are the configured languages and the
-//! author's priors, or all of them when the config names no language of that script. Russian,
-//! Bulgarian and Arabic-script text without markers go to the detector.
+//! runner-up fits as well (at least 0.5). A short line (under 25 letters) without any
+//! candidate's markers is decided by those common words alone, if it has no letter the language
+//! does not write (*Жарайды* Kazakh, *Маргааш* Mongolian), with `0.5 + 0.1 × min(words, 3)`.
+//! Candidates are the configured languages and the author's priors, or all of them when the
+//! config names no language of that script. Russian, Bulgarian and Arabic-script text without
+//! markers go to the detector.
 //!
 //! # Layer 2: the detector
 //! whatlang with an allowlist, built once in [`Tagger::new`]: the configured languages whatlang

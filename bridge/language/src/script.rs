@@ -277,78 +277,74 @@ pub const LETTERS: &[Letters] = &[
 
 /// Common words of the Turkic and Mongolian languages of Central Asia, for texts whose letters fit
 /// several of them (ө ү alone: Mongolian, Kyrgyz or Kazakh?).
-const WORDS: &[(&str, &[&str])] = &[
-    (
-        "mn",
-        &[
-            "байна",
-            "болно",
-            "энэ",
-            "тэр",
-            "юм",
-            "бөгөөд",
-            "болон",
-            "хотын",
-            "манай",
-            "танай",
-            "таны",
-            "бид",
-            "уу",
-            "үү",
-            "юу",
-            "ирэх",
-            "өнөөдөр",
-            "маргааш",
-            "баярлалаа",
-            "хүлээн",
-            "авлаа",
-            "хурал",
-            "хурлын",
-        ],
-    ),
-    (
-        "ky",
-        &[
-            "жана",
-            "үчүн",
-            "менен",
-            "бул",
-            "шаар",
-            "шаардын",
-            "шаардык",
-            "болот",
-            "келет",
-            "бүгүн",
-            "эртең",
-            "жолугушуу",
-            "кеңеш",
-            "кийинки",
-            "күнү",
-            "өтөт",
-        ],
-    ),
-    (
-        "kk",
-        &[
-            "және",
-            "үшін",
-            "бұл",
-            "біз",
-            "сіз",
-            "қала",
-            "қаланың",
-            "рақмет",
-            "бүгін",
-            "ертең",
-            "кездесу",
-            "келесі",
-            "күні",
-            "өтеді",
-        ],
-    ),
-    ("uz", &["ва", "учун", "билан", "бу", "шаҳар", "раҳмат", "бугун", "эртага", "кейинги", "куни", "бўлади"]),
-    ("tg", &["ва", "барои", "бо", "ин", "мо", "шумо", "шаҳр", "ташаккур", "имрӯз", "фардо"]),
+const WORDS: &[(&str, &[&str])] = &[("mn", MONGOLIAN), ("ky", KYRGYZ), ("kk", KAZAKH), ("uz", UZBEK), ("tg", TAJIK)];
+
+const MONGOLIAN: &[&str] = &[
+    "байна",
+    "болно",
+    "энэ",
+    "тэр",
+    "юм",
+    "бөгөөд",
+    "болон",
+    "хотын",
+    "манай",
+    "танай",
+    "таны",
+    "бид",
+    "уу",
+    "үү",
+    "юу",
+    "ирэх",
+    "өнөөдөр",
+    "маргааш",
+    "баярлалаа",
+    "хүлээн",
+    "авлаа",
+    "хурал",
+    "хурлын",
 ];
+const KYRGYZ: &[&str] = &[
+    "жана",
+    "үчүн",
+    "менен",
+    "бул",
+    "шаар",
+    "шаардын",
+    "шаардык",
+    "болот",
+    "келет",
+    "бүгүн",
+    "эртең",
+    "жолугушуу",
+    "кеңеш",
+    "кийинки",
+    "күнү",
+    "өтөт",
+    "рахмат",
+    "жарайт",
+];
+const KAZAKH: &[&str] = &[
+    "және",
+    "үшін",
+    "бұл",
+    "біз",
+    "сіз",
+    "қала",
+    "қаланың",
+    "рақмет",
+    "бүгін",
+    "ертең",
+    "кездесу",
+    "келесі",
+    "күні",
+    "өтеді",
+    "жарайды",
+    "рахмет",
+];
+const UZBEK: &[&str] =
+    &["ва", "учун", "билан", "бу", "шаҳар", "раҳмат", "бугун", "эртага", "кейинги", "куни", "бўлади"];
+const TAJIK: &[&str] = &["ва", "барои", "бо", "ин", "мо", "шумо", "шаҳр", "ташаккур", "имрӯз", "фардо"];
 
 /// Words of `code`'s list in the text.
 fn word_hits(code: &str, text: &str) -> usize {
@@ -412,10 +408,11 @@ pub fn by_letters(
             }
         }
     }
-    if seen.is_empty() {
+    let short = letters < crate::priors::SHORT_LETTERS;
+    if seen.is_empty() && !short {
         return None;
     }
-    let mut fits: Vec<Fit> = table
+    let all: Vec<Fit> = table
         .iter()
         .map(|l| {
             let mut fit = Fit {
@@ -435,12 +432,21 @@ pub fn by_letters(
             }
             fit
         })
-        .filter(|f| f.markers > 0 && f.markers * 50 >= letters)
         .collect();
+    let mut fits: Vec<Fit> = all.iter().copied().filter(|f| f.markers > 0 && f.markers * 50 >= letters).collect();
     if fits.len() > 1 {
         for fit in &mut fits {
             fit.words = word_hits(fit.code, text);
         }
+    } else if fits.is_empty() && short {
+        // A short line without telling letters ("Жарайды.", "Маргааш уулзъя."): its common words,
+        // if it has nothing the language does not write.
+        fits = all
+            .into_iter()
+            .filter(|f| f.foreign == 0)
+            .map(|f| Fit { words: word_hits(f.code, text), ..f })
+            .filter(|f| f.words > 0)
+            .collect();
     }
     fits.sort_by_key(Fit::key);
     let mut fits = fits.into_iter();
@@ -454,7 +460,11 @@ fn all_is_marker(script: Script, c: char) -> bool {
 
 /// How sure the letters make us of `best` over `second`.
 pub fn letters_confidence(best: &Fit, second: Option<&Fit>) -> f64 {
-    let alone = 0.8 + 0.05 * best.markers.min(4) as f64 - 0.1 * best.foreign as f64;
+    let alone = if best.markers == 0 {
+        0.5 + 0.1 * best.words.min(3) as f64
+    } else {
+        0.8 + 0.05 * best.markers.min(4) as f64 - 0.1 * best.foreign as f64
+    };
     match second {
         Some(s) if s.foreign == best.foreign => (alone - 0.2).max(0.5),
         _ => alone.max(0.5),
@@ -490,6 +500,11 @@ mod tests {
         assert_eq!(decide(c, "Ҳужжатларни кўриб чиқдик", &all, &[]), Some("uz"));
         assert_eq!(decide(c, "Дякуємо за лист", &all, &[]), Some("uk"));
         assert_eq!(decide(c, "Спасибо за письмо", &all, &[]), None);
+        assert_eq!(decide(c, "Спасибо за письмо, ответ подготовим к пятнице.", &all, &[]), None);
+        // Short lines without telling letters: common words.
+        assert_eq!(decide(c, "Жарайды.", &all, &[]), Some("kk"));
+        assert_eq!(decide(c, "Маргааш уулзъя.", &all, &[]), Some("mn"));
+        assert_eq!(decide(c, "Маргааш уулзъя.", &["kk", "ky"], &[]), None);
         // Only among the candidates: ө ү with Mongolian not configured.
         assert_eq!(decide(c, "Хотын зөвлөл төсвийг баталлаа", &["kk", "ky"], &[]), Some("ky"));
         assert_eq!(decide(c, "Хотын зөвлөл төсвийг баталлаа", &["ru"], &[]), None);
