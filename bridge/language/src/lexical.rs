@@ -133,6 +133,92 @@ pub fn count(text: &str) -> (usize, usize) {
     (ms, id)
 }
 
+/// Hindi, Marathi and Nepali (all in Devanagari) by their common function words: whatlang mixes
+/// them up on short lines. Words two of them share (*को*, *हो*, *या*, *ही*, *का*, *की*, *के*, *धन्यवाद*, *कृपया*) are
+/// left out.
+pub const DEVANAGARI: &[(&str, &[&str])] = &[("hi", HINDI), ("mr", MARATHI), ("ne", NEPALI)];
+
+const HINDI: &[&str] = &[
+    "है",
+    "हैं",
+    "था",
+    "थे",
+    "और",
+    "में",
+    "नहीं",
+    "यह",
+    "कि",
+    "भी",
+    "हम",
+    "आप",
+    "आपके",
+    "आपका",
+    "आपकी",
+    "रहे",
+    "गया",
+    "किया",
+    "करें",
+    "होगा",
+    "होगी",
+    "से",
+];
+const MARATHI: &[&str] = &[
+    "आहे",
+    "आहेत",
+    "आणि",
+    "व",
+    "हे",
+    "आम्ही",
+    "आपण",
+    "तुम्ही",
+    "नाही",
+    "करा",
+    "केले",
+    "होईल",
+    "साठी",
+    "मध्ये",
+    "आपल्या",
+    "आपले",
+    "आपला",
+    "आमच्या",
+    "झाली",
+    "झाले",
+];
+const NEPALI: &[&str] = &[
+    "छ",
+    "छन्",
+    "र",
+    "पनि",
+    "गर्नुहोस्",
+    "लागि",
+    "हामी",
+    "तपाईं",
+    "तपाईंको",
+    "हुनेछ",
+    "गरेको",
+    "भएको",
+    "थियो",
+    "गर्न",
+    "मा",
+    "हाम्रो",
+    "गरिएको",
+    "भयो",
+];
+
+/// Marker words per language of `table` in the text (split on whitespace and punctuation).
+pub fn count_in(table: &[(&'static str, &[&str])], text: &str) -> Vec<(&'static str, usize)> {
+    let mut hits: Vec<(&'static str, usize)> = table.iter().map(|(code, _)| (*code, 0)).collect();
+    let punctuation = |c: char| c.is_ascii_punctuation() || matches!(c, '।' | '॥' | '“' | '”' | '‘' | '’');
+    for word in text.split(|c: char| c.is_whitespace()).map(|w| w.trim_matches(punctuation)) {
+        for (i, (_, words)) in table.iter().enumerate() {
+            if words.contains(&word) {
+                hits[i].1 += 1;
+            }
+        }
+    }
+    hits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +227,21 @@ mod tests {
     fn lists_do_not_overlap() {
         for w in MALAY {
             assert!(!INDONESIAN.contains(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn devanagari_words() {
+        let hits = count_in(DEVANAGARI, "हम आपके सहयोग के लिए आभारी हैं।");
+        assert_eq!(hits, [("hi", 3), ("mr", 0), ("ne", 0)]);
+        let hits = count_in(DEVANAGARI, "आपल्या सहकार्याबद्दल आम्ही आभारी आहोत.");
+        assert_eq!(hits, [("hi", 0), ("mr", 2), ("ne", 0)]);
+        let hits = count_in(DEVANAGARI, "तपाईंको सहयोगका लागि हामी आभारी छौं।");
+        assert_eq!(hits, [("hi", 0), ("mr", 0), ("ne", 3)]);
+        for (i, (_, a)) in DEVANAGARI.iter().enumerate() {
+            for (_, b) in &DEVANAGARI[i + 1..] {
+                assert!(a.iter().all(|w| !b.contains(w)), "shared word");
+            }
         }
     }
 

@@ -28,7 +28,7 @@
 //! - `src/codes.rs`: code tables. [`is_valid_code`], [`code_for`], [`lang_for`], [`canonical_code`].
 //! - `src/sample.rs`: the part of a text the layers see (bounded, cleaned prefix).
 //! - `src/script.rs`: the script layer: majority script, scripts of their own, letter tables.
-//! - `src/lexical.rs`: Malay and Indonesian marker words.
+//! - `src/lexical.rs`: Malay and Indonesian marker words; Hindi, Marathi and Nepali words.
 //! - `src/priors.rs`: the prior rules and confidence formulas below; the stand-in languages.
 //! - `src/tagger.rs`: [`Tagger`]: builds the detector once, runs the layers; [`known_languages`].
 //! - `tests/corpus.tsv`, `tests/corpus.rs`: a multilingual corpus of city-cooperation messages
@@ -112,7 +112,8 @@
 //! `min(1, letters / 25)` for the shared scripts. The detection is *unsure* when whatlang calls it
 //! unreliable (its confidence ≤ 0.9) or the text has fewer than 25 letters.
 //!
-//! # Layer 3: Malay or Indonesian
+//! # Layer 3: marker words
+//! ## Malay or Indonesian
 //! whatlang does not know Malay and answers Indonesian. When it does (or is unsure of Latin text)
 //! and Malay is a candidate, marker words decide (`src/lexical.rs`:
 //! Malay *kerana, boleh, wang, sahaja, kereta, percuma, kerajaan, sila, tarikh, mesyuarat,
@@ -121,6 +122,13 @@
 //! side's words give that language, confidence `min(1, 0.6 + 0.1 × difference)`. An unsure
 //! detection of another language gives way only to two or more words of one side and none of the
 //! other. No marker words: the detection stands, and the priors decide (rule 3).
+//!
+//! ## Hindi, Marathi or Nepali
+//! When whatlang answers one of the three, their common function words (`src/lexical.rs`: Hindi
+//! *है, हैं, और, में, नहीं*...; Marathi *आहे, आणि, आम्ही, नाही, साठी*...; Nepali *छ, छन्, र, पनि,
+//! लागि, हामी*...; words two of them write, *को, हो, का, की, के, कृपया*, count for none) decide among
+//! the candidates: the one with the most, by a margin, confidence `min(1, 0.6 + 0.1 × margin)`.
+//! None: the detection stands.
 //!
 //! # Priors
 //! A finding of the script or lexical layer stands; agreement with a prior raises its confidence
@@ -140,7 +148,7 @@
 //!
 //! # Room for improvement
 //! - A second opinion (`lingua`, or n-gram models of our own) where whatlang is unsure or the pair
-//!   is a known confusion: Nepali/Hindi/Marathi, Spanish/Portuguese, Tagalog/Indonesian, short
+//!   is a known confusion: Spanish/Portuguese, Tagalog/Indonesian, short
 //!   Latin-script lines in general. [`Tagger`] hides the layers, so it fits in without touching
 //!   callers.
 //! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and

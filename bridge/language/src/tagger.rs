@@ -285,6 +285,23 @@ impl Tagger {
                 return self.finish(found, d, Some((loser, 1.0 - c)));
             }
         }
+        // Hindi, Marathi or Nepali?
+        if d.script == whatlang::Script::Devanagari && matches!(d.code, "hi" | "mr" | "ne") {
+            let mut hits = lexical::count_in(lexical::DEVANAGARI, &sample.text);
+            hits.retain(|(code, _)| self.candidate(code, priors));
+            hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+            if let Some(&(winner, n)) = hits.first() {
+                let next = hits.get(1).copied();
+                let diff = n - next.map_or(0, |(_, m)| m);
+                if diff > 0 {
+                    let c = (0.6 + 0.1 * diff as f64).min(1.0);
+                    let d = Detection::settled(winner, whatlang::Script::Devanagari, c);
+                    let found =
+                        Found { sample: &sample, script: detected_script.name(), layer: Layer::Lexical, priors };
+                    return self.finish(found, d, next.map(|(code, _)| (code, 1.0 - c)));
+                }
+            }
+        }
         if explain && second.is_none() {
             second = self.runner_up(&sample.text, &info, &d);
         }

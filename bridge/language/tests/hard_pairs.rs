@@ -1,5 +1,6 @@
 //! The pairs detectors confuse, on lines an officer would write in an official message: Malay and
-//! Indonesian; Kazakh, Kyrgyz, Mongolian and Russian; Uzbek in Cyrillic; Persian, Urdu and Arabic.
+//! Indonesian; Kazakh, Kyrgyz, Mongolian and Russian; Uzbek in Cyrillic; Persian, Urdu and Arabic;
+//! Hindi, Marathi and Nepali.
 //! And the priors as evidence, not a blind fallback: a Malay officer writing English is tagged `en`.
 
 use c2c_language::{Layer, Tagger};
@@ -119,6 +120,26 @@ fn persian_urdu_arabic() {
     for tagger in [Tagger::new(REGION), Tagger::all_languages()] {
         check(&tagger, "Arabic script, no priors", &[], ARABIC_SCRIPT);
         check(&tagger, "Arabic script, Arabic author", &["ar", "en"], ARABIC_SCRIPT);
+    }
+}
+
+const DEVANAGARI: &[(&str, &str)] = &[
+    ("hi", "हम आपके सहयोग के लिए आभारी हैं।"),
+    ("hi", "बैठक अगले सोमवार को सुबह दस बजे होगी।"),
+    ("hi", "कृपया कार्यक्रम की तिथि की पुष्टि करें।"),
+    ("mr", "आपल्या सहकार्याबद्दल आम्ही आभारी आहोत."),
+    ("mr", "पुढील बैठक सोमवारी सकाळी दहा वाजता होईल."),
+    ("mr", "कृपया कार्यक्रमाच्या तारखेची पुष्टी करा."),
+    ("ne", "तपाईंको सहयोगका लागि हामी आभारी छौं।"),
+    ("ne", "अर्को बैठक सोमबार बिहान दस बजे हुनेछ।"),
+    ("ne", "कृपया कार्यक्रमको मिति पुष्टि गर्नुहोस्।"),
+];
+
+#[test]
+fn hindi_marathi_nepali() {
+    for tagger in [Tagger::new(["en", "hi", "mr", "ne"]), Tagger::all_languages()] {
+        check(&tagger, "Devanagari, no priors", &[], DEVANAGARI);
+        check(&tagger, "Devanagari, Hindi author", &["hi", "en"], DEVANAGARI);
     }
 }
 
