@@ -205,6 +205,130 @@ const NEPALI: &[&str] = &[
     "भयो",
 ];
 
+/// Spanish and Portuguese by their function words and letters (ã õ against ñ ¿ ¡); words both
+/// write (*a*, *o*, *no*, *por*, *para*, *dos*, *está*, *estamos*) are left out.
+const SPANISH: &[&str] = &[
+    "el",
+    "los",
+    "las",
+    "del",
+    "y",
+    "una",
+    "muy",
+    "con",
+    "en",
+    "gracias",
+    "usted",
+    "ustedes",
+    "también",
+    "le",
+    "les",
+    "hemos",
+    "hay",
+    "es",
+    "son",
+    "quedamos",
+    "saludos",
+    "cordiales",
+    "atentamente",
+    "reunión",
+    "ayuntamiento",
+    "alcalde",
+    "ciudad",
+    "nuestro",
+    "nuestra",
+    "su",
+    "sus",
+    "pero",
+    "cuando",
+];
+const PORTUGUESE: &[&str] = &[
+    "os",
+    "as",
+    "do",
+    "das",
+    "e",
+    "uma",
+    "muito",
+    "com",
+    "em",
+    "obrigado",
+    "obrigada",
+    "você",
+    "vocês",
+    "também",
+    "não",
+    "são",
+    "é",
+    "há",
+    "temos",
+    "reunião",
+    "cidade",
+    "prefeitura",
+    "câmara",
+    "atenciosamente",
+    "cumprimentos",
+    "ao",
+    "aos",
+    "à",
+    "na",
+    "nas",
+    "seu",
+    "sua",
+    "nosso",
+    "nossa",
+    "mas",
+    "quando",
+    "pela",
+    "pelo",
+    "seus",
+    "suas",
+];
+
+/// Tagalog against Indonesian (whatlang mixes them on short lines); an Indonesian answer then goes
+/// on to the Malay check.
+const TAGALOG: &[&str] = &[
+    "ang", "ng", "mga", "sa", "po", "ay", "salamat", "namin", "ninyo", "kayo", "lang", "natin", "ito", "iyon", "hindi",
+    "opo", "maraming", "pong", "ninyong", "aming", "inyong", "nang", "ni",
+];
+const INDONESIAN_OR_MALAY: &[&str] = &[
+    "yang", "dan", "di", "ini", "itu", "untuk", "dengan", "kami", "akan", "tidak", "ada", "kita", "dari", "pada",
+    "terima", "kasih", "mohon", "sudah", "belum", "bisa", "karena", "kerana", "boleh",
+];
+
+/// Languages whatlang confuses, told apart by words (and a few letters) when it answers one of them.
+pub struct Group {
+    /// whatlang answers that bring the group in.
+    pub triggers: &'static [&'static str],
+    pub words: &'static [(&'static str, &'static [&'static str])],
+    /// Letters only one of them writes: each occurrence counts as a word.
+    pub letters: &'static [(&'static str, &'static str)],
+}
+
+pub const GROUPS: &[Group] = &[
+    Group { triggers: &["hi", "mr", "ne"], words: DEVANAGARI, letters: &[] },
+    Group {
+        triggers: &["es", "pt"],
+        words: &[("es", SPANISH), ("pt", PORTUGUESE)],
+        letters: &[("es", "ñÑ¿¡"), ("pt", "ãõÃÕ")],
+    },
+    Group { triggers: &["tl", "id"], words: &[("tl", TAGALOG), ("id", INDONESIAN_OR_MALAY)], letters: &[] },
+];
+
+impl Group {
+    /// Hits per language: its words and letters in the text.
+    pub fn count(&self, text: &str) -> Vec<(&'static str, usize)> {
+        let mut hits = count_in(self.words, &text.to_lowercase());
+        for (code, letters) in self.letters {
+            let n = text.chars().filter(|c| letters.contains(*c)).count();
+            if let Some(h) = hits.iter_mut().find(|(c, _)| c == code) {
+                h.1 += n;
+            }
+        }
+        hits
+    }
+}
+
 /// Marker words per language of `table` in the text (split on whitespace and punctuation).
 pub fn count_in(table: &[(&'static str, &[&str])], text: &str) -> Vec<(&'static str, usize)> {
     let mut hits: Vec<(&'static str, usize)> = table.iter().map(|(code, _)| (*code, 0)).collect();
@@ -241,6 +365,22 @@ mod tests {
         for (i, (_, a)) in DEVANAGARI.iter().enumerate() {
             for (_, b) in &DEVANAGARI[i + 1..] {
                 assert!(a.iter().all(|w| !b.contains(w)), "shared word");
+            }
+        }
+    }
+
+    #[test]
+    fn groups() {
+        let iberian = &GROUPS[1];
+        assert_eq!(iberian.count("Muchas gracias, nos vemos en la reunión del lunes."), [("es", 4), ("pt", 0)]);
+        assert_eq!(iberian.count("Muito obrigado, nos vemos na reunião de segunda."), [("es", 0), ("pt", 5)]);
+        let tagalog = &GROUPS[2];
+        assert_eq!(tagalog.count("Maraming salamat po sa inyong pagtanggap."), [("tl", 5), ("id", 0)]);
+        for group in GROUPS {
+            for (i, (_, a)) in group.words.iter().enumerate() {
+                for (_, b) in &group.words[i + 1..] {
+                    assert!(a.iter().all(|w| !b.contains(w)), "shared word");
+                }
             }
         }
     }

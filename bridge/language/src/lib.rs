@@ -28,7 +28,7 @@
 //! - `src/codes.rs`: code tables. [`is_valid_code`], [`code_for`], [`lang_for`], [`canonical_code`].
 //! - `src/sample.rs`: the part of a text the layers see (bounded, cleaned prefix).
 //! - `src/script.rs`: the script layer: majority script, scripts of their own, letter tables.
-//! - `src/lexical.rs`: Malay and Indonesian marker words; Hindi, Marathi and Nepali words.
+//! - `src/lexical.rs`: Malay and Indonesian marker words; word lists for the pairs whatlang confuses.
 //! - `src/priors.rs`: the prior rules and confidence formulas below; the stand-in languages.
 //! - `src/tagger.rs`: [`Tagger`]: builds the detector once, runs the layers; [`known_languages`].
 //! - `tests/corpus.tsv`, `tests/corpus.rs`: a multilingual corpus of city-cooperation messages
@@ -123,12 +123,19 @@
 //! detection of another language gives way only to two or more words of one side and none of the
 //! other. No marker words: the detection stands, and the priors decide (rule 3).
 //!
-//! ## Hindi, Marathi or Nepali
-//! When whatlang answers one of the three, their common function words (`src/lexical.rs`: Hindi
-//! *है, हैं, और, में, नहीं*...; Marathi *आहे, आणि, आम्ही, नाही, साठी*...; Nepali *छ, छन्, र, पनि,
-//! लागि, हामी*...; words two of them write, *को, हो, का, की, के, कृपया*, count for none) decide among
-//! the candidates: the one with the most, by a margin, confidence `min(1, 0.6 + 0.1 × margin)`.
-//! None: the detection stands.
+//! ## Pairs whatlang confuses
+//! When whatlang answers a language of one of these groups, the group's function words (and a
+//! few letters) decide among its candidates (`src/lexical.rs`; words two of them write count for
+//! none):
+//! - Hindi *है, हैं, और, में, नहीं*..., Marathi *आहे, आणि, आम्ही, नाही, साठी*..., Nepali *छ, छन्, र,
+//!   पनि, लागि, हामी*...;
+//! - Spanish *el, los, y, una, muy, con, en, gracias, usted* and ñ ¿ ¡, Portuguese *os, e, uma,
+//!   muito, com, em, obrigado, você, não* and ã õ;
+//! - Tagalog *ang, ng, mga, sa, po, salamat*, Indonesian (or Malay) *yang, dan, di, ini, untuk*:
+//!   an Indonesian answer then goes on to the Malay check above.
+//!
+//! The one with the most hits, by a margin, is tagged, confidence `min(1, 0.6 + 0.1 × margin)`
+//! (at least the detector's, when it agrees); no margin: the detection stands.
 //!
 //! # Priors
 //! A finding of the script or lexical layer stands; agreement with a prior raises its confidence
@@ -147,10 +154,9 @@
 //! 5. Otherwise the detected language, `d`.
 //!
 //! # Room for improvement
-//! - A second opinion (`lingua`, or n-gram models of our own) where whatlang is unsure or the pair
-//!   is a known confusion: Spanish/Portuguese, Tagalog/Indonesian, short
-//!   Latin-script lines in general. [`Tagger`] hides the layers, so it fits in without touching
-//!   callers.
+//! - A second opinion (`lingua`, or n-gram models of our own) where whatlang is unsure: short
+//!   Latin-script lines in general, pairs the word lists miss. [`Tagger`] hides the layers, so it
+//!   fits in without touching callers.
 //! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and
 //!   Kurdish (Arabic script) have no letter tables yet.
 //! - When only one allowed language uses a script, whatlang reports confidence 1.0 for it: French

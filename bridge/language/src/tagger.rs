@@ -270,7 +270,29 @@ impl Tagger {
         };
         let d = Detection::new(&info, letters);
         let detected_script = info.script();
-        // 3. The lexical layer: Malay or Indonesian?
+        // 3. The lexical layer: pairs whatlang confuses (Hindi, Marathi, Nepali; Spanish,
+        //    Portuguese; Tagalog, Indonesian), then Malay or Indonesian.
+        let mut d = d;
+        let mut by_words = false;
+        if let Some(group) = lexical::GROUPS.iter().find(|g| g.triggers.contains(&d.code)) {
+            let mut hits = group.count(&sample.text);
+            hits.retain(|(code, _)| self.candidate(code, priors));
+            hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+            if let Some(&(winner, n)) = hits.first() {
+                let next = hits.get(1).copied();
+                let diff = n - next.map_or(0, |(_, m)| m);
+                let confirmed = winner == d.code;
+                // Indonesian-or-Malay words: the Malay check and the priors still decide.
+                if diff > 0 && !(confirmed && winner == "id") {
+                    let c = (0.6 + 0.1 * diff as f64).min(1.0);
+                    let c = if confirmed { c.max(d.confidence) } else { c };
+                    d = Detection::settled(winner, d.script, c);
+                    d.settled = winner != "id";
+                    second = next.map(|(code, _)| (code, 1.0 - c));
+                    by_words = true;
+                }
+            }
+        }
         if d.script == whatlang::Script::Latin
             && (d.code == "id" || d.unsure)
             && (self.candidate("ms", priors) || d.code == "id")
@@ -285,22 +307,9 @@ impl Tagger {
                 return self.finish(found, d, Some((loser, 1.0 - c)));
             }
         }
-        // Hindi, Marathi or Nepali?
-        if d.script == whatlang::Script::Devanagari && matches!(d.code, "hi" | "mr" | "ne") {
-            let mut hits = lexical::count_in(lexical::DEVANAGARI, &sample.text);
-            hits.retain(|(code, _)| self.candidate(code, priors));
-            hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-            if let Some(&(winner, n)) = hits.first() {
-                let next = hits.get(1).copied();
-                let diff = n - next.map_or(0, |(_, m)| m);
-                if diff > 0 {
-                    let c = (0.6 + 0.1 * diff as f64).min(1.0);
-                    let d = Detection::settled(winner, whatlang::Script::Devanagari, c);
-                    let found =
-                        Found { sample: &sample, script: detected_script.name(), layer: Layer::Lexical, priors };
-                    return self.finish(found, d, next.map(|(code, _)| (code, 1.0 - c)));
-                }
-            }
+        if by_words {
+            let found = Found { sample: &sample, script: detected_script.name(), layer: Layer::Lexical, priors };
+            return self.finish(found, d, second);
         }
         if explain && second.is_none() {
             second = self.runner_up(&sample.text, &info, &d);

@@ -1,6 +1,6 @@
 //! The pairs detectors confuse, on lines an officer would write in an official message: Malay and
 //! Indonesian; Kazakh, Kyrgyz, Mongolian and Russian; Uzbek in Cyrillic; Persian, Urdu and Arabic;
-//! Hindi, Marathi and Nepali.
+//! Hindi, Marathi and Nepali; Spanish and Portuguese; Tagalog and Indonesian.
 //! And the priors as evidence, not a blind fallback: a Malay officer writing English is tagged `en`.
 
 use c2c_language::{Layer, Tagger};
@@ -140,6 +140,30 @@ fn hindi_marathi_nepali() {
     for tagger in [Tagger::new(["en", "hi", "mr", "ne"]), Tagger::all_languages()] {
         check(&tagger, "Devanagari, no priors", &[], DEVANAGARI);
         check(&tagger, "Devanagari, Hindi author", &["hi", "en"], DEVANAGARI);
+    }
+}
+
+const LATIN_PAIRS: &[(&str, &str)] = &[
+    ("es", "Muchas gracias por su hospitalidad durante la visita."),
+    ("es", "Le confirmamos la reunión del próximo martes."),
+    ("es", "Adjunto el borrador del memorando de entendimiento."),
+    ("es", "Quedamos atentos a sus comentarios."),
+    ("pt", "Muito obrigado pela hospitalidade durante a visita."),
+    ("pt", "Confirmamos a reunião da próxima terça-feira."),
+    ("pt", "Segue em anexo o rascunho do memorando de entendimento."),
+    ("pt", "Ficamos no aguardo dos seus comentários."),
+    ("tl", "Maraming salamat po sa mainit na pagtanggap sa aming delegasyon."),
+    ("tl", "Ipinapadala namin ang burador ng kasunduan."),
+    ("tl", "Pakikumpirma po ang petsa ng pulong."),
+    ("id", "Terima kasih atas sambutan hangat kepada delegasi kami."),
+    ("id", "Mohon konfirmasi tanggal rapat berikutnya."),
+];
+
+#[test]
+fn spanish_portuguese_tagalog_indonesian() {
+    for tagger in [Tagger::new(["en", "es", "pt", "tl", "id"]), Tagger::all_languages()] {
+        check(&tagger, "Latin pairs, no priors", &[], LATIN_PAIRS);
+        check(&tagger, "Latin pairs, Spanish author", &["es", "en"], LATIN_PAIRS);
     }
 }
 
