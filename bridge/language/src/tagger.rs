@@ -268,11 +268,10 @@ impl Tagger {
         let Some(info) = info else {
             return undetermined();
         };
-        let d = Detection::new(&info, letters);
+        let mut d = Detection::new(&info, letters);
         let detected_script = info.script();
         // 3. The lexical layer: pairs whatlang confuses (Hindi, Marathi, Nepali; Spanish,
         //    Portuguese; Tagalog, Indonesian), then Malay or Indonesian.
-        let mut d = d;
         let mut by_words = false;
         if let Some(group) = lexical::GROUPS.iter().find(|g| g.triggers.contains(&d.code)) {
             let mut hits = group.count(&sample.text);
