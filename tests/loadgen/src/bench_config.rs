@@ -1,5 +1,6 @@
 //! The bridge configs the benchmarks run on, built from a few parts: the `[bridge]` section,
-//! the three cities (one contact each) and a two-member partnership.
+//! the three cities (one contact each) and a two-member partnership; for two instances, the
+//! `[federation]` section with its one peer, and a city that peer hosts.
 
 use std::net::SocketAddr;
 
@@ -22,15 +23,44 @@ pub fn webhook(sink: SocketAddr, city: &str) -> String {
 /// One of the bench cities (`leeds`, `hangzhou`, `gifu`) with its one contact; `city_extra` goes
 /// into the city (e.g. its webhook), `contact_extra` into the contact (an email or Matrix id).
 pub fn city(id: &str, city_extra: &str, contact_extra: &str) -> String {
-    let (name, country, languages, contact, person, role) = match id {
+    let (name, country, languages, contact, person, role) = describe(id);
+    format!(
+        "\n[[cities]]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nlanguages = [{languages}]\n{city_extra}\n  \
+         [[cities.contacts]]\n  id = \"{contact}\"\n  name = \"{person}\"\n  role = \"{role}\"\n  {contact_extra}\n"
+    )
+}
+
+/// A bench city's name, country, languages, and its contact's id, name and role.
+fn describe(id: &str) -> (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str) {
+    match id {
         "leeds" => ("Leeds", "GB", "\"en\"", "leeds-jo", "Jo Smith", "International Relations"),
         "hangzhou" => ("Hangzhou", "CN", "\"zh\", \"en\"", "hz-li", "Li Wei", "Foreign Affairs Office"),
         "gifu" => ("Gifu", "JP", "\"ja\", \"en\"", "gifu-sato", "Sato Hana", "International Exchange Division"),
         other => panic!("no bench city {other}"),
-    };
+    }
+}
+
+/// One of the bench cities as hosted by the peer instance `peer`: no contacts, no endpoints.
+pub fn peer_city(id: &str, peer: &str) -> String {
+    let (name, country, ..) = describe(id);
+    format!("\n[[cities]]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\npeer = \"{peer}\"\n")
+}
+
+/// `[federation]` signing with the key in `key_file`, and the one peer `peer` listening on
+/// `addr` whose public key (`whpk_…`) is `public_key`.
+pub fn federation(key_file: &std::path::Path, peer: &str, addr: SocketAddr, public_key: &str) -> String {
     format!(
-        "\n[[cities]]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nlanguages = [{languages}]\n{city_extra}\n  \
-         [[cities.contacts]]\n  id = \"{contact}\"\n  name = \"{person}\"\n  role = \"{role}\"\n  {contact_extra}\n"
+        "\n[federation]\nkey_file = \"{}\"\n\n[[peers]]\nid = \"{peer}\"\nurl = \"http://{addr}\"\npublic_keys = [\"{public_key}\"]\n",
+        key_file.display()
+    )
+}
+
+/// The partnership `bench` between `members` as one instance declares it when only `local` is
+/// hosted here (on `channel`): the other member's channel is its home instance's business.
+pub fn partnership_local((a, b): (&str, &str), (local, channel): (&str, &str)) -> String {
+    format!(
+        "\n[[partnerships]]\nid = \"bench\"\nkind = \"city-city\"\nmembers = [\"{a}\", \"{b}\"]\nobjective = \"benchmark\"\n\
+         language = \"en\"\nreply_within = \"5d\"\nchannels = {{ {local} = \"{channel}\" }}\n"
     )
 }
 
@@ -59,5 +89,41 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let config = c2c_config::Config::load(&path);
         assert!(config.is_ok(), "{text}\n{:?}", config.err());
+    }
+
+    #[test]
+    fn two_instances_accept_each_other_s_federation_configs() {
+        use c2c_webhook::signature::asymmetric::SecretKey;
+        use c2c_webhook::signature::key_file;
+        let sink: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let (a, b): (std::net::SocketAddr, std::net::SocketAddr) =
+            ("127.0.0.1:10".parse().unwrap(), "127.0.0.1:11".parse().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let (key_a, key_b) = (SecretKey::generate().unwrap(), SecretKey::generate().unwrap());
+        let (file_a, file_b) = (dir.path().join("a.key"), dir.path().join("b.key"));
+        key_file::write(&file_a, &key_a, false).unwrap();
+        key_file::write(&file_b, &key_b, false).unwrap();
+        let config_a = [
+            super::bridge(a, "instance = \"a\"", ""),
+            super::city("leeds", &super::webhook(sink, "leeds"), ""),
+            super::peer_city("hangzhou", "b"),
+            super::federation(&file_a, "b", b, &key_b.public_key().to_string()),
+            super::partnership_local(("leeds", "hangzhou"), ("leeds", "webhook")),
+        ]
+        .concat();
+        let config_b = [
+            super::bridge(b, "instance = \"b\"", ""),
+            super::city("hangzhou", &super::webhook(sink, "hangzhou"), ""),
+            super::peer_city("leeds", "a"),
+            super::federation(&file_b, "a", a, &key_a.public_key().to_string()),
+            super::partnership_local(("leeds", "hangzhou"), ("hangzhou", "webhook")),
+        ]
+        .concat();
+        for (name, text) in [("a.toml", config_a), ("b.toml", config_b)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).unwrap();
+            let config = c2c_config::Config::load(&path);
+            assert!(config.is_ok(), "{text}\n{:?}", config.err());
+        }
     }
 }

@@ -73,11 +73,21 @@ impl Bridge {
         env: Vec<(String, String)>,
         make: impl FnOnce(SocketAddr) -> String,
     ) -> anyhow::Result<Bridge> {
+        let addr = free_addr()?;
+        Self::start_on(bin, addr, env, &make(addr)).await
+    }
+
+    /// Start the bridge listening on `addr` (its `config` says so), with `env`: for instances
+    /// whose configs name each other's addresses, picked with [`free_addr`] before either starts.
+    pub async fn start_on(
+        bin: &Path,
+        addr: SocketAddr,
+        env: Vec<(String, String)>,
+        config: &str,
+    ) -> anyhow::Result<Bridge> {
         let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let path = dir.path().join("bench.toml");
-        std::fs::write(&path, make(addr))?;
+        std::fs::write(&path, config)?;
         let mut bridge = Bridge { child: None, addr, dir, bin: bin.to_path_buf(), env };
         bridge.spawn().await?;
         Ok(bridge)
@@ -157,6 +167,21 @@ impl Bridge {
         )
     }
 
+    /// The metric lines whose series starts with `prefix` (name and labels, value).
+    pub async fn metric_lines(&self, prefix: &str) -> Vec<String> {
+        let text = fetch(self.addr, "/metrics").await.unwrap_or_default();
+        text.lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect()
+    }
+
+    /// The daemon's log (warnings and errors only): how many lines, and the first.
+    pub fn log_summary(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default();
+        match log.lines().next() {
+            None => "daemon log: empty".into(),
+            Some(first) => format!("daemon log: {} lines; first: {}", log.lines().count(), first.trim()),
+        }
+    }
+
     /// The value of one metric line (name with labels, exactly as exposed), 0 when absent.
     pub async fn metric(&self, series: &str) -> f64 {
         sample(&fetch(self.addr, "/metrics").await.unwrap_or_default(), series)
@@ -229,6 +254,12 @@ impl Sampler {
         let _ = self.task.await;
         self.peak.load(Ordering::Relaxed)
     }
+}
+
+/// A loopback address with a port free now (for a bridge to listen on).
+pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 fn rss_of(pid: u32) -> u64 {

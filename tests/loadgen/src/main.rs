@@ -14,7 +14,8 @@
 //!
 //! and the daemon's RSS at rest and under load. Every relayed message is checked to arrive
 //! exactly once. `--mode outage` measures instead the daemon's memory while a receiver is down
-//! and its queue grows (`outage`).
+//! and its queue grows (`outage`); `--mode federation` what a message pays for crossing two
+//! instances rather than staying within one (`federation`).
 //!
 //! # Layout
 //! - `client`: keep-alive HTTP/1.1 connections posting signed messages.
@@ -23,11 +24,13 @@
 //! - `stats`: latency percentiles.
 //! - `steal`: CPU time the hypervisor took during each phase.
 //! - `outage`: a deep queue against a receiver that is down.
+//! - `federation`: across two instances against within one.
 
 mod bench_config;
 mod client;
 mod daemon;
 mod email;
+mod federation;
 mod matrix;
 mod outage;
 mod servers;
@@ -76,10 +79,14 @@ struct Args {
     no_baseline: bool,
     /// `webhook` (relay to a webhook sink, against an echo endpoint), `email` (relay to a
     /// mailbox through the test Postfix, against smtp-source), `matrix` (relay to a room on
-    /// the test Synapse, against matrix-nio), or `outage` (queue messages to a receiver that is
-    /// down and watch the daemon's memory; see `outage.rs`).
-    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage"])]
+    /// the test Synapse, against matrix-nio), `outage` (queue messages to a receiver that is
+    /// down and watch the daemon's memory; see `outage.rs`), or `federation` (a message across
+    /// two instances against within one; see `federation.rs`).
+    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage", "federation"])]
     mode: String,
+    /// The fixed offered rate (messages/s) for `--mode federation`.
+    #[arg(long, default_value_t = 500)]
+    federation_rate: u64,
     /// Messages for `--mode outage`.
     #[arg(long, default_value_t = 100_000)]
     outage_messages: u64,
@@ -112,6 +119,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
             text_bytes: args.text_bytes,
             conversations: args.conversations,
             delivery: &args.delivery.replace("\\n", "\n"),
+        })
+        .await;
+    }
+    if args.mode == "federation" {
+        return federation::run(federation::Federation {
+            bin: &args.bridge_bin,
+            seconds: args.seconds,
+            connections: args.connections,
+            text_bytes: args.text_bytes,
+            conversations: args.conversations,
+            rate: args.federation_rate,
+            commit_window: args.commit_window.as_deref(),
         })
         .await;
     }
