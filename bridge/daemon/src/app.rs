@@ -77,7 +77,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     let tagger = Tagger::new(config.languages_mentioned());
     if !tagger.unsupported().is_empty() {
-        tracing::info!(languages = ?tagger.unsupported(), "these configured languages cannot be detected; they are tagged only from authors' known languages");
+        tracing::info!(languages = ?tagger.unsupported(), "these configured languages are not known to the tagger; no message is tagged with them");
     }
     let admins = Live::new(Admins::load(&config).map_err(BadConfig)?);
     if admins.get().is_empty() {
