@@ -300,6 +300,12 @@ async fn the_directory_shows_a_peer_s_cities_as_their_home_instance_describes_th
     assert!(!text.contains("127.0.0.1") && !text.contains("whsec_"), "no endpoint, no secret: {text}");
     let out = brlc.daemon.command(&["directory", "--topic", "nothing-listed"]);
     assert!(out.status.success());
+    // The admin API's directory says the same.
+    let (status, api) = brlc.daemon.get("/api/directory?city=leeds", Some(&brlc.admin_token)).await;
+    assert_eq!(status, 200, "{api}");
+    let api: Value = serde_json::from_str(&api).unwrap();
+    assert_eq!(api["cities"][0]["instance"], "uk-lga");
+    assert_eq!(api["cities"][0]["contacts"][0]["name"], "Jo Smith");
 
     // The text form says who hosts it; a peer that cannot be asked is named, the rest shown.
     let out = brlc.daemon.command(&["directory"]);

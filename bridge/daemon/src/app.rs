@@ -206,6 +206,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         reload: Some(reloadable.clone()),
         deliveries: deliveries.clone(),
         started_at: clock.now(),
+        // Read and checked already by `channels::build`.
+        peer_keys: channels::federation_keys(&config.get()).ok().flatten().map(Arc::new),
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");

@@ -64,6 +64,9 @@ pub struct HttpState {
     pub deliveries: Arc<Published>,
     /// When the daemon started.
     pub started_at: Millis,
+    /// This instance's federation keys (current first), to ask peers for the directory entries
+    /// of the cities they host; `None` without `[federation]`.
+    pub peer_keys: Option<Arc<Vec<c2c_webhook::signature::asymmetric::SecretKey>>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -341,8 +344,9 @@ async fn api_deliverables(
     }
 }
 
-/// The directory (`?city=ID&partnership=ID&topic=WORD`, each optional) at the daemon's now: 404
-/// `not_found` for a city or partnership the config does not have. A city admin sees its
+/// The directory (`?city=ID&partnership=ID&topic=WORD`, each optional) at the daemon's now, with
+/// the entries of cities peers host as those peers give them: 404 `not_found` for a city or
+/// partnership the config does not have. A city admin sees its
 /// cities, their partnerships and those partnerships' members; anything else is not found, as
 /// what does not exist.
 async fn api_directory(State(s): State<HttpState>, headers: HeaderMap, Query(q): Query<directory::Query>) -> Response {
@@ -356,10 +360,25 @@ async fn api_directory(State(s): State<HttpState>, headers: HeaderMap, Query(q):
         Scope::All => None,
         Scope::Cities(cities) => Some(directory::Visible::partners_of(&config, cities.iter().map(String::as_str))),
     };
-    match directory::build(&config, now, &q, visible.as_ref()) {
-        Ok(found) => Json(found).into_response(),
-        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string(), "not_found"),
+    let found = match directory::build(&config, now, &q, visible.as_ref()) {
+        Ok(found) => found,
+        Err(e) => return error(StatusCode::NOT_FOUND, &e.to_string(), "not_found"),
+    };
+    // The cities peers host, as their home instances describe them (each asked for 5 s at most).
+    let Some(keys) =
+        s.peer_keys.as_ref().filter(|_| found.cities.iter().any(|c| c.instance.is_some()) || q.topic.is_some())
+    else {
+        return Json(found).into_response();
+    };
+    let (mut found, problems) =
+        crate::peer_directory::with_peers(&config, keys, found, &q, std::time::Duration::from_secs(5)).await;
+    for p in problems {
+        tracing::info!(problem = %p, "a peer's directory entries are missing from the answer");
     }
+    if let Some(v) = &visible {
+        found.cities.retain(|c| v.cities.contains(&c.id));
+    }
+    Json(found).into_response()
 }
 
 /// The body of `POST /api/deliverables/{id}/done`, all optional.
@@ -756,6 +775,7 @@ channels = { gifu = "webhook", leeds = "webhook" }
                 reload,
                 deliveries: Default::default(),
                 started_at: NOW,
+                peer_keys: None,
             };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", listener.local_addr().unwrap());
