@@ -187,6 +187,19 @@ impl Bridge {
         sample(&fetch(self.addr, "/metrics").await.unwrap_or_default(), series)
     }
 
+    /// Poll `/metrics` until `series` satisfies `ready` (10 minutes at most).
+    pub async fn wait_metric(&self, series: &str, ready: impl Fn(f64) -> bool) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        loop {
+            let v = self.metric(series).await;
+            if ready(v) {
+                return Ok(());
+            }
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "{series} stuck at {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }

@@ -327,8 +327,11 @@ async fn phase(f: &Federation<'_>, sink: &Arc<Sink>, setup: &Setup, pace: Pace) 
     let bridges_cpu_us = (cpu_of_bridges() - cpu_bridges) * 1e6 / relayed.max(1) as f64;
     let self_cpu_us = (daemon::cpu_of("/proc/self/stat") - cpu_self) * 1e6 / relayed.max(1) as f64;
     let steal = steal::describe(cpu);
-    // A late repeat would arrive after its first copy: give one a moment to show up.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A repeat could only come from a delivery still in an outbox: wait until every bridge's is
+    // empty before counting duplicates.
+    for (_, b) in &bridges {
+        b.wait_metric("c2c_outbox_depth", |v| v == 0.0).await?;
+    }
     let lat = sink.latencies();
     Ok(Phase {
         accepted: r.accepted,

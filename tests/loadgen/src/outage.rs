@@ -68,7 +68,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
         let r = client::closed_loop_count(&target, &load, step).await?;
         anyhow::ensure!(r.accepted == step, "only {} of {step} accepted ({} errors)", r.accepted, r.errors);
         let queued = i * step;
-        wait_metric(&bridge, DEPTH, |d| d >= queued as f64).await?;
+        bridge.wait_metric(DEPTH, |d| d >= queued as f64).await?;
         let rss = bridge.rss_kib();
         rss_steps.push(rss);
         println!(
@@ -91,7 +91,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     // A restart reads the whole queue back.
     let stopping = Instant::now();
     bridge.restart().await?;
-    wait_metric(&bridge, DEPTH, |d| d >= queued as f64).await?;
+    bridge.wait_metric(DEPTH, |d| d >= queued as f64).await?;
     println!(
         "after a restart ({:.1} s to stop, start and queue {queued} again): RSS {} MiB",
         stopping.elapsed().as_secs_f64(),
@@ -107,7 +107,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     let arrived = sink.wait_for(queued, Duration::from_secs(1800)).await;
     let drain = sink.last_arrival().unwrap_or_else(Instant::now).duration_since(back);
     let peak_drain = sampler.stop().await;
-    wait_metric(&bridge, DEPTH, |d| d == 0.0).await?;
+    bridge.wait_metric(DEPTH, |d| d == 0.0).await?;
     println!(
         "receiver back: {arrived} of {queued} delivered in {:.1} s ({:.0}/s), duplicates {}, peak RSS {} MiB; RSS after {} MiB; {refused} attempts were refused while it was down",
         drain.as_secs_f64(),
@@ -121,15 +121,3 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Poll `/metrics` until `series` satisfies `ready` (10 minutes at most).
-async fn wait_metric(bridge: &Bridge, series: &str, ready: impl Fn(f64) -> bool) -> anyhow::Result<()> {
-    let start = Instant::now();
-    loop {
-        let v = bridge.metric(series).await;
-        if ready(v) {
-            return Ok(());
-        }
-        anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "{series} stuck at {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
