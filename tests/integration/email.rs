@@ -43,15 +43,7 @@ pub(crate) async fn email_world_tuned(tuning: Tuning, extra: &str) -> EmailWorld
     let env = vec![("C2C_TEST_MAIL_PASSWORD".to_string(), bridge.password.clone())];
     let w = World::start_custom(crate::bin(), tuning, env, move |ctx| {
         format!(
-            r#"{bridge_section}
-[connectors.email]
-address = "{bridge}"
-imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{bridge}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-# Only IDLE can bring mail in within a test's deadline.
-poll_interval = "300s"
-trusted_authserv_ids = ["{authserv}"]
-{extra}
+            r#"{bridge_section}{email}{extra}
 
 {cities}
 [[partnerships]]
@@ -77,11 +69,7 @@ channels = {{ leeds = "webhook", hangzhou = "webhook", gifu = "webhook" }}
             bridge_section = ctx.bridge_section(),
             hl_within = ctx.reply_within("5d"),
             heritage_within = ctx.reply_within("7d"),
-            bridge = b.address,
-            imaps = s.get("C2C_MAIL_IMAPS_PORT"),
-            submission = s.get("C2C_MAIL_SUBMISSION_PORT"),
-            ca = s.get("C2C_MAIL_CA_FILE"),
-            authserv = s.get("C2C_MAIL_AUTHSERV_ID"),
+            email = s.connector_section(&b),
             extra = extra,
             cities = [
                 ctx.city("leeds", &ctx.webhook("leeds"), &format!("email = \"{}\"", j.address)),

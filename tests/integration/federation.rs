@@ -395,21 +395,7 @@ async fn three_instances_on_three_channels_hold_one_thread_through_a_crash_and_a
     let server = MailServer::from_env();
     let bridge_mail = server.new_user("bridge", "c2c.test");
     let jo = server.new_user("jo", "leeds.test");
-    let email = format!(
-        r#"
-[connectors.email]
-address = "{a}"
-imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-poll_interval = "300s"
-trusted_authserv_ids = ["{authserv}"]
-"#,
-        a = bridge_mail.address,
-        authserv = server.get("C2C_MAIL_AUTHSERV_ID"),
-        imaps = server.get("C2C_MAIL_IMAPS_PORT"),
-        sub = server.get("C2C_MAIL_SUBMISSION_PORT"),
-        ca = server.get("C2C_MAIL_CA_FILE")
-    );
+    let email = server.connector_section(&bridge_mail);
     let (federation, h, jo_address) =
         (net.section(UK_LGA, &net.key_file(UK_LGA), None), hosts.clone(), jo.address.clone());
     let env = vec![("C2C_TEST_MAIL_PASSWORD".to_string(), bridge_mail.password.clone())];

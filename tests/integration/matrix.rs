@@ -95,21 +95,7 @@ async fn matrix_world_tuned(
     let matrix_extra = matrix_extra.to_string();
     let w = World::start_custom(crate::bin(), tuning, env, move |ctx| {
         let email = match (&bm, &srv) {
-            (Some(bm), Some(srv)) => format!(
-                r#"
-[connectors.email]
-address = "{a}"
-imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
-poll_interval = "300s"
-trusted_authserv_ids = ["{authserv}"]
-"#,
-                a = bm.address,
-                authserv = srv.get("C2C_MAIL_AUTHSERV_ID"),
-                imaps = srv.get("C2C_MAIL_IMAPS_PORT"),
-                sub = srv.get("C2C_MAIL_SUBMISSION_PORT"),
-                ca = srv.get("C2C_MAIL_CA_FILE")
-            ),
+            (Some(bm), Some(srv)) => srv.connector_section(bm),
             _ => String::new(),
         };
         let jo_email = j.as_ref().map(|j| format!("email = \"{}\"", j.address)).unwrap_or_default();
@@ -128,10 +114,8 @@ encrypt_new_rooms = {encrypted}
 {partnerships}
 "#,
             bridge = ctx.bridge_section(),
-            partnerships = partnerships.replace(
-                "reply_within = \"5d\"",
-                &format!("reply_within = \"{}\"", ctx.reply_within("5d"))
-            ),
+            partnerships = partnerships
+                .replace("reply_within = \"5d\"", &format!("reply_within = \"{}\"", ctx.reply_within("5d"))),
             hs = s.url(),
             cities = [
                 ctx.city("leeds", "", &jo_email),

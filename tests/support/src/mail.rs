@@ -42,6 +42,28 @@ impl MailServer {
         self.get(key).parse().unwrap()
     }
 
+    /// `[connectors.email]` for the bridge's account `bridge` on this server: IMAPS and
+    /// submission with the test CA, the password in `C2C_TEST_MAIL_PASSWORD`, this server's
+    /// authentication results trusted, and a 300 s poll (only IDLE can bring mail in within a
+    /// test's deadline).
+    pub fn connector_section(&self, bridge: &Officer) -> String {
+        format!(
+            r#"
+[connectors.email]
+address = "{a}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {sub}, security = "starttls", user = "{a}", password_env = "C2C_TEST_MAIL_PASSWORD", ca_file = "{ca}" }}
+poll_interval = "300s"
+trusted_authserv_ids = ["{authserv}"]
+"#,
+            a = bridge.address,
+            authserv = self.get("C2C_MAIL_AUTHSERV_ID"),
+            imaps = self.get("C2C_MAIL_IMAPS_PORT"),
+            sub = self.get("C2C_MAIL_SUBMISSION_PORT"),
+            ca = self.get("C2C_MAIL_CA_FILE")
+        )
+    }
+
     fn script(&self, args: &[&str]) {
         let out =
             Command::new("bash").arg(crate::repo().join("tests/mail/mail-server.sh")).args(args).output().unwrap();
