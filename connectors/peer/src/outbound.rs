@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use c2c_core::{Channel, Connector, Delivery, DeliveryError, Inbox, PeerSent, Receipt};
+use c2c_webhook::outbound::{error_chain, retry_after};
 use c2c_webhook::signature::asymmetric::SecretKey;
 use reqwest::StatusCode;
 
@@ -126,17 +127,15 @@ impl Connector for PeerConnector {
         if status.is_success() {
             return Ok(Receipt::default());
         }
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        // The peer's reason, as its inbox wrote it (bounded: it is another machine's text).
-        let said = response.text().await.unwrap_or_default();
-        let said: String = said.chars().take(300).collect();
-        if status == StatusCode::CONFLICT && said.contains("\"gap\"") {
+        let retry_after = retry_after(response.headers());
+        let body = response.text().await.unwrap_or_default();
+        if status == StatusCode::CONFLICT
+            && serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v["code"] == "gap")
+        {
             self.ask_again(delivery).await;
         }
+        // The peer's reason, as its inbox wrote it (bounded: it is another machine's text).
+        let said: String = body.chars().take(300).collect();
         let reason = format!("instance {peer} answered HTTP {status}: {said}");
         Err(classify(status, reason, retry_after))
     }
@@ -167,17 +166,6 @@ fn classify(status: StatusCode, reason: String, retry_after: Option<Duration>) -
     } else {
         DeliveryError::Temporary { reason, retry_after }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

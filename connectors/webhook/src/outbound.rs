@@ -85,17 +85,22 @@ fn classify(status: StatusCode, headers: &reqwest::header::HeaderMap) -> Result<
     }
     let reason = format!("HTTP {status}");
     if status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        let retry_after = headers
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        Err(DeliveryError::Temporary { reason, retry_after })
+        Err(DeliveryError::Temporary { reason, retry_after: retry_after(headers) })
     } else {
         Err(DeliveryError::Permanent { reason })
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// A `Retry-After` given in seconds (the form receivers use for a retry within the day).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// An error with its sources, `outer: inner: ...` (reqwest's own message says little).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {

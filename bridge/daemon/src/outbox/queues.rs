@@ -297,7 +297,11 @@ impl Queues {
             self.queues.entry(key.clone()).or_insert_with(|| Queue { entries: VecDeque::new(), head: Head::Idle });
         // In seq order (an entry scheduled again may be older than those waiting), but never
         // before a head that is ready or in flight.
-        let at = queue.entries.iter().position(|p| p.seq > entry.seq).unwrap_or(queue.entries.len());
+        // Almost always the newest: the back, without a scan of a long queue.
+        let at = match queue.entries.back() {
+            Some(last) if last.seq > entry.seq => queue.entries.iter().position(|p| p.seq > entry.seq).unwrap_or(0),
+            _ => queue.entries.len(),
+        };
         let at = if at == 0 && queue.head != Head::Idle { 1.min(queue.entries.len()) } else { at };
         queue.entries.insert(
             at,
