@@ -119,7 +119,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let store_failed = committer.store_failed.clone();
 
     let inbox: Arc<dyn Inbox> = Arc::new(router.clone());
-    let channels::Built { connectors, routes, cities, matrix: matrix_connector } =
+    let channels::Built { connectors, routes, cities, matrix: matrix_connector, peer_keys } =
         channels::build(&config, config_path, store.instance_id(), key, inbox.clone()).await?;
 
     // The scheduler publishes its queues' state here for the admin's status.
@@ -206,8 +206,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         reload: Some(reloadable.clone()),
         deliveries: deliveries.clone(),
         started_at: clock.now(),
-        // Read and checked already by `channels::build`.
-        peer_keys: channels::federation_keys(&config.get()).ok().flatten().map(Arc::new),
+        peer_keys,
     };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "listening");

@@ -30,6 +30,9 @@ pub struct Built {
     pub cities: SharedCities,
     /// The Matrix connector, whose portal rooms follow a reload.
     pub matrix: Option<MatrixConnector>,
+    /// This instance's federation keys (current first), read once here; `None` without
+    /// `[federation]`.
+    pub peer_keys: Option<Arc<Vec<SecretKey>>>,
 }
 
 impl std::fmt::Debug for Built {
@@ -75,11 +78,12 @@ pub async fn build(
         let connector = EmailConnector::new(email).map_err(|e| anyhow::anyhow!("connectors.email: {e}"))?;
         connectors.insert(Channel::Email, Arc::new(connector));
     }
-    let routes = match federation_keys(config).map_err(BadConfig)? {
+    let peer_keys = federation_keys(config).map_err(BadConfig)?.map(Arc::new);
+    let routes = match &peer_keys {
         Some(keys) => {
-            let identity = peer_identity(instance, &keys);
+            let identity = peer_identity(instance, keys);
             let peers = config.peers.iter().map(|p| (p.id.clone(), p.url.clone()));
-            let peer = PeerConnector::new(instance, keys, peers, config.bridge.delivery.timeout)
+            let peer = PeerConnector::new(instance, keys.to_vec(), peers, config.bridge.delivery.timeout)
                 .redelivering_through(inbox.clone());
             connectors.insert(Channel::Peer, Arc::new(peer));
             let pinned = pinned_peers(config).map_err(BadConfig)?;
@@ -103,7 +107,7 @@ pub async fn build(
         }
         None => routes,
     };
-    Ok(Built { connectors, routes, cities, matrix })
+    Ok(Built { connectors, routes, cities, matrix, peer_keys })
 }
 
 /// Each `[[peers]]` entry's pinned public keys, as the peer inbox checks signatures with them.

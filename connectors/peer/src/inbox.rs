@@ -84,19 +84,9 @@ pub fn check(
     now: i64,
     tolerance: Duration,
 ) -> Result<(PeerEnvelope, usize), Refused> {
-    let origin = claimed_origin(&request.body);
-    let (keys, unknown_origin) = match origin.as_deref().and_then(|o| pinned.0.get(o)) {
-        Some(keys) if !keys.is_empty() => (keys.as_slice(), false),
-        _ => (std::slice::from_ref(nobody()), true),
-    };
-    let verified =
-        asymmetric::verify(keys, &request.id, &request.timestamp, &request.signature, &request.body, now, tolerance);
-    let index = match verified {
-        Ok(_) if unknown_origin => return Err(Refused::BadSignature { unknown_origin }),
-        Ok(i) => i,
-        Err(VerifyError::Stale { timestamp, now }) => return Err(Refused::Stale { timestamp, now }),
-        Err(_) => return Err(Refused::BadSignature { unknown_origin }),
-    };
+    // An envelope naming no origin is checked against no pinned key, as an unknown one is.
+    let origin = claimed_origin(&request.body).unwrap_or_default();
+    let index = check_asker(pinned, &origin, request, now, tolerance)?;
     let envelope = PeerEnvelope::parse(&request.body).map_err(Refused::Malformed)?;
     if envelope.destination != ours {
         return Err(Refused::WrongDestination { destination: envelope.destination, ours: ours.to_string() });
@@ -104,9 +94,9 @@ pub fn check(
     Ok((envelope, index))
 }
 
-/// Check a signed request that names its sender `asker` outside the body (a `GET`): its
-/// signature under a key pinned for `asker`, within the tolerance. The index of the key that
-/// verified it.
+/// Check a signed request whose sender is `asker` (named in a header for a `GET`, in the
+/// envelope for [`check`]): its signature under a key pinned for `asker`, within the
+/// tolerance. The index of the key that verified it.
 pub fn check_asker(
     pinned: &Pinned,
     asker: &str,

@@ -120,4 +120,3 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     bridge.stop().await?;
     Ok(())
 }
-
