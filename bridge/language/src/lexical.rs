@@ -57,6 +57,26 @@ pub const MALAY: &[&str] = &[
     "ditangguhkan",
     "minit",
     "awak",
+    // Standard Malay against Indonesian spellings and words (Malay *hendaklah*, *kahwin*,
+    // *bahagian*, *kewajipan*, *keperibadian*, *iaitu*, *menubuhkan*; Indonesian *laki-laki*,
+    // *kawin*, *bagian*, *kewajiban*, *kepribadian*, *yaitu*). Not *kanak-kanak* or *lelaki*:
+    // Indonesian writes them too (*taman kanak-kanak*).
+    "hendaklah",
+    "kahwin",
+    "berkahwin",
+    "perkahwinan",
+    "bahagian",
+    "kewajipan",
+    "keperibadian",
+    "iaitu",
+    "bahawasanya",
+    "sejagat",
+    "pertubuhan",
+    "menubuhkan",
+    "ditubuhkan",
+    "penubuhan",
+    "sesebuah",
+    "sempadan",
 ];
 
 /// Words of Indonesian that Malaysian Malay writes otherwise.
@@ -105,7 +125,43 @@ pub const INDONESIAN: &[&str] = &[
     "walikota",
     "universitas",
     "taksi",
+    "laki-laki",
+    "kawin",
+    "perkawinan",
+    "bagian",
+    "kewajiban",
+    "kepribadian",
+    "yaitu",
+    "bahwasanya",
+    "perserikatan",
+    "perbatasan",
 ];
+
+/// Which side a word is evidence for: `Some(true)` Malay, `Some(false)` Indonesian. Beyond the
+/// lists: the enclitic *-nya* (*keperibadiannya*) is taken off, and the loan nouns Malay ends in
+/// *-iti* and Indonesian in *-itas* (*aktiviti*/*aktivitas*, *kualiti*/*kualitas*, *komuniti*/
+/// *komunitas*) count (after v l n r s t, not *-eliti*: *menyakiti*, *peneliti* are words of both).
+fn side(word: &str) -> Option<bool> {
+    let base = word.split('-').next().unwrap_or(word);
+    let stem = word.strip_suffix("nya").filter(|s| s.len() >= 4);
+    for w in [Some(word), Some(base), stem].into_iter().flatten() {
+        if MALAY.contains(&w) {
+            return Some(true);
+        }
+        if INDONESIAN.contains(&w) {
+            return Some(false);
+        }
+    }
+    let w = stem.unwrap_or(word);
+    let loan_iti = w.strip_suffix("iti").and_then(|s| s.chars().last()).is_some_and(|c| "vlnrst".contains(c));
+    if w.len() >= 7 && loan_iti && !w.ends_with("eliti") {
+        return Some(true);
+    }
+    if w.len() >= 7 && w.ends_with("itas") {
+        return Some(false);
+    }
+    None
+}
 
 /// Malay and Indonesian marker words in a text (lowercased, split on anything but letters and `-`).
 pub fn count(text: &str) -> (usize, usize) {
@@ -117,17 +173,10 @@ pub fn count(text: &str) -> (usize, usize) {
         }
         word.clear();
         word.extend(token.chars().map(|c| c.to_ascii_lowercase()));
-        let word = word.trim_matches('-');
-        let base = word.split('-').next().unwrap_or(word);
-        for w in [word, base] {
-            if MALAY.contains(&w) {
-                ms += 1;
-                break;
-            }
-            if INDONESIAN.contains(&w) {
-                id += 1;
-                break;
-            }
+        match side(word.trim_matches('-')) {
+            Some(true) => ms += 1,
+            Some(false) => id += 1,
+            None => {}
         }
     }
     (ms, id)
@@ -241,6 +290,8 @@ const SPANISH: &[&str] = &[
     "sus",
     "pero",
     "cuando",
+    "ni",
+    "nadie",
 ];
 const PORTUGUESE: &[&str] = &[
     "os",
@@ -283,6 +334,8 @@ const PORTUGUESE: &[&str] = &[
     "pelo",
     "seus",
     "suas",
+    "nem",
+    "ninguém",
 ];
 
 /// Tagalog against Indonesian (whatlang mixes them on short lines); an Indonesian answer then goes
@@ -392,5 +445,11 @@ mod tests {
         assert_eq!(count("Baik, terima kasih."), (0, 0));
         assert_eq!(count("Bersama-sama ini dilampirkan draf memorandum persefahaman"), (1, 0));
         assert_eq!(count("Mohon kirim proyek-proyek itu"), (0, 1));
+        // -nya off; -iti against -itas; teliti is both.
+        assert_eq!(count("Kami menghargai keperibadiannya dan kewajibannya."), (1, 1));
+        assert_eq!(count("Aktiviti komuniti minggu ini"), (2, 0));
+        assert_eq!(count("Kualitas dan prioritas program"), (0, 2));
+        assert_eq!(count("Data itu sedang diteliti oleh peneliti kami."), (0, 0));
+        assert_eq!(count("Jangan menyakiti hati"), (0, 0));
     }
 }

@@ -89,9 +89,11 @@
 //! Kyrgyz, *байна*, *болно* Mongolian), then is among the author's priors, then has the narrowest
 //! marker set (ө ү alone is Mongolian; with ң, Kyrgyz; with ә ғ қ ұ һ і, Kazakh), then the most
 //! markers. Its confidence is `0.8 + 0.05 × min(markers, 4) − 0.1 × foreign`, less 0.2 when the
-//! runner-up fits as well (at least 0.5). A short line (under 25 letters) without any
-//! candidate's markers is decided by those common words alone, if it has no letter the language
-//! does not write (*Жарайды* Kazakh, *Маргааш* Mongolian), with `0.5 + 0.1 × min(words, 3)`.
+//! runner-up fits as well (at least 0.5). A line without any candidate's markers, or with fewer
+//! than one per 50 letters, is decided by those common words alone, if it has no letter the
+//! language does not write: one word on a short line (under 25 letters: *Жарайды* Kazakh,
+//! *Маргааш* Mongolian), two on a longer one (*ар*, *менен*, *эмес* Kyrgyz; *нь*, *болон*, *тэд*
+//! Mongolian), with `0.5 + 0.1 × min(words, 3)`.
 //! Candidates are the configured languages and the author's priors, or all of them when the
 //! config names no language of that script. Russian, Bulgarian and Arabic-script text without
 //! markers go to the detector.
@@ -118,10 +120,11 @@
 //! and Malay is a candidate, marker words decide (`src/lexical.rs`:
 //! Malay *kerana, boleh, wang, sahaja, kereta, percuma, kerajaan, sila, tarikh, mesyuarat,
 //! pejabat*...; Indonesian *karena, bisa, uang, saja, mobil, gratis, pemerintah, silakan, tanggal,
-//! kantor*...; words both write, *terima kasih, tidak, tak*, count for neither): more of one
-//! side's words give that language, confidence `min(1, 0.6 + 0.1 × difference)`. An unsure
-//! detection of another language gives way only to two or more words of one side and none of the
-//! other. No marker words: the detection stands, and the priors decide (rule 3).
+//! kantor*...; Malay *-iti* against Indonesian *-itas* loan nouns, *aktiviti*/*aktivitas*; a
+//! word's *-nya* is taken off; words both write, *terima kasih, tidak, tak*, count for neither):
+//! more of one side's words give that language, confidence `min(1, 0.6 + 0.1 × difference)`. An
+//! unsure detection of another language gives way only to two or more words of one side and none
+//! of the other. No marker words: the detection stands, and the priors decide (rule 3).
 //!
 //! ## Pairs whatlang confuses
 //! When whatlang answers a language of one of these groups, the group's function words (and a

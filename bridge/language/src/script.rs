@@ -303,6 +303,20 @@ const MONGOLIAN: &[&str] = &[
     "авлаа",
     "хурал",
     "хурлын",
+    "нь",
+    "гэж",
+    "гэх",
+    "буюу",
+    "тэд",
+    "бүр",
+    "бүх",
+    "хүн",
+    "эрх",
+    "байх",
+    "байгаа",
+    "мөн",
+    "ямар",
+    "хэн",
 ];
 const KYRGYZ: &[&str] = &[
     "жана",
@@ -323,6 +337,18 @@ const KYRGYZ: &[&str] = &[
     "өтөт",
     "рахмат",
     "жарайт",
+    "ар",
+    "эмес",
+    "дагы",
+    "тийиш",
+    "алар",
+    "алардын",
+    "анын",
+    "болуп",
+    "жок",
+    "бирок",
+    "кандай",
+    "эч",
 ];
 const KAZAKH: &[&str] = &[
     "және",
@@ -341,19 +367,37 @@ const KAZAKH: &[&str] = &[
     "өтеді",
     "жарайды",
     "рахмет",
+    "емес",
+    "немесе",
 ];
-const UZBEK: &[&str] =
-    &["ва", "учун", "билан", "бу", "шаҳар", "раҳмат", "бугун", "эртага", "кейинги", "куни", "бўлади"];
+const UZBEK: &[&str] = &[
+    "ва",
+    "учун",
+    "билан",
+    "бу",
+    "шаҳар",
+    "раҳмат",
+    "бугун",
+    "эртага",
+    "кейинги",
+    "куни",
+    "бўлади",
+    "ёки",
+    "эмас",
+    "барча",
+    "ушбу",
+    "шундай",
+    "бирор",
+    "эга",
+];
 const TAJIK: &[&str] = &["ва", "барои", "бо", "ин", "мо", "шумо", "шаҳр", "ташаккур", "имрӯз", "фардо"];
 
-/// Words of `code`'s list in the text.
-fn word_hits(code: &str, text: &str) -> usize {
+/// Words of `code`'s list in the text (lowercased).
+fn word_hits(code: &str, lower: &str) -> usize {
     let Some((_, words)) = WORDS.iter().find(|(c, _)| *c == code) else {
         return 0;
     };
-    text.split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty() && words.contains(&w.to_lowercase().as_str()))
-        .count()
+    lower.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty() && words.contains(w)).count()
 }
 
 /// One language's fit to a text's letters.
@@ -409,7 +453,7 @@ pub fn by_letters(
         }
     }
     let short = letters < crate::priors::SHORT_LETTERS;
-    if seen.is_empty() && !short {
+    if seen.is_empty() && !table.iter().any(|l| WORDS.iter().any(|(c, _)| *c == l.code)) {
         return None;
     }
     let all: Vec<Fit> = table
@@ -435,17 +479,21 @@ pub fn by_letters(
         .collect();
     let mut fits: Vec<Fit> = all.iter().copied().filter(|f| f.markers > 0 && f.markers * 50 >= letters).collect();
     if fits.len() > 1 {
+        let lower = text.to_lowercase();
         for fit in &mut fits {
-            fit.words = word_hits(fit.code, text);
+            fit.words = word_hits(fit.code, &lower);
         }
-    } else if fits.is_empty() && short {
-        // A short line without telling letters ("Жарайды.", "Маргааш уулзъя."): its common words,
-        // if it has nothing the language does not write.
+    } else if fits.is_empty() {
+        // A line without telling letters, or with fewer than one in 50 ("Жарайды.", "Маргааш
+        // уулзъя.", "Ар бир адам ... менен ... укуктуу."): its common words, if it has nothing the
+        // language does not write; one for a short line, two for a longer one.
+        let need = if short { 1 } else { 2 };
+        let lower = text.to_lowercase();
         fits = all
             .into_iter()
             .filter(|f| f.foreign == 0)
-            .map(|f| Fit { words: word_hits(f.code, text), ..f })
-            .filter(|f| f.words > 0)
+            .map(|f| Fit { words: word_hits(f.code, &lower), ..f })
+            .filter(|f| f.words >= need)
             .collect();
     }
     fits.sort_by_key(Fit::key);
@@ -515,6 +563,17 @@ mod tests {
         // Common words before the narrowest alphabet, and before the author's language.
         assert_eq!(decide(c, "Кийинки жолугушуу шаршемби күнү саат ондо өтөт.", &all, &[]), Some("ky"));
         assert_eq!(decide(c, "Кийинки жолугушуу шаршемби күнү саат ондо өтөт.", &all, &["kk"]), Some("ky"));
+        // Longer lines without (enough) telling letters: two common words or more.
+        assert_eq!(
+            decide(c, "Ар бир адам тынч чогулуштар менен ассоциациялар эркиндигине укуктуу.", &all, &[]),
+            Some("ky")
+        );
+        assert_eq!(
+            decide(c, "Тэд гэрлэхдээ, гэрлэснийхээ дараа болон гэрлэлтээ цуцлуулах үед тэгш эрх эдэлнэ.", &all, &[]),
+            Some("mn")
+        );
+        assert_eq!(decide(c, "Ар бир адам граждандык алууга укуктуу.", &all, &[]), None);
+        assert_eq!(decide(c, "Мы же говорили, что встреча же состоится в пятницу вечером.", &all, &[]), None);
     }
 
     #[test]
