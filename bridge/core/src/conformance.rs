@@ -29,7 +29,7 @@ pub fn sample_conversation(partnership: &str) -> Conversation {
     c.last_post_at = Some(1_700_000_000_000);
     c.last_post_city = Some("leeds".into());
     c.languages = BTreeMap::from([("en".to_string(), 1)]);
-    c.thread_keys = BTreeMap::from([("leeds".to_string(), "T-1".to_string())]);
+    c.threads = BTreeMap::from([("webhook:leeds".to_string(), vec!["T-1".to_string()])]);
     c
 }
 

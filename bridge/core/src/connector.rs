@@ -265,8 +265,10 @@ pub struct Delivery {
     /// The instance that opened the conversation (federation names a conversation by it and
     /// its id).
     pub conversation_instance: String,
-    /// The thread key the recipient city's own system last used for this conversation, if any.
-    pub thread_key: Option<String>,
+    /// The recipient endpoint's thread of this conversation, oldest first (see
+    /// [`crate::thread`]): a webhook city's latest thread key, a Matrix room's thread root, a
+    /// mail's References. Empty when this delivery starts it.
+    pub thread: Vec<String>,
     /// The partnership's agreed language, for connectors that flag off-language messages.
     pub partnership_language: String,
     /// The recipient contact's name, when the endpoint is one person's (an email address).
@@ -278,6 +280,10 @@ pub struct Delivery {
 pub struct Receipt {
     /// Native ids the send produced (a Message-ID, an event id) that later replies may refer to.
     pub native_ids: Vec<NativeKey>,
+    /// For a channel that learns its threads from the send (`Threading::learns_from_receipts`):
+    /// the ids that start this endpoint's thread of the conversation, when this delivery
+    /// started it. Committed before the delivery is recorded as made.
+    pub thread: Vec<String>,
 }
 
 /// A failed delivery, classified by whether trying again can help.

@@ -14,6 +14,7 @@
 //! - [`followup`]: timed records (reminders due), what a member owes, deliverables' state.
 //! - [`filename`]: attachment file names from senders, cleaned the same way on every channel.
 //! - [`record`]: what the store keeps: messages, conversations, outbox entries.
+//! - [`thread`]: each endpoint's thread of a conversation, and how a channel continues it.
 //! - [`connector`]: the connector trait, the inbox connectors submit to, delivery errors that say
 //!   whether a retry helps, and the refusal reasons every channel shares.
 //! - [`store`]: the store trait and its atomic, durable [`Commit`].
@@ -31,6 +32,7 @@ pub mod instance_key;
 pub mod memory;
 pub mod record;
 pub mod store;
+pub mod thread;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -45,8 +47,9 @@ pub use filename::clean_filename;
 pub use followup::{DeliverableState, Owing, ReminderInfo, ReminderReason, Timer, TimerKey, TimerWhat};
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use instance_key::InstanceKey;
-pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry, PeerSent};
+pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
 pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
+pub use thread::{Keep, Threading, Threads};
 
 /// Cancelled when the daemon is asked to stop; every long-running task selects on it.
 pub type Shutdown = tokio_util::sync::CancellationToken;

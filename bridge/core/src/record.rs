@@ -76,31 +76,9 @@ pub struct Message {
     pub reminder: Option<ReminderInfo>,
 }
 
-/// A message sent to a peer instance, and the delivery that carries it there (so that when the
-/// peer asks for it again, that delivery can be scheduled again).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PeerSent {
-    /// Its global id, `INSTANCE:ULID`.
-    pub message: String,
-    pub seq: u64,
-    pub entry: OutboxId,
-}
-
-impl PeerSent {
-    /// How an outbox entry names the delivery of its `prev` (`references[1]`): `SEQ/ENTRY`.
-    pub fn handle(&self) -> String {
-        format!("{}/{}", self.seq, self.entry)
-    }
-
-    /// The (seq, entry) of a [`PeerSent::handle`].
-    pub fn parse_handle(handle: &str) -> Option<(u64, OutboxId)> {
-        let (seq, entry) = handle.split_once('/')?;
-        (!entry.is_empty()).then(|| Some((seq.parse().ok()?, OutboxId(entry.to_string()))))?
-    }
-}
-
 /// One thread inside a partnership.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "legacy::ConversationRecord")]
 pub struct Conversation {
     pub id: ConversationId,
     pub partnership: String,
@@ -116,20 +94,13 @@ pub struct Conversation {
     pub last_post_city: Option<String>,
     /// Language code → number of posts: the per-conversation language mix.
     pub languages: BTreeMap<String, u64>,
-    /// The webhook thread key each city's system last used for this conversation.
-    pub thread_keys: BTreeMap<String, String>,
     /// Contacts already told, for this conversation, that the partnership lives on another
     /// channel (the notice is sent once per conversation).
     pub channel_noticed: BTreeSet<String>,
-    /// Each email correspondent's thread: address → the Message-IDs they sent or were sent in
-    /// this conversation, oldest first (the first and the most recent ones; see
-    /// [`Conversation::note_email`]). What the bridge sends them next replies to the last one.
+    /// Each endpoint's thread of this conversation: `CHANNEL:ADDRESS` → the native ids that
+    /// continue it there, oldest first (see [`crate::thread`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub email_threads: BTreeMap<String, Vec<String>>,
-    /// Federation: peer instance → the last message of this conversation sent to it from here,
-    /// the `prev` of the next one (see [`Conversation::note_peer`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub peer_sent: BTreeMap<String, PeerSent>,
+    pub threads: BTreeMap<String, Vec<String>>,
     /// Follow-up: member city → the reply it owes (see `c2c_followup` and the committer's
     /// `reminders`). A member that posts owes nothing.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -166,38 +137,12 @@ impl Conversation {
             last_post_at: None,
             last_post_city: None,
             languages: BTreeMap::new(),
-            thread_keys: BTreeMap::new(),
             channel_noticed: BTreeSet::new(),
-            email_threads: BTreeMap::new(),
-            peer_sent: BTreeMap::new(),
+            threads: BTreeMap::new(),
             owing: BTreeMap::new(),
             snoozed: BTreeMap::new(),
             closed_at: None,
         }
-    }
-
-    /// How many Message-IDs of one correspondent's thread are kept (the first, and the latest).
-    pub const EMAIL_THREAD_KEEP: usize = 12;
-
-    /// Add `message_id` to `address`'s thread and return the thread as it was before (the
-    /// References of a mail with that Message-ID).
-    pub fn note_email(&mut self, address: &str, message_id: &str) -> Vec<String> {
-        let thread = self.email_threads.entry(address.to_ascii_lowercase()).or_default();
-        let before = thread.clone();
-        if !thread.iter().any(|m| m == message_id) {
-            thread.push(message_id.to_string());
-            if thread.len() > Self::EMAIL_THREAD_KEEP {
-                // Keep the root: mail clients thread on it.
-                thread.remove(1);
-            }
-        }
-        before
-    }
-
-    /// Record that `sent` goes to peer instance `peer`, and return the one that went before it
-    /// (the envelope's `prev`).
-    pub fn note_peer(&mut self, peer: &str, sent: PeerSent) -> Option<PeerSent> {
-        self.peer_sent.insert(peer.to_string(), sent)
     }
 
     /// The member cities that owe a reply: everyone but the city that wrote last.
@@ -256,14 +201,102 @@ pub struct OutboxEntry {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub delivered_at: Option<Millis>,
-    /// Native ids of the recipient's thread this delivery continues, oldest first (email: the
-    /// References; the last one is the In-Reply-To; a peer: the global id of the message it was
-    /// sent before in this conversation, the envelope's `prev`, then that delivery's
-    /// [`PeerSent::handle`]). Empty when it starts the thread.
+    /// For a channel that stamps (see [`crate::thread`]), the recipient's thread this delivery
+    /// continues as it stood at commit, oldest first (email: the References, the last one the
+    /// In-Reply-To; a peer: the global id of the message it was sent before in this
+    /// conversation, the envelope's `prev`, then that delivery's `SEQ/ENTRY`). Empty when it
+    /// starts the thread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
     /// When the author was told that this delivery is delayed (the `delayed` notice, written in
     /// the same commit as this), so a restart neither tells them again nor forgets to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_noticed_at: Option<Millis>,
+}
+
+/// Conversations as stores written before [`Conversation::threads`] hold them: each channel's
+/// threads in a field of its own, read into `threads` under the same keys the channels use now.
+mod legacy {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde::Deserialize;
+
+    use super::Conversation;
+    use crate::envelope::Author;
+    use crate::followup::Owing;
+    use crate::ids::{ConversationId, Millis, OutboxId};
+
+    #[derive(Debug, Deserialize)]
+    pub struct ConversationRecord {
+        id: ConversationId,
+        partnership: String,
+        subject: String,
+        origin_instance: String,
+        started_at: Millis,
+        started_by: Option<Author>,
+        posts: u64,
+        posts_by_city: BTreeMap<String, u64>,
+        last_post_at: Option<Millis>,
+        last_post_city: Option<String>,
+        languages: BTreeMap<String, u64>,
+        channel_noticed: BTreeSet<String>,
+        #[serde(default)]
+        threads: BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        owing: BTreeMap<String, Owing>,
+        #[serde(default)]
+        snoozed: BTreeMap<String, Millis>,
+        #[serde(default)]
+        closed_at: Option<Millis>,
+        /// City → the webhook thread key its system last used (schema 1).
+        #[serde(default)]
+        thread_keys: BTreeMap<String, String>,
+        /// Lower-cased mail address → Message-IDs (schema 1).
+        #[serde(default)]
+        email_threads: BTreeMap<String, Vec<String>>,
+        /// Peer → the last message sent to it (schema 1).
+        #[serde(default)]
+        peer_sent: BTreeMap<String, PeerSent>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct PeerSent {
+        message: String,
+        seq: u64,
+        entry: OutboxId,
+    }
+
+    impl From<ConversationRecord> for Conversation {
+        fn from(r: ConversationRecord) -> Self {
+            let mut threads = r.threads;
+            for (city, key) in r.thread_keys {
+                threads.entry(format!("webhook:{city}")).or_insert_with(|| vec![key]);
+            }
+            for (address, ids) in r.email_threads {
+                threads.entry(format!("email:{address}")).or_insert(ids);
+            }
+            for (peer, sent) in r.peer_sent {
+                let handle = format!("{}/{}", sent.seq, sent.entry);
+                threads.entry(format!("peer:{peer}")).or_insert_with(|| vec![sent.message, handle]);
+            }
+            Self {
+                id: r.id,
+                partnership: r.partnership,
+                subject: r.subject,
+                origin_instance: r.origin_instance,
+                started_at: r.started_at,
+                started_by: r.started_by,
+                posts: r.posts,
+                posts_by_city: r.posts_by_city,
+                last_post_at: r.last_post_at,
+                last_post_city: r.last_post_city,
+                languages: r.languages,
+                channel_noticed: r.channel_noticed,
+                threads,
+                owing: r.owing,
+                snoozed: r.snoozed,
+                closed_at: r.closed_at,
+            }
+        }
+    }
 }

@@ -135,6 +135,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         drain_timeout,
         clock: clock.clone(),
         published: deliveries.clone(),
+        threads: committer.threads.clone(),
     };
 
     // Stop signals, one per stage, so each stage drains before the next stops.

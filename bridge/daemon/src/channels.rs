@@ -2,7 +2,8 @@
 //! (with their secrets), its connector built, and the HTTP routes of a connector that receives
 //! on the daemon's listener (webhooks, peers). A reload reads the same settings again
 //! ([`webhook_cities`], [`matrix_settings`]). What an endpoint is on each channel is the
-//! config's table (`c2c_config::SPECS`); what a connector does is its own crate's.
+//! config's table (`c2c_config::SPECS`); how its threads continue is its connector's
+//! `Threading`, registered in [`threads`]; what a connector does is its own crate's.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use c2c_config::{Config, ConfigError, ConfigErrors};
-use c2c_core::{Channel, Connector, Inbox, InstanceKey};
+use c2c_core::{Channel, Connector, Inbox, InstanceKey, Threads};
 use c2c_email::{EmailConnector, EmailSettings, Security, SenderAuth, Server};
 use c2c_matrix::{MatrixConnector, MatrixSettings, Portal};
 use c2c_peer::PeerConnector;
@@ -111,6 +112,21 @@ pub async fn build(
 }
 
 /// Each `[[peers]]` entry's pinned public keys, as the peer inbox checks signatures with them.
+/// How each channel continues its endpoints' threads (see `c2c_core::thread`). Email
+/// deliveries are named on the domain of the bridge's mail address, so without one they start
+/// no thread.
+pub fn threads(config: &Config, key: &InstanceKey) -> Threads {
+    let threads = Threads::default()
+        .with(Channel::Webhook, Arc::new(c2c_webhook::WebhookThreading))
+        .with(Channel::Matrix, Arc::new(c2c_matrix::MatrixThreading))
+        .with(Channel::Peer, Arc::new(c2c_peer::PeerThreading));
+    let domain = config.connectors.email.as_ref().and_then(|e| e.address.rsplit_once('@')).map(|(_, d)| d);
+    match domain {
+        Some(domain) => threads.with(Channel::Email, Arc::new(c2c_email::EmailThreading::new(domain, key.clone()))),
+        None => threads,
+    }
+}
+
 pub fn pinned_peers(config: &Config) -> Result<c2c_peer::inbox::Pinned, ConfigErrors> {
     use c2c_webhook::signature::asymmetric::PublicKey;
     let mut errors = Vec::new();

@@ -2,6 +2,11 @@
 //!
 //! Version history:
 //! - 1: the first layout (see [`crate::keys`]).
+//! - 2: a conversation keeps every endpoint's thread in `threads` (`c2c_core::thread`) instead
+//!   of `thread_keys`, `email_threads` and `peer_sent`. Records of version 1 are read as they
+//!   are (the old fields decode into `threads`) and rewritten as they change, so the step
+//!   rewrites nothing; the version says that a build of version 1, which needs `thread_keys`,
+//!   must not open the store.
 //!
 //! To change the layout: bump [`CURRENT`], add a step to [`migrate`] that rewrites a store of
 //! the previous version in place, and add a test that opens a store written in the old layout.
@@ -9,7 +14,7 @@
 use crate::keys;
 
 /// The layout this build writes.
-pub const CURRENT: u32 = 1;
+pub const CURRENT: u32 = 2;
 
 /// Why a store could not be brought to [`CURRENT`].
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,7 @@ fn migrate(db: &sled::Db, from: u32) -> Result<(), SchemaError> {
     for version in from..CURRENT {
         match version {
             // `n => migrate_n_to_n_plus_1(db)?,` goes here when the layout changes.
+            // 1 => 2: nothing to rewrite (see the version history above).
             _ => {}
         }
         db.insert(keys::SCHEMA_VERSION, (version + 1).to_string().as_bytes())?;

@@ -72,34 +72,54 @@ fn message_encoding() {
     );
 }
 
+fn conversation() -> Conversation {
+    let mut c = Conversation::new(
+        conversation_id(),
+        "hangzhou-leeds",
+        "Library exchange".into(),
+        "c2c-test",
+        1_700_000_000_000,
+        Some(author()),
+    );
+    c.posts = 2;
+    c.posts_by_city = BTreeMap::from([("leeds".into(), 1), ("hangzhou".into(), 1)]);
+    c.last_post_at = Some(1_700_000_100_000);
+    c.last_post_city = Some("hangzhou".into());
+    c.languages = BTreeMap::from([("en".into(), 1), ("zh".into(), 1)]);
+    c.channel_noticed = BTreeSet::from(["hz-li".into()]);
+    c
+}
+
 #[test]
 fn conversation_encoding() {
-    check(
-        "conversation",
-        &Conversation {
-            id: conversation_id(),
-            partnership: "hangzhou-leeds".into(),
-            subject: "Library exchange".into(),
-            origin_instance: "c2c-test".into(),
-            started_at: 1_700_000_000_000,
-            started_by: Some(author()),
-            posts: 2,
-            posts_by_city: BTreeMap::from([("leeds".into(), 1), ("hangzhou".into(), 1)]),
-            last_post_at: Some(1_700_000_100_000),
-            last_post_city: Some("hangzhou".into()),
-            languages: BTreeMap::from([("en".into(), 1), ("zh".into(), 1)]),
-            thread_keys: BTreeMap::from([("leeds".into(), "LEEDS-7".into())]),
-            channel_noticed: BTreeSet::from(["hz-li".into()]),
-            email_threads: BTreeMap::from([(
-                "jo.smith@leeds.example".into(),
-                vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
-            )]),
-            peer_sent: Default::default(),
-            owing: Default::default(),
-            snoozed: Default::default(),
-            closed_at: None,
-        },
-    );
+    let mut c = conversation();
+    c.threads = BTreeMap::from([
+        (
+            "email:jo.smith@leeds.example".into(),
+            vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
+        ),
+        ("matrix:portal:hangzhou-leeds:hangzhou".into(), vec!["$root:hz.example".into()]),
+        ("webhook:leeds".into(), vec!["LEEDS-7".into()]),
+    ]);
+    check("conversation", &c);
+}
+
+/// A conversation written by schema 1, with each channel's threads in a field of its own,
+/// decodes with them under `threads` (the store's version 2 reads it as it is).
+#[test]
+fn conversation_of_schema_1_reads_its_threads() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/conversation_schema1.json");
+    let stored = std::fs::read_to_string(path).unwrap();
+    let decoded: Conversation = serde_json::from_str(&stored).unwrap();
+    let mut c = conversation();
+    c.threads = BTreeMap::from([
+        (
+            "email:jo.smith@leeds.example".into(),
+            vec!["CAF=1@mail.leeds.example".into(), "c2c.42.01JD0000000000000000000002-0@c2c.example.org".into()],
+        ),
+        ("webhook:leeds".into(), vec!["LEEDS-7".into()]),
+    ]);
+    assert_eq!(decoded, c);
 }
 
 #[test]

@@ -65,6 +65,6 @@ impl Connector for EmailConnector {
             Ok((composed.message, composed.message_id))
         };
         let (message_id, ()) = self.smtp.send_built(build).await?;
-        Ok(Receipt { native_ids: vec![NativeKey::email(&message_id)] })
+        Ok(Receipt { native_ids: vec![NativeKey::email(&message_id)], thread: Vec::new() })
     }
 }

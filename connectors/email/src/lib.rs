@@ -11,6 +11,7 @@
 //! - [`compose`]: a delivery → a mail in the recipient's thread; refusal replies.
 //! - [`inbound`]: IMAP (IDLE or polling), cursor, flag and move after commit, reconnects.
 //! - [`outbound`]: SMTP through a pooled lettre transport, errors classified 4xx/5xx.
+//! - [`threading`]: each correspondent's thread (Message-IDs), stamped on deliveries at commit.
 //! - [`tls`]: rustls toward mail servers (web PKI + an optional private CA).
 //! - [`connector`]: [`EmailConnector`], the [`c2c_core::Connector`] for the email channel.
 
@@ -23,7 +24,9 @@ pub mod convert;
 pub mod inbound;
 pub mod outbound;
 pub mod parse;
+pub mod threading;
 pub mod tls;
 
 pub use config::{EmailSettings, Security, SenderAuth, Server};
 pub use connector::EmailConnector;
+pub use threading::EmailThreading;

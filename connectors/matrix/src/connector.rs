@@ -60,7 +60,7 @@ impl std::fmt::Debug for MatrixConnector {
 }
 
 impl MatrixConnector {
-    /// `state` keeps the connector's sync token, portal rooms and thread roots in the store.
+    /// `state` keeps the connector's sync token and portal rooms in the store.
     /// Opens the bot's store first ([`store::prepare`]: private, passphrase checked): an error
     /// here is the admin's to fix, not a reason to retry.
     pub async fn open(settings: MatrixSettings, state: Arc<dyn Inbox>) -> Result<Self, StoreError> {
@@ -303,20 +303,21 @@ impl Connector for MatrixConnector {
         };
         let room =
             client.get_room(&room_id).ok_or_else(|| DeliveryError::temporary(format!("not in room {room_id}")))?;
-        let key = root_key(room_id.as_str(), &d.entry.conversation.to_string());
-        let root = self.shared.state.load(&key).await;
+        // The room's thread of the conversation, kept by the router; a root this connector kept
+        // itself before threads were the router's is adopted once (reported below).
+        let root = match d.thread.first() {
+            Some(root) => Some(root.clone()),
+            None => self.shared.state.load(&root_key(room_id.as_str(), &d.entry.conversation.to_string())).await,
+        };
         let body: Value = content(d, root.as_deref());
         // The transaction id is the outbox entry: a retry after a crash cannot post twice.
         let txn: OwnedTransactionId = d.entry.id.0.clone().into();
         let response = room.send_raw("m.room.message", body).with_transaction_id(&txn).await.map_err(classify)?;
         let event_id = response.response.event_id.to_string();
-        if root.is_none() {
-            self.shared.state.save(&key, &event_id).await;
-        }
         // Each attachment is its own event in the thread, with a transaction id of its own: a
         // retry re-sends the message under the same id (the homeserver answers with the event
         // it already has) and posts only the attachments not yet posted.
-        let thread = root.unwrap_or_else(|| event_id.clone());
+        let thread = root.clone().unwrap_or_else(|| event_id.clone());
         for (i, a) in d.message.attachments.iter().enumerate() {
             let Some(data) = &a.content else { continue };
             let source = attachment::upload(client, &room, a, data).await.map_err(classify)?;
@@ -326,7 +327,10 @@ impl Connector for MatrixConnector {
                 .await
                 .map_err(classify)?;
         }
-        Ok(Receipt { native_ids: vec![event_key(&event_id)] })
+        // A delivery that started the room's thread (or found a root kept the old way) says so:
+        // the router keeps it for the next one.
+        let started = if d.thread.is_empty() { vec![thread] } else { Vec::new() };
+        Ok(Receipt { native_ids: vec![event_key(&event_id)], thread: started })
     }
 }
 
@@ -352,7 +356,7 @@ impl MatrixConnector {
             return Handled::Done; // our own relays: no echo
         }
         let Some(portal) = self.portal_of(room.room_id()) else { return Handled::Done };
-        let Inbound::Post { mut envelope, top_level, media } = inbound(value, &portal) else {
+        let Inbound::Post { mut envelope, media, .. } = inbound(value, &portal) else {
             return Handled::Done;
         };
         let event_id = value["event_id"].as_str().unwrap_or_default().to_string();
@@ -365,13 +369,8 @@ impl MatrixConnector {
             return Handled::Later;
         }
         match inbox.submit(*envelope).await {
-            Ok(accepted) => {
-                if top_level {
-                    let key = root_key(room.room_id().as_str(), &accepted.conversation.to_string());
-                    self.shared.state.save(&key, &event_id).await;
-                }
-                Handled::Done
-            }
+            // A top-level post roots its room's thread: the router keeps it with the post.
+            Ok(_) => Handled::Done,
             Err(r) if r.reason == RefusalReason::Unavailable => Handled::Later,
             Err(r) => {
                 tracing::info!(room = %room.room_id(), sender = ?value["sender"], reason = %r.reason, "Matrix message not relayed");

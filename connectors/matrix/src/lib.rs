@@ -12,7 +12,8 @@
 //! - [`media`]: files posted in Matrix fetched, streamed within the size limit, decrypted.
 //! - [`unfetched`]: files the homeserver fails to hand over, retried within a stored bound.
 //! - [`html`]: the Matrix HTML subset.
-//! - [`state`]: sync token, rooms and thread roots, kept in the bridge's store.
+//! - [`state`]: sync token and rooms, kept in the bridge's store.
+//! - [`threading`]: a room's thread of a conversation hangs from one root event.
 //! - [`gap`]: events a limited sync left out, fetched with `/messages`.
 //! - [`held`]: a room's events held back behind one that must wait, in order.
 //! - [`pending`]: encrypted events waiting for their keys.
@@ -31,7 +32,9 @@ pub mod portal;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod threading;
 pub mod unfetched;
 
 pub use config::{MatrixSettings, Portal};
 pub use connector::MatrixConnector;
+pub use threading::MatrixThreading;

@@ -1,5 +1,6 @@
-//! The connector's small durable state (sync token, portal rooms, thread roots), kept in the
-//! bridge's store through the inbox.
+//! The connector's small durable state (sync token, portal rooms), kept in the bridge's store
+//! through the inbox. Thread roots are the router's now (see [`crate::threading`]); the ones
+//! kept here before are read once, by the first delivery that needs them.
 
 use std::sync::Arc;
 
@@ -25,7 +26,8 @@ impl State {
     }
 }
 
-/// The state key of a conversation's thread root in a room.
+/// The state key under which a conversation's thread root in a room was kept before the
+/// router kept threads (read only).
 pub fn root_key(room: &str, conversation: &str) -> String {
     format!("matrix:root:{room}:{conversation}")
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use c2c_core::{Channel, Connector, Delivery, DeliveryError, Inbox, PeerSent, Receipt};
+use c2c_core::{Channel, Connector, Delivery, DeliveryError, Inbox, Receipt};
 use c2c_webhook::outbound::{error_chain, retry_after};
 use c2c_webhook::signature::asymmetric::SecretKey;
 use reqwest::StatusCode;
@@ -146,7 +146,7 @@ impl PeerConnector {
     /// good (if it is still pending, it is on its way: nothing to do).
     async fn ask_again(&self, delivery: &Delivery) {
         let (Some(inbox), Some((seq, entry))) =
-            (&self.redeliver, delivery.entry.references.get(1).and_then(|h| PeerSent::parse_handle(h)))
+            (&self.redeliver, delivery.entry.references.get(1).and_then(|h| crate::threading::parse_handle(h)))
         else {
             return;
         };
@@ -187,7 +187,7 @@ mod tests {
             subject: message.subject.clone(),
             conversation_instance: "citynet".into(),
             message,
-            thread_key: None,
+            thread: Vec::new(),
             partnership_language: "en".into(),
             recipient_name: None,
         }

@@ -37,7 +37,7 @@ pub fn post_for(delivery: &Delivery, bridge_name: &str) -> OutboundPost {
         id: m.id.to_string(),
         partnership: m.partnership.clone(),
         conversation: m.conversation.to_string(),
-        thread_key: delivery.thread_key.clone(),
+        thread_key: delivery.thread.last().cloned(),
         from,
         subject: delivery.subject.clone(),
         text: text_with_notes(m),
@@ -111,7 +111,7 @@ mod tests {
             subject: message.subject.clone(),
             conversation_instance: message.origin_instance.clone(),
             message,
-            thread_key: None,
+            thread: Vec::new(),
             partnership_language: "en".into(),
             recipient_name: None,
         }

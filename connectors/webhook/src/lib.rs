@@ -16,6 +16,7 @@
 //!   signature, the JSON body read into an envelope. Fuzzed in `fuzz/`.
 //! - [`inbound`]: the axum routes for `POST /hooks/{city_id}`.
 //! - [`outbound`]: [`WebhookConnector`], which delivers over HTTP.
+//! - [`threading`]: a city's thread of a conversation is its system's latest thread key.
 //! - [`error`]: how refusals map to HTTP answers.
 
 pub mod config;
@@ -25,8 +26,10 @@ pub mod inbound;
 pub mod intake;
 pub mod outbound;
 pub mod signature;
+pub mod threading;
 pub mod wire;
 
 pub use config::{WebhookCity, WebhookSettings};
 pub use outbound::WebhookConnector;
 pub use signature::{KeyUsed, SigningKeys, SigningSecret, VerifyError};
+pub use threading::WebhookThreading;

@@ -15,6 +15,9 @@ pub mod scheduler;
 pub mod snapshot;
 pub mod view;
 
+#[cfg(test)]
+mod thread_tests;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -33,8 +36,9 @@ pub struct Context {
     pub subject: String,
     /// The instance that opened the conversation.
     pub conversation_instance: String,
-    /// The conversation's per-city webhook thread keys at commit time.
-    pub thread_keys: BTreeMap<String, String>,
+    /// The thread of each recipient endpoint whose channel does not stamp its entries, at
+    /// commit time (see `c2c_core::thread`); an endpoint not here is read when delivering.
+    pub threads: BTreeMap<String, Vec<String>>,
 }
 
 /// A delivery the connector reported as made has bounced (e.g. an email DSN).

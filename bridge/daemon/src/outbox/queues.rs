@@ -1020,7 +1020,7 @@ mod tests {
             message,
             subject: "s".into(),
             conversation_instance: "test".into(),
-            thread_keys: Default::default(),
+            threads: Default::default(),
         });
         let hot = |e: &OutboxEntry| Box::new(Queued { entry: e.clone(), context: Some(context.clone()) });
         let one = weight(&Queued { entry: entry(conv(), 1, "hz", T0), context: Some(context.clone()) });

@@ -68,6 +68,9 @@ pub struct Scheduler {
     pub clock: Clock,
     /// Where the queues' state is published for the admin's status.
     pub published: Arc<Published>,
+    /// How each channel continues its endpoints' threads: what a delivery's thread is, and
+    /// where a thread a delivery started is kept (see `c2c_core::thread`).
+    pub threads: c2c_core::Threads,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -270,7 +273,20 @@ impl Scheduler {
         let result = match (delivery, self.connectors.get(&channel)) {
             (Err(e), _) => Err(e),
             (Ok(_), None) => Err(DeliveryError::temporary(format!("no {channel} connector is configured"))),
-            (Ok(d), Some(connector)) => connector.deliver(&d).await,
+            (Ok(d), Some(connector)) => match connector.deliver(&d).await {
+                // A delivery that started its endpoint's thread: kept before the delivery is
+                // recorded as made, so the next one to that endpoint, held behind this one,
+                // continues it. If it cannot be kept the delivery still counts as made (it
+                // was); the next one then starts a thread of its own.
+                Ok(receipt) if !receipt.thread.is_empty() => {
+                    let (conversation, recipient) = (entry.conversation, entry.recipient.clone());
+                    if !self.router.note_thread(conversation, recipient, receipt.thread.clone()).await {
+                        tracing::warn!(entry = %entry.id, "a delivery's thread could not be kept; the next one starts another");
+                    }
+                    Ok(receipt)
+                }
+                other => other,
+            },
         };
         Outcome { key, entry: Ok(entry), received_at, result }
     }
@@ -296,36 +312,52 @@ impl Scheduler {
             config.partnership(&entry.partnership).map(|p| p.language.clone()).unwrap_or_else(|| "en".into());
         let recipient_name =
             entry.recipient.contact.as_deref().and_then(|c| config.contact(c)).map(|(_, c)| c.name.clone());
+        let store_err = |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
+        let stamped = self.threads.stamps(entry.recipient.channel);
+        let key = (!stamped).then(|| self.threads.recipient_key(&entry.recipient));
         if let Some(ctx) = context {
+            let thread = match &key {
+                None => entry.references.clone(),
+                Some(key) => match ctx.threads.get(key) {
+                    Some(thread) => thread.clone(),
+                    // Not known at commit: an earlier delivery may have started it since.
+                    None => self
+                        .store
+                        .conversation(entry.conversation)
+                        .map_err(store_err)?
+                        .map(|c| c.thread(key).to_vec())
+                        .unwrap_or_default(),
+                },
+            };
             return Ok(Delivery {
                 entry: entry.clone(),
                 message: ctx.message.clone(),
                 subject: ctx.subject.clone(),
                 conversation_instance: ctx.conversation_instance.clone(),
-                thread_key: ctx.thread_keys.get(&entry.recipient.city).cloned(),
+                thread,
                 partnership_language,
                 recipient_name,
             });
         }
-        let store_err = |e: c2c_core::StoreError| DeliveryError::temporary(format!("reading the store: {e}"));
         let message = self
             .store
             .message(entry.conversation, entry.seq)
             .map_err(store_err)?
             .ok_or_else(|| DeliveryError::permanent("the message is missing from the store"))?;
         let conversation = self.store.conversation(entry.conversation).map_err(store_err)?;
-        let (subject, conversation_instance, thread_key) = match conversation {
+        let (subject, conversation_instance, thread) = match conversation {
             Some(c) => {
-                (c.subject.clone(), c.origin_instance.clone(), c.thread_keys.get(&entry.recipient.city).cloned())
+                let thread = key.map(|k| c.thread(&k).to_vec()).unwrap_or_else(|| entry.references.clone());
+                (c.subject.clone(), c.origin_instance.clone(), thread)
             }
-            None => (message.subject.clone(), message.origin_instance.clone(), None),
+            None => (message.subject.clone(), message.origin_instance.clone(), entry.references.clone()),
         };
         Ok(Delivery {
             entry: entry.clone(),
             message,
             subject,
             conversation_instance,
-            thread_key,
+            thread,
             partnership_language,
             recipient_name,
         })
@@ -720,6 +752,7 @@ mod tests {
             drain_timeout: Duration::from_secs(5),
             clock: crate::clock::Clock::wall(),
             published: Default::default(),
+            threads: crate::channels::threads(&h.config.get(), &c2c_core::InstanceKey::new([7; 32])),
         };
         let (entries_tx, entries_rx) = mpsc::unbounded_channel();
         let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();

@@ -69,7 +69,7 @@ impl Committer {
         let text = text(&lang, &conv.subject, &recipient);
         let now = self.clock.now();
         let notice = self.bridge_message(&conv, kind, text, &lang, now);
-        push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, &self.threads);
         batch.commit.messages.push(notice);
         // Carried along so the notice's delivery sees the conversation's thread keys, and its
         // email thread records the notice.

@@ -4,11 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use c2c_config::Config;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, DeliverableState, DeliveryStatus, InstanceKey, LanguageTag,
-    Message, MessageId, MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason,
-    Timer, TimerKey,
+    Accepted, Commit, Conversation, ConversationId, DeliverableState, DeliveryStatus, LanguageTag, Message, MessageId,
+    MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Threads, Timer,
+    TimerKey,
 };
 use tokio::sync::oneshot;
 
@@ -137,23 +136,18 @@ impl Committer {
             reminder: None,
         }
     }
-
-    /// How email deliveries are named, when the bridge has a mail address.
-    pub(super) fn email_ids<'a>(&'a self, config: &'a Config) -> Option<EmailIds<'a>> {
-        email_domain(config).map(|domain| EmailIds { domain, key: &self.key })
-    }
 }
 
-/// One outbox entry per recipient of `message`. Email deliveries join their recipient's thread
-/// in `conv` (their References are the thread so far); a delivery to a peer instance carries
-/// the global id of the message this peer was sent before in `conv` (the envelope's `prev`).
+/// One outbox entry per recipient of `message`, each added to its recipient's thread in `conv`
+/// (see `c2c_core::thread`): channels that know a delivery's ids at commit (email's Message-ID,
+/// a peer's `prev`) get the thread so far stamped on the entry.
 pub(super) fn push_entries(
     commit: &mut Commit,
     message: &Message,
     to: Vec<Recipient>,
     now: i64,
     conv: &mut Conversation,
-    email: Option<EmailIds<'_>>,
+    threads: &Threads,
 ) {
     for (i, recipient) in to.into_iter().enumerate() {
         let mut entry = OutboxEntry {
@@ -173,34 +167,7 @@ pub(super) fn push_entries(
             references: Vec::new(),
             delay_noticed_at: None,
         };
-        if let (c2c_core::Channel::Email, Some(ids)) = (entry.recipient.channel, &email) {
-            entry.references =
-                conv.note_email(&entry.recipient.address, &ids.key.email_message_id(&entry.id, ids.domain));
-        }
-        if entry.recipient.channel == c2c_core::Channel::Peer {
-            // The envelope's `prev`: what this peer was sent in this conversation before, and
-            // the delivery that carries it (sent again if the peer says it never came).
-            let sent = c2c_core::PeerSent {
-                message: format!("{}:{}", message.origin_instance, message.id),
-                seq: message.seq,
-                entry: entry.id.clone(),
-            };
-            if let Some(prev) = conv.note_peer(&entry.recipient.address, sent) {
-                entry.references = vec![prev.message.clone(), prev.handle()];
-            }
-        }
+        threads.note_outbound(conv, &mut entry, message);
         commit.outbox.push(entry);
     }
-}
-
-/// What an email delivery's Message-ID is made of: the bridge's mail domain and the instance key.
-#[derive(Clone, Copy)]
-pub(super) struct EmailIds<'a> {
-    domain: &'a str,
-    key: &'a InstanceKey,
-}
-
-/// The domain of the bridge's mail address, if it has one (Message-IDs are made on it).
-pub(super) fn email_domain(config: &Config) -> Option<&str> {
-    config.connectors.email.as_ref().and_then(|e| e.address.split_once('@')).map(|(_, d)| d)
 }

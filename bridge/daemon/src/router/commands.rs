@@ -50,12 +50,7 @@ impl Committer {
                 c
             }
         };
-        if let Some(key) = &env.thread_key {
-            conv.thread_keys.insert(p.author.city.clone(), key.clone());
-        }
-        if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
-            conv.note_email(&env.sender, anchor);
-        }
+        self.threads.note_inbound(&mut conv, env, &p.author.city);
         let mut message = self.post(&conv, p, now);
         message.kind = MessageKind::Command;
         self.note_native_ids(batch, &conv, &message, p)?;
@@ -75,7 +70,7 @@ impl Committer {
         self.metrics.command(name);
         if let Some(endpoint) = reply_endpoint(config, &p.author, &env.origin) {
             let notice = self.bridge_message(&conv, MessageKind::Notice, text, &lang, now);
-            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, self.email_ids(config));
+            push_entries(&mut batch.commit, &notice, vec![endpoint], now, &mut conv, &self.threads);
             batch.commit.messages.push(notice);
         }
         batch.conversations.insert(conv.id, conv);

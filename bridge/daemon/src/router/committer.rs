@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use c2c_config::{CommitMode, Config};
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, InstanceKey, MessageId, OutboxEntry, OutboxId, Refusal,
-    RefusalReason, Store,
+    Accepted, Commit, Conversation, ConversationId, InstanceKey, MessageId, OutboxEntry, OutboxId, Recipient, Refusal,
+    RefusalReason, Store, Threads,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -53,6 +53,9 @@ pub enum Work {
     Close { conversation: ConversationId, done: oneshot::Sender<Result<super::admin::Closed, String>> },
     /// Schedule a delivery that failed for good again (the admin API): see `router::admin`.
     Retry { seq: u64, id: OutboxId, done: oneshot::Sender<Result<super::admin::Retried, String>> },
+    /// A delivery started its endpoint's thread of a conversation (`Receipt::thread`): keep
+    /// it; `done` is answered once durable.
+    Thread { conversation: ConversationId, recipient: Recipient, ids: Vec<String>, done: oneshot::Sender<bool> },
 }
 
 /// A deliverable marked done: where the answer goes once durable, and the answer.
@@ -155,18 +158,38 @@ impl Handoff {
 /// The group's new outbox entries with what their deliveries need, so the scheduler does not
 /// read back what was just written. `updated` are entries the group only records (a failure,
 /// a delay notice sent): the scheduler has them already.
+///
+/// A context holds the thread of each recipient whose channel does not stamp its entries, as
+/// the group left it; one still empty on a channel that learns threads from receipts is left
+/// out, so the scheduler reads it when the delivery is made (an earlier delivery may have
+/// started it by then).
 fn queued_entries(
     commit: &Commit,
     conversations: &HashMap<ConversationId, Conversation>,
     updated: &HashSet<OutboxId>,
+    threads: &Threads,
 ) -> Vec<Queued> {
+    let mut recipients: HashMap<MessageId, Vec<&Recipient>> = HashMap::new();
+    for e in &commit.outbox {
+        recipients.entry(e.message).or_default().push(&e.recipient);
+    }
     let mut contexts: HashMap<MessageId, Arc<Context>> = HashMap::new();
     for m in &commit.messages {
-        let (subject, conversation_instance, thread_keys) = match conversations.get(&m.conversation) {
-            Some(c) => (c.subject.clone(), c.origin_instance.clone(), c.thread_keys.clone()),
-            None => (m.subject.clone(), m.origin_instance.clone(), Default::default()),
+        let conv = conversations.get(&m.conversation);
+        let (subject, conversation_instance) = match conv {
+            Some(c) => (c.subject.clone(), c.origin_instance.clone()),
+            None => (m.subject.clone(), m.origin_instance.clone()),
         };
-        let context = Context { message: m.clone(), subject, conversation_instance, thread_keys };
+        let mut snapshot = std::collections::BTreeMap::new();
+        for r in recipients.get(&m.id).into_iter().flatten() {
+            let Some(t) = threads.get(r.channel).filter(|t| !t.stamps()) else { continue };
+            let key = threads.recipient_key(r);
+            let thread = conv.map(|c| c.thread(&key)).unwrap_or_default();
+            if !thread.is_empty() || !t.learns_from_receipts() {
+                snapshot.insert(key, thread.to_vec());
+            }
+        }
+        let context = Context { message: m.clone(), subject, conversation_instance, threads: snapshot };
         contexts.insert(m.id, Arc::new(context));
     }
     commit
@@ -191,8 +214,9 @@ pub struct Committer {
     /// daemon stops and a restart recovers from what is on disk.
     pub store_failed: c2c_core::Shutdown,
     pub(super) next_seq: u64,
-    /// Tags the Message-IDs of email deliveries (see `c2c_core::InstanceKey`).
-    pub(super) key: InstanceKey,
+    /// How each channel continues its endpoints' threads (see `c2c_core::thread`); the
+    /// scheduler reads threads by the same rules.
+    pub threads: Threads,
     /// Commit times are read on it.
     pub(super) clock: Clock,
     /// The follow-up loop hears of timers written and done, once durable.
@@ -216,7 +240,9 @@ impl Committer {
     ) -> Result<Self, c2c_core::StoreError> {
         let cfg = config.get();
         let next_seq = store.last_seq()? + 1;
+        let threads = crate::channels::threads(&cfg, &key);
         Ok(Self {
+            threads,
             mode: cfg.bridge.commit,
             bridge_name: cfg.bridge.name.clone(),
             config,
@@ -225,7 +251,6 @@ impl Committer {
             outbox,
             store_failed: c2c_core::Shutdown::new(),
             next_seq,
-            key,
             clock,
             followup: None,
         })
@@ -323,6 +348,15 @@ impl Committer {
                         let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
                     }
                 },
+                Work::Thread { conversation, recipient, ids, done } => {
+                    match self.note_thread(&mut batch, conversation, &recipient, ids) {
+                        Ok(()) => batch.done.push(done),
+                        Err(e) => {
+                            tracing::warn!(%conversation, error = %e, "could not keep a delivery's thread");
+                            let _ = done.send(false);
+                        }
+                    }
+                }
                 Work::Retry { seq, id, done } => match self.retry(&mut batch, seq, &id) {
                     Ok(retried) => batch.after.push(after(done, retried)),
                     Err(e) => {
@@ -335,7 +369,7 @@ impl Committer {
         self.metrics.commit_batch(messages);
         batch.close();
         let Batch { mut commit, conversations, answers, done, marked, after, updated, reminders, .. } = batch;
-        let queued = queued_entries(&commit, &conversations, &updated);
+        let queued = queued_entries(&commit, &conversations, &updated, &self.threads);
         commit.conversations = conversations.into_values().collect();
         let timers = TimerChanges { set: commit.timers.clone(), done: commit.timers_done.clone() };
         let handoff = Handoff {

@@ -66,14 +66,7 @@ impl Committer {
         batch.timer_done(timer.key);
         let mut message = self.bridge_message(&conv, MessageKind::Digest, text, &p.language, now);
         message.subject = conv.subject.clone();
-        push_entries(
-            &mut batch.commit,
-            &message,
-            member_endpoints(config, p, member),
-            now,
-            &mut conv,
-            self.email_ids(config),
-        );
+        push_entries(&mut batch.commit, &message, member_endpoints(config, p, member), now, &mut conv, &self.threads);
         batch.commit.messages.push(message);
         batch.conversations.insert(conv.id, conv);
         // The next period after this one, or after now when it came late: missed periods are

@@ -273,7 +273,7 @@ impl Committer {
         batch.reminders.push(info.reason);
         let mut message = self.bridge_message(conv, MessageKind::Reminder, text, lang, now);
         message.reminder = Some(info);
-        push_entries(&mut batch.commit, &message, to, now, conv, self.email_ids(config));
+        push_entries(&mut batch.commit, &message, to, now, conv, &self.threads);
         batch.commit.messages.push(message);
     }
 }

@@ -46,16 +46,14 @@ impl Committer {
         self.owing_after_post(config, batch, partnership, &mut conv, &p.author.city, now);
         let message = self.post(&conv, &p, now);
         let env = &p.envelope;
-        if let (c2c_core::Channel::Email, Some(anchor)) = (env.origin.channel, &env.reply_anchor) {
-            conv.note_email(&env.sender, anchor);
-        }
+        self.threads.note_inbound(&mut conv, env, &p.author.city);
         push_entries(
             &mut batch.commit,
             &message,
             post_recipients(config, partnership, &p),
             now,
             &mut conv,
-            self.email_ids(config),
+            &self.threads,
         );
         self.note_native_ids(batch, &conv, &message, &p)?;
         let accepted = Accepted { message: message.id, conversation: conv.id, replay: false };
@@ -145,9 +143,6 @@ impl Committer {
         conv.last_post_at = Some(now);
         conv.last_post_city = Some(p.author.city.clone());
         *conv.languages.entry(p.language.code.clone()).or_default() += 1;
-        if let Some(key) = &env.thread_key {
-            conv.thread_keys.insert(p.author.city.clone(), key.clone());
-        }
         conv
     }
 
@@ -231,7 +226,7 @@ impl Committer {
             agreed.as_str(),
         );
         let notice = self.bridge_message(conv, MessageKind::Notice, text, &partnership.language, now);
-        push_entries(&mut batch.commit, &notice, vec![endpoint], now, conv, self.email_ids(config));
+        push_entries(&mut batch.commit, &notice, vec![endpoint], now, conv, &self.threads);
         batch.commit.messages.push(notice);
     }
 }

@@ -11,8 +11,8 @@
 //!   `resolve` (which conversation a post continues) and `author` (notices about deliveries);
 //!   follow-up in `followup` (reply windows and their reminders), `deliverables` (deliverable
 //!   and meeting reminders, marking done), `digest` (periodic summaries) and `commands`
-//!   (`/close`, `/snooze 3d`, ...); [`admin`]: changes admins ask for (close a conversation,
-//!   retry a failed delivery).
+//!   (`/close`, `/snooze 3d`, ...), `threads` (a thread a delivery started); [`admin`]: changes
+//!   admins ask for (close a conversation, retry a failed delivery).
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
@@ -29,6 +29,7 @@ pub mod notice;
 pub mod prepare;
 pub mod recipients;
 mod resolve;
+mod threads;
 
 use std::sync::Arc;
 
@@ -115,6 +116,23 @@ impl Router {
 }
 
 impl Router {
+    /// Keep the thread a delivery to `recipient` started in `conversation` (`Receipt::thread`);
+    /// `true` once durable. Until then the delivery is not recorded as made, so the next one to
+    /// that endpoint cannot start a second thread.
+    pub async fn note_thread(
+        &self,
+        conversation: c2c_core::ConversationId,
+        recipient: c2c_core::Recipient,
+        ids: Vec<String>,
+    ) -> bool {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Thread { conversation, recipient, ids, done }).await.is_err() {
+            tracing::warn!("committer stopped; a delivery's thread is not kept");
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
     /// Act on the follow-up timer `key` (if still stored and due); `true` once durable.
     pub async fn timer_due(&self, key: c2c_core::TimerKey) -> bool {
         let (done, answer) = oneshot::channel();

@@ -259,7 +259,7 @@ async fn conversations_resolve_by_id_then_thread_key_within_the_partnership() {
 
     let c = h.store.conversation(a.conversation).unwrap().unwrap();
     assert_eq!(c.posts, 3);
-    assert_eq!(c.thread_keys.get("hangzhou").map(String::as_str), Some("K"));
+    assert_eq!(c.thread("webhook:hangzhou"), ["K"]);
 }
 
 #[tokio::test]
