@@ -249,7 +249,9 @@ pub trait Inbox: Send + Sync {
     /// another recipient): only then may the connector let go of the bounce.
     async fn bounce(&self, report: BounceReport) -> bool;
 
-    /// The connector's saved state under `key` (see [`crate::Store::state`]).
+    /// The connector's saved state under `key` (see [`crate::Store::state`]): cursors and sync
+    /// tokens. Threads are not connector state: they are the conversation's (see
+    /// [`crate::thread`]).
     async fn load_state(&self, key: &str) -> Option<String>;
     /// Save the connector's state; durable when this returns `true`.
     async fn save_state(&self, key: &str, value: &str) -> bool;
