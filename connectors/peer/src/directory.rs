@@ -2,7 +2,8 @@
 //! peer asks.
 //!
 //! The request is signed like an envelope (Standard Webhooks headers, `v1a`, over
-//! `id.timestamp.` and an empty body) and names its sender in the `c2c-peer` header; it is
+//! `id.timestamp.` and, as the body, its filters as compact JSON: [`signed_filters`], so a
+//! changed query breaks the signature) and names its sender in the `c2c-peer` header; it is
 //! believed only under a key pinned for that sender, within the timestamp tolerance. Anything
 //! else gets 401 and the same body, whoever asks. What the answer holds is the daemon's to
 //! decide ([`Answer`]): the entries of its cities in partnerships shared with the asker,
@@ -65,7 +66,7 @@ async fn handle(State(state): State<DirectoryState>, headers: HeaderMap, query: 
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
-        body: Vec::new(),
+        body: signed_filters(&query.0),
     };
     match check_asker(&state.pinned, &asker, &request, c2c_core::now_ms() / 1000, state.tolerance) {
         Ok(_) => (StatusCode::OK, Json((state.answer)(&asker, &query.0))).into_response(),
@@ -88,7 +89,7 @@ pub async fn fetch(
 ) -> Result<Value, String> {
     let now = c2c_core::now_ms() / 1000;
     let id = format!("directory-{}", c2c_core::MessageId::new());
-    let signature = c2c_webhook::signature::asymmetric::sign(keys, &id, now, b"");
+    let signature = c2c_webhook::signature::asymmetric::sign(keys, &id, now, &signed_filters(query));
     let answer = client
         .get(format!("{}/peer/v1/directory{}", url.trim_end_matches('/'), query_string(query)))
         .header(ASKER, ours)
@@ -104,6 +105,14 @@ pub async fn fetch(
         return Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()));
     }
     serde_json::from_str(&text).map_err(|e| format!("not a directory: {e}"))
+}
+
+/// What a directory request's signature covers besides its id and time: its filters as the
+/// receiver reads them from the query string, as compact JSON (`{}` with none, then `city`,
+/// `partnership`, `topic` in that order when given). The same on both sides whatever the
+/// percent-encoding.
+pub fn signed_filters(q: &DirectoryQuery) -> Vec<u8> {
+    serde_json::to_vec(q).unwrap_or_default()
 }
 
 /// `?city=...&topic=...` (percent-encoded), or nothing.
@@ -132,5 +141,29 @@ mod tests {
         assert_eq!(query_string(&DirectoryQuery::default()), "");
         let q = DirectoryQuery { city: Some("Kuala Lumpur".into()), partnership: None, topic: Some("a&b=c".into()) };
         assert_eq!(query_string(&q), "?city=Kuala%20Lumpur&topic=a%26b%3Dc");
+    }
+
+    #[test]
+    fn a_signature_covers_the_filters_asked_for() {
+        let key = SecretKey::generate().unwrap();
+        let pinned = Pinned::new([("brlc".to_string(), vec![key.public_key()])]);
+        let now = 1_700_000_000;
+        let asked = DirectoryQuery { city: Some("leeds".into()), ..Default::default() };
+        let signature =
+            c2c_webhook::signature::asymmetric::sign(std::slice::from_ref(&key), "d-1", now, &signed_filters(&asked));
+        let request = |q: &DirectoryQuery| Signed {
+            id: "d-1".into(),
+            timestamp: now.to_string(),
+            signature: signature.clone(),
+            body: signed_filters(q),
+        };
+        let tolerance = Duration::from_secs(300);
+        assert!(check_asker(&pinned, "brlc", &request(&asked), now, tolerance).is_ok());
+        let changed = DirectoryQuery { city: Some("hangzhou".into()), ..Default::default() };
+        assert!(check_asker(&pinned, "brlc", &request(&changed), now, tolerance).is_err(), "another city");
+        assert!(
+            check_asker(&pinned, "brlc", &request(&DirectoryQuery::default()), now, tolerance).is_err(),
+            "no filter"
+        );
     }
 }
