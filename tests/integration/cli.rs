@@ -1,5 +1,5 @@
-//! The command line around the daemon: check-config, tag-language, conversations, SIGTERM, peer
-//! keygen.
+//! The command line around the daemon: check-config, tag-language (with --list and --explain),
+//! conversations, SIGTERM, peer keygen.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,6 +83,108 @@ fn tag_language_prints_one_line_per_line_in_order() {
         assert_eq!(fields.len(), 3, "{l}");
         assert!(fields[1].parse::<f64>().is_ok(), "{l}");
     }
+}
+
+/// Runs `c2c-bridge tag-language ARGS` with `input` on stdin: (exit code, stdout, stderr).
+fn tag_language(args: &[&str], input: &str) -> (Option<i32>, String, String) {
+    let mut child = Command::new(crate::bin())
+        .arg("tag-language")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `--list` does not read stdin and may have exited already: a closed pipe is no failure.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn tag_language_list_prints_every_language_the_tagger_knows_sorted() {
+    let (code, stdout, stderr) = tag_language(&["--list"], "ignored\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows: Vec<(&str, &str)> = stdout
+        .lines()
+        .map(|l| {
+            let (code, name) = l.split_once('\t').unwrap_or_else(|| panic!("want code<TAB>name: {l:?}"));
+            assert!(!name.is_empty() && !name.contains('\t'), "{l:?}");
+            (code, name)
+        })
+        .collect();
+    // whatlang's 70 and the tagger's own 7 (ms, kk, ky, mn, tg, lo, bo), once each, by code.
+    assert_eq!(rows.len(), 77, "{stdout}");
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "not sorted or repeated: {stdout}");
+    for (code, name) in [("ms", "Malay"), ("kk", "Kazakh"), ("ky", "Kyrgyz"), ("mn", "Mongolian"), ("lo", "Lao")] {
+        assert!(rows.contains(&(code, name)), "{code} {name} missing: {stdout}");
+    }
+    // Every language of the region, under the code a tag carries.
+    for code in [
+        "id", "ru", "uz", "ne", "hi", "mr", "fa", "ur", "ar", "es", "pt", "tl", "en", "zh", "ja", "ko", "th", "vi",
+        "km", "my", "si", "ta", "bn",
+    ] {
+        assert!(rows.iter().any(|(c, _)| *c == code), "{code} missing: {stdout}");
+        assert!(c2c_language::is_valid_code(code));
+    }
+    // stdin is not read: the input line is not tagged.
+    assert!(!stdout.contains("ignored"));
+}
+
+#[test]
+fn tag_language_list_and_explain_do_not_go_together() {
+    let (code, stdout, stderr) = tag_language(&["--list", "--explain"], "");
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(stderr.contains("--explain") || stderr.contains("--list"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn tag_language_explain_prints_the_layer_and_the_runner_up() {
+    let input = "ສະບາຍດີ\n\
+                 Келесі кездесуді сәрсенбіге ауыстыруды ұсынамыз.\n\
+                 Sila sahkan tarikh mesyuarat.\n\
+                 Please find attached the minutes of the meeting.\n\
+                 \n";
+    let (code, stdout, stderr) = tag_language(&["--languages", "en,ms,id,kk,ru,zh", "--explain"], input);
+    assert_eq!(code, Some(0), "{stderr}");
+    // code, confidence, script, layer, second code, second confidence.
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 5, "one line out per line in: {stdout}");
+    for row in &rows {
+        assert_eq!(row.len(), 6, "{row:?}");
+        assert!(row[1].parse::<f64>().is_ok_and(|c| (0.0..=1.0).contains(&c)), "{row:?}");
+        assert!(["script", "detector", "lexical", "prior", "none"].contains(&row[3]), "{row:?}");
+        assert!(row[5] == "-" || row[5].parse::<f64>().is_ok(), "{row:?}");
+        assert_eq!(row[4] == "-", row[5] == "-", "{row:?}");
+    }
+    let summary: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[2], r[3])).collect();
+    assert_eq!(
+        summary,
+        [
+            ("lo", "Lao", "script"),
+            ("kk", "Cyrillic", "script"),
+            ("ms", "Latin", "lexical"),
+            ("en", "Latin", "detector"),
+            ("und", "Unknown", "none"),
+        ],
+        "{stdout}"
+    );
+    // The script settles Lao alone; Malay's runner-up is Indonesian; nothing to say about no text.
+    assert_eq!(&rows[0][4..], ["-", "-"], "{stdout}");
+    assert_eq!(rows[2][4], "id", "{stdout}");
+    assert_eq!(&rows[4][1..], ["0.00", "Unknown", "none", "-", "-"], "{stdout}");
+
+    // The author's language as evidence: "Baik, terima kasih." has no Malay or Indonesian words;
+    // whatlang says Indonesian, and a Malay author makes it Malay, by the prior, Indonesian second.
+    let (code, stdout, stderr) =
+        tag_language(&["--languages", "en,ms,id", "--prior", "ms", "--explain"], "Baik, terima kasih.\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    let row: Vec<&str> = stdout.trim_end().split('\t').collect();
+    assert_eq!((row[0], row[3], row[4]), ("ms", "prior", "id"), "{stdout}");
+    // Without --explain, the same line gives the three plain fields.
+    let (_, plain, _) = tag_language(&["--languages", "en,ms,id", "--prior", "ms"], "Baik, terima kasih.\n");
+    assert_eq!(plain.trim_end().split('\t').collect::<Vec<_>>(), row[..3], "{plain}");
 }
 
 #[tokio::test]
