@@ -656,6 +656,7 @@ fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
     let mean = lat.iter().sum::<Duration>() / lat.len().max(1) as u32;
     out("read_mean_us", format!("{:.1}", mean.as_secs_f64() * 1e6));
     out("read_p99_us", format!("{:.1}", pct(&lat, 0.99).as_secs_f64() * 1e6));
+    out("read_max_us", format!("{:.0}", pct(&lat, 1.0).as_secs_f64() * 1e6));
 
     scan_pending(kv.as_ref(), o, "scan")?;
     out("rss_after_reads_mib", format!("{:.0}", rss_mib()));
@@ -850,7 +851,7 @@ fn main() {
     let g = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or("-".into());
     println!();
     println!(
-        "| backend | durable msg/s | CPU µs/msg | ingest group p50 / p99 / max ms | outcome group p99 ms | read conv+msg mean / p99 µs | pending scan ms (warm / new process) | disk MiB | disk bytes/msg | start-up ms (open + 1 read) | RSS after run MiB (peak) | RSS after reopen / after scan MiB | disk MiB after deleting half | after compaction MiB (s) |"
+        "| backend | durable msg/s | CPU µs/msg | ingest group p50 / p99 / max ms | outcome group p99 ms | read conv+msg mean / p99 / max µs | pending scan ms (warm / new process) | disk MiB | disk bytes/msg | start-up ms (open + 1 read) | RSS after run MiB (peak) | RSS after reopen / after scan MiB | disk MiB after deleting half | after compaction MiB (s) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (b, m) in &results {
@@ -860,7 +861,7 @@ fn main() {
             .map(|d| format!("{:.0}", d / o.messages as f64))
             .unwrap_or("-".into());
         println!(
-            "| {b} | {} | {} | {} / {} / {} | {} | {} / {} | {} / {} | {} | {} | {} | {} ({}) | {} / {} | {} | {} ({}) |",
+            "| {b} | {} | {} | {} / {} / {} | {} | {} / {} / {} | {} / {} | {} | {} | {} | {} ({}) | {} / {} | {} | {} ({}) |",
             g(m, "write_msgs_per_s"),
             g(m, "write_cpu_us_per_msg"),
             g(m, "ingest_p50_ms"),
@@ -869,6 +870,7 @@ fn main() {
             g(m, "outcome_p99_ms"),
             g(m, "read_mean_us"),
             g(m, "read_p99_us"),
+            g(m, "read_max_us"),
             g(m, "scan_ms"),
             g(m, "cold_scan_ms"),
             mib(m.get("disk_bytes")),
