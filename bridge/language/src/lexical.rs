@@ -349,6 +349,166 @@ const INDONESIAN_OR_MALAY: &[&str] = &[
     "terima", "kasih", "mohon", "sudah", "belum", "bisa", "karena", "kerana", "boleh",
 ];
 
+/// Short Latin-script lines (greetings, thanks, yes and agreement, the commonest function words)
+/// that the detector is unsure of: whatlang's trigrams say little about "Thanks!", "Obrigado",
+/// "Salamat po". Written from general knowledge of each language, not cut from a corpus; words two
+/// of them write (*no*, *la*, *ya*, *va*, *ha*, *dia*, *will*, *entendido*) are left out.
+pub const SHORT_LATIN: &[(&str, &[&str])] = &[
+    ("en", ENGLISH_SHORT),
+    ("fr", FRENCH_SHORT),
+    ("de", GERMAN_SHORT),
+    ("es", SPANISH_SHORT),
+    ("pt", PORTUGUESE_SHORT),
+    ("id", INDONESIAN_OR_MALAY_SHORT),
+    ("tl", TAGALOG_SHORT),
+    ("uz", UZBEK_LATIN_SHORT),
+    ("vi", VIETNAMESE_SHORT),
+];
+
+const ENGLISH_SHORT: &[&str] = &[
+    "the",
+    "and",
+    "you",
+    "thank",
+    "thanks",
+    "hi",
+    "hello",
+    "please",
+    "yes",
+    "noted",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "sure",
+    "great",
+    "dear",
+    "regards",
+    "kindly",
+    "received",
+    "tomorrow",
+    "today",
+    "we",
+    "our",
+    "your",
+    "of",
+    "to",
+    "is",
+    "are",
+    "for",
+    "with",
+    "confirm",
+    "sounds",
+    "agreed",
+    "fine",
+];
+const FRENCH_SHORT: &[&str] = &[
+    "merci",
+    "beaucoup",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "oui",
+    "et",
+    "est",
+    "nous",
+    "vous",
+    "pour",
+    "avec",
+    "une",
+    "le",
+    "les",
+    "du",
+    "au",
+    "je",
+    "bien",
+    "reçu",
+    "cordialement",
+    "d'accord",
+    "très",
+    "demain",
+];
+const GERMAN_SHORT: &[&str] = &[
+    "danke",
+    "vielen",
+    "und",
+    "der",
+    "die",
+    "das",
+    "ist",
+    "nicht",
+    "wir",
+    "ich",
+    "mit",
+    "für",
+    "bitte",
+    "guten",
+    "hallo",
+    "ja",
+    "gut",
+    "grüße",
+    "morgen",
+    "heute",
+    "sehr",
+    "gerne",
+    "einverstanden",
+];
+const SPANISH_SHORT: &[&str] = &[
+    "gracias", "hola", "buenos", "buenas", "días", "sí", "muchas", "acuerdo", "usted", "el", "los", "y", "muy", "con",
+    "vemos", "mañana", "hoy", "saludos", "reunión", "estoy", "claro", "perfecto", "vale",
+];
+const PORTUGUESE_SHORT: &[&str] = &[
+    "obrigado",
+    "obrigada",
+    "olá",
+    "bom",
+    "boa",
+    "sim",
+    "certo",
+    "entendi",
+    "muito",
+    "você",
+    "não",
+    "amanhã",
+    "hoje",
+    "reunião",
+    "com",
+    "os",
+    "uma",
+    "é",
+    "tudo",
+    "combinado",
+    "perfeito",
+];
+const INDONESIAN_OR_MALAY_SHORT: &[&str] = &[
+    "terima", "kasih", "baik", "baiklah", "selamat", "pagi", "siang", "malam", "mohon", "maaf", "tidak", "sudah",
+    "akan", "kami", "yang", "dan", "ini", "itu", "untuk", "dengan", "jumpa", "setuju",
+];
+const TAGALOG_SHORT: &[&str] = &[
+    "salamat",
+    "po",
+    "opo",
+    "ang",
+    "ng",
+    "mga",
+    "sa",
+    "magandang",
+    "umaga",
+    "hapon",
+    "gabi",
+    "oo",
+    "sige",
+    "naintindihan",
+    "ko",
+    "namin",
+    "kayo",
+    "pong",
+];
+const VIETNAMESE_SHORT: &[&str] =
+    &["cảm", "ơn", "vâng", "dạ", "được", "xin", "chào", "không", "anh", "chị", "tôi", "chúng", "của", "và"];
+const UZBEK_LATIN_SHORT: &[&str] =
+    &["rahmat", "salom", "bilan", "uchun", "bu", "yaxshi", "xayr", "kerak", "ertaga", "bugun"];
+
 /// Languages whatlang confuses, told apart by words (and a few letters) when it answers one of them.
 pub struct Group {
     /// whatlang answers that bring the group in.
@@ -434,6 +594,20 @@ mod tests {
                 for (_, b) in &group.words[i + 1..] {
                     assert!(a.iter().all(|w| !b.contains(w)), "shared word");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn short_latin_words() {
+        assert_eq!(count_in(SHORT_LATIN, "thanks!")[0], ("en", 1));
+        let hits = count_in(SHORT_LATIN, "salamat po");
+        assert_eq!(hits.iter().find(|(c, _)| *c == "tl"), Some(&("tl", 2)));
+        assert_eq!(hits.iter().map(|(_, n)| n).sum::<usize>(), 2);
+        for (i, (_, a)) in SHORT_LATIN.iter().enumerate() {
+            assert!(a.iter().all(|w| *w == w.to_lowercase()), "lowercase only");
+            for (_, b) in &SHORT_LATIN[i + 1..] {
+                assert!(a.iter().all(|w| !b.contains(w)), "shared word");
             }
         }
     }

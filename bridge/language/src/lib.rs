@@ -115,6 +115,15 @@
 //! unreliable (its confidence ≤ 0.9) or the text has fewer than 25 letters.
 //!
 //! # Layer 3: marker words
+//! ## Short Latin lines
+//! When whatlang is unsure of Latin text and answers one of English, French, German, Spanish,
+//! Portuguese, Indonesian, Tagalog, Uzbek or Vietnamese, the words of short messages decide if
+//! only one candidate has any (`src/lexical.rs`, `SHORT_LATIN`: *thanks, hi, please, noted, sure*;
+//! *merci, bonjour*; *danke*; *gracias, buenos, sí*; *obrigado, bom, sim*; *terima, kasih, baik,
+//! mohon, maaf*; *salamat, po, opo*; *rahmat, salom*; *cảm, ơn*...). One word gives confidence
+//! 0.45 and stays unsure, so an author's language outweighs it (rule 4); two or more settle it,
+//! `min(1, 0.6 + 0.1 × words)`. An Indonesian result goes on to the Malay check below.
+//!
 //! ## Malay or Indonesian
 //! whatlang does not know Malay and answers Indonesian. When it does (or is unsure of Latin text)
 //! and Malay is a candidate, marker words decide (`src/lexical.rs`:

@@ -270,10 +270,30 @@ impl Tagger {
         };
         let mut d = Detection::new(&info, letters);
         let detected_script = info.script();
-        // 3. The lexical layer: pairs whatlang confuses (Hindi, Marathi, Nepali; Spanish,
-        //    Portuguese; Tagalog, Indonesian), then Malay or Indonesian.
         let mut by_words = false;
-        if let Some(group) = lexical::GROUPS.iter().find(|g| g.triggers.contains(&d.code)) {
+        // 3a. Short Latin lines the detector is unsure of: the words of short messages, when only
+        //     one candidate has any and the detector answered a language of the table.
+        if d.script == whatlang::Script::Latin && d.unsure && lexical::SHORT_LATIN.iter().any(|(c, _)| *c == d.code) {
+            let mut hits = lexical::count_in(lexical::SHORT_LATIN, &sample.text.to_lowercase());
+            hits.retain(|&(code, n)| n > 0 && self.candidate(code, priors));
+            if let [(winner, n)] = hits[..]
+                && winner != d.code
+            {
+                // One word is weak evidence: still unsure, and an author's language outweighs it
+                // (prior rule 4); two or more settle it (Indonesian: the Malay check follows).
+                let c = if n < 2 { 0.45 } else { (0.6 + 0.1 * n as f64).min(1.0) };
+                second = Some((d.code, d.confidence.min(1.0 - c)));
+                let mut words = Detection::settled(winner, d.script, c);
+                words.unsure = n < 2;
+                words.settled = n >= 2 && winner != "id";
+                d = words;
+                by_words = true;
+            }
+        }
+        // 3b. The lexical layer: pairs whatlang confuses (Hindi, Marathi, Nepali; Spanish,
+        //    Portuguese; Tagalog, Indonesian), then Malay or Indonesian.
+        let group = if by_words { None } else { lexical::GROUPS.iter().find(|g| g.triggers.contains(&d.code)) };
+        if let Some(group) = group {
             let mut hits = group.count(&sample.text);
             hits.retain(|(code, _)| self.candidate(code, priors));
             hits.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
@@ -481,6 +501,27 @@ mod tests {
         let ru = "Спасибо за письмо, ответ подготовим к пятнице.";
         assert_eq!(t.tag(ru, &priors(&["kk", "ru"])).code, "ru");
         assert_eq!(t.tag(ru, &priors(&["mn"])).code, "ru");
+    }
+
+    #[test]
+    fn short_latin_lines_by_their_words() {
+        let t = Tagger::new(["en", "es", "pt", "fr", "de", "id", "ms", "tl", "uz", "vi"]);
+        for (text, code) in [
+            ("Thanks!", "en"),
+            ("Thank you", "en"),
+            ("Obrigado", "pt"),
+            ("Merci beaucoup !", "fr"),
+            ("Salamat po", "tl"),
+            ("Sí, estoy de acuerdo.", "es"),
+        ] {
+            assert_eq!(t.tag(text, &[]).code, code, "{text}");
+        }
+        assert_eq!(t.explain("Obrigado", &[]).layer, Layer::Lexical);
+        // One word is weak evidence: the author's language outweighs it, but Malay is not taken
+        // that way (a Malay officer's "Thanks!" is English).
+        assert_eq!(t.tag("Thanks!", &priors(&["ms", "en"])).code, "en");
+        let tag = t.tag("Thanks!", &priors(&["es"]));
+        assert_eq!((tag.code.as_str(), tag.confidence < 0.5), ("es", true));
     }
 
     #[test]
