@@ -210,6 +210,15 @@ const HINDI: &[&str] = &[
     "होगा",
     "होगी",
     "से",
+    "बहुत",
+    "हाँ",
+    "हां",
+    "मैं",
+    "कल",
+    "आपको",
+    "मुझे",
+    "हमें",
+    "लिए",
 ];
 const MARATHI: &[&str] = &[
     "आहे",
@@ -232,6 +241,12 @@ const MARATHI: &[&str] = &[
     "आमच्या",
     "झाली",
     "झाले",
+    "खूप",
+    "होय",
+    "बरं",
+    "मी",
+    "उद्या",
+    "नक्की",
 ];
 const NEPALI: &[&str] = &[
     "छ",
@@ -252,6 +267,15 @@ const NEPALI: &[&str] = &[
     "हाम्रो",
     "गरिएको",
     "भयो",
+    "धेरै",
+    "म",
+    "छु",
+    "भोलि",
+    "हजुर",
+    "हुन्छ",
+    "भेटौं",
+    "मलाई",
+    "तपाईंलाई",
 ];
 
 /// Spanish and Portuguese by their function words and letters (ã õ against ñ ¿ ¡); words both
@@ -509,6 +533,54 @@ const VIETNAMESE_SHORT: &[&str] =
 const UZBEK_LATIN_SHORT: &[&str] =
     &["rahmat", "salom", "bilan", "uchun", "bu", "yaxshi", "xayr", "kerak", "ertaga", "bugun"];
 
+/// Arabic, Persian and Urdu lines without the letters that tell them apart (`src/script.rs`), by
+/// their function words and short-message words; words two of them write (*من*, *ما*, *کی*, *پر*,
+/// *سلام*) are left out.
+const ARABIC: &[&str] = &[
+    "في",
+    "على",
+    "إلى",
+    "هذا",
+    "هذه",
+    "التي",
+    "الذي",
+    "نعم",
+    "أنا",
+    "شكرا",
+    "شكراً",
+    "حسنا",
+    "حسناً",
+    "مع",
+    "أن",
+    "إن",
+    "كان",
+    "لقد",
+    "سوف",
+    "نحن",
+    "عن",
+];
+const PERSIAN: &[&str] = &[
+    "است",
+    "این",
+    "را",
+    "از",
+    "که",
+    "با",
+    "ممنون",
+    "متشکرم",
+    "بله",
+    "خیلی",
+    "برای",
+    "شما",
+    "هست",
+    "نیست",
+    "آن",
+    "یک",
+    "بسیار",
+];
+const URDU: &[&str] =
+    &["اور", "ہے", "ہیں", "کے", "کا", "میں", "یہ", "وہ", "شکریہ", "جی", "ہاں", "نہیں", "آپ", "ہم", "سے", "بھی"];
+
 /// Languages whatlang confuses, told apart by words (and a few letters) when it answers one of them.
 pub struct Group {
     /// whatlang answers that bring the group in.
@@ -526,6 +598,7 @@ pub const GROUPS: &[Group] = &[
         letters: &[("es", "ñÑ¿¡"), ("pt", "ãõÃÕ")],
     },
     Group { triggers: &["tl", "id"], words: &[("tl", TAGALOG), ("id", INDONESIAN_OR_MALAY)], letters: &[] },
+    Group { triggers: &["ar", "fa", "ur"], words: &[("ar", ARABIC), ("fa", PERSIAN), ("ur", URDU)], letters: &[] },
 ];
 
 impl Group {
@@ -545,7 +618,8 @@ impl Group {
 /// Marker words per language of `table` in the text (split on whitespace and punctuation).
 pub fn count_in(table: &[(&'static str, &[&str])], text: &str) -> Vec<(&'static str, usize)> {
     let mut hits: Vec<(&'static str, usize)> = table.iter().map(|(code, _)| (*code, 0)).collect();
-    let punctuation = |c: char| c.is_ascii_punctuation() || matches!(c, '।' | '॥' | '“' | '”' | '‘' | '’');
+    let punctuation =
+        |c: char| c.is_ascii_punctuation() || matches!(c, '।' | '॥' | '“' | '”' | '‘' | '’' | '،' | '؟' | '؛' | '۔');
     for word in text.split(|c: char| c.is_whitespace()).map(|w| w.trim_matches(punctuation)) {
         for (i, (_, words)) in table.iter().enumerate() {
             if words.contains(&word) {
@@ -570,7 +644,7 @@ mod tests {
     #[test]
     fn devanagari_words() {
         let hits = count_in(DEVANAGARI, "हम आपके सहयोग के लिए आभारी हैं।");
-        assert_eq!(hits, [("hi", 3), ("mr", 0), ("ne", 0)]);
+        assert_eq!(hits, [("hi", 4), ("mr", 0), ("ne", 0)]);
         let hits = count_in(DEVANAGARI, "आपल्या सहकार्याबद्दल आम्ही आभारी आहोत.");
         assert_eq!(hits, [("hi", 0), ("mr", 2), ("ne", 0)]);
         let hits = count_in(DEVANAGARI, "तपाईंको सहयोगका लागि हामी आभारी छौं।");
@@ -587,6 +661,9 @@ mod tests {
         let iberian = &GROUPS[1];
         assert_eq!(iberian.count("Muchas gracias, nos vemos en la reunión del lunes."), [("es", 4), ("pt", 0)]);
         assert_eq!(iberian.count("Muito obrigado, nos vemos na reunião de segunda."), [("es", 0), ("pt", 5)]);
+        let arabic = &GROUPS[3];
+        assert_eq!(arabic.count("نعم، أنا موافق."), [("ar", 2), ("fa", 0), ("ur", 0)]);
+        assert_eq!(arabic.count("ممنون"), [("ar", 0), ("fa", 1), ("ur", 0)]);
         let tagalog = &GROUPS[2];
         assert_eq!(tagalog.count("Maraming salamat po sa inyong pagtanggap."), [("tl", 5), ("id", 0)]);
         for group in GROUPS {

@@ -145,6 +145,8 @@
 //!   muito, com, em, obrigado, você, não* and ã õ;
 //! - Tagalog *ang, ng, mga, sa, po, salamat*, Indonesian (or Malay) *yang, dan, di, ini, untuk*:
 //!   an Indonesian answer then goes on to the Malay check above.
+//! - Arabic *في, على, هذا, نعم, أنا*..., Persian *است, این, را, از, ممنون*..., Urdu *اور, ہے, کے,
+//!   میں, شکریہ*..., for lines without the letters that tell them apart.
 //!
 //! The one with the most hits, by a margin, is tagged, confidence `min(1, 0.6 + 0.1 × margin)`
 //! (at least the detector's, when it agrees); no margin: the detection stands.
