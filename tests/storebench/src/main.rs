@@ -641,7 +641,22 @@ fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
     out("outcome_p99_ms", format!("{:.2}", ms(pct(&outcome_lat, 0.99))));
     out("rss_after_write_mib", format!("{:.0}", rss_mib()));
 
-    // Point reads: a random conversation and one of its messages.
+    point_reads(kv.as_ref(), &lay, o, "read")?;
+
+    scan_pending(kv.as_ref(), o, "scan")?;
+    out("rss_after_reads_mib", format!("{:.0}", rss_mib()));
+    out("hwm_write_mib", format!("{:.0}", hwm_mib()));
+    let t = Instant::now();
+    kv.close()?;
+    out("close_ms", format!("{:.0}", ms(t.elapsed())));
+    let (len, alloc) = disk(dir);
+    out("disk_bytes", len);
+    out("disk_alloc_bytes", alloc);
+    Ok(())
+}
+
+/// Random point reads: a conversation and one of its messages.
+fn point_reads(kv: &dyn Kv, lay: &Layout, o: &Opts, name: &str) -> R<()> {
     let mut rng = Rng(o.seed ^ 0x7265_6164);
     let mut lat = Vec::with_capacity(o.reads as usize);
     for _ in 0..o.reads {
@@ -654,19 +669,9 @@ fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
     }
     lat.sort();
     let mean = lat.iter().sum::<Duration>() / lat.len().max(1) as u32;
-    out("read_mean_us", format!("{:.1}", mean.as_secs_f64() * 1e6));
-    out("read_p99_us", format!("{:.1}", pct(&lat, 0.99).as_secs_f64() * 1e6));
-    out("read_max_us", format!("{:.0}", pct(&lat, 1.0).as_secs_f64() * 1e6));
-
-    scan_pending(kv.as_ref(), o, "scan")?;
-    out("rss_after_reads_mib", format!("{:.0}", rss_mib()));
-    out("hwm_write_mib", format!("{:.0}", hwm_mib()));
-    let t = Instant::now();
-    kv.close()?;
-    out("close_ms", format!("{:.0}", ms(t.elapsed())));
-    let (len, alloc) = disk(dir);
-    out("disk_bytes", len);
-    out("disk_alloc_bytes", alloc);
+    out(&format!("{name}_mean_us"), format!("{:.1}", mean.as_secs_f64() * 1e6));
+    out(&format!("{name}_p99_us"), format!("{:.1}", pct(&lat, 0.99).as_secs_f64() * 1e6));
+    out(&format!("{name}_max_us"), format!("{:.0}", pct(&lat, 1.0).as_secs_f64() * 1e6));
     Ok(())
 }
 
@@ -701,6 +706,7 @@ fn phase_reopen(backend: &str, dir: &Path, o: &Opts) -> R<()> {
     out("rss_after_open_mib", format!("{:.0}", rss_mib()));
     scan_pending(kv.as_ref(), o, "cold_scan")?;
     out("rss_after_scan_mib", format!("{:.0}", rss_mib()));
+    point_reads(kv.as_ref(), &Layout::new(o), o, "reopen_read")?;
     out("hwm_reopen_mib", format!("{:.0}", hwm_mib()));
     kv.close()?;
     Ok(())
@@ -851,9 +857,9 @@ fn main() {
     let g = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or("-".into());
     println!();
     println!(
-        "| backend | durable msg/s | CPU µs/msg | ingest group p50 / p99 / max ms | outcome group p99 ms | read conv+msg mean / p99 / max µs | pending scan ms (warm / new process) | disk MiB | disk bytes/msg | start-up ms (open + 1 read) | RSS after run MiB (peak) | RSS after reopen / after scan MiB | disk MiB after deleting half | after compaction MiB (s) |"
+        "| backend | durable msg/s | CPU µs/msg | ingest group p50 / p99 / max ms | outcome group p99 ms | read conv+msg mean / p99 / max µs | same after reopen | pending scan ms (warm / new process) | disk MiB | disk bytes/msg | start-up ms (open + 1 read) | RSS after run MiB (peak) | RSS after reopen / after scan MiB | disk MiB after deleting half | after compaction MiB (s) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (b, m) in &results {
         let per_msg = m
             .get("disk_bytes")
@@ -861,7 +867,7 @@ fn main() {
             .map(|d| format!("{:.0}", d / o.messages as f64))
             .unwrap_or("-".into());
         println!(
-            "| {b} | {} | {} | {} / {} / {} | {} | {} / {} / {} | {} / {} | {} | {} | {} | {} ({}) | {} / {} | {} | {} ({}) |",
+            "| {b} | {} | {} | {} / {} / {} | {} | {} / {} / {} | {} / {} / {} | {} / {} | {} | {} | {} | {} ({}) | {} / {} | {} | {} ({}) |",
             g(m, "write_msgs_per_s"),
             g(m, "write_cpu_us_per_msg"),
             g(m, "ingest_p50_ms"),
@@ -871,6 +877,9 @@ fn main() {
             g(m, "read_mean_us"),
             g(m, "read_p99_us"),
             g(m, "read_max_us"),
+            g(m, "reopen_read_mean_us"),
+            g(m, "reopen_read_p99_us"),
+            g(m, "reopen_read_max_us"),
             g(m, "scan_ms"),
             g(m, "cold_scan_ms"),
             mib(m.get("disk_bytes")),
