@@ -77,6 +77,17 @@ pub const MALAY: &[&str] = &[
     "penubuhan",
     "sesebuah",
     "sempadan",
+    // Office words (DBP usage; Indonesian *pemberitahuan*, *pemesanan*, *telepon*, *nomor*, *surel*).
+    "dimaklumkan",
+    "memaklumkan",
+    "makluman",
+    "taklimat",
+    "tempahan",
+    "ditempah",
+    "puan",
+    "telefon",
+    "emel",
+    "nombor",
 ];
 
 /// Words of Indonesian that Malaysian Malay writes otherwise.
@@ -135,6 +146,10 @@ pub const INDONESIAN: &[&str] = &[
     "bahwasanya",
     "perserikatan",
     "perbatasan",
+    "pemesanan",
+    "telepon",
+    "nomor",
+    "surel",
 ];
 
 /// Which side a word is evidence for: `Some(true)` Malay, `Some(false)` Indonesian. Beyond the
