@@ -19,6 +19,7 @@ mod peer;
 mod refusals;
 mod report;
 mod retries;
+mod store_tools;
 
 use std::path::Path;
 

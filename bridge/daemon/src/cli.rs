@@ -144,6 +144,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PeerAction,
     },
+    /// Tools for the store of a stopped daemon.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Tag each line of stdin with a language: prints `code<TAB>confidence<TAB>script` per line.
     TagLanguage {
         /// Restrict detection to the languages this config mentions.
@@ -243,6 +248,19 @@ pub enum DeliverableAction {
         /// The partnership, needed when several have a deliverable with this id.
         #[arg(long)]
         partnership: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Read every record: each must decode, every outbox entry point to a stored message,
+    /// every id-map entry to a stored conversation. Prints the records per kind and the
+    /// problems (exit 1 if any). The daemon must be stopped.
+    Check {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::admin_client::{AdminApi, NotRunning};
 use crate::app::{self, BadConfig};
-use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction, PeerAction};
+use crate::cli::{Cli, Command, Daemon, DeliverableAction, OutboxAction, PeerAction, StoreAction};
 use crate::conversations::{self, ConversationView};
 use crate::deliverables;
 use crate::directory;
@@ -65,6 +65,7 @@ pub fn main() -> ExitCode {
             runtime().block_on(deliverable_done(&config, admin.as_deref(), &id, partnership.as_deref()))
         }
         Command::Peer { action: PeerAction::Keygen { out, force } } => peer_keygen(&out, force),
+        Command::Store { action: StoreAction::Check { config, json } } => crate::store_tools::check(&config, json),
         Command::TagLanguage { config, languages, priors, list, explain } => {
             if list {
                 list_languages()
@@ -98,6 +99,11 @@ pub fn main() -> ExitCode {
             if let Some(refused) = e.downcast_ref::<ReloadRefused>() {
                 eprintln!("{refused}");
                 return ExitCode::from(2);
+            }
+            if let Some(damaged @ c2c_store::OpenError::Damaged { .. }) = e.downcast_ref::<c2c_store::OpenError>() {
+                // Restarting cannot mend it (the systemd unit does not retry exit 3).
+                eprintln!("c2c-bridge: {damaged}");
+                return ExitCode::from(3);
             }
             eprintln!("c2c-bridge: {e:#}");
             ExitCode::FAILURE

@@ -48,5 +48,6 @@ pub mod router;
 pub mod sanitize;
 pub mod serve;
 pub mod status;
+pub mod store_tools;
 pub mod supervise;
 pub mod webhook_tools;

@@ -4,6 +4,7 @@
 //! - [`keys`]: how records are laid out in the one sled tree (prefixed keys, so one atomic
 //!   batch can touch every kind of record).
 //! - [`group`]: group commit: concurrent commits share one flush.
+//! - [`check`]: `store check`: every record decodes, every reference points to a stored record.
 //! - [`disk_sync`]: what sled's flush leaves out (an `fdatasync` of its log, its blob files).
 //! - [`schema`]: the schema version key and the migration hook.
 //! - [`sled_store`]: [`SledStore`], the [`c2c_core::Store`] implementation.
@@ -14,6 +15,7 @@
 //! background every 500 ms): losing it in a crash only means a redelivery under the same
 //! idempotency key.
 
+pub mod check;
 pub mod disk_sync;
 pub mod group;
 pub mod keys;

@@ -25,17 +25,24 @@ pub enum SchemaError {
     TooNew { found: u32 },
     #[error("the store's schema version key is unreadable: {0:?}")]
     Unreadable(Vec<u8>),
+    /// The store's files were there, but sled read no version from them: they do not hold what
+    /// this bridge wrote (sled reads a log whose start is overwritten as an empty store).
+    #[error("its files hold no schema version, so not what this bridge wrote")]
+    Missing,
     #[error(transparent)]
     Sled(#[from] sled::Error),
 }
 
 /// Read the version, initialise a new store, or migrate an old one. Returns the version found.
-pub fn ensure_current(db: &sled::Db) -> Result<u32, SchemaError> {
+/// `existed`: the store's files were there before this open (then a missing version is damage,
+/// not a new store).
+pub fn ensure_current(db: &sled::Db, existed: bool) -> Result<u32, SchemaError> {
     let found = match db.get(keys::SCHEMA_VERSION)? {
         Some(v) => std::str::from_utf8(&v)
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
             .ok_or_else(|| SchemaError::Unreadable(v.to_vec()))?,
+        None if existed => return Err(SchemaError::Missing),
         // A store without a version key is new (nothing else can exist before it is written).
         None => {
             db.insert(keys::SCHEMA_VERSION, CURRENT.to_string().as_bytes())?;

@@ -23,6 +23,16 @@ use crate::schema::{self, SchemaError};
 pub enum OpenError {
     #[error("cannot open the store at {path}: {source}")]
     Sled { path: String, source: sled::Error },
+    /// Another process (a running daemon) holds the store.
+    #[error("the store at {path} is in use by another process (a running daemon?)")]
+    InUse { path: String },
+    /// The store's files cannot be read back: restarting will not help.
+    #[error(
+        "the store at {path} is damaged and cannot be opened (its file {path}/db: {detail}). \
+         To recover: stop here, move {path} aside (keep it), and put back a copy of the stopped store's \
+         directory from a backup, or load an export into a new store with `c2c-bridge store import`"
+    )]
+    Damaged { path: String, detail: String },
     #[error("the store at {path}: {source}")]
     Schema { path: String, source: SchemaError },
     #[error(
@@ -61,6 +71,8 @@ impl SledStore {
     /// little after the drop).
     pub fn open_waiting(dir: &Path, instance_id: Option<&str>, wait: Duration) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
+        // sled's log, non-empty once a store has been opened and closed.
+        let existed = std::fs::metadata(dir.join("db")).is_ok_and(|m| m.len() > 0);
         let started = Instant::now();
         let db = loop {
             let opened =
@@ -72,10 +84,19 @@ impl SledStore {
                 {
                     std::thread::sleep(Duration::from_millis(20));
                 }
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    return Err(OpenError::InUse { path });
+                }
+                Err(source @ (sled::Error::Corruption { .. } | sled::Error::ReportableBug(_))) => {
+                    return Err(OpenError::Damaged { path, detail: source.to_string() });
+                }
                 Err(source) => return Err(OpenError::Sled { path, source }),
             }
         };
-        schema::ensure_current(&db).map_err(|source| OpenError::Schema { path: path.clone(), source })?;
+        schema::ensure_current(&db, existed).map_err(|source| match source {
+            SchemaError::Missing => OpenError::Damaged { path: path.clone(), detail: source.to_string() },
+            source => OpenError::Schema { path: path.clone(), source },
+        })?;
         let stored = db
             .get(keys::INSTANCE_ID)
             .map_err(|source| OpenError::Sled { path: path.clone(), source })?
@@ -131,6 +152,21 @@ impl SledStore {
             out.push(decode(&k, &v)?);
         }
         Ok(out)
+    }
+
+    /// Read every record and say what is wrong (see [`crate::check`]).
+    pub fn check(&self) -> crate::check::Report {
+        let mut checker = crate::check::Checker::default();
+        for item in self.db.iter() {
+            match item {
+                Ok((k, v)) => checker.record(&k, &v),
+                Err(e) => {
+                    checker.unreadable(format!("sled could not read on: {e}"));
+                    break;
+                }
+            }
+        }
+        checker.finish()
     }
 
     fn meta_u64(&self, key: &[u8]) -> StoreResult<u64> {

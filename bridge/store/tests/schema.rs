@@ -40,3 +40,18 @@ fn a_store_newer_than_this_build_is_refused() {
     let text = err.to_string();
     assert!(text.contains("newer than this build"), "{text}");
 }
+
+/// sled reads a log whose start is overwritten as an empty store: a store whose files were
+/// there but hold no version is damaged, not new (it would start empty and forget everything).
+#[test]
+fn files_without_a_version_are_refused_as_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(b"c/x", b"{}".as_slice()).unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open_waiting(dir.path(), None, std::time::Duration::from_secs(10)).expect_err("refused");
+    assert!(err.to_string().contains("is damaged and cannot be opened"), "{err}");
+    assert!(err.to_string().contains("store import"), "{err}");
+}

@@ -198,6 +198,30 @@ impl Daemon {
             .unwrap()
     }
 
+    /// [`Daemon::command`] for one that should end by itself: killed (and the test failed) if it
+    /// still runs after `limit`.
+    pub fn command_within(&self, args: &[&str], limit: Duration) -> std::process::Output {
+        let mut child = Command::new(&self.bin)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!("`{}` still ran after {limit:?}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+
     /// GET a path of the daemon and return the body.
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
         let mut req = reqwest::Client::new().get(format!("{}{path}", self.base_url));
