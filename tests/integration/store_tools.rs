@@ -7,12 +7,14 @@ use serde_json::Value;
 #[tokio::test]
 async fn store_check_reads_a_stopped_store_and_counts_its_records() {
     let mut w = crate::world().await;
+    let mut conversation = String::new();
     for (city, id, from, text) in [
         ("leeds", "s-1", "leeds-jo", "Here are the library opening hours for the exchange."),
         ("hangzhou", "s-2", "hz-li", "Thank you, we will send our own list next week."),
     ] {
         let a = w.post(city, id, &message(from, "hangzhou-leeds", None, Some("Libraries"), text)).await;
         assert_eq!(a.status, 202, "{}", a.body);
+        conversation = a.body["conversation"].as_str().unwrap().to_string();
     }
     for _ in 0..2 {
         w.sink.next_delivered().await;
@@ -34,6 +36,32 @@ async fn store_check_reads_a_stopped_store_and_counts_its_records() {
     assert!(report["counts"]["outbox_entries"].as_u64().unwrap() >= 2, "{report}");
     let out = w.daemon.command(&["store", "check"]);
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("no problems found\n"));
+
+    // Exported, the store moved aside, imported: the daemon goes on from it.
+    let export = w.dir.path().join("store.jsonl");
+    let out = w.daemon.command(&["store", "export", "--out", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&export).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let out = w.daemon.command(&["store", "import", "--from", export.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "not over the existing store");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("move the existing one aside first"));
+    let store = w.dir.path().join("data/store");
+    std::fs::rename(&store, w.dir.path().join("data/store.old")).unwrap();
+    let out = w.daemon.command(&["store", "import", "--from", export.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("records imported into a new store at") && stderr.contains("it checks clean"), "{stderr}");
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again, report, "the same records");
+    w.daemon.restart().await;
+    let mut reply = message("leeds-jo", "hangzhou-leeds", None, None, "The hours are attached.");
+    reply["conversation"] = Value::from(conversation.as_str());
+    let a = w.post("leeds", "s-3", &reply).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(a.body["conversation"], conversation.as_str(), "the imported conversation goes on");
+    assert_eq!(w.sink.next_delivered().await.post.conversation, conversation);
 }
 
 #[tokio::test]

@@ -262,6 +262,24 @@ pub enum StoreAction {
         #[arg(long)]
         json: bool,
     },
+    /// Write every record as JSON lines (a header, one line per record, a last line with the
+    /// count), for a backup or a move to another version or backend. The daemon must be stopped.
+    Export {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// Where to write (a new file, made 0600); `-` for stdout.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make the config's store from an export (never over an existing one), then open and check
+    /// it. A cut-short or inconsistent export is refused and nothing is left behind.
+    Import {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// The export to read; `-` for stdin.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,6 +66,8 @@ pub fn main() -> ExitCode {
         }
         Command::Peer { action: PeerAction::Keygen { out, force } } => peer_keygen(&out, force),
         Command::Store { action: StoreAction::Check { config, json } } => crate::store_tools::check(&config, json),
+        Command::Store { action: StoreAction::Export { config, out } } => crate::store_tools::export(&config, &out),
+        Command::Store { action: StoreAction::Import { config, from } } => crate::store_tools::import(&config, &from),
         Command::TagLanguage { config, languages, priors, list, explain } => {
             if list {
                 list_languages()

@@ -1,29 +1,80 @@
 //! `c2c-bridge store ...`: tools for the store of a stopped daemon. `store check` reads every
 //! record and says what is wrong (see `c2c_store::check`): exit 0 when clean, 1 when it found
-//! problems or could not read the store.
+//! problems or could not read the store. `store export` / `store import` write a store as JSON
+//! lines and make a new one from them (see `c2c_store::export`).
 
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use c2c_config::Config;
-use c2c_store::OpenError;
+use c2c_core::Store;
+use c2c_store::{OpenError, SledStore};
 
 use crate::app::BadConfig;
 
-/// `store check`.
-pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
+/// The config's store, which must exist and not be held by a running daemon.
+fn open_stopped(config_path: &Path) -> anyhow::Result<(PathBuf, SledStore)> {
     let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     let dir = config.bridge.data_dir.join("store");
     if !dir.join("conf").exists() && !dir.join("db").exists() {
         anyhow::bail!("there is no store at {} (has the daemon run with this config?)", dir.display());
     }
-    let store = match c2c_store::SledStore::open(&dir, None) {
-        Ok(store) => store,
+    match SledStore::open(&dir, None) {
+        Ok(store) => Ok((dir, store)),
         Err(e @ OpenError::InUse { .. }) => {
             anyhow::bail!("{e}: stop the daemon first (store tools read a stopped store)")
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `store export`.
+pub fn export(config_path: &Path, out: &Path) -> anyhow::Result<()> {
+    let (dir, store) = open_stopped(config_path)?;
+    let records = if out == Path::new("-") {
+        store.export(&mut std::io::BufWriter::new(std::io::stdout().lock()))?
+    } else {
+        // The export holds everything the store does: the owner's only, like the store.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(out)
+            .with_context(|| format!("{}: the export goes to a new file", out.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        let records = store.export(&mut writer)?;
+        writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        records
     };
+    eprintln!("c2c-bridge: {records} records exported from the store at {}", dir.display());
+    Ok(())
+}
+
+/// `store import`.
+pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
+    // The new store is its owner's only, as the daemon makes it (0700 directories, 0600 files).
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let dir = config.bridge.data_dir.join("store");
+    let (store, records) = if from == Path::new("-") {
+        SledStore::import(&dir, &mut std::io::stdin().lock())?
+    } else {
+        let file = std::fs::File::open(from).with_context(|| format!("{}", from.display()))?;
+        SledStore::import(&dir, &mut std::io::BufReader::new(file))?
+    };
+    eprintln!(
+        "c2c-bridge: {records} records imported into a new store at {} (instance {}); it checks clean",
+        dir.display(),
+        store.instance_id()
+    );
+    Ok(())
+}
+
+/// `store check`.
+pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
+    let (dir, store) = open_stopped(config_path)?;
     let report = store.check();
     let mut out = std::io::stdout().lock();
     if json {

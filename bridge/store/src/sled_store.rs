@@ -44,10 +44,10 @@ pub enum OpenError {
 /// The sled-backed store. Cheap to clone; clones share the database.
 #[derive(Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     /// What sled's flush does not make durable (see [`DiskSync`]).
     disk: Arc<DiskSync>,
-    instance: Arc<str>,
+    pub(crate) instance: Arc<str>,
     group: Arc<GroupCommit>,
     /// Serialises applying batches, so the seq high-water mark only grows.
     write_lock: Arc<std::sync::Mutex<()>>,
