@@ -55,6 +55,17 @@ async fn store_check_reads_a_stopped_store_and_counts_its_records() {
     let out = w.daemon.command(&["store", "check", "--json"]);
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again, report, "the same records");
+    // Compacted: the same records, the copy in the store's place, the old one removed.
+    let out = w.daemon.command(&["store", "compact"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("compacted ") && stdout.contains(" records, "), "{stdout}");
+    assert!(!w.dir.path().join("data/store.before-compact").exists());
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), report);
+    let out = w.daemon.command(&["store", "check", "--repair"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("no problems found\n"), "nothing to drop");
     w.daemon.restart().await;
     let mut reply = message("leeds-jo", "hangzhou-leeds", None, None, "The hours are attached.");
     reply["conversation"] = Value::from(conversation.as_str());

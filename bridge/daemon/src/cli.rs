@@ -261,6 +261,20 @@ pub enum StoreAction {
         config: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Drop every record with a problem (and what points to a dropped record), durably,
+        /// saying which; then check again. Export the store first: what is dropped is gone.
+        #[arg(long, conflicts_with = "json")]
+        repair: bool,
+    },
+    /// Give disk back: copy the live records into a new store, check the copy, and put it in
+    /// the store's place (sled does not shrink its files when records are deleted). The daemon
+    /// must be stopped.
+    Compact {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// Keep the old store as `store.before-compact` instead of removing it.
+        #[arg(long)]
+        keep_old: bool,
     },
     /// Write every record as JSON lines (a header, one line per record, a last line with the
     /// count), for a backup or a move to another version or backend. The daemon must be stopped.

@@ -65,7 +65,15 @@ pub fn main() -> ExitCode {
             runtime().block_on(deliverable_done(&config, admin.as_deref(), &id, partnership.as_deref()))
         }
         Command::Peer { action: PeerAction::Keygen { out, force } } => peer_keygen(&out, force),
-        Command::Store { action: StoreAction::Check { config, json } } => crate::store_tools::check(&config, json),
+        Command::Store { action: StoreAction::Check { config, json, repair: false } } => {
+            crate::store_tools::check(&config, json)
+        }
+        Command::Store { action: StoreAction::Check { config, repair: true, .. } } => {
+            crate::store_tools::repair(&config)
+        }
+        Command::Store { action: StoreAction::Compact { config, keep_old } } => {
+            crate::store_tools::compact(&config, keep_old)
+        }
         Command::Store { action: StoreAction::Export { config, out } } => crate::store_tools::export(&config, &out),
         Command::Store { action: StoreAction::Import { config, from } } => crate::store_tools::import(&config, &from),
         Command::TagLanguage { config, languages, priors, list, explain } => {

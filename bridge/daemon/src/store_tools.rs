@@ -72,6 +72,49 @@ pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `store check --repair`.
+pub fn repair(config_path: &Path) -> anyhow::Result<()> {
+    let (dir, store) = open_stopped(config_path)?;
+    let (report, dropped) = store.repair()?;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{}", report.render())?;
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "dropped {} record(s):", dropped.len())?;
+    for key in &dropped {
+        writeln!(out, "  {key}")?;
+    }
+    let after = store.check();
+    if !after.is_clean() {
+        write!(out, "after the repair:\n{}", after.render())?;
+        anyhow::bail!("the store at {} still has {} problem(s) after the repair", dir.display(), after.problem_count);
+    }
+    writeln!(out, "the store checks clean now")?;
+    Ok(())
+}
+
+/// `store compact`.
+pub fn compact(config_path: &Path, keep_old: bool) -> anyhow::Result<()> {
+    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let dir = config.bridge.data_dir.join("store");
+    drop(open_stopped(config_path)?);
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let done = c2c_store::compact::compact(&dir, keep_old)?;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "compacted {}: {} records, {:.1} MiB before, {:.1} MiB after",
+        dir.display(),
+        done.records,
+        mib(done.bytes_before),
+        mib(done.bytes_after)
+    );
+    if let Some(old) = done.kept {
+        println!("the old store is kept at {}", old.display());
+    }
+    Ok(())
+}
+
 /// `store check`.
 pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
     let (dir, store) = open_stopped(config_path)?;

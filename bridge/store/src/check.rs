@@ -74,6 +74,8 @@ pub struct Checker {
     conversations: HashSet<ConversationId>,
     messages: HashSet<(ConversationId, u64)>,
     last: Vec<u8>,
+    /// When repairing: the keys of every record with a problem, to drop.
+    drop: Option<Vec<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -83,6 +85,11 @@ impl std::fmt::Debug for Checker {
 }
 
 impl Checker {
+    /// A checker that also collects the keys of the records with problems ([`Checker::to_drop`]).
+    pub fn repairing() -> Self {
+        Self { drop: Some(Vec::new()), ..Self::default() }
+    }
+
     /// Look at the next record (in key order).
     pub fn record(&mut self, key: &[u8], value: &[u8]) {
         if !self.last.is_empty() && key <= self.last.as_slice() {
@@ -96,9 +103,10 @@ impl Checker {
                 self.count("conversations");
                 if let Some(c) = self.decode::<Conversation>(key, value) {
                     if c.id.to_string() != rest {
-                        self.report.problem(key, format!("holds conversation {}", c.id));
+                        self.bad(key, format!("holds conversation {}", c.id));
+                    } else {
+                        self.conversations.insert(c.id);
                     }
-                    self.conversations.insert(c.id);
                 }
             }
             "m" => {
@@ -106,12 +114,12 @@ impl Checker {
                 if let Some(m) = self.decode::<Message>(key, value) {
                     let (conv, seq) = rest.split_once('/').unwrap_or((rest, ""));
                     if m.conversation.to_string() != conv || u64::from_str_radix(seq, 16).ok() != Some(m.seq) {
-                        self.report.problem(key, format!("holds message {} of conversation {}", m.id, m.conversation));
+                        self.bad(key, format!("holds message {} of conversation {}", m.id, m.conversation));
+                    } else if !self.conversations.contains(&m.conversation) {
+                        self.bad(key, format!("its conversation {} is not stored", m.conversation));
+                    } else {
+                        self.messages.insert((m.conversation, m.seq));
                     }
-                    if !self.conversations.contains(&m.conversation) {
-                        self.report.problem(key, format!("its conversation {} is not stored", m.conversation));
-                    }
-                    self.messages.insert((m.conversation, m.seq));
                 }
             }
             "n" => {
@@ -119,7 +127,7 @@ impl Checker {
                 if let Some(r) = self.decode::<NativeRef>(key, value)
                     && !self.conversations.contains(&r.conversation)
                 {
-                    self.report.problem(key, format!("points to conversation {}, which is not stored", r.conversation));
+                    self.bad(key, format!("points to conversation {}, which is not stored", r.conversation));
                 }
             }
             "a" => {
@@ -131,8 +139,7 @@ impl Checker {
                 if let Some(e) = self.decode::<OutboxEntry>(key, value)
                     && !self.messages.contains(&(e.conversation, e.seq))
                 {
-                    self.report
-                        .problem(key, format!("points to message {} (seq {}), which is not stored", e.message, e.seq));
+                    self.bad(key, format!("points to message {} (seq {}), which is not stored", e.message, e.seq));
                 }
             }
             "t" => {
@@ -146,16 +153,16 @@ impl Checker {
             "s" => {
                 self.count("connector_state");
                 if std::str::from_utf8(value).is_err() {
-                    self.report.problem(key, "not text");
+                    self.bad(key, "not text");
                 }
             }
             "meta" => {
                 self.count("meta");
                 if std::str::from_utf8(value).is_err() {
-                    self.report.problem(key, "not text");
+                    self.bad(key, "not text");
                 }
             }
-            _ => self.report.problem(key, "a key of no known kind"),
+            _ => self.bad(key, "a key of no known kind"),
         }
     }
 
@@ -168,6 +175,22 @@ impl Checker {
         self.report
     }
 
+    /// The report, and the keys of the records with problems (empty unless
+    /// [`Checker::repairing`]).
+    pub fn finish_repair(self) -> (Report, Vec<Vec<u8>>) {
+        (self.report, self.drop.unwrap_or_default())
+    }
+
+    /// A problem with the record at `key`: it is dropped when repairing.
+    fn bad(&mut self, key: &[u8], what: impl Into<String>) {
+        self.report.problem(key, what);
+        if let Some(drop) = &mut self.drop
+            && drop.last().is_none_or(|k| k != key)
+        {
+            drop.push(key.to_vec());
+        }
+    }
+
     fn count(&mut self, kind: &'static str) {
         *self.report.counts.entry(kind).or_default() += 1;
     }
@@ -176,7 +199,7 @@ impl Checker {
         match serde_json::from_slice(value) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.report.problem(key, format!("does not decode: {e}"));
+                self.bad(key, format!("does not decode: {e}"));
                 None
             }
         }
@@ -185,7 +208,9 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    use c2c_core::{Channel, MessageId, OutboxId, Recipient};
+    use c2c_core::{Channel, MessageId, OutboxId, Recipient, Store};
+
+    use crate::SledStore;
 
     use super::*;
 
@@ -227,5 +252,44 @@ mod tests {
         assert!(said[1].1.contains("not stored") && said[1].0 == "n/email:<y>", "{said:?}");
         assert!(said[2].1.contains("which is not stored") && said[2].0.starts_with("o/"), "{said:?}");
         assert_eq!(said[3], ("x/what", "a key of no known kind"));
+    }
+
+    #[test]
+    fn repairing_collects_each_bad_record_once_and_what_pointed_to_it() {
+        let c = sample_conversation();
+        let m = c2c_core::conformance::sample_message(&c, 7);
+        let e = c2c_core::conformance::sample_entry(&m, 0);
+        let mut checker = Checker::repairing();
+        // The conversation does not decode: its message, then the entry to that message, go too.
+        checker.record(format!("c/{}", c.id).as_bytes(), b"{");
+        checker.record(format!("m/{}/{:016x}", c.id, 7).as_bytes(), &serde_json::to_vec(&m).unwrap());
+        checker.record(format!("o/{:016x}/{}", 7, e.id).as_bytes(), &serde_json::to_vec(&e).unwrap());
+        checker.record(b"s/imap:cursor", b"42");
+        let (report, drop) = checker.finish_repair();
+        assert_eq!(report.problem_count, 3);
+        let dropped: Vec<String> = drop.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(dropped[0].starts_with("c/") && dropped[1].starts_with("m/") && dropped[2].starts_with("o/"));
+    }
+
+    #[tokio::test]
+    async fn repair_drops_what_cannot_be_read_and_what_points_to_it_durably() {
+        let top = tempfile::tempdir().unwrap();
+        let store = SledStore::open(top.path(), Some("c2c-test")).unwrap();
+        let conv = c2c_core::conformance::sample_conversation("p");
+        let (commit, message, entry) = c2c_core::conformance::sample_commit(&conv, 1);
+        store.durable(store.stage(commit).unwrap()).await.unwrap();
+        // The conversation's record damaged: its message and the delivery of it go with it.
+        store.db.insert(crate::keys::conversation(conv.id), b"{\"id\": 1".as_slice()).unwrap();
+        let (report, dropped) = store.repair().unwrap();
+        assert!(!report.is_clean());
+        assert!(dropped.contains(&String::from_utf8(crate::keys::conversation(conv.id)).unwrap()), "{dropped:?}");
+        assert!(dropped.contains(&String::from_utf8(crate::keys::message(conv.id, message.seq)).unwrap()));
+        assert!(dropped.contains(&String::from_utf8(crate::keys::outbox(entry.seq, &entry.id)).unwrap()));
+        drop(store);
+        let store = SledStore::open_waiting(top.path(), None, std::time::Duration::from_secs(10)).unwrap();
+        let after = store.check();
+        assert!(after.is_clean(), "{}", after.render());
+        assert_eq!(store.message(conv.id, message.seq).unwrap(), None);
     }
 }

@@ -6,6 +6,7 @@
 //! - [`group`]: group commit: concurrent commits share one flush.
 //! - [`check`]: `store check`: every record decodes, every reference points to a stored record.
 //! - [`export`]: `store export` / `store import`: a store as JSON lines, streamed.
+//! - [`compact`]: `store compact`: the live records copied into a new store, which replaces it.
 //! - [`disk_sync`]: what sled's flush leaves out (an `fdatasync` of its log, its blob files).
 //! - [`schema`]: the schema version key and the migration hook.
 //! - [`sled_store`]: [`SledStore`], the [`c2c_core::Store`] implementation.
@@ -17,6 +18,7 @@
 //! idempotency key.
 
 pub mod check;
+pub mod compact;
 pub mod disk_sync;
 pub mod export;
 pub mod group;

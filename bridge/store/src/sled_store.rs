@@ -169,6 +169,25 @@ impl SledStore {
         checker.finish()
     }
 
+    /// [`SledStore::check`], then drop every record it found a problem with (one that does not
+    /// decode, or points to a record that is not stored), durably. The report before, and the
+    /// keys dropped.
+    pub fn repair(&self) -> StoreResult<(crate::check::Report, Vec<String>)> {
+        let mut checker = crate::check::Checker::repairing();
+        for item in self.db.iter() {
+            let (k, v) = item.map_err(sled_error)?;
+            checker.record(&k, &v);
+        }
+        let (report, drop) = checker.finish_repair();
+        let mut batch = sled::Batch::default();
+        for key in &drop {
+            batch.remove(key.as_slice());
+        }
+        self.db.apply_batch(batch).map_err(sled_error)?;
+        sync_all(&self.db, &self.disk)?;
+        Ok((report, drop.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect()))
+    }
+
     fn meta_u64(&self, key: &[u8]) -> StoreResult<u64> {
         Ok(self
             .db
