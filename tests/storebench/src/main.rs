@@ -49,6 +49,8 @@ struct Opts {
     dir: PathBuf,
     backends: Vec<String>,
     keep: bool,
+    /// After the deletes, write as many new messages as were deleted, then compact.
+    refill: bool,
 }
 
 impl Default for Opts {
@@ -67,6 +69,7 @@ impl Default for Opts {
             dir: PathBuf::from("/tmp"),
             backends: ["sled", "redb", "redb-lazy", "fjall"].map(String::from).to_vec(),
             keep: false,
+            refill: false,
         }
     }
 }
@@ -92,6 +95,11 @@ fn parse(args: &[String]) -> Opts {
             "--backends" => o.backends = v.split(',').map(String::from).collect(),
             "--keep" => {
                 o.keep = true;
+                i += 1;
+                continue;
+            }
+            "--refill" => {
+                o.refill = true;
                 i += 1;
                 continue;
             }
@@ -121,6 +129,9 @@ fn to_args(o: &Opts) -> Vec<String> {
     }
     a.push("--dir".into());
     a.push(o.dir.display().to_string());
+    if o.refill {
+        a.push("--refill".into());
+    }
     a
 }
 
@@ -575,35 +586,51 @@ fn out(k: &str, v: impl std::fmt::Display) {
 // ---------------------------------------------------------------------------------------------
 // The phases (each in its own child process)
 
-fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
-    let lay = Layout::new(o);
-    let mut kv = open(backend, dir, o)?;
+/// What writing a range of messages took.
+struct Written {
+    took: Duration,
+    cpu: f64,
+    ingest_lat: Vec<Duration>,
+    outcome_lat: Vec<Duration>,
+    groups: u64,
+    keys: u64,
+    bytes: u64,
+}
+
+/// Messages `first..=last` in durable groups, each followed by the delivered outcomes of all
+/// but the newest 5 % of `o.messages`.
+fn write_messages(kv: &mut dyn Kv, lay: &Layout, o: &Opts, first: u64, last: u64) -> R<Written> {
     let pending_tail = o.messages / 20;
     let mut queue: std::collections::VecDeque<u64> = Default::default();
-    let mut ingest_lat = Vec::new();
-    let mut outcome_lat = Vec::new();
-    let mut groups = 0u64;
-    let (mut keys_written, mut bytes_written) = (0u64, 0u64);
+    let mut w = Written {
+        took: Duration::ZERO,
+        cpu: 0.0,
+        ingest_lat: vec![],
+        outcome_lat: vec![],
+        groups: 0,
+        keys: 0,
+        bytes: 0,
+    };
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let mut seq = 0u64;
+    let mut seq = first - 1;
     let mut puts = Vec::new();
-    while seq < o.messages {
+    while seq < last {
         puts.clear();
-        let end = (seq + o.group).min(o.messages);
+        let end = (seq + o.group).min(last);
         for s in seq + 1..=end {
             lay.message_puts(s, &mut puts);
             queue.push_back(s);
         }
         puts.push((b"meta/last_seq".to_vec(), end.to_string().into_bytes()));
         seq = end;
-        keys_written += puts.len() as u64;
-        bytes_written += puts.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
-        let durable = kv.durable_group(groups) || seq == o.messages;
+        w.keys += puts.len() as u64;
+        w.bytes += puts.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        let durable = kv.durable_group(w.groups) || seq == last;
         let t = Instant::now();
         kv.write(&puts, &[], durable)?;
-        ingest_lat.push(t.elapsed());
-        groups += 1;
+        w.ingest_lat.push(t.elapsed());
+        w.groups += 1;
         // The scheduler's outcomes: each delivered entry rewritten, in groups of up to O.
         while queue.len() as u64 > pending_tail {
             puts.clear();
@@ -613,19 +640,27 @@ fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
                     puts.push((lay.outbox_key(s, r), lay.outbox_value(s, r, true)));
                 }
             }
-            keys_written += puts.len() as u64;
-            bytes_written += puts.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
-            let durable = kv.durable_group(groups);
+            w.keys += puts.len() as u64;
+            w.bytes += puts.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+            let durable = kv.durable_group(w.groups);
             let t = Instant::now();
             kv.write(&puts, &[], durable)?;
-            outcome_lat.push(t.elapsed());
-            groups += 1;
+            w.outcome_lat.push(t.elapsed());
+            w.groups += 1;
         }
     }
-    let took = start.elapsed();
-    let cpu = cpu_seconds() - cpu0;
-    ingest_lat.sort();
-    outcome_lat.sort();
+    w.took = start.elapsed();
+    w.cpu = cpu_seconds() - cpu0;
+    w.ingest_lat.sort();
+    w.outcome_lat.sort();
+    Ok(w)
+}
+
+fn phase_write(backend: &str, dir: &Path, o: &Opts) -> R<()> {
+    let lay = Layout::new(o);
+    let mut kv = open(backend, dir, o)?;
+    let Written { took, cpu, ingest_lat, outcome_lat, groups, keys: keys_written, bytes: bytes_written } =
+        write_messages(kv.as_mut(), &lay, o, 1, o.messages)?;
     out("messages", o.messages);
     out("write_s", format!("{:.2}", took.as_secs_f64()));
     out("write_msgs_per_s", format!("{:.0}", o.messages as f64 / took.as_secs_f64()));
@@ -754,6 +789,17 @@ fn phase_delete(backend: &str, dir: &Path, o: &Opts) -> R<()> {
     let (len, alloc) = disk(dir);
     out("disk_after_delete_bytes", len);
     out("disk_after_delete_alloc_bytes", alloc);
+    if o.refill {
+        // Retention's steady state: as many new messages as were deleted, before any compaction.
+        let mut kv = open(backend, dir, o)?;
+        let w = write_messages(kv.as_mut(), &lay, o, o.messages + 1, o.messages + msgs)?;
+        out("refill_messages", msgs);
+        out("refill_msgs_per_s", format!("{:.0}", msgs as f64 / w.took.as_secs_f64()));
+        kv.close()?;
+        let (len, alloc) = disk(dir);
+        out("disk_after_refill_bytes", len);
+        out("disk_after_refill_alloc_bytes", alloc);
+    }
     let mut kv = open(backend, dir, o)?;
     let t = Instant::now();
     let what = kv.compact()?;
@@ -893,6 +939,24 @@ fn main() {
             mib(m.get("disk_after_compact_bytes")),
             g(m, "compact_s"),
         );
+    }
+    if o.refill {
+        println!();
+        println!(
+            "| backend | disk MiB after writing | after deleting half | after writing as many new messages (msg/s) | after compaction MiB (s) |"
+        );
+        println!("|---|---|---|---|---|");
+        for (b, m) in &results {
+            println!(
+                "| {b} | {} | {} | {} ({}) | {} ({}) |",
+                mib(m.get("disk_bytes")),
+                mib(m.get("disk_after_delete_bytes")),
+                mib(m.get("disk_after_refill_bytes")),
+                g(m, "refill_msgs_per_s"),
+                mib(m.get("disk_after_compact_bytes")),
+                g(m, "compact_s"),
+            );
+        }
     }
     for (b, m) in &results {
         if let Some(f) = m.get("failed") {
