@@ -32,6 +32,10 @@ pub struct Bridge {
     pub instance: Option<String>,
     /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
     pub commit: CommitMode,
+    /// The store's page cache in bytes (`store_cache`, e.g. `"16MiB"`, default 16 MiB, from 1 MiB
+    /// to 16 GiB). A bigger cache keeps more of the store in memory for reads; the relay path
+    /// mostly writes.
+    pub store_cache: u64,
     /// With group commit, the shortest time between two flushes (`commit_window`, default
     /// 2ms, at most 1s): under load, messages arriving meanwhile share the next flush. A flush
     /// costs far more than writing one message, so this bounds the flush rate; at low load it
@@ -58,6 +62,7 @@ pub struct Bridge {
 
 impl Bridge {
     pub const DEFAULT_COMMIT_WINDOW: Duration = Duration::from_millis(2);
+    pub const DEFAULT_STORE_CACHE: u64 = 16 * 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 }

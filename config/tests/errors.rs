@@ -1167,3 +1167,21 @@ fn deliverables_and_kpis_may_name_a_member_hosted_by_a_peer() {
         ]
     );
 }
+
+#[test]
+fn the_store_cache_is_a_size_with_a_unit_within_bounds() {
+    let with =
+        |keys: &str| BASE.replace("listen = \"127.0.0.1:8480\"\n", &format!("listen = \"127.0.0.1:8480\"\n{keys}"));
+    assert_eq!(parse(BASE).unwrap().bridge.store_cache, 16 << 20, "16 MiB by default");
+    assert_eq!(parse(&with("store_cache = \"64MiB\"\n")).unwrap().bridge.store_cache, 64 << 20);
+    assert_eq!(
+        parse(&with("store_cache = \"512KB\"\n")).map(|_| ()),
+        Err(vec!["dir/t.toml:5:15: bridge.store_cache: \"512KB\" must be from 1MiB to 16GiB".to_string()])
+    );
+    assert_eq!(
+        errors(&with("store_cache = \"64\"\n")),
+        [
+            "dir/t.toml:5:15: bridge.store_cache: \"64\" is not a size with a unit (e.g. \"16MiB\", \"512KiB\", \"1GiB\")"
+        ]
+    );
+}

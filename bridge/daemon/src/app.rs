@@ -66,7 +66,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
     private_dir(&config.bridge.data_dir)?;
     let store_dir = config.bridge.data_dir.join("store");
-    let store = SledStore::open_waiting(&store_dir, config.bridge.instance.as_deref(), Duration::from_secs(10))?;
+    let store = SledStore::open_with_cache(
+        &store_dir,
+        config.bridge.instance.as_deref(),
+        Duration::from_secs(10),
+        config.bridge.store_cache,
+    )?;
     let store = match config.bridge.commit {
         CommitMode::Group => store.with_commit_window(config.bridge.commit_window),
         CommitMode::Each => store,

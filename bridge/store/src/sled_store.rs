@@ -70,13 +70,26 @@ impl SledStore {
     /// let go (a previous process still exiting; sled also releases a dropped database's lock a
     /// little after the drop).
     pub fn open_waiting(dir: &Path, instance_id: Option<&str>, wait: Duration) -> Result<Self, OpenError> {
+        Self::open_with_cache(dir, instance_id, wait, Self::DEFAULT_CACHE)
+    }
+
+    /// sled's page cache when none is given (`[bridge] store_cache` sets the daemon's).
+    pub const DEFAULT_CACHE: u64 = 16 * 1024 * 1024;
+
+    /// [`SledStore::open_waiting`] with a page cache of `cache_bytes`.
+    pub fn open_with_cache(
+        dir: &Path,
+        instance_id: Option<&str>,
+        wait: Duration,
+        cache_bytes: u64,
+    ) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
         // sled's log, non-empty once a store has been opened and closed.
         let existed = std::fs::metadata(dir.join("db")).is_ok_and(|m| m.len() > 0);
         let started = Instant::now();
         let db = loop {
             let opened =
-                sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).mode(sled::Mode::HighThroughput).open();
+                sled::Config::new().path(dir).cache_capacity(cache_bytes).mode(sled::Mode::HighThroughput).open();
             match opened {
                 Ok(db) => break db,
                 Err(sled::Error::Io(e))

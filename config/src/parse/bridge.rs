@@ -20,6 +20,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             default_timezone: chrono_tz::UTC,
             instance: None,
             commit: Default::default(),
+            store_cache: Bridge::DEFAULT_STORE_CACHE,
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
             max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
@@ -38,6 +39,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
     let default_timezone = t.opt_parsed(diag, "default_timezone", parse_timezone);
     let instance = instance(diag, &mut t);
     let commit = t.opt_parsed(diag, "commit", str::parse);
+    let store_cache = t.opt_parsed(diag, "store_cache", parse_cache);
     let commit_window = t.opt_parsed(diag, "commit_window", |s| {
         crate::reader::parse_duration(s).and_then(|d| {
             if d > Duration::from_secs(1) { Err("must not be longer than 1s".to_string()) } else { Ok(d) }
@@ -68,6 +70,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         default_timezone: default_timezone.unwrap_or(chrono_tz::UTC),
         instance,
         commit: commit.unwrap_or_default(),
+        store_cache: store_cache.unwrap_or(Bridge::DEFAULT_STORE_CACHE),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
         max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),
@@ -88,6 +91,28 @@ fn instance(diag: &mut Diag<'_>, t: &mut Table<'_, '_>) -> Option<String> {
         return None;
     }
     instance.or(older)
+}
+
+/// A cache size: bytes with a unit (`"16MiB"`, `"512KiB"`, `"1GiB"`; also `KB`, `MB`, `GB` as
+/// powers of 1000), from 1 MiB to 16 GiB.
+fn parse_cache(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let unit_bytes: u64 = match unit.trim() {
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(format!("{s:?} is not a size with a unit (e.g. \"16MiB\", \"512KiB\", \"1GiB\")")),
+    };
+    let bytes = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit_bytes));
+    match bytes {
+        Some(b) if (1 << 20..=16 << 30).contains(&b) => Ok(b),
+        _ => Err(format!("{s:?} must be from 1MiB to 16GiB")),
+    }
 }
 
 /// An IANA time zone name.

@@ -52,9 +52,9 @@ impl Bridge {
     }
 
     /// Start the bridge with Leeds (the sender) and Hangzhou (the receiver, at the sink) on
-    /// webhooks; `commit` is "group" or "each".
-    pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, window: Option<&str>) -> anyhow::Result<Bridge> {
-        let window = window.map(|w| format!("commit_window = \"{w}\"")).unwrap_or_default();
+    /// webhooks; `commit` is "group" or "each"; `extra`: more `[bridge]` lines.
+    pub async fn start(bin: &Path, sink: SocketAddr, commit: &str, extra: &str) -> anyhow::Result<Bridge> {
+        let window = extra;
         Self::start_with(bin, Vec::new(), |addr| {
             [
                 bench_config::bridge(addr, &format!("commit = \"{commit}\"\n{window}"), ""),

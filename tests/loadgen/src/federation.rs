@@ -57,7 +57,15 @@ enum Setup {
 impl Setup {
     async fn start(f: &Federation<'_>, sink: SocketAddr, across: bool) -> anyhow::Result<Setup> {
         if !across {
-            return Ok(Setup::Within(Bridge::start(f.bin, sink, "group", f.commit_window).await?));
+            return Ok(Setup::Within(
+                Bridge::start(
+                    f.bin,
+                    sink,
+                    "group",
+                    &f.commit_window.map(|w| format!("commit_window = \"{w}\"\n")).unwrap_or_default(),
+                )
+                .await?,
+            ));
         }
         let keys = tempfile::tempdir()?;
         let (key_a, key_b) = (SecretKey::generate()?, SecretKey::generate()?);

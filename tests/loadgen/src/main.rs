@@ -74,6 +74,9 @@ struct Args {
     /// The bridge's `commit_window` (its default when not given).
     #[arg(long)]
     commit_window: Option<String>,
+    /// The bridge's `store_cache` (its default when not given), e.g. `64MiB`.
+    #[arg(long)]
+    store_cache: Option<String>,
     /// Skip the one-flush-per-message baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -164,7 +167,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     // 2-3. The bridge, group commit.
     let sink = Sink::start().await?;
-    let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", args.commit_window.as_deref()).await?;
+    let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", &bridge_lines(&args)).await?;
     // At rest: started, listening, nothing sent yet.
     let rss_rest = bridge.rss_kib();
     let cpu = steal::CpuTimes::now();
@@ -183,7 +186,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut fixed = Vec::new();
     for &rate in &args.rates {
         sink.reset();
-        let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", args.commit_window.as_deref()).await?;
+        let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", &bridge_lines(&args)).await?;
         let t = bridge.target("leeds");
         let secs = Duration::from_secs(args.rate_seconds.unwrap_or(args.seconds));
         let load = Load::new(args.connections.max(8), secs, args.text_bytes, args.conversations);
@@ -216,7 +219,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut baseline = None;
     if !args.no_baseline {
         sink.reset();
-        let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each", None).await?;
+        let mut each = Bridge::start(&args.bridge_bin, sink.addr, "each", &args.store_cache_line()).await?;
         let cpu = steal::CpuTimes::now();
         let b = full_speed(&each, &sink, &args, full, "each").await?;
         let stolen = steal::describe(cpu);
@@ -328,4 +331,17 @@ fn cpu_model() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+impl Args {
+    /// `store_cache = "..."` when one is given.
+    fn store_cache_line(&self) -> String {
+        self.store_cache.as_ref().map(|c| format!("store_cache = \"{c}\"\n")).unwrap_or_default()
+    }
+}
+
+/// The `[bridge]` lines the options ask for.
+fn bridge_lines(args: &Args) -> String {
+    let window = args.commit_window.as_ref().map(|w| format!("commit_window = \"{w}\"\n")).unwrap_or_default();
+    format!("{window}{}", args.store_cache_line())
 }
