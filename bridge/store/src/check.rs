@@ -280,7 +280,7 @@ mod tests {
         let (commit, message, entry) = c2c_core::conformance::sample_commit(&conv, 1);
         store.durable(store.stage(commit).unwrap()).await.unwrap();
         // The conversation's record damaged: its message and the delivery of it go with it.
-        store.db.insert(crate::keys::conversation(conv.id), b"{\"id\": 1".as_slice()).unwrap();
+        store.kv.db.insert(crate::keys::conversation(conv.id), b"{\"id\": 1".as_slice()).unwrap();
         let (report, dropped) = store.repair().unwrap();
         assert!(!report.is_clean());
         assert!(dropped.contains(&String::from_utf8(crate::keys::conversation(conv.id)).unwrap()), "{dropped:?}");

@@ -82,7 +82,7 @@ pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
 fn copy_records(store: &SledStore, to: &Path) -> Result<u64, CompactError> {
     let db = sled::Config::new().path(to).cache_capacity(16 * 1024 * 1024).open()?;
     let (mut batch, mut in_batch, mut records) = (sled::Batch::default(), 0, 0u64);
-    for item in store.db.iter() {
+    for item in store.kv.db.iter() {
         let (k, v) = item?;
         batch.insert(k, v);
         in_batch += 1;

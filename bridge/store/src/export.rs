@@ -18,8 +18,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::SledStore;
 use crate::keys;
+use crate::kv::Kv;
+use crate::{KvStore, SledStore};
 
 /// The format's version (the header's `c2c_store_export`).
 pub const FORMAT: u32 = 1;
@@ -55,7 +56,7 @@ struct In {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("reading the store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] c2c_core::StoreError),
     #[error("writing: {0}")]
     Write(#[from] std::io::Error),
     #[error("record {key} is neither JSON nor text")]
@@ -87,11 +88,11 @@ pub enum ImportError {
     NotClean { problems: u64, first: String },
 }
 
-impl SledStore {
+impl<K: Kv> KvStore<K> {
     /// Write every record to `out` in the export format; the number of records.
     pub fn export(&self, out: &mut dyn Write) -> Result<u64, ExportError> {
         let schema = self
-            .db
+            .kv
             .get(keys::SCHEMA_VERSION)?
             .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()))
             .unwrap_or(crate::schema::CURRENT);
@@ -99,28 +100,24 @@ impl SledStore {
         serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         let mut records = 0;
-        for item in self.db.iter() {
-            let (k, v) = item?;
-            let key = String::from_utf8_lossy(&k);
-            let text = std::str::from_utf8(&v).map_err(|_| ExportError::NotText { key: key.to_string() })?;
-            let json = if key.starts_with("meta/") || key.starts_with("s/") {
-                None
-            } else {
-                serde_json::from_str::<&RawValue>(text).ok()
-            };
-            let line = match json {
-                Some(raw) => Out { k: &key, v: Some(raw), t: None },
-                None => Out { k: &key, v: None, t: Some(text) },
-            };
-            serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
-            out.write_all(b"\n")?;
-            records += 1;
+        let mut failed = None;
+        self.each_record(&mut |k, v| {
+            match export_line(&mut *out, k, v) {
+                Ok(()) => records += 1,
+                Err(e) => failed = Some(e),
+            }
+            Ok(failed.is_none())
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
         }
         writeln!(out, "{{\"end\":{records}}}")?;
         out.flush()?;
         Ok(records)
     }
+}
 
+impl SledStore {
     /// Make a new store in `dir` from an export, open it (migrating an older schema) and check
     /// it; the number of records. On any failure, what was made in `dir` is removed.
     pub fn import(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), ImportError> {
@@ -133,6 +130,24 @@ impl SledStore {
         }
         result
     }
+}
+
+/// One record's line.
+fn export_line(out: &mut dyn Write, k: &[u8], v: &[u8]) -> Result<(), ExportError> {
+    let key = String::from_utf8_lossy(k);
+    let text = std::str::from_utf8(v).map_err(|_| ExportError::NotText { key: key.to_string() })?;
+    let json = if key.starts_with("meta/") || key.starts_with("s/") {
+        None
+    } else {
+        serde_json::from_str::<&RawValue>(text).ok()
+    };
+    let line = match json {
+        Some(raw) => Out { k: &key, v: Some(raw), t: None },
+        None => Out { k: &key, v: None, t: Some(text) },
+    };
+    serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 fn import_into(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), ImportError> {

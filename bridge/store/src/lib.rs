@@ -9,7 +9,9 @@
 //! - [`compact`]: `store compact`: the live records copied into a new store, which replaces it.
 //! - [`disk_sync`]: what sled's flush leaves out (an `fdatasync` of its log, its blob files).
 //! - [`schema`]: the schema version key and the migration hook.
-//! - [`sled_store`]: [`SledStore`], the [`c2c_core::Store`] implementation.
+//! - [`kv`]: the seam between the store and its engine: ordered byte keys, atomic batches, sync.
+//! - [`kv_store`]: [`KvStore`], the [`c2c_core::Store`] implementation on any [`kv::Kv`].
+//! - [`sled_kv`]: sled as the engine; [`sled_store`]: [`SledStore`], opening it.
 //!
 //! Durability: [`c2c_core::Store::commit`] applies its changes as one atomic sled batch and
 //! returns only after a flush that covers it (sled's flush, then `fdatasync` of its log and a
@@ -23,7 +25,11 @@ pub mod disk_sync;
 pub mod export;
 pub mod group;
 pub mod keys;
+pub mod kv;
+pub mod kv_store;
 pub mod schema;
+pub mod sled_kv;
 pub mod sled_store;
 
+pub use kv_store::KvStore;
 pub use sled_store::{OpenError, SledStore};
