@@ -157,10 +157,49 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "the", "council", "reply", "street", "lamp", "broken", "since", "monday", "please", "send", "officer",
-    "report", "water", "leak", "near", "school", "bus", "stop", "thank", "you", "we", "will", "check",
-    "tomorrow", "morning", "partner", "city", "bridge", "message", "delivered", "hangzhou", "leeds", "park",
-    "bench", "repair", "request", "update", "status", "closed", "open", "waste", "collection", "missed",
+    "the",
+    "council",
+    "reply",
+    "street",
+    "lamp",
+    "broken",
+    "since",
+    "monday",
+    "please",
+    "send",
+    "officer",
+    "report",
+    "water",
+    "leak",
+    "near",
+    "school",
+    "bus",
+    "stop",
+    "thank",
+    "you",
+    "we",
+    "will",
+    "check",
+    "tomorrow",
+    "morning",
+    "partner",
+    "city",
+    "bridge",
+    "message",
+    "delivered",
+    "hangzhou",
+    "leeds",
+    "park",
+    "bench",
+    "repair",
+    "request",
+    "update",
+    "status",
+    "closed",
+    "open",
+    "waste",
+    "collection",
+    "missed",
 ];
 
 fn text(rng: &mut Rng, out: &mut String, len: usize) {
@@ -820,14 +859,8 @@ fn phase_delete(backend: &str, dir: &Path, o: &Opts) -> R<()> {
 fn run_child(phase: &str, backend: &str, dir: &Path, o: &Opts) -> BTreeMap<String, String> {
     let exe = std::env::current_exe().expect("own path");
     let t = Instant::now();
-    let output = Command::new(exe)
-        .arg("child")
-        .arg(phase)
-        .arg(backend)
-        .arg(dir)
-        .args(to_args(o))
-        .output()
-        .expect("spawn child");
+    let output =
+        Command::new(exe).arg("child").arg(phase).arg(backend).arg(dir).args(to_args(o)).output().expect("spawn child");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut m = BTreeMap::new();
     for line in stdout.lines() {
@@ -835,7 +868,11 @@ fn run_child(phase: &str, backend: &str, dir: &Path, o: &Opts) -> BTreeMap<Strin
             m.insert(k.to_string(), v.to_string());
         }
     }
-    eprintln!("  {backend} {phase}: {:.1} s{}", t.elapsed().as_secs_f64(), if output.status.success() { "" } else { " FAILED" });
+    eprintln!(
+        "  {backend} {phase}: {:.1} s{}",
+        t.elapsed().as_secs_f64(),
+        if output.status.success() { "" } else { " FAILED" }
+    );
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
         m.insert("failed".into(), format!("{phase}: {}", String::from_utf8_lossy(&output.stderr).trim()));
