@@ -1,7 +1,13 @@
 //! storebench: sled 0.34, redb 4 and fjall 3 on the bridge store's access pattern (issue 17).
 //!
 //! `cargo run --release -- [--messages N] [--group G] [--outcome-group O] [--recipients R]
-//!  [--cache-mib M] [--dir DIR] [--backends sled,redb,redb-lazy,fjall] [--seed S]`
+//!  [--window W] [--per-conv K] [--cache-mib M] [--fjall-memtable-mib M] [--reads N]
+//!  [--dir DIR] [--backends sled,redb,redb-lazy,fjall] [--seed S] [--refill] [--keep]`
+//!
+//! Defaults: 200,000 messages, groups of 256 (outcomes too), 1 recipient, 50 conversations open
+//! at a time with 20 messages each, 16 MiB cache for every backend, fjall's default 64 MiB
+//! memtable, 20,000 reads, seed 17, /tmp. `--refill` writes as many new messages as were deleted
+//! before compacting; `--keep` keeps the stores. Results: RESULTS.md and logs/.
 //!
 //! The parent runs each backend in child processes of this same binary (so resident memory is
 //! per backend), in a fresh directory under `--dir` (default /tmp), and prints one table.
