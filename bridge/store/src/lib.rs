@@ -12,6 +12,8 @@
 //! - [`kv`]: the seam between the store and its engine: ordered byte keys, atomic batches, sync.
 //! - [`kv_store`]: [`KvStore`], the [`c2c_core::Store`] implementation on any [`kv::Kv`].
 //! - [`sled_kv`]: sled as the engine; [`sled_store`]: [`SledStore`], opening it.
+//! - [`redb_kv`]: redb as the engine, and opening a [`redb_kv::RedbStore`] (the second backend,
+//!   not yet selectable in the daemon).
 //!
 //! Durability: [`c2c_core::Store::commit`] applies its changes as one atomic sled batch and
 //! returns only after a flush that covers it (sled's flush, then `fdatasync` of its log and a
@@ -27,6 +29,7 @@ pub mod group;
 pub mod keys;
 pub mod kv;
 pub mod kv_store;
+pub mod redb_kv;
 pub mod schema;
 pub mod sled_kv;
 pub mod sled_store;

@@ -31,6 +31,8 @@ pub enum SchemaError {
     Missing,
     #[error(transparent)]
     Sled(#[from] sled::Error),
+    #[error(transparent)]
+    Store(#[from] c2c_core::StoreError),
 }
 
 /// Read the version, initialise a new store, or migrate an old one. Returns the version found.
@@ -68,4 +70,30 @@ fn migrate(db: &sled::Db, from: u32) -> Result<(), SchemaError> {
         db.insert(keys::SCHEMA_VERSION, (version + 1).to_string().as_bytes())?;
     }
     Ok(())
+}
+
+/// [`ensure_current`] on any engine (a store made by this build: nothing to migrate but the
+/// version itself).
+pub fn ensure_current_kv(kv: &impl crate::kv::Kv, existed: bool) -> Result<u32, SchemaError> {
+    use crate::kv::Op;
+    let found = match kv.get(keys::SCHEMA_VERSION)? {
+        Some(v) => std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(|| SchemaError::Unreadable(v.to_vec()))?,
+        None if existed => return Err(SchemaError::Missing),
+        None => {
+            kv.apply(vec![Op::Put(keys::SCHEMA_VERSION.to_vec(), CURRENT.to_string().into_bytes())])?;
+            return Ok(CURRENT);
+        }
+    };
+    if found > CURRENT {
+        return Err(SchemaError::TooNew { found });
+    }
+    if found < CURRENT {
+        // Every step so far rewrites nothing (see the history above); a step that does must be
+        // written for every engine.
+        kv.apply(vec![Op::Put(keys::SCHEMA_VERSION.to_vec(), CURRENT.to_string().into_bytes())])?;
+    }
+    Ok(found)
 }

@@ -15,16 +15,19 @@ use crate::sled_kv::SledKv;
 pub enum OpenError {
     #[error("cannot open the store at {path}: {source}")]
     Sled { path: String, source: sled::Error },
+    /// The engine could not open the store (other than for the reasons below).
+    #[error("cannot open the store at {path}: {detail}")]
+    Engine { path: String, detail: String },
     /// Another process (a running daemon) holds the store.
     #[error("the store at {path} is in use by another process (a running daemon?)")]
     InUse { path: String },
     /// The store's files cannot be read back: restarting will not help.
     #[error(
-        "the store at {path} is damaged and cannot be opened (its file {path}/db: {detail}). \
+        "the store at {path} is damaged and cannot be opened (its file {file}: {detail}). \
          To recover: stop here, move {path} aside (keep it), and put back a copy of the stopped store's \
          directory from a backup, or load an export into a new store with `c2c-bridge store import`"
     )]
-    Damaged { path: String, detail: String },
+    Damaged { path: String, file: String, detail: String },
     #[error("the store at {path}: {source}")]
     Schema { path: String, source: SchemaError },
     #[error(
@@ -78,13 +81,15 @@ impl KvStore<SledKv> {
                     return Err(OpenError::InUse { path });
                 }
                 Err(source @ (sled::Error::Corruption { .. } | sled::Error::ReportableBug(_))) => {
-                    return Err(OpenError::Damaged { path, detail: source.to_string() });
+                    return Err(OpenError::Damaged { file: format!("{path}/db"), path, detail: source.to_string() });
                 }
                 Err(source) => return Err(OpenError::Sled { path, source }),
             }
         };
         schema::ensure_current(&db, existed).map_err(|source| match source {
-            SchemaError::Missing => OpenError::Damaged { path: path.clone(), detail: source.to_string() },
+            SchemaError::Missing => {
+                OpenError::Damaged { path: path.clone(), file: format!("{path}/db"), detail: source.to_string() }
+            }
             source => OpenError::Schema { path: path.clone(), source },
         })?;
         let stored = db
