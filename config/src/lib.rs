@@ -56,6 +56,6 @@ pub use model::{
     Admin, AdminScope, Bridge, City, CityKind, CityWebhook, CommitMode, Connectors, Contact, Deliverable,
     DeliverableKind, Delivery, Digest, DigestEvery, Due, EmailConnector, Federation, Kpi, KpiMeasure, KpiTarget,
     MailServer, MatrixConnector, OtherChannelRule, Partnership, PartnershipKind, Peer, ReplyFrom, Security, SenderAuth,
-    WebhookConnector, Weekdays, WorkingHours, WorkingTime,
+    StoreEngine, WebhookConnector, Weekdays, WorkingHours, WorkingTime,
 };
 pub use secret::{Secret, SecretRef};

@@ -32,6 +32,9 @@ pub struct Bridge {
     pub instance: Option<String>,
     /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
     pub commit: CommitMode,
+    /// The store's engine (`store = "sled" | "redb"`, default `sled`). A store is read by the
+    /// engine that wrote it.
+    pub store: StoreEngine,
     /// The store's page cache in bytes (`store_cache`, e.g. `"16MiB"`, default 16 MiB, from 1 MiB
     /// to 16 GiB). A bigger cache keeps more of the store in memory for reads; the relay path
     /// mostly writes.
@@ -65,6 +68,16 @@ impl Bridge {
     pub const DEFAULT_STORE_CACHE: u64 = 16 * 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+}
+
+/// The engine under the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreEngine {
+    /// sled 0.34 (`"sled"`, the default): `data_dir/store/`.
+    #[default]
+    Sled,
+    /// redb 4 (`"redb"`): `data_dir/store/store.redb`.
+    Redb,
 }
 
 /// How the store makes commits durable.
@@ -949,6 +962,7 @@ macro_rules! keywords {
 }
 
 keywords!(CommitMode { Group = "group", Each = "each" });
+keywords!(StoreEngine { Sled = "sled", Redb = "redb" });
 keywords!(Security { Tls = "tls", Starttls = "starttls", None = "none" });
 keywords!(SenderAuth { Require = "require", IfPresent = "if-present" });
 keywords!(CityKind { City = "city", Lga = "lga" });

@@ -303,8 +303,8 @@ fn the_full_example_reads_every_field() {
     let errors = config.check_secrets().unwrap_err();
     let lines: Vec<String> = errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.path)).collect();
     assert!(lines.contains(&"15:1 bridge.admin_token_env".to_string()), "{lines:?}");
-    assert!(lines.contains(&"38:1 admins[0].token_env".to_string()), "{lines:?}");
-    assert!(lines.contains(&"50:1 federation.key_file".to_string()), "{lines:?}");
+    assert!(lines.contains(&"39:1 admins[0].token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"51:1 federation.key_file".to_string()), "{lines:?}");
     assert!(
         errors
             .to_string()

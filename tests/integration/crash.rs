@@ -1,5 +1,6 @@
 //! `kill -9` between acceptance and delivery loses nothing: every message answered 202 is
-//! delivered after the restart, under the webhook-id it was first attempted with.
+//! delivered after the restart, under the webhook-id it was first attempted with. On both store
+//! engines (`[bridge] store = "sled" | "redb"`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,9 +9,42 @@ use c2c_test_support::world::{Tuning, message};
 
 const MESSAGES: usize = 200;
 
+// Each test runs on both store engines: sled (the default) and redb.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message() {
-    let mut w = crate::world().await;
+    kill_9_loses_no_acknowledged_message_on(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_message_on_redb() {
+    kill_9_loses_no_acknowledged_message_on(Some("redb")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
+    kill_9_after_recorded_outcomes_repeats_no_delivery_on(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_after_recorded_outcomes_repeats_no_delivery_on_redb() {
+    kill_9_after_recorded_outcomes_repeats_no_delivery_on(Some("redb")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_neither_skips_nor_repeats_a_delay_notice() {
+    kill_9_neither_skips_nor_repeats_a_delay_notice_on(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_neither_skips_nor_repeats_a_delay_notice_on_redb() {
+    kill_9_neither_skips_nor_repeats_a_delay_notice_on(Some("redb")).await;
+}
+
+async fn kill_9_loses_no_acknowledged_message_on(store: Option<&'static str>) {
+    let mut w = crate::world_with(Tuning { store, ..Tuning::default() }).await;
+    let redb_file = w.dir.path().join("data/store/store.redb");
+    assert_eq!(redb_file.exists(), store == Some("redb"), "the store is on the engine asked for");
     // Hangzhou's system is failing: nothing gets delivered before the kill.
     w.sink.script("hangzhou", &[503; 100_000]);
 
@@ -105,10 +139,9 @@ async fn kill_9_loses_no_acknowledged_message() {
 /// Once the daemon reports a delivery's outcome recorded (on disk), `kill -9` does not make it
 /// happen again: the restarted daemon resumes nothing. All messages share one conversation, so
 /// anything resumed would reach the sink before the message posted after the restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
+async fn kill_9_after_recorded_outcomes_repeats_no_delivery_on(store: Option<&'static str>) {
     const N: usize = 20;
-    let mut w = crate::world().await;
+    let mut w = crate::world_with(Tuning { store, ..Tuning::default() }).await;
     let mut ids = HashSet::new();
     for i in 0..N {
         let body = message("leeds-jo", "hangzhou-leeds", Some("T-once"), Some("Once only"), &format!("message {i}"));
@@ -142,9 +175,9 @@ async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
 
 /// The delay notice is a stored record: a crash before it is due does not skip it (a message's
 /// age counts from its commit), and a crash after it is recorded does not send a second one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_neither_skips_nor_repeats_a_delay_notice() {
-    let mut w = crate::world_with(Tuning { give_up_after: "1h", delay_warning_after: "1s", ..Tuning::default() }).await;
+async fn kill_9_neither_skips_nor_repeats_a_delay_notice_on(store: Option<&'static str>) {
+    let mut w =
+        crate::world_with(Tuning { give_up_after: "1h", delay_warning_after: "1s", store, ..Tuning::default() }).await;
     w.sink.script("hangzhou", &[503; 100_000]);
     let body = message("leeds-jo", "hangzhou-leeds", Some("T-late"), Some("Late once"), "Hangzhou is down");
     let a = w.post("leeds", "late-1", &body).await;

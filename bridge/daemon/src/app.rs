@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use c2c_config::{CommitMode, Config, ConfigErrors};
+use c2c_config::{Config, ConfigErrors};
 use c2c_core::{Inbox, InstanceKey, Shutdown, Store};
 use c2c_language::Tagger;
-use c2c_store::SledStore;
 
 use crate::admins::Admins;
 use crate::channels;
@@ -66,18 +65,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let config = load_config(config_path)?;
     private_dir(&config.bridge.data_dir)?;
     let store_dir = config.bridge.data_dir.join("store");
-    let store = SledStore::open_with_cache(
-        &store_dir,
-        config.bridge.instance.as_deref(),
-        Duration::from_secs(10),
-        config.bridge.store_cache,
-    )?;
-    let store = match config.bridge.commit {
-        CommitMode::Group => store.with_commit_window(config.bridge.commit_window),
-        CommitMode::Each => store,
-    };
-    tracing::info!(instance = store.instance_id(), store = %store_dir.display(), summary = %config.summary(), "starting");
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = crate::store_open::Opened::open(&config, Duration::from_secs(10))?
+        .into_store(config.bridge.commit, config.bridge.commit_window);
+    tracing::info!(instance = store.instance_id(), store = %store_dir.display(), engine = ?config.bridge.store,
+        summary = %config.summary(), "starting");
     let key = instance_key(store.as_ref()).await?;
 
     let tagger = Tagger::new(config.languages_mentioned());

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use c2c_config::Config;
-use c2c_core::Store;
 use c2c_language::Tagger;
 use clap::Parser;
 
@@ -179,12 +178,15 @@ async fn conversations_cmd(
         anyhow::bail!("no partnership `{p}` in {}", path.display());
     }
     let store_dir = config.bridge.data_dir.join("store");
-    let views = match c2c_store::SledStore::open(&store_dir, None) {
-        Ok(store) => conversations::collect(&store as &dyn Store, &config, partnership)?,
+    let views = match store_dir.exists().then(|| crate::store_open::Opened::open(&config, std::time::Duration::ZERO)) {
+        Some(Ok(store)) => conversations::collect(store.as_store(), &config, partnership)?,
         // The running daemon holds the store's lock: ask it instead.
-        Err(open_err) => from_daemon(&config, admin, partnership).await.with_context(|| {
+        Some(Err(open_err)) => from_daemon(&config, admin, partnership).await.with_context(|| {
             format!("the store is not readable directly ({open_err}), and asking the running daemon failed")
         })?,
+        None => from_daemon(&config, admin, partnership)
+            .await
+            .with_context(|| format!("there is no store at {}, and asking the daemon failed", store_dir.display()))?,
     };
     let mut out = std::io::stdout().lock();
     if json {
@@ -364,11 +366,11 @@ async fn report_cmd(
                     store_dir.display()
                 );
             }
-            let store = c2c_store::SledStore::open(&store_dir, None).map_err(|e| {
+            let store = crate::store_open::Opened::open(&config, std::time::Duration::ZERO).map_err(|e| {
                 anyhow::anyhow!("{why}, and the store is not readable directly ({e}): is the daemon running?")
             })?;
             eprintln!("c2c-bridge: report read from the store at {} ({why})", store_dir.display());
-            report::compute(&store as &dyn Store, &config, p, since_ms, until_ms, c2c_core::now_ms())?
+            report::compute(store.as_store(), &config, p, since_ms, until_ms, c2c_core::now_ms())?
         }
     };
     let mut out = std::io::stdout().lock();

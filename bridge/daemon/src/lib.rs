@@ -48,6 +48,7 @@ pub mod router;
 pub mod sanitize;
 pub mod serve;
 pub mod status;
+pub mod store_open;
 pub mod store_tools;
 pub mod supervise;
 pub mod webhook_tools;

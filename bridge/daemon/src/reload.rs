@@ -146,6 +146,7 @@ fn fixed_until_restart(old: &c2c_config::Bridge, new: &c2c_config::Bridge) -> Ve
         ("listen", old.listen != new.listen),
         ("instance", old.instance != new.instance),
         ("commit", old.commit != new.commit),
+        ("store", old.store != new.store),
         ("store_cache", old.store_cache != new.store_cache),
         ("commit_window", old.commit_window != new.commit_window),
         ("request_timeout", old.request_timeout != new.request_timeout),

@@ -8,20 +8,26 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use c2c_config::Config;
+use c2c_config::{Config, StoreEngine};
 use c2c_core::Store;
 use c2c_store::{OpenError, SledStore};
+
+use crate::store_open::Opened;
 
 use crate::app::BadConfig;
 
 /// The config's store, which must exist and not be held by a running daemon.
-fn open_stopped(config_path: &Path) -> anyhow::Result<(PathBuf, SledStore)> {
+fn open_stopped(config_path: &Path) -> anyhow::Result<(PathBuf, Opened)> {
     let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     let dir = config.bridge.data_dir.join("store");
-    if !dir.join("conf").exists() && !dir.join("db").exists() {
+    let exists = match config.bridge.store {
+        StoreEngine::Sled => dir.join("conf").exists() || dir.join("db").exists(),
+        StoreEngine::Redb => dir.join("store.redb").exists(),
+    };
+    if !exists {
         anyhow::bail!("there is no store at {} (has the daemon run with this config?)", dir.display());
     }
-    match SledStore::open(&dir, None) {
+    match Opened::open(&config, std::time::Duration::ZERO) {
         Ok(store) => Ok((dir, store)),
         Err(e @ OpenError::InUse { .. }) => {
             anyhow::bail!("{e}: stop the daemon first (store tools read a stopped store)")
@@ -52,11 +58,23 @@ pub fn export(config_path: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store tools that are written for sled only so far.
+fn sled_only(config: &Config, tool: &str) -> anyhow::Result<()> {
+    if config.bridge.store != StoreEngine::Sled {
+        anyhow::bail!(
+            "`store {tool}` works on the sled store only so far; this config's store is {:?}",
+            config.bridge.store
+        );
+    }
+    Ok(())
+}
+
 /// `store import`.
 pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
     // The new store is its owner's only, as the daemon makes it (0700 directories, 0600 files).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    sled_only(&config, "import")?;
     let dir = config.bridge.data_dir.join("store");
     let (store, records) = if from == Path::new("-") {
         SledStore::import(&dir, &mut std::io::stdin().lock())?
@@ -97,6 +115,7 @@ pub fn repair(config_path: &Path) -> anyhow::Result<()> {
 /// `store compact`.
 pub fn compact(config_path: &Path, keep_old: bool) -> anyhow::Result<()> {
     let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    sled_only(&config, "compact")?;
     let dir = config.bridge.data_dir.join("store");
     drop(open_stopped(config_path)?);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));

@@ -21,6 +21,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             instance: None,
             commit: Default::default(),
             store_cache: Bridge::DEFAULT_STORE_CACHE,
+            store: Default::default(),
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
             max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
@@ -40,6 +41,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
     let instance = instance(diag, &mut t);
     let commit = t.opt_parsed(diag, "commit", str::parse);
     let store_cache = t.opt_parsed(diag, "store_cache", parse_cache);
+    let store = t.opt_parsed(diag, "store", str::parse);
     let commit_window = t.opt_parsed(diag, "commit_window", |s| {
         crate::reader::parse_duration(s).and_then(|d| {
             if d > Duration::from_secs(1) { Err("must not be longer than 1s".to_string()) } else { Ok(d) }
@@ -71,6 +73,7 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         instance,
         commit: commit.unwrap_or_default(),
         store_cache: store_cache.unwrap_or(Bridge::DEFAULT_STORE_CACHE),
+        store: store.unwrap_or_default(),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
         max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),

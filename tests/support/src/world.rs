@@ -31,6 +31,8 @@ pub struct Tuning {
     pub admin_token: bool,
     /// `[bridge] request_timeout`, when not the default.
     pub request_timeout: Option<&'static str>,
+    /// `[bridge] store` (the store's engine), when not the default.
+    pub store: Option<&'static str>,
     /// Follow-up on a test's time scale: every partnership's `reply_within` (e.g. `"3s"`)
     /// instead of days, and working hours all day, every day (reminders wait for none).
     pub reply_within: Option<&'static str>,
@@ -46,6 +48,7 @@ impl Default for Tuning {
             max_body_bytes: 65536,
             admin_token: true,
             request_timeout: None,
+            store: None,
             reply_within: None,
         }
     }
@@ -79,6 +82,7 @@ impl Ctx<'_> {
         let t = self.tuning;
         let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
         let timeout = t.request_timeout.map(|d| format!("request_timeout = \"{d}\"")).unwrap_or_default();
+        let engine = t.store.map(|e| format!("store = \"{e}\"")).unwrap_or_default();
         let working = match t.reply_within {
             Some(_) => {
                 "working_hours = \"00:00-24:00\"\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]"
@@ -93,6 +97,7 @@ data_dir = "data"
 listen = "{listen}"
 {admin}
 {timeout}
+{engine}
 {working}
 
 [bridge.delivery]
