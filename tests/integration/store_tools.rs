@@ -104,3 +104,42 @@ async fn a_damaged_store_stops_the_daemon_with_the_way_to_recover_and_no_restart
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/c2c-bridge.service")).unwrap();
     assert!(unit.lines().any(|l| l == "RestartPreventExitStatus=2 3"), "{unit}");
 }
+
+#[tokio::test]
+async fn a_store_migrated_to_redb_carries_on_and_the_wrong_engine_is_refused() {
+    let mut w = crate::world().await;
+    let a =
+        w.post("leeds", "m-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Libraries"), "Opening hours")).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let conversation = a.body["conversation"].as_str().unwrap().to_string();
+    w.sink.next_delivered().await;
+    assert!(w.daemon.terminate().await.success());
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    let before: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let out = w.daemon.command(&["store", "migrate", "--to", "redb"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Set `[bridge] store = \"redb\"`"), "{stdout}");
+    assert!(w.dir.path().join("data/store/store.redb").exists());
+    assert!(w.dir.path().join("data/store.sled-before-migrate/db").exists(), "the old store is kept");
+
+    // The config still says sled: refused, and nothing is made next to the redb file.
+    let out = w.daemon.command_within(&["run"], std::time::Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a config error, which systemd does not restart: {stderr}");
+    assert!(stderr.contains("was written by redb, but the config asks for sled"), "{stderr}");
+    assert!(!w.dir.path().join("data/store/db").exists());
+
+    let config = std::fs::read_to_string(&w.config_path).unwrap();
+    std::fs::write(&w.config_path, config.replacen("[bridge]\n", "[bridge]\nstore = \"redb\"\n", 1)).unwrap();
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), before, "the same records on redb");
+    w.daemon.restart().await;
+    let mut reply = message("leeds-jo", "hangzhou-leeds", None, None, "And the list of libraries.");
+    reply["conversation"] = Value::from(conversation.as_str());
+    let a = w.post("leeds", "m-2", &reply).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(a.body["conversation"], conversation.as_str(), "the migrated conversation goes on");
+    assert_eq!(w.sink.next_delivered().await.post.conversation, conversation);
+}

@@ -276,6 +276,16 @@ pub enum StoreAction {
         #[arg(long)]
         keep_old: bool,
     },
+    /// Copy the store into a new one on another engine (`sled` or `redb`), check that it holds
+    /// the same records, and put it in the store's place (the old one is kept beside it). Then
+    /// set `[bridge] store` to that engine. The daemon must be stopped.
+    Migrate {
+        #[arg(long, env = "C2C_CONFIG")]
+        config: PathBuf,
+        /// The engine to move to.
+        #[arg(long, value_parser = ["sled", "redb"])]
+        to: String,
+    },
     /// Write every record as JSON lines (a header, one line per record, a last line with the
     /// count), for a backup or a move to another version or backend. The daemon must be stopped.
     Export {

@@ -73,6 +73,10 @@ pub fn main() -> ExitCode {
         Command::Store { action: StoreAction::Compact { config, keep_old } } => {
             crate::store_tools::compact(&config, keep_old)
         }
+        Command::Store { action: StoreAction::Migrate { config, to } } => {
+            let to = if to == "redb" { c2c_config::StoreEngine::Redb } else { c2c_config::StoreEngine::Sled };
+            crate::store_tools::migrate(&config, to)
+        }
         Command::Store { action: StoreAction::Export { config, out } } => crate::store_tools::export(&config, &out),
         Command::Store { action: StoreAction::Import { config, from } } => crate::store_tools::import(&config, &from),
         Command::TagLanguage { config, languages, priors, list, explain } => {
@@ -107,6 +111,11 @@ pub fn main() -> ExitCode {
             }
             if let Some(refused) = e.downcast_ref::<ReloadRefused>() {
                 eprintln!("{refused}");
+                return ExitCode::from(2);
+            }
+            if let Some(other @ c2c_store::OpenError::OtherEngine { .. }) = e.downcast_ref::<c2c_store::OpenError>() {
+                // The config names the wrong engine: a config error (exit 2, not restarted).
+                eprintln!("c2c-bridge: {other}");
                 return ExitCode::from(2);
             }
             if let Some(damaged @ c2c_store::OpenError::Damaged { .. }) = e.downcast_ref::<c2c_store::OpenError>() {

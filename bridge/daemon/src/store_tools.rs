@@ -155,3 +155,84 @@ pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `store migrate --to ENGINE`: copy the stopped store into a new one on `to`, check that it
+/// holds as many records and checks clean, and put it in the store's place; the old store is
+/// kept beside it. The config must then name the new engine.
+pub fn migrate(config_path: &Path, to: StoreEngine) -> anyhow::Result<()> {
+    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    if config.bridge.store == to {
+        anyhow::bail!("the store is on {to:?} already");
+    }
+    let (dir, from) = open_stopped(config_path)?;
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let name = |e: StoreEngine| if e == StoreEngine::Redb { "redb" } else { "sled" };
+    let new_dir = dir.with_file_name("store.migrating");
+    let old_dir = dir.with_file_name(format!("store.{}-before-migrate", name(config.bridge.store)));
+    for leftover in [&new_dir, &old_dir] {
+        if leftover.exists() {
+            anyhow::bail!(
+                "{} exists (left by an earlier migration?): look at it, remove it, and run this again",
+                leftover.display()
+            );
+        }
+    }
+    let before = from.check();
+    if !before.is_clean() {
+        anyhow::bail!("the store has {} problem(s) (`store check`): repair it before migrating", before.problem_count);
+    }
+    let instance = Some(from.as_store().instance_id().to_string());
+    let copy = || -> anyhow::Result<u64> {
+        let cache = config.bridge.store_cache;
+        let wait = std::time::Duration::from_secs(10);
+        Ok(match (&from, to) {
+            (Opened::Sled(s), StoreEngine::Redb) => {
+                s.copy_into(&c2c_store::redb_kv::RedbStore::open_redb(&new_dir, instance.as_deref(), cache)?)?
+            }
+            (Opened::Redb(s), StoreEngine::Sled) => {
+                s.copy_into(&SledStore::open_with_cache(&new_dir, instance.as_deref(), wait, cache)?)?
+            }
+            _ => unreachable!("the engines differ"),
+        })
+    };
+    let copied = copy().inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&new_dir);
+    })?;
+    drop(from);
+    // The copy, opened anew, must hold the same records and check clean.
+    let check_copy = || -> anyhow::Result<()> {
+        let reopened = match to {
+            StoreEngine::Redb => {
+                Opened::Redb(c2c_store::redb_kv::RedbStore::open_redb(&new_dir, None, config.bridge.store_cache)?)
+            }
+            StoreEngine::Sled => Opened::Sled(SledStore::open(&new_dir, None)?),
+        };
+        let after = reopened.check();
+        if after != before {
+            anyhow::bail!(
+                "the copy does not hold what the store does ({} records copied; check before: {:?}, after: {:?})",
+                copied,
+                before.counts,
+                after.counts
+            );
+        }
+        Ok(())
+    };
+    check_copy().inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&new_dir);
+    })?;
+    std::fs::rename(&dir, &old_dir).with_context(|| format!("moving {} aside", dir.display()))?;
+    std::fs::rename(&new_dir, &dir)
+        .with_context(|| format!("moving the copy into place (the old store is at {})", old_dir.display()))?;
+    println!(
+        "migrated {copied} records to {}: the store at {} is now a {} store. Set `[bridge] store = \"{}\"` in {} before \
+         starting the daemon; the old store is kept at {} (remove it once the daemon runs well)",
+        name(to),
+        dir.display(),
+        name(to),
+        name(to),
+        config_path.display(),
+        old_dir.display()
+    );
+    Ok(())
+}

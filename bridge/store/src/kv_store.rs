@@ -96,6 +96,30 @@ impl<K: Kv> KvStore<K> {
         Ok((report, names))
     }
 
+    /// Copy every record into `to` (a store on another engine, `store migrate`), in batches,
+    /// and make it durable there; how many.
+    pub fn copy_into<B: Kv>(&self, to: &KvStore<B>) -> StoreResult<u64> {
+        const BATCH: usize = 4096;
+        let (mut batch, mut records, mut failed) = (Vec::with_capacity(BATCH), 0u64, None);
+        self.each_record(&mut |k, v| {
+            batch.push(Op::Put(k.to_vec(), v.to_vec()));
+            records += 1;
+            if batch.len() == BATCH
+                && let Err(e) = to.kv.apply(std::mem::take(&mut batch))
+            {
+                failed = Some(e);
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        to.kv.apply(batch)?;
+        to.kv.sync()?;
+        Ok(records)
+    }
+
     fn meta_u64(&self, key: &[u8]) -> StoreResult<u64> {
         Ok(self.kv.get(key)?.and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok())).unwrap_or(0))
     }

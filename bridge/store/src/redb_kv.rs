@@ -24,6 +24,9 @@ use crate::sled_store::OpenError;
 /// The store's one table.
 const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 
+/// The store's file in its directory.
+pub const FILE: &str = "store.redb";
+
 /// The store on redb.
 pub type RedbStore = KvStore<RedbKv>;
 
@@ -110,7 +113,10 @@ impl KvStore<RedbKv> {
     /// `cache_bytes`; a new store takes `instance_id`, or a fresh `c2c-<ULID>`.
     pub fn open_redb(dir: &Path, instance_id: Option<&str>, cache_bytes: u64) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
-        let file = dir.join("store.redb");
+        let file = dir.join(FILE);
+        if dir.join("conf").exists() || dir.join("db").exists() {
+            return Err(OpenError::OtherEngine { path, found: "sled", asked: "redb" });
+        }
         let existed = std::fs::metadata(&file).is_ok_and(|m| m.len() > 0);
         let engine = |detail: String| OpenError::Engine { path: path.clone(), detail };
         std::fs::create_dir_all(dir).map_err(|e| engine(e.to_string()))?;

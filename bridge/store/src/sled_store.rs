@@ -18,6 +18,11 @@ pub enum OpenError {
     /// The engine could not open the store (other than for the reasons below).
     #[error("cannot open the store at {path}: {detail}")]
     Engine { path: String, detail: String },
+    /// The directory holds a store of the other engine.
+    #[error(
+        "the store at {path} was written by {found}, but the config asks for {asked}: set `[bridge] store = \"{found}\"` (or `c2c-bridge store migrate` it)"
+    )]
+    OtherEngine { path: String, found: &'static str, asked: &'static str },
     /// Another process (a running daemon) holds the store.
     #[error("the store at {path} is in use by another process (a running daemon?)")]
     InUse { path: String },
@@ -64,6 +69,9 @@ impl KvStore<SledKv> {
         cache_bytes: u64,
     ) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
+        if dir.join(crate::redb_kv::FILE).exists() {
+            return Err(OpenError::OtherEngine { path, found: "redb", asked: "sled" });
+        }
         // sled's log, non-empty once a store has been opened and closed.
         let existed = std::fs::metadata(dir.join("db")).is_ok_and(|m| m.len() > 0);
         let started = Instant::now();
