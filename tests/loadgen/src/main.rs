@@ -77,6 +77,9 @@ struct Args {
     /// The bridge's `store_cache` (its default when not given), e.g. `64MiB`.
     #[arg(long)]
     store_cache: Option<String>,
+    /// The bridge's store engine (`sled`, its default, or `redb`).
+    #[arg(long)]
+    store: Option<String>,
     /// Skip the one-flush-per-message baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -336,7 +339,9 @@ fn cpu_model() -> String {
 impl Args {
     /// `store_cache = "..."` when one is given.
     fn store_cache_line(&self) -> String {
-        self.store_cache.as_ref().map(|c| format!("store_cache = \"{c}\"\n")).unwrap_or_default()
+        let cache = self.store_cache.as_ref().map(|c| format!("store_cache = \"{c}\"\n")).unwrap_or_default();
+        let engine = self.store.as_ref().map(|e| format!("store = \"{e}\"\n")).unwrap_or_default();
+        format!("{cache}{engine}")
     }
 }
 
