@@ -14,9 +14,11 @@ use c2c_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::OpenError;
 use crate::group::GroupCommit;
 use crate::keys;
 use crate::kv::{EachRecord, Kv, Op};
+use crate::schema::{self, SchemaError};
 
 /// The store on engine `K`. Cheap to clone; clones share the engine.
 #[derive(Clone)]
@@ -38,6 +40,34 @@ impl<K: Kv> KvStore<K> {
     /// The store on `kv`, whose records name `instance`.
     pub fn new(kv: K, instance: String) -> Self {
         Self { kv, instance: instance.into(), group: Arc::default(), write_lock: Arc::default() }
+    }
+
+    /// The store on a just-opened engine: its schema version checked (or written, or
+    /// migrated) and its instance id read (or given: `instance_id`, else a fresh `c2c-<ULID>`).
+    /// `path` and `file` name the store in errors; `existed`: its files were there before.
+    pub fn open_on(kv: K, path: &str, file: &str, existed: bool, instance_id: Option<&str>) -> Result<Self, OpenError> {
+        let path = path.to_string();
+        schema::ensure_current(&kv, existed).map_err(|source| match source {
+            SchemaError::Missing => {
+                OpenError::Damaged { path: path.clone(), file: file.to_string(), detail: source.to_string() }
+            }
+            source => OpenError::Schema { path: path.clone(), source },
+        })?;
+        let engine = |e: StoreError| OpenError::Engine { path: path.clone(), detail: e.to_string() };
+        let stored = kv.get(keys::INSTANCE_ID).map_err(engine)?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let instance = match (stored, instance_id) {
+            (Some(stored), Some(configured)) if stored != configured => {
+                return Err(OpenError::InstanceMismatch { path, stored, configured: configured.to_string() });
+            }
+            (Some(stored), _) => stored,
+            (None, configured) => {
+                let id = configured.map(str::to_string).unwrap_or_else(|| format!("c2c-{}", ulid::Ulid::new()));
+                kv.apply(vec![Op::Put(keys::INSTANCE_ID.to_vec(), id.clone().into_bytes())]).map_err(engine)?;
+                kv.sync().map_err(engine)?;
+                id
+            }
+        };
+        Ok(Self::new(kv, instance))
     }
 
     /// Space flushes by at least `window` (see [`GroupCommit`]).

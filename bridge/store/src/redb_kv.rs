@@ -15,10 +15,8 @@ use c2c_core::StoreError;
 use c2c_core::store::StoreResult;
 use redb::{ReadableDatabase, TableDefinition};
 
-use crate::keys;
 use crate::kv::{EachRecord, Kv, Op, Synced};
 use crate::kv_store::KvStore;
-use crate::schema::{self, SchemaError};
 use crate::sled_store::OpenError;
 
 /// The store's one table.
@@ -136,27 +134,7 @@ impl KvStore<RedbKv> {
             }
             Err(e) => return Err(engine(e.to_string())),
         };
-        let kv = RedbKv { db: Arc::new(db) };
-        schema::ensure_current_kv(&kv, existed).map_err(|source| match source {
-            SchemaError::Missing => {
-                OpenError::Damaged { path: path.clone(), file: file.display().to_string(), detail: source.to_string() }
-            }
-            source => OpenError::Schema { path: path.clone(), source },
-        })?;
-        let stored = kv.get(keys::INSTANCE_ID).map_err(|e| engine(e.to_string()))?;
-        let instance = match (stored.map(|v| String::from_utf8_lossy(&v).into_owned()), instance_id) {
-            (Some(stored), Some(configured)) if stored != configured => {
-                return Err(OpenError::InstanceMismatch { path, stored, configured: configured.to_string() });
-            }
-            (Some(stored), _) => stored,
-            (None, configured) => {
-                let id = configured.map(str::to_string).unwrap_or_else(|| format!("c2c-{}", ulid::Ulid::new()));
-                kv.apply(vec![Op::Put(keys::INSTANCE_ID.to_vec(), id.clone().into_bytes())])
-                    .and_then(|()| kv.sync().map(|_| ()))
-                    .map_err(|e| engine(e.to_string()))?;
-                id
-            }
-        };
-        Ok(KvStore::new(kv, instance))
+        let file = file.display().to_string();
+        KvStore::open_on(RedbKv { db: Arc::new(db) }, &path, &file, existed, instance_id)
     }
 }

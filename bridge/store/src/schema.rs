@@ -12,6 +12,7 @@
 //! the previous version in place, and add a test that opens a store written in the old layout.
 
 use crate::keys;
+use crate::kv::{Kv, Op};
 
 /// The layout this build writes.
 pub const CURRENT: u32 = 2;
@@ -35,11 +36,11 @@ pub enum SchemaError {
     Store(#[from] c2c_core::StoreError),
 }
 
-/// Read the version, initialise a new store, or migrate an old one. Returns the version found.
-/// `existed`: the store's files were there before this open (then a missing version is damage,
-/// not a new store).
-pub fn ensure_current(db: &sled::Db, existed: bool) -> Result<u32, SchemaError> {
-    let found = match db.get(keys::SCHEMA_VERSION)? {
+/// Read the version, initialise a new store, or migrate an old one, on any engine. Returns the
+/// version found. `existed`: the store's files were there before this open (then a missing
+/// version is damage, not a new store).
+pub fn ensure_current(kv: &impl Kv, existed: bool) -> Result<u32, SchemaError> {
+    let found = match kv.get(keys::SCHEMA_VERSION)? {
         Some(v) => std::str::from_utf8(&v)
             .ok()
             .and_then(|s| s.parse::<u32>().ok())
@@ -47,53 +48,32 @@ pub fn ensure_current(db: &sled::Db, existed: bool) -> Result<u32, SchemaError> 
         None if existed => return Err(SchemaError::Missing),
         // A store without a version key is new (nothing else can exist before it is written).
         None => {
-            db.insert(keys::SCHEMA_VERSION, CURRENT.to_string().as_bytes())?;
+            set_version(kv, CURRENT)?;
             return Ok(CURRENT);
         }
     };
     if found > CURRENT {
         return Err(SchemaError::TooNew { found });
     }
-    migrate(db, found)?;
+    migrate(kv, found)?;
     Ok(found)
 }
 
 /// Apply every migration step from `from` up to [`CURRENT`].
-fn migrate(db: &sled::Db, from: u32) -> Result<(), SchemaError> {
+fn migrate(kv: &impl Kv, from: u32) -> Result<(), SchemaError> {
     #[allow(clippy::match_single_binding)]
     for version in from..CURRENT {
         match version {
-            // `n => migrate_n_to_n_plus_1(db)?,` goes here when the layout changes.
+            // `n => migrate_n_to_n_plus_1(kv)?,` goes here when the layout changes.
             // 1 => 2: nothing to rewrite (see the version history above).
             _ => {}
         }
-        db.insert(keys::SCHEMA_VERSION, (version + 1).to_string().as_bytes())?;
+        set_version(kv, version + 1)?;
     }
     Ok(())
 }
 
-/// [`ensure_current`] on any engine (a store made by this build: nothing to migrate but the
-/// version itself).
-pub fn ensure_current_kv(kv: &impl crate::kv::Kv, existed: bool) -> Result<u32, SchemaError> {
-    use crate::kv::Op;
-    let found = match kv.get(keys::SCHEMA_VERSION)? {
-        Some(v) => std::str::from_utf8(&v)
-            .ok()
-            .and_then(|s| s.parse::<u32>().ok())
-            .ok_or_else(|| SchemaError::Unreadable(v.to_vec()))?,
-        None if existed => return Err(SchemaError::Missing),
-        None => {
-            kv.apply(vec![Op::Put(keys::SCHEMA_VERSION.to_vec(), CURRENT.to_string().into_bytes())])?;
-            return Ok(CURRENT);
-        }
-    };
-    if found > CURRENT {
-        return Err(SchemaError::TooNew { found });
-    }
-    if found < CURRENT {
-        // Every step so far rewrites nothing (see the history above); a step that does must be
-        // written for every engine.
-        kv.apply(vec![Op::Put(keys::SCHEMA_VERSION.to_vec(), CURRENT.to_string().into_bytes())])?;
-    }
-    Ok(found)
+fn set_version(kv: &impl Kv, version: u32) -> Result<(), SchemaError> {
+    kv.apply(vec![Op::Put(keys::SCHEMA_VERSION.to_vec(), version.to_string().into_bytes())])?;
+    Ok(())
 }

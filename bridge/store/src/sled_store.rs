@@ -5,9 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::disk_sync::DiskSync;
-use crate::keys;
 use crate::kv_store::KvStore;
-use crate::schema::{self, SchemaError};
+use crate::schema::SchemaError;
 use crate::sled_kv::SledKv;
 
 /// The store could not be opened.
@@ -94,30 +93,8 @@ impl KvStore<SledKv> {
                 Err(source) => return Err(OpenError::Sled { path, source }),
             }
         };
-        schema::ensure_current(&db, existed).map_err(|source| match source {
-            SchemaError::Missing => {
-                OpenError::Damaged { path: path.clone(), file: format!("{path}/db"), detail: source.to_string() }
-            }
-            source => OpenError::Schema { path: path.clone(), source },
-        })?;
-        let stored = db
-            .get(keys::INSTANCE_ID)
-            .map_err(|source| OpenError::Sled { path: path.clone(), source })?
-            .map(|v| String::from_utf8_lossy(&v).into_owned());
-        let instance = match (stored, instance_id) {
-            (Some(stored), Some(configured)) if stored != configured => {
-                return Err(OpenError::InstanceMismatch { path, stored, configured: configured.to_string() });
-            }
-            (Some(stored), _) => stored,
-            (None, configured) => {
-                let id = configured.map(str::to_string).unwrap_or_else(|| format!("c2c-{}", ulid::Ulid::new()));
-                db.insert(keys::INSTANCE_ID, id.as_bytes())
-                    .and_then(|_| db.flush())
-                    .map_err(|source| OpenError::Sled { path: path.clone(), source })?;
-                id
-            }
-        };
         let disk = DiskSync::open(dir).map_err(|e| OpenError::Sled { path: path.clone(), source: e.into() })?;
-        Ok(KvStore::new(SledKv::new(db, disk), instance))
+        let file = format!("{path}/db");
+        KvStore::open_on(SledKv::new(db, disk), &path, &file, existed, instance_id)
     }
 }

@@ -699,7 +699,7 @@ fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use async_trait::async_trait;
@@ -707,6 +707,34 @@ mod tests {
 
     use super::*;
     use crate::router::tests::{harness, webhook};
+
+    /// A scheduler on the harness's store and router, retrying after a millisecond, with
+    /// `connectors`.
+    pub(crate) fn test_scheduler(
+        h: &crate::router::tests::Harness,
+        connectors: HashMap<Channel, Arc<dyn Connector>>,
+        concurrency: usize,
+    ) -> Scheduler {
+        Scheduler {
+            store: Arc::new(h.store.clone()),
+            connectors,
+            config: h.config.clone(),
+            router: h.router.clone(),
+            metrics: h.metrics.clone(),
+            schedule: RetrySchedule {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(1),
+                jitter: 0.0,
+                give_up_after: Duration::from_secs(3600),
+                delay_warning_after: None,
+            },
+            concurrency,
+            drain_timeout: Duration::from_secs(5),
+            clock: crate::clock::Clock::wall(),
+            published: Default::default(),
+            threads: crate::channels::threads(&h.config.get(), &c2c_core::InstanceKey::new([7; 32])),
+        }
+    }
 
     /// An email connector whose first attempt panics (a bug), then delivers.
     #[derive(Debug)]
@@ -735,25 +763,8 @@ mod tests {
         let mut h = harness();
         let (tx, mut delivered) = mpsc::unbounded_channel();
         let connector = Arc::new(PanicsOnce { calls: AtomicU32::new(0), delivered: tx });
-        let scheduler = Scheduler {
-            store: Arc::new(h.store.clone()),
-            connectors: HashMap::from([(Channel::Email, connector.clone() as Arc<dyn Connector>)]),
-            config: h.config.clone(),
-            router: h.router.clone(),
-            metrics: h.metrics.clone(),
-            schedule: RetrySchedule {
-                initial: Duration::from_millis(1),
-                max: Duration::from_millis(1),
-                jitter: 0.0,
-                give_up_after: Duration::from_secs(3600),
-                delay_warning_after: None,
-            },
-            concurrency: 1,
-            drain_timeout: Duration::from_secs(5),
-            clock: crate::clock::Clock::wall(),
-            published: Default::default(),
-            threads: crate::channels::threads(&h.config.get(), &c2c_core::InstanceKey::new([7; 32])),
-        };
+        let connectors = HashMap::from([(Channel::Email, connector.clone() as Arc<dyn Connector>)]);
+        let scheduler = test_scheduler(&h, connectors, 1);
         let (entries_tx, entries_rx) = mpsc::unbounded_channel();
         let (_bounces_tx, bounces_rx) = mpsc::unbounded_channel();
         let stop = Shutdown::new();

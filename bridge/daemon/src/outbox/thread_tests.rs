@@ -14,7 +14,6 @@ use c2c_core::{
 };
 use tokio::sync::mpsc;
 
-use crate::outbox::{RetrySchedule, Scheduler};
 use crate::router::tests::harness_on;
 
 /// Leeds agreed on email, Hangzhou on Matrix (its portal room for the partnership).
@@ -120,25 +119,8 @@ async fn a_room_thread_started_by_a_delivery_is_kept_and_continued_by_the_next()
 
     let (made_tx, mut made) = mpsc::unbounded_channel();
     let rooms = Arc::new(Rooms { seen: Mutex::default(), made: Some(made_tx) });
-    let scheduler = Scheduler {
-        store: Arc::new(h.store.clone()),
-        connectors: HashMap::from([(Channel::Matrix, rooms.clone() as Arc<dyn Connector>)]),
-        config: h.config.clone(),
-        router: h.router.clone(),
-        metrics: h.metrics.clone(),
-        schedule: RetrySchedule {
-            initial: Duration::from_millis(1),
-            max: Duration::from_millis(1),
-            jitter: 0.0,
-            give_up_after: Duration::from_secs(3600),
-            delay_warning_after: None,
-        },
-        concurrency: 4,
-        drain_timeout: Duration::from_secs(5),
-        clock: crate::clock::Clock::wall(),
-        published: Default::default(),
-        threads: crate::channels::threads(&h.config.get(), &c2c_core::InstanceKey::new([7; 32])),
-    };
+    let connectors = HashMap::from([(Channel::Matrix, rooms.clone() as Arc<dyn Connector>)]);
+    let scheduler = crate::outbox::scheduler::tests::test_scheduler(&h, connectors, 4);
     let (entries_tx, entries_rx) = mpsc::unbounded_channel();
     let (_signals_tx, signals_rx) = mpsc::unbounded_channel();
     let stop = Shutdown::new();
