@@ -11,13 +11,15 @@
 //!
 //! `… --example store_growth -- reopen DIR` opens an existing store in a fresh process and
 //! prints the same (set `STORE_GROWTH_KEEP=1` on the first run to keep its store; its path is
-//! printed).
+//! printed). `STORE_GROWTH_ENGINE=redb` writes (and reopens) a redb store instead of a sled one;
+//! a kept store can be moved to a config's `data_dir/store` to start the daemon on it.
 
 use std::time::Instant;
 
 use c2c_core::conformance::{sample_commit, sample_conversation};
 use c2c_core::{DeliveryStatus, Store as _};
 use c2c_store::SledStore;
+use c2c_store::redb_kv::RedbStore;
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -46,8 +48,44 @@ async fn main() {
     println!("| messages | seconds | RSS MiB | store on disk MiB | KiB on disk per message |");
     println!("|---|---|---|---|---|");
     let start = Instant::now();
+    if redb() {
+        fill(
+            &RedbStore::open_redb(dir.path(), None, SledStore::DEFAULT_CACHE).unwrap(),
+            messages,
+            every,
+            text_bytes,
+            &convs,
+            start,
+            dir.path(),
+        )
+        .await;
+    } else {
+        fill(&SledStore::open(dir.path(), None).unwrap(), messages, every, text_bytes, &convs, start, dir.path()).await;
+    }
+    if std::env::var_os("STORE_GROWTH_KEEP").is_some() {
+        let kept = dir.keep();
+        eprintln!("store kept at {}", kept.display());
+    } else {
+        reopen(dir.path());
+    }
+}
+
+/// Whether `STORE_GROWTH_ENGINE=redb` asks for a redb store.
+fn redb() -> bool {
+    std::env::var("STORE_GROWTH_ENGINE").is_ok_and(|e| e == "redb")
+}
+
+/// Write `messages` router-shaped messages into `store`, each marked delivered.
+async fn fill(
+    store: &dyn c2c_core::Store,
+    messages: u64,
+    every: u64,
+    text_bytes: usize,
+    convs: &[c2c_core::Conversation],
+    start: Instant,
+    dir: &std::path::Path,
+) {
     {
-        let store = SledStore::open(dir.path(), None).unwrap();
         let mut seq = 0;
         while seq < messages {
             let mut commit = c2c_core::Commit::default();
@@ -69,23 +107,20 @@ async fn main() {
             let staged = store.update_deliveries(&delivered, &[]).await.unwrap();
             store.durable(staged).await.unwrap();
             if seq % every < GROUP {
-                report(seq, start, dir.path());
+                report(seq, start, dir);
             }
         }
-    }
-    if std::env::var_os("STORE_GROWTH_KEEP").is_some() {
-        let kept = dir.keep();
-        eprintln!("store kept at {}", kept.display());
-    } else {
-        reopen(dir.path());
     }
 }
 
 /// Open the store at `dir` as a restarted daemon would, and say what that cost.
 fn reopen(dir: &std::path::Path) {
     let started = Instant::now();
-    let store = SledStore::open_waiting(dir, None, std::time::Duration::from_secs(10)).unwrap();
-    let pending = store.pending_outbox().unwrap().len();
+    let pending = if redb() {
+        RedbStore::open_redb(dir, None, SledStore::DEFAULT_CACHE).unwrap().pending_outbox().unwrap().len()
+    } else {
+        SledStore::open_waiting(dir, None, std::time::Duration::from_secs(10)).unwrap().pending_outbox().unwrap().len()
+    };
     eprintln!(
         "opened in {:.1} s, {pending} entries pending; RSS after opening: {:.0} MiB",
         started.elapsed().as_secs_f64(),
