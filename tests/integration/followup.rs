@@ -13,7 +13,12 @@ use serde_json::json;
 /// The default test world (Leeds, Hangzhou and Gifu on webhooks) with `reply_within` and
 /// reminders allowed at any hour of any day.
 async fn followup_world(reply_within: &'static str) -> World {
-    crate::world_with(Tuning { reply_within: Some(reply_within), ..Tuning::default() }).await
+    followup_world_on(reply_within, None).await
+}
+
+/// [`followup_world`] with the store on `store` (`None`: the default engine).
+async fn followup_world_on(reply_within: &'static str, store: Option<&'static str>) -> World {
+    crate::world_with(Tuning { reply_within: Some(reply_within), store, ..Tuning::default() }).await
 }
 
 /// The next delivery that is not a relayed post (posts are checked where they matter).
@@ -94,7 +99,17 @@ async fn a_webhook_city_is_reminded_in_its_own_thread_and_the_waiting_city_told(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once() {
-    let mut w = followup_world("1s").await;
+    a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on(None).await;
+}
+
+/// The same on the redb store: a timer is a stored record on either engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on_redb() {
+    a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on(Some("redb")).await;
+}
+
+async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on(store: Option<&'static str>) {
+    let mut w = followup_world_on("1s", store).await;
     // Leeds's system is down: the post to Leeds and the reminder stay pending.
     w.sink.script("leeds", &[503; 100_000]);
     let a =
@@ -132,7 +147,17 @@ async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start() {
-    let mut w = followup_world("3s").await;
+    a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on(None).await;
+}
+
+/// The same on the redb store: a timer is a stored record on either engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on_redb() {
+    a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on(Some("redb")).await;
+}
+
+async fn a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on(store: Option<&'static str>) {
+    let mut w = followup_world_on("3s", store).await;
     let posted = Instant::now();
     let a = w.post("hangzhou", "h-1", &message("hz-li", "hangzhou-leeds", Some("HZ-1"), Some("Visit"), "Dates?")).await;
     assert_eq!(a.status, 202);
