@@ -2,10 +2,11 @@
 //! the daemon, by the commands that read a stopped daemon's store, and by the store tools.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use c2c_config::{CommitMode, Config, StoreEngine};
 use c2c_core::Store;
+use c2c_store::open::wait_while_in_use;
 use c2c_store::redb_kv::RedbStore;
 use c2c_store::{OpenError, SledStore};
 
@@ -25,15 +26,7 @@ impl Opened {
         match config.bridge.store {
             StoreEngine::Sled => SledStore::open_with_cache(&dir, instance, wait, cache).map(Opened::Sled),
             StoreEngine::Redb => {
-                let started = Instant::now();
-                loop {
-                    match RedbStore::open_redb(&dir, instance, cache) {
-                        Err(OpenError::InUse { .. }) if started.elapsed() < wait => {
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        other => return other.map(Opened::Redb),
-                    }
-                }
+                wait_while_in_use(wait, || RedbStore::open_redb(&dir, instance, cache)).map(Opened::Redb)
             }
         }
     }

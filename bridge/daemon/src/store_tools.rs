@@ -16,18 +16,22 @@ use crate::store_open::Opened;
 
 use crate::app::BadConfig;
 
+/// The config at `path` (a bad one exits 2, as at `check-config`).
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))
+}
+
 /// The config's store, which must exist and not be held by a running daemon.
-fn open_stopped(config_path: &Path) -> anyhow::Result<(PathBuf, Opened)> {
-    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+fn open_stopped(config: &Config) -> anyhow::Result<(PathBuf, Opened)> {
     let dir = config.bridge.data_dir.join("store");
     let exists = match config.bridge.store {
         StoreEngine::Sled => dir.join("conf").exists() || dir.join("db").exists(),
-        StoreEngine::Redb => dir.join("store.redb").exists(),
+        StoreEngine::Redb => dir.join(c2c_store::redb_kv::FILE).exists(),
     };
     if !exists {
         anyhow::bail!("there is no store at {} (has the daemon run with this config?)", dir.display());
     }
-    match Opened::open(&config, std::time::Duration::ZERO) {
+    match Opened::open(config, std::time::Duration::ZERO) {
         Ok(store) => Ok((dir, store)),
         Err(e @ OpenError::InUse { .. }) => {
             anyhow::bail!("{e}: stop the daemon first (store tools read a stopped store)")
@@ -38,7 +42,7 @@ fn open_stopped(config_path: &Path) -> anyhow::Result<(PathBuf, Opened)> {
 
 /// `store export`.
 pub fn export(config_path: &Path, out: &Path) -> anyhow::Result<()> {
-    let (dir, store) = open_stopped(config_path)?;
+    let (dir, store) = open_stopped(&load(config_path)?)?;
     let records = if out == Path::new("-") {
         store.export(&mut std::io::BufWriter::new(std::io::stdout().lock()))?
     } else {
@@ -73,7 +77,7 @@ fn sled_only(config: &Config, tool: &str) -> anyhow::Result<()> {
 pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
     // The new store is its owner's only, as the daemon makes it (0700 directories, 0600 files).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let config = load(config_path)?;
     sled_only(&config, "import")?;
     let dir = config.bridge.data_dir.join("store");
     let (store, records) = if from == Path::new("-") {
@@ -92,7 +96,7 @@ pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
 
 /// `store check --repair`.
 pub fn repair(config_path: &Path) -> anyhow::Result<()> {
-    let (dir, store) = open_stopped(config_path)?;
+    let (dir, store) = open_stopped(&load(config_path)?)?;
     let (report, dropped) = store.repair()?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", report.render())?;
@@ -114,10 +118,10 @@ pub fn repair(config_path: &Path) -> anyhow::Result<()> {
 
 /// `store compact`.
 pub fn compact(config_path: &Path, keep_old: bool) -> anyhow::Result<()> {
-    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let config = load(config_path)?;
     sled_only(&config, "compact")?;
     let dir = config.bridge.data_dir.join("store");
-    drop(open_stopped(config_path)?);
+    drop(open_stopped(&config)?);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let done = c2c_store::compact::compact(&dir, keep_old)?;
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -136,7 +140,7 @@ pub fn compact(config_path: &Path, keep_old: bool) -> anyhow::Result<()> {
 
 /// `store check`.
 pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
-    let (dir, store) = open_stopped(config_path)?;
+    let (dir, store) = open_stopped(&load(config_path)?)?;
     let report = store.check();
     let mut out = std::io::stdout().lock();
     if json {
@@ -160,11 +164,11 @@ pub fn check(config_path: &Path, json: bool) -> anyhow::Result<()> {
 /// holds as many records and checks clean, and put it in the store's place; the old store is
 /// kept beside it. The config must then name the new engine.
 pub fn migrate(config_path: &Path, to: StoreEngine) -> anyhow::Result<()> {
-    let config = Config::load(config_path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
+    let config = load(config_path)?;
     if config.bridge.store == to {
         anyhow::bail!("the store is on {to:?} already");
     }
-    let (dir, from) = open_stopped(config_path)?;
+    let (dir, from) = open_stopped(&config)?;
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let name = |e: StoreEngine| if e == StoreEngine::Redb { "redb" } else { "sled" };
     let new_dir = dir.with_file_name("store.migrating");

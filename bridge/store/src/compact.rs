@@ -6,9 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::{OpenError, SledStore};
 
-/// Records are written to the copy in batches of this many.
-const BATCH: usize = 4096;
-
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compacted {
@@ -25,8 +22,6 @@ pub struct Compacted {
 pub enum CompactError {
     #[error(transparent)]
     Open(#[from] OpenError),
-    #[error("copying the records: {0}")]
-    Copy(#[from] sled::Error),
     #[error("the copy holds {copied} records, the store {records}; the store was left as it was")]
     Count { records: u64, copied: u64 },
     #[error("{0}")]
@@ -49,10 +44,13 @@ pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
     }
     let bytes_before = du(dir);
     let store = SledStore::open(dir, None)?;
-    let records = copy_records(&store, &copy).inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&copy);
-    })?;
     let instance = store.instance.to_string();
+    let records = SledStore::open(&copy, Some(&instance))
+        .map_err(CompactError::from)
+        .and_then(|new| store.copy_into(&new).map_err(|e| CompactError::Io(format!("copying the records: {e}"))))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&copy);
+        })?;
     drop(store);
     {
         let copied = SledStore::open_waiting(&copy, Some(&instance), std::time::Duration::from_secs(10))?;
@@ -76,25 +74,6 @@ pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
         None
     };
     Ok(Compacted { records, bytes_before, bytes_after, kept })
-}
-
-/// Every record of `store` into a new sled database at `to`, flushed; how many.
-fn copy_records(store: &SledStore, to: &Path) -> Result<u64, CompactError> {
-    let db = sled::Config::new().path(to).cache_capacity(16 * 1024 * 1024).open()?;
-    let (mut batch, mut in_batch, mut records) = (sled::Batch::default(), 0, 0u64);
-    for item in store.kv.db.iter() {
-        let (k, v) = item?;
-        batch.insert(k, v);
-        in_batch += 1;
-        records += 1;
-        if in_batch == BATCH {
-            db.apply_batch(std::mem::take(&mut batch))?;
-            in_batch = 0;
-        }
-    }
-    db.apply_batch(batch)?;
-    db.flush()?;
-    Ok(records)
 }
 
 /// The bytes a directory's files take on disk (allocated blocks), recursively.

@@ -11,6 +11,7 @@
 //! - [`schema`]: the schema version key and the migration hook.
 //! - [`kv`]: the seam between the store and its engine: ordered byte keys, atomic batches, sync.
 //! - [`kv_store`]: [`KvStore`], the [`c2c_core::Store`] implementation on any [`kv::Kv`].
+//! - [`open`]: why a store could not be opened; waiting for another process to let go of it.
 //! - [`sled_kv`]: sled as the engine; [`sled_store`]: [`SledStore`], opening it.
 //! - [`redb_kv`]: redb as the engine, and opening a [`redb_kv::RedbStore`] (the second backend,
 //!   not yet selectable in the daemon).
@@ -29,10 +30,12 @@ pub mod group;
 pub mod keys;
 pub mod kv;
 pub mod kv_store;
+pub mod open;
 pub mod redb_kv;
 pub mod schema;
 pub mod sled_kv;
 pub mod sled_store;
 
 pub use kv_store::KvStore;
-pub use sled_store::{OpenError, SledStore};
+pub use open::OpenError;
+pub use sled_store::SledStore;

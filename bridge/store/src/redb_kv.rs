@@ -17,7 +17,7 @@ use redb::{ReadableDatabase, TableDefinition};
 
 use crate::kv::{EachRecord, Kv, Op, Synced};
 use crate::kv_store::KvStore;
-use crate::sled_store::OpenError;
+use crate::open::OpenError;
 
 /// The store's one table.
 const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");

@@ -31,8 +31,6 @@ pub enum SchemaError {
     #[error("its files hold no schema version, so not what this bridge wrote")]
     Missing,
     #[error(transparent)]
-    Sled(#[from] sled::Error),
-    #[error(transparent)]
     Store(#[from] c2c_core::StoreError),
 }
 

@@ -199,9 +199,9 @@ impl Daemon {
     }
 
     /// [`Daemon::command`] for one that should end by itself: killed (and the test failed) if it
-    /// still runs after `limit`.
+    /// has not exited after `limit`. The exit is waited for on a thread of its own.
     pub fn command_within(&self, args: &[&str], limit: Duration) -> std::process::Output {
-        let mut child = Command::new(&self.bin)
+        let child = Command::new(&self.bin)
             .args(args)
             .arg("--config")
             .arg(&self.config)
@@ -210,16 +210,19 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
+        let pid = child.id().to_string();
+        let (exited, exit) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait_with_output());
+        });
+        match exit.recv_timeout(limit) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").arg("-KILL").arg(&pid).status();
+                let out = exit.recv().unwrap().unwrap();
                 panic!("`{}` still ran after {limit:?}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        child.wait_with_output().unwrap()
     }
 
     /// GET a path of the daemon and return the body.
