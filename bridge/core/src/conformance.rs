@@ -423,6 +423,115 @@ pub async fn timers_and_deliverables_are_kept_until_done<S: Store>(open: impl Fn
     assert_eq!(left, vec![reply(2, 0).key]);
 }
 
+/// Retention's records: a forgotten conversation's records are deleted in one commit with its
+/// tombstone and tallies written, before the commit's own writes; the scans retention reads by
+/// (conversations, id map, dedupe answers, one message's entries, a conversation's timers) see
+/// the store as it is.
+pub async fn forgotten_records_are_gone_and_their_tallies_kept<S: Store>(open: impl Fn() -> S) {
+    use crate::followup::{Timer, TimerWhat};
+    use crate::retention::{Forget, WeekTally};
+    let old = sample_conversation("hangzhou-leeds");
+    let kept = sample_conversation("hangzhou-leeds");
+    let (c1, m1, e1) = sample_commit(&old, 1);
+    let (c2, _, e2) = sample_commit(&kept, 2);
+    let timer = Timer {
+        key: Timer::reply_key(kept.id, "hangzhou", 1_000, 1),
+        due: 5_000,
+        what: TimerWhat::Reply {
+            conversation: kept.id,
+            partnership: "hangzhou-leeds".into(),
+            member: "hangzhou".into(),
+            since: 1_000,
+            window: 1,
+            point: 5_000,
+        },
+    };
+    {
+        let s = open();
+        s.commit(c1.clone()).await.unwrap();
+        s.commit(c2).await.unwrap();
+        s.commit(Commit { timers: vec![timer.clone()], ..Commit::default() }).await.unwrap();
+    }
+    let s = open();
+    let mut convs = Vec::new();
+    s.each_conversation(&mut |c| {
+        convs.push(c.id);
+        true
+    })
+    .unwrap();
+    convs.sort();
+    let mut both = vec![old.id, kept.id];
+    both.sort();
+    assert_eq!(convs, both);
+    let mut natives = Vec::new();
+    s.each_native(&mut |k, r| {
+        natives.push((k, r.conversation));
+        true
+    })
+    .unwrap();
+    assert_eq!(natives.len(), 2);
+    let mut accepted = Vec::new();
+    s.each_accepted(&mut |k, a| {
+        accepted.push((k, a.conversation));
+        true
+    })
+    .unwrap();
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(s.outbox_at(1).unwrap(), vec![e1.clone()]);
+    assert_eq!(s.outbox_at(2).unwrap(), vec![e2.clone()]);
+    let [reply, waiting] = Timer::conversation_prefixes(kept.id);
+    assert_eq!(s.timers_under(&reply).unwrap(), vec![timer]);
+    assert!(s.timers_under(&waiting).unwrap().is_empty());
+    assert!(s.timers_under(&Timer::conversation_prefixes(old.id)[0]).unwrap().is_empty());
+
+    let mut tally = WeekTally::new("hangzhou-leeds", "2023-11-13");
+    tally.posts_by.insert("leeds".into(), 1);
+    tally.conversations = 1;
+    let (native, _) = &c1.natives[0];
+    let (dedupe, _) = &c1.accepted[0];
+    s.commit(Commit {
+        forget: vec![
+            Forget::Message { conversation: old.id, seq: m1.seq },
+            Forget::Outbox { seq: e1.seq, id: e1.id.clone() },
+            Forget::Conversation(old.id),
+            Forget::Accepted(dedupe.clone()),
+        ],
+        forgotten: vec![old.id],
+        weeks: vec![tally.clone()],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    drop(s);
+    let s = open();
+    assert_eq!(s.conversation(old.id).unwrap(), None);
+    assert!(s.messages(old.id).unwrap().is_empty());
+    assert!(s.outbox_at(1).unwrap().is_empty());
+    assert!(s.accepted(dedupe).unwrap().is_none());
+    assert!(s.native(native).unwrap().is_some(), "id-map entries go after, by their tombstone");
+    assert_eq!(s.forgotten().unwrap(), vec![old.id]);
+    assert_eq!(s.week_tallies("hangzhou-leeds").unwrap(), vec![tally.clone()]);
+    assert_eq!(s.week_tally("hangzhou-leeds", "2023-11-13").unwrap(), Some(tally));
+    assert!(s.week_tallies("other").unwrap().is_empty());
+    assert!(s.conversation(kept.id).unwrap().is_some());
+    assert_eq!(s.outbox_at(2).unwrap(), vec![e2]);
+
+    // The tombstone goes with the last id-map entry; a deletion and a write of the same record
+    // in one commit keep the record.
+    s.commit(Commit {
+        forget: vec![Forget::Native(native.clone()), Forget::Tombstone(old.id), Forget::Conversation(kept.id)],
+        conversations: vec![kept.clone()],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    drop(s);
+    let s = open();
+    assert!(s.native(native).unwrap().is_none());
+    assert!(s.forgotten().unwrap().is_empty());
+    assert_eq!(s.conversation(kept.id).unwrap(), Some(kept));
+}
+
 /// Generates one `#[tokio::test]` per conformance case. `$opener` is an expression evaluated
 /// afresh for every case; it must yield a closure that opens the same storage each time.
 #[macro_export]
@@ -441,7 +550,8 @@ macro_rules! store_conformance_tests {
             entries_and_state_are_found_by_key,
             an_entry_is_found_by_its_id_alone,
             a_failed_entry_scheduled_again_is_pending_after_restarts,
-            timers_and_deliverables_are_kept_until_done
+            timers_and_deliverables_are_kept_until_done,
+            forgotten_records_are_gone_and_their_tallies_kept
         );
     };
     (@cases $opener:expr; $($case:ident),*) => {

@@ -14,6 +14,7 @@
 //! - [`followup`]: timed records (reminders due), what a member owes, deliverables' state.
 //! - [`filename`]: attachment file names from senders, cleaned the same way on every channel.
 //! - [`record`]: what the store keeps: messages, conversations, outbox entries.
+//! - [`retention`]: what retention deletes ([`Forget`]) and keeps of it ([`WeekTally`]).
 //! - [`thread`]: each endpoint's thread of a conversation, and how a channel continues it.
 //! - [`connector`]: the connector trait, the inbox connectors submit to, delivery errors that say
 //!   whether a retry helps, and the refusal reasons every channel shares.
@@ -31,6 +32,7 @@ pub mod ids;
 pub mod instance_key;
 pub mod memory;
 pub mod record;
+pub mod retention;
 pub mod store;
 pub mod thread;
 
@@ -48,6 +50,7 @@ pub use followup::{DeliverableState, Owing, ReminderInfo, ReminderReason, Timer,
 pub use ids::{ConversationId, MessageId, Millis, OutboxId, now_ms};
 pub use instance_key::InstanceKey;
 pub use record::{Conversation, DeliveryStatus, Message, MessageKind, OutboxEntry};
+pub use retention::{Forget, WeekTally};
 pub use store::{Commit, NativeKey, NativeRef, Staged, Store, StoreError};
 pub use thread::{Keep, Threading, Threads};
 

@@ -12,6 +12,7 @@ use crate::connector::Accepted;
 use crate::followup::{DeliverableState, Timer, TimerKey};
 use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
+use crate::retention::{Forget, WeekTally};
 use crate::store::{Commit, NativeKey, NativeRef, Staged, Store, StoreResult};
 
 #[derive(Debug, Default)]
@@ -24,6 +25,8 @@ struct Inner {
     state: BTreeMap<String, String>,
     timers: BTreeMap<TimerKey, Timer>,
     deliverables: BTreeMap<(String, String), DeliverableState>,
+    forgotten: std::collections::BTreeSet<ConversationId>,
+    weeks: BTreeMap<(String, String), WeekTally>,
     last_seq: u64,
 }
 
@@ -69,6 +72,37 @@ impl Store for MemoryStore {
 
     fn stage(&self, commit: Commit) -> StoreResult<Staged> {
         let mut inner = self.lock();
+        for f in commit.forget {
+            match f {
+                Forget::Message { conversation, seq } => {
+                    inner.messages.retain(|_, m| !(m.conversation == conversation && m.seq == seq));
+                }
+                Forget::Conversation(id) => {
+                    inner.conversations.remove(&id);
+                }
+                Forget::Outbox { seq, id } => {
+                    if inner.outbox.get(&id).is_some_and(|e| e.seq == seq) {
+                        inner.outbox.remove(&id);
+                    }
+                }
+                Forget::Native(k) => {
+                    inner.natives.remove(&k);
+                }
+                Forget::Accepted(k) => {
+                    inner.accepted.remove(&k);
+                }
+                Forget::Tombstone(id) => {
+                    inner.forgotten.remove(&id);
+                }
+                Forget::Deliverable { partnership, id } => {
+                    inner.deliverables.remove(&(partnership, id));
+                }
+            }
+        }
+        inner.forgotten.extend(commit.forgotten);
+        for w in commit.weeks {
+            inner.weeks.insert((w.partnership.clone(), w.week.clone()), w);
+        }
         for m in commit.messages {
             inner.last_seq = inner.last_seq.max(m.seq);
             inner.messages.insert(m.id, m);
@@ -178,6 +212,58 @@ impl Store for MemoryStore {
 
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {
         Ok(self.lock().outbox.get(id).filter(|e| e.seq == seq).cloned())
+    }
+
+    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()> {
+        let all: Vec<Conversation> = self.lock().conversations.values().cloned().collect();
+        for c in all {
+            if !each(c) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()> {
+        let all: Vec<(NativeKey, NativeRef)> = self.lock().natives.clone().into_iter().collect();
+        for (k, r) in all {
+            if !each(k, r) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()> {
+        let all: Vec<(NativeKey, Accepted)> = self.lock().accepted.clone().into_iter().collect();
+        for (k, a) in all {
+            if !each(k, a) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn outbox_at(&self, seq: u64) -> StoreResult<Vec<OutboxEntry>> {
+        let mut v: Vec<OutboxEntry> = self.lock().outbox.values().filter(|o| o.seq == seq).cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(v)
+    }
+
+    fn timers_under(&self, prefix: &str) -> StoreResult<Vec<Timer>> {
+        Ok(self.lock().timers.values().filter(|t| t.key.as_str().starts_with(prefix)).cloned().collect())
+    }
+
+    fn forgotten(&self) -> StoreResult<Vec<ConversationId>> {
+        Ok(self.lock().forgotten.iter().copied().collect())
+    }
+
+    fn week_tallies(&self, partnership: &str) -> StoreResult<Vec<WeekTally>> {
+        Ok(self.lock().weeks.values().filter(|w| w.partnership == partnership).cloned().collect())
+    }
+
+    fn week_tally(&self, partnership: &str, week: &str) -> StoreResult<Option<WeekTally>> {
+        Ok(self.lock().weeks.get(&(partnership.to_string(), week.to_string())).cloned())
     }
 
     fn state(&self, key: &str) -> StoreResult<Option<String>> {

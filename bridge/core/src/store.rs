@@ -12,6 +12,7 @@ use crate::connector::Accepted;
 use crate::followup::{DeliverableState, Timer, TimerKey};
 use crate::ids::{ConversationId, MessageId, OutboxId};
 use crate::record::{Conversation, Message, OutboxEntry};
+use crate::retention::{Forget, WeekTally};
 
 /// A native id scoped to its channel, so ids from different protocols never collide:
 /// `webhook:leeds:delivery:<webhook-id>`, `webhook:leeds:partnership:<id>:thread:<key>`,
@@ -92,6 +93,13 @@ pub struct Commit {
     pub timers_done: Vec<TimerKey>,
     /// Deliverables' state (the whole record; last write wins).
     pub deliverables: Vec<DeliverableState>,
+    /// Records retention deletes (see [`crate::retention`]). Applied before everything else in
+    /// the commit, so a record the same commit writes again is kept.
+    pub forget: Vec<Forget>,
+    /// Tombstones of conversations forgotten: id-map entries may still point to them.
+    pub forgotten: Vec<ConversationId>,
+    /// Report tallies of forgotten conversations (the whole record; last write wins).
+    pub weeks: Vec<WeekTally>,
 }
 
 impl Commit {
@@ -104,6 +112,9 @@ impl Commit {
             && self.timers.is_empty()
             && self.timers_done.is_empty()
             && self.deliverables.is_empty()
+            && self.forget.is_empty()
+            && self.forgotten.is_empty()
+            && self.weeks.is_empty()
     }
 
     /// Append another commit's changes (later changes to the same record win).
@@ -116,6 +127,9 @@ impl Commit {
         self.timers.extend(other.timers);
         self.timers_done.extend(other.timers_done);
         self.deliverables.extend(other.deliverables);
+        self.forget.extend(other.forget);
+        self.forgotten.extend(other.forgotten);
+        self.weeks.extend(other.weeks);
     }
 }
 
@@ -226,6 +240,24 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn deliverable(&self, partnership: &str, id: &str) -> StoreResult<Option<DeliverableState>>;
     /// Every deliverable state the store holds.
     fn deliverables(&self) -> StoreResult<Vec<DeliverableState>>;
+
+    /// Every conversation, one at a time, until `each` answers `false` (retention reads them
+    /// all without holding them all).
+    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()>;
+    /// Every id-map entry, one at a time, until `each` answers `false`.
+    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()>;
+    /// Every dedupe answer, one at a time, until `each` answers `false`.
+    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()>;
+    /// The outbox entries of the message committed with `seq` (one per recipient).
+    fn outbox_at(&self, seq: u64) -> StoreResult<Vec<OutboxEntry>>;
+    /// The timers whose keys start with `prefix` (see [`Timer::conversation_prefixes`]).
+    fn timers_under(&self, prefix: &str) -> StoreResult<Vec<Timer>>;
+    /// The tombstones of conversations retention forgot whose id-map entries may remain.
+    fn forgotten(&self) -> StoreResult<Vec<ConversationId>>;
+    /// The report tallies of a partnership's forgotten conversations, by week.
+    fn week_tallies(&self, partnership: &str) -> StoreResult<Vec<WeekTally>>;
+    /// One week's tally.
+    fn week_tally(&self, partnership: &str, week: &str) -> StoreResult<Option<WeekTally>>;
 
     /// A connector's own small state (an IMAP UIDVALIDITY and last UID, a Matrix sync token).
     fn state(&self, key: &str) -> StoreResult<Option<String>>;

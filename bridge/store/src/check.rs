@@ -1,14 +1,17 @@
 //! `c2c-bridge store check`: read every record of a stopped store and say what is wrong.
 //!
 //! Every record must decode as its prefix says ([`crate::keys`]); every outbox entry must point
-//! to a stored message; every id-map entry (`n/`) to a stored conversation; a message must sit
+//! to a stored message; every id-map entry (`n/`) to a stored conversation (or one retention
+//! forgot, whose tombstone `f/` is still there); a message must sit
 //! under the conversation it names. The check reads the records once, in key order (which
 //! every backend of this layout gives), keeping only the ids of conversations and messages:
-//! `c/` sorts before `m/`, `n/` and `o/`, so each reference is checked when it is met.
+//! `c/` and `f/` sort before `m/`, `n/` and `o/`, so each reference is checked when it is met.
 
 use std::collections::{BTreeMap, HashSet};
 
-use c2c_core::{Accepted, Conversation, ConversationId, DeliverableState, Message, NativeRef, OutboxEntry, Timer};
+use c2c_core::{
+    Accepted, Conversation, ConversationId, DeliverableState, Message, NativeRef, OutboxEntry, Timer, WeekTally,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,7 +29,8 @@ pub struct Problem {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Records per kind: `messages`, `conversations`, `id_map`, `dedupe_answers`,
-    /// `outbox_entries`, `timers`, `deliverables`, `connector_state`, `meta`.
+    /// `outbox_entries`, `timers`, `deliverables`, `connector_state`, `meta`, and what retention
+    /// leaves: `forgotten` (tombstones), `week_tallies`.
     pub counts: BTreeMap<&'static str, u64>,
     /// The first [`LISTED`] problems, in key order.
     pub problems: Vec<Problem>,
@@ -72,6 +76,8 @@ impl Report {
 pub struct Checker {
     report: Report,
     conversations: HashSet<ConversationId>,
+    /// Tombstones of conversations retention forgot: id-map entries may still point to them.
+    forgotten: HashSet<ConversationId>,
     messages: HashSet<(ConversationId, u64)>,
     last: Vec<u8>,
     /// When repairing: the keys of every record with a problem, to drop.
@@ -122,10 +128,24 @@ impl Checker {
                     }
                 }
             }
+            "f" => {
+                self.count("forgotten");
+                match rest.parse() {
+                    Ok(id) => {
+                        self.forgotten.insert(id);
+                    }
+                    Err(_) => self.bad(key, "not a conversation id"),
+                }
+            }
+            "w" => {
+                self.count("week_tallies");
+                self.decode::<WeekTally>(key, value);
+            }
             "n" => {
                 self.count("id_map");
                 if let Some(r) = self.decode::<NativeRef>(key, value)
                     && !self.conversations.contains(&r.conversation)
+                    && !self.forgotten.contains(&r.conversation)
                 {
                     self.bad(key, format!("points to conversation {}, which is not stored", r.conversation));
                 }

@@ -17,6 +17,8 @@
 //! | `s/` | a connector's state key | text (IMAP cursor, Matrix sync token) |
 //! | `t/` | timer key | `Timer` JSON (a reminder due; deleted when sent) |
 //! | `d/` | partnership `/` deliverable id | `DeliverableState` JSON |
+//! | `f/` | conversation id | `{}`: a tombstone of a conversation retention forgot, until no id-map entry points to it |
+//! | `w/` | partnership `/` Monday (`2027-01-04`) | `WeekTally` JSON: the report's figures of forgotten conversations |
 //!
 //! `meta/outbox_low` is the seq from which a scan for pending outbox entries starts: every
 //! entry before it is delivered or failed for good. It advances each time the pending entries
@@ -34,6 +36,9 @@ pub const CONVERSATIONS: &str = "c/";
 pub const OUTBOX: &str = "o/";
 pub const TIMERS: &str = "t/";
 pub const DELIVERABLES: &str = "d/";
+pub const FORGOTTEN: &str = "f/";
+pub const NATIVES: &str = "n/";
+pub const ACCEPTED: &str = "a/";
 
 pub fn message(conversation: ConversationId, seq: u64) -> Vec<u8> {
     format!("m/{conversation}/{seq:016x}").into_bytes()
@@ -69,6 +74,18 @@ pub fn timer(key: &TimerKey) -> Vec<u8> {
 
 pub fn deliverable(partnership: &str, id: &str) -> Vec<u8> {
     format!("d/{partnership}/{id}").into_bytes()
+}
+
+pub fn forgotten(id: ConversationId) -> Vec<u8> {
+    format!("f/{id}").into_bytes()
+}
+
+pub fn week(partnership: &str, week: &str) -> Vec<u8> {
+    format!("w/{partnership}/{week}").into_bytes()
+}
+
+pub fn weeks(partnership: &str) -> Vec<u8> {
+    format!("w/{partnership}/").into_bytes()
 }
 
 /// The first possible outbox key with sequence number `seq`.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use c2c_core::store::StoreResult;
 use c2c_core::{
-    Accepted, Commit, Conversation, ConversationId, DeliverableState, Message, NativeKey, NativeRef, OutboxEntry,
-    OutboxId, Staged, Store, StoreError, Timer, TimerKey,
+    Accepted, Commit, Conversation, ConversationId, DeliverableState, Forget, Message, NativeKey, NativeRef,
+    OutboxEntry, OutboxId, Staged, Store, StoreError, Timer, TimerKey, WeekTally,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -162,6 +162,11 @@ fn encode<T: Serialize>(v: &T) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| StoreError::new(format!("encoding: {e}"), false))
 }
 
+/// The native key a record's key names (the key without its prefix).
+fn key_after(key: &[u8], prefix: &str) -> NativeKey {
+    NativeKey(String::from_utf8_lossy(&key[prefix.len()..]).into_owned())
+}
+
 fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(v)
         .map_err(|e| StoreError::new(format!("record {} is unreadable: {e}", String::from_utf8_lossy(key)), false))
@@ -183,6 +188,24 @@ impl<K: Kv> Store for KvStore<K> {
 
     fn stage(&self, commit: Commit) -> StoreResult<Staged> {
         let mut batch = Vec::new();
+        // Deletions first: a record the same commit writes again is kept.
+        for f in &commit.forget {
+            batch.push(Op::Delete(match f {
+                Forget::Message { conversation, seq } => keys::message(*conversation, *seq),
+                Forget::Conversation(id) => keys::conversation(*id),
+                Forget::Outbox { seq, id } => keys::outbox(*seq, id),
+                Forget::Native(k) => keys::native(k),
+                Forget::Accepted(k) => keys::accepted(k),
+                Forget::Tombstone(id) => keys::forgotten(*id),
+                Forget::Deliverable { partnership, id } => keys::deliverable(partnership, id),
+            }));
+        }
+        for id in &commit.forgotten {
+            batch.push(Op::Put(keys::forgotten(*id), b"{}".to_vec()));
+        }
+        for w in &commit.weeks {
+            batch.push(Op::Put(keys::week(&w.partnership, &w.week), encode(w)?));
+        }
         let mut max_seq = 0;
         for m in &commit.messages {
             max_seq = max_seq.max(m.seq);
@@ -356,6 +379,55 @@ impl<K: Kv> Store for KvStore<K> {
 
     fn deliverables(&self) -> StoreResult<Vec<DeliverableState>> {
         self.scan(keys::DELIVERABLES.as_bytes())
+    }
+
+    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()> {
+        let prefix = keys::CONVERSATIONS.as_bytes();
+        self.kv.scan(prefix, prefix, &mut |k, v| Ok(each(decode(k, v)?)))
+    }
+
+    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()> {
+        self.kv.scan(keys::NATIVES.as_bytes(), keys::NATIVES.as_bytes(), &mut |k, v| {
+            Ok(each(key_after(k, keys::NATIVES), decode(k, v)?))
+        })
+    }
+
+    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()> {
+        self.kv.scan(keys::ACCEPTED.as_bytes(), keys::ACCEPTED.as_bytes(), &mut |k, v| {
+            Ok(each(key_after(k, keys::ACCEPTED), decode(k, v)?))
+        })
+    }
+
+    fn outbox_at(&self, seq: u64) -> StoreResult<Vec<OutboxEntry>> {
+        self.scan(&keys::outbox_from(seq))
+    }
+
+    fn timers_under(&self, prefix: &str) -> StoreResult<Vec<Timer>> {
+        self.scan(&keys::timer(&TimerKey(prefix.to_string())))
+    }
+
+    fn forgotten(&self) -> StoreResult<Vec<ConversationId>> {
+        let mut out = Vec::new();
+        let prefix = keys::FORGOTTEN.as_bytes();
+        self.kv.scan(prefix, prefix, &mut |k, _| {
+            let id = String::from_utf8_lossy(&k[prefix.len()..]).parse().map_err(|_| {
+                StoreError::new(
+                    format!("record {} is unreadable: not a conversation id", String::from_utf8_lossy(k)),
+                    false,
+                )
+            })?;
+            out.push(id);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn week_tallies(&self, partnership: &str) -> StoreResult<Vec<WeekTally>> {
+        self.scan(&keys::weeks(partnership))
+    }
+
+    fn week_tally(&self, partnership: &str, week: &str) -> StoreResult<Option<WeekTally>> {
+        self.get(&keys::week(partnership, week))
     }
 
     fn state(&self, key: &str) -> StoreResult<Option<String>> {
