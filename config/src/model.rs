@@ -39,6 +39,16 @@ pub struct Bridge {
     /// to 16 GiB). A bigger cache keeps more of the store in memory for reads; the relay path
     /// mostly writes.
     pub store_cache: u64,
+    /// How long conversations are kept after their last activity (`retention`, e.g. `"400d"`;
+    /// default: kept for ever). Older ones are deleted in the background (messages, delivery
+    /// records, id-map entries), unless a delivery is still pending, a reminder is still due, or
+    /// a deliverable whose reminders they carry is not done; the report keeps per-week tallies.
+    pub retention: Option<Duration>,
+    /// How long a dedupe answer is kept (`dedupe_window`, e.g. `"30d"`): a sender's retry of
+    /// the same message within it is answered as a replay; after it, it would be a new message.
+    /// Default: 30 days (capped at `retention`) when `retention` is set, else for ever. Set it
+    /// longer than any sender retries (webhook senders and peers retry for days).
+    pub dedupe_window: Option<Duration>,
     /// With group commit, the shortest time between two flushes (`commit_window`, default
     /// 2ms, at most 1s): under load, messages arriving meanwhile share the next flush. A flush
     /// costs far more than writing one message, so this bounds the flush rate; at low load it
@@ -68,6 +78,9 @@ impl Bridge {
     pub const DEFAULT_STORE_CACHE: u64 = 16 * 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+    /// The dedupe window when `retention` is set and `dedupe_window` is not (at most the
+    /// retention itself).
+    pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(30 * 86_400);
 }
 
 /// The engine under the store.

@@ -1185,3 +1185,26 @@ fn the_store_cache_is_a_size_with_a_unit_within_bounds() {
         ]
     );
 }
+
+#[test]
+fn retention_keeps_everything_by_default_and_bounds_the_dedupe_window() {
+    let with =
+        |keys: &str| BASE.replace("listen = \"127.0.0.1:8480\"\n", &format!("listen = \"127.0.0.1:8480\"\n{keys}"));
+    let day = std::time::Duration::from_secs(86_400);
+    let b = parse(BASE).unwrap().bridge;
+    assert_eq!((b.retention, b.dedupe_window), (None, None), "nothing expires unless asked");
+    let b = parse(&with("retention = \"400d\"\n")).unwrap().bridge;
+    assert_eq!((b.retention, b.dedupe_window), (Some(400 * day), Some(30 * day)), "30 days by default");
+    let b = parse(&with("retention = \"5s\"\n")).unwrap().bridge;
+    let five = std::time::Duration::from_secs(5);
+    assert_eq!((b.retention, b.dedupe_window), (Some(five), Some(five)), "never longer than retention");
+    let b = parse(&with("dedupe_window = \"10d\"\n")).unwrap().bridge;
+    assert_eq!((b.retention, b.dedupe_window), (None, Some(10 * day)), "dedupe answers may expire alone");
+    assert_eq!(
+        errors(&with("retention = \"10d\"\ndedupe_window = \"20d\"\n")),
+        [
+            "dir/t.toml:6:17: bridge.dedupe_window: must not be longer than retention (10days): a dedupe answer points to a message retention deletes"
+        ]
+    );
+    assert_eq!(errors(&with("retention = \"500ms\"\n")), ["dir/t.toml:5:13: bridge.retention: must be at least 1s"]);
+}

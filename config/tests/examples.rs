@@ -232,6 +232,8 @@ fn the_full_example_reads_every_field() {
     let bridge = &config.bridge;
     assert_eq!(bridge.listen.to_string(), "127.0.0.1:8480");
     assert_eq!(bridge.instance.as_deref(), Some("brlc"));
+    let day = std::time::Duration::from_secs(86_400);
+    assert_eq!((bridge.retention, bridge.dedupe_window), (Some(400 * day), Some(30 * day)));
     assert_eq!(config.federation.as_ref().unwrap().key_file, Path::new("keys/brlc.key"));
     let peer = config.peer("uk-lga").unwrap();
     assert_eq!(peer.public_keys.len(), 1);
@@ -303,8 +305,8 @@ fn the_full_example_reads_every_field() {
     let errors = config.check_secrets().unwrap_err();
     let lines: Vec<String> = errors.iter().map(|e| format!("{}:{} {}", e.line, e.column, e.path)).collect();
     assert!(lines.contains(&"15:1 bridge.admin_token_env".to_string()), "{lines:?}");
-    assert!(lines.contains(&"39:1 admins[0].token_env".to_string()), "{lines:?}");
-    assert!(lines.contains(&"51:1 federation.key_file".to_string()), "{lines:?}");
+    assert!(lines.contains(&"41:1 admins[0].token_env".to_string()), "{lines:?}");
+    assert!(lines.contains(&"53:1 federation.key_file".to_string()), "{lines:?}");
     assert!(
         errors
             .to_string()

@@ -23,6 +23,8 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             store_cache: Bridge::DEFAULT_STORE_CACHE,
             store: Default::default(),
             commit_window: Bridge::DEFAULT_COMMIT_WINDOW,
+            retention: None,
+            dedupe_window: None,
             request_timeout: Bridge::DEFAULT_REQUEST_TIMEOUT,
             max_connections: Bridge::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: None,
@@ -47,6 +49,24 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
             if d > Duration::from_secs(1) { Err("must not be longer than 1s".to_string()) } else { Ok(d) }
         })
     });
+    let at_least_a_second = |s: &str| {
+        crate::reader::parse_duration(s)
+            .and_then(|d| if d < Duration::from_secs(1) { Err("must be at least 1s".to_string()) } else { Ok(d) })
+    };
+    let retention = t.opt_parsed(diag, "retention", at_least_a_second);
+    let dedupe_window = t.opt_parsed(diag, "dedupe_window", at_least_a_second);
+    if let (Some(r), Some(d)) = (retention, dedupe_window)
+        && d > r
+    {
+        diag.value_error(
+            &t.child("dedupe_window"),
+            format!(
+                "must not be longer than retention ({}): a dedupe answer points to a message retention deletes",
+                humantime::format_duration(r)
+            ),
+        );
+    }
+    let dedupe_window = dedupe_window.or_else(|| retention.map(|r| r.min(Bridge::DEFAULT_DEDUPE_WINDOW)));
     let request_timeout = t.opt_parsed(diag, "request_timeout", |s| {
         crate::reader::parse_duration(s).and_then(|d| {
             if d.is_zero() || d > Duration::from_secs(600) {
@@ -75,6 +95,8 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         store_cache: store_cache.unwrap_or(Bridge::DEFAULT_STORE_CACHE),
         store: store.unwrap_or_default(),
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
+        retention,
+        dedupe_window,
         request_timeout: request_timeout.unwrap_or(Bridge::DEFAULT_REQUEST_TIMEOUT),
         max_connections: max_connections.map_or(Bridge::DEFAULT_MAX_CONNECTIONS, |n| n as usize),
         max_connections_per_client: max_connections_per_client.map(|n| n as usize),
