@@ -96,7 +96,8 @@ pub fn sample_entry(message: &Message, index: usize) -> OutboxEntry {
 pub fn sample_commit(conversation: &Conversation, seq: u64) -> (Commit, Message, OutboxEntry) {
     let message = sample_message(conversation, seq);
     let entry = sample_entry(&message, 0);
-    let accepted = Accepted { message: message.id, conversation: conversation.id, replay: false };
+    let accepted =
+        Accepted { message: message.id, conversation: conversation.id, replay: false, at: Some(message.committed_at) };
     let commit = Commit {
         messages: vec![message.clone()],
         conversations: vec![conversation.clone()],

@@ -27,6 +27,18 @@ pub struct Accepted {
     /// returned and nothing new was created.
     #[serde(default, skip_serializing)]
     pub replay: bool,
+    /// When it was committed (the daemon's clock), so retention can expire the dedupe answer
+    /// after `dedupe_window`. Absent in answers stored before it was kept: their age is read
+    /// from the message id (a ULID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Millis>,
+}
+
+impl Accepted {
+    /// When it was committed (see [`Accepted::at`]).
+    pub fn accepted_at(&self) -> Millis {
+        self.at.unwrap_or(self.message.0.timestamp_ms() as Millis)
+    }
 }
 
 /// Why a message was refused. Shared by every channel so refusals are counted the same way

@@ -174,6 +174,16 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         stop_followup.clone(),
         died.clone(),
     );
+    // Retention needs nothing to finish: a sweep cut short leaves the store consistent.
+    let stop_retention = Shutdown::new();
+    let sweep = crate::retention::Sweep {
+        store: store.clone(),
+        router: router.clone(),
+        config: config.clone(),
+        clock: clock.clone(),
+        metrics: metrics.clone(),
+    };
+    let retention_task = tokio::spawn(sweep.run(stop_retention.clone()));
     let supervision = Arc::new(supervise::Supervision::default());
     let inbound_tasks: Vec<_> = connectors
         .values()
@@ -225,6 +235,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     for t in inbound_tasks {
         let _ = t.await;
     }
+    stop_retention.cancel();
+    let _ = retention_task.await;
     stop_followup.cancel();
     let _ = followup_task.await;
     // The scheduler first: a delivery failing for good while it drains is recorded, with the

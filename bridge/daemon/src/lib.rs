@@ -9,6 +9,8 @@
 //! - [`outbox`]: the delivery scheduler and retry schedule.
 //! - [`followup`]: the follow-up loop (stored timers handed to the committer when due);
 //!   [`clock`]: the one clock everything timed reads (manual in tests).
+//! - [`retention`]: the sweep that forgets conversations past `retention` and expired dedupe
+//!   answers (the committer does the deleting, in `router::retention`).
 //! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes; [`admins`]: who
 //!   may use the admin API and on which partnerships (bearer tokens, city scopes).
 //! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
@@ -44,6 +46,9 @@ pub mod outbox;
 pub mod peer_directory;
 pub mod reload;
 pub mod report;
+pub mod retention;
+#[cfg(test)]
+mod retention_tests;
 pub mod router;
 pub mod sanitize;
 pub mod serve;

@@ -115,6 +115,15 @@ pub struct Metrics {
     reminders: Family<ReasonLabel, Counter>,
     reminders_scheduled: Gauge,
     commands: Family<CommandLabel, Counter>,
+    forgotten: Family<KindLabel, Counter>,
+    retention_kept: Gauge,
+    retention_sweeps: Counter,
+}
+
+/// A kind of record retention deleted (`conversations`, `messages`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
 }
 
 /// Why a reminder was sent (`reply_overdue`, `deliverable_due`, ...).
@@ -256,6 +265,20 @@ impl Metrics {
         );
         let commands = Family::<CommandLabel, Counter>::default();
         registry.register("commands", "Commands from contacts (/close, /snooze, ...), handled", commands.clone());
+        let forgotten = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "retention_deleted",
+            "Records retention deleted, by kind (conversations, messages, deliveries, id_map, dedupe_answers)",
+            forgotten.clone(),
+        );
+        let retention_kept = Gauge::default();
+        registry.register(
+            "retention_kept",
+            "Conversations past retention kept at the last sweep: a delivery pending, a reminder due, or a deliverable not done",
+            retention_kept.clone(),
+        );
+        let retention_sweeps = Counter::default();
+        registry.register("retention_sweeps", "Retention sweeps finished", retention_sweeps.clone());
         let connector_restarts = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "connector_restarts",
@@ -292,7 +315,25 @@ impl Metrics {
             reminders,
             reminders_scheduled,
             commands,
+            forgotten,
+            retention_kept,
+            retention_sweeps,
         }
+    }
+
+    /// A retention sweep finished, having done `f`.
+    pub fn retention_swept(&self, f: &crate::router::retention::Forgotten) {
+        for (kind, n) in [
+            ("conversations", f.conversations),
+            ("messages", f.messages),
+            ("deliveries", f.deliveries),
+            ("id_map", f.id_map),
+            ("dedupe_answers", f.dedupe_answers),
+        ] {
+            self.forgotten.get_or_create(&KindLabel { kind }).inc_by(n);
+        }
+        self.retention_kept.set(f.kept as i64);
+        self.retention_sweeps.inc();
     }
 
     pub fn reminder_sent(&self, reason: c2c_core::ReminderReason) {

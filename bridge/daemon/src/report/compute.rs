@@ -1,12 +1,12 @@
 //! The report's figures, from the store (conversations, their messages, the outbox,
-//! deliverables' state) and the config (members, agreed language, `reply_within`,
+//! deliverables' state, and the week tallies of what retention forgot) and the config (members, agreed language, `reply_within`,
 //! deliverables, KPIs). What counts is described in the module above; this reads every
 //! message of the partnership once.
 
 use std::collections::{BTreeMap, HashMap};
 
 use c2c_config::{Config, KpiMeasure, KpiTarget, Partnership};
-use c2c_core::{Conversation, DeliveryStatus, Message, MessageKind, Millis, Store, StoreError};
+use c2c_core::{Conversation, DeliveryStatus, Message, MessageKind, Millis, Store, StoreError, WeekTally};
 use chrono::{Datelike, NaiveDate};
 
 use super::{
@@ -50,9 +50,13 @@ pub fn compute(
             threads.push((c, posts));
         }
     }
+    // What retention forgot, by week (see `super::fold`).
+    let forgotten: Vec<(Millis, WeekTally)> =
+        store.week_tallies(&partnership.id)?.into_iter().filter_map(|w| Some((week_start(&w.week)?, w))).collect();
     let since = since.unwrap_or_else(|| {
-        let first = threads.iter().map(|(_, posts)| posts[0].committed_at).min().unwrap_or(until);
-        day_start(first)
+        let first_post = threads.iter().map(|(_, posts)| posts[0].committed_at).min();
+        let first_week = forgotten.iter().map(|(start, _)| *start).min();
+        day_start(first_post.into_iter().chain(first_week).min().unwrap_or(until))
     });
     if until <= since {
         return Err(ReportError::EmptyPeriod { since: rfc3339(since), until: rfc3339(until) });
@@ -83,6 +87,13 @@ pub fn compute(
             *tally.overdue_by.entry(m).or_default() += 1;
         }
     }
+    let mut forgotten_failures = 0;
+    for (start, w) in &forgotten {
+        if *start < until && since < start + WEEK {
+            tally.forgotten(w);
+            forgotten_failures += w.failed_deliveries;
+        }
+    }
     tally.threads.total = tally.threads.open + tally.threads.closed;
 
     let deliverables = deliverables(store, partnership, until, as_of)?;
@@ -90,7 +101,8 @@ pub fn compute(
         .outbox(Some(&partnership.id))?
         .iter()
         .filter(|e| e.status == DeliveryStatus::PermanentFailure && in_period(e.created_at))
-        .count() as u64;
+        .count() as u64
+        + forgotten_failures;
     let kpis = partnership.kpis.iter().map(|k| kpi(k, &tally, &deliverables, since, until)).collect();
 
     let members = partnership
@@ -190,6 +202,29 @@ impl Tally {
         if let Some(w) = self.weeks.get_mut(&monday(m.committed_at)) {
             *w.messages.entry(city.clone()).or_default() += 1;
         }
+    }
+
+    /// A forgotten week's figures (its week overlaps the period).
+    fn forgotten(&mut self, w: &WeekTally) {
+        let add = |to: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
+            for (k, n) in from {
+                *to.entry(k.clone()).or_default() += n;
+            }
+        };
+        add(&mut self.posts_by, &w.posts_by);
+        add(&mut self.off_by, &w.off_language_by);
+        add(&mut self.languages, &w.languages);
+        if let Some(week) = NaiveDate::parse_from_str(&w.week, "%Y-%m-%d").ok().and_then(|d| self.weeks.get_mut(&d)) {
+            add(&mut week.messages, &w.posts_by);
+        }
+        for (member, times) in &w.first_replies {
+            self.replies.entry(member.clone()).or_default().extend(times);
+        }
+        for (member, n) in &w.unanswered {
+            *self.unanswered.entry(member.clone()).or_default() += n;
+        }
+        self.threads.open += w.threads_open;
+        self.threads.closed += w.threads_closed;
     }
 
     /// The first replies to a conversation whose first post is in the period: each other
@@ -347,7 +382,16 @@ fn seconds(ms: f64) -> u64 {
     (ms / 1000.0).round().max(0.0) as u64
 }
 
-fn monday(t: Millis) -> NaiveDate {
+/// A week's length in milliseconds.
+const WEEK: Millis = 7 * 86_400_000;
+
+/// 00:00 UTC of a week's Monday, `2027-01-04`.
+fn week_start(week: &str) -> Option<Millis> {
+    let date = NaiveDate::parse_from_str(week, "%Y-%m-%d").ok()?;
+    Some(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+}
+
+pub(crate) fn monday(t: Millis) -> NaiveDate {
     let date = instant(t).date_naive();
     date - chrono::Days::new(u64::from(date.weekday().num_days_from_monday()))
 }

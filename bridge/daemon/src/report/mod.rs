@@ -6,6 +6,8 @@
 //!
 //! - [`compute`]: the figures, from the store and the config, at a `now` the caller gives (the
 //!   daemon's clock), so tests run on a time they control.
+//! - [`fold`]: what is kept of a conversation retention forgets (its figures by week), so a
+//!   report still counts it.
 //! - [`text`], [`html`]: the same report for a terminal, and as one self-contained page
 //!   (inline CSS and SVG charts, nothing fetched) for a phone, a browser or paper.
 //!
@@ -30,8 +32,10 @@
 //! - a **deliverable**'s status is judged at `as_of` from its due time and when it was marked
 //!   done.
 //! - **failed deliveries** are the outbox entries created in the period that failed for good.
+//! - with `retention`, what was forgotten counts by whole weeks (see [`fold`]).
 
 pub mod compute;
+pub mod fold;
 pub mod html;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use c2c_core::{
     Accepted, Commit, Conversation, ConversationId, DeliverableState, DeliveryStatus, LanguageTag, Message, MessageId,
     MessageKind, NativeKey, NativeRef, OutboxEntry, OutboxId, Recipient, Refusal, RefusalReason, Threads, Timer,
-    TimerKey,
+    TimerKey, WeekTally,
 };
 use tokio::sync::oneshot;
 
@@ -38,6 +38,10 @@ pub(crate) struct Batch {
     pub(super) after: Vec<super::committer::After>,
     /// Reminders made in this batch (counted once it is durable).
     pub(super) reminders: Vec<c2c_core::ReminderReason>,
+    /// Week tallies retention adds to in this batch, newest state (see `router::retention`).
+    pub(super) weeks: HashMap<(String, String), WeekTally>,
+    /// Conversations retention forgets in this batch.
+    pub(super) forgotten: HashSet<ConversationId>,
 }
 
 impl Batch {
@@ -60,6 +64,7 @@ impl Batch {
             }
         }
         self.commit.deliverables.extend(self.deliverables.drain().map(|(_, d)| d));
+        self.commit.weeks.extend(self.weeks.drain().map(|(_, w)| w));
     }
 }
 

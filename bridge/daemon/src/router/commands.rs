@@ -54,7 +54,7 @@ impl Committer {
         let mut message = self.post(&conv, p, now);
         message.kind = MessageKind::Command;
         self.note_native_ids(batch, &conv, &message, p)?;
-        let accepted = Accepted { message: message.id, conversation: conv.id, replay: false };
+        let accepted = Accepted { message: message.id, conversation: conv.id, replay: false, at: Some(now) };
         batch.accepted.insert(env.dedupe_key.clone(), accepted.clone());
         batch.commit.accepted.push((env.dedupe_key.clone(), accepted.clone()));
         batch.commit.messages.push(message);

@@ -53,6 +53,22 @@ pub enum Work {
     Close { conversation: ConversationId, done: oneshot::Sender<Result<super::admin::Closed, String>> },
     /// Schedule a delivery that failed for good again (the admin API): see `router::admin`.
     Retry { seq: u64, id: OutboxId, done: oneshot::Sender<Result<super::admin::Retried, String>> },
+    /// Retention: forget those of `conversations` inactive since before `cutoff` that nothing
+    /// keeps (see `router::retention`); answered with what was forgotten once durable.
+    Expire {
+        conversations: Vec<ConversationId>,
+        cutoff: c2c_core::Millis,
+        done: oneshot::Sender<Result<super::retention::Forgotten, String>>,
+    },
+    /// Retention: delete the id-map entries among `natives` whose conversation is gone, the
+    /// dedupe answers among `accepted` older than `dedupe_cutoff`, then the `tombstones`.
+    ForgetIds {
+        natives: Vec<c2c_core::NativeKey>,
+        accepted: Vec<c2c_core::NativeKey>,
+        dedupe_cutoff: Option<c2c_core::Millis>,
+        tombstones: Vec<ConversationId>,
+        done: oneshot::Sender<Result<super::retention::Forgotten, String>>,
+    },
     /// A delivery started its endpoint's thread of a conversation (`Receipt::thread`): keep
     /// it; `done` is answered once durable.
     Thread { conversation: ConversationId, recipient: Recipient, ids: Vec<String>, done: oneshot::Sender<bool> },
@@ -296,7 +312,10 @@ impl Committer {
         let config = self.config.get();
         let mut batch = Batch::default();
         let mut messages = 0;
-        for w in work {
+        // Retention's work goes last: it never forgets what the rest of the batch touched.
+        let (retention, work): (Vec<Work>, Vec<Work>) =
+            work.into_iter().partition(|w| matches!(w, Work::Expire { .. } | Work::ForgetIds { .. }));
+        for w in work.into_iter().chain(retention) {
             match w {
                 Work::Inbound(prepared, reply) => {
                     let channel = prepared.envelope.origin.channel;
@@ -354,6 +373,24 @@ impl Committer {
                         Err(e) => {
                             tracing::warn!(%conversation, error = %e, "could not keep a delivery's thread");
                             let _ = done.send(false);
+                        }
+                    }
+                }
+                Work::Expire { conversations, cutoff, done } => {
+                    match self.expire(&config, &mut batch, &conversations, cutoff) {
+                        Ok(forgotten) => batch.after.push(after(done, forgotten)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "retention could not read the store; the next sweep tries again");
+                            let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
+                        }
+                    }
+                }
+                Work::ForgetIds { natives, accepted, dedupe_cutoff, tombstones, done } => {
+                    match self.forget_ids(&mut batch, &natives, &accepted, dedupe_cutoff, &tombstones) {
+                        Ok(forgotten) => batch.after.push(after(done, forgotten)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "retention could not read the store; the next sweep tries again");
+                            let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
                         }
                     }
                 }

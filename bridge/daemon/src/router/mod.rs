@@ -12,7 +12,8 @@
 //!   follow-up in `followup` (reply windows and their reminders), `deliverables` (deliverable
 //!   and meeting reminders, marking done), `digest` (periodic summaries) and `commands`
 //!   (`/close`, `/snooze 3d`, ...), `threads` (a thread a delivery started); [`admin`]: changes
-//!   admins ask for (close a conversation, retry a failed delivery).
+//!   admins ask for (close a conversation, retry a failed delivery); [`retention`]: forgetting
+//!   inactive conversations and expired dedupe answers.
 //! - [`recipients`]: who receives what on which channel (every routing decision lives here).
 //! - [`notice`]: what the bridge itself says, per language.
 
@@ -29,6 +30,7 @@ pub mod notice;
 pub mod prepare;
 pub mod recipients;
 mod resolve;
+pub mod retention;
 mod threads;
 
 use std::sync::Arc;
@@ -173,6 +175,37 @@ impl Router {
     pub async fn close_conversation(&self, id: c2c_core::ConversationId) -> Result<admin::Closed, String> {
         let (done, answer) = oneshot::channel();
         if self.tx.send(Work::Close { conversation: id, done }).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
+    }
+
+    /// Retention: forget those of `conversations` inactive since before `cutoff` that nothing
+    /// keeps; what was forgotten, once durable.
+    pub async fn expire(
+        &self,
+        conversations: Vec<c2c_core::ConversationId>,
+        cutoff: c2c_core::Millis,
+    ) -> Result<retention::Forgotten, String> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Expire { conversations, cutoff, done }).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
+    }
+
+    /// Retention: delete the id-map entries among `natives` whose conversation is gone, the
+    /// dedupe answers among `accepted` older than `dedupe_cutoff` (or whose conversation is
+    /// gone), then the `tombstones`; what was deleted, once durable.
+    pub async fn forget_ids(
+        &self,
+        natives: Vec<c2c_core::NativeKey>,
+        accepted: Vec<c2c_core::NativeKey>,
+        dedupe_cutoff: Option<c2c_core::Millis>,
+        tombstones: Vec<c2c_core::ConversationId>,
+    ) -> Result<retention::Forgotten, String> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::ForgetIds { natives, accepted, dedupe_cutoff, tombstones, done }).await.is_err() {
             return Err("the bridge is stopping".into());
         }
         answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))

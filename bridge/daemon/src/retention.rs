@@ -1,0 +1,177 @@
+//! The retention sweep: with `[bridge] retention` (or `dedupe_window`) set, every so often
+//! (a quarter of the shorter of the two, from 1 s to 1 h), find what is due to be forgotten and
+//! hand it to the committer in small pieces (`router::retention` decides again and deletes).
+//!
+//! A sweep has two steps:
+//! 1. conversations whose last activity is older than `retention`, read one at a time from the
+//!    store, go to the committer 32 at a time; each forgotten one leaves a tombstone;
+//! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
+//!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
+//!
+//! Each piece is its own commit, queued behind whatever is waiting, so a sweep never holds
+//! commits up for more than one piece. Nothing here is a timer that must not be missed: a sweep
+//! cut short by a stop or a crash leaves the store consistent (tombstones say what step 2 still
+//! owes), and the next sweep, at the next start at the latest, carries on.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use c2c_config::{Bridge, Config};
+use c2c_core::{ConversationId, Millis, NativeKey, Shutdown, Store};
+
+use crate::clock::Clock;
+use crate::live::Live;
+use crate::metrics::Metrics;
+use crate::router::Router;
+use crate::router::retention::Forgotten;
+
+/// Conversations per piece of work.
+const CONVERSATIONS_PER_PIECE: usize = 32;
+/// Id-map entries or dedupe answers per piece of work.
+const KEYS_PER_PIECE: usize = 1024;
+
+/// The sweep and what it needs.
+pub struct Sweep {
+    pub store: Arc<dyn Store>,
+    pub router: Router,
+    pub config: Live<Config>,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Sweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweep").finish_non_exhaustive()
+    }
+}
+
+/// How often to sweep: a quarter of the shorter window, from 1 s to 1 h; `None` when nothing
+/// expires.
+pub fn interval(bridge: &Bridge) -> Option<Duration> {
+    let shortest = [bridge.retention, bridge.dedupe_window].into_iter().flatten().min()?;
+    Some((shortest / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600)))
+}
+
+impl Sweep {
+    /// Sweep at start and then every [`interval`], until `stop`. The config is read anew each
+    /// time, so a reload that sets or changes `retention` takes effect at the next sweep (within
+    /// an hour when it was off).
+    pub async fn run(self, stop: Shutdown) {
+        loop {
+            let every = interval(&self.config.get().bridge);
+            if every.is_some() {
+                match self.once().await {
+                    Ok(done) => {
+                        self.metrics.retention_swept(&done);
+                        if done != Forgotten::default() {
+                            tracing::info!(
+                                conversations = done.conversations,
+                                messages = done.messages,
+                                deliveries = done.deliveries,
+                                id_map = done.id_map,
+                                dedupe_answers = done.dedupe_answers,
+                                kept = done.kept,
+                                "retention: forgot what is past its time"
+                            );
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "retention sweep stopped early; the next one carries on"),
+                }
+            }
+            let wait = every.unwrap_or(Duration::from_secs(3600));
+            tokio::select! {
+                _ = self.clock.sleep(wait) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// One sweep (see the module docs): what it forgot.
+    pub async fn once(&self) -> Result<Forgotten, String> {
+        let config = self.config.get();
+        let now = self.clock.now();
+        let mut done = Forgotten::default();
+        if let Some(retention) = config.bridge.retention {
+            let cutoff = now.saturating_sub(millis(retention));
+            let candidates = self.read(move |store| inactive(store, cutoff)).await?;
+            for piece in candidates.chunks(CONVERSATIONS_PER_PIECE) {
+                done.add(&self.router.expire(piece.to_vec(), cutoff).await?);
+            }
+        }
+        let dedupe_cutoff = config.bridge.dedupe_window.map(|d| now.saturating_sub(millis(d)));
+        let tombstones = self.read(|store| store.forgotten()).await?;
+        if tombstones.is_empty() && dedupe_cutoff.is_none() {
+            return Ok(done);
+        }
+        let dead: HashSet<ConversationId> = tombstones.iter().copied().collect();
+        let (natives, accepted) = self.read(move |store| ids_to_forget(store, &dead, dedupe_cutoff)).await?;
+        for piece in natives.chunks(KEYS_PER_PIECE) {
+            done.add(&self.router.forget_ids(piece.to_vec(), Vec::new(), None, Vec::new()).await?);
+        }
+        for piece in accepted.chunks(KEYS_PER_PIECE) {
+            done.add(&self.router.forget_ids(Vec::new(), piece.to_vec(), dedupe_cutoff, Vec::new()).await?);
+        }
+        if !tombstones.is_empty() {
+            done.add(&self.router.forget_ids(Vec::new(), Vec::new(), None, tombstones).await?);
+        }
+        Ok(done)
+    }
+
+    /// Read the store on a blocking thread (a scan of every record of a kind).
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Store) -> Result<T, c2c_core::StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || read(store.as_ref()))
+            .await
+            .map_err(|e| format!("retention read task: {e}"))?
+            .map_err(|e| format!("retention could not read the store: {e}"))
+    }
+}
+
+fn millis(d: Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// The conversations whose record shows no activity since `cutoff` (the committer looks at
+/// their messages too before forgetting them).
+fn inactive(store: &dyn Store, cutoff: Millis) -> Result<Vec<ConversationId>, c2c_core::StoreError> {
+    let mut out = Vec::new();
+    store.each_conversation(&mut |c| {
+        let last = [Some(c.started_at), c.last_post_at, c.closed_at].into_iter().flatten().max();
+        if last.is_some_and(|t| t < cutoff) {
+            out.push(c.id);
+        }
+        true
+    })?;
+    Ok(out)
+}
+
+/// The id-map entries pointing to a conversation in `dead`, and the dedupe answers older than
+/// `dedupe_cutoff` or pointing into `dead`.
+fn ids_to_forget(
+    store: &dyn Store,
+    dead: &HashSet<ConversationId>,
+    dedupe_cutoff: Option<Millis>,
+) -> Result<(Vec<NativeKey>, Vec<NativeKey>), c2c_core::StoreError> {
+    let mut natives = Vec::new();
+    if !dead.is_empty() {
+        store.each_native(&mut |k, r| {
+            if dead.contains(&r.conversation) {
+                natives.push(k);
+            }
+            true
+        })?;
+    }
+    let mut accepted = Vec::new();
+    store.each_accepted(&mut |k, a| {
+        let old = dedupe_cutoff.is_some_and(|cut| a.accepted_at() < cut);
+        if old || dead.contains(&a.conversation) {
+            accepted.push(k);
+        }
+        true
+    })?;
+    Ok((natives, accepted))
+}

@@ -1,0 +1,176 @@
+//! Retention in the committer (see `c2c_core::retention` for the records, `crate::retention`
+//! for the sweep that finds the candidates): forget conversations inactive for longer than
+//! `retention` (their messages, outbox entries and record, folded into the report's week
+//! tallies, a tombstone left), then the id-map entries that point to forgotten conversations,
+//! and dedupe answers older than `dedupe_window`.
+//!
+//! The sweep reads the store to find candidates; the committer decides again here, on the
+//! newest state (this batch's included), because a post may have arrived meanwhile. This work
+//! is done after the rest of its batch, so a conversation the batch touched is never forgotten
+//! by it. Each piece is one atomic commit: what is deleted and what is kept of it go together,
+//! so a crash can neither lose the tally nor count it twice.
+
+use std::collections::HashSet;
+
+use c2c_config::Config;
+use c2c_core::{ConversationId, Forget, Millis, NativeKey, StoreError, Timer, WeekTally};
+
+use crate::router::batch::Batch;
+use crate::router::committer::Committer;
+
+/// What one piece of retention work did, or would do once durable.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub conversations: u64,
+    pub messages: u64,
+    pub deliveries: u64,
+    pub id_map: u64,
+    pub dedupe_answers: u64,
+    pub tombstones: u64,
+    /// Conversations inactive for longer than retention but kept: a delivery still pending, a
+    /// reminder still due, or a deliverable not done whose reminders they carry.
+    pub kept: u64,
+}
+
+impl Forgotten {
+    pub fn add(&mut self, other: &Forgotten) {
+        self.conversations += other.conversations;
+        self.messages += other.messages;
+        self.deliveries += other.deliveries;
+        self.id_map += other.id_map;
+        self.dedupe_answers += other.dedupe_answers;
+        self.tombstones += other.tombstones;
+        self.kept += other.kept;
+    }
+}
+
+impl Committer {
+    /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps.
+    pub(super) fn expire(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        ids: &[ConversationId],
+        cutoff: Millis,
+    ) -> Result<Forgotten, StoreError> {
+        let mut out = Forgotten::default();
+        let open_deliverables: HashSet<ConversationId> = self
+            .store
+            .deliverables()?
+            .into_iter()
+            .chain(batch.deliverables.values().cloned())
+            .filter(|d| d.done_at.is_none())
+            .filter_map(|d| d.conversation)
+            .collect();
+        for &id in ids {
+            // Touched by this batch (or forgotten already): active, or gone.
+            if batch.conversations.contains_key(&id) || batch.forgotten.contains(&id) {
+                continue;
+            }
+            let Some(conv) = self.store.conversation(id)? else { continue };
+            let messages = self.store.messages(id)?;
+            let last =
+                [Some(conv.started_at), conv.last_post_at, conv.closed_at, messages.last().map(|m| m.committed_at)]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(conv.started_at);
+            if last >= cutoff {
+                continue;
+            }
+            let mut entries = Vec::new();
+            for m in &messages {
+                entries.extend(self.store.outbox_at(m.seq)?.into_iter().filter(|e| e.conversation == id));
+            }
+            let pending = entries.iter().any(|e| e.status.is_pending());
+            let mut reminder = false;
+            for prefix in Timer::conversation_prefixes(id) {
+                let in_batch = batch.timers.iter().any(|(k, t)| t.is_some() && k.as_str().starts_with(&prefix));
+                reminder |= in_batch || !self.store.timers_under(&prefix)?.is_empty();
+            }
+            if pending || reminder || open_deliverables.contains(&id) {
+                out.kept += 1;
+                continue;
+            }
+            let partnership = config.partnership(&conv.partnership);
+            for tally in crate::report::fold::fold(partnership, &conv, &messages, &entries) {
+                self.add_tally(batch, tally)?;
+            }
+            out.conversations += 1;
+            out.messages += messages.len() as u64;
+            out.deliveries += entries.len() as u64;
+            let forget = &mut batch.commit.forget;
+            forget.extend(messages.iter().map(|m| Forget::Message { conversation: id, seq: m.seq }));
+            forget.extend(entries.into_iter().map(|e| Forget::Outbox { seq: e.seq, id: e.id }));
+            forget.push(Forget::Conversation(id));
+            batch.commit.forgotten.push(id);
+            batch.forgotten.insert(id);
+        }
+        Ok(out)
+    }
+
+    /// Delete the id-map entries among `natives` that point to a conversation no longer stored,
+    /// the dedupe answers among `accepted` older than `dedupe_cutoff` (or whose conversation is
+    /// gone), and then the `tombstones` (the sweep sends them with the last of their entries).
+    pub(super) fn forget_ids(
+        &mut self,
+        batch: &mut Batch,
+        natives: &[NativeKey],
+        accepted: &[NativeKey],
+        dedupe_cutoff: Option<Millis>,
+        tombstones: &[ConversationId],
+    ) -> Result<Forgotten, StoreError> {
+        let mut out = Forgotten::default();
+        for key in natives {
+            let current = match batch.natives.get(key) {
+                Some(r) => Some(r.clone()),
+                None => self.store.native(key)?,
+            };
+            if let Some(r) = current
+                && !self.is_stored(batch, r.conversation)?
+            {
+                batch.commit.forget.push(Forget::Native(key.clone()));
+                out.id_map += 1;
+            }
+        }
+        for key in accepted {
+            let current = match batch.accepted.get(key) {
+                Some(a) => Some(a.clone()),
+                None => self.store.accepted(key)?,
+            };
+            let Some(a) = current else { continue };
+            let expired = dedupe_cutoff.is_some_and(|cut| a.accepted_at() < cut);
+            if expired || !self.is_stored(batch, a.conversation)? {
+                batch.commit.forget.push(Forget::Accepted(key.clone()));
+                out.dedupe_answers += 1;
+            }
+        }
+        for &id in tombstones {
+            batch.commit.forget.push(Forget::Tombstone(id));
+            out.tombstones += 1;
+        }
+        Ok(out)
+    }
+
+    /// Whether conversation `id` is stored as this batch leaves it.
+    fn is_stored(&self, batch: &Batch, id: ConversationId) -> Result<bool, StoreError> {
+        if batch.conversations.contains_key(&id) {
+            return Ok(true);
+        }
+        if batch.forgotten.contains(&id) {
+            return Ok(false);
+        }
+        Ok(self.store.conversation(id)?.is_some())
+    }
+
+    /// Add `tally` to its week's, as this batch leaves it.
+    fn add_tally(&self, batch: &mut Batch, tally: WeekTally) -> Result<(), StoreError> {
+        let key = (tally.partnership.clone(), tally.week.clone());
+        if !batch.weeks.contains_key(&key) {
+            let stored = self.store.week_tally(&key.0, &key.1)?.unwrap_or_else(|| WeekTally::new(&key.0, &key.1));
+            batch.weeks.insert(key.clone(), stored);
+        }
+        batch.weeks.get_mut(&key).expect("inserted").add(&tally);
+        Ok(())
+    }
+}
