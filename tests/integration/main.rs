@@ -18,6 +18,7 @@ mod matrix;
 mod peer;
 mod refusals;
 mod report;
+mod retention;
 mod retries;
 mod store_tools;
 

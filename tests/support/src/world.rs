@@ -36,6 +36,8 @@ pub struct Tuning {
     /// Follow-up on a test's time scale: every partnership's `reply_within` (e.g. `"3s"`)
     /// instead of days, and working hours all day, every day (reminders wait for none).
     pub reply_within: Option<&'static str>,
+    /// `[bridge] retention`, when set (e.g. `"3s"`).
+    pub retention: Option<&'static str>,
 }
 
 impl Default for Tuning {
@@ -50,6 +52,7 @@ impl Default for Tuning {
             request_timeout: None,
             store: None,
             reply_within: None,
+            retention: None,
         }
     }
 }
@@ -83,6 +86,7 @@ impl Ctx<'_> {
         let admin = if t.admin_token { "admin_token_env = \"C2C_TEST_ADMIN_TOKEN\"" } else { "" };
         let timeout = t.request_timeout.map(|d| format!("request_timeout = \"{d}\"")).unwrap_or_default();
         let engine = t.store.map(|e| format!("store = \"{e}\"")).unwrap_or_default();
+        let retention = t.retention.map(|r| format!("retention = \"{r}\"")).unwrap_or_default();
         let working = match t.reply_within {
             Some(_) => {
                 "working_hours = \"00:00-24:00\"\nworking_days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]"
@@ -98,6 +102,7 @@ listen = "{listen}"
 {admin}
 {timeout}
 {engine}
+{retention}
 {working}
 
 [bridge.delivery]
