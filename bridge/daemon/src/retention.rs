@@ -26,8 +26,12 @@ use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::router::retention::Forgotten;
 
-/// Conversations per piece of work.
+/// Conversations per piece of work at most...
 const CONVERSATIONS_PER_PIECE: usize = 32;
+/// ...and posts: a piece deletes about twice as many records (each post's deliveries), so this
+/// keeps one piece's commit to a few thousand deletions. A conversation with more posts goes
+/// alone.
+const POSTS_PER_PIECE: u64 = 2048;
 /// Id-map entries or dedupe answers per piece of work.
 const KEYS_PER_PIECE: usize = 1024;
 
@@ -95,8 +99,8 @@ impl Sweep {
         if let Some(retention) = config.bridge.retention {
             let cutoff = now.saturating_sub(millis(retention));
             let candidates = self.read(move |store| inactive(store, cutoff)).await?;
-            for piece in candidates.chunks(CONVERSATIONS_PER_PIECE) {
-                done.add(&self.router.expire(piece.to_vec(), cutoff).await?);
+            for piece in pieces(&candidates) {
+                done.add(&self.router.expire(piece, cutoff).await?);
             }
         }
         let dedupe_cutoff = config.bridge.dedupe_window.map(|d| now.saturating_sub(millis(d)));
@@ -136,17 +140,53 @@ fn millis(d: Duration) -> Millis {
 }
 
 /// The conversations whose record shows no activity since `cutoff` (the committer looks at
-/// their messages too before forgetting them).
-fn inactive(store: &dyn Store, cutoff: Millis) -> Result<Vec<ConversationId>, c2c_core::StoreError> {
+/// their messages too before forgetting them), with their posts.
+fn inactive(store: &dyn Store, cutoff: Millis) -> Result<Vec<(ConversationId, u64)>, c2c_core::StoreError> {
     let mut out = Vec::new();
     store.each_conversation(&mut |c| {
         let last = [Some(c.started_at), c.last_post_at, c.closed_at].into_iter().flatten().max();
         if last.is_some_and(|t| t < cutoff) {
-            out.push(c.id);
+            out.push((c.id, c.posts));
         }
         true
     })?;
     Ok(out)
+}
+
+/// `candidates` in pieces of at most [`CONVERSATIONS_PER_PIECE`] conversations and about
+/// [`POSTS_PER_PIECE`] posts.
+fn pieces(candidates: &[(ConversationId, u64)]) -> Vec<Vec<ConversationId>> {
+    let mut out: Vec<Vec<ConversationId>> = Vec::new();
+    let mut posts = 0;
+    for &(id, n) in candidates {
+        let n = n + 1;
+        match out.last_mut() {
+            Some(piece) if piece.len() < CONVERSATIONS_PER_PIECE && posts + n <= POSTS_PER_PIECE => {
+                piece.push(id);
+                posts += n;
+            }
+            _ => {
+                out.push(vec![id]);
+                posts = n;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_small_in_conversations_and_in_posts() {
+        let ids: Vec<ConversationId> = (0..5).map(|_| ConversationId::new()).collect();
+        let sizes = |c: &[(ConversationId, u64)]| pieces(c).iter().map(Vec::len).collect::<Vec<_>>();
+        let few: Vec<_> = (0..70).map(|i| (ids[i % 5], 1)).collect();
+        assert_eq!(sizes(&few), [32, 32, 6]);
+        let big = [(ids[0], 1000), (ids[1], 1000), (ids[2], 5000), (ids[3], 10), (ids[4], 10)];
+        assert_eq!(sizes(&big), [2, 1, 2], "a conversation over the budget goes alone");
+    }
 }
 
 /// The id-map entries pointing to a conversation in `dead`, and the dedupe answers older than
