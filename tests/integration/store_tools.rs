@@ -142,4 +142,16 @@ async fn a_store_migrated_to_redb_carries_on_and_the_wrong_engine_is_refused() {
     assert_eq!(a.status, 202, "{}", a.body);
     assert_eq!(a.body["conversation"], conversation.as_str(), "the migrated conversation goes on");
     assert_eq!(w.sink.next_delivered().await.post.conversation, conversation);
+
+    // The redb store compacts too, to the same records.
+    assert!(w.daemon.terminate().await.success());
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    let on_redb: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(on_redb["problem_count"], 0, "{on_redb}");
+    let out = w.daemon.command(&["store", "compact"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("compacted "));
+    assert!(w.dir.path().join("data/store/store.redb").exists());
+    let out = w.daemon.command(&["store", "check", "--json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), on_redb);
 }

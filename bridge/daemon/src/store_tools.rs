@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use c2c_config::{Config, StoreEngine};
 use c2c_core::Store;
+use c2c_store::redb_kv::RedbStore;
 use c2c_store::{OpenError, SledStore};
 
 use crate::store_open::Opened;
@@ -62,34 +63,26 @@ pub fn export(config_path: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The store tools that are written for sled only so far.
-fn sled_only(config: &Config, tool: &str) -> anyhow::Result<()> {
-    if config.bridge.store != StoreEngine::Sled {
-        anyhow::bail!(
-            "`store {tool}` works on the sled store only so far; this config's store is {:?}",
-            config.bridge.store
-        );
-    }
-    Ok(())
-}
-
 /// `store import`.
 pub fn import(config_path: &Path, from: &Path) -> anyhow::Result<()> {
     // The new store is its owner's only, as the daemon makes it (0700 directories, 0600 files).
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let config = load(config_path)?;
-    sled_only(&config, "import")?;
     let dir = config.bridge.data_dir.join("store");
-    let (store, records) = if from == Path::new("-") {
-        SledStore::import(&dir, &mut std::io::stdin().lock())?
+    let mut input: Box<dyn std::io::BufRead> = if from == Path::new("-") {
+        Box::new(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(from).with_context(|| format!("{}", from.display()))?;
-        SledStore::import(&dir, &mut std::io::BufReader::new(file))?
+        Box::new(std::io::BufReader::new(file))
+    };
+    let (instance, records) = match config.bridge.store {
+        StoreEngine::Sled => SledStore::import(&dir, &mut input).map(|(s, n)| (s.instance_id().to_string(), n))?,
+        StoreEngine::Redb => RedbStore::import(&dir, &mut input, config.bridge.store_cache)
+            .map(|(s, n)| (s.instance_id().to_string(), n))?,
     };
     eprintln!(
-        "c2c-bridge: {records} records imported into a new store at {} (instance {}); it checks clean",
+        "c2c-bridge: {records} records imported into a new store at {} (instance {instance}); it checks clean",
         dir.display(),
-        store.instance_id()
     );
     Ok(())
 }
@@ -119,11 +112,13 @@ pub fn repair(config_path: &Path) -> anyhow::Result<()> {
 /// `store compact`.
 pub fn compact(config_path: &Path, keep_old: bool) -> anyhow::Result<()> {
     let config = load(config_path)?;
-    sled_only(&config, "compact")?;
     let dir = config.bridge.data_dir.join("store");
     drop(open_stopped(&config)?);
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    let done = c2c_store::compact::compact(&dir, keep_old)?;
+    let done = match config.bridge.store {
+        StoreEngine::Sled => c2c_store::compact::compact(&dir, keep_old)?,
+        StoreEngine::Redb => c2c_store::compact::compact_redb(&dir, keep_old, config.bridge.store_cache)?,
+    };
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
         "compacted {}: {} records, {:.1} MiB before, {:.1} MiB after",

@@ -1,10 +1,13 @@
-//! `c2c-bridge store compact`: give disk back. sled does not shrink its files when records are
-//! deleted; a copy of the live records into a new store does. The copy is flushed, opened and
+//! `c2c-bridge store compact`: give disk back. Neither engine shrinks its files when records
+//! are deleted (sled never reuses the space; redb reuses freed pages but keeps its file's
+//! size); a copy of the live records into a new store does. The copy is flushed, opened and
 //! checked to hold exactly as many records before it replaces the old store.
 
 use std::path::{Path, PathBuf};
 
-use crate::{OpenError, SledStore};
+use crate::kv::Kv;
+use crate::redb_kv::RedbStore;
+use crate::{KvStore, OpenError, SledStore};
 
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +31,25 @@ pub enum CompactError {
     Io(String),
 }
 
-/// Compact the stopped store in `dir`: copy it to `DIR.compacting`, check the copy, move the
-/// store to `DIR.before-compact`, the copy to `dir`, and remove the old one unless `keep_old`.
+/// Compact the stopped sled store in `dir` (see [`compact_with`]).
 pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
+    let wait = std::time::Duration::from_secs(10);
+    compact_with(dir, keep_old, &|d: &Path, instance: Option<&str>| SledStore::open_waiting(d, instance, wait))
+}
+
+/// Compact the stopped redb store in `dir` (see [`compact_with`]), opened with `cache_bytes`.
+pub fn compact_redb(dir: &Path, keep_old: bool, cache_bytes: u64) -> Result<Compacted, CompactError> {
+    compact_with(dir, keep_old, &|d: &Path, instance: Option<&str>| RedbStore::open_redb(d, instance, cache_bytes))
+}
+
+/// Compact the stopped store in `dir`, opened by `open`: copy it to `DIR.compacting`, check
+/// the copy, move the store to `DIR.before-compact`, the copy to `dir`, and remove the old one
+/// unless `keep_old`.
+pub fn compact_with<K: Kv>(
+    dir: &Path,
+    keep_old: bool,
+    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, OpenError>,
+) -> Result<Compacted, CompactError> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
     let copy = dir.with_file_name(format!("{name}.compacting"));
     let old = dir.with_file_name(format!("{name}.before-compact"));
@@ -43,9 +62,9 @@ pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
         }
     }
     let bytes_before = du(dir);
-    let store = SledStore::open(dir, None)?;
+    let store = open(dir, None)?;
     let instance = store.instance.to_string();
-    let records = SledStore::open(&copy, Some(&instance))
+    let records = open(&copy, Some(&instance))
         .map_err(CompactError::from)
         .and_then(|new| store.copy_into(&new).map_err(|e| CompactError::Io(format!("copying the records: {e}"))))
         .inspect_err(|_| {
@@ -53,7 +72,7 @@ pub fn compact(dir: &Path, keep_old: bool) -> Result<Compacted, CompactError> {
         })?;
     drop(store);
     {
-        let copied = SledStore::open_waiting(&copy, Some(&instance), std::time::Duration::from_secs(10))?;
+        let copied = open(&copy, Some(&instance))?;
         let report = copied.check();
         let n: u64 = report.counts.values().sum();
         if n != records || !report.is_clean() {
@@ -119,5 +138,35 @@ mod tests {
         assert_eq!(done.kept.as_deref(), Some(top.path().join("store.before-compact").as_path()));
         let err = compact(&dir, false).unwrap_err();
         assert!(err.to_string().contains("store.before-compact exists"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_redb_store_compacts_to_a_smaller_file_with_the_same_records() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("store");
+        let store = RedbStore::open_redb(&dir, Some("c2c-test"), 1 << 20).unwrap();
+        let conv = c2c_core::conformance::sample_conversation("p");
+        let (mut all, mut forget) = (c2c_core::Commit::default(), Vec::new());
+        for seq in 1..=1000 {
+            let (mut commit, message, entry) = c2c_core::conformance::sample_commit(&conv, seq);
+            commit.messages[0].text = "x".repeat(4000);
+            all.extend(commit);
+            if seq > 1 {
+                forget.push(c2c_core::Forget::Message { conversation: conv.id, seq: message.seq });
+                forget.push(c2c_core::Forget::Outbox { seq: entry.seq, id: entry.id });
+            }
+        }
+        store.commit(all).await.unwrap();
+        store.commit(c2c_core::Commit { forget, ..Default::default() }).await.unwrap();
+        assert!(store.check().is_clean());
+        let before = store.check();
+        drop(store);
+
+        let done = compact_redb(&dir, false, 1 << 20).unwrap();
+        assert_eq!(done.records, before.counts.values().sum::<u64>());
+        assert!(done.bytes_after * 2 < done.bytes_before, "{done:?}");
+        let store = RedbStore::open_redb(&dir, Some("c2c-test"), 1 << 20).unwrap();
+        assert_eq!(store.check(), before);
+        assert_eq!(store.messages(conv.id).unwrap().len(), 1);
     }
 }

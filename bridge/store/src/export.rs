@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::keys;
-use crate::kv::Kv;
+use crate::kv::{Kv, Op};
 use crate::{KvStore, SledStore};
 
 /// The format's version (the header's `c2c_store_export`).
@@ -81,7 +81,7 @@ pub enum ImportError {
     #[error("reading the export: {0}")]
     Read(std::io::Error),
     #[error("writing the new store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] c2c_core::StoreError),
     #[error("the imported store: {0}")]
     Open(#[from] crate::OpenError),
     #[error("the imported store does not check clean ({problems} problem(s)); first: {first}")]
@@ -118,18 +118,36 @@ impl<K: Kv> KvStore<K> {
 }
 
 impl SledStore {
-    /// Make a new store in `dir` from an export, open it (migrating an older schema) and check
-    /// it; the number of records. On any failure, what was made in `dir` is removed.
+    /// Make a new sled store in `dir` from an export (see [`import_with`]).
     pub fn import(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), ImportError> {
-        if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            return Err(ImportError::Exists { path: dir.display().to_string() });
-        }
-        let result = import_into(dir, input);
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        result
+        let wait = std::time::Duration::from_secs(10);
+        import_with(dir, input, &|d: &Path, instance: Option<&str>| SledStore::open_waiting(d, instance, wait))
     }
+}
+
+impl crate::redb_kv::RedbStore {
+    /// Make a new redb store in `dir` from an export (see [`import_with`]).
+    pub fn import(dir: &Path, input: &mut dyn BufRead, cache_bytes: u64) -> Result<(Self, u64), ImportError> {
+        import_with(dir, input, &|d: &Path, instance: Option<&str>| Self::open_redb(d, instance, cache_bytes))
+    }
+}
+
+/// Make a new store in `dir` from an export, with `open` (which opens or creates a store of
+/// one engine), open it again (migrating an older schema) and check it; the number of records.
+/// On any failure, what was made in `dir` is removed.
+pub fn import_with<K: Kv>(
+    dir: &Path,
+    input: &mut dyn BufRead,
+    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, crate::OpenError>,
+) -> Result<(KvStore<K>, u64), ImportError> {
+    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(ImportError::Exists { path: dir.display().to_string() });
+    }
+    let result = import_into(dir, input, open);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
 }
 
 /// One record's line.
@@ -150,7 +168,11 @@ fn export_line(out: &mut dyn Write, k: &[u8], v: &[u8]) -> Result<(), ExportErro
     Ok(())
 }
 
-fn import_into(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), ImportError> {
+fn import_into<K: Kv>(
+    dir: &Path,
+    input: &mut dyn BufRead,
+    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, crate::OpenError>,
+) -> Result<(KvStore<K>, u64), ImportError> {
     let mut lines = input.lines();
     let first = lines.next().ok_or(ImportError::Bad { line: 1, what: "the export is empty".into() })?;
     let header: Header = serde_json::from_str(&first.map_err(ImportError::Read)?)
@@ -165,9 +187,11 @@ fn import_into(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), 
         return Err(ImportError::TooNew { found: header.schema, current: crate::schema::CURRENT });
     }
     {
-        let db = sled::Config::new().path(dir).cache_capacity(16 * 1024 * 1024).open()?;
-        let mut batch = sled::Batch::default();
-        let (mut in_batch, mut read, mut end) = (0, 0u64, None);
+        // A new store of this instance; the export's records (its schema version among them)
+        // are written over what opening it wrote, and the second open below migrates.
+        let new = open(dir, Some(&header.instance))?;
+        let mut batch = Vec::with_capacity(BATCH);
+        let (mut read, mut end) = (0u64, None);
         for (i, line) in lines.enumerate() {
             let n = i as u64 + 2;
             let line = line.map_err(ImportError::Read)?;
@@ -187,22 +211,20 @@ fn import_into(dir: &Path, input: &mut dyn BufRead) -> Result<(SledStore, u64), 
                     return Err(ImportError::Bad { line: n, what: "one of `v` (JSON) or `t` (text) is needed".into() });
                 }
             };
-            batch.insert(key.as_bytes(), value);
-            in_batch += 1;
+            batch.push(Op::Put(key.into_bytes(), value));
             read += 1;
-            if in_batch == BATCH {
-                db.apply_batch(std::mem::take(&mut batch))?;
-                in_batch = 0;
+            if batch.len() == BATCH {
+                new.kv.apply(std::mem::take(&mut batch))?;
             }
         }
         let said = end.ok_or(ImportError::CutShort { records: read })?;
         if said != read {
             return Err(ImportError::Count { said, read });
         }
-        db.apply_batch(batch)?;
-        db.flush()?;
+        new.kv.apply(batch)?;
+        new.kv.sync()?;
     }
-    let store = SledStore::open_waiting(dir, Some(&header.instance), std::time::Duration::from_secs(10))?;
+    let store = open(dir, Some(&header.instance))?;
     let report = store.check();
     if !report.is_clean() {
         let first = report.problems.first().map(|p| format!("{}: {}", p.key, p.what)).unwrap_or_default();
@@ -245,6 +267,14 @@ mod tests {
         copy.export(&mut again).unwrap();
         assert_eq!(again, out, "an import exports byte for byte what it was made from");
         drop(copy);
+
+        // Into the other engine: the same records.
+        let (on_redb, n) =
+            crate::redb_kv::RedbStore::import(&to.path().join("redb"), &mut out.as_slice(), 1 << 20).unwrap();
+        assert_eq!(n, exported);
+        let mut from_redb = Vec::new();
+        on_redb.export(&mut from_redb).unwrap();
+        assert_eq!(from_redb, out, "a redb store made from a sled export exports the same");
 
         // Into a store that exists: refused, and the store is left alone.
         let err = SledStore::import(&dir, &mut out.as_slice()).unwrap_err();
