@@ -224,6 +224,16 @@ pub trait Store: Send + Sync + fmt::Debug {
         }
         Ok(())
     }
+    /// Move the start of the pending scan ([`Store::each_pending`]) past the entries after it
+    /// that are delivered or failed for good, reading at most `max` of them; `true` when it
+    /// stopped at `max` (there may be more to pass). A daemon calls it while running, so its
+    /// next start scans only what is still open instead of everything relayed since the last
+    /// one. It never moves past an entry pending in the store, nor past one a commit made
+    /// pending again meanwhile (an admin's retry). The default does nothing.
+    fn advance_outbox_low(&self, max: usize) -> StoreResult<bool> {
+        let _ = max;
+        Ok(false)
+    }
     /// One outbox entry.
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>>;
     /// One outbox entry by its id alone, as an admin names it (`POST /api/outbox/{id}/retry`):

@@ -174,7 +174,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         stop_followup.clone(),
         died.clone(),
     );
-    // Retention needs nothing to finish: a sweep cut short leaves the store consistent.
+    // Store upkeep (retention, the pending-scan mark) needs nothing to finish: either, cut
+    // short, leaves the store consistent.
     let stop_retention = Shutdown::new();
     let sweep = crate::retention::Sweep {
         store: store.clone(),
@@ -184,6 +185,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
     let retention_task = tokio::spawn(sweep.run(stop_retention.clone()));
+    let low_mark_task = tokio::spawn(crate::outbox::low_mark::run(store.clone(), stop_retention.clone()));
     let supervision = Arc::new(supervise::Supervision::default());
     let inbound_tasks: Vec<_> = connectors
         .values()
@@ -237,6 +239,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     }
     stop_retention.cancel();
     let _ = retention_task.await;
+    let _ = low_mark_task.await;
     stop_followup.cancel();
     let _ = followup_task.await;
     // The scheduler first: a delivery failing for good while it drains is recorded, with the

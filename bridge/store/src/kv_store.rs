@@ -28,6 +28,9 @@ pub struct KvStore<K> {
     group: Arc<GroupCommit>,
     /// Serialises applying batches, so the seq high-water mark only grows.
     write_lock: Arc<std::sync::Mutex<()>>,
+    /// Commits that made an entry committed before pending again (under `write_lock`): an
+    /// advance of `meta/outbox_low` that read the outbox before one of them does not write.
+    repends: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<K> std::fmt::Debug for KvStore<K> {
@@ -39,7 +42,13 @@ impl<K> std::fmt::Debug for KvStore<K> {
 impl<K: Kv> KvStore<K> {
     /// The store on `kv`, whose records name `instance`.
     pub fn new(kv: K, instance: String) -> Self {
-        Self { kv, instance: instance.into(), group: Arc::default(), write_lock: Arc::default() }
+        Self {
+            kv,
+            instance: instance.into(),
+            group: Arc::default(),
+            write_lock: Arc::default(),
+            repends: Arc::default(),
+        }
     }
 
     /// The store on a just-opened engine: its schema version checked (or written, or
@@ -243,10 +252,11 @@ impl<K: Kv> Store for KvStore<K> {
         // lie before where the pending scan starts: move the start back to it, so a restart
         // finds it. New entries are past it anyway.
         let again = commit.outbox.iter().filter(|o| o.seq <= last_seq && o.status.is_pending()).map(|o| o.seq).min();
-        if let Some(seq) = again
-            && seq < self.meta_u64(keys::OUTBOX_LOW)?
-        {
-            batch.push(Op::Put(keys::OUTBOX_LOW.to_vec(), seq.to_string().into_bytes()));
+        if let Some(seq) = again {
+            self.repends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if seq < self.meta_u64(keys::OUTBOX_LOW)? {
+                batch.push(Op::Put(keys::OUTBOX_LOW.to_vec(), seq.to_string().into_bytes()));
+            }
         }
         self.kv.apply(batch)?;
         Ok(Staged(self.group.ticket()))
@@ -446,6 +456,42 @@ impl<K: Kv> Store for KvStore<K> {
         Ok(pending)
     }
 
+    fn advance_outbox_low(&self, max: usize) -> StoreResult<bool> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let lock = || self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (low, repends) = {
+            let _g = lock();
+            (self.meta_u64(keys::OUTBOX_LOW)?, self.repends.load(SeqCst))
+        };
+        // Read without the lock (commits go on meanwhile): the first entry still pending, or the
+        // last one read when `max` is reached, or past the end.
+        let (mut next, mut read, mut full) = (low, 0, false);
+        self.kv.scan(&keys::outbox_from(low), keys::OUTBOX.as_bytes(), &mut |k, v| {
+            let entry: OutboxEntry = decode(k, v)?;
+            if entry.status.is_pending() {
+                next = entry.seq;
+                return Ok(false);
+            }
+            if read == max {
+                // Entries of one seq sort together: start there again next time.
+                next = entry.seq;
+                full = true;
+                return Ok(false);
+            }
+            read += 1;
+            next = entry.seq + 1;
+            Ok(true)
+        })?;
+        // Written only if no commit made an entry pending again since the read began (one before
+        // `next` would otherwise be passed over) and nothing else moved the mark.
+        let _g = lock();
+        if next > low && self.repends.load(SeqCst) == repends && self.meta_u64(keys::OUTBOX_LOW)? == low {
+            self.kv.apply(vec![Op::Put(keys::OUTBOX_LOW.to_vec(), next.to_string().into_bytes())])?;
+        }
+        // (More entries of one seq than `max` would never pass: say there is no more to do.)
+        Ok(full && next > low)
+    }
+
     fn each_pending(&self, each: &mut dyn FnMut(OutboxEntry)) -> StoreResult<()> {
         let low = self.meta_u64(keys::OUTBOX_LOW)?;
         let mut first_pending = None;
@@ -466,5 +512,45 @@ impl<K: Kv> Store for KvStore<K> {
             self.kv.apply(vec![Op::Put(keys::OUTBOX_LOW.to_vec(), next_low.to_string().into_bytes())])?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use c2c_core::conformance::{sample_commit, sample_conversation};
+    use c2c_core::{DeliveryStatus, OutboxEntry, Store};
+
+    use crate::keys;
+
+    /// The mark moves while running, so the next start reads from there; a retry moves it back
+    /// (and counts as a re-pend, which keeps a step that read before it from writing), and it
+    /// does not pass the retried entry again.
+    #[tokio::test]
+    async fn the_pending_scan_mark_moves_past_what_is_done_and_not_past_a_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::SledStore::open(dir.path(), Some("c2c-test")).unwrap();
+        let conv = sample_conversation("p");
+        let mut entries = Vec::new();
+        for seq in 1..=10 {
+            let (commit, _, entry) = sample_commit(&conv, seq);
+            s.commit(commit).await.unwrap();
+            entries.push(OutboxEntry { status: DeliveryStatus::Delivered, ..entry });
+        }
+        let staged = s.update_deliveries(&entries[..7], &[]).await.unwrap();
+        s.durable(staged).await.unwrap();
+        assert!(s.advance_outbox_low(3).unwrap(), "stopped at 3: more to do");
+        assert_eq!(s.meta_u64(keys::OUTBOX_LOW).unwrap(), 4);
+        while s.advance_outbox_low(3).unwrap() {}
+        assert_eq!(s.meta_u64(keys::OUTBOX_LOW).unwrap(), 8, "up to the first entry still pending");
+
+        let repends = s.repends.load(std::sync::atomic::Ordering::SeqCst);
+        let retried = OutboxEntry { status: DeliveryStatus::Scheduled, ..entries[4].clone() };
+        s.commit(c2c_core::Commit { outbox: vec![retried], ..Default::default() }).await.unwrap();
+        assert_eq!(s.repends.load(std::sync::atomic::Ordering::SeqCst), repends + 1);
+        assert_eq!(s.meta_u64(keys::OUTBOX_LOW).unwrap(), 5, "moved back to the retried entry");
+        let staged = s.update_deliveries(&entries[7..], &[]).await.unwrap();
+        s.durable(staged).await.unwrap();
+        while s.advance_outbox_low(100).unwrap() {}
+        assert_eq!(s.meta_u64(keys::OUTBOX_LOW).unwrap(), 5, "not past the retried entry");
     }
 }

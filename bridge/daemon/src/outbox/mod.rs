@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`backoff`]: the retry schedule.
+//! - [`low_mark`]: moving the start of the next start's pending scan past what is done.
 //! - [`queues`]: the rules, on a clock the caller passes in: per-(conversation, endpoint)
 //!   queues, down endpoints and their probes, what is due for a delay notice or to be given up.
 //! - [`scheduler`]: the loop around them: attempts through the connectors with bounded
@@ -10,6 +11,7 @@
 //! - [`view`]: the admin's listing of outbox entries (`GET /api/outbox`).
 
 pub mod backoff;
+pub mod low_mark;
 pub mod queues;
 pub mod scheduler;
 pub mod snapshot;
