@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::kv::Kv;
 use crate::redb_kv::RedbStore;
-use crate::{KvStore, OpenError, SledStore};
+use crate::{OpenError, SledStore};
 
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub fn compact_redb(dir: &Path, keep_old: bool, cache_bytes: u64) -> Result<Comp
 pub fn compact_with<K: Kv>(
     dir: &Path,
     keep_old: bool,
-    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, OpenError>,
+    open: crate::open::Opener<'_, K>,
 ) -> Result<Compacted, CompactError> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
     let copy = dir.with_file_name(format!("{name}.compacting"));

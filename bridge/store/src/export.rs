@@ -138,7 +138,7 @@ impl crate::redb_kv::RedbStore {
 pub fn import_with<K: Kv>(
     dir: &Path,
     input: &mut dyn BufRead,
-    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, crate::OpenError>,
+    open: crate::open::Opener<'_, K>,
 ) -> Result<(KvStore<K>, u64), ImportError> {
     if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         return Err(ImportError::Exists { path: dir.display().to_string() });
@@ -171,7 +171,7 @@ fn export_line(out: &mut dyn Write, k: &[u8], v: &[u8]) -> Result<(), ExportErro
 fn import_into<K: Kv>(
     dir: &Path,
     input: &mut dyn BufRead,
-    open: &dyn Fn(&Path, Option<&str>) -> Result<KvStore<K>, crate::OpenError>,
+    open: crate::open::Opener<'_, K>,
 ) -> Result<(KvStore<K>, u64), ImportError> {
     let mut lines = input.lines();
     let first = lines.next().ok_or(ImportError::Bad { line: 1, what: "the export is empty".into() })?;

@@ -49,3 +49,7 @@ pub fn wait_while_in_use<T>(wait: Duration, mut open: impl FnMut() -> Result<T, 
         }
     }
 }
+
+/// Opens (or creates) a store of one engine in a directory, with the instance id a new one
+/// takes: what the store tools that make a new store (`compact`, `import`) are given.
+pub type Opener<'a, K> = &'a dyn Fn(&std::path::Path, Option<&str>) -> Result<crate::KvStore<K>, OpenError>;
