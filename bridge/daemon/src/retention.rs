@@ -174,21 +174,6 @@ fn pieces(candidates: &[(ConversationId, u64)]) -> Vec<Vec<ConversationId>> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pieces_are_small_in_conversations_and_in_posts() {
-        let ids: Vec<ConversationId> = (0..5).map(|_| ConversationId::new()).collect();
-        let sizes = |c: &[(ConversationId, u64)]| pieces(c).iter().map(Vec::len).collect::<Vec<_>>();
-        let few: Vec<_> = (0..70).map(|i| (ids[i % 5], 1)).collect();
-        assert_eq!(sizes(&few), [32, 32, 6]);
-        let big = [(ids[0], 1000), (ids[1], 1000), (ids[2], 5000), (ids[3], 10), (ids[4], 10)];
-        assert_eq!(sizes(&big), [2, 1, 2], "a conversation over the budget goes alone");
-    }
-}
-
 /// The id-map entries pointing to a conversation in `dead`, and the dedupe answers older than
 /// `dedupe_cutoff` or pointing into `dead`.
 fn ids_to_forget(
@@ -214,4 +199,19 @@ fn ids_to_forget(
         true
     })?;
     Ok((natives, accepted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_small_in_conversations_and_in_posts() {
+        let ids: Vec<ConversationId> = (0..5).map(|_| ConversationId::new()).collect();
+        let sizes = |c: &[(ConversationId, u64)]| pieces(c).iter().map(Vec::len).collect::<Vec<_>>();
+        let few: Vec<_> = (0..70).map(|i| (ids[i % 5], 1)).collect();
+        assert_eq!(sizes(&few), [32, 32, 6]);
+        let big = [(ids[0], 1000), (ids[1], 1000), (ids[2], 5000), (ids[3], 10), (ids[4], 10)];
+        assert_eq!(sizes(&big), [2, 1, 2], "a conversation over the budget goes alone");
+    }
 }
