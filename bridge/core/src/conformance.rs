@@ -454,30 +454,48 @@ pub async fn forgotten_records_are_gone_and_their_tallies_kept<S: Store>(open: i
         s.commit(Commit { timers: vec![timer.clone()], ..Commit::default() }).await.unwrap();
     }
     let s = open();
-    let mut convs = Vec::new();
-    s.each_conversation(&mut |c| {
-        convs.push(c.id);
-        true
-    })
-    .unwrap();
-    convs.sort();
     let mut both = vec![old.id, kept.id];
     both.sort();
-    assert_eq!(convs, both);
+    let conversations = |after| {
+        let mut convs = Vec::new();
+        s.each_conversation(after, &mut |c| {
+            convs.push(c.id);
+            true
+        })
+        .unwrap();
+        convs
+    };
+    assert_eq!(conversations(None), both, "in id order");
+    assert_eq!(conversations(Some(both[0])), [both[1]], "after one");
+    assert!(conversations(Some(both[1])).is_empty());
     let mut natives = Vec::new();
-    s.each_native(&mut |k, r| {
+    s.each_native(None, &mut |k, r| {
         natives.push((k, r.conversation));
         true
     })
     .unwrap();
     assert_eq!(natives.len(), 2);
+    let mut rest = Vec::new();
+    s.each_native(Some(&natives[0].0), &mut |k, _| {
+        rest.push(k);
+        true
+    })
+    .unwrap();
+    assert_eq!(rest, [natives[1].0.clone()]);
     let mut accepted = Vec::new();
-    s.each_accepted(&mut |k, a| {
+    s.each_accepted(None, &mut |k, a| {
         accepted.push((k, a.conversation));
         true
     })
     .unwrap();
     assert_eq!(accepted.len(), 2);
+    let mut first = 0;
+    s.each_accepted(None, &mut |_, _| {
+        first += 1;
+        false
+    })
+    .unwrap();
+    assert_eq!(first, 1, "stops when asked");
     assert_eq!(s.outbox_at(1).unwrap(), vec![e1.clone()]);
     assert_eq!(s.outbox_at(2).unwrap(), vec![e2.clone()]);
     let [reply, waiting] = Timer::conversation_prefixes(kept.id);

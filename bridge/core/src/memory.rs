@@ -214,8 +214,13 @@ impl Store for MemoryStore {
         Ok(self.lock().outbox.get(id).filter(|e| e.seq == seq).cloned())
     }
 
-    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()> {
-        let all: Vec<Conversation> = self.lock().conversations.values().cloned().collect();
+    fn each_conversation(
+        &self,
+        after: Option<ConversationId>,
+        each: &mut dyn FnMut(Conversation) -> bool,
+    ) -> StoreResult<()> {
+        let all: Vec<Conversation> =
+            self.lock().conversations.values().filter(|c| after.is_none_or(|a| c.id > a)).cloned().collect();
         for c in all {
             if !each(c) {
                 break;
@@ -224,8 +229,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()> {
-        let all: Vec<(NativeKey, NativeRef)> = self.lock().natives.clone().into_iter().collect();
+    fn each_native(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, NativeRef) -> bool,
+    ) -> StoreResult<()> {
+        let all: Vec<(NativeKey, NativeRef)> = self
+            .lock()
+            .natives
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| *k > a))
+            .map(|(k, r)| (k.clone(), r.clone()))
+            .collect();
         for (k, r) in all {
             if !each(k, r) {
                 break;
@@ -234,8 +249,18 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()> {
-        let all: Vec<(NativeKey, Accepted)> = self.lock().accepted.clone().into_iter().collect();
+    fn each_accepted(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, Accepted) -> bool,
+    ) -> StoreResult<()> {
+        let all: Vec<(NativeKey, Accepted)> = self
+            .lock()
+            .accepted
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| *k > a))
+            .map(|(k, a)| (k.clone(), a.clone()))
+            .collect();
         for (k, a) in all {
             if !each(k, a) {
                 break;

@@ -251,13 +251,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Every deliverable state the store holds.
     fn deliverables(&self) -> StoreResult<Vec<DeliverableState>>;
 
-    /// Every conversation, one at a time, until `each` answers `false` (retention reads them
-    /// all without holding them all).
-    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()>;
-    /// Every id-map entry, one at a time, until `each` answers `false`.
-    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()>;
-    /// Every dedupe answer, one at a time, until `each` answers `false`.
-    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()>;
+    /// Every conversation after `after` (all: `None`) in id order, one at a time, until `each`
+    /// answers `false`: retention reads them all in steps, without holding them all, and
+    /// without one long read.
+    fn each_conversation(
+        &self,
+        after: Option<ConversationId>,
+        each: &mut dyn FnMut(Conversation) -> bool,
+    ) -> StoreResult<()>;
+    /// Every id-map entry after `after` in key order, as [`Store::each_conversation`].
+    fn each_native(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, NativeRef) -> bool,
+    ) -> StoreResult<()>;
+    /// Every dedupe answer after `after` in key order, as [`Store::each_conversation`].
+    fn each_accepted(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, Accepted) -> bool,
+    ) -> StoreResult<()>;
     /// The outbox entries of the message committed with `seq` (one per recipient).
     fn outbox_at(&self, seq: u64) -> StoreResult<Vec<OutboxEntry>>;
     /// The timers whose keys start with `prefix` (see [`Timer::conversation_prefixes`]).

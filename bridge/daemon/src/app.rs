@@ -183,6 +183,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         config: config.clone(),
         clock: clock.clone(),
         metrics: metrics.clone(),
+        read_per_step: crate::retention::READ_PER_STEP,
     };
     let retention_task = tokio::spawn(sweep.run(stop_retention.clone()));
     let low_mark_task = tokio::spawn(crate::outbox::low_mark::run(store.clone(), stop_retention.clone()));

@@ -2,15 +2,19 @@
 //! (a quarter of the shorter of the two, from 1 s to 1 h), find what is due to be forgotten and
 //! hand it to the committer in small pieces (`router::retention` decides again and deletes).
 //!
-//! A sweep has two steps:
-//! 1. conversations whose last activity is older than `retention`, read one at a time from the
-//!    store, go to the committer 32 at a time; each forgotten one leaves a tombstone;
+//! A sweep has two stages:
+//! 1. conversations whose last activity is older than `retention` go to the committer at most
+//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone;
 //! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
 //!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
 //!
+//! The store is read in steps of at most 16,384 records, each from where the last stopped, so
+//! the sweep's memory does not grow with the store and no read is held open for long (a long
+//! read would keep redb from reusing the pages the sweep frees).
+//!
 //! Each piece is its own commit, queued behind whatever is waiting, so a sweep never holds
 //! commits up for more than one piece. Nothing here is a timer that must not be missed: a sweep
-//! cut short by a stop or a crash leaves the store consistent (tombstones say what step 2 still
+//! cut short by a stop or a crash leaves the store consistent (tombstones say what stage 2 still
 //! owes), and the next sweep, at the next start at the latest, carries on.
 
 use std::collections::HashSet;
@@ -42,6 +46,8 @@ pub struct Sweep {
     pub config: Live<Config>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    /// Records read per step at most ([`READ_PER_STEP`]; tests make it small).
+    pub read_per_step: usize,
 }
 
 impl std::fmt::Debug for Sweep {
@@ -91,16 +97,26 @@ impl Sweep {
         }
     }
 
-    /// One sweep (see the module docs): what it forgot.
+    /// One sweep (see the module docs): what it forgot. Each step reads the store for a few
+    /// thousand records at most, from where the last one stopped, so neither memory nor one
+    /// long read grows with the store.
     pub async fn once(&self) -> Result<Forgotten, String> {
         let config = self.config.get();
         let now = self.clock.now();
+        let step = self.read_per_step.max(1);
         let mut done = Forgotten::default();
         if let Some(retention) = config.bridge.retention {
             let cutoff = now.saturating_sub(millis(retention));
-            let candidates = self.read(move |store| inactive(store, cutoff)).await?;
-            for piece in pieces(&candidates) {
-                done.add(&self.router.expire(piece, cutoff).await?);
+            let mut after = None;
+            loop {
+                let (candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
+                for piece in pieces(&candidates) {
+                    done.add(&self.router.expire(piece, cutoff).await?);
+                }
+                match last {
+                    Some(last) => after = Some(last),
+                    None => break,
+                }
             }
         }
         let dedupe_cutoff = config.bridge.dedupe_window.map(|d| now.saturating_sub(millis(d)));
@@ -108,13 +124,31 @@ impl Sweep {
         if tombstones.is_empty() && dedupe_cutoff.is_none() {
             return Ok(done);
         }
-        let dead: HashSet<ConversationId> = tombstones.iter().copied().collect();
-        let (natives, accepted) = self.read(move |store| ids_to_forget(store, &dead, dedupe_cutoff)).await?;
-        for piece in natives.chunks(KEYS_PER_PIECE) {
-            done.add(&self.router.forget_ids(piece.to_vec(), Vec::new(), None, Vec::new()).await?);
+        let dead: Arc<HashSet<ConversationId>> = Arc::new(tombstones.iter().copied().collect());
+        let mut after: Option<NativeKey> = None;
+        while !dead.is_empty() {
+            let dead = dead.clone();
+            let (natives, last) = self.read(move |store| natives_of(store, &dead, after.as_ref(), step)).await?;
+            if !natives.is_empty() {
+                done.add(&self.router.forget_ids(natives, Vec::new(), None, Vec::new()).await?);
+            }
+            match last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
         }
-        for piece in accepted.chunks(KEYS_PER_PIECE) {
-            done.add(&self.router.forget_ids(Vec::new(), piece.to_vec(), dedupe_cutoff, Vec::new()).await?);
+        let mut after: Option<NativeKey> = None;
+        loop {
+            let dead = dead.clone();
+            let (accepted, last) =
+                self.read(move |store| answers_to_forget(store, &dead, dedupe_cutoff, after.as_ref(), step)).await?;
+            if !accepted.is_empty() {
+                done.add(&self.router.forget_ids(Vec::new(), accepted, dedupe_cutoff, Vec::new()).await?);
+            }
+            match last {
+                Some(last) => after = Some(last),
+                None => break,
+            }
         }
         if !tombstones.is_empty() {
             done.add(&self.router.forget_ids(Vec::new(), Vec::new(), None, tombstones).await?);
@@ -139,18 +173,77 @@ fn millis(d: Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
 }
 
-/// The conversations whose record shows no activity since `cutoff` (the committer looks at
-/// their messages too before forgetting them), with their posts.
-fn inactive(store: &dyn Store, cutoff: Millis) -> Result<Vec<(ConversationId, u64)>, c2c_core::StoreError> {
-    let mut out = Vec::new();
-    store.each_conversation(&mut |c| {
-        let last = [Some(c.started_at), c.last_post_at, c.closed_at].into_iter().flatten().max();
-        if last.is_some_and(|t| t < cutoff) {
+/// Records read per step of a sweep at most.
+pub const READ_PER_STEP: usize = 16_384;
+
+/// What one step of a sweep found, and the last key it read when it stopped before the end
+/// (the next step starts after it).
+type Step<T, K> = Result<(Vec<T>, Option<K>), c2c_core::StoreError>;
+
+/// The conversations after `after` whose record shows no activity since `cutoff` (the
+/// committer looks at their messages too before forgetting them), with their posts.
+fn inactive(
+    store: &dyn Store,
+    cutoff: Millis,
+    after: Option<ConversationId>,
+    step: usize,
+) -> Step<(ConversationId, u64), ConversationId> {
+    let (mut out, mut read, mut last) = (Vec::new(), 0, None);
+    store.each_conversation(after, &mut |c| {
+        let active = [Some(c.started_at), c.last_post_at, c.closed_at].into_iter().flatten().max();
+        if active.is_some_and(|t| t < cutoff) {
             out.push((c.id, c.posts));
         }
-        true
+        read += 1;
+        last = Some(c.id);
+        read < step
     })?;
-    Ok(out)
+    Ok((out, if read < step { None } else { last }))
+}
+
+/// The id-map entries after `after` that point to a conversation in `dead`: at most a piece.
+fn natives_of(
+    store: &dyn Store,
+    dead: &HashSet<ConversationId>,
+    after: Option<&NativeKey>,
+    step: usize,
+) -> Step<NativeKey, NativeKey> {
+    let (mut out, mut read, mut last) = (Vec::new(), 0, None);
+    let mut full = false;
+    store.each_native(after, &mut |k, r| {
+        if dead.contains(&r.conversation) {
+            out.push(k.clone());
+        }
+        read += 1;
+        last = Some(k);
+        full = read == step || out.len() == KEYS_PER_PIECE;
+        !full
+    })?;
+    Ok((out, if full { last } else { None }))
+}
+
+/// The dedupe answers after `after` older than `dedupe_cutoff` or pointing into `dead`: at most
+/// a piece.
+fn answers_to_forget(
+    store: &dyn Store,
+    dead: &HashSet<ConversationId>,
+    dedupe_cutoff: Option<Millis>,
+    after: Option<&NativeKey>,
+    step: usize,
+) -> Step<NativeKey, NativeKey> {
+    let (mut out, mut read, mut last) = (Vec::new(), 0, None);
+    let mut full = false;
+    store.each_accepted(after, &mut |k, a| {
+        let old = dedupe_cutoff.is_some_and(|cut| a.accepted_at() < cut);
+        if old || dead.contains(&a.conversation) {
+            out.push(k.clone());
+        }
+        read += 1;
+        last = Some(k);
+        full = read == step || out.len() == KEYS_PER_PIECE;
+        !full
+    })?;
+    Ok((out, if full { last } else { None }))
 }
 
 /// `candidates` in pieces of at most [`CONVERSATIONS_PER_PIECE`] conversations and about
@@ -172,33 +265,6 @@ fn pieces(candidates: &[(ConversationId, u64)]) -> Vec<Vec<ConversationId>> {
         }
     }
     out
-}
-
-/// The id-map entries pointing to a conversation in `dead`, and the dedupe answers older than
-/// `dedupe_cutoff` or pointing into `dead`.
-fn ids_to_forget(
-    store: &dyn Store,
-    dead: &HashSet<ConversationId>,
-    dedupe_cutoff: Option<Millis>,
-) -> Result<(Vec<NativeKey>, Vec<NativeKey>), c2c_core::StoreError> {
-    let mut natives = Vec::new();
-    if !dead.is_empty() {
-        store.each_native(&mut |k, r| {
-            if dead.contains(&r.conversation) {
-                natives.push(k);
-            }
-            true
-        })?;
-    }
-    let mut accepted = Vec::new();
-    store.each_accepted(&mut |k, a| {
-        let old = dedupe_cutoff.is_some_and(|cut| a.accepted_at() < cut);
-        if old || dead.contains(&a.conversation) {
-            accepted.push(k);
-        }
-        true
-    })?;
-    Ok((natives, accepted))
 }
 
 #[cfg(test)]

@@ -107,8 +107,15 @@ impl H {
         .unwrap();
         let stop = Shutdown::new();
         tokio::spawn(committer.run(rx, stop.clone()));
-        let sweep =
-            Sweep { store: store_dyn, router: router.clone(), config: config.clone(), clock: clock.clone(), metrics };
+        // Two records per read: every sweep here goes in several steps.
+        let sweep = Sweep {
+            store: store_dyn,
+            router: router.clone(),
+            config: config.clone(),
+            clock: clock.clone(),
+            metrics,
+            read_per_step: 2,
+        };
         H { store, clock, config, router, sweep, stop }
     }
 
@@ -143,7 +150,7 @@ impl H {
     fn natives_of(&self, conversation: c2c_core::ConversationId) -> usize {
         let mut n = 0;
         self.store
-            .each_native(&mut |_, r| {
+            .each_native(None, &mut |_, r| {
                 n += usize::from(r.conversation == conversation);
                 true
             })

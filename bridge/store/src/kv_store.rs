@@ -102,6 +102,17 @@ impl<K: Kv> KvStore<K> {
         Ok(out)
     }
 
+    /// The records under `prefix` after the key `after` (from the first: `None`), in key order.
+    fn scan_after(&self, prefix: &str, after: Option<&[u8]>, each: &mut EachRecord<'_>) -> StoreResult<()> {
+        let prefix = prefix.as_bytes();
+        self.kv.scan(after.unwrap_or(prefix), prefix, &mut |k, v| {
+            if after == Some(k) {
+                return Ok(true);
+            }
+            each(k, v)
+        })
+    }
+
     /// Every record, in key order.
     pub(crate) fn each_record(&self, each: &mut EachRecord<'_>) -> StoreResult<()> {
         self.kv.scan(b"", b"", each)
@@ -391,19 +402,33 @@ impl<K: Kv> Store for KvStore<K> {
         self.scan(keys::DELIVERABLES.as_bytes())
     }
 
-    fn each_conversation(&self, each: &mut dyn FnMut(Conversation) -> bool) -> StoreResult<()> {
-        let prefix = keys::CONVERSATIONS.as_bytes();
-        self.kv.scan(prefix, prefix, &mut |k, v| Ok(each(decode(k, v)?)))
+    fn each_conversation(
+        &self,
+        after: Option<ConversationId>,
+        each: &mut dyn FnMut(Conversation) -> bool,
+    ) -> StoreResult<()> {
+        let from = after.map(keys::conversation);
+        self.scan_after(keys::CONVERSATIONS, from.as_deref(), &mut |k, v| Ok(each(decode(k, v)?)))
     }
 
-    fn each_native(&self, each: &mut dyn FnMut(NativeKey, NativeRef) -> bool) -> StoreResult<()> {
-        self.kv.scan(keys::NATIVES.as_bytes(), keys::NATIVES.as_bytes(), &mut |k, v| {
+    fn each_native(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, NativeRef) -> bool,
+    ) -> StoreResult<()> {
+        let from = after.map(keys::native);
+        self.scan_after(keys::NATIVES, from.as_deref(), &mut |k, v| {
             Ok(each(key_after(k, keys::NATIVES), decode(k, v)?))
         })
     }
 
-    fn each_accepted(&self, each: &mut dyn FnMut(NativeKey, Accepted) -> bool) -> StoreResult<()> {
-        self.kv.scan(keys::ACCEPTED.as_bytes(), keys::ACCEPTED.as_bytes(), &mut |k, v| {
+    fn each_accepted(
+        &self,
+        after: Option<&NativeKey>,
+        each: &mut dyn FnMut(NativeKey, Accepted) -> bool,
+    ) -> StoreResult<()> {
+        let from = after.map(keys::accepted);
+        self.scan_after(keys::ACCEPTED, from.as_deref(), &mut |k, v| {
             Ok(each(key_after(k, keys::ACCEPTED), decode(k, v)?))
         })
     }
