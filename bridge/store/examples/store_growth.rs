@@ -13,6 +13,9 @@
 //! prints the same (set `STORE_GROWTH_KEEP=1` on the first run to keep its store; its path is
 //! printed). `STORE_GROWTH_ENGINE=redb` writes (and reopens) a redb store instead of a sled one;
 //! a kept store can be moved to a config's `data_dir/store` to start the daemon on it.
+//! `STORE_GROWTH_RECENT_HALF=1` dates half the conversations (and their messages) now instead of
+//! November 2023, so a daemon with `retention = "400d"` forgets the other half (the retention
+//! measurement in BENCHMARKS.md).
 
 use std::time::Instant;
 
@@ -42,7 +45,17 @@ async fn main() {
     let messages = args.first().copied().unwrap_or(1_000_000);
     let every = args.get(1).copied().unwrap_or(100_000);
     let dir = tempfile::tempdir_in(std::env::var("STORE_GROWTH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
-    let convs: Vec<_> = (0..1000).map(|_| sample_conversation("bench")).collect();
+    let recent_half = std::env::var_os("STORE_GROWTH_RECENT_HALF").is_some();
+    let now = c2c_core::now_ms();
+    let convs: Vec<_> = (0..1000)
+        .map(|i| {
+            let mut c = sample_conversation("bench");
+            if recent_half && i % 2 == 0 {
+                (c.started_at, c.last_post_at) = (now, Some(now));
+            }
+            c
+        })
+        .collect();
     // STORE_GROWTH_TEXT_BYTES: each message's text padded to this size (larger messages).
     let text_bytes: usize = std::env::var("STORE_GROWTH_TEXT_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     println!("| messages | seconds | RSS MiB | store on disk MiB | KiB on disk per message |");
@@ -93,9 +106,18 @@ async fn fill(
             for _ in 0..GROUP {
                 seq += 1;
                 let (mut c, _, mut entry) = sample_commit(&convs[(seq % 1000) as usize], seq);
+                let recent = convs[(seq % 1000) as usize].last_post_at.filter(|t| *t > 1_700_000_000_000);
                 for m in &mut c.messages {
                     while m.text.len() < text_bytes {
                         m.text.push_str(" padding");
+                    }
+                    if let Some(t) = recent {
+                        (m.received_at, m.committed_at) = (t, t);
+                    }
+                }
+                for (_, a) in &mut c.accepted {
+                    if recent.is_some() {
+                        a.at = recent;
                     }
                 }
                 commit.extend(c);
