@@ -81,7 +81,7 @@ fn body(seq: u64, load: &Load) -> Vec<u8> {
     .expect("static JSON")
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<http1::SendRequest<Full<Bytes>>> {
+pub async fn connect(addr: SocketAddr) -> anyhow::Result<http1::SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (send, conn) = http1::handshake(TokioIo::new(stream)).await?;

@@ -122,6 +122,50 @@ impl Bridge {
         self.spawn().await
     }
 
+    /// `kill -9` the process (no chance to flush or answer anything) and reap it.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Start the process again (after [`Bridge::stop`] or [`Bridge::kill9`]) on the same config
+    /// and store, and wait until it listens.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.child.is_none(), "the bridge is still running");
+        self.spawn().await
+    }
+
+    /// The config file it runs on.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("bench.toml")
+    }
+
+    /// The file its stdout and stderr go to.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+
+    /// The environment it runs with (for the store tools, run on the same config).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("C2C_BENCH_WHSEC".to_string(), demo_secret()),
+            ("C2C_BENCH_ADMIN_TOKEN".to_string(), crate::bench_config::ADMIN_TOKEN.to_string()),
+        ];
+        env.extend(self.env.iter().cloned());
+        env
+    }
+
+    /// Stop (SIGTERM) and keep its directory (config, store, log) instead of removing it with
+    /// `self`: for looking at a store after a failed run. Returns where it is.
+    pub async fn stop_and_keep(mut self) -> anyhow::Result<std::path::PathBuf> {
+        self.stop().await?;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir()?);
+        Ok(dir.keep())
+    }
+
     pub fn target(&self, city: &str) -> Target {
         Target {
             addr: self.addr,

@@ -15,7 +15,8 @@
 //! and the daemon's RSS at rest and under load. Every relayed message is checked to arrive
 //! exactly once. `--mode outage` measures instead the daemon's memory while a receiver is down
 //! and its queue grows (`outage`); `--mode federation` what a message pays for crossing two
-//! instances rather than staying within one (`federation`).
+//! instances rather than staying within one (`federation`); `--mode killrounds` whether every
+//! acknowledged message is delivered exactly once across `kill -9` rounds (`killrounds`).
 //!
 //! # Layout
 //! - `client`: keep-alive HTTP/1.1 connections posting signed messages.
@@ -25,12 +26,14 @@
 //! - `steal`: CPU time the hypervisor took during each phase.
 //! - `outage`: a deep queue against a receiver that is down.
 //! - `federation`: across two instances against within one.
+//! - `killrounds`: `kill -9` rounds under load, every acknowledged message checked.
 
 mod bench_config;
 mod client;
 mod daemon;
 mod email;
 mod federation;
+mod killrounds;
 mod matrix;
 mod outage;
 mod servers;
@@ -87,9 +90,29 @@ struct Args {
     /// mailbox through the test Postfix, against smtp-source), `matrix` (relay to a room on
     /// the test Synapse, against matrix-nio), `outage` (queue messages to a receiver that is
     /// down and watch the daemon's memory; see `outage.rs`), or `federation` (a message across
-    /// two instances against within one; see `federation.rs`).
-    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage", "federation"])]
+    /// two instances against within one; see `federation.rs`), or `killrounds` (`kill -9` the
+    /// daemon mid-flow, round after round, and check every acknowledged message arrives exactly
+    /// once; see `killrounds.rs`).
+    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage", "federation", "killrounds"])]
     mode: String,
+    /// Rounds for `--mode killrounds` (one `kill -9` each).
+    #[arg(long, default_value_t = 20)]
+    rounds: u32,
+    /// The seed of `--mode killrounds`'s kill moments (printed; a new one when not given).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// `--mode killrounds` kills the daemon between 100 ms and this many ms after a round's load
+    /// starts.
+    #[arg(long, default_value_t = 3000)]
+    kill_window_ms: u64,
+    /// `--mode killrounds`: the receiver answers each delivery after 0 to this many ms (so the
+    /// outbox holds a backlog when the daemon is killed).
+    #[arg(long, default_value_t = 40)]
+    sink_delay_ms: u64,
+    /// `--mode killrounds`: the receiver answers the first attempt of about this many in a
+    /// hundred deliveries 503 (so retries are pending when the daemon is killed).
+    #[arg(long, default_value_t = 2)]
+    sink_fail_percent: u64,
     /// The fixed offered rate (messages/s) for `--mode federation`.
     #[arg(long, default_value_t = 500)]
     federation_rate: u64,
@@ -113,7 +136,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(run(args))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(mut args: Args) -> anyhow::Result<()> {
     if args.mode == "matrix" {
         return matrix::run(&args.bridge_bin, args.matrix_messages, args.connections, args.text_bytes).await;
     }
@@ -137,6 +160,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
             conversations: args.conversations,
             rate: args.federation_rate,
             commit_window: args.commit_window.as_deref(),
+        })
+        .await;
+    }
+    if args.mode == "killrounds" {
+        let store = args.store.clone().unwrap_or_else(|| "sled".into());
+        anyhow::ensure!(store == "sled" || store == "redb", "--store is sled or redb, not {store}");
+        let seed = args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+        });
+        args.store = Some(store.clone());
+        let bridge_extra = bridge_lines(&args);
+        return killrounds::run(killrounds::KillRounds {
+            bin: &args.bridge_bin,
+            rounds: args.rounds,
+            store: &store,
+            seed,
+            connections: args.connections,
+            conversations: args.conversations,
+            text_bytes: args.text_bytes,
+            kill_window_ms: args.kill_window_ms,
+            bridge_extra,
+            sink_delay_ms: args.sink_delay_ms,
+            sink_fail_percent: args.sink_fail_percent,
         })
         .await;
     }

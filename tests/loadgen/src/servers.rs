@@ -156,3 +156,85 @@ pub fn server_env(sub: &str, how_to_start: &str) -> anyhow::Result<std::collecti
         .map_err(|e| anyhow::anyhow!("{}: {e} (run {how_to_start} first)", path.display()))?;
     Ok(text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
+
+/// A city's system as `--mode killrounds` needs it: it records every delivery by the message it
+/// carries (the key in its text, `kill KEY …`) and by its `webhook-id` (the idempotency key a
+/// city's system deduplicates on), and the city it reached. It can be slow and flaky, so that
+/// the bridge's outbox holds a backlog when the daemon is killed: each delivery is answered
+/// after 0 to `delay_ms` (the same for the same `webhook-id`), and the first attempt of about
+/// `fail_percent` in a hundred `webhook-id`s is answered 503 (not recorded: the bridge must
+/// retry it). Everything else is recorded on arrival, before its answer: a receiver that saw
+/// it even if the bridge dies before the answer.
+#[derive(Debug)]
+pub struct KeyedSink {
+    pub addr: SocketAddr,
+    delay_ms: u64,
+    fail_percent: u64,
+    state: Mutex<Arrivals>,
+}
+
+/// What a [`KeyedSink`] received.
+#[derive(Debug, Default)]
+pub struct Arrivals {
+    /// Message key → webhook-id → (arrivals under that id, the city path it arrived at).
+    pub by_key: std::collections::HashMap<String, std::collections::HashMap<String, (u32, String)>>,
+    /// Every delivery of a message with a key, repeats included (503s not).
+    pub raw: u64,
+    /// Deliveries without a key in their text (notices), or without a webhook-id.
+    pub other: u64,
+    /// Deliveries answered 503 (their `webhook-id`s: each is refused once).
+    pub refused: std::collections::HashSet<String>,
+}
+
+impl KeyedSink {
+    pub async fn start(delay_ms: u64, fail_percent: u64) -> anyhow::Result<Arc<KeyedSink>> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let sink = Arc::new(KeyedSink { addr, delay_ms, fail_percent, state: Mutex::new(Arrivals::default()) });
+        let app = axum::Router::new().route("/{city}", axum::routing::post(receive_keyed)).with_state(sink.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(sink)
+    }
+
+    /// Look at what arrived so far (under the lock: keep `f` short).
+    pub fn with<T>(&self, f: impl FnOnce(&Arrivals) -> T) -> T {
+        f(&self.state.lock().unwrap())
+    }
+}
+
+/// A stable hash of a `webhook-id` (the same in every run).
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+async fn receive_keyed(
+    State(sink): State<Arc<KeyedSink>>,
+    axum::extract::Path(city): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let post = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default();
+    let key = post["text"].as_str().and_then(|t| t.strip_prefix("kill ")).and_then(|t| t.split(' ').next());
+    let (Some(key), Some(id)) = (key, id) else {
+        sink.state.lock().unwrap().other += 1;
+        return StatusCode::NO_CONTENT;
+    };
+    let hash = id_hash(&id);
+    {
+        let mut state = sink.state.lock().unwrap();
+        if hash % 100 < sink.fail_percent && state.refused.insert(id.clone()) {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
+        state.raw += 1;
+        let slot = state.by_key.entry(key.to_string()).or_default().entry(id).or_insert((0, city));
+        slot.0 += 1;
+    }
+    if sink.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis((hash >> 8) % (sink.delay_ms + 1))).await;
+    }
+    StatusCode::NO_CONTENT
+}
