@@ -32,8 +32,9 @@ pub struct Bridge {
     pub instance: Option<String>,
     /// How the store flushes commits (`commit = "group" | "each"`, default `group`).
     pub commit: CommitMode,
-    /// The store's engine (`store = "sled" | "redb"`, default `sled`). A store is read by the
-    /// engine that wrote it.
+    /// The store's engine (`store = "sled" | "redb"`). A store is read by the engine that wrote
+    /// it. When not given: the engine of the store already in `data_dir/store` (sled, for one
+    /// made before redb became the default), else redb ([`StoreEngine::found_in`]).
     pub store: StoreEngine,
     /// The store's page cache in bytes (`store_cache`, e.g. `"16MiB"`, default 16 MiB, from 1 MiB
     /// to 16 GiB). A bigger cache keeps more of the store in memory for reads; the relay path
@@ -86,11 +87,19 @@ impl Bridge {
 /// The engine under the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StoreEngine {
-    /// sled 0.34 (`"sled"`, the default): `data_dir/store/`.
-    #[default]
+    /// sled 0.34 (`"sled"`): `data_dir/store/`.
     Sled,
-    /// redb 4 (`"redb"`): `data_dir/store/store.redb`.
+    /// redb 4 (`"redb"`, the default for a new store): `data_dir/store/store.redb`.
+    #[default]
     Redb,
+}
+
+impl StoreEngine {
+    /// The engine when the config names none: the one whose store is already in `dir` (sled,
+    /// for a store made before redb became the default), else redb.
+    pub fn found_in(dir: &std::path::Path) -> Self {
+        if dir.join("conf").exists() || dir.join("db").exists() { StoreEngine::Sled } else { StoreEngine::Redb }
+    }
 }
 
 /// How the store makes commits durable.

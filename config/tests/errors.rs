@@ -1208,3 +1208,18 @@ fn retention_keeps_everything_by_default_and_bounds_the_dedupe_window() {
     );
     assert_eq!(errors(&with("retention = \"500ms\"\n")), ["dir/t.toml:5:13: bridge.retention: must be at least 1s"]);
 }
+
+#[test]
+fn a_config_naming_no_engine_keeps_the_store_it_finds_and_makes_new_ones_on_redb() {
+    let top = std::env::temp_dir().join(format!("c2c-engine-{}", std::process::id()));
+    let store = top.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    assert_eq!(c2c_config::StoreEngine::found_in(&store), c2c_config::StoreEngine::Redb, "empty: a new store");
+    std::fs::write(store.join("store.redb"), b"").unwrap();
+    assert_eq!(c2c_config::StoreEngine::found_in(&store), c2c_config::StoreEngine::Redb);
+    std::fs::remove_file(store.join("store.redb")).unwrap();
+    std::fs::write(store.join("db"), b"").unwrap();
+    assert_eq!(c2c_config::StoreEngine::found_in(&store), c2c_config::StoreEngine::Sled, "sled's files: kept on sled");
+    std::fs::remove_dir_all(&top).unwrap();
+    assert_eq!(parse(BASE).unwrap().bridge.store, c2c_config::StoreEngine::Redb, "no store under dir/: redb");
+}

@@ -13,7 +13,7 @@ const MESSAGES: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_message() {
-    kill_9_loses_no_acknowledged_message_on(None).await;
+    kill_9_loses_no_acknowledged_message_on(Some("sled")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,7 +23,7 @@ async fn kill_9_loses_no_acknowledged_message_on_redb() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_after_recorded_outcomes_repeats_no_delivery() {
-    kill_9_after_recorded_outcomes_repeats_no_delivery_on(None).await;
+    kill_9_after_recorded_outcomes_repeats_no_delivery_on(Some("sled")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +33,7 @@ async fn kill_9_after_recorded_outcomes_repeats_no_delivery_on_redb() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_neither_skips_nor_repeats_a_delay_notice() {
-    kill_9_neither_skips_nor_repeats_a_delay_notice_on(None).await;
+    kill_9_neither_skips_nor_repeats_a_delay_notice_on(Some("sled")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

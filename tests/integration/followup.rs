@@ -99,7 +99,7 @@ async fn a_webhook_city_is_reminded_in_its_own_thread_and_the_waiting_city_told(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once() {
-    a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on(None).await;
+    a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on(Some("sled")).await;
 }
 
 /// The same on the redb store: a timer is a stored record on either engine.
@@ -147,7 +147,7 @@ async fn a_reminder_killed_between_its_due_time_and_its_delivery_arrives_once_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start() {
-    a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on(None).await;
+    a_reminder_due_while_the_daemon_is_stopped_is_sent_once_after_the_start_on(Some("sled")).await;
 }
 
 /// The same on the redb store: a timer is a stored record on either engine.

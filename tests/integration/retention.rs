@@ -9,7 +9,7 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_past_retention_are_forgotten_unless_undelivered_and_the_report_keeps_them() {
-    conversations_past_retention_on(None).await;
+    conversations_past_retention_on(Some("sled")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
-//! `c2c-bridge store check` on the real binary: refused while the daemon holds the store, clean
-//! with every record counted once it has stopped.
+//! The store tools on the real binary: `store check` refused while the daemon holds the store,
+//! clean with every record counted once it has stopped; export, import and compact on the
+//! default engine (redb); a damaged sled store; a sled store migrated to redb.
 
-use c2c_test_support::world::message;
+use c2c_test_support::world::{Tuning, message};
 use serde_json::Value;
 
 #[tokio::test]
@@ -77,7 +78,7 @@ async fn store_check_reads_a_stopped_store_and_counts_its_records() {
 
 #[tokio::test]
 async fn a_damaged_store_stops_the_daemon_with_the_way_to_recover_and_no_restart_loop() {
-    let mut w = crate::world().await;
+    let mut w = crate::world_with(Tuning { store: Some("sled"), ..Tuning::default() }).await;
     let a =
         w.post("leeds", "d-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Libraries"), "Opening hours")).await;
     assert_eq!(a.status, 202, "{}", a.body);
@@ -107,7 +108,7 @@ async fn a_damaged_store_stops_the_daemon_with_the_way_to_recover_and_no_restart
 
 #[tokio::test]
 async fn a_store_migrated_to_redb_carries_on_and_the_wrong_engine_is_refused() {
-    let mut w = crate::world().await;
+    let mut w = crate::world_with(Tuning { store: Some("sled"), ..Tuning::default() }).await;
     let a =
         w.post("leeds", "m-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Libraries"), "Opening hours")).await;
     assert_eq!(a.status, 202, "{}", a.body);
@@ -132,7 +133,7 @@ async fn a_store_migrated_to_redb_carries_on_and_the_wrong_engine_is_refused() {
     assert!(!w.dir.path().join("data/store/db").exists());
 
     let config = std::fs::read_to_string(&w.config_path).unwrap();
-    std::fs::write(&w.config_path, config.replacen("[bridge]\n", "[bridge]\nstore = \"redb\"\n", 1)).unwrap();
+    std::fs::write(&w.config_path, config.replacen("store = \"sled\"", "store = \"redb\"", 1)).unwrap();
     let out = w.daemon.command(&["store", "check", "--json"]);
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), before, "the same records on redb");
     w.daemon.restart().await;
@@ -154,4 +155,26 @@ async fn a_store_migrated_to_redb_carries_on_and_the_wrong_engine_is_refused() {
     assert!(w.dir.path().join("data/store/store.redb").exists());
     let out = w.daemon.command(&["store", "check", "--json"]);
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap(), on_redb);
+}
+
+/// An upgrade: a sled store made when sled was the default, under a config that names no
+/// engine, is still opened on sled (redb is the default for new stores only).
+#[tokio::test]
+async fn a_sled_store_under_a_config_naming_no_engine_stays_on_sled() {
+    let mut w = crate::world_with(Tuning { store: Some("sled"), ..Tuning::default() }).await;
+    let a =
+        w.post("leeds", "u-1", &message("leeds-jo", "hangzhou-leeds", None, Some("Libraries"), "Opening hours")).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let conversation = a.body["conversation"].as_str().unwrap().to_string();
+    w.sink.next_delivered().await;
+    assert!(w.daemon.terminate().await.success());
+    let config = std::fs::read_to_string(&w.config_path).unwrap();
+    std::fs::write(&w.config_path, config.replacen("store = \"sled\"\n", "", 1)).unwrap();
+    w.daemon.restart().await;
+    let mut reply = message("leeds-jo", "hangzhou-leeds", None, None, "And the list of libraries.");
+    reply["conversation"] = Value::from(conversation.as_str());
+    let a = w.post("leeds", "u-2", &reply).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(a.body["conversation"], conversation.as_str(), "the same store");
+    assert!(w.dir.path().join("data/store/db").exists() && !w.dir.path().join("data/store/store.redb").exists());
 }

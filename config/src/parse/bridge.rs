@@ -84,16 +84,18 @@ pub(super) fn bridge(diag: &mut Diag<'_>, root: &mut Table<'_, '_>) -> Bridge {
         None => Delivery::default(),
     };
     t.finish(diag);
+    let data_dir = diag.resolve(&data_dir.unwrap_or_default());
+    let store = store.unwrap_or_else(|| crate::model::StoreEngine::found_in(&data_dir.join("store")));
     Bridge {
         name: name.unwrap_or_default(),
-        data_dir: diag.resolve(&data_dir.unwrap_or_default()),
+        data_dir,
         listen: listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
         admin_token,
         default_timezone: default_timezone.unwrap_or(chrono_tz::UTC),
         instance,
         commit: commit.unwrap_or_default(),
         store_cache: store_cache.unwrap_or(Bridge::DEFAULT_STORE_CACHE),
-        store: store.unwrap_or_default(),
+        store,
         commit_window: commit_window.unwrap_or(Bridge::DEFAULT_COMMIT_WINDOW),
         retention,
         dedupe_window,
