@@ -5,6 +5,7 @@
 //! keeps the conversation; a sweep cut short after the first step is finished by the next; a
 //! replay within `dedupe_window` is a replay, after it a new message. The committer runs for
 //! real on a memory store (the store backends pass the same conformance case for the records).
+//! The conversation of a deliverable not done is kept too.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -286,4 +287,23 @@ async fn a_replay_within_the_dedupe_window_is_a_replay_and_after_it_a_new_messag
     let late = h.post("leeds", "leeds-jo", None, "w-1", "Hello").await;
     assert!(!late.replay, "past the window, the same id is a new message");
     assert_ne!(late.message, first.message);
+}
+
+#[tokio::test]
+async fn the_conversation_of_a_deliverable_not_done_is_kept() {
+    let h = H::new();
+    let reminders = h.post("leeds", "leeds-jo", None, "w-1", "About the draft").await;
+    h.router.close_conversation(reminders.conversation).await.unwrap();
+    h.deliver_all().await;
+    // The conversation the bridge keeps a deliverable's reminders in.
+    let mut draft = c2c_core::DeliverableState::new("lt", "draft");
+    draft.conversation = Some(reminders.conversation);
+    h.store.commit(c2c_core::Commit { deliverables: vec![draft.clone()], ..Default::default() }).await.unwrap();
+    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let done = h.sweep.once().await.unwrap();
+    assert_eq!((done.conversations, done.kept), (0, 1), "{done:?}");
+    draft.done_at = Some(h.clock.now());
+    h.store.commit(c2c_core::Commit { deliverables: vec![draft], ..Default::default() }).await.unwrap();
+    let done = h.sweep.once().await.unwrap();
+    assert_eq!((done.conversations, done.kept), (1, 0), "{done:?}");
 }
