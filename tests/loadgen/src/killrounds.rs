@@ -27,6 +27,10 @@
 //!    and the daemon's `c2c_outbox_depth` is 0 (10 minutes at most);
 //! 6. stop it (SIGTERM) and run `c2c-bridge store check` on its config: exit 0 is clean.
 //!
+//! With `--check-after-kill`, `store check` also runs on the store as the kill left it, between
+//! steps 3 and 4. It is off by default: the check's own open recovers the store, so the daemon
+//! restarted after it would not exercise its own recovery from the crash.
+//!
 //! At the end, over every round: each acknowledged message must have reached the right city
 //! under exactly one `webhook-id` (repeats under the same id are the at-least-once redelivery
 //! a receiver deduplicates, counted and reported apart), none missing, and every store check
@@ -71,6 +75,9 @@ pub struct KillRounds<'a> {
     pub sink_delay_ms: u64,
     /// The receiver answers the first attempt of about this many in a hundred deliveries 503.
     pub sink_fail_percent: u64,
+    /// Also run `store check` on the store as each kill left it, before the restart (the check
+    /// then opens it first, so the daemon starts on a store the check's open has recovered).
+    pub check_after_kill: bool,
 }
 
 /// One direction of the load.
@@ -136,6 +143,9 @@ struct Round {
     check_clean: bool,
     check_summary: String,
     check_time: Duration,
+    /// With `--check-after-kill`: `store check` on the store as the kill left it (clean, what
+    /// it said).
+    check_after_kill: Option<(bool, String)>,
     log_lines: Vec<String>,
     total: Duration,
 }
@@ -225,6 +235,9 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
             if r.check_clean { "clean" } else { "PROBLEMS" },
             r.total.as_secs_f64()
         );
+        if let Some((false, summary)) = &r.check_after_kill {
+            println!("round {round}: store check right after the kill: {summary}");
+        }
         if !r.check_clean {
             println!("round {round}: store check: {}", r.check_summary);
         }
@@ -268,6 +281,12 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
 
     let unclean: Vec<u32> =
         rounds.iter().zip(1..).filter(|(r, _)| !r.check_clean).map(|(_, round): (&Round, u32)| round).collect();
+    let unclean_after_kill: Vec<u32> = rounds
+        .iter()
+        .zip(1..)
+        .filter(|(r, _)| matches!(r.check_after_kill, Some((false, _))))
+        .map(|(_, round): (&Round, u32)| round)
+        .collect();
     let total = |f: fn(&Round) -> usize| rounds.iter().map(f).sum::<usize>();
     let times: Vec<f64> = rounds.iter().map(|r| r.total.as_secs_f64()).collect();
     let mean = |xs: &[f64]| if xs.is_empty() { 0.0 } else { xs.iter().sum::<f64>() / xs.len() as f64 };
@@ -333,6 +352,18 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         rounds.len(),
         if unclean.is_empty() { String::new() } else { format!("; unclean after rounds {unclean:?}") }
     );
+    if k.check_after_kill {
+        println!(
+            "| store check right after each kill, before the restart | {} of {} clean{} |",
+            rounds.len() - unclean_after_kill.len(),
+            rounds.len(),
+            if unclean_after_kill.is_empty() {
+                String::new()
+            } else {
+                format!("; unclean after rounds {unclean_after_kill:?}")
+            }
+        );
+    }
     println!("| time per round, mean / max | {:.1} / {:.1} s |", mean(&times), max(&times));
     println!(
         "| restart after kill -9 (until listening), mean / max | {:.2} / {:.2} s |",
@@ -356,6 +387,7 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         || !verdict.duplicated.is_empty()
         || !verdict.wrong_city.is_empty()
         || !unclean.is_empty()
+        || !unclean_after_kill.is_empty()
         || total(|r| r.refused) > 0;
     if failed {
         let dir = bridge.stop_and_keep().await?;
@@ -421,6 +453,8 @@ async fn one_round(
     let unanswered_at_kill = count(&sent, Answer::Unanswered);
     let refused = sent.iter().filter(|s| matches!(s.answer, Answer::Refused(_))).count();
     let first_attempts = sent.len();
+    // The store as the kill left it, before the daemon's own recovery touches it.
+    let check_after_kill = if k.check_after_kill { Some(store_check(k.bin, bridge)?) } else { None };
     let (undelivered_at_kill, unanswered_but_delivered) = sink.with(|a| {
         let at_sink = |s: &&Sent| a.by_key.contains_key(&s.key);
         (
@@ -479,6 +513,7 @@ async fn one_round(
         check_clean,
         check_summary,
         check_time,
+        check_after_kill,
         log_lines: Vec::new(),
         total: started.elapsed(),
     })

@@ -113,6 +113,10 @@ struct Args {
     /// hundred deliveries 503 (so retries are pending when the daemon is killed).
     #[arg(long, default_value_t = 2)]
     sink_fail_percent: u64,
+    /// `--mode killrounds`: also run `store check` on the store as each kill left it, before
+    /// the restart (the daemon then starts on a store the check has opened and recovered).
+    #[arg(long)]
+    check_after_kill: bool,
     /// The fixed offered rate (messages/s) for `--mode federation`.
     #[arg(long, default_value_t = 500)]
     federation_rate: u64,
@@ -164,7 +168,8 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         .await;
     }
     if args.mode == "killrounds" {
-        let store = args.store.clone().unwrap_or_else(|| "sled".into());
+        // Named, not left to the daemon's default: the figures are per engine.
+        let store = args.store.clone().ok_or_else(|| anyhow::anyhow!("--mode killrounds needs --store sled|redb"))?;
         anyhow::ensure!(store == "sled" || store == "redb", "--store is sled or redb, not {store}");
         let seed = args.seed.unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
@@ -183,6 +188,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
             bridge_extra,
             sink_delay_ms: args.sink_delay_ms,
             sink_fail_percent: args.sink_fail_percent,
+            check_after_kill: args.check_after_kill,
         })
         .await;
     }
