@@ -201,6 +201,36 @@ fn inactive(
     Ok((out, if read < step { None } else { last }))
 }
 
+/// One step over keys: those picked (at most a piece), and where the step stopped.
+struct KeyStep {
+    picked: Vec<NativeKey>,
+    read: usize,
+    step: usize,
+    last: Option<NativeKey>,
+    full: bool,
+}
+
+impl KeyStep {
+    fn new(step: usize) -> Self {
+        Self { picked: Vec::new(), read: 0, step, last: None, full: false }
+    }
+
+    /// Look at `key` (kept if `pick`); whether to read on.
+    fn see(&mut self, key: NativeKey, pick: bool) -> bool {
+        if pick {
+            self.picked.push(key.clone());
+        }
+        self.read += 1;
+        self.last = Some(key);
+        self.full = self.read == self.step || self.picked.len() == KEYS_PER_PIECE;
+        !self.full
+    }
+
+    fn done(self) -> (Vec<NativeKey>, Option<NativeKey>) {
+        (self.picked, if self.full { self.last } else { None })
+    }
+}
+
 /// The id-map entries after `after` that point to a conversation in `dead`: at most a piece.
 fn natives_of(
     store: &dyn Store,
@@ -208,18 +238,9 @@ fn natives_of(
     after: Option<&NativeKey>,
     step: usize,
 ) -> Step<NativeKey, NativeKey> {
-    let (mut out, mut read, mut last) = (Vec::new(), 0, None);
-    let mut full = false;
-    store.each_native(after, &mut |k, r| {
-        if dead.contains(&r.conversation) {
-            out.push(k.clone());
-        }
-        read += 1;
-        last = Some(k);
-        full = read == step || out.len() == KEYS_PER_PIECE;
-        !full
-    })?;
-    Ok((out, if full { last } else { None }))
+    let mut keys = KeyStep::new(step);
+    store.each_native(after, &mut |k, r| keys.see(k, dead.contains(&r.conversation)))?;
+    Ok(keys.done())
 }
 
 /// The dedupe answers after `after` older than `dedupe_cutoff` or pointing into `dead`: at most
@@ -231,19 +252,12 @@ fn answers_to_forget(
     after: Option<&NativeKey>,
     step: usize,
 ) -> Step<NativeKey, NativeKey> {
-    let (mut out, mut read, mut last) = (Vec::new(), 0, None);
-    let mut full = false;
+    let mut keys = KeyStep::new(step);
     store.each_accepted(after, &mut |k, a| {
         let old = dedupe_cutoff.is_some_and(|cut| a.accepted_at() < cut);
-        if old || dead.contains(&a.conversation) {
-            out.push(k.clone());
-        }
-        read += 1;
-        last = Some(k);
-        full = read == step || out.len() == KEYS_PER_PIECE;
-        !full
+        keys.see(k, old || dead.contains(&a.conversation))
     })?;
-    Ok((out, if full { last } else { None }))
+    Ok(keys.done())
 }
 
 /// `candidates` in pieces of at most [`CONVERSATIONS_PER_PIECE`] conversations and about
