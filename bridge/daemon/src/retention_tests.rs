@@ -148,6 +148,15 @@ impl H {
         json
     }
 
+    /// A conversation posted in, closed and delivered; then the clock moved on 401 days.
+    async fn settled_a_year_ago(&self) -> Accepted {
+        let first = self.post("leeds", "leeds-jo", None, "w-1", "Hello").await;
+        self.router.close_conversation(first.conversation).await.unwrap();
+        self.deliver_all().await;
+        self.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+        first
+    }
+
     fn natives_of(&self, conversation: c2c_core::ConversationId) -> usize {
         let mut n = 0;
         self.store
@@ -240,10 +249,7 @@ async fn a_conversation_still_owed_something_is_kept_until_it_is_settled() {
 #[tokio::test]
 async fn activity_after_the_sweep_read_its_candidates_keeps_the_conversation() {
     let h = H::new();
-    let first = h.post("leeds", "leeds-jo", None, "w-1", "Hello").await;
-    h.router.close_conversation(first.conversation).await.unwrap();
-    h.deliver_all().await;
-    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let first = h.settled_a_year_ago().await;
     // The sweep read it as inactive; then a post arrived before its piece was committed.
     let cutoff = h.clock.now() - 400 * DAY;
     h.post("tokyo", "tokyo-sato", Some(&first), "w-2", "Back to this one").await;
@@ -255,10 +261,7 @@ async fn activity_after_the_sweep_read_its_candidates_keeps_the_conversation() {
 #[tokio::test]
 async fn a_sweep_cut_short_after_forgetting_is_finished_by_the_next() {
     let h = H::new();
-    let first = h.post("leeds", "leeds-jo", None, "w-1", "Hello").await;
-    h.router.close_conversation(first.conversation).await.unwrap();
-    h.deliver_all().await;
-    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let first = h.settled_a_year_ago().await;
     // Only the first step, as if the daemon stopped right after it.
     let cutoff = h.clock.now() - 400 * DAY;
     let done = h.router.expire(vec![first.conversation], cutoff).await.unwrap();
