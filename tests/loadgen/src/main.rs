@@ -17,6 +17,8 @@
 //! and its queue grows (`outage`); `--mode federation` what a message pays for crossing two
 //! instances rather than staying within one (`federation`); `--mode killrounds` whether every
 //! acknowledged message is delivered exactly once across `kill -9` rounds (`killrounds`).
+//! `--prefill DIR` starts every bridge on a copy of a stopped daemon's store (for example the
+//! million messages `store_growth` kept), so the relay is measured with that much stored.
 //!
 //! # Layout
 //! - `client`: keep-alive HTTP/1.1 connections posting signed messages.
@@ -80,9 +82,14 @@ struct Args {
     /// The bridge's `store_cache` (its default when not given), e.g. `64MiB`.
     #[arg(long)]
     store_cache: Option<String>,
-    /// The bridge's store engine (`sled`, its default, or `redb`).
+    /// The bridge's store engine (`sled` or `redb`, the daemon's default for a new store).
     #[arg(long)]
     store: Option<String>,
+    /// A stopped daemon's store directory (e.g. one `store_growth` kept) copied in as each
+    /// bridge's store before it starts: the relay measured with that much already stored. Its
+    /// engine must be the one `--store` names.
+    #[arg(long)]
+    prefill: Option<PathBuf>,
     /// Skip the one-flush-per-message baseline.
     #[arg(long)]
     no_baseline: bool,
@@ -141,6 +148,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(mut args: Args) -> anyhow::Result<()> {
+    if let Some(store) = &args.prefill {
+        daemon::prefill(store.clone());
+    }
     if args.mode == "matrix" {
         return matrix::run(&args.bridge_bin, args.matrix_messages, args.connections, args.text_bytes).await;
     }
