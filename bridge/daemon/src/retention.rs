@@ -150,8 +150,8 @@ impl Sweep {
                 None => break,
             }
         }
-        if !tombstones.is_empty() {
-            done.add(&self.router.forget_ids(Vec::new(), Vec::new(), None, tombstones).await?);
+        for piece in tombstones.chunks(KEYS_PER_PIECE) {
+            done.add(&self.router.forget_ids(Vec::new(), Vec::new(), None, piece.to_vec()).await?);
         }
         Ok(done)
     }
