@@ -96,17 +96,26 @@ async fn send(
     load: &Load,
     seq: u64,
 ) -> anyhow::Result<u16> {
-    let body = body(seq, load);
-    let id = format!("bench-{seq}");
+    post_signed(conn, target, &format!("bench-{seq}"), Bytes::from(body(seq, load))).await
+}
+
+/// POST `body` signed as `target`'s city (Standard Webhooks) under `webhook-id` `id` on `conn`;
+/// the status, once the answer's body is read.
+pub async fn post_signed(
+    conn: &mut http1::SendRequest<Full<Bytes>>,
+    target: &Target,
+    id: &str,
+    body: Bytes,
+) -> anyhow::Result<u16> {
     let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let signature = target.secret.sign(&id, ts, &body);
+    let signature = target.secret.sign(id, ts, &body);
     let req = Request::post(&target.path)
         .header("host", target.addr.to_string())
         .header("content-type", "application/json")
         .header("webhook-id", id)
         .header("webhook-timestamp", ts.to_string())
         .header("webhook-signature", signature)
-        .body(Full::new(Bytes::from(body)))?;
+        .body(Full::new(body))?;
     conn.ready().await?;
     let resp = conn.send_request(req).await?;
     let status = resp.status().as_u16();

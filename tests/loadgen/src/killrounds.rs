@@ -44,8 +44,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
+use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
 use rand::{Rng, SeedableRng};
 
@@ -576,21 +575,7 @@ fn inbound_id(key: &str) -> String {
 
 /// Post a signed message; its status.
 async fn post(conn: &mut SendRequest<Full<Bytes>>, target: &Target, key: &str, body: &[u8]) -> anyhow::Result<u16> {
-    let id = inbound_id(key);
-    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let signature = target.secret.sign(&id, ts, body);
-    let req = Request::post(&target.path)
-        .header("host", target.addr.to_string())
-        .header("content-type", "application/json")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature)
-        .body(Full::new(Bytes::copy_from_slice(body)))?;
-    conn.ready().await?;
-    let resp = conn.send_request(req).await?;
-    let status = resp.status().as_u16();
-    resp.into_body().collect().await?;
-    Ok(status)
+    crate::client::post_signed(conn, target, &inbound_id(key), Bytes::copy_from_slice(body)).await
 }
 
 fn answer(r: &anyhow::Result<u16>) -> Answer {
