@@ -19,6 +19,8 @@ async fn conversations_past_retention_are_forgotten_on_redb() {
 
 async fn conversations_past_retention_on(store: Option<&'static str>) {
     let mut w = crate::world_with(Tuning { retention: Some("3s"), store, ..Tuning::default() }).await;
+    // A window this short is a test's: the daemon says so at start.
+    assert!(w.daemon.log_text().contains("dedupe_window is shorter than [bridge.delivery] give_up_after"));
     let token = w.admin_token.clone();
     let close = |id: String| {
         let (base, token) = (w.daemon.base_url.clone(), token.clone());

@@ -94,6 +94,15 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
             "[bridge.delivery] max_attempts is deprecated and ignored: deliveries give up by age (give_up_after); remove it from the config"
         );
     }
+    if let Some(window) = config.bridge.dedupe_window
+        && window < delivery.give_up_after
+    {
+        tracing::warn!(
+            dedupe_window = %crate::outbox::queues::human(window),
+            give_up_after = %crate::outbox::queues::human(delivery.give_up_after),
+            "[bridge] dedupe_window is shorter than [bridge.delivery] give_up_after: a peer that retries as long as this bridge does could have a late retry taken as a new message; make the window longer than any sender retries"
+        );
+    }
     let concurrency = config.bridge.delivery.concurrency;
     let drain_timeout = config.bridge.delivery.drain_timeout;
     let listen = config.bridge.listen;
