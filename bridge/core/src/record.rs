@@ -114,6 +114,12 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// The latest of when it was opened, last posted in and closed, as its record says (what
+    /// the bridge itself wrote in it is in its messages): retention's first look at it.
+    pub fn last_activity(&self) -> Millis {
+        [self.last_post_at, self.closed_at].into_iter().flatten().fold(self.started_at, Millis::max)
+    }
+
     /// A conversation with no post yet: `id` (new here, or the origin's for a replica from a
     /// peer), owned by `origin_instance`, opened at `started_at` by `started_by` (none for one
     /// the bridge opens itself: a deliverable's, a digest's).

@@ -185,7 +185,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     );
     // Store upkeep (retention, the pending-scan mark) needs nothing to finish: either, cut
     // short, leaves the store consistent.
-    let stop_retention = Shutdown::new();
+    let stop_upkeep = Shutdown::new();
     let sweep = crate::retention::Sweep {
         store: store.clone(),
         router: router.clone(),
@@ -194,8 +194,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         read_per_step: crate::retention::READ_PER_STEP,
     };
-    let retention_task = tokio::spawn(sweep.run(stop_retention.clone()));
-    let low_mark_task = tokio::spawn(crate::outbox::low_mark::run(store.clone(), stop_retention.clone()));
+    let retention_task = tokio::spawn(sweep.run(stop_upkeep.clone()));
+    let low_mark_task = tokio::spawn(crate::outbox::low_mark::run(store.clone(), stop_upkeep.clone()));
     let supervision = Arc::new(supervise::Supervision::default());
     let inbound_tasks: Vec<_> = connectors
         .values()
@@ -247,7 +247,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     for t in inbound_tasks {
         let _ = t.await;
     }
-    stop_retention.cancel();
+    stop_upkeep.cancel();
     let _ = retention_task.await;
     let _ = low_mark_task.await;
     stop_followup.cancel();

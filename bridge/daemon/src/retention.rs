@@ -190,8 +190,7 @@ fn inactive(
 ) -> Step<(ConversationId, u64), ConversationId> {
     let (mut out, mut read, mut last) = (Vec::new(), 0, None);
     store.each_conversation(after, &mut |c| {
-        let active = [Some(c.started_at), c.last_post_at, c.closed_at].into_iter().flatten().max();
-        if active.is_some_and(|t| t < cutoff) {
+        if c.last_activity() < cutoff {
             out.push((c.id, c.posts));
         }
         read += 1;

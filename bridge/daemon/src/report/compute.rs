@@ -51,11 +51,14 @@ pub fn compute(
         }
     }
     // What retention forgot, by week (see `super::fold`).
-    let forgotten: Vec<(Millis, WeekTally)> =
-        store.week_tallies(&partnership.id)?.into_iter().filter_map(|w| Some((week_start(&w.week)?, w))).collect();
+    let forgotten: Vec<(NaiveDate, WeekTally)> = store
+        .week_tallies(&partnership.id)?
+        .into_iter()
+        .filter_map(|w| Some((NaiveDate::parse_from_str(&w.week, "%Y-%m-%d").ok()?, w)))
+        .collect();
     let since = since.unwrap_or_else(|| {
         let first_post = threads.iter().map(|(_, posts)| posts[0].committed_at).min();
-        let first_week = forgotten.iter().map(|(start, _)| *start).min();
+        let first_week = forgotten.iter().map(|(monday, _)| day_millis(*monday)).min();
         day_start(first_post.into_iter().chain(first_week).min().unwrap_or(until))
     });
     if until <= since {
@@ -88,9 +91,10 @@ pub fn compute(
         }
     }
     let mut forgotten_failures = 0;
-    for (start, w) in &forgotten {
-        if *start < until && since < start + WEEK {
-            tally.forgotten(w);
+    for (monday, w) in &forgotten {
+        let start = day_millis(*monday);
+        if start < until && since < start + WEEK {
+            tally.forgotten(*monday, w);
             forgotten_failures += w.failed_deliveries;
         }
     }
@@ -205,7 +209,7 @@ impl Tally {
     }
 
     /// A forgotten week's figures (its week overlaps the period).
-    fn forgotten(&mut self, w: &WeekTally) {
+    fn forgotten(&mut self, monday: NaiveDate, w: &WeekTally) {
         let add = |to: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>| {
             for (k, n) in from {
                 *to.entry(k.clone()).or_default() += n;
@@ -214,7 +218,7 @@ impl Tally {
         add(&mut self.posts_by, &w.posts_by);
         add(&mut self.off_by, &w.off_language_by);
         add(&mut self.languages, &w.languages);
-        if let Some(week) = NaiveDate::parse_from_str(&w.week, "%Y-%m-%d").ok().and_then(|d| self.weeks.get_mut(&d)) {
+        if let Some(week) = self.weeks.get_mut(&monday) {
             add(&mut week.messages, &w.posts_by);
         }
         for (member, times) in &w.first_replies {
@@ -385,10 +389,9 @@ fn seconds(ms: f64) -> u64 {
 /// A week's length in milliseconds.
 const WEEK: Millis = 7 * 86_400_000;
 
-/// 00:00 UTC of a week's Monday, `2027-01-04`.
-fn week_start(week: &str) -> Option<Millis> {
-    let date = NaiveDate::parse_from_str(week, "%Y-%m-%d").ok()?;
-    Some(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+/// 00:00 UTC of `date`.
+fn day_millis(date: NaiveDate) -> Millis {
+    date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()
 }
 
 pub(crate) fn monday(t: Millis) -> NaiveDate {
@@ -397,7 +400,7 @@ pub(crate) fn monday(t: Millis) -> NaiveDate {
 }
 
 fn day_start(t: Millis) -> Millis {
-    instant(t).date_naive().and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis()
+    day_millis(instant(t).date_naive())
 }
 
 fn instant(t: Millis) -> chrono::DateTime<chrono::Utc> {

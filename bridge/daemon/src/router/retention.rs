@@ -69,12 +69,7 @@ impl Committer {
             }
             let Some(conv) = self.store.conversation(id)? else { continue };
             let messages = self.store.messages(id)?;
-            let last =
-                [Some(conv.started_at), conv.last_post_at, conv.closed_at, messages.last().map(|m| m.committed_at)]
-                    .into_iter()
-                    .flatten()
-                    .max()
-                    .unwrap_or(conv.started_at);
+            let last = messages.last().map_or(conv.last_activity(), |m| m.committed_at.max(conv.last_activity()));
             if last >= cutoff {
                 continue;
             }
