@@ -66,7 +66,7 @@ pub struct KillRounds<'a> {
     pub conversations: u64,
     /// Mean text size; each text is 0 to twice this.
     pub text_bytes: usize,
-    /// The kill falls between 100 ms and this many ms after the load starts.
+    /// The kill falls between 100 ms and this many ms after the first message is acknowledged.
     pub kill_window_ms: u64,
     /// More `[bridge]` lines (`store = …` among them).
     pub bridge_extra: String,
@@ -433,13 +433,19 @@ async fn one_round(
     // Load, and the kill in the middle of it.
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
+    let accepted = Arc::new(tokio::sync::Notify::new());
     let mut senders = Vec::new();
     for i in 0..k.connections.max(2) {
         let dir = i % 2;
-        let (target, stop, next) = (targets[dir].clone(), stop.clone(), next.clone());
+        let (target, stop, next, accepted) = (targets[dir].clone(), stop.clone(), next.clone(), accepted.clone());
         let shape = Shape { round, conversations: k.conversations, text_bytes: k.text_bytes };
-        senders.push(tokio::spawn(sender(target, dir, shape, next, stop)));
+        senders.push(tokio::spawn(sender(target, dir, shape, next, stop, accepted)));
     }
+    // The kill's moment counts from the first message the daemon acknowledged (the load is
+    // flowing then), not from the senders' start, however slow the machine.
+    tokio::time::timeout(DELIVERY_TIMEOUT, accepted.notified())
+        .await
+        .map_err(|_| anyhow::anyhow!("round {round}: no message was acknowledged in {DELIVERY_TIMEOUT:?}"))?;
     tokio::time::sleep(kill_after).await;
     bridge.kill9()?;
     stop.store(true, Ordering::SeqCst);
@@ -586,8 +592,16 @@ fn answer(r: &anyhow::Result<u16>) -> Answer {
     }
 }
 
-/// One sender: posts new messages of direction `dir` as fast as answers come back, until `stop`.
-async fn sender(target: Target, dir: usize, shape: Shape, next: Arc<AtomicU64>, stop: Arc<AtomicBool>) -> Vec<Sent> {
+/// One sender: posts new messages of direction `dir` as fast as answers come back, until `stop`;
+/// `accepted` hears of each one acknowledged.
+async fn sender(
+    target: Target,
+    dir: usize,
+    shape: Shape,
+    next: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<tokio::sync::Notify>,
+) -> Vec<Sent> {
     let mut sent = Vec::new();
     let mut conn = None;
     while !stop.load(Ordering::SeqCst) {
@@ -606,7 +620,11 @@ async fn sender(target: Target, dir: usize, shape: Shape, next: Arc<AtomicU64>, 
         if r.is_err() {
             conn = None;
         }
-        sent.push(Sent { key, dir, body, answer: answer(&r) });
+        let answer = answer(&r);
+        if answer == Answer::Accepted {
+            accepted.notify_one();
+        }
+        sent.push(Sent { key, dir, body, answer });
     }
     sent
 }
