@@ -180,6 +180,7 @@
 
 mod codes;
 mod lexical;
+mod lexicon;
 mod priors;
 mod sample;
 mod script;

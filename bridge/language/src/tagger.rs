@@ -8,6 +8,7 @@ use whatlang::{Detector, Lang};
 
 use crate::codes::{canonical_code, code_for, lang_for};
 use crate::lexical;
+use crate::lexicon;
 use crate::priors::{Choice, Detection, choose, prior_only, same_language};
 use crate::sample::Sample;
 use crate::script::{self, Counts, LETTERS, Script};
@@ -21,6 +22,8 @@ pub enum Layer {
     Detector,
     /// Marker words (Malay against Indonesian).
     Lexical,
+    /// Word frequencies and letter trigrams from public word lists (`data/`).
+    Lexicon,
     /// The author's languages, over an unsure detection.
     Prior,
     /// No letters: nothing to decide.
@@ -33,6 +36,7 @@ impl Layer {
             Layer::Script => "script",
             Layer::Detector => "detector",
             Layer::Lexical => "lexical",
+            Layer::Lexicon => "lexicon",
             Layer::Prior => "prior",
             Layer::None => "none",
         }
@@ -330,11 +334,84 @@ impl Tagger {
             let found = Found { sample: &sample, script: detected_script.name(), layer: Layer::Lexical, priors };
             return self.finish(found, d, second);
         }
+        // 4. The lexicon, where the detector may be wrong: see [`Tagger::lexicon`].
+        if let Some((found, next)) = self.lexicon(&sample.text, &d, priors) {
+            let found_at = Found { sample: &sample, script: detected_script.name(), layer: Layer::Lexicon, priors };
+            return self.finish(found_at, found, next);
+        }
         if explain && second.is_none() {
             second = self.runner_up(&sample.text, &info, &d);
         }
         let found = Found { sample: &sample, script: detected_script.name(), layer: Layer::Detector, priors };
         self.finish(found, d, second)
+    }
+
+    /// The lexicon layer (`src/lexicon.rs`) over a detection the earlier layers left standing,
+    /// among the candidates it has data for, the detected language included (else `None`: it
+    /// cannot say a language it has no data for is wrong); `None` also when it agrees:
+    /// - Cyrillic text, when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (else whatlang
+    ///   knows all the candidates): letter trigrams, at any length; another language than the
+    ///   detected one needs a margin of 3 nats and 1 a word.
+    /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same margin.
+    /// - Latin and Arabic text whatlang is unsure of, and Indonesian detections when Malay is a
+    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi; Arabic: ar, fa, ur;
+    ///   a sure Indonesian detection is weighed against Malay only); another language than the
+    ///   detected one needs a margin of one Zipf unit (ten times as frequent) over the text.
+    ///
+    /// The confidence is `min(0.9, 0.5 + 0.1 × margin)` (words) or `min(0.9, 0.5 + margin / 20)`
+    /// (trigrams), sure from 0.7 on; below that the prior rules still apply. The author's
+    /// languages weigh in the scores themselves: the first adds 1.5 Zipf units (4 nats), the
+    /// others a third of that, so a Malay author's *wang* is Malay, but their "Thanks" is English.
+    fn lexicon(
+        &self,
+        text: &str,
+        d: &Detection,
+        priors: &[String],
+    ) -> Option<(Detection, Option<(&'static str, f64)>)> {
+        const CYRILLIC: &[&str] = &["bg", "kk", "ky", "mn", "ru", "uk", "uz"];
+        const STAND_INS: &[&str] = &["kk", "ky", "mn", "uz"];
+        const DEVANAGARI: &[&str] = &["hi", "mr", "ne"];
+        const LATIN: &[&str] = &["de", "en", "es", "fr", "id", "ms", "pt", "tl", "vi"];
+        const ARABIC: &[&str] = &["ar", "fa", "ur"];
+        let pick = |codes: &[&'static str]| -> Vec<&'static str> {
+            codes.iter().copied().filter(|c| *c == d.code || self.candidate(c, priors)).collect()
+        };
+        // The detector's answer must be among those weighed: the lexicon cannot say a language it
+        // has no data for is wrong.
+        let has = |codes: &[&str]| codes.contains(&d.code);
+        let (scores, by_trigrams) = match d.script {
+            whatlang::Script::Cyrillic if has(CYRILLIC) && STAND_INS.iter().any(|c| self.candidate(c, priors)) => {
+                (lexicon::by_trigrams(text, &pick(CYRILLIC))?, true)
+            }
+            whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
+                (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true)
+            }
+            whatlang::Script::Latin if d.unsure && has(LATIN) => (lexicon::by_words(text, &pick(LATIN))?, false),
+            whatlang::Script::Latin if d.code == "id" => (lexicon::by_words(text, &pick(&["id", "ms"]))?, false),
+            whatlang::Script::Arabic if d.unsure && ARABIC.contains(&d.code) => {
+                (lexicon::by_words(text, &pick(ARABIC))?, false)
+            }
+            _ => return None,
+        };
+        // The author's languages as evidence: the first weighs a Zipf unit and a half (or 4 nats),
+        // the others a third of that.
+        let unit = if by_trigrams { 4.0 } else { 1.5 };
+        let bonus = |code: &str| match priors.iter().position(|p| same_language(p, code)) {
+            Some(0) => unit,
+            Some(_) => unit / 3.0,
+            None => 0.0,
+        };
+        let verdict = scores.verdict(bonus);
+        let m = verdict.margin;
+        let enough = if by_trigrams { m >= 3.0 && m >= verdict.words as f64 } else { m >= 1.0 };
+        if verdict.best == d.code || !enough {
+            return None;
+        }
+        let c = if by_trigrams { 0.5 + m / 20.0 } else { 0.5 + 0.1 * m }.min(0.9);
+        let mut found = Detection::settled(verdict.best, d.script, c);
+        found.unsure = c < 0.7;
+        found.settled = !found.unsure;
+        Some((found, verdict.second.map(|s| (s, (1.0 - c).min(c)))))
     }
 
     /// The detector's second choice: run again without its first.

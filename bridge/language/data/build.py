@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Rebuild the tagger's lexicon layer (issue 18) from public word lists:
+
+- `words.tsv`: the most frequent words of the languages whose pairs whatlang confuses, with their
+  frequency on the Zipf scale (log10 of occurrences per billion words) times ten, from the PyPI
+  package `wordfreq` 3.1.1 (its "small" lists). One line per word: `word<TAB>lang=zipf10,...`;
+  the line `#unseen<TAB>...` gives each language's score of a word it does not list.
+- `trigrams.tsv`: letter-trigram models of word types for the Cyrillic and Devanagari languages
+  the tagger tells apart (Kazakh, Kyrgyz, Mongolian, Uzbek, Russian, Ukrainian, Bulgarian; Hindi,
+  Marathi, Nepali), from `wordfreq` (ru, uk, bg, hi) and from the word lists inside Tesseract's
+  trained data in Debian's `tesseract-ocr-{kaz,kir,mon,uzb-cyrl,mar,nep}` packages (4.1.0), which
+  have no frequencies. One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
+  the line `#unseen<TAB>...` gives each language's cost of a trigram it does not list.
+
+Neither source is the UDHR or lingua-rs's test data. Licenses (see `README.md` here):
+`wordfreq` is Apache-2.0 with data under CC BY-SA 4.0 (attribution: Robyn Speer, wordfreq;
+its sources include Wikipedia, OpenSubtitles 2018, SUBTLEX, Google Books, Twitter, Reddit,
+Common Crawl via the OSCAR corpus); Tesseract's tessdata is Apache-2.0 (Google / the Tesseract
+OCR project). The generated files carry the same licenses as their sources.
+
+Needs: python3 with `msgpack`, `pip`, `apt-get download`, and `combine_tessdata` and
+`dawg2wordlist` (Debian package `tesseract-ocr`). Downloads into a cache directory:
+
+    python3 bridge/language/data/build.py [--cache /tmp/c2c-lexicon]
+"""
+
+import argparse
+import gzip
+import math
+import os
+import subprocess
+import sys
+import unicodedata
+import zipfile
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORDFREQ = "wordfreq==3.1.1"
+
+# Exact-word lists: language code (ours) -> wordfreq list, and how many of the most frequent words.
+WORD_LANGS = {
+    "ar": "ar", "de": "de", "en": "en", "es": "es", "fa": "fa", "fr": "fr", "hi": "hi",
+    "id": "id", "ms": "ms", "pt": "pt", "tl": "fil", "ur": "ur", "vi": "vi",
+}
+TOP_WORDS = 5000
+
+# Trigram models: language -> ("wordfreq", list) or ("tesseract", traineddata name, Debian package).
+TRIGRAM_LANGS = {
+    "ru": ("wordfreq", "ru"),
+    "uk": ("wordfreq", "uk"),
+    "bg": ("wordfreq", "bg"),
+    "hi": ("wordfreq", "hi"),
+    "kk": ("tesseract", "kaz", "tesseract-ocr-kaz"),
+    "ky": ("tesseract", "kir", "tesseract-ocr-kir"),
+    "mn": ("tesseract", "mon", "tesseract-ocr-mon"),
+    "uz": ("tesseract", "uzb_cyrl", "tesseract-ocr-uzb-cyrl"),
+    "mr": ("tesseract", "mar", "tesseract-ocr-mar"),
+    "ne": ("tesseract", "nep", "tesseract-ocr-nep"),
+}
+TOP_TYPES = 30000  # word types from a wordfreq list for its trigram model
+TOP_TRIGRAMS = 3000  # trigrams kept per language
+
+# Each language's alphabet, so that a web-crawled word list keeps only words written in it
+# (Tesseract's Kyrgyz list also has Kazakh and Russian-only words).
+RU = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+ALPHABETS = {
+    "ru": RU,
+    "uk": set("абвгґдеєжзиіїйклмнопрстуфхцчшщьюя'"),
+    "bg": set("абвгдежзийклмнопрстуфхцчшщъьюя"),
+    "kk": RU | set("әғқңөұүһі"),
+    "ky": RU | set("ңөү"),
+    "mn": RU | set("өү"),
+    "uz": (RU - set("щы")) | set("ўқғҳ"),
+}
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), file=sys.stderr)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def wordfreq_wheel(cache):
+    wheels = [f for f in os.listdir(cache) if f.startswith("wordfreq-3.1.1") and f.endswith(".whl")]
+    if not wheels:
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", cache, WORDFREQ])
+        wheels = [f for f in os.listdir(cache) if f.startswith("wordfreq-3.1.1") and f.endswith(".whl")]
+    return zipfile.ZipFile(os.path.join(cache, wheels[0]))
+
+
+def wordfreq_list(wheel, name):
+    """(word, zipf) of a wordfreq 'small' list, most frequent first (the cBpack format: the
+    index of each bucket is minus its frequency in centibels)."""
+    import msgpack
+
+    data = msgpack.unpackb(gzip.decompress(wheel.read(f"wordfreq/data/small_{name}.msgpack.gz")), raw=False)
+    assert data[0] == {"format": "cB", "version": 1}, data[0]
+    out = []
+    for i, bucket in enumerate(data[1:]):
+        for word in bucket:
+            out.append((word, 9.0 - i / 100.0))
+    return out
+
+
+def tesseract_words(cache, name, package):
+    words_file = os.path.join(cache, f"{name}.words.txt")
+    if not os.path.exists(words_file):
+        debs = [f for f in os.listdir(cache) if f.startswith(package + "_") and f.endswith(".deb")]
+        if not debs:
+            run(["apt-get", "download", package], cwd=cache)
+            debs = [f for f in os.listdir(cache) if f.startswith(package + "_") and f.endswith(".deb")]
+        root = os.path.join(cache, "deb")
+        run(["dpkg-deb", "-x", os.path.join(cache, debs[0]), root])
+        traineddata = None
+        for dirpath, _, files in os.walk(root):
+            if f"{name}.traineddata" in files:
+                traineddata = os.path.join(dirpath, f"{name}.traineddata")
+        prefix = os.path.join(cache, f"{name}.")
+        run(["combine_tessdata", "-u", traineddata, prefix], stdout=subprocess.DEVNULL)
+        run(["dawg2wordlist", prefix + "lstm-unicharset", prefix + "lstm-word-dawg", words_file],
+            stdout=subprocess.DEVNULL)
+    with open(words_file, encoding="utf-8") as f:
+        return [w.strip() for w in f if w.strip()]
+
+
+def is_word(word):
+    return all(c.isalpha() or unicodedata.category(c).startswith("M") for c in word)
+
+
+def clean(lang, words):
+    """Lowercase words only (capitalised ones are mostly names), letters only, 2 to 24
+    characters, in the language's alphabet where one is given; first occurrence kept."""
+    alphabet = ALPHABETS.get(lang)
+    seen, out = set(), []
+    for w in words:
+        if w != w.lower() or not is_word(w) or not 2 <= len(w) <= 24 or w in seen:
+            continue
+        if alphabet and not set(w) <= alphabet:
+            continue
+        seen.add(w)
+        out.append(w)
+    return out
+
+
+def trigrams(word):
+    padded = f" {word} "
+    return [padded[i : i + 3] for i in range(len(padded) - 2)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", default="/tmp/c2c-lexicon")
+    args = parser.parse_args()
+    os.makedirs(args.cache, exist_ok=True)
+    wheel = wordfreq_wheel(args.cache)
+
+    # Exact words.
+    table, floor = {}, {}
+    for lang, name in sorted(WORD_LANGS.items()):
+        kept = 0
+        for word, zipf in wordfreq_list(wheel, name):
+            if kept == TOP_WORDS:
+                break
+            if word != word.lower() or not is_word(word) or len(word) > 24:
+                continue
+            table.setdefault(word, {})[lang] = round(zipf * 10)
+            floor[lang] = round(zipf * 10) - 5
+            kept += 1
+    with open(os.path.join(HERE, "words.tsv"), "w", encoding="utf-8") as f:
+        f.write(f"# generated by build.py from {WORDFREQ} (CC BY-SA 4.0 data); word<TAB>lang=zipf*10,...\n")
+        # A word past a language's cut is taken as half a Zipf unit rarer than its last kept word.
+        f.write("#unseen\t" + ",".join(f"{l}={z}" for l, z in sorted(floor.items())) + "\n")
+        for word in sorted(table):
+            f.write(word + "\t" + ",".join(f"{l}={z}" for l, z in sorted(table[word].items())) + "\n")
+
+    # Trigram models of word types.
+    models, unseen = {}, {}
+    for lang, source in sorted(TRIGRAM_LANGS.items()):
+        if source[0] == "wordfreq":
+            words = clean(lang, [w for w, _ in wordfreq_list(wheel, source[1])])[:TOP_TYPES]
+        else:
+            words = clean(lang, tesseract_words(args.cache, source[1], source[2]))
+        counts = Counter(g for w in words for g in trigrams(w))
+        total = sum(counts.values())
+        top = counts.most_common(TOP_TRIGRAMS)
+        # Add-half smoothing over the trigrams seen; one unseen cost for the rest (those past the
+        # cut cost what the last kept one would at most).
+        vocab = len(counts)
+        cost = lambda c: round(-10 * math.log((c + 0.5) / (total + 0.5 * vocab)))
+        models[lang] = {g: cost(c) for g, c in top}
+        unseen[lang] = cost(min(c for _, c in top) * 0.5)
+        print(f"{lang}: {len(words)} words, {vocab} trigrams, kept {len(top)}", file=sys.stderr)
+    merged = {}
+    for lang, model in models.items():
+        for g, c in model.items():
+            merged.setdefault(g, {})[lang] = c
+    with open(os.path.join(HERE, "trigrams.tsv"), "w", encoding="utf-8") as f:
+        f.write("# generated by build.py from wordfreq 3.1.1 (CC BY-SA 4.0 data) and Tesseract 4.1.0 "
+                "tessdata word lists (Apache-2.0); trigram<TAB>lang=cost,... with cost = -10 ln p\n")
+        f.write("#unseen\t" + ",".join(f"{l}={c}" for l, c in sorted(unseen.items())) + "\n")
+        for g in sorted(merged):
+            f.write(g + "\t" + ",".join(f"{l}={c}" for l, c in sorted(merged[g].items())) + "\n")
+
+
+if __name__ == "__main__":
+    main()

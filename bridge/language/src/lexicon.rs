@@ -1,0 +1,256 @@
+//! The lexicon layer: word frequencies and letter-trigram models from public word lists (not the
+//! UDHR, not lingua-rs's test files), as evidence for short texts and the pairs whatlang confuses.
+//! `data/build.py` rebuilds both files; `data/README.md` gives the sources and their licenses.
+//!
+//! - `data/words.tsv`: the 5,000 most frequent words of Arabic, German, English, Spanish, Persian,
+//!   French, Hindi, Indonesian, Malay, Portuguese, Tagalog, Urdu and Vietnamese (PyPI `wordfreq`
+//!   3.1.1), each
+//!   with its frequency on the Zipf scale (log10 per billion words) times ten. A text's score in a
+//!   language is the sum of its words' Zipf values there; a word the language does not list
+//!   scores half a unit below its last listed word; words no candidate lists are skipped.
+//! - `data/trigrams.tsv`: 3,000 letter trigrams of word types (padded with a space each side) per
+//!   language for Russian, Ukrainian, Bulgarian, Kazakh, Kyrgyz, Mongolian, Uzbek (Cyrillic), Hindi,
+//!   Marathi and Nepali (`wordfreq`; the word lists in Tesseract's trained data), with the cost
+//!   `-10 ln p` of each. A text's cost in a language is the sum over its words' trigrams that some
+//!   candidate lists.
+//!
+//! Words are looked up by binary search in the embedded text (no heap); the trigram table is
+//! parsed once, on first use, into a hash map.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const WORDS: &str = include_str!("../data/words.tsv");
+const TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
+
+/// Languages with a word list in `data/words.tsv`.
+pub const WORD_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "hi", "id", "ms", "pt", "tl", "ur", "vi"];
+/// Languages with a trigram model in `data/trigrams.tsv`.
+pub const TRIGRAM_LANGS: &[&str] = &["bg", "hi", "kk", "ky", "mn", "mr", "ne", "ru", "uk", "uz"];
+
+/// The most words of a text looked at (a long text has been settled by then or never will be).
+const MAX_WORDS: usize = 40;
+
+/// The lexicon's finding among some candidates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    pub best: &'static str,
+    pub second: Option<&'static str>,
+    /// How much better the best fits than the second, in nats (trigrams) or Zipf units (words)
+    /// summed over the text: `f64::INFINITY` with one candidate.
+    pub margin: f64,
+    /// Words that counted (listed by some candidate).
+    pub words: usize,
+}
+
+/// `lang=value,...` into `(lang, value)` pairs.
+fn values(field: &'static str) -> impl Iterator<Item = (&'static str, u16)> {
+    field.split(',').filter_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        Some((k, v.parse().ok()?))
+    })
+}
+
+/// The `#unseen` line of a table.
+fn unseen(table: &'static str) -> &'static str {
+    table.lines().find_map(|l| l.strip_prefix("#unseen\t")).unwrap_or("")
+}
+
+/// The body of `words.tsv` (after its `#` lines), whose lines are sorted by word.
+fn word_body() -> &'static str {
+    let mut body = WORDS;
+    while body.starts_with('#') {
+        body = body.split_once('\n').map_or("", |(_, rest)| rest);
+    }
+    body
+}
+
+/// The values field of `word` in `words.tsv`.
+fn lookup_word(body: &'static str, word: &str) -> Option<&'static str> {
+    let bytes = body.as_bytes();
+    let (mut lo, mut hi) = (0usize, bytes.len());
+    // Invariant: lo and hi are line starts (or the end); the word, if present, starts a line in lo..hi.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid].iter().rposition(|&b| b == b'\n').map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| start + i);
+        let line = &body[start..end];
+        let (key, field) = line.split_once('\t').unwrap_or((line, ""));
+        match key.cmp(word) {
+            std::cmp::Ordering::Equal => return Some(field),
+            std::cmp::Ordering::Less => lo = (end + 1).min(bytes.len()),
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    None
+}
+
+/// The words of a text, lowercased: runs of letters (and marks, for Devanagari and Arabic).
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphabetic() || is_mark(c)))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .take(MAX_WORDS)
+}
+
+/// Combining marks of the scripts the lists cover (Devanagari vowel signs, Arabic harakat, ZWNJ).
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{0900}'..='\u{0903}' | '\u{093A}'..='\u{094F}' | '\u{0951}'..='\u{0957}' | '\u{0962}' | '\u{0963}')
+        || matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{200C}')
+}
+
+/// Each candidate's score (higher is better) over the words that counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    pub scores: Vec<(&'static str, f64)>,
+    pub words: usize,
+}
+
+impl Scores {
+    /// The best and its margin, after adding `bonus` to each candidate's score (the author's
+    /// languages as evidence).
+    pub fn verdict(&self, bonus: impl Fn(&str) -> f64) -> Verdict {
+        let mut scores: Vec<(&'static str, f64)> = self.scores.iter().map(|&(c, s)| (c, s + bonus(c))).collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let (best, top) = scores[0];
+        let (second, margin) = scores.get(1).map_or((None, f64::INFINITY), |&(c, s)| (Some(c), top - s));
+        Verdict { best, second, margin, words: self.words }
+    }
+}
+
+fn scores(scores: Vec<(&'static str, f64)>, words: usize) -> Option<Scores> {
+    (words > 0 && !scores.is_empty()).then_some(Scores { scores, words })
+}
+
+/// Word-frequency evidence among `candidates` (those without a word list are left out): the sum of
+/// Zipf values. `None` when fewer than two candidates have lists or no word is listed.
+pub fn by_words(text: &str, candidates: &[&'static str]) -> Option<Scores> {
+    let langs: Vec<&'static str> = candidates.iter().copied().filter(|c| WORD_LANGS.contains(c)).collect();
+    if langs.len() < 2 {
+        return None;
+    }
+    let floor: Vec<u16> =
+        langs.iter().map(|l| values(unseen(WORDS)).find(|(k, _)| k == l).map_or(30, |(_, v)| v)).collect();
+    let body = word_body();
+    let mut sums = vec![0u32; langs.len()];
+    let mut counted = 0;
+    for word in words(text) {
+        let Some(field) = lookup_word(body, &word) else { continue };
+        let mut row: Vec<Option<u16>> = vec![None; langs.len()];
+        for (k, v) in values(field) {
+            if let Some(i) = langs.iter().position(|l| *l == k) {
+                row[i] = Some(v);
+            }
+        }
+        if row.iter().all(Option::is_none) {
+            continue;
+        }
+        counted += 1;
+        for (i, v) in row.iter().enumerate() {
+            sums[i] += u32::from(v.unwrap_or(floor[i]));
+        }
+    }
+    scores(langs.iter().zip(&sums).map(|(l, s)| (*l, f64::from(*s) / 10.0)).collect(), counted)
+}
+
+/// A trigram's cost per language of [`TRIGRAM_LANGS`] (0: not listed).
+type Costs = [u8; 10];
+/// The trigrams' costs and the cost of an unlisted one.
+type TrigramTable = (HashMap<&'static str, Costs>, Costs);
+
+/// The trigram table, parsed on first use.
+fn trigram_table() -> &'static TrigramTable {
+    static TABLE: OnceLock<TrigramTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let row = |field: &'static str| {
+            let mut costs: Costs = [0; 10];
+            for (k, v) in values(field) {
+                if let Some(i) = TRIGRAM_LANGS.iter().position(|l| *l == k) {
+                    costs[i] = u8::try_from(v).unwrap_or(u8::MAX);
+                }
+            }
+            costs
+        };
+        let mut map = HashMap::new();
+        for line in TRIGRAMS.lines().filter(|l| !l.starts_with('#')) {
+            if let Some((g, field)) = line.split_once('\t') {
+                map.insert(g, row(field));
+            }
+        }
+        (map, row(unseen(TRIGRAMS)))
+    })
+}
+
+/// Letter-trigram evidence among `candidates` (those without a model are left out): the total
+/// cost, lower is better, as a margin in nats. `None` when fewer than two candidates have models.
+pub fn by_trigrams(text: &str, candidates: &[&'static str]) -> Option<Scores> {
+    let idx: Vec<usize> =
+        TRIGRAM_LANGS.iter().enumerate().filter(|(_, l)| candidates.contains(l)).map(|(i, _)| i).collect();
+    if idx.len() < 2 {
+        return None;
+    }
+    let (table, unseen) = trigram_table();
+    let mut sums = vec![0u32; idx.len()];
+    let mut counted = 0;
+    let mut padded = String::new();
+    for word in words(text) {
+        padded.clear();
+        padded.push(' ');
+        padded.push_str(&word);
+        padded.push(' ');
+        let starts: Vec<usize> = padded.char_indices().map(|(i, _)| i).chain([padded.len()]).collect();
+        let mut any = false;
+        for w in starts.windows(4) {
+            let Some(costs) = table.get(&padded[w[0]..w[3]]) else { continue };
+            if idx.iter().all(|&i| costs[i] == 0) {
+                continue;
+            }
+            any = true;
+            for (s, &i) in sums.iter_mut().zip(&idx) {
+                *s += u32::from(if costs[i] == 0 { unseen[i] } else { costs[i] });
+            }
+        }
+        counted += usize::from(any);
+    }
+    scores(idx.iter().zip(&sums).map(|(&i, &s)| (TRIGRAM_LANGS[i], -f64::from(s) / 10.0)).collect(), counted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_and_complete() {
+        let body = word_body();
+        let keys: Vec<&str> = body.lines().map(|l| l.split('\t').next().unwrap()).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "words.tsv is sorted by word");
+        for key in keys.iter().step_by(97) {
+            assert!(lookup_word(body, key).is_some(), "{key}");
+        }
+        assert_eq!(lookup_word(body, "zzzzzz"), None);
+        assert_eq!(lookup_word(body, ""), None);
+        assert_eq!(values(unseen(WORDS)).count(), WORD_LANGS.len());
+        assert_eq!(values(unseen(TRIGRAMS)).count(), TRIGRAM_LANGS.len());
+        assert!(trigram_table().0.len() > 3_000);
+    }
+
+    #[test]
+    fn words_tell_malay_from_indonesian() {
+        let v = by_words("kerana", &["ms", "id"]).unwrap().verdict(|_| 0.0);
+        assert_eq!((v.best, v.second), ("ms", Some("id")));
+        assert_eq!(by_words("karena", &["ms", "id"]).unwrap().verdict(|_| 0.0).best, "id");
+        assert_eq!(by_words("Obrigado pela reunião", &["es", "pt"]).unwrap().verdict(|_| 0.0).best, "pt");
+        // One candidate with a list: nothing to compare.
+        assert_eq!(by_words("kerana", &["ms", "zh"]), None);
+        assert_eq!(by_words("12345", &["ms", "id"]), None);
+    }
+
+    #[test]
+    fn trigrams_tell_kyrgyz_and_mongolian_from_russian() {
+        let all = ["ru", "kk", "ky", "mn"];
+        let best = |text: &str| by_trigrams(text, &all).unwrap().verdict(|_| 0.0).best;
+        assert_eq!(best("Спасибо, получили"), "ru");
+        assert_eq!(best("Маргааш уулзъя"), "mn");
+        assert_eq!(best("Рахмат, макулдашылды"), "ky");
+    }
+}
