@@ -7,9 +7,10 @@
   the line `#unseen<TAB>...` gives each language's score of a word it does not list.
 - `trigrams.tsv`: letter-trigram models of word types for the Cyrillic and Devanagari languages
   the tagger tells apart (Kazakh, Kyrgyz, Mongolian, Uzbek, Russian, Ukrainian, Bulgarian; Hindi,
-  Marathi, Nepali), from `wordfreq` (ru, uk, bg, hi) and from the word lists inside Tesseract's
-  trained data in Debian's `tesseract-ocr-{kaz,kir,mon,uzb-cyrl,mar,nep}` packages (4.1.0), which
-  have no frequencies. One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
+  Marathi, Nepali) and for the languages of `words.tsv` but Hindi, from `wordfreq` (those, and
+  ru, uk, bg, hi) and from the word lists inside Tesseract's
+  trained data in Debian's `tesseract-ocr-{kaz,kir,mon,uzb-cyrl,uzb,mar,nep}` packages (4.1.0),
+  which have no frequencies (Uzbek: one model of both scripts). One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
   the line `#unseen<TAB>...` gives each language's cost of a trigram it does not list.
 
 Neither source is the UDHR or lingua-rs's test data. Licenses (see `README.md` here):
@@ -46,6 +47,18 @@ TOP_WORDS = 5000
 
 # Trigram models: language -> ("wordfreq", list) or ("tesseract", traineddata name, Debian package).
 TRIGRAM_LANGS = {
+    "ar": ("wordfreq", "ar"),
+    "de": ("wordfreq", "de"),
+    "en": ("wordfreq", "en"),
+    "es": ("wordfreq", "es"),
+    "fa": ("wordfreq", "fa"),
+    "fr": ("wordfreq", "fr"),
+    "id": ("wordfreq", "id"),
+    "ms": ("wordfreq", "ms"),
+    "pt": ("wordfreq", "pt"),
+    "tl": ("wordfreq", "fil"),
+    "ur": ("wordfreq", "ur"),
+    "vi": ("wordfreq", "vi"),
     "ru": ("wordfreq", "ru"),
     "uk": ("wordfreq", "uk"),
     "bg": ("wordfreq", "bg"),
@@ -53,7 +66,7 @@ TRIGRAM_LANGS = {
     "kk": ("tesseract", "kaz", "tesseract-ocr-kaz"),
     "ky": ("tesseract", "kir", "tesseract-ocr-kir"),
     "mn": ("tesseract", "mon", "tesseract-ocr-mon"),
-    "uz": ("tesseract", "uzb_cyrl", "tesseract-ocr-uzb-cyrl"),
+    "uz": ("tesseract", "uzb_cyrl", "tesseract-ocr-uzb-cyrl", "uzb", "tesseract-ocr-uzb"),
     "mr": ("tesseract", "mar", "tesseract-ocr-mar"),
     "ne": ("tesseract", "nep", "tesseract-ocr-nep"),
 }
@@ -70,7 +83,8 @@ ALPHABETS = {
     "kk": RU | set("әғқңөұүһі"),
     "ky": RU | set("ңөү"),
     "mn": RU | set("өү"),
-    "uz": (RU - set("щы")) | set("ўқғҳ"),
+    # Uzbek in both scripts (one model: the scripts' trigrams do not meet).
+    "uz": (RU - set("щы")) | set("ўқғҳ") | set("abcdefghijklmnopqrstuvxyz"),
 }
 
 
@@ -126,6 +140,19 @@ def is_word(word):
     return all(c.isalpha() or unicodedata.category(c).startswith("M") for c in word)
 
 
+def split_words(words):
+    """Tesseract's entries cut where the tagger cuts words: at anything but letters (Uzbek
+    *o'zbek* gives *o* and *zbek*)."""
+    for entry in words:
+        word = ""
+        for c in entry + " ":
+            if c.isalpha() or unicodedata.category(c).startswith("M"):
+                word += c
+            elif word:
+                yield word
+                word = ""
+
+
 def clean(lang, words):
     """Lowercase words only (capitalised ones are mostly names), letters only, 2 to 24
     characters, in the language's alphabet where one is given; first occurrence kept."""
@@ -178,17 +205,24 @@ def main():
         if source[0] == "wordfreq":
             words = clean(lang, [w for w, _ in wordfreq_list(wheel, source[1])])[:TOP_TYPES]
         else:
-            words = clean(lang, tesseract_words(args.cache, source[1], source[2]))
-        counts = Counter(g for w in words for g in trigrams(w))
-        total = sum(counts.values())
-        top = counts.most_common(TOP_TRIGRAMS)
-        # Add-half smoothing over the trigrams seen; one unseen cost for the rest (those past the
-        # cut cost what the last kept one would at most).
-        vocab = len(counts)
-        cost = lambda c: round(-10 * math.log((c + 0.5) / (total + 0.5 * vocab)))
-        models[lang] = {g: cost(c) for g, c in top}
-        unseen[lang] = cost(min(c for _, c in top) * 0.5)
-        print(f"{lang}: {len(words)} words, {vocab} trigrams, kept {len(top)}", file=sys.stderr)
+            lists = [tesseract_words(args.cache, name, package) for name, package in zip(source[1::2], source[2::2])]
+            words = clean(lang, split_words(w for words in lists for w in words))
+        # Uzbek: a model per script, each with its own top trigrams.
+        by_script = {}
+        for w in words:
+            by_script.setdefault("latin" if w[0] < "\u0250" else "other", []).append(w)
+        models[lang], unseen[lang] = {}, 0
+        for part in by_script.values():
+            counts = Counter(g for w in part for g in trigrams(w))
+            total = sum(counts.values())
+            top = counts.most_common(TOP_TRIGRAMS)
+            # Add-half smoothing over the trigrams seen; one unseen cost for the rest (those past
+            # the cut cost what the last kept one would at most).
+            vocab = len(counts)
+            cost = lambda c: round(-10 * math.log((c + 0.5) / (total + 0.5 * vocab)))
+            models[lang].update({g: cost(c) for g, c in top})
+            unseen[lang] = max(unseen[lang], cost(min(c for _, c in top) * 0.5))
+            print(f"{lang}: {len(part)} words, {vocab} trigrams, kept {len(top)}", file=sys.stderr)
     merged = {}
     for lang, model in models.items():
         for g, c in model.items():

@@ -10,7 +10,8 @@
 //!   scores half a unit below its last listed word; words no candidate lists are skipped.
 //! - `data/trigrams.tsv`: 3,000 letter trigrams of word types (padded with a space each side) per
 //!   language for Russian, Ukrainian, Bulgarian, Kazakh, Kyrgyz, Mongolian, Uzbek (Cyrillic), Hindi,
-//!   Marathi and Nepali (`wordfreq`; the word lists in Tesseract's trained data), with the cost
+//!   Marathi, Nepali and the languages of `words.tsv` (`wordfreq`; the word lists in Tesseract's
+//!   trained data), with the cost
 //!   `-10 ln p` of each. A text's cost in a language is the sum over its words' trigrams that some
 //!   candidate lists.
 //!
@@ -26,7 +27,10 @@ const TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
 /// Languages with a word list in `data/words.tsv`.
 pub const WORD_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "hi", "id", "ms", "pt", "tl", "ur", "vi"];
 /// Languages with a trigram model in `data/trigrams.tsv`.
-pub const TRIGRAM_LANGS: &[&str] = &["bg", "hi", "kk", "ky", "mn", "mr", "ne", "ru", "uk", "uz"];
+pub const TRIGRAM_LANGS: &[&str] = &[
+    "ar", "bg", "de", "en", "es", "fa", "fr", "hi", "id", "kk", "ky", "mn", "mr", "ms", "ne", "pt", "ru", "tl", "uk",
+    "ur", "uz", "vi",
+];
 
 /// The most words of a text looked at (a long text has been settled by then or never will be).
 const MAX_WORDS: usize = 40;
@@ -154,7 +158,8 @@ pub fn by_words(text: &str, candidates: &[&'static str]) -> Option<Scores> {
 }
 
 /// A trigram's cost per language of [`TRIGRAM_LANGS`] (0: not listed).
-type Costs = [u8; 10];
+type Costs = [u8; TRIGRAM_COUNT];
+const TRIGRAM_COUNT: usize = 22;
 /// The trigrams' costs and the cost of an unlisted one.
 type TrigramTable = (HashMap<&'static str, Costs>, Costs);
 
@@ -163,7 +168,7 @@ fn trigram_table() -> &'static TrigramTable {
     static TABLE: OnceLock<TrigramTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         let row = |field: &'static str| {
-            let mut costs: Costs = [0; 10];
+            let mut costs: Costs = [0; TRIGRAM_COUNT];
             for (k, v) in values(field) {
                 if let Some(i) = TRIGRAM_LANGS.iter().position(|l| *l == k) {
                     costs[i] = u8::try_from(v).unwrap_or(u8::MAX);
@@ -232,6 +237,7 @@ mod tests {
         assert_eq!(values(unseen(WORDS)).count(), WORD_LANGS.len());
         assert_eq!(values(unseen(TRIGRAMS)).count(), TRIGRAM_LANGS.len());
         assert!(trigram_table().0.len() > 3_000);
+        assert_eq!(TRIGRAM_LANGS.len(), TRIGRAM_COUNT);
     }
 
     #[test]

@@ -354,9 +354,11 @@ impl Tagger {
     ///   detected one needs a margin of 3 nats and 1 a word.
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same margin.
     /// - Latin and Arabic text whatlang is unsure of, and Indonesian detections when Malay is a
-    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi; Arabic: ar, fa, ur;
+    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi, and uz by trigrams
+    ///   only; Arabic: ar, fa, ur;
     ///   a sure Indonesian detection is weighed against Malay only); another language than the
-    ///   detected one needs a margin of one Zipf unit (ten times as frequent) over the text.
+    ///   detected one needs a margin of one Zipf unit (ten times as frequent) over the text. When
+    ///   no candidate lists any of its words, the same languages' letter trigrams, as above.
     ///
     /// The confidence is `min(0.9, 0.5 + 0.1 × margin)` (words) or `min(0.9, 0.5 + margin / 20)`
     /// (trigrams), sure from 0.7 on; below that the prior rules still apply. The author's
@@ -371,7 +373,7 @@ impl Tagger {
         const CYRILLIC: &[&str] = &["bg", "kk", "ky", "mn", "ru", "uk", "uz"];
         const STAND_INS: &[&str] = &["kk", "ky", "mn", "uz"];
         const DEVANAGARI: &[&str] = &["hi", "mr", "ne"];
-        const LATIN: &[&str] = &["de", "en", "es", "fr", "id", "ms", "pt", "tl", "vi"];
+        const LATIN: &[&str] = &["de", "en", "es", "fr", "id", "ms", "pt", "tl", "uz", "vi"];
         const ARABIC: &[&str] = &["ar", "fa", "ur"];
         let pick = |codes: &[&'static str]| -> Vec<&'static str> {
             codes.iter().copied().filter(|c| *c == d.code || self.candidate(c, priors)).collect()
@@ -386,11 +388,9 @@ impl Tagger {
             whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
                 (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true)
             }
-            whatlang::Script::Latin if d.unsure && has(LATIN) => (lexicon::by_words(text, &pick(LATIN))?, false),
+            whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, &pick(LATIN))?,
             whatlang::Script::Latin if d.code == "id" => (lexicon::by_words(text, &pick(&["id", "ms"]))?, false),
-            whatlang::Script::Arabic if d.unsure && ARABIC.contains(&d.code) => {
-                (lexicon::by_words(text, &pick(ARABIC))?, false)
-            }
+            whatlang::Script::Arabic if d.unsure && has(ARABIC) => Self::words_then_trigrams(text, &pick(ARABIC))?,
             _ => return None,
         };
         // The author's languages as evidence: the first weighs a Zipf unit and a half (or 4 nats),
@@ -412,6 +412,14 @@ impl Tagger {
         found.unsure = c < 0.7;
         found.settled = !found.unsure;
         Some((found, verdict.second.map(|s| (s, (1.0 - c).min(c)))))
+    }
+
+    /// Word frequencies when some candidate lists a word of the text, else letter trigrams.
+    fn words_then_trigrams(text: &str, candidates: &[&'static str]) -> Option<(lexicon::Scores, bool)> {
+        match lexicon::by_words(text, candidates) {
+            Some(scores) => Some((scores, false)),
+            None => lexicon::by_trigrams(text, candidates).map(|scores| (scores, true)),
+        }
     }
 
     /// The detector's second choice: run again without its first.
