@@ -4,12 +4,14 @@
 //! else ISO 639-3; `und` when nothing can be said), a confidence in 0.0..=1.0 rounded to two
 //! decimals, and the script. The tag comes from layers, cheapest first: the script (and, within
 //! Cyrillic and Arabic script, characteristic letters), then [`whatlang`] restricted to the
-//! languages the config mentions, then marker words for Malay against Indonesian; the author's
+//! languages the config mentions, then marker words for Malay against Indonesian, then word
+//! frequencies and letter trigrams from public word lists (the lexicon); the author's
 //! known languages (their *priors*, most preferred first) weigh in as evidence when the text is
 //! short or the detector unsure. Build one [`Tagger`] from the config and call [`Tagger::tag`] on
 //! the hot path (about 15–90 µs a message in release builds, depending on length; whatlang's
 //! trigram scoring is most of it, and texts the script settles skip it). [`Tagger::explain`] also
-//! says which layer decided and the second-best candidate.
+//! says which layer decided (`script`, `detector`, `lexical`, `lexicon`, `prior`) and the
+//! second-best candidate.
 //!
 //! ```
 //! use c2c_language::{Layer, Tagger};
@@ -29,6 +31,8 @@
 //! - `src/sample.rs`: the part of a text the layers see (bounded, cleaned prefix).
 //! - `src/script.rs`: the script layer: majority script, scripts of their own, letter tables.
 //! - `src/lexical.rs`: Malay and Indonesian marker words; word lists for the pairs whatlang confuses.
+//! - `src/lexicon.rs`, `data/`: the lexicon layer: word frequencies and letter trigrams from public
+//!   word lists (`data/build.py` rebuilds them; `data/README.md` gives sources and licences).
 //! - `src/priors.rs`: the prior rules and confidence formulas below; the stand-in languages.
 //! - `src/tagger.rs`: [`Tagger`]: builds the detector once, runs the layers; [`known_languages`].
 //! - `tests/corpus.tsv`, `tests/corpus.rs`: a multilingual corpus of city-cooperation messages
@@ -151,6 +155,28 @@
 //! The one with the most hits, by a margin, is tagged, confidence `min(1, 0.6 + 0.1 × margin)`
 //! (at least the detector's, when it agrees); no margin: the detection stands.
 //!
+//! # Layer 4: the lexicon
+//! Where a detection is still standing and may be wrong, the lexicon (`src/lexicon.rs`) weighs it
+//! against the other candidates it has data for, from public word lists (PyPI `wordfreq`;
+//! Tesseract's word lists in Debian; neither is the UDHR):
+//! - **word frequencies** (the 5,000 most frequent words of ar, de, en, es, fa, fr, hi, id, ms, pt,
+//!   tl, ur, vi): a text's score in a language is the sum of its words' Zipf values there;
+//! - **letter trigrams** of word types (those languages but Hindi's words, and bg, hi, kk, ky, mn,
+//!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`.
+//!
+//! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
+//! any length), to Devanagari text whatlang is unsure of (trigrams), to Latin and Arabic-script
+//! text whatlang is unsure of (words, or trigrams when no candidate lists a word) and to
+//! Indonesian detections when Malay is a candidate (words, Malay against Indonesian only). The
+//! detected language must be one it has data for. The author's languages add to their scores
+//! (the first 1.5 Zipf units or 4 nats, the others a third of that), so a Malay officer's *Baik*
+//! is Malay but their "Thanks" English. Another language than the detected one is tagged when it
+//! leads by a Zipf unit (words) or by 3 nats and 1 a word (trigrams), confidence
+//! `min(0.9, 0.5 + 0.1 × margin)` or `min(0.9, 0.5 + margin / 20)`, sure from 0.7 on; `--explain`
+//! names the layer `lexicon`. Other configs and texts (a sure Russian sentence under an
+//! English/Russian config, a sure English one) never reach it. The word table is searched in
+//! place (no heap); the trigram table is parsed into a hash map on first use.
+//!
 //! # Priors
 //! A finding of the script or lexical layer stands; agreement with a prior raises its confidence
 //! to `(1 + c) / 2`. For a detector finding, the first of these rules that applies decides
@@ -168,9 +194,10 @@
 //! 5. Otherwise the detected language, `d`.
 //!
 //! # Room for improvement
-//! - A second opinion (`lingua`, or n-gram models of our own) where whatlang is unsure: short
-//!   Latin-script lines in general, pairs the word lists miss. [`Tagger`] hides the layers, so it
-//!   fits in without touching callers.
+//! - The lexicon covers 22 languages; single words outside the top 5,000 of a language are judged
+//!   by trigrams of word types only, and Malay words Indonesian writes as often stay `id` without
+//!   a prior. On single words and pairs of public text the tagger without priors is still below
+//!   lingua's high-accuracy mode (BENCHMARKS.md).
 //! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and
 //!   Kurdish (Arabic script) have no letter tables yet.
 //! - When only one allowed language uses a script, whatlang reports confidence 1.0 for it: French
