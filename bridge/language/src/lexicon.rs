@@ -89,18 +89,33 @@ fn lookup_word(body: &'static str, word: &str) -> Option<&'static str> {
     None
 }
 
-/// The words of a text, lowercased: runs of letters (and marks, for Devanagari and Arabic).
+/// The words of a text, lowercased: runs of letters and marks. Arabic vowel marks and the
+/// tatweel are taken out, as `wordfreq` does. A word with Latin combining accents (decomposed
+/// text, *Vie\u{0323}\u{0302}t*) is left out: the lists hold composed letters and there is no
+/// normalisation here.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphabetic() || is_mark(c)))
+    text.split(|c: char| !(c.is_alphabetic() || is_mark(c) || is_latin_mark(c)))
+        .filter(|w| !w.is_empty() && !w.chars().any(is_latin_mark))
+        .map(|w| w.chars().filter(|&c| !is_arabic_mark(c)).flat_map(char::to_lowercase).collect::<String>())
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
         .take(MAX_WORDS)
 }
 
 /// Combining marks of the scripts the lists cover (Devanagari vowel signs, Arabic harakat, ZWNJ).
 fn is_mark(c: char) -> bool {
     matches!(c, '\u{0900}'..='\u{0903}' | '\u{093A}'..='\u{094F}' | '\u{0951}'..='\u{0957}' | '\u{0962}' | '\u{0963}')
-        || matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{200C}')
+        || is_arabic_mark(c)
+        || c == '\u{200C}'
+}
+
+/// Arabic vowel marks (harakat, superscript alef) and the tatweel.
+fn is_arabic_mark(c: char) -> bool {
+    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}')
+}
+
+/// Combining accents of Latin letters (decomposed text).
+fn is_latin_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}')
 }
 
 /// Each candidate's score (higher is better) over the words that counted.
@@ -238,6 +253,12 @@ mod tests {
         assert_eq!(values(unseen(TRIGRAMS)).count(), TRIGRAM_LANGS.len());
         assert!(trigram_table().0.len() > 3_000);
         assert_eq!(TRIGRAM_LANGS.len(), TRIGRAM_COUNT);
+    }
+
+    #[test]
+    fn words_are_cut_and_cleaned() {
+        let got: Vec<String> = words("Xin cảm ơn! Vie\u{0323}\u{0302}t Nam; مُحَمَّد ـكتب").collect();
+        assert_eq!(got, ["xin", "cảm", "ơn", "nam", "محمد", "كتب"]);
     }
 
     #[test]
