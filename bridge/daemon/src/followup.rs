@@ -2,15 +2,16 @@
 //! committer, which acts on it (a reminder, a rescheduled timer, or nothing if it went stale)
 //! and deletes it in the same commit.
 //!
-//! The loop keeps every timer's due time in memory (a timer is small: a key and a time), read
-//! from the store at start and kept current by the committer, which sends the timers each
-//! durable group wrote or finished ([`TimerChanges`]). It waits on the daemon's [`Clock`] for
+//! The loop keeps the earliest timers' due times in memory (at most [`HELD`]; see
+//! [`crate::followup_due`]), read from the store at start and kept current by the committer,
+//! which sends the timers each durable group wrote or finished ([`TimerChanges`]); when those
+//! held run out and more are stored, it reads the store again. It waits on the daemon's [`Clock`] for
 //! the earliest one, so a reminder goes out within moments of its due time, not at the next
 //! sweep. A timer handed over is not handed over again until the committer has answered; if
 //! that commit failed, it is tried again a little later. Overlapping or repeated hand-overs are
 //! harmless anyway: the committer acts only on a timer still stored and due.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::clock::Clock;
+use crate::followup_due::DueTimers;
+pub use crate::followup_due::HELD;
 use crate::metrics::Metrics;
 use crate::router::Router;
 
@@ -55,61 +58,26 @@ pub struct FollowUp {
     pub caught_up: tokio::sync::watch::Sender<Millis>,
 }
 
-/// The timers by due time.
-#[derive(Default)]
-struct Due {
-    by_time: BTreeSet<(Millis, TimerKey)>,
-    of: HashMap<TimerKey, Millis>,
-}
-
-impl Due {
-    fn set(&mut self, key: TimerKey, due: Millis) {
-        if let Some(old) = self.of.insert(key.clone(), due) {
-            self.by_time.remove(&(old, key.clone()));
-        }
-        self.by_time.insert((due, key));
-    }
-
-    fn remove(&mut self, key: &TimerKey) {
-        if let Some(old) = self.of.remove(key) {
-            self.by_time.remove(&(old, key.clone()));
-        }
-    }
-
-    fn apply(&mut self, changes: TimerChanges) {
-        for t in changes.set {
-            self.set(t.key, t.due);
-        }
-        for k in &changes.done {
-            self.remove(k);
-        }
-    }
-}
-
 impl FollowUp {
-    /// Every stored timer, read before the committer starts so that none is missed.
-    pub fn resume(&self) -> Result<Vec<(TimerKey, Millis)>, c2c_core::StoreError> {
-        let mut timers = Vec::new();
-        self.store.each_timer(&mut |t| timers.push((t.key, t.due)))?;
-        if !timers.is_empty() {
-            tracing::info!(timers = timers.len(), "follow-up timers resumed");
-        }
-        Ok(timers)
+    /// The stored timers (the earliest [`HELD`] in memory), read before the committer starts
+    /// so that none is missed.
+    pub fn resume(&self) -> Result<DueTimers, c2c_core::StoreError> {
+        self.resume_holding(HELD)
     }
 
-    /// Run until `stop`. `resumed` is what [`FollowUp::resume`] read; `changes` brings what each
+    /// [`FollowUp::resume`], holding at most `held` timers in memory (tests hold a few).
+    pub fn resume_holding(&self, held: usize) -> Result<DueTimers, c2c_core::StoreError> {
+        let due = DueTimers::read(self.store.as_ref(), held)?;
+        if due.stored() > 0 {
+            tracing::info!(timers = due.stored(), held = due.held(), "follow-up timers resumed");
+        }
+        Ok(due)
+    }
+
+    /// Run until `stop`. `due` is what [`FollowUp::resume`] read; `changes` brings what each
     /// durable commit changed. Deliverables' next reminders and digests are planned first (the config may
     /// have changed while the daemon was stopped).
-    pub async fn run(
-        self,
-        resumed: Vec<(TimerKey, Millis)>,
-        mut changes: mpsc::UnboundedReceiver<TimerChanges>,
-        stop: Shutdown,
-    ) {
-        let mut due = Due::default();
-        for (k, t) in resumed {
-            due.set(k, t);
-        }
+    pub async fn run(self, mut due: DueTimers, mut changes: mpsc::UnboundedReceiver<TimerChanges>, stop: Shutdown) {
         if !self.router.plan_follow_up().await {
             tracing::warn!(
                 "could not plan deliverable reminders and digests; they are planned again at the next reload or start"
@@ -122,6 +90,31 @@ impl FollowUp {
         loop {
             if let Some(m) = &mut moves {
                 m.borrow_and_update();
+            }
+            // Every held timer acted on, and more stored: read the earliest of them (with nothing
+            // in flight, whose timers, still stored, would be read again).
+            if due.partial() && inflight.is_empty() && due.held() == 0 {
+                let (store, held) = (self.store.clone(), due.capacity());
+                let read = tokio::task::spawn_blocking(move || DueTimers::read(store.as_ref(), held))
+                    .await
+                    .unwrap_or_else(|e| Err(c2c_core::StoreError::new(format!("reading the timers: {e}"), true)));
+                match read {
+                    Ok(read) => {
+                        due = read;
+                        tracing::debug!(stored = due.stored(), held = due.held(), "follow-up timers read again");
+                        // What commits changed while the store was read (applying it again is harmless).
+                        while let Ok(c) = changes.try_recv() {
+                            due.apply(c);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the follow-up timers; trying again shortly");
+                        tokio::select! {
+                            _ = stop.cancelled() => break,
+                            _ = tokio::time::sleep(RETRY) => continue,
+                        }
+                    }
+                }
             }
             let now = self.clock.now();
             // Hand over what is due, earliest first.
@@ -141,7 +134,7 @@ impl FollowUp {
                     (key, ok)
                 });
             }
-            self.metrics.set_reminders_scheduled(due.of.len());
+            self.metrics.set_reminders_scheduled(due.stored());
             let next = due.by_time.iter().find(|(_, k)| !handed.contains(k)).map(|(t, _)| *t);
             if inflight.is_empty() && next.is_none_or(|t| t > now) {
                 self.caught_up.send_replace(now);
@@ -160,7 +153,7 @@ impl FollowUp {
                             handed.remove(&key);
                             if !ok && let Some(t) = due.of.get(&key).copied() {
                                 tracing::warn!(timer = %key, "a reminder could not be committed; trying again shortly");
-                                due.set(key, t.max(now) + RETRY.as_millis() as Millis);
+                                due.postpone(key, t.max(now) + RETRY.as_millis() as Millis);
                             }
                         }
                         Err(e) => tracing::error!(error = %e, "a follow-up task failed; its timer is tried again at the next start"),

@@ -195,11 +195,13 @@ struct H {
     store: MemoryStore,
     clock: Clock,
     run: Running,
+    /// Timers the loop holds in memory at most.
+    held: usize,
     /// Digests said so far (kept apart: every test's world has a weekly digest).
     digests: Vec<Said>,
 }
 
-fn start(store: &MemoryStore, clock: &Clock) -> Running {
+fn start(store: &MemoryStore, clock: &Clock, held: usize) -> Running {
     let config = Live::new(Config::parse(CONFIG, Path::new("test.toml")).unwrap());
     let tagger = Tagger::new(config.get().languages_mentioned());
     let metrics = Arc::new(Metrics::new());
@@ -226,7 +228,7 @@ fn start(store: &MemoryStore, clock: &Clock) -> Running {
         caught_up: watch::Sender::new(Millis::MIN),
     };
     let caught_up = followup.caught_up.subscribe();
-    let timers = followup.resume().unwrap();
+    let timers = followup.resume_holding(held).unwrap();
     let stop = Shutdown::new();
     let stop_committer = Shutdown::new();
     let tasks = vec![
@@ -244,10 +246,15 @@ fn start(store: &MemoryStore, clock: &Clock) -> Running {
 
 impl H {
     async fn new(at: Millis) -> H {
+        H::holding(at, crate::followup::HELD).await
+    }
+
+    /// A world whose follow-up loop holds at most `held` timers in memory.
+    async fn holding(at: Millis, held: usize) -> H {
         let store = MemoryStore::new("test");
         let clock = Clock::manual(at);
-        let run = start(&store, &clock);
-        let mut h = H { store, clock, run, digests: Vec::new() };
+        let run = start(&store, &clock, held);
+        let mut h = H { store, clock, run, held, digests: Vec::new() };
         h.at(at).await;
         h
     }
@@ -258,7 +265,7 @@ impl H {
         for t in self.run.tasks.drain(..) {
             t.await.unwrap();
         }
-        self.run = start(&self.store, &self.clock);
+        self.run = start(&self.store, &self.clock, self.held);
     }
 
     /// Set the clock to `t`, wait until every timer due by then was acted on, and return what
@@ -526,4 +533,46 @@ async fn a_weekly_digest_reaches_each_member_on_monday_morning_in_its_zone_once_
     h.restart().await;
     h.at(utc(1, 24, 12, 0)).await;
     assert_eq!(h.digests.len(), 4, "{:?}", h.digests);
+}
+
+/// The loop holds only the earliest timers in memory and reads the store again when those are
+/// done (`followup_due`): holding two at a time, a busy world gets the same reminders and
+/// digests at the same times as holding all of them, across a restart.
+#[tokio::test]
+async fn holding_two_timers_in_memory_sends_what_holding_all_sends() {
+    type Log = Vec<(Millis, ReminderReason, String)>;
+    async fn world(held: usize) -> (Log, Vec<(String, String)>) {
+        let mut h = H::holding(utc(1, 4, 1, 0), held).await;
+        let a = h.post("tokyo", "tokyo-sato", "lt", None, "Could you send the programme?").await;
+        h.post("tokyo", "tokyo-sato", "jt", None, "Minutes of the call").await;
+        h.post("tokyo", "tokyo-sato", "tm", None, "Could you send the academy plan?").await;
+        let mut log = Log::new();
+        let mut t = utc(1, 4, 2, 0);
+        h.at(t).await;
+        h.post("leeds", "leeds-jo", "lt", None, "Agenda attached.").await;
+        h.post("leeds", "leeds-jo", "lt", Some(&a), "Here it is.").await;
+        // Three weeks, hour by hour, with a restart on the way.
+        while t < utc(1, 25, 0, 0) {
+            t += 3_600_000;
+            if t == utc(1, 8, 0, 0) {
+                h.restart().await;
+            }
+            for s in h.at(t).await {
+                if let Some(r) = s.reason {
+                    log.push((t, r, s.to));
+                }
+            }
+        }
+        // Timers due at the same time are handed over together: their order is not the test's.
+        log.sort_by(|a, b| (a.0, format!("{:?}", a.1), &a.2).cmp(&(b.0, format!("{:?}", b.1), &b.2)));
+        let mut digests: Vec<_> = h.digests.iter().map(|d| (d.to.clone(), d.text.clone())).collect();
+        digests.sort();
+        (log, digests)
+    }
+    let (few, few_digests) = world(2).await;
+    let (all, all_digests) = world(crate::followup::HELD).await;
+    assert!(few.len() >= 6, "a busy world: {all:?}");
+    assert!(!all_digests.is_empty());
+    assert_eq!(few, all);
+    assert_eq!(few_digests, all_digests);
 }

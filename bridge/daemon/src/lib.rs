@@ -37,6 +37,7 @@ pub mod conversations;
 pub mod deliverables;
 pub mod directory;
 pub mod followup;
+pub mod followup_due;
 #[cfg(test)]
 mod followup_tests;
 pub mod http;

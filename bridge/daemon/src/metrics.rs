@@ -260,7 +260,7 @@ impl Metrics {
         let reminders_scheduled = Gauge::default();
         registry.register(
             "reminders_scheduled",
-            "Follow-up reminders stored and waiting for their due time",
+            "Follow-up timers stored and waiting for their due time (counted at each read of the store; one moved beyond the earliest 8,192 may count twice until the next)",
             reminders_scheduled.clone(),
         );
         let commands = Family::<CommandLabel, Counter>::default();
