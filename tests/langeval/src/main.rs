@@ -5,7 +5,11 @@
 //! ```text
 //! cargo run --release -p c2c-langeval -- tests/langeval/corpus/lines.tsv [--seconds S] [--misses]
 //! cargo run --release -p c2c-langeval --features lingua -- tests/langeval/corpus/udhr.tsv
+//! cargo run --release -p c2c-langeval --features lingua -- tests/langeval/corpus/gtk.tsv
 //! ```
+//!
+//! The corpora (`tests/langeval/corpus/README.md`): `lines.tsv` (ours), `udhr.tsv` (the UDHR),
+//! `gtk.tsv` (GTK and GNOME Settings messages, held out from the tagger's development).
 //!
 //! The contenders, all over the corpus's own languages:
 //! - **whatlang**: `whatlang::Detector` restricted to the corpus's languages whatlang knows; lines in
