@@ -482,11 +482,12 @@ mod tests {
 
     const CORPUS: &str = include_str!("../corpus/lines.tsv");
     const UDHR: &str = include_str!("../corpus/udhr.tsv");
+    const GTK: &str = include_str!("../corpus/gtk.tsv");
 
     #[test]
     fn the_corpora_parse_and_every_code_is_known_to_the_tagger() {
         let known: Vec<&str> = known_languages().into_iter().map(|(code, _)| code).collect();
-        for (corpus, classes) in [(CORPUS, &CLASSES[..]), (UDHR, &CLASSES[..3])] {
+        for (corpus, classes) in [(CORPUS, &CLASSES[..]), (UDHR, &CLASSES[..3]), (GTK, &CLASSES[..])] {
             let lines = parse(corpus).unwrap();
             assert!((300..=700).contains(&lines.len()), "{} lines", lines.len());
             for line in &lines {
