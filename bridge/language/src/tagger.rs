@@ -354,11 +354,11 @@ impl Tagger {
     ///   detected one needs a margin of 3 nats and 1 a word.
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same margin.
     /// - Latin and Arabic text whatlang is unsure of, and Indonesian detections when Malay is a
-    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi, and uz by trigrams
-    ///   only; Arabic: ar, fa, ur;
-    ///   a sure Indonesian detection is weighed against Malay only); another language than the
-    ///   detected one needs a margin of one Zipf unit (ten times as frequent) over the text. When
-    ///   no candidate lists any of its words, the same languages' letter trigrams, as above.
+    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi; Arabic: ar, fa,
+    ///   ur; a sure Indonesian detection is weighed against Malay only); another language than
+    ///   the detected one needs a margin of one Zipf unit (ten times as frequent) over the text.
+    ///   When no candidate lists any of its words, the same languages' letter trigrams (and
+    ///   Uzbek's), as above.
     ///
     /// The confidence is `min(0.9, 0.5 + 0.1 × margin)` (words) or `min(0.9, 0.5 + margin / 20)`
     /// (trigrams), sure from 0.7 on; below that the prior rules still apply. The author's
