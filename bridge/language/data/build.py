@@ -168,6 +168,15 @@ def clean(lang, words):
     return out
 
 
+def script_of(word):
+    """The script of a word's first letter: `LATIN` (with Vietnamese's extended letters), else the
+    first word of its Unicode name (`CYRILLIC`, `ARABIC`, `DEVANAGARI`)."""
+    c = word[0]
+    if c < "\u0250" or "\u1e00" <= c <= "\u1eff":
+        return "LATIN"
+    return unicodedata.name(c, "UNKNOWN").split()[0]
+
+
 def trigrams(word):
     padded = f" {word} "
     return [padded[i : i + 3] for i in range(len(padded) - 2)]
@@ -207,12 +216,17 @@ def main():
         else:
             lists = [tesseract_words(args.cache, name, package) for name, package in zip(source[1::2], source[2::2])]
             words = clean(lang, split_words(w for words in lists for w in words))
-        # Uzbek: a model per script, each with its own top trigrams.
+        # One model per script, each with its own top trigrams: both of Uzbek's; for the other
+        # languages only the script most of their words are written in (wordfreq's Hindi and
+        # Arabic lists also hold English words).
         by_script = {}
         for w in words:
-            by_script.setdefault("latin" if w[0] < "\u0250" else "other", []).append(w)
+            by_script.setdefault(script_of(w), []).append(w)
+        parts = sorted(by_script.values(), key=len, reverse=True)
+        if lang != "uz":
+            parts = parts[:1]
         models[lang], unseen[lang] = {}, 0
-        for part in by_script.values():
+        for part in parts:
             counts = Counter(g for w in part for g in trigrams(w))
             total = sum(counts.values())
             top = counts.most_common(TOP_TRIGRAMS)
