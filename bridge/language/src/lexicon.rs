@@ -176,7 +176,7 @@ type Costs = [u8; TRIGRAM_COUNT];
 const TRIGRAM_COUNT: usize = 22;
 
 /// The trigram table, compact: the trigrams as sorted integer keys, each with its languages'
-/// costs (about 0.5 MB for the 29,000 trigrams and their 76,000 costs, against about 3 MB as a
+/// costs (about 0.5 MB for the 28,600 trigrams and their 69,000 costs, against about 3 MB as a
 /// hash map of strings).
 struct TrigramTable {
     /// Sorted keys ([`key`]).
