@@ -186,6 +186,9 @@ pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
     assert_eq!(streamed, seqs, "one at a time, the same entries in the same order");
     assert_eq!(s.outbox(Some("hangzhou-leeds")).unwrap().len(), 3);
     assert_eq!(s.outbox(None).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    let mut streamed = Vec::new();
+    s.each_outbox(Some("hangzhou-leeds"), &mut |e| streamed.push(e)).unwrap();
+    assert_eq!(streamed, s.outbox(Some("hangzhou-leeds")).unwrap(), "one at a time, the same entries");
     assert_eq!(s.conversations(Some("hangzhou-gifu")).unwrap().len(), 1);
     assert_eq!(s.conversations(None).unwrap().len(), 2);
     assert_eq!(s.last_seq().unwrap(), 4);

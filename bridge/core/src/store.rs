@@ -214,6 +214,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Every outbox entry, or those of one partnership, in commit order (for reports; reads
     /// the whole outbox).
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;
+    /// [`Store::outbox`] one entry at a time, without holding them all (a report over years
+    /// of a partnership's deliveries).
+    fn each_outbox(&self, partnership: Option<&str>, each: &mut dyn FnMut(OutboxEntry)) -> StoreResult<()> {
+        for e in self.outbox(partnership)? {
+            each(e);
+        }
+        Ok(())
+    }
     /// Every entry still to be delivered (scheduled or temporarily failed), in commit order.
     fn pending_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
     /// [`Store::pending_outbox`] one entry at a time, without holding them all: after a long

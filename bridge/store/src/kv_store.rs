@@ -359,8 +359,20 @@ impl<K: Kv> Store for KvStore<K> {
     }
 
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
-        let all: Vec<OutboxEntry> = self.scan(keys::OUTBOX.as_bytes())?;
-        Ok(all.into_iter().filter(|o| partnership.is_none_or(|p| o.partnership == p)).collect())
+        let mut out = Vec::new();
+        self.each_outbox(partnership, &mut |o| out.push(o))?;
+        Ok(out)
+    }
+
+    fn each_outbox(&self, partnership: Option<&str>, each: &mut dyn FnMut(OutboxEntry)) -> StoreResult<()> {
+        let prefix = keys::OUTBOX.as_bytes();
+        self.kv.scan(prefix, prefix, &mut |k, v| {
+            let o: OutboxEntry = decode(k, v)?;
+            if partnership.is_none_or(|p| o.partnership == p) {
+                each(o);
+            }
+            Ok(true)
+        })
     }
 
     fn outbox_entry(&self, seq: u64, id: &OutboxId) -> StoreResult<Option<OutboxEntry>> {

@@ -591,6 +591,22 @@ async fn the_period_defaults_to_the_first_post_s_day_until_now_and_an_empty_one_
     );
 }
 
+/// The report reads conversations in steps (its memory bounded whatever is stored): reading
+/// one record per step gives the same report as reading all at once.
+#[tokio::test]
+async fn reading_one_conversation_per_step_gives_the_same_report() {
+    let w = scripted().await;
+    let p = w.config.partnership("heritage").unwrap();
+    let now = w.clock.now();
+    for (since, until) in [(None, None), (Some(jan(4, 0, 0)), Some(utc(2027, 2, 1, 0, 0))), (Some(jan(11, 0, 0)), None)]
+    {
+        let all = compute(&w.store, &w.config, p, since, until, now).unwrap();
+        let one = super::compute::compute_in_steps(&w.store, &w.config, p, since, until, now, 1).unwrap();
+        assert!(all.messages > 0);
+        assert_eq!(serde_json::to_value(&one).unwrap(), serde_json::to_value(&all).unwrap());
+    }
+}
+
 #[tokio::test]
 async fn a_past_period_judges_deliverables_at_its_end_and_counts_only_its_own_traffic() {
     let w = scripted().await;
