@@ -36,7 +36,7 @@ pub struct Bridge {
     /// it. When not given: the engine of the store already in `data_dir/store` (sled, for one
     /// made before redb became the default), else redb ([`StoreEngine::found_in`]).
     pub store: StoreEngine,
-    /// The store's page cache in bytes (`store_cache`, e.g. `"16MiB"`, default 4 MiB, from 1 MiB
+    /// The store's page cache in bytes (`store_cache`, e.g. `"16MiB"`, default 1 MiB, from 1 MiB
     /// to 16 GiB). A bigger cache keeps more of the store in memory for reads; the relay path
     /// mostly writes.
     pub store_cache: u64,
@@ -76,7 +76,7 @@ pub struct Bridge {
 
 impl Bridge {
     pub const DEFAULT_COMMIT_WINDOW: Duration = Duration::from_millis(2);
-    pub const DEFAULT_STORE_CACHE: u64 = 4 * 1024 * 1024;
+    pub const DEFAULT_STORE_CACHE: u64 = 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
     /// The dedupe window when `retention` is set and `dedupe_window` is not (at most the

@@ -1172,7 +1172,7 @@ fn deliverables_and_kpis_may_name_a_member_hosted_by_a_peer() {
 fn the_store_cache_is_a_size_with_a_unit_within_bounds() {
     let with =
         |keys: &str| BASE.replace("listen = \"127.0.0.1:8480\"\n", &format!("listen = \"127.0.0.1:8480\"\n{keys}"));
-    assert_eq!(parse(BASE).unwrap().bridge.store_cache, 4 << 20, "4 MiB by default");
+    assert_eq!(parse(BASE).unwrap().bridge.store_cache, 1 << 20, "1 MiB by default");
     assert_eq!(parse(&with("store_cache = \"64MiB\"\n")).unwrap().bridge.store_cache, 64 << 20);
     assert_eq!(
         parse(&with("store_cache = \"512KB\"\n")).map(|_| ()),
