@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use c2c_config::Config;
-use c2c_core::{Conversation, ConversationId, DeliveryStatus, Millis, OutboxEntry, Store, StoreError, now_ms};
+use c2c_core::{Conversation, ConversationId, DeliveryStatus, Millis, Store, StoreError, now_ms};
 use c2c_followup::{hours, windows};
 use serde::{Deserialize, Serialize};
 
@@ -109,11 +109,24 @@ pub fn collect_at(
     partnership: Option<&str>,
     now: Millis,
 ) -> Result<Vec<ConversationView>, StoreError> {
-    // One pass over the outbox, grouped by conversation.
-    let mut outbox: HashMap<ConversationId, Vec<OutboxEntry>> = HashMap::new();
-    for e in store.outbox(partnership)? {
-        outbox.entry(e.conversation).or_default().push(e);
-    }
+    // One pass over the outbox, one entry at a time, folded by conversation: counts per status,
+    // and the entries that have not gone through (a million delivered entries are not held).
+    let mut outbox: HashMap<ConversationId, (BTreeMap<String, u64>, Vec<DeliveryProblem>)> = HashMap::new();
+    store.each_outbox(partnership, &mut |e| {
+        let (deliveries, problems) = outbox.entry(e.conversation).or_default();
+        *deliveries.entry(e.status.as_str().to_string()).or_default() += 1;
+        if matches!(e.status, DeliveryStatus::PermanentFailure | DeliveryStatus::TemporaryFailure) {
+            problems.push(DeliveryProblem {
+                entry: e.id.to_string(),
+                status: e.status.as_str().to_string(),
+                city: e.recipient.city.clone(),
+                channel: e.recipient.channel.to_string(),
+                address: e.recipient.address.clone(),
+                attempts: e.attempts,
+                error: e.last_error.clone(),
+            });
+        }
+    })?;
     let mut out = Vec::new();
     for c in store.conversations(partnership)? {
         let p = config.partnership(&c.partnership);
@@ -130,22 +143,7 @@ pub fn collect_at(
             let due = c.last_post_at.zip(within).filter(|_| !owing.is_empty()).map(|(last, w)| last.saturating_add(w));
             (owing, due)
         };
-        let mut deliveries = BTreeMap::new();
-        let mut problems = Vec::new();
-        for e in outbox.remove(&c.id).unwrap_or_default() {
-            *deliveries.entry(e.status.as_str().to_string()).or_default() += 1;
-            if matches!(e.status, DeliveryStatus::PermanentFailure | DeliveryStatus::TemporaryFailure) {
-                problems.push(DeliveryProblem {
-                    entry: e.id.to_string(),
-                    status: e.status.as_str().to_string(),
-                    city: e.recipient.city.clone(),
-                    channel: e.recipient.channel.to_string(),
-                    address: e.recipient.address.clone(),
-                    attempts: e.attempts,
-                    error: e.last_error.clone(),
-                });
-            }
-        }
+        let (deliveries, problems) = outbox.remove(&c.id).unwrap_or_default();
         out.push(ConversationView {
             partnership: c.partnership.clone(),
             conversation: c.id.to_string(),
