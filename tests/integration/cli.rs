@@ -175,13 +175,15 @@ fn tag_language_explain_prints_the_layer_and_the_runner_up() {
     assert_eq!(rows[2][4], "id", "{stdout}");
     assert_eq!(&rows[4][1..], ["0.00", "Unknown", "none", "-", "-"], "{stdout}");
 
-    // The author's language as evidence: "Baik, terima kasih." has no Malay or Indonesian words;
-    // whatlang says Indonesian, and a Malay author makes it Malay, by the prior, Indonesian second.
+    // The author's language as evidence: "Baik, terima kasih." has no marker word of Malay or
+    // Indonesian; whatlang says Indonesian, and a Malay author makes it Malay. The lexicon
+    // decides (both languages' word frequencies, the author's language weighing in), Indonesian
+    // second.
     let (code, stdout, stderr) =
         tag_language(&["--languages", "en,ms,id", "--prior", "ms", "--explain"], "Baik, terima kasih.\n");
     assert_eq!(code, Some(0), "{stderr}");
     let row: Vec<&str> = stdout.trim_end().split('\t').collect();
-    assert_eq!((row[0], row[3], row[4]), ("ms", "prior", "id"), "{stdout}");
+    assert_eq!((row[0], row[3], row[4]), ("ms", "lexicon", "id"), "{stdout}");
     // Without --explain, the same line gives the three plain fields.
     let (_, plain, _) = tag_language(&["--languages", "en,ms,id", "--prior", "ms"], "Baik, terima kasih.\n");
     assert_eq!(plain.trim_end().split('\t').collect::<Vec<_>>(), row[..3], "{plain}");
