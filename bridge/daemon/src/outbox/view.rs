@@ -92,12 +92,15 @@ pub fn collect(
     partnership: Option<&str>,
     visible: impl Fn(&str) -> bool,
 ) -> Result<Vec<EntryView>, StoreError> {
-    Ok(store
-        .outbox(partnership)?
-        .iter()
-        .filter(|e| wanted.wants(e.status) && visible(&e.partnership))
-        .map(EntryView::of)
-        .collect())
+    // One entry at a time: what is wanted (usually what has not gone through) is kept, not
+    // every delivery ever made.
+    let mut out = Vec::new();
+    store.each_outbox(partnership, &mut |e| {
+        if wanted.wants(e.status) && visible(&e.partnership) {
+            out.push(EntryView::of(&e));
+        }
+    })?;
+    Ok(out)
 }
 
 pub(crate) fn rfc3339(ms: Millis) -> String {
