@@ -8,27 +8,9 @@ use c2c_language::{Layer, Tagger};
 /// A region's config: the languages its cities, contacts and partnerships name.
 const REGION: &[&str] = &["en", "zh", "ms", "id", "kk", "ky", "mn", "uz", "ru", "fa", "ur", "ar"];
 
-fn priors(codes: &[&str]) -> Vec<String> {
-    codes.iter().map(|c| c.to_string()).collect()
-}
+mod common;
 
-/// Tags each `(expected, text)` with `tagger` and the author's `prior`s; fails listing every miss.
-fn check(tagger: &Tagger, what: &str, author: &[&str], cases: &[(&str, &str)]) {
-    let author = priors(author);
-    let misses: Vec<String> = cases
-        .iter()
-        .filter_map(|(want, text)| {
-            let got = tagger.explain(text, &author);
-            (got.tag.code != *want).then(|| {
-                format!(
-                    "  want {want} got {} ({}, {}) priors {author:?}: {text}",
-                    got.tag.code, got.tag.confidence, got.layer
-                )
-            })
-        })
-        .collect();
-    assert!(misses.is_empty(), "{what}: {} of {} wrong:\n{}", misses.len(), cases.len(), misses.join("\n"));
-}
+use common::{check, priors};
 
 const MALAY: &[(&str, &str)] = &[
     ("ms", "Terima kasih kerana sudi menerima kunjungan delegasi kami."),

@@ -13,27 +13,11 @@ use c2c_language::{Layer, Tagger};
 const REGION: &[&str] =
     &["en", "zh", "ms", "id", "kk", "ky", "mn", "uz", "ru", "fa", "ur", "ar", "es", "pt", "hi", "mr", "ne", "tl"];
 
-fn priors(codes: &[&str]) -> Vec<String> {
-    codes.iter().map(|c| c.to_string()).collect()
-}
+mod common;
 
-/// Tags each `(expected, text)` with the author's `prior`s; fails listing every miss.
+/// Tags each `(expected, text)` with a tagger of the region's languages (see [`common::check`]).
 fn check(what: &str, author: &[&str], cases: &[(&str, &str)]) {
-    let tagger = Tagger::new(REGION);
-    let author = priors(author);
-    let misses: Vec<String> = cases
-        .iter()
-        .filter_map(|(want, text)| {
-            let got = tagger.explain(text, &author);
-            (got.tag.code != *want).then(|| {
-                format!(
-                    "  want {want} got {} ({}, {}) priors {author:?}: {text}",
-                    got.tag.code, got.tag.confidence, got.layer
-                )
-            })
-        })
-        .collect();
-    assert!(misses.is_empty(), "{what}: {} of {} wrong:\n{}", misses.len(), cases.len(), misses.join("\n"));
+    common::check(&Tagger::new(REGION), what, author, cases);
 }
 
 #[test]
