@@ -13,6 +13,7 @@
 //! prints the same (set `STORE_GROWTH_KEEP=1` on the first run to keep its store; its path is
 //! printed). `STORE_GROWTH_ENGINE=redb` writes (and reopens) a redb store instead of a sled one;
 //! a kept store can be moved to a config's `data_dir/store` to start the daemon on it.
+//! `STORE_GROWTH_CONVERSATIONS=N` spreads the messages over N conversations instead of 1,000.
 //! `STORE_GROWTH_RECENT_HALF=1` dates half the conversations (and their messages) now instead of
 //! November 2023, so a daemon with `retention = "400d"` forgets the other half (the retention
 //! measurement in BENCHMARKS.md). `STORE_GROWTH_ADVANCE=1` moves the start of the pending scan
@@ -49,7 +50,9 @@ async fn main() {
     let dir = tempfile::tempdir_in(std::env::var("STORE_GROWTH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let recent_half = std::env::var_os("STORE_GROWTH_RECENT_HALF").is_some();
     let now = c2c_core::now_ms();
-    let convs: Vec<_> = (0..1000)
+    let conversations: u64 =
+        std::env::var("STORE_GROWTH_CONVERSATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000).max(1);
+    let convs: Vec<_> = (0..conversations)
         .map(|i| {
             let mut c = sample_conversation("bench");
             if recent_half && i % 2 == 0 {
@@ -108,8 +111,8 @@ async fn fill(
             let mut delivered = Vec::new();
             for _ in 0..GROUP {
                 seq += 1;
-                let (mut c, _, mut entry) = sample_commit(&convs[(seq % 1000) as usize], seq);
-                let recent = convs[(seq % 1000) as usize].last_post_at.filter(|t| *t > 1_700_000_000_000);
+                let (mut c, _, mut entry) = sample_commit(&convs[(seq % convs.len() as u64) as usize], seq);
+                let recent = convs[(seq % convs.len() as u64) as usize].last_post_at.filter(|t| *t > 1_700_000_000_000);
                 for m in &mut c.messages {
                     while m.text.len() < text_bytes {
                         m.text.push_str(" padding");
