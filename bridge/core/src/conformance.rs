@@ -179,6 +179,9 @@ pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
     ids.sort();
     let got: Vec<MessageId> = s.messages(conv.id).unwrap().into_iter().map(|m| m.id).collect();
     assert_eq!(got, ids.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+    let mut streamed = Vec::new();
+    s.each_message(conv.id, &mut |m| streamed.push(m.id)).unwrap();
+    assert_eq!(streamed, got, "one at a time, the same messages in the same order");
     let seqs: Vec<u64> = s.pending_outbox().unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
     let mut streamed = Vec::new();

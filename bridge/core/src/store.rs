@@ -211,6 +211,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn message(&self, conversation: ConversationId, seq: u64) -> StoreResult<Option<Message>>;
     /// The messages of a conversation in commit order.
     fn messages(&self, conversation: ConversationId) -> StoreResult<Vec<Message>>;
+    /// [`Store::messages`] one at a time, without holding them all (a conversation can hold
+    /// years of posts).
+    fn each_message(&self, conversation: ConversationId, each: &mut dyn FnMut(Message)) -> StoreResult<()> {
+        for m in self.messages(conversation)? {
+            each(m);
+        }
+        Ok(())
+    }
     /// Every outbox entry, or those of one partnership, in commit order (for reports; reads
     /// the whole outbox).
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;

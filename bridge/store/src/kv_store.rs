@@ -358,6 +358,14 @@ impl<K: Kv> Store for KvStore<K> {
         self.scan(&keys::conversation_messages(conversation))
     }
 
+    fn each_message(&self, conversation: ConversationId, each: &mut dyn FnMut(Message)) -> StoreResult<()> {
+        let prefix = keys::conversation_messages(conversation);
+        self.kv.scan(&prefix, &prefix, &mut |k, v| {
+            each(decode(k, v)?);
+            Ok(true)
+        })
+    }
+
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
         let mut out = Vec::new();
         self.each_outbox(partnership, &mut |o| out.push(o))?;

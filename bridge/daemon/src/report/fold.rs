@@ -18,65 +18,96 @@ use c2c_core::{Conversation, DeliveryStatus, Message, MessageKind, Millis, Outbo
 
 use super::compute::monday;
 
-/// The tallies of `conv` (in `partnership`, if the config still has it), with its messages in
-/// commit order and its outbox entries, one per week it touches.
-pub fn fold(
-    partnership: Option<&Partnership>,
-    conv: &Conversation,
-    messages: &[Message],
-    entries: &[OutboxEntry],
-) -> Vec<WeekTally> {
-    let mut weeks: BTreeMap<String, WeekTally> = BTreeMap::new();
-    let p = conv.partnership.as_str();
-    let posts: Vec<&Message> = messages.iter().filter(|m| m.kind == MessageKind::Post && m.author.is_some()).collect();
-    for m in messages {
-        at(&mut weeks, p, m.committed_at).messages += 1;
+/// The tallies of a conversation (in its partnership, if the config still has it), one per week
+/// it touches, from its messages in commit order and its outbox entries, given one at a time so
+/// a conversation of years of posts is not held in memory: each message's figures go into its
+/// week as it comes; what the thread adds (its first replies, the thread itself) needs only the
+/// first post, each city's first post, and the last post and message, kept as they pass.
+#[derive(Debug)]
+pub struct Fold<'a> {
+    partnership: Option<&'a Partnership>,
+    conv: &'a Conversation,
+    weeks: BTreeMap<String, WeekTally>,
+    /// The first post: its city and time.
+    first: Option<(String, Millis)>,
+    /// Each city's first post.
+    first_by: BTreeMap<String, Millis>,
+    last_post: Option<Millis>,
+    last_message: Option<Millis>,
+}
+
+impl<'a> Fold<'a> {
+    pub fn new(partnership: Option<&'a Partnership>, conv: &'a Conversation) -> Self {
+        Fold {
+            partnership,
+            conv,
+            weeks: BTreeMap::new(),
+            first: None,
+            first_by: BTreeMap::new(),
+            last_post: None,
+            last_message: None,
+        }
     }
-    for m in &posts {
-        let city = &m.author.as_ref().expect("posts have an author").city;
-        let w = at(&mut weeks, p, m.committed_at);
+
+    /// The next message, in commit order.
+    pub fn message(&mut self, m: &Message) {
+        let p = self.conv.partnership.as_str();
+        at(&mut self.weeks, p, m.committed_at).messages += 1;
+        self.last_message = Some(m.committed_at);
+        let Some(author) = m.author.as_ref().filter(|_| m.kind == MessageKind::Post) else { return };
+        let city = &author.city;
+        let w = at(&mut self.weeks, p, m.committed_at);
         *w.posts_by.entry(city.clone()).or_default() += 1;
         *w.languages.entry(m.language.code.clone()).or_default() += 1;
-        if partnership.is_some_and(|p| m.language.is_off_language(&p.language)) {
+        if self.partnership.is_some_and(|p| m.language.is_off_language(&p.language)) {
             *w.off_language_by.entry(city.clone()).or_default() += 1;
         }
-    }
-    if let Some(first) = posts.first() {
-        let starter = &first.author.as_ref().expect("posts have an author").city;
-        let members: Vec<String> = match partnership {
-            Some(p) => p.members.clone(),
-            None => {
-                let mut cities: Vec<String> =
-                    posts.iter().filter_map(|m| m.author.as_ref().map(|a| a.city.clone())).collect();
-                cities.sort();
-                cities.dedup();
-                cities
-            }
-        };
-        let w = at(&mut weeks, p, first.committed_at);
-        for member in members.iter().filter(|m| *m != starter) {
-            match posts.iter().find(|m| m.author.as_ref().is_some_and(|a| &a.city == member)) {
-                Some(r) => w.first_replies.entry(member.clone()).or_default().push(r.committed_at - first.committed_at),
-                None => *w.unanswered.entry(member.clone()).or_default() += 1,
-            }
+        if self.first.is_none() {
+            self.first = Some((city.clone(), m.committed_at));
         }
-        let last_post = posts.last().expect("not empty").committed_at;
-        let last = conv.closed_at.map_or(last_post, |c| c.max(last_post));
-        let w = at(&mut weeks, p, last);
-        w.conversations += 1;
-        if conv.closed_at.is_some() {
-            w.threads_closed += 1;
+        self.first_by.entry(city.clone()).or_insert(m.committed_at);
+        self.last_post = Some(m.committed_at);
+    }
+
+    /// One of its outbox entries.
+    pub fn entry(&mut self, e: &OutboxEntry) {
+        if e.status == DeliveryStatus::PermanentFailure {
+            at(&mut self.weeks, self.conv.partnership.as_str(), e.created_at).failed_deliveries += 1;
+        }
+    }
+
+    /// The tallies, one per week touched.
+    pub fn finish(mut self) -> Vec<WeekTally> {
+        let p = self.conv.partnership.as_str();
+        let conv = self.conv;
+        if let Some((starter, first_at)) = &self.first {
+            let members: Vec<String> = match self.partnership {
+                Some(p) => p.members.clone(),
+                // Every city that posted, in order.
+                None => self.first_by.keys().cloned().collect(),
+            };
+            let w = at(&mut self.weeks, p, *first_at);
+            for member in members.iter().filter(|m| *m != starter) {
+                match self.first_by.get(member) {
+                    Some(r) => w.first_replies.entry(member.clone()).or_default().push(r - first_at),
+                    None => *w.unanswered.entry(member.clone()).or_default() += 1,
+                }
+            }
+            let last_post = self.last_post.expect("a first post is a post");
+            let last = conv.closed_at.map_or(last_post, |c| c.max(last_post));
+            let w = at(&mut self.weeks, p, last);
+            w.conversations += 1;
+            if conv.closed_at.is_some() {
+                w.threads_closed += 1;
+            } else {
+                w.threads_open += 1;
+            }
         } else {
-            w.threads_open += 1;
+            let last = self.last_message.unwrap_or(conv.started_at);
+            at(&mut self.weeks, p, conv.closed_at.map_or(last, |c| c.max(last))).conversations += 1;
         }
-    } else {
-        let last = messages.last().map_or(conv.started_at, |m| m.committed_at);
-        at(&mut weeks, p, conv.closed_at.map_or(last, |c| c.max(last))).conversations += 1;
+        self.weeks.into_values().collect()
     }
-    for e in entries.iter().filter(|e| e.status == DeliveryStatus::PermanentFailure) {
-        at(&mut weeks, p, e.created_at).failed_deliveries += 1;
-    }
-    weeks.into_values().collect()
 }
 
 /// The tally of the week `t` falls in.

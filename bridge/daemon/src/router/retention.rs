@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 
 use c2c_config::Config;
-use c2c_core::{ConversationId, Forget, Millis, NativeKey, StoreError, Timer, WeekTally};
+use c2c_core::{ConversationId, Forget, Millis, NativeKey, OutboxId, StoreError, Timer, WeekTally};
 
 use crate::router::batch::Batch;
 use crate::router::committer::Committer;
@@ -68,16 +68,37 @@ impl Committer {
                 continue;
             }
             let Some(conv) = self.store.conversation(id)? else { continue };
-            let messages = self.store.messages(id)?;
-            let last = messages.last().map_or(conv.last_activity(), |m| m.committed_at.max(conv.last_activity()));
+            // One message at a time (a conversation can hold years of posts): folded as it
+            // comes, only the keys of what would be deleted kept.
+            let partnership = config.partnership(&conv.partnership);
+            let mut fold = crate::report::fold::Fold::new(partnership, &conv);
+            let mut messages: Vec<u64> = Vec::new();
+            let mut entries: Vec<(u64, OutboxId)> = Vec::new();
+            let (mut last, mut pending, mut failed) = (conv.last_activity(), false, None);
+            self.store.each_message(id, &mut |m| {
+                if failed.is_some() {
+                    return;
+                }
+                last = last.max(m.committed_at);
+                fold.message(&m);
+                messages.push(m.seq);
+                match self.store.outbox_at(m.seq) {
+                    Ok(at) => {
+                        for e in at.into_iter().filter(|e| e.conversation == id) {
+                            pending |= e.status.is_pending();
+                            fold.entry(&e);
+                            entries.push((e.seq, e.id));
+                        }
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
             if last >= cutoff {
                 continue;
             }
-            let mut entries = Vec::new();
-            for m in &messages {
-                entries.extend(self.store.outbox_at(m.seq)?.into_iter().filter(|e| e.conversation == id));
-            }
-            let pending = entries.iter().any(|e| e.status.is_pending());
             let mut reminder = false;
             for prefix in Timer::conversation_prefixes(id) {
                 let in_batch = batch.timers.iter().any(|(k, t)| t.is_some() && k.as_str().starts_with(&prefix));
@@ -87,16 +108,15 @@ impl Committer {
                 out.kept += 1;
                 continue;
             }
-            let partnership = config.partnership(&conv.partnership);
-            for tally in crate::report::fold::fold(partnership, &conv, &messages, &entries) {
+            for tally in fold.finish() {
                 self.add_tally(batch, tally)?;
             }
             out.conversations += 1;
             out.messages += messages.len() as u64;
             out.deliveries += entries.len() as u64;
             let forget = &mut batch.commit.forget;
-            forget.extend(messages.iter().map(|m| Forget::Message { conversation: id, seq: m.seq }));
-            forget.extend(entries.into_iter().map(|e| Forget::Outbox { seq: e.seq, id: e.id }));
+            forget.extend(messages.into_iter().map(|seq| Forget::Message { conversation: id, seq }));
+            forget.extend(entries.into_iter().map(|(seq, id)| Forget::Outbox { seq, id }));
             forget.push(Forget::Conversation(id));
             batch.commit.forgotten.push(id);
             batch.forgotten.insert(id);
