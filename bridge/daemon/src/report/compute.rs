@@ -1,8 +1,8 @@
 //! The report's figures, from the store (conversations, their messages, the outbox,
 //! deliverables' state, and the week tallies of what retention forgot) and the config (members, agreed language, `reply_within`,
 //! deliverables, KPIs). What counts is described in the module above; this reads every
-//! message of the partnership once, one conversation at a time, and the outbox one entry at a
-//! time, so its memory does not grow with what is stored (1.09 GB at a million messages when it
+//! message of the partnership once, one at a time, and the outbox one entry at a time, so its
+//! memory does not grow with what is stored (1.09 GB at a million messages when it
 //! held them all).
 
 use std::collections::{BTreeMap, HashMap};
@@ -86,15 +86,22 @@ pub(crate) fn compute_in_steps(
             read < per_step
         })?;
         for c in step {
-            let posts: Vec<Message> = store
-                .messages(c.id)?
-                .into_iter()
-                .filter(|m| m.kind == MessageKind::Post && m.author.is_some() && m.committed_at < until)
-                .collect();
-            if posts.is_empty() {
-                continue;
-            }
-            first_post = Some(first_post.map_or(posts[0].committed_at, |t| t.min(posts[0].committed_at)));
+            // Its posts before `until`, one at a time in commit order: those in the period are
+            // counted as they come; what the thread needs of them is kept (`Posts`).
+            let mut posts = Posts::default();
+            store.each_message(c.id, &mut |m| {
+                let Some(author) = m.author.as_ref().filter(|_| m.kind == MessageKind::Post && m.committed_at < until)
+                else {
+                    return;
+                };
+                if in_period(m.committed_at) {
+                    posts.in_period = true;
+                    tally.post(&m, &partnership.language);
+                }
+                posts.add(&author.city, m.committed_at);
+            })?;
+            let Some((_, first)) = posts.first else { continue };
+            first_post = Some(first_post.map_or(first, |t| t.min(first)));
             tally.thread(&c, &posts, partnership, &in_period, until, within, as_of);
         }
         if read < per_step {
@@ -234,19 +241,16 @@ impl Tally {
     fn thread(
         &mut self,
         c: &Conversation,
-        posts: &[Message],
+        posts: &Posts,
         partnership: &Partnership,
         in_period: &impl Fn(Millis) -> bool,
         until: Millis,
         within: Millis,
         as_of: Millis,
     ) {
-        for m in posts.iter().filter(|m| in_period(m.committed_at)) {
-            self.post(m, &partnership.language);
-        }
         self.first_replies(partnership, posts, in_period);
         let closed = c.closed_at.is_some_and(|t| t < until);
-        let active = posts.iter().any(|m| in_period(m.committed_at)) || !closed || c.closed_at.is_some_and(in_period);
+        let active = posts.in_period || !closed || c.closed_at.is_some_and(in_period);
         if !active {
             return;
         }
@@ -301,19 +305,41 @@ impl Tally {
 
     /// The first replies to a conversation whose first post is in the period: each other
     /// member's first post in it, or none yet.
-    fn first_replies(&mut self, partnership: &Partnership, posts: &[Message], in_period: &impl Fn(Millis) -> bool) {
-        let first = &posts[0];
-        if !in_period(first.committed_at) {
+    fn first_replies(&mut self, partnership: &Partnership, posts: &Posts, in_period: &impl Fn(Millis) -> bool) {
+        let Some((starter, first)) = &posts.first else { return };
+        if !in_period(*first) {
             return;
         }
-        let starter = &first.author.as_ref().expect("posts have an author").city;
         for member in partnership.members.iter().filter(|m| *m != starter) {
-            let reply = posts.iter().find(|m| m.author.as_ref().is_some_and(|a| &a.city == member));
-            match reply {
-                Some(r) => self.replies.entry(member.clone()).or_default().push(r.committed_at - first.committed_at),
+            match posts.first_by.get(member) {
+                Some(r) => self.replies.entry(member.clone()).or_default().push(r - first),
                 None => *self.unanswered.entry(member.clone()).or_default() += 1,
             }
         }
+    }
+}
+
+/// What the report needs of one conversation's posts (before `until`), kept as they are read.
+#[derive(Debug, Default)]
+struct Posts {
+    /// The first post: its city and time.
+    first: Option<(String, Millis)>,
+    /// Each city's first post.
+    first_by: HashMap<String, Millis>,
+    /// The last post: its city and time.
+    last: Option<(String, Millis)>,
+    /// Whether one is in the period.
+    in_period: bool,
+}
+
+impl Posts {
+    /// The next post, in commit order.
+    fn add(&mut self, city: &str, at: Millis) {
+        if self.first.is_none() {
+            self.first = Some((city.to_string(), at));
+        }
+        self.first_by.entry(city.to_string()).or_insert(at);
+        self.last = Some((city.to_string(), at));
     }
 }
 
@@ -323,7 +349,7 @@ impl Tally {
 /// member but the last writer, since the last post.
 fn overdue_members(
     c: &Conversation,
-    posts: &[Message],
+    posts: &Posts,
     partnership: &Partnership,
     within: Millis,
     as_of: Millis,
@@ -336,9 +362,8 @@ fn overdue_members(
             .map(|(m, _)| m.clone())
             .collect();
     }
-    let last = posts.last().expect("threads have posts");
-    let last_city = &last.author.as_ref().expect("posts have an author").city;
-    if last.committed_at.saturating_add(within) >= as_of {
+    let (last_city, last) = posts.last.as_ref().expect("threads have posts");
+    if last.saturating_add(within) >= as_of {
         return Vec::new();
     }
     partnership.members.iter().filter(|m| *m != last_city).cloned().collect()
