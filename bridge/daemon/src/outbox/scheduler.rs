@@ -118,7 +118,8 @@ const ENDPOINT_METRICS: Duration = Duration::from_secs(1);
 /// are read from the store when their turn comes). Counted as text bytes plus 512, which is less
 /// than a kept entry takes in memory; at full webhook speed the queues keep a few hundred KiB,
 /// and a burst to a slow channel (4,000 posts for SMTP at 160/s) no longer holds all of its
-/// queue heads: 32 MiB before, the email relay's peak was 2 MiB higher.
+/// queue heads (with 32 MiB the email relay peaked 2–4 MiB higher, on a noisy measure; see
+/// BENCHMARKS.md).
 const HOT_BUDGET: usize = 4 << 20;
 
 impl Scheduler {
