@@ -182,6 +182,20 @@ pub async fn ordering_follows_seq<S: Store>(open: impl Fn() -> S) {
     let mut streamed = Vec::new();
     s.each_message(conv.id, &mut |m| streamed.push(m.id)).unwrap();
     assert_eq!(streamed, got, "one at a time, the same messages in the same order");
+    let mut from = Vec::new();
+    s.each_message_from(conv.id, 2, &mut |m| {
+        from.push(m.seq);
+        true
+    })
+    .unwrap();
+    assert_eq!(from, vec![2, 3], "from a seq on");
+    from.clear();
+    s.each_message_from(conv.id, 0, &mut |m| {
+        from.push(m.seq);
+        from.len() < 2
+    })
+    .unwrap();
+    assert_eq!(from, vec![1, 2], "until told to stop");
     let seqs: Vec<u64> = s.pending_outbox().unwrap().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
     let mut streamed = Vec::new();

@@ -219,6 +219,21 @@ pub trait Store: Send + Sync + fmt::Debug {
         }
         Ok(())
     }
+    /// The messages of a conversation from seq `from` on, one at a time in commit order, until
+    /// `each` answers `false` (retention trims a long conversation a piece at a time).
+    fn each_message_from(
+        &self,
+        conversation: ConversationId,
+        from: u64,
+        each: &mut dyn FnMut(Message) -> bool,
+    ) -> StoreResult<()> {
+        for m in self.messages(conversation)?.into_iter().filter(|m| m.seq >= from) {
+            if !each(m) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Every outbox entry, or those of one partnership, in commit order (for reports; reads
     /// the whole outbox).
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>>;

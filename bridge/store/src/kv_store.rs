@@ -366,6 +366,16 @@ impl<K: Kv> Store for KvStore<K> {
         })
     }
 
+    fn each_message_from(
+        &self,
+        conversation: ConversationId,
+        from: u64,
+        each: &mut dyn FnMut(Message) -> bool,
+    ) -> StoreResult<()> {
+        let prefix = keys::conversation_messages(conversation);
+        self.kv.scan(&keys::message(conversation, from), &prefix, &mut |k, v| Ok(each(decode(k, v)?)))
+    }
+
     fn outbox(&self, partnership: Option<&str>) -> StoreResult<Vec<OutboxEntry>> {
         let mut out = Vec::new();
         self.each_outbox(partnership, &mut |o| out.push(o))?;
