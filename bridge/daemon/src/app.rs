@@ -193,6 +193,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         clock: clock.clone(),
         metrics: metrics.clone(),
         read_per_step: crate::retention::READ_PER_STEP,
+        posts_per_piece: crate::retention::POSTS_PER_PIECE,
     };
     let retention_task = tokio::spawn(sweep.run(stop_upkeep.clone()));
     let low_mark_task = tokio::spawn(crate::outbox::low_mark::run(store.clone(), stop_upkeep.clone()));

@@ -4,7 +4,11 @@
 //!
 //! A sweep has two stages:
 //! 1. conversations whose last activity is older than `retention` go to the committer at most
-//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone;
+//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone. A longer
+//!    conversation is trimmed first, 2,048 messages a piece, down to what its thread's figures
+//!    need (its first post, each city's first post, its last post and last message), and then
+//!    forgotten like the others: one conversation of years of posts never holds commits up
+//!    for longer than a piece;
 //! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
 //!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
 //!
@@ -17,25 +21,25 @@
 //! cut short by a stop or a crash leaves the store consistent (tombstones say what stage 2 still
 //! owes), and the next sweep, at the next start at the latest, carries on.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use c2c_config::{Bridge, Config};
-use c2c_core::{ConversationId, Millis, NativeKey, Shutdown, Store};
+use c2c_core::{ConversationId, MessageKind, Millis, NativeKey, Shutdown, Store, Timer};
 
 use crate::clock::Clock;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::router::Router;
-use crate::router::retention::Forgotten;
+use crate::router::retention::{Forgotten, TrimPiece, Trimmed};
 
 /// Conversations per piece of work at most...
 const CONVERSATIONS_PER_PIECE: usize = 32;
 /// ...and posts: a piece deletes about twice as many records (each post's deliveries), so this
-/// keeps one piece's commit to a few thousand deletions. A conversation with more posts goes
-/// alone.
-const POSTS_PER_PIECE: u64 = 2048;
+/// keeps one piece's commit to a few thousand deletions. A conversation with more posts is
+/// trimmed this many messages at a time first, then goes alone.
+pub const POSTS_PER_PIECE: u64 = 2048;
 /// Id-map entries or dedupe answers per piece of work.
 const KEYS_PER_PIECE: usize = 1024;
 
@@ -48,6 +52,8 @@ pub struct Sweep {
     pub metrics: Arc<Metrics>,
     /// Records read per step at most ([`READ_PER_STEP`]; tests make it small).
     pub read_per_step: usize,
+    /// Posts per piece of work at most ([`POSTS_PER_PIECE`]; tests make it small).
+    pub posts_per_piece: u64,
 }
 
 impl std::fmt::Debug for Sweep {
@@ -109,8 +115,16 @@ impl Sweep {
             let cutoff = now.saturating_sub(millis(retention));
             let mut after = None;
             loop {
-                let (candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
-                for piece in pieces(&candidates) {
+                let (mut candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
+                // The long ones are trimmed first (those something keeps are left as they are).
+                let mut left = Vec::with_capacity(candidates.len());
+                for (id, posts) in candidates.drain(..) {
+                    if posts > self.posts_per_piece && !self.trim(id, cutoff, &mut done).await? {
+                        continue;
+                    }
+                    left.push((id, posts));
+                }
+                for piece in pieces(&left, self.posts_per_piece) {
                     done.add(&self.router.expire(piece, cutoff).await?);
                 }
                 match last {
@@ -156,6 +170,41 @@ impl Sweep {
         Ok(done)
     }
 
+    /// Trim long conversation `id` down to what its thread needs, a piece at a time (added to
+    /// `done`); whether it is still to be forgotten (`false`: something keeps it, counted in
+    /// `done.kept`, or it is gone or active).
+    async fn trim(&self, id: ConversationId, cutoff: Millis, done: &mut Forgotten) -> Result<bool, String> {
+        let plan = match self.read(move |store| plan(store, id, cutoff)).await? {
+            Planned::Trim(plan) => plan,
+            Planned::Kept => {
+                done.kept += 1;
+                return Ok(false);
+            }
+            Planned::Not => return Ok(false),
+        };
+        let mut piece = TrimPiece {
+            conversation: id,
+            cutoff,
+            from: plan.from,
+            to: plan.to,
+            keep: Arc::new(plan.keep),
+            max: usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1),
+        };
+        loop {
+            match self.router.trim(piece.clone()).await? {
+                Trimmed::Piece { done: piece_done, next } => {
+                    done.add(&piece_done);
+                    match next {
+                        Some(next) => piece.from = next,
+                        None => return Ok(true),
+                    }
+                }
+                // The committer decides again: expiring it does too, and says why.
+                Trimmed::Stopped => return Ok(true),
+            }
+        }
+    }
+
     /// Read the store on a blocking thread (a scan of every record of a kind).
     async fn read<T: Send + 'static>(
         &self,
@@ -198,6 +247,70 @@ fn inactive(
         read < step
     })?;
     Ok((out, if read < step { None } else { last }))
+}
+
+/// What the sweep read of a long inactive conversation before trimming it.
+enum Planned {
+    /// Trim it, from seq `from` to seq `to`, keeping the seqs in `keep`.
+    Trim(Plan),
+    /// A delivery pending, a reminder due or a deliverable not done keeps it.
+    Kept,
+    /// It is gone, or active since `cutoff`.
+    Not,
+}
+
+struct Plan {
+    from: u64,
+    to: u64,
+    keep: BTreeSet<u64>,
+}
+
+/// Read conversation `id` one message at a time (on the sweep's thread, not the committer's):
+/// whether it is to be trimmed, and what of it stays until it goes (its first post, each city's
+/// first post, its last post and last message).
+fn plan(store: &dyn Store, id: ConversationId, cutoff: Millis) -> Result<Planned, c2c_core::StoreError> {
+    let Some(conv) = store.conversation(id)? else { return Ok(Planned::Not) };
+    if conv.last_activity() >= cutoff {
+        return Ok(Planned::Not);
+    }
+    for prefix in Timer::conversation_prefixes(id) {
+        if !store.timers_under(&prefix)?.is_empty() {
+            return Ok(Planned::Kept);
+        }
+    }
+    if store.deliverables()?.iter().any(|d| d.done_at.is_none() && d.conversation == Some(id)) {
+        return Ok(Planned::Kept);
+    }
+    let (mut first, mut first_by, mut last_post) = (None, HashMap::new(), None);
+    let (mut range, mut active, mut pending, mut failed) = (None::<(u64, u64)>, false, false, None);
+    store.each_message(id, &mut |m| {
+        if failed.is_some() || active || pending {
+            return;
+        }
+        active = m.committed_at >= cutoff;
+        range = Some(range.map_or((m.seq, m.seq), |(from, _)| (from, m.seq)));
+        if let Some(author) = m.author.as_ref().filter(|_| m.kind == MessageKind::Post) {
+            first.get_or_insert(m.seq);
+            first_by.entry(author.city.clone()).or_insert(m.seq);
+            last_post = Some(m.seq);
+        }
+        match store.outbox_at(m.seq) {
+            Ok(at) => pending = at.iter().any(|e| e.conversation == id && e.status.is_pending()),
+            Err(e) => failed = Some(e),
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if active {
+        return Ok(Planned::Not);
+    }
+    if pending {
+        return Ok(Planned::Kept);
+    }
+    let Some((from, to)) = range else { return Ok(Planned::Not) };
+    let keep = first.into_iter().chain(first_by.into_values()).chain(last_post).chain([to]).collect();
+    Ok(Planned::Trim(Plan { from, to, keep }))
 }
 
 /// One step over keys: those picked (at most a piece), and where the step stopped.
@@ -260,14 +373,14 @@ fn answers_to_forget(
 }
 
 /// `candidates` in pieces of at most [`CONVERSATIONS_PER_PIECE`] conversations and about
-/// [`POSTS_PER_PIECE`] posts.
-fn pieces(candidates: &[(ConversationId, u64)]) -> Vec<Vec<ConversationId>> {
+/// `posts_per_piece` posts ([`POSTS_PER_PIECE`]).
+fn pieces(candidates: &[(ConversationId, u64)], posts_per_piece: u64) -> Vec<Vec<ConversationId>> {
     let mut out: Vec<Vec<ConversationId>> = Vec::new();
     let mut posts = 0;
     for &(id, n) in candidates {
         let n = n + 1;
         match out.last_mut() {
-            Some(piece) if piece.len() < CONVERSATIONS_PER_PIECE && posts + n <= POSTS_PER_PIECE => {
+            Some(piece) if piece.len() < CONVERSATIONS_PER_PIECE && posts + n <= posts_per_piece => {
                 piece.push(id);
                 posts += n;
             }
@@ -287,7 +400,7 @@ mod tests {
     #[test]
     fn pieces_are_small_in_conversations_and_in_posts() {
         let ids: Vec<ConversationId> = (0..5).map(|_| ConversationId::new()).collect();
-        let sizes = |c: &[(ConversationId, u64)]| pieces(c).iter().map(Vec::len).collect::<Vec<_>>();
+        let sizes = |c: &[(ConversationId, u64)]| pieces(c, POSTS_PER_PIECE).iter().map(Vec::len).collect::<Vec<_>>();
         let few: Vec<_> = (0..70).map(|i| (ids[i % 5], 1)).collect();
         assert_eq!(sizes(&few), [32, 32, 6]);
         let big = [(ids[0], 1000), (ids[1], 1000), (ids[2], 5000), (ids[3], 10), (ids[4], 10)];

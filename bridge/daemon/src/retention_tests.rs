@@ -5,7 +5,8 @@
 //! keeps the conversation; a sweep cut short after the first step is finished by the next; a
 //! replay within `dedupe_window` is a replay, after it a new message. The committer runs for
 //! real on a memory store (the store backends pass the same conformance case for the records).
-//! The conversation of a deliverable not done is kept too.
+//! The conversation of a deliverable not done is kept too. A long conversation is trimmed in
+//! pieces first, and every report reads the same during and after.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::report;
 use crate::retention::Sweep;
 use crate::router::Router;
 use crate::router::committer::Committer;
-use crate::router::retention::Forgotten;
+use crate::router::retention::{Forgotten, TrimPiece, Trimmed};
 
 const CONFIG: &str = r#"
 [bridge]
@@ -88,6 +89,12 @@ impl H {
     /// The committer on a memory store, on a manual clock at the wall clock's time (dedupe
     /// answers are aged by their message id, a ULID of the wall clock).
     fn new() -> H {
+        H::with_pieces_of(crate::retention::POSTS_PER_PIECE)
+    }
+
+    /// With `posts_per_piece` posts per piece of the sweep's work (a longer conversation is
+    /// trimmed first).
+    fn with_pieces_of(posts_per_piece: u64) -> H {
         let store = MemoryStore::new("test");
         let clock = Clock::manual(c2c_core::now_ms());
         let config = Live::new(Config::parse(CONFIG, Path::new("test.toml")).unwrap());
@@ -116,6 +123,7 @@ impl H {
             clock: clock.clone(),
             metrics,
             read_per_step: 2,
+            posts_per_piece,
         };
         H { store, clock, config, router, sweep, stop }
     }
@@ -309,4 +317,108 @@ async fn the_conversation_of_a_deliverable_not_done_is_kept() {
     h.store.commit(c2c_core::Commit { deliverables: vec![draft], ..Default::default() }).await.unwrap();
     let done = h.sweep.once().await.unwrap();
     assert_eq!((done.conversations, done.kept), (1, 0), "{done:?}");
+}
+
+/// A conversation of 21 posts over three weeks between two cities, closed and delivered, then
+/// left for 401 days: its id.
+async fn long_settled(h: &H) -> Accepted {
+    let first = h.post("leeds", "leeds-jo", None, "w-0", "Could you send the programme?").await;
+    for i in 1..=20 {
+        h.clock.advance(std::time::Duration::from_secs(86_400));
+        let (city, contact) = if i % 3 == 0 { ("leeds", "leeds-jo") } else { ("tokyo", "tokyo-sato") };
+        h.post(city, contact, Some(&first), &format!("w-{i}"), &format!("Point {i} of the programme, with the dates."))
+            .await;
+    }
+    h.router.close_conversation(first.conversation).await.unwrap();
+    h.deliver_all().await;
+    first
+}
+
+fn without_as_of(mut report: serde_json::Value) -> serde_json::Value {
+    report.as_object_mut().unwrap().remove("as_of");
+    report
+}
+
+#[tokio::test]
+async fn a_long_conversation_is_trimmed_in_pieces_and_every_report_reads_the_same() {
+    let h = H::with_pieces_of(4);
+    let start = h.clock.now();
+    let first = long_settled(&h).await;
+    let (since, until) = (start - 14 * DAY, start + 35 * DAY);
+    let before = without_as_of(h.report(since, until));
+    assert_eq!(before["messages"], 21, "{before}");
+    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let seqs: Vec<u64> = h.store.messages(first.conversation).unwrap().iter().map(|m| m.seq).collect();
+
+    // One piece by hand, as the sweep sends it: four messages read, the first post kept.
+    let keep = [seqs[0], seqs[1], seqs[20]].into_iter().collect();
+    let piece = TrimPiece {
+        conversation: first.conversation,
+        cutoff: h.clock.now() - 400 * DAY,
+        from: seqs[0],
+        to: seqs[20],
+        keep: Arc::new(keep),
+        max: 4,
+    };
+    let trimmed = h.router.trim(piece).await.unwrap();
+    let Trimmed::Piece { done, next } = trimmed else { panic!("{trimmed:?}") };
+    assert_eq!((done.messages, done.deliveries, next), (2, 2, Some(seqs[4])), "{done:?}");
+    assert_eq!(h.store.messages(first.conversation).unwrap().len(), 19);
+    assert!(h.store.conversation(first.conversation).unwrap().is_some(), "only trimmed");
+    assert_eq!(without_as_of(h.report(since, until)), before, "half trimmed, the report reads the same");
+
+    // The sweep trims the rest in pieces, then forgets what is left.
+    let done = h.sweep.once().await.unwrap();
+    assert_eq!((done.conversations, done.messages, done.deliveries), (1, 19, 19), "{done:?}");
+    assert_eq!(h.store.conversation(first.conversation).unwrap(), None);
+    assert!(h.store.messages(first.conversation).unwrap().is_empty());
+    assert_eq!(without_as_of(h.report(since, until)), before, "forgotten, the report reads the same");
+}
+
+#[tokio::test]
+async fn a_long_conversation_with_a_delivery_pending_is_not_trimmed() {
+    let h = H::with_pieces_of(4);
+    let first = long_settled(&h).await;
+    // The delivery of the 19th post failed for now: it is pending again.
+    let seqs: Vec<u64> = h.store.messages(first.conversation).unwrap().iter().map(|m| m.seq).collect();
+    let mut entry = h.store.outbox_at(seqs[18]).unwrap().remove(0);
+    entry.status = DeliveryStatus::TemporaryFailure;
+    let staged = h.store.update_deliveries(&[entry], &[]).await.unwrap();
+    h.store.durable(staged).await.unwrap();
+    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let done = h.sweep.once().await.unwrap();
+    assert_eq!((done.conversations, done.messages, done.kept), (0, 0, 1), "{done:?}");
+    assert_eq!(h.store.messages(first.conversation).unwrap().len(), 21);
+    // Asked to trim the piece with the pending delivery, the committer deletes nothing.
+    let piece = TrimPiece {
+        conversation: first.conversation,
+        cutoff: h.clock.now() - 400 * DAY,
+        from: seqs[16],
+        to: seqs[20],
+        keep: Arc::new([seqs[20]].into_iter().collect()),
+        max: 8,
+    };
+    assert_eq!(h.router.trim(piece).await.unwrap(), Trimmed::Stopped);
+    assert_eq!(h.store.messages(first.conversation).unwrap().len(), 21);
+}
+
+#[tokio::test]
+async fn a_post_during_trimming_stops_it_and_keeps_the_conversation() {
+    let h = H::with_pieces_of(4);
+    let first = long_settled(&h).await;
+    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let cutoff = h.clock.now() - 400 * DAY;
+    let seqs: Vec<u64> = h.store.messages(first.conversation).unwrap().iter().map(|m| m.seq).collect();
+    // The sweep read it as inactive; then a post arrived before the next piece.
+    h.post("tokyo", "tokyo-sato", Some(&first), "w-late", "Back to this one").await;
+    let piece = TrimPiece {
+        conversation: first.conversation,
+        cutoff,
+        from: seqs[0],
+        to: seqs[20],
+        keep: Arc::new([seqs[0], seqs[20]].into_iter().collect()),
+        max: 4,
+    };
+    assert_eq!(h.router.trim(piece).await.unwrap(), Trimmed::Stopped, "decided again on the newest state");
+    assert_eq!(h.store.messages(first.conversation).unwrap().len(), 22);
 }

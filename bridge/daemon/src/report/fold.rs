@@ -76,6 +76,14 @@ impl<'a> Fold<'a> {
         }
     }
 
+    /// The tallies of the messages and entries given, without what the thread adds: for a
+    /// piece of a long conversation that retention trims before forgetting it, whose first post,
+    /// each city's first post, last post and last message stay stored until the conversation
+    /// goes (and [`Fold::finish`] counts the thread then, from them).
+    pub fn finish_messages(self) -> Vec<WeekTally> {
+        self.weeks.into_values().collect()
+    }
+
     /// The tallies, one per week touched.
     pub fn finish(mut self) -> Vec<WeekTally> {
         let p = self.conv.partnership.as_str();

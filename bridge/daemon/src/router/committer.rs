@@ -60,6 +60,9 @@ pub enum Work {
         cutoff: c2c_core::Millis,
         done: oneshot::Sender<Result<super::retention::Forgotten, String>>,
     },
+    /// Retention: one piece of trimming a long conversation before it is forgotten (see
+    /// `router::retention::TrimPiece`); answered with what was deleted once durable.
+    Trim { piece: super::retention::TrimPiece, done: oneshot::Sender<Result<super::retention::Trimmed, String>> },
     /// Retention: delete the id-map entries among `natives` whose conversation is gone, the
     /// dedupe answers among `accepted` older than `dedupe_cutoff`, then the `tombstones`.
     ForgetIds {
@@ -313,8 +316,9 @@ impl Committer {
         let mut batch = Batch::default();
         let mut messages = 0;
         // Retention's work goes last: it never forgets what the rest of the batch touched.
-        let (retention, work): (Vec<Work>, Vec<Work>) =
-            work.into_iter().partition(|w| matches!(w, Work::Expire { .. } | Work::ForgetIds { .. }));
+        let (retention, work): (Vec<Work>, Vec<Work>) = work
+            .into_iter()
+            .partition(|w| matches!(w, Work::Expire { .. } | Work::Trim { .. } | Work::ForgetIds { .. }));
         for w in work.into_iter().chain(retention) {
             match w {
                 Work::Inbound(prepared, reply) => {
@@ -385,6 +389,13 @@ impl Committer {
                         }
                     }
                 }
+                Work::Trim { piece, done } => match self.trim(&config, &mut batch, &piece) {
+                    Ok(trimmed) => batch.after.push(after(done, trimmed)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention could not read the store; the next sweep tries again");
+                        let _ = done.send(Err(format!("the bridge could not read its store: {e}")));
+                    }
+                },
                 Work::ForgetIds { natives, accepted, dedupe_cutoff, tombstones, done } => {
                     match self.forget_ids(&mut batch, &natives, &accepted, dedupe_cutoff, &tombstones) {
                         Ok(forgotten) => batch.after.push(after(done, forgotten)),

@@ -194,6 +194,16 @@ impl Router {
         answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
     }
 
+    /// Retention: one piece of trimming a long conversation before it is forgotten; what was
+    /// deleted, once durable.
+    pub async fn trim(&self, piece: retention::TrimPiece) -> Result<retention::Trimmed, String> {
+        let (done, answer) = oneshot::channel();
+        if self.tx.send(Work::Trim { piece, done }).await.is_err() {
+            return Err("the bridge is stopping".into());
+        }
+        answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))
+    }
+
     /// Retention: delete the id-map entries among `natives` whose conversation is gone, the
     /// dedupe answers among `accepted` older than `dedupe_cutoff` (or whose conversation is
     /// gone), then the `tombstones`; what was deleted, once durable.

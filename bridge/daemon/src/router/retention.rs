@@ -10,7 +10,8 @@
 //! by it. Each piece is one atomic commit: what is deleted and what is kept of it go together,
 //! so a crash can neither lose the tally nor count it twice.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use c2c_config::Config;
 use c2c_core::{ConversationId, Forget, Millis, NativeKey, OutboxId, StoreError, Timer, WeekTally};
@@ -44,7 +45,130 @@ impl Forgotten {
     }
 }
 
+/// One piece of trimming a long conversation before it is forgotten (see `crate::retention`):
+/// delete up to `max` of its messages from seq `from` to seq `to`, with their outbox entries,
+/// folded into the week tallies, all but the seqs in `keep` (its first post, each city's first
+/// post, its last post and last message, which the thread's figures need when it goes).
+#[derive(Clone, Debug)]
+pub struct TrimPiece {
+    pub conversation: ConversationId,
+    pub cutoff: Millis,
+    pub from: u64,
+    pub to: u64,
+    pub keep: Arc<BTreeSet<u64>>,
+    pub max: usize,
+}
+
+/// What one piece of trimming did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trimmed {
+    /// What was deleted, and the seq the next piece starts from (`None`: `to` was reached).
+    Piece { done: Forgotten, next: Option<u64> },
+    /// Nothing: the conversation is gone, active again (a message since `cutoff`), or kept by
+    /// a delivery pending, a reminder due or a deliverable not done.
+    Stopped,
+}
+
 impl Committer {
+    /// The conversations that a deliverable not done keeps, as this batch leaves them.
+    fn kept_by_deliverables(&self, batch: &Batch) -> Result<HashSet<ConversationId>, StoreError> {
+        Ok(self
+            .store
+            .deliverables()?
+            .into_iter()
+            .chain(batch.deliverables.values().cloned())
+            .filter(|d| d.done_at.is_none())
+            .filter_map(|d| d.conversation)
+            .collect())
+    }
+
+    /// Whether a reminder of conversation `id` is still due, as this batch leaves it.
+    fn owes_a_reminder(&self, batch: &Batch, id: ConversationId) -> Result<bool, StoreError> {
+        for prefix in Timer::conversation_prefixes(id) {
+            let in_batch = batch.timers.iter().any(|(k, t)| t.is_some() && k.as_str().starts_with(&prefix));
+            if in_batch || !self.store.timers_under(&prefix)?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// One piece of trimming (see [`TrimPiece`]), decided on the newest state: nothing is
+    /// deleted unless the conversation would be forgotten now.
+    pub(super) fn trim(
+        &mut self,
+        config: &Config,
+        batch: &mut Batch,
+        piece: &TrimPiece,
+    ) -> Result<Trimmed, StoreError> {
+        let id = piece.conversation;
+        if batch.conversations.contains_key(&id) || batch.forgotten.contains(&id) {
+            return Ok(Trimmed::Stopped);
+        }
+        let Some(conv) = self.store.conversation(id)? else { return Ok(Trimmed::Stopped) };
+        if conv.last_activity() >= piece.cutoff
+            || self.owes_a_reminder(batch, id)?
+            || self.kept_by_deliverables(batch)?.contains(&id)
+        {
+            return Ok(Trimmed::Stopped);
+        }
+        let mut fold = crate::report::fold::Fold::new(config.partnership(&conv.partnership), &conv);
+        let (mut messages, mut entries): (Vec<u64>, Vec<(u64, OutboxId)>) = (Vec::new(), Vec::new());
+        let (mut read, mut next, mut stop, mut failed) = (0, None, false, None);
+        self.store.each_message_from(id, piece.from, &mut |m| {
+            if m.seq > piece.to {
+                return false;
+            }
+            if read == piece.max {
+                next = Some(m.seq);
+                return false;
+            }
+            read += 1;
+            if m.committed_at >= piece.cutoff {
+                stop = true;
+                return false;
+            }
+            if piece.keep.contains(&m.seq) {
+                return true;
+            }
+            match self.store.outbox_at(m.seq) {
+                Ok(at) => {
+                    let at: Vec<_> = at.into_iter().filter(|e| e.conversation == id).collect();
+                    if at.iter().any(|e| e.status.is_pending()) {
+                        stop = true;
+                        return false;
+                    }
+                    fold.message(&m);
+                    messages.push(m.seq);
+                    for e in at {
+                        fold.entry(&e);
+                        entries.push((e.seq, e.id));
+                    }
+                    true
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if stop {
+            return Ok(Trimmed::Stopped);
+        }
+        for tally in fold.finish_messages() {
+            self.add_tally(batch, tally)?;
+        }
+        let done =
+            Forgotten { messages: messages.len() as u64, deliveries: entries.len() as u64, ..Forgotten::default() };
+        let forget = &mut batch.commit.forget;
+        forget.extend(messages.into_iter().map(|seq| Forget::Message { conversation: id, seq }));
+        forget.extend(entries.into_iter().map(|(seq, id)| Forget::Outbox { seq, id }));
+        Ok(Trimmed::Piece { done, next })
+    }
+
     /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps.
     pub(super) fn expire(
         &mut self,
@@ -54,14 +178,7 @@ impl Committer {
         cutoff: Millis,
     ) -> Result<Forgotten, StoreError> {
         let mut out = Forgotten::default();
-        let open_deliverables: HashSet<ConversationId> = self
-            .store
-            .deliverables()?
-            .into_iter()
-            .chain(batch.deliverables.values().cloned())
-            .filter(|d| d.done_at.is_none())
-            .filter_map(|d| d.conversation)
-            .collect();
+        let open_deliverables = self.kept_by_deliverables(batch)?;
         for &id in ids {
             // Touched by this batch (or forgotten already): active, or gone.
             if batch.conversations.contains_key(&id) || batch.forgotten.contains(&id) {
@@ -99,12 +216,7 @@ impl Committer {
             if last >= cutoff {
                 continue;
             }
-            let mut reminder = false;
-            for prefix in Timer::conversation_prefixes(id) {
-                let in_batch = batch.timers.iter().any(|(k, t)| t.is_some() && k.as_str().starts_with(&prefix));
-                reminder |= in_batch || !self.store.timers_under(&prefix)?.is_empty();
-            }
-            if pending || reminder || open_deliverables.contains(&id) {
+            if pending || self.owes_a_reminder(batch, id)? || open_deliverables.contains(&id) {
                 out.kept += 1;
                 continue;
             }
