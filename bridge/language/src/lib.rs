@@ -162,21 +162,26 @@
 //! - **word frequencies** (the 5,000 most frequent words of ar, de, en, es, fa, fr, hi, id, ms, pt,
 //!   tl, ur, vi): a text's score in a language is the sum of its words' Zipf values there;
 //! - **letter trigrams** of word types (those languages but Hindi's words, and bg, hi, kk, ky, mn,
-//!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`.
+//!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`;
+//! - **Malay against Indonesian** over both languages' whole `wordfreq` lists (about 30,000 words
+//!   each): a word's Zipf frequency in Malay minus that in Indonesian (*selepas*, *jadual*,
+//!   *dalaman* against *jadwal*, *terkait*, *tersebut*), capped at 2 units, summed over the text.
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
 //! any length), to Devanagari text whatlang is unsure of (trigrams), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word) and to
-//! Indonesian detections when Malay is a candidate (words, Malay against Indonesian only). The
+//! Indonesian detections when Malay is a candidate (the Malay/Indonesian contrast). The
 //! detected language must be one it has data for. The author's languages add to their scores
 //! (the first 1.5 Zipf units or 4 nats, the others a third of that), so a Malay officer's *Baik*
 //! is Malay but their "Thanks" English. Another language than the detected one is tagged when it
 //! leads by a Zipf unit (words) or by 3 nats and 1 a word (trigrams), confidence
 //! `min(0.9, 0.5 + 0.1 × margin)` or `min(0.9, 0.5 + margin / 20)`, sure from 0.7 on; `--explain`
-//! names the layer `lexicon`. Other configs and texts (a sure Russian sentence under an
+//! names the layer `lexicon`. An Indonesian detection the contrast confirms by a Zipf unit over
+//! a Malay author's bonus is settled there too (`lexicon`): the author's languages were weighed,
+//! so the prior rules do not turn that Indonesian line to Malay. Other configs and texts (a sure Russian sentence under an
 //! English/Russian config, a sure English one) never reach it. The word table is searched in
-//! place (no heap); the trigram table is parsed on first use into sorted integer keys (about
-//! 0.5 MB of heap).
+//! place (no heap), and so is the contrast table; the trigram table is parsed on first use into
+//! sorted integer keys (about 0.5 MB of heap).
 //!
 //! # Priors
 //! A finding of the script or lexical layer stands; agreement with a prior raises its confidence

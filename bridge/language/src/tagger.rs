@@ -348,17 +348,20 @@ impl Tagger {
 
     /// The lexicon layer (`src/lexicon.rs`) over a detection the earlier layers left standing,
     /// among the candidates it has data for, the detected language included (else `None`: it
-    /// cannot say a language it has no data for is wrong); `None` also when it agrees:
+    /// cannot say a language it has no data for is wrong); `None` also when it agrees (but see
+    /// the Malay contrast below):
     /// - Cyrillic text, when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (else whatlang
     ///   knows all the candidates): letter trigrams, at any length; another language than the
     ///   detected one needs a margin of 3 nats and 1 a word.
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same margin.
-    /// - Latin and Arabic text whatlang is unsure of, and Indonesian detections when Malay is a
-    ///   candidate: word frequencies (Latin: de, en, es, fr, id, ms, pt, tl, vi; Arabic: ar, fa,
-    ///   ur; a sure Indonesian detection is weighed against Malay only); another language than
-    ///   the detected one needs a margin of one Zipf unit (ten times as frequent) over the text.
-    ///   When no candidate lists any of its words, the same languages' letter trigrams (and
-    ///   Uzbek's), as above.
+    /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
+    ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a
+    ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
+    ///   any of its words, the same languages' letter trigrams (and Uzbek's), as above.
+    /// - A sure Indonesian detection when Malay is a candidate: the Malay/Indonesian contrast over
+    ///   both languages' whole word lists ([`lexicon::malay_or_indonesian`]), same margin. When it
+    ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
+    ///   returned, settled, so that the prior rules do not undo it.
     ///
     /// The confidence is `min(0.9, 0.5 + 0.1 × margin)` (words) or `min(0.9, 0.5 + margin / 20)`
     /// (trigrams), sure from 0.7 on; below that the prior rules still apply. The author's
@@ -381,6 +384,7 @@ impl Tagger {
         // The detector's answer must be among those weighed: the lexicon cannot say a language it
         // has no data for is wrong.
         let has = |codes: &[&str]| codes.contains(&d.code);
+        let mut malay = false;
         let (scores, by_trigrams) = match d.script {
             whatlang::Script::Cyrillic if has(CYRILLIC) && STAND_INS.iter().any(|c| self.candidate(c, priors)) => {
                 (lexicon::by_trigrams(text, &pick(CYRILLIC))?, true)
@@ -389,7 +393,10 @@ impl Tagger {
                 (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true)
             }
             whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, &pick(LATIN))?,
-            whatlang::Script::Latin if d.code == "id" => (lexicon::by_words(text, &pick(&["id", "ms"]))?, false),
+            whatlang::Script::Latin if d.code == "id" && self.candidate("ms", priors) => {
+                malay = true;
+                (lexicon::malay_or_indonesian(text)?, false)
+            }
             whatlang::Script::Arabic if d.unsure && has(ARABIC) => Self::words_then_trigrams(text, &pick(ARABIC))?,
             _ => return None,
         };
@@ -404,6 +411,13 @@ impl Tagger {
         let verdict = scores.verdict(bonus);
         let m = verdict.margin;
         let enough = if by_trigrams { m >= 3.0 && m >= verdict.words as f64 } else { m >= 1.0 };
+        // An Indonesian detection the Malay contrast confirms over a Malay author's bonus stands:
+        // the author's languages were weighed already, so the prior rules do not turn it to Malay.
+        let outweighed = |code: Option<&str>| code.is_some_and(|c| priors.iter().any(|p| same_language(p, c)));
+        if malay && verdict.best == d.code && enough && outweighed(verdict.second) {
+            let c = (0.5 + 0.1 * m).min(0.9);
+            return Some((Detection::settled(verdict.best, d.script, c), verdict.second.map(|s| (s, 1.0 - c))));
+        }
         if verdict.best == d.code || !enough {
             return None;
         }

@@ -46,6 +46,37 @@ fn malay_and_indonesian() {
     check(&t, "shared words, Malay author", &["ms", "en"], &[("ms", "Baik, terima kasih.")]);
 }
 
+/// Lines with no marker word of either list: the two languages' word frequencies decide (the
+/// lexicon's Malay/Indonesian contrast, `data/msid.tsv`: *jadual*, *selepas*, *dalaman* are far
+/// commoner in Malay, *jadwal*, *terkait*, *dilaksanakan* in Indonesian).
+const MALAY_BY_FREQUENCY: &[(&str, &str)] = &[
+    ("ms", "Jadual perjalanan delegasi telah dikemas kini oleh jabatan berkenaan."),
+    ("ms", "Pihak kami akan memberi maklum balas selepas perbincangan dalaman."),
+];
+const INDONESIAN_BY_FREQUENCY: &[(&str, &str)] = &[
+    ("id", "Jadwal perjalanan delegasi sudah diperbarui oleh dinas terkait."),
+    ("id", "Acara penandatanganan akan dilaksanakan di balai kota pada pukul sepuluh pagi."),
+];
+
+#[test]
+fn malay_and_indonesian_by_word_frequency() {
+    for tagger in [Tagger::new(REGION), Tagger::all_languages()] {
+        check(&tagger, "Malay by frequency, no priors", &[], MALAY_BY_FREQUENCY);
+        check(&tagger, "Malay by frequency, Malay author", &["ms", "en"], MALAY_BY_FREQUENCY);
+        check(&tagger, "Indonesian by frequency, no priors", &[], INDONESIAN_BY_FREQUENCY);
+        check(&tagger, "Indonesian by frequency, Indonesian author", &["id"], INDONESIAN_BY_FREQUENCY);
+        // The contrast outweighs a Malay author's language: Indonesian stays Indonesian.
+        check(&tagger, "Indonesian by frequency, Malay author", &["ms", "en"], INDONESIAN_BY_FREQUENCY);
+    }
+    let t = Tagger::new(REGION);
+    let ms = t.explain(MALAY_BY_FREQUENCY[0].1, &[]);
+    assert_eq!((ms.tag.code.as_str(), ms.layer), ("ms", Layer::Lexicon));
+    assert_eq!(ms.second.as_ref().map(|(c, _)| c.as_str()), Some("id"));
+    let id = t.explain(INDONESIAN_BY_FREQUENCY[0].1, &priors(&["ms", "en"]));
+    assert_eq!((id.tag.code.as_str(), id.layer), ("id", Layer::Lexicon));
+    assert_eq!(id.second.as_ref().map(|(c, _)| c.as_str()), Some("ms"));
+}
+
 const CYRILLIC: &[(&str, &str)] = &[
     ("kk", "Қалалық әкімдік іс-шара бағдарламасын бекітті."),
     ("kk", "Келесі кездесу сәрсенбі күні сағат онда өтеді."),
