@@ -357,7 +357,9 @@ impl Tagger {
     /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
     ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a
     ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
-    ///   any of its words, the same languages' letter trigrams (and Uzbek's), as above.
+    ///   any of its words, the same languages' letter trigrams (and Uzbek's), as above. A Malay or
+    ///   Indonesian answer (the detector's or this one) then goes to the contrast below when both
+    ///   are candidates.
     /// - A sure Indonesian detection when Malay is a candidate: the Malay/Indonesian contrast over
     ///   both languages' whole word lists ([`lexicon::malay_or_indonesian`]), same margin. When it
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
@@ -368,6 +370,35 @@ impl Tagger {
     /// languages weigh in the scores themselves: the first adds 1.5 Zipf units (4 nats), the
     /// others a third of that, so a Malay author's *wang* is Malay, but their "Thanks" is English.
     fn lexicon(
+        &self,
+        text: &str,
+        d: &Detection,
+        priors: &[String],
+    ) -> Option<(Detection, Option<(&'static str, f64)>)> {
+        let found = self.lexicon_among(text, d, priors);
+        // Short Latin text: when the answer is Malay or Indonesian and both are candidates, the
+        // contrast of their whole word lists has the last word (the lists of all languages stop
+        // at 5,000 words, too few to tell these two apart).
+        let both = self.candidate("ms", priors) && self.candidate("id", priors);
+        if d.script == whatlang::Script::Latin && d.unsure && both {
+            let answer = found.as_ref().map_or(d.code, |(f, _)| f.code);
+            if answer == "id" || answer == "ms" {
+                let scores = lexicon::malay_or_indonesian(text);
+                let verdict = scores.map(|s| s.verdict(|code| prior_bonus(priors, code, 1.5)));
+                if let Some(v) = verdict.filter(|v| v.best != answer && v.margin >= 1.0) {
+                    let c = (0.5 + 0.1 * v.margin).min(0.9);
+                    let mut refined = Detection::settled(v.best, d.script, c);
+                    refined.unsure = c < 0.7;
+                    refined.settled = !refined.unsure;
+                    return Some((refined, v.second.map(|s| (s, (1.0 - c).min(c)))));
+                }
+            }
+        }
+        found
+    }
+
+    /// [`Tagger::lexicon`] among the languages of the text's script.
+    fn lexicon_among(
         &self,
         text: &str,
         d: &Detection,
@@ -403,12 +434,7 @@ impl Tagger {
         // The author's languages as evidence: the first weighs a Zipf unit and a half (or 4 nats),
         // the others a third of that.
         let unit = if by_trigrams { 4.0 } else { 1.5 };
-        let bonus = |code: &str| match priors.iter().position(|p| same_language(p, code)) {
-            Some(0) => unit,
-            Some(_) => unit / 3.0,
-            None => 0.0,
-        };
-        let verdict = scores.verdict(bonus);
+        let verdict = scores.verdict(|code| prior_bonus(priors, code, unit));
         let m = verdict.margin;
         let enough = if by_trigrams { m >= 3.0 && m >= verdict.words as f64 } else { m >= 1.0 };
         // An Indonesian detection the Malay contrast confirms over a Malay author's bonus stands:
@@ -492,6 +518,16 @@ impl Tagger {
 
     fn spelling(&self, lang: Lang) -> &'static str {
         self.spellings.iter().find(|(l, _)| *l == lang).map_or_else(|| code_for(lang), |(_, code)| code)
+    }
+}
+
+/// The author's languages as evidence in the lexicon: the first adds `unit` to its score (a Zipf
+/// unit and a half, or 4 nats), the others a third of that.
+fn prior_bonus(priors: &[String], code: &str, unit: f64) -> f64 {
+    match priors.iter().position(|p| same_language(p, code)) {
+        Some(0) => unit,
+        Some(_) => unit / 3.0,
+        None => 0.0,
     }
 }
 

@@ -44,6 +44,15 @@ fn malay_and_indonesian_by_frequency() {
         &[],
         &[("ms", "Daripada pihak kami"), ("ms", "Hendaklah"), ("id", "Silakan"), ("id", "Bapak dan Ibu")],
     );
+    // Words past the 5,000 most frequent of either language: their whole lists' contrast decides
+    // (*semakan*, *temujanji* against *jadwal*, *terkait*).
+    check(
+        "Malay and Indonesian by their whole word lists, no priors",
+        &[],
+        &[("ms", "Semakan temujanji"), ("id", "Jadwal terbaru"), ("id", "Dinas terkait")],
+    );
+    let why = Tagger::new(REGION).explain("Semakan temujanji", &[]);
+    assert_eq!((why.tag.code.as_str(), why.layer), ("ms", Layer::Lexicon));
 }
 
 #[test]
