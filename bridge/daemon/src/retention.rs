@@ -4,11 +4,12 @@
 //!
 //! A sweep has two stages:
 //! 1. conversations whose last activity is older than `retention` go to the committer at most
-//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone. A longer
-//!    conversation is trimmed first, 2,048 messages a piece, down to what its thread's figures
-//!    need (its first post, each city's first post, its last post and last message), and then
-//!    forgotten like the others: one conversation of years of posts never holds commits up
-//!    for longer than a piece;
+//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone. One with
+//!    more than 2,048 messages is left by the committer after reading that many; the sweep then
+//!    reads it on its own thread and has the committer trim it, 2,048 messages a piece, down to
+//!    what its thread's figures need (its first post, each city's first post, its last post and
+//!    last message), and then forget it like the others: one conversation of years of posts
+//!    never holds commits up for longer than a piece;
 //! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
 //!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
 //!
@@ -115,17 +116,18 @@ impl Sweep {
             let cutoff = now.saturating_sub(millis(retention));
             let mut after = None;
             loop {
-                let (mut candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
-                // The long ones are trimmed first (those something keeps are left as they are).
-                let mut left = Vec::with_capacity(candidates.len());
-                for (id, posts) in candidates.drain(..) {
-                    if posts > self.posts_per_piece && !self.trim(id, cutoff, &mut done).await? {
-                        continue;
+                let (candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
+                let most = usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1);
+                for piece in pieces(&candidates, self.posts_per_piece) {
+                    let expired = self.router.expire(piece, cutoff, most).await?;
+                    done.add(&expired.done);
+                    // Those with more messages than a piece: trimmed first, then forgotten (or,
+                    // when something keeps them or a post came, left for the next sweep).
+                    for id in expired.too_long {
+                        if self.trim(id, cutoff, &mut done).await? {
+                            done.add(&self.router.expire(vec![id], cutoff, most).await?.done);
+                        }
                     }
-                    left.push((id, posts));
-                }
-                for piece in pieces(&left, self.posts_per_piece) {
-                    done.add(&self.router.expire(piece, cutoff).await?);
                 }
                 match last {
                     Some(last) => after = Some(last),
@@ -182,14 +184,9 @@ impl Sweep {
             }
             Planned::Not => return Ok(false),
         };
-        let mut piece = TrimPiece {
-            conversation: id,
-            cutoff,
-            from: plan.from,
-            to: plan.to,
-            keep: Arc::new(plan.keep),
-            max: usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1),
-        };
+        let max = usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1);
+        let mut piece =
+            TrimPiece { conversation: id, cutoff, from: plan.from, to: plan.to, keep: Arc::new(plan.keep), max };
         loop {
             match self.router.trim(piece.clone()).await? {
                 Trimmed::Piece { done: piece_done, next } => {

@@ -261,7 +261,7 @@ async fn activity_after_the_sweep_read_its_candidates_keeps_the_conversation() {
     // The sweep read it as inactive; then a post arrived before its piece was committed.
     let cutoff = h.clock.now() - 400 * DAY;
     h.post("tokyo", "tokyo-sato", Some(&first), "w-2", "Back to this one").await;
-    let done = h.router.expire(vec![first.conversation], cutoff).await.unwrap();
+    let done = h.router.expire(vec![first.conversation], cutoff, usize::MAX).await.unwrap().done;
     assert_eq!(done, Forgotten::default(), "decided again on the newest state");
     assert_eq!(h.store.messages(first.conversation).unwrap().len(), 2);
 }
@@ -272,7 +272,7 @@ async fn a_sweep_cut_short_after_forgetting_is_finished_by_the_next() {
     let first = h.settled_a_year_ago().await;
     // Only the first step, as if the daemon stopped right after it.
     let cutoff = h.clock.now() - 400 * DAY;
-    let done = h.router.expire(vec![first.conversation], cutoff).await.unwrap();
+    let done = h.router.expire(vec![first.conversation], cutoff, usize::MAX).await.unwrap().done;
     assert_eq!(done.conversations, 1);
     assert_eq!(h.store.forgotten().unwrap(), vec![first.conversation], "the tombstone says what is owed");
     assert!(h.natives_of(first.conversation) > 0);
@@ -349,6 +349,13 @@ async fn a_long_conversation_is_trimmed_in_pieces_and_every_report_reads_the_sam
     assert_eq!(before["messages"], 21, "{before}");
     h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
     let seqs: Vec<u64> = h.store.messages(first.conversation).unwrap().iter().map(|m| m.seq).collect();
+
+    // Expiring it reads no more than a piece's messages: it is left for trimming.
+    let cutoff = h.clock.now() - 400 * DAY;
+    let expired = h.router.expire(vec![first.conversation], cutoff, 4).await.unwrap();
+    assert_eq!(expired.too_long, vec![first.conversation]);
+    assert_eq!(expired.done, Forgotten::default());
+    assert_eq!(h.store.messages(first.conversation).unwrap().len(), 21);
 
     // One piece by hand, as the sweep sends it: four messages read, the first post kept.
     let keep = [seqs[0], seqs[1], seqs[20]].into_iter().collect();

@@ -58,7 +58,8 @@ pub enum Work {
     Expire {
         conversations: Vec<ConversationId>,
         cutoff: c2c_core::Millis,
-        done: oneshot::Sender<Result<super::retention::Forgotten, String>>,
+        max_messages: usize,
+        done: oneshot::Sender<Result<super::retention::Expired, String>>,
     },
     /// Retention: one piece of trimming a long conversation before it is forgotten (see
     /// `router::retention::TrimPiece`); answered with what was deleted once durable.
@@ -380,8 +381,8 @@ impl Committer {
                         }
                     }
                 }
-                Work::Expire { conversations, cutoff, done } => {
-                    match self.expire(&config, &mut batch, &conversations, cutoff) {
+                Work::Expire { conversations, cutoff, max_messages, done } => {
+                    match self.expire(&config, &mut batch, &conversations, cutoff, max_messages) {
                         Ok(forgotten) => batch.after.push(after(done, forgotten)),
                         Err(e) => {
                             tracing::warn!(error = %e, "retention could not read the store; the next sweep tries again");

@@ -181,14 +181,16 @@ impl Router {
     }
 
     /// Retention: forget those of `conversations` inactive since before `cutoff` that nothing
-    /// keeps; what was forgotten, once durable.
+    /// keeps, leaving any with more than `max_messages` messages to be trimmed first; what was
+    /// forgotten, once durable.
     pub async fn expire(
         &self,
         conversations: Vec<c2c_core::ConversationId>,
         cutoff: c2c_core::Millis,
-    ) -> Result<retention::Forgotten, String> {
+        max_messages: usize,
+    ) -> Result<retention::Expired, String> {
         let (done, answer) = oneshot::channel();
-        if self.tx.send(Work::Expire { conversations, cutoff, done }).await.is_err() {
+        if self.tx.send(Work::Expire { conversations, cutoff, max_messages, done }).await.is_err() {
             return Err("the bridge is stopping".into());
         }
         answer.await.unwrap_or_else(|_| Err("the bridge is stopping".into()))

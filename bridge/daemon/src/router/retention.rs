@@ -45,6 +45,15 @@ impl Forgotten {
     }
 }
 
+/// What one piece of expiring did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expired {
+    pub done: Forgotten,
+    /// Conversations with more messages than the piece allowed, left as they are after reading
+    /// that many: the sweep trims them first (see [`TrimPiece`]).
+    pub too_long: Vec<ConversationId>,
+}
+
 /// One piece of trimming a long conversation before it is forgotten (see `crate::retention`):
 /// delete up to `max` of its messages from seq `from` to seq `to`, with their outbox entries,
 /// folded into the week tallies, all but the seqs in `keep` (its first post, each city's first
@@ -169,15 +178,19 @@ impl Committer {
         Ok(Trimmed::Piece { done, next })
     }
 
-    /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps.
+    /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps; one
+    /// with more than `max_messages` messages is left for the sweep to trim first (so this never
+    /// reads more than that many of one conversation while posts wait).
     pub(super) fn expire(
         &mut self,
         config: &Config,
         batch: &mut Batch,
         ids: &[ConversationId],
         cutoff: Millis,
-    ) -> Result<Forgotten, StoreError> {
+        max_messages: usize,
+    ) -> Result<Expired, StoreError> {
         let mut out = Forgotten::default();
+        let mut too_long = Vec::new();
         let open_deliverables = self.kept_by_deliverables(batch)?;
         for &id in ids {
             // Touched by this batch (or forgotten already): active, or gone.
@@ -191,10 +204,11 @@ impl Committer {
             let mut fold = crate::report::fold::Fold::new(partnership, &conv);
             let mut messages: Vec<u64> = Vec::new();
             let mut entries: Vec<(u64, OutboxId)> = Vec::new();
-            let (mut last, mut pending, mut failed) = (conv.last_activity(), false, None);
-            self.store.each_message(id, &mut |m| {
-                if failed.is_some() {
-                    return;
+            let (mut last, mut pending, mut failed, mut long) = (conv.last_activity(), false, None, false);
+            self.store.each_message_from(id, 0, &mut |m| {
+                if messages.len() == max_messages {
+                    long = true;
+                    return false;
                 }
                 last = last.max(m.committed_at);
                 fold.message(&m);
@@ -206,12 +220,20 @@ impl Committer {
                             fold.entry(&e);
                             entries.push((e.seq, e.id));
                         }
+                        true
                     }
-                    Err(e) => failed = Some(e),
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
                 }
             })?;
             if let Some(e) = failed {
                 return Err(e);
+            }
+            if long {
+                too_long.push(id);
+                continue;
             }
             if last >= cutoff {
                 continue;
@@ -233,7 +255,7 @@ impl Committer {
             batch.commit.forgotten.push(id);
             batch.forgotten.insert(id);
         }
-        Ok(out)
+        Ok(Expired { done: out, too_long })
     }
 
     /// Delete the id-map entries among `natives` that point to a conversation no longer stored,
