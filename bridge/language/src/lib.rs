@@ -171,18 +171,22 @@
 //! any length), to Devanagari text whatlang is unsure of (trigrams), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
 //! Indonesian answer then goes to the contrast when both are candidates) and to Indonesian
-//! detections when Malay is a candidate (the Malay/Indonesian contrast). The
-//! detected language must be one it has data for. The author's languages add to their scores
-//! (the first 1.5 Zipf units or 4 nats, the others a third of that), so a Malay officer's *Baik*
-//! is Malay but their "Thanks" English. Another language than the detected one is tagged when it
-//! leads by a Zipf unit (words) or by 3 nats and 1 a word (trigrams), confidence
-//! `min(0.9, 0.5 + 0.1 × margin)` or `min(0.9, 0.5 + margin / 20)`, sure from 0.7 on; `--explain`
-//! names the layer `lexicon`. An Indonesian detection the contrast confirms by a Zipf unit over
-//! a Malay author's bonus is settled there too (`lexicon`): the author's languages were weighed,
-//! so the prior rules do not turn that Indonesian line to Malay. Other configs and texts (a sure Russian sentence under an
-//! English/Russian config, a sure English one) never reach it. The word table is searched in
-//! place (no heap), and so is the contrast table; the trigram table is parsed on first use into
-//! sorted integer keys (about 0.5 MB of heap).
+//! detections when Malay is a candidate (the Malay/Indonesian contrast). The detected language must
+//! be one it has data for. The author's languages add to their scores (the first 1.5 Zipf units or
+//! 4 nats, the others a third of that), so a Malay officer's *Baik* is Malay but their "Thanks"
+//! English. Another language than the detected one is tagged when it leads by a Zipf unit (words)
+//! or by 3 nats and 1 a word (trigrams), confidence `min(0.9, 0.5 + 0.1 × margin)` or
+//! `min(0.9, 0.5 + margin / 20)`, sure from 0.7 on; `--explain` names the layer `lexicon`. Words that give no
+//! such lead (listed rarely, or by several alike) hand over to the trigrams. In Latin and Arabic
+//! text the lead needed shrinks with whatlang's confidence `d`: in full from `d` = 0.5, `d / 0.5`
+//! of it below, a tenth at least (whatlang's guess on one word is close to a coin toss); a finding
+//! under the full lead has its confidence scaled down by the same ratio, so the author's languages
+//! still outweigh it (rule 4). An Indonesian detection the contrast confirms by a Zipf unit over a
+//! Malay author's bonus is settled there too (`lexicon`): the author's languages were weighed, so
+//! the prior rules do not turn that Indonesian line to Malay. Other configs and texts (a sure
+//! Russian sentence under an English/Russian config, a sure English one) never reach it. The word
+//! table is searched in place (no heap), and so is the contrast table; the trigram table is parsed
+//! on first use into sorted integer keys (about 0.5 MB of heap).
 //!
 //! # Priors
 //! A finding of the script or lexical layer stands; agreement with a prior raises its confidence

@@ -365,10 +365,14 @@ impl Tagger {
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
     ///   returned, settled, so that the prior rules do not undo it.
     ///
+    /// Words without such a margin hand over to the trigrams. For Latin and Arabic text the
+    /// margins shrink with whatlang's confidence `d` (times `d / 0.5`, at least a tenth).
+    ///
     /// The confidence is `min(0.9, 0.5 + 0.1 × margin)` (words) or `min(0.9, 0.5 + margin / 20)`
-    /// (trigrams), sure from 0.7 on; below that the prior rules still apply. The author's
-    /// languages weigh in the scores themselves: the first adds 1.5 Zipf units (4 nats), the
-    /// others a third of that, so a Malay author's *wang* is Malay, but their "Thanks" is English.
+    /// (trigrams), times the margin over the full one when under it, sure from 0.7 on; below
+    /// that the prior rules still apply. The author's languages weigh in the scores themselves:
+    /// the first adds 1.5 Zipf units (4 nats), the others a third of that, so a Malay author's
+    /// *wang* is Malay, but their "Thanks" is English.
     fn lexicon(
         &self,
         text: &str,
@@ -416,27 +420,47 @@ impl Tagger {
         // has no data for is wrong.
         let has = |codes: &[&str]| codes.contains(&d.code);
         let mut malay = false;
-        let (scores, by_trigrams) = match d.script {
+        let (scores, by_trigrams, among) = match d.script {
             whatlang::Script::Cyrillic if has(CYRILLIC) && STAND_INS.iter().any(|c| self.candidate(c, priors)) => {
-                (lexicon::by_trigrams(text, &pick(CYRILLIC))?, true)
+                (lexicon::by_trigrams(text, &pick(CYRILLIC))?, true, None)
             }
             whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
-                (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true)
+                (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true, None)
             }
-            whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, &pick(LATIN))?,
+            whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, pick(LATIN))?,
             whatlang::Script::Latin if d.code == "id" && self.candidate("ms", priors) => {
                 malay = true;
-                (lexicon::malay_or_indonesian(text)?, false)
+                (lexicon::malay_or_indonesian(text)?, false, None)
             }
-            whatlang::Script::Arabic if d.unsure && has(ARABIC) => Self::words_then_trigrams(text, &pick(ARABIC))?,
+            whatlang::Script::Arabic if d.unsure && has(ARABIC) => Self::words_then_trigrams(text, pick(ARABIC))?,
             _ => return None,
         };
-        // The author's languages as evidence: the first weighs a Zipf unit and a half (or 4 nats),
-        // the others a third of that.
-        let unit = if by_trigrams { 4.0 } else { 1.5 };
-        let verdict = scores.verdict(|code| prior_bonus(priors, code, unit));
+        // The margin needed to overrule whatlang shrinks with its own confidence in Latin and Arabic
+        // text (word frequencies and trigrams from wordfreq): in full from 0.5 on, a tenth of it
+        // for a guess it is not sure of at all (most single words). Not for the trigrams of
+        // Tesseract's unweighted lists (Cyrillic, Devanagari).
+        let lists = matches!(d.script, whatlang::Script::Latin | whatlang::Script::Arabic);
+        let scale = if lists { (d.confidence / 0.5).clamp(0.1, 1.0) } else { 1.0 };
+        let judge = |scores: &lexicon::Scores, by_trigrams: bool| {
+            // The author's languages as evidence: the first weighs a Zipf unit and a half (or 4
+            // nats), the others a third of that.
+            let unit = if by_trigrams { 4.0 } else { 1.5 };
+            let verdict = scores.verdict(|code| prior_bonus(priors, code, unit));
+            let m = verdict.margin;
+            let enough = if by_trigrams { m >= scale * 3.0_f64.max(verdict.words as f64) } else { m >= scale };
+            (verdict, enough)
+        };
+        let (mut verdict, mut enough) = judge(&scores, by_trigrams);
+        let mut by_trigrams = by_trigrams;
+        // Words that say nothing clear (listed rarely, or by several alike): their letters may.
+        if !enough
+            && let Some(candidates) = among
+            && let Some(trigrams) = lexicon::by_trigrams(text, &candidates)
+        {
+            (verdict, enough) = judge(&trigrams, true);
+            by_trigrams = true;
+        }
         let m = verdict.margin;
-        let enough = if by_trigrams { m >= 3.0 && m >= verdict.words as f64 } else { m >= 1.0 };
         // An Indonesian detection the Malay contrast confirms over a Malay author's bonus stands:
         // the author's languages were weighed already, so the prior rules do not turn it to Malay.
         let outweighed = |code: Option<&str>| code.is_some_and(|c| priors.iter().any(|p| same_language(p, c)));
@@ -447,18 +471,22 @@ impl Tagger {
         if verdict.best == d.code || !enough {
             return None;
         }
-        let c = if by_trigrams { 0.5 + m / 20.0 } else { 0.5 + 0.1 * m }.min(0.9);
+        // A margin under the full one (whatlang was barely guessing) gives a weak finding, which
+        // an author's language still outweighs (prior rule 4).
+        let full = if by_trigrams { 3.0_f64.max(verdict.words as f64) } else { 1.0 };
+        let c = if by_trigrams { 0.5 + m / 20.0 } else { 0.5 + 0.1 * m }.min(0.9) * (m / full).min(1.0);
         let mut found = Detection::settled(verdict.best, d.script, c);
         found.unsure = c < 0.7;
         found.settled = !found.unsure;
         Some((found, verdict.second.map(|s| (s, (1.0 - c).min(c)))))
     }
 
-    /// Word frequencies when some candidate lists a word of the text, else letter trigrams.
-    fn words_then_trigrams(text: &str, candidates: &[&'static str]) -> Option<(lexicon::Scores, bool)> {
-        match lexicon::by_words(text, candidates) {
-            Some(scores) => Some((scores, false)),
-            None => lexicon::by_trigrams(text, candidates).map(|scores| (scores, true)),
+    /// Word frequencies when some candidate lists a word of the text (with the candidates, for
+    /// letter trigrams when the words say nothing clear), else letter trigrams.
+    fn words_then_trigrams(text: &str, candidates: Vec<&'static str>) -> Option<Evidence> {
+        match lexicon::by_words(text, &candidates) {
+            Some(scores) => Some((scores, false, Some(candidates))),
+            None => lexicon::by_trigrams(text, &candidates).map(|scores| (scores, true, None)),
         }
     }
 
@@ -530,6 +558,10 @@ fn prior_bonus(priors: &[String], code: &str, unit: f64) -> f64 {
         None => 0.0,
     }
 }
+
+/// The lexicon's evidence: the scores, whether by trigrams, and the candidates whose trigrams
+/// to try when the words say nothing clear.
+type Evidence = (lexicon::Scores, bool, Option<Vec<&'static str>>);
 
 /// A layer's finding's context, for [`Tagger::finish`].
 struct Found<'a> {

@@ -74,6 +74,20 @@ fn other_pairs_on_short_lines() {
 }
 
 #[test]
+fn single_words_whatlang_barely_guesses() {
+    // whatlang's guess on one word is close to a coin toss (Portuguese for *Aprobado*, English for
+    // *Anexo*, Persian for *مرفق*): the margin the lexicon needs to overrule it shrinks with
+    // whatlang's confidence.
+    let words = [("es", "Aprobado"), ("pt", "Anexo"), ("ar", "مرفق")];
+    check("single words, no priors", &[], &words);
+    for (code, word) in words {
+        check("single words, the author's language", &[code, "en"], &[(code, word)]);
+    }
+    let why = Tagger::new(REGION).explain("Anexo", &[]);
+    assert_eq!((why.tag.code.as_str(), why.layer), ("pt", Layer::Lexicon));
+}
+
+#[test]
 fn the_authors_languages_weigh_in_the_lexicon() {
     // A Malay officer writing English is tagged English.
     check(
