@@ -251,7 +251,18 @@ impl Tagger {
                 let open = !self.configures(script);
                 let candidate = |code: &str| open || self.candidate(code, priors);
                 let prior = |code: &str| priors.iter().any(|p| same_language(p, code));
-                script::by_letters(script, &sample.text, letters, candidate, prior).map(|(best, next)| {
+                let fits = script::by_letters(script, &sample.text, letters, candidate, prior);
+                // Persian and Urdu (or Arabic) fitting the letters alike: their words decide.
+                if let Some((best, Some(next))) = &fits
+                    && script == Script::Arabic
+                    && (best.foreign, best.words, best.prior) == (next.foreign, next.words, next.prior)
+                    && let Some((found, runner_up)) =
+                        self.lexicon_tie(&sample.text, [best.code, next.code], letters, priors)
+                {
+                    let at = Found { sample: &sample, script: script.name(), layer: Layer::Lexicon, priors };
+                    return self.finish(at, found, runner_up);
+                }
+                fits.map(|(best, next)| {
                     let c = script::letters_confidence(&best, next.as_ref());
                     second = next.map(|n| (n.code, script::letters_confidence(&n, None).min(1.0 - c)));
                     Detection::settled(best.code, whatlang_script(script), c)
@@ -479,6 +490,44 @@ impl Tagger {
         found.unsure = c < 0.7;
         found.settled = !found.unsure;
         Some((found, verdict.second.map(|s| (s, (1.0 - c).min(c)))))
+    }
+
+    /// Two languages the letters cannot tell apart (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ), the
+    /// first the letters' pick (the narrower alphabet): the other when the lexicon prefers it by
+    /// the margins of [`Tagger::lexicon`], shrunk on short text (times letters / 25, at least a
+    /// tenth); else `None`, and the letters' pick stands.
+    fn lexicon_tie(
+        &self,
+        text: &str,
+        tied: [&'static str; 2],
+        letters: usize,
+        priors: &[String],
+    ) -> Option<(Detection, Option<(&'static str, f64)>)> {
+        let scale = (letters as f64 / crate::priors::SHORT_LETTERS as f64).clamp(0.1, 1.0);
+        let (scores, by_trigrams, among) = Self::words_then_trigrams(text, tied.to_vec())?;
+        let judge = |scores: &lexicon::Scores, by_trigrams: bool| {
+            let verdict = scores.verdict(|code| prior_bonus(priors, code, if by_trigrams { 4.0 } else { 1.5 }));
+            let full = if by_trigrams { 3.0_f64.max(verdict.words as f64) } else { 1.0 };
+            (verdict, full)
+        };
+        let (mut verdict, mut full) = judge(&scores, by_trigrams);
+        let mut by_trigrams = by_trigrams;
+        if verdict.margin < scale * full
+            && let Some(candidates) = among
+            && let Some(trigrams) = lexicon::by_trigrams(text, &candidates)
+        {
+            (verdict, full) = judge(&trigrams, true);
+            by_trigrams = true;
+        }
+        let m = verdict.margin;
+        if verdict.best == tied[0] || m < scale * full {
+            return None;
+        }
+        let c = if by_trigrams { 0.5 + m / 20.0 } else { 0.5 + 0.1 * m }.min(0.9) * (m / full).min(1.0);
+        let mut found = Detection::settled(verdict.best, whatlang::Script::Arabic, c);
+        found.unsure = c < 0.7;
+        found.settled = !found.unsure;
+        Some((found, Some((tied[0], (1.0 - c).min(c)))))
     }
 
     /// Word frequencies when some candidate lists a word of the text (with the candidates, for

@@ -88,6 +88,20 @@ fn single_words_whatlang_barely_guesses() {
 }
 
 #[test]
+fn persian_and_urdu_alike_in_letters() {
+    // No letter only Urdu writes (ٹ ڈ ڑ ں ے ھ ہ): the narrower alphabet (Persian) is no evidence,
+    // the words are.
+    let lines = [("ur", "منسلک"), ("ur", "کیا"), ("ur", "ملاقات کا وقت"), ("fa", "پیوست"), ("fa", "دریافت شد")];
+    check("Persian and Urdu, no priors", &[], &lines);
+    for (code, line) in lines {
+        check("Persian and Urdu, the author's language", &[code, "en"], &[(code, line)]);
+    }
+    let why = Tagger::new(REGION).explain("منسلک", &[]);
+    assert_eq!((why.tag.code.as_str(), why.layer), ("ur", Layer::Lexicon));
+    assert_eq!(why.second.as_ref().map(|(c, _)| c.as_str()), Some("fa"));
+}
+
+#[test]
 fn the_authors_languages_weigh_in_the_lexicon() {
     // A Malay officer writing English is tagged English.
     check(
