@@ -16,7 +16,7 @@ use crate::client::{Load, closed_loop_count};
 use crate::daemon::Bridge;
 use crate::servers::Sink;
 
-fn add_user(repo: &Path, address: &str, password: &str) -> anyhow::Result<()> {
+pub(crate) fn add_user(repo: &Path, address: &str, password: &str) -> anyhow::Result<()> {
     let ok = Command::new("bash")
         .arg(repo.join("tests/mail/mail-server.sh"))
         .args(["add-user", address, password])

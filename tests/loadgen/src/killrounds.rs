@@ -31,6 +31,12 @@
 //! steps 3 and 4. It is off by default: the check's own open recovers the store, so the daemon
 //! restarted after it would not exercise its own recovery from the crash.
 //!
+//! With `--kill-email` (needs `tests/mail/mail-server.sh start`), the load is mixed: Gifu joins,
+//! its officer on email in a second partnership with Leeds, and one of the senders posts as
+//! Leeds to Gifu. Those messages go out through the test Postfix (submission, STARTTLS + AUTH)
+//! into the officer's Maildir, read by [`Mailbox`]: a mail there is what that receiver saw, and
+//! its `Message-ID` is the idempotency key its mail client deduplicates on.
+//!
 //! At the end, over every round: each acknowledged message must have reached the right city
 //! under exactly one `webhook-id` (repeats under the same id are the at-least-once redelivery
 //! a receiver deduplicates, counted and reported apart), none missing, and every store check
@@ -51,6 +57,7 @@ use rand::{Rng, SeedableRng};
 use crate::bench_config;
 use crate::client::{Target, connect};
 use crate::daemon::Bridge;
+use crate::mailbox::Mailbox;
 use crate::servers::KeyedSink;
 
 /// What the driver is given.
@@ -77,6 +84,8 @@ pub struct KillRounds<'a> {
     /// Also run `store check` on the store as each kill left it, before the restart (the check
     /// then opens it first, so the daemon starts on a store the check's open has recovered).
     pub check_after_kill: bool,
+    /// Mixed load: one sender posts as Leeds to Gifu's officer on email.
+    pub email: bool,
 }
 
 /// One direction of the load.
@@ -87,12 +96,18 @@ struct Direction {
     contact: &'static str,
     /// The city whose system must receive it.
     to: &'static str,
+    partnership: &'static str,
 }
 
-const DIRECTIONS: [Direction; 2] = [
-    Direction { tag: "lh", from: "leeds", contact: "leeds-jo", to: "hangzhou" },
-    Direction { tag: "hl", from: "hangzhou", contact: "hz-li", to: "leeds" },
+const DIRECTIONS: [Direction; 3] = [
+    Direction { tag: "lh", from: "leeds", contact: "leeds-jo", to: "hangzhou", partnership: "bench" },
+    Direction { tag: "hl", from: "hangzhou", contact: "hz-li", to: "leeds", partnership: "bench" },
+    // With --kill-email only: to Gifu's officer, by email.
+    Direction { tag: "lg", from: "leeds", contact: "leeds-jo", to: "gifu", partnership: "bench-mail" },
 ];
+
+/// The direction whose receiver is a mailbox.
+const EMAIL: usize = 2;
 
 /// How long to wait for a round's acknowledged messages after the restart.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -179,14 +194,24 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         "commit = \"group\"\n{}\n[bridge.delivery]\ninitial_backoff = \"250ms\"\nmax_backoff = \"2s\"\n",
         k.bridge_extra
     );
-    let mut bridge = Bridge::start_with(k.bin, Vec::new(), |addr| {
-        [
-            bench_config::bridge(addr, &extra, ""),
+    let mail = if k.email { Some(MailSetup::new()?) } else { None };
+    let mut mailbox = mail.as_ref().map(|m| Mailbox::new(m.maildir.clone()));
+    if let Some(m) = &mail {
+        println!("mixed load: 1 of the senders posts as Leeds to Gifu's officer on email, {}", m.officer);
+    }
+    let env = mail.as_ref().map(|m| vec![("C2C_BENCH_MAIL_PW".to_string(), m.password.clone())]).unwrap_or_default();
+    let mut bridge = Bridge::start_with(k.bin, env, |addr| {
+        let mut parts = vec![
+            bench_config::bridge(addr, &extra, &mail.as_ref().map(MailSetup::connector).unwrap_or_default()),
             bench_config::city("leeds", &bench_config::webhook(sink.addr, "leeds"), ""),
             bench_config::city("hangzhou", &bench_config::webhook(sink.addr, "hangzhou"), ""),
             bench_config::partnership(("leeds", "webhook"), ("hangzhou", "webhook")),
-        ]
-        .concat()
+        ];
+        if let Some(m) = &mail {
+            parts.push(bench_config::city("gifu", "", &format!("email = \"{}\"", m.officer)));
+            parts.push(MAIL_PARTNERSHIP.to_string());
+        }
+        parts.concat()
     })
     .await?;
     // Started once to write the config; each round starts it itself.
@@ -205,7 +230,7 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
     );
     for round in 1..=k.rounds {
         let kill_after = Duration::from_millis(rng.random_range(100..=k.kill_window_ms.max(100)));
-        let r = match one_round(&k, &sink, &mut bridge, round, kill_after, &mut acked).await {
+        let r = match one_round(&k, &sink, mailbox.as_mut(), &mut bridge, round, kill_after, &mut acked).await {
             Ok(r) => r,
             Err(e) => {
                 let log = tail(&bridge.log_path(), 20);
@@ -250,11 +275,29 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         rounds.push(r);
     }
 
-    // The receiver's view of every acknowledged message.
+    // The receivers' view of every acknowledged message.
+    if let Some(m) = mailbox.as_mut() {
+        m.refresh()?;
+    }
     let verdict = sink.with(|a| {
         let mut v = Verdict::default();
         let acked_keys: std::collections::HashSet<&str> = acked.iter().map(|(key, ..)| key.as_str()).collect();
         for (key, dir, round) in &acked {
+            if *dir == EMAIL {
+                let Some(m) = mailbox.as_ref() else { continue };
+                match m.by_key.get(key) {
+                    None => v.missing.push(format!("{key} (round {round}, by email)")),
+                    Some(ids) => {
+                        v.delivered += 1;
+                        v.delivered_by_email += 1;
+                        if ids.len() > 1 {
+                            let ids: Vec<String> = ids.iter().map(|(id, n)| format!("{id} ×{n}")).collect();
+                            v.duplicated.push(format!("{key} (round {round}, by email): {}", ids.join(", ")));
+                        }
+                    }
+                }
+                continue;
+            }
             match a.by_key.get(key) {
                 None => v.missing.push(format!("{key} (round {round})")),
                 Some(ids) => {
@@ -275,6 +318,12 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         v.unacked_delivered = a.by_key.keys().filter(|key| !acked_keys.contains(key.as_str())).count();
         v.other = a.other;
         v.receiver_503 = a.refused.len();
+        if let Some(m) = mailbox.as_ref() {
+            v.mails = m.raw;
+            v.mail_redeliveries = m.raw_redeliveries();
+            v.mails_without_key = m.other;
+            v.unacked_delivered += m.by_key.keys().filter(|key| !acked_keys.contains(key.as_str())).count();
+        }
         v
     });
 
@@ -338,8 +387,15 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         total(|r| r.refused)
     );
     println!("| acknowledged and delivered | {} |", verdict.delivered);
+    if k.email {
+        println!("| of them by email (into the officer's Maildir) | {} |", verdict.delivered_by_email);
+        println!(
+            "| mails in the Maildir / the same Message-ID again (raw redeliveries) / without a key | {} / {} / {} |",
+            verdict.mails, verdict.mail_redeliveries, verdict.mails_without_key
+        );
+    }
     println!("| acknowledged and missing | {} |", verdict.missing.len());
-    println!("| duplicates after de-duplicating by webhook-id | {} |", verdict.duplicated.len());
+    println!("| duplicates after de-duplicating by webhook-id (Message-ID for mail) | {} |", verdict.duplicated.len());
     println!("| raw redeliveries (same webhook-id again) | {} |", verdict.raw_redeliveries);
     println!("| delivered to the wrong city | {} |", verdict.wrong_city.len());
     println!("| deliveries in all (raw) / without a key (notices) | {} / {} |", verdict.arrivals, verdict.other);
@@ -398,7 +454,7 @@ pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
         );
     }
     println!(
-        "\nevery acknowledged message was delivered exactly once (after de-duplicating by webhook-id); every store check was clean"
+        "\nevery acknowledged message was delivered exactly once (after de-duplicating by webhook-id, or Message-ID for mail); every store check was clean"
     );
     Ok(())
 }
@@ -415,11 +471,17 @@ struct Verdict {
     other: u64,
     unacked_delivered: usize,
     receiver_503: usize,
+    delivered_by_email: usize,
+    mails: u64,
+    mail_redeliveries: u64,
+    mails_without_key: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn one_round(
     k: &KillRounds<'_>,
     sink: &Arc<KeyedSink>,
+    mut mailbox: Option<&mut Mailbox>,
     bridge: &mut Bridge,
     round: u32,
     kill_after: Duration,
@@ -428,7 +490,7 @@ async fn one_round(
     let started = Instant::now();
     let redeliveries_before = sink.with(raw_redeliveries);
     bridge.start_again().await?;
-    let targets = [bridge.target(DIRECTIONS[0].from), bridge.target(DIRECTIONS[1].from)];
+    let targets = DIRECTIONS.map(|d| bridge.target(d.from));
 
     // Load, and the kill in the middle of it.
     let stop = Arc::new(AtomicBool::new(false));
@@ -436,7 +498,7 @@ async fn one_round(
     let accepted = Arc::new(tokio::sync::Notify::new());
     let mut senders = Vec::new();
     for i in 0..k.connections.max(2) {
-        let dir = i % 2;
+        let dir = if k.email && i == 0 { EMAIL } else { i % 2 };
         let (target, stop, next, accepted) = (targets[dir].clone(), stop.clone(), next.clone(), accepted.clone());
         let shape = Shape { round, conversations: k.conversations, text_bytes: k.text_bytes };
         senders.push(tokio::spawn(sender(target, dir, shape, next, stop, accepted)));
@@ -460,8 +522,11 @@ async fn one_round(
     let first_attempts = sent.len();
     // The store as the kill left it, before the daemon's own recovery touches it.
     let check_after_kill = if k.check_after_kill { Some(store_check(k.bin, bridge)?) } else { None };
+    if let Some(m) = mailbox.as_deref_mut() {
+        m.refresh()?;
+    }
     let (undelivered_at_kill, unanswered_but_delivered) = sink.with(|a| {
-        let at_sink = |s: &&Sent| a.by_key.contains_key(&s.key);
+        let at_sink = |s: &&Sent| arrived(a, mailbox.as_deref(), &s.key, s.dir);
         (
             sent.iter().filter(|s| s.answer == Answer::Accepted).filter(|s| !at_sink(s)).count(),
             sent.iter().filter(|s| s.answer == Answer::Unanswered).filter(at_sink).count(),
@@ -482,10 +547,15 @@ async fn one_round(
     acked.extend(resent.iter().filter(|s| s.answer == Answer::Accepted).map(|s| (s.key.clone(), s.dir, round)));
 
     // Until everything acknowledged this round has arrived and the outbox is empty.
-    let this_round: Vec<&str> = acked.iter().filter(|(_, _, r)| *r == round).map(|(key, ..)| key.as_str()).collect();
+    let this_round: Vec<(&str, usize)> =
+        acked.iter().filter(|(_, _, r)| *r == round).map(|(key, dir, _)| (key.as_str(), *dir)).collect();
     let mut missing;
     loop {
-        missing = sink.with(|a| this_round.iter().filter(|key| !a.by_key.contains_key(**key)).count());
+        if let Some(m) = mailbox.as_deref_mut() {
+            m.refresh()?;
+        }
+        missing =
+            sink.with(|a| this_round.iter().filter(|(key, dir)| !arrived(a, mailbox.as_deref(), key, *dir)).count());
         if missing == 0 && outbox_depth(bridge).await == Some(0.0) {
             break;
         }
@@ -523,6 +593,58 @@ async fn one_round(
         total: started.elapsed(),
     })
 }
+
+/// Whether the message `key` of direction `dir` reached its receiver (the sink, or for email
+/// the officer's Maildir as last read).
+fn arrived(a: &crate::servers::Arrivals, mailbox: Option<&Mailbox>, key: &str, dir: usize) -> bool {
+    if dir == EMAIL { mailbox.is_some_and(|m| m.by_key.contains_key(key)) } else { a.by_key.contains_key(key) }
+}
+
+/// The test mail server's side of `--kill-email`: the bridge's own mailbox, Gifu's officer and
+/// where their mail lands.
+struct MailSetup {
+    env: std::collections::HashMap<String, String>,
+    bridge_address: String,
+    officer: String,
+    password: String,
+    maildir: std::path::PathBuf,
+}
+
+impl MailSetup {
+    fn new() -> anyhow::Result<Self> {
+        let env = crate::servers::server_env("mail", "tests/mail/mail-server.sh start")?;
+        let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tag = std::process::id();
+        let (bridge_address, officer) = (format!("bridge-kr-{tag}@c2c.test"), format!("gifu-kr-{tag}@gifu.test"));
+        let password = format!("kr-{tag}");
+        crate::email::add_user(&repo, &bridge_address, &password)?;
+        crate::email::add_user(&repo, &officer, &password)?;
+        let local = officer.split('@').next().unwrap_or_default();
+        let maildir =
+            std::path::PathBuf::from(&env["C2C_MAIL_STATE"]).join("maildirs/gifu.test").join(local).join("Maildir");
+        Ok(MailSetup { env, bridge_address, officer, password, maildir })
+    }
+
+    /// The `[connectors.email]` section.
+    fn connector(&self) -> String {
+        let (b, env) = (&self.bridge_address, &self.env);
+        let (ca, imaps, submission) =
+            (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
+        let authserv = &env["C2C_MAIL_AUTHSERV_ID"];
+        format!(
+            r#"
+[connectors.email]
+address = "{b}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
+trusted_authserv_ids = ["{authserv}"]
+"#
+        )
+    }
+}
+
+/// Leeds (webhook) and Gifu (email), for `--kill-email`.
+const MAIL_PARTNERSHIP: &str = "\n[[partnerships]]\nid = \"bench-mail\"\nkind = \"city-city\"\nmembers = [\"leeds\", \"gifu\"]\nobjective = \"benchmark\"\nlanguage = \"en\"\nreply_within = \"5d\"\nchannels = { leeds = \"webhook\", gifu = \"email\" }\n";
 
 /// Deliveries under a `webhook-id` that had already arrived.
 fn raw_redeliveries(a: &crate::servers::Arrivals) -> u64 {
@@ -565,7 +687,7 @@ fn message(shape: Shape, dir: usize, n: u64) -> (String, Vec<u8>) {
     let pad = (n.wrapping_mul(2_654_435_761) % (2 * shape.text_bytes as u64 + 1)) as usize;
     let body = serde_json::to_vec(&serde_json::json!({
         "from": d.contact,
-        "partnership": "bench",
+        "partnership": d.partnership,
         "thread_key": format!("k{}", n % shape.conversations.max(1)),
         "subject": "Kill rounds",
         "text": format!("kill {key} {}", "x".repeat(pad)),
@@ -631,7 +753,7 @@ async fn sender(
 
 /// Resend each message (same `webhook-id`, same body) until it is answered 2xx or 4xx, over a
 /// few connections; those still unanswered after [`RESEND_ATTEMPTS`] stay so.
-async fn resend(targets: &[Target; 2], unanswered: Vec<Sent>) -> anyhow::Result<Vec<Sent>> {
+async fn resend(targets: &[Target; 3], unanswered: Vec<Sent>) -> anyhow::Result<Vec<Sent>> {
     const WORKERS: usize = 8;
     let mut parts: Vec<Vec<Sent>> = (0..WORKERS).map(|_| Vec::new()).collect();
     for (i, s) in unanswered.into_iter().enumerate() {

@@ -36,6 +36,7 @@ mod daemon;
 mod email;
 mod federation;
 mod killrounds;
+mod mailbox;
 mod matrix;
 mod outage;
 mod servers;
@@ -124,6 +125,10 @@ struct Args {
     /// the restart (the daemon then starts on a store the check has opened and recovered).
     #[arg(long)]
     check_after_kill: bool,
+    /// `--mode killrounds`: mixed load, one sender posting as Leeds to Gifu's officer on email
+    /// through the test Postfix (`tests/mail/mail-server.sh start` first).
+    #[arg(long)]
+    kill_email: bool,
     /// The fixed offered rate (messages/s) for `--mode federation`.
     #[arg(long, default_value_t = 500)]
     federation_rate: u64,
@@ -199,6 +204,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
             sink_delay_ms: args.sink_delay_ms,
             sink_fail_percent: args.sink_fail_percent,
             check_after_kill: args.check_after_kill,
+            email: args.kill_email,
         })
         .await;
     }
