@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use c2c_config::Config;
-use c2c_core::{Conversation, ConversationId, DeliveryStatus, Millis, Store, StoreError, now_ms};
+use c2c_core::{Conversation, ConversationId, DeliveryStatus, Millis, OutboxEntry, Store, StoreError, now_ms};
 use c2c_followup::{hours, windows};
 use serde::{Deserialize, Serialize};
 
@@ -102,21 +102,19 @@ pub fn collect(
     collect_at(store, config, partnership, now_ms())
 }
 
-/// [`collect`] as seen at `now` (what is overdue, which snoozes still hold).
-pub fn collect_at(
-    store: &dyn Store,
-    config: &Config,
-    partnership: Option<&str>,
-    now: Millis,
-) -> Result<Vec<ConversationView>, StoreError> {
-    // One pass over the outbox, one entry at a time, folded by conversation: counts per status,
-    // and the entries that have not gone through (a million delivered entries are not held).
-    let mut outbox: HashMap<ConversationId, (BTreeMap<String, u64>, Vec<DeliveryProblem>)> = HashMap::new();
-    store.each_outbox(partnership, &mut |e| {
-        let (deliveries, problems) = outbox.entry(e.conversation).or_default();
-        *deliveries.entry(e.status.as_str().to_string()).or_default() += 1;
+/// How a conversation's deliveries stand: counts per status, and the entries that have not gone
+/// through (yet).
+#[derive(Debug, Default)]
+struct Deliveries {
+    counts: BTreeMap<String, u64>,
+    problems: Vec<DeliveryProblem>,
+}
+
+impl Deliveries {
+    fn add(&mut self, e: &OutboxEntry) {
+        *self.counts.entry(e.status.as_str().to_string()).or_default() += 1;
         if matches!(e.status, DeliveryStatus::PermanentFailure | DeliveryStatus::TemporaryFailure) {
-            problems.push(DeliveryProblem {
+            self.problems.push(DeliveryProblem {
                 entry: e.id.to_string(),
                 status: e.status.as_str().to_string(),
                 city: e.recipient.city.clone(),
@@ -126,53 +124,66 @@ pub fn collect_at(
                 error: e.last_error.clone(),
             });
         }
-    })?;
+    }
+}
+
+/// [`collect`] as seen at `now` (what is overdue, which snoozes still hold).
+pub fn collect_at(
+    store: &dyn Store,
+    config: &Config,
+    partnership: Option<&str>,
+    now: Millis,
+) -> Result<Vec<ConversationView>, StoreError> {
+    // One pass over the outbox, one entry at a time, folded by conversation: counts per status,
+    // and the entries that have not gone through (a million delivered entries are not held).
+    let mut outbox: HashMap<ConversationId, Deliveries> = HashMap::new();
+    store.each_outbox(partnership, &mut |e| outbox.entry(e.conversation).or_default().add(&e))?;
     let mut out = Vec::new();
     for c in store.conversations(partnership)? {
-        let p = config.partnership(&c.partnership);
-        let within = p.map(|p| Millis::try_from(p.reply_within.as_millis()).unwrap_or(Millis::MAX));
-        let (owing, due): (Vec<String>, Option<Millis>) = if c.closed_at.is_some() {
-            (Vec::new(), None)
-        } else if !c.owing.is_empty() {
-            let first = c.owing.values().map(|o| o.since).min();
-            (c.owing.keys().cloned().collect(), first.zip(within).map(|(since, w)| since.saturating_add(w)))
-        } else {
-            // No follow-up record: everyone but the city that wrote last.
-            let owing: Vec<String> =
-                p.map(|p| c.owing(&p.members).into_iter().map(String::from).collect()).unwrap_or_default();
-            let due = c.last_post_at.zip(within).filter(|_| !owing.is_empty()).map(|(last, w)| last.saturating_add(w));
-            (owing, due)
-        };
-        let (deliveries, problems) = outbox.remove(&c.id).unwrap_or_default();
-        out.push(ConversationView {
-            partnership: c.partnership.clone(),
-            conversation: c.id.to_string(),
-            subject: c.subject.clone(),
-            started_at: time(c.started_at),
-            started_by: c.started_by.as_ref().map(|a| a.contact.clone()),
-            posts: c.posts,
-            posts_by_city: c.posts_by_city.clone(),
-            last_post_at: c.last_post_at.map(time),
-            last_post_city: c.last_post_city.clone(),
-            owing,
-            reply_due_at: due.map(time),
-            overdue: due.is_some_and(|d| d < now),
-            state: if c.closed_at.is_some() { State::Closed } else { State::Open },
-            closed_at: c.closed_at.map(rfc3339),
-            owing_detail: owing_detail(config, &c),
-            snoozed: c
-                .snoozed
-                .iter()
-                .filter(|(_, until)| **until > now)
-                .map(|(m, u)| (m.clone(), rfc3339(*u)))
-                .collect(),
-            languages: c.languages.clone(),
-            deliveries,
-            problems,
-        });
+        let deliveries = outbox.remove(&c.id).unwrap_or_default();
+        out.push(view(config, &c, deliveries, now));
     }
     out.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.conversation.cmp(&b.conversation)));
     Ok(out)
+}
+
+/// Conversation `c` as admins see it at `now`, with its `deliveries`.
+fn view(config: &Config, c: &Conversation, deliveries: Deliveries, now: Millis) -> ConversationView {
+    let p = config.partnership(&c.partnership);
+    let within = p.map(|p| Millis::try_from(p.reply_within.as_millis()).unwrap_or(Millis::MAX));
+    let (owing, due): (Vec<String>, Option<Millis>) = if c.closed_at.is_some() {
+        (Vec::new(), None)
+    } else if !c.owing.is_empty() {
+        let first = c.owing.values().map(|o| o.since).min();
+        (c.owing.keys().cloned().collect(), first.zip(within).map(|(since, w)| since.saturating_add(w)))
+    } else {
+        // No follow-up record: everyone but the city that wrote last.
+        let owing: Vec<String> =
+            p.map(|p| c.owing(&p.members).into_iter().map(String::from).collect()).unwrap_or_default();
+        let due = c.last_post_at.zip(within).filter(|_| !owing.is_empty()).map(|(last, w)| last.saturating_add(w));
+        (owing, due)
+    };
+    ConversationView {
+        partnership: c.partnership.clone(),
+        conversation: c.id.to_string(),
+        subject: c.subject.clone(),
+        started_at: time(c.started_at),
+        started_by: c.started_by.as_ref().map(|a| a.contact.clone()),
+        posts: c.posts,
+        posts_by_city: c.posts_by_city.clone(),
+        last_post_at: c.last_post_at.map(time),
+        last_post_city: c.last_post_city.clone(),
+        owing,
+        reply_due_at: due.map(time),
+        overdue: due.is_some_and(|d| d < now),
+        state: if c.closed_at.is_some() { State::Closed } else { State::Open },
+        closed_at: c.closed_at.map(rfc3339),
+        owing_detail: owing_detail(config, c),
+        snoozed: c.snoozed.iter().filter(|(_, until)| **until > now).map(|(m, u)| (m.clone(), rfc3339(*u))).collect(),
+        languages: c.languages.clone(),
+        deliveries: deliveries.counts,
+        problems: deliveries.problems,
+    }
 }
 
 /// The debts of an open conversation, oldest first.
