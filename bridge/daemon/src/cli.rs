@@ -53,6 +53,13 @@ pub enum Command {
         partnership: Option<String>,
         #[arg(long)]
         json: bool,
+        /// One page of at most this many conversations (at most 1000), in id order (the order
+        /// they were opened in); without it or `--after`, every conversation, oldest first.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The page after this conversation (the last of the page before).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Who to contact in which city, about which topics, for which partnership, on which
     /// channel, in which languages, and whether it is working hours there now. Reads the config

@@ -33,8 +33,10 @@ pub fn main() -> ExitCode {
         Command::Run { config } => runtime().block_on(app::run(&config)),
         Command::CheckConfig { config, env } => return check_config(&config, env),
         Command::Status { daemon, json } => runtime().block_on(status_cmd(&daemon, json)),
-        Command::Conversations { config, admin, partnership, json } => {
-            runtime().block_on(conversations_cmd(&config, admin.as_deref(), partnership.as_deref(), json))
+        Command::Conversations { config, admin, partnership, json, limit, after } => {
+            let page = (limit.is_some() || after.is_some())
+                .then(|| (limit.unwrap_or(conversations::PAGE_DEFAULT), after.as_deref()));
+            runtime().block_on(conversations_cmd(&config, admin.as_deref(), partnership.as_deref(), json, page))
         }
         Command::Directory { config, city, partnership, topic, json, at } => runtime().block_on(directory_cmd(
             &config,
@@ -174,11 +176,13 @@ fn check_config(path: &Path, env: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `conversations`: every conversation, or with `page` (`--limit`, `--after`) one page.
 async fn conversations_cmd(
     path: &Path,
     admin: Option<&str>,
     partnership: Option<&str>,
     json: bool,
+    page: Option<(usize, Option<&str>)>,
 ) -> anyhow::Result<()> {
     let config = Config::load(path).map_err(|e| anyhow::Error::new(BadConfig(e)))?;
     if let Some(p) = partnership
@@ -186,17 +190,36 @@ async fn conversations_cmd(
     {
         anyhow::bail!("no partnership `{p}` in {}", path.display());
     }
+    let after = match page.and_then(|(_, after)| after) {
+        Some(a) => Some(
+            a.parse::<c2c_core::ConversationId>()
+                .map_err(|_| anyhow::anyhow!("--after: `{a}` is not a conversation id"))?,
+        ),
+        None => None,
+    };
     let store_dir = config.bridge.data_dir.join("store");
     let views = match store_dir.exists().then(|| crate::store_open::Opened::open(&config, std::time::Duration::ZERO)) {
-        Some(Ok(store)) => conversations::collect(store.as_store(), &config, partnership)?,
+        Some(Ok(store)) => match page {
+            Some((limit, _)) => {
+                let now = c2c_core::now_ms();
+                conversations::page_at(store.as_store(), &config, partnership, &|_| true, after, limit, now)?.views
+            }
+            None => conversations::collect(store.as_store(), &config, partnership)?,
+        },
         // The running daemon holds the store's lock: ask it instead.
-        Some(Err(open_err)) => from_daemon(&config, admin, partnership).await.with_context(|| {
+        Some(Err(open_err)) => from_daemon(&config, admin, partnership, page).await.with_context(|| {
             format!("the store is not readable directly ({open_err}), and asking the running daemon failed")
         })?,
-        None => from_daemon(&config, admin, partnership)
+        None => from_daemon(&config, admin, partnership, page)
             .await
             .with_context(|| format!("there is no store at {}, and asking the daemon failed", store_dir.display()))?,
     };
+    if let Some((limit, _)) = page
+        && views.len() >= limit.clamp(1, conversations::PAGE_MAX)
+        && let Some(last) = views.last()
+    {
+        eprintln!("a full page: the next one may follow with --after {}", last.conversation);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &views)?;
@@ -211,8 +234,12 @@ async fn from_daemon(
     config: &Config,
     admin: Option<&str>,
     partnership: Option<&str>,
+    page: Option<(usize, Option<&str>)>,
 ) -> anyhow::Result<Vec<ConversationView>> {
-    let query: Vec<(&str, &str)> = partnership.map(|p| ("partnership", p)).into_iter().collect();
+    let limit = page.map(|(limit, _)| limit.to_string());
+    let mut query: Vec<(&str, &str)> = partnership.map(|p| ("partnership", p)).into_iter().collect();
+    query.extend(limit.as_deref().map(|l| ("limit", l)));
+    query.extend(page.and_then(|(_, after)| after).map(|a| ("after", a)));
     AdminApi::new(config, admin)?.get("/api/conversations", &query).await
 }
 

@@ -147,6 +147,68 @@ pub fn collect_at(
     Ok(out)
 }
 
+/// Conversations per page of the view at most (`limit`), and when none is asked for but `after`
+/// is.
+pub const PAGE_MAX: usize = 1000;
+pub const PAGE_DEFAULT: usize = 100;
+
+/// One page of the view, and where the next starts.
+#[derive(Debug)]
+pub struct Page {
+    pub views: Vec<ConversationView>,
+    /// The last conversation of this page, when more follow: ask again with it as `after`.
+    pub next: Option<ConversationId>,
+}
+
+/// One page of the view at `now`: at most `limit` conversations after `after` in id order (the
+/// order they were opened in, within a millisecond), of `partnership` or all, those `visible`
+/// accepts by partnership. Only the page's conversations, their messages and those messages'
+/// deliveries are read, so memory and time follow the page, not the store (apart from skipping
+/// over conversations that are not shown).
+pub fn page_at(
+    store: &dyn Store,
+    config: &Config,
+    partnership: Option<&str>,
+    visible: &dyn Fn(&str) -> bool,
+    after: Option<ConversationId>,
+    limit: usize,
+    now: Millis,
+) -> Result<Page, StoreError> {
+    let limit = limit.clamp(1, PAGE_MAX);
+    let (mut picked, mut more) = (Vec::new(), false);
+    store.each_conversation(after, &mut |c| {
+        if partnership.is_some_and(|p| p != c.partnership) || !visible(&c.partnership) {
+            return true;
+        }
+        if picked.len() == limit {
+            more = true;
+            return false;
+        }
+        picked.push(c);
+        true
+    })?;
+    let next = if more { picked.last().map(|c| c.id) } else { None };
+    let mut views = Vec::with_capacity(picked.len());
+    for c in picked {
+        let mut deliveries = Deliveries::default();
+        let mut failed = None;
+        store.each_message(c.id, &mut |m| {
+            if failed.is_some() {
+                return;
+            }
+            match store.outbox_at(m.seq) {
+                Ok(at) => at.iter().filter(|e| e.conversation == c.id).for_each(|e| deliveries.add(e)),
+                Err(e) => failed = Some(e),
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        views.push(view(config, &c, deliveries, now));
+    }
+    Ok(Page { views, next })
+}
+
 /// Conversation `c` as admins see it at `now`, with its `deliveries`.
 fn view(config: &Config, c: &Conversation, deliveries: Deliveries, now: Millis) -> ConversationView {
     let p = config.partnership(&c.partnership);

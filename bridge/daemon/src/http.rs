@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use c2c_config::{Config, Partnership};
@@ -194,22 +194,66 @@ struct PartnershipQuery {
     partnership: Option<String>,
 }
 
+/// `?partnership=ID&limit=N&after=CONVERSATION` of the conversations view.
+#[derive(Debug, Deserialize)]
+struct ConversationsQuery {
+    partnership: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// The conversations view. With `limit` or `after`, one page: at most `limit` (default 100, at
+/// most 1000) conversations after `after` in id order, and a `Link: <…>; rel="next"` header
+/// when more follow. Without, every conversation, oldest first, as before. Read on a blocking
+/// thread: it is a scan of the store.
 async fn api_conversations(
     State(s): State<HttpState>,
     headers: HeaderMap,
-    Query(q): Query<PartnershipQuery>,
+    Query(q): Query<ConversationsQuery>,
 ) -> Response {
     let caller = match admin(&s, &headers) {
         Ok(c) => c,
         Err(denied) => return denied,
     };
     let config = s.config.get();
-    match conversations::collect(s.store.as_ref(), &config, q.partnership.as_deref()) {
-        Ok(mut views) => {
-            views.retain(|v| caller.sees(&config, &v.partnership));
-            Json(views).into_response()
+    let after = match q.after.as_deref().map(str::parse::<ConversationId>) {
+        Some(Err(_)) => {
+            return error(StatusCode::BAD_REQUEST, "`after` is not a conversation id", "bad_request");
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "store"),
+        Some(Ok(id)) => Some(id),
+        None => None,
+    };
+    let paged = q.limit.is_some() || after.is_some();
+    let limit = q.limit.unwrap_or(conversations::PAGE_DEFAULT);
+    let (store, partnership) = (s.store.clone(), q.partnership.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let visible = |p: &str| caller.sees(&config, p);
+        if paged {
+            let now = c2c_core::now_ms();
+            conversations::page_at(store.as_ref(), &config, partnership.as_deref(), &visible, after, limit, now)
+        } else {
+            let mut views = conversations::collect(store.as_ref(), &config, partnership.as_deref())?;
+            views.retain(|v| visible(&v.partnership));
+            Ok(conversations::Page { views, next: None })
+        }
+    })
+    .await;
+    match read {
+        Ok(Ok(page)) => {
+            let mut response = Json(page.views).into_response();
+            if let Some(next) = page.next {
+                // A partnership with conversations is one of the config's ids: nothing to escape.
+                let partnership = q.partnership.as_ref().map(|p| format!("partnership={p}&")).unwrap_or_default();
+                let limit = limit.clamp(1, conversations::PAGE_MAX);
+                let query = format!("{partnership}limit={limit}&after={next}");
+                if let Ok(link) = HeaderValue::from_str(&format!("</api/conversations?{query}>; rel=\"next\"")) {
+                    response.headers_mut().insert(header::LINK, link);
+                }
+            }
+            response
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "store"),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("conversations view task: {e}"), "internal"),
     }
 }
 
@@ -1067,6 +1111,62 @@ channels = { gifu = "webhook", leeds = "webhook" }
         for path in ["/api/directory", "/api/partnerships/gifu-leeds/report"] {
             assert_eq!(api.get_as(&format!("{GIFU}x"), path).await.0, 401, "{path}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_conversations_view_in_pages_shows_each_once_as_the_whole_view_does() {
+        let api = Api::start().await;
+        for (i, p) in
+            ["hangzhou-leeds", "gifu-leeds", "hangzhou-leeds", "gifu-leeds", "hangzhou-leeds"].iter().enumerate()
+        {
+            let status = if i == 2 { DeliveryStatus::PermanentFailure } else { DeliveryStatus::Delivered };
+            api.conversation(p, i as u64 + 1, status).await;
+        }
+        let page = |token: &'static str, path: String| {
+            let (http, base) = (api.http.clone(), api.base.clone());
+            async move {
+                let r = http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+                let link = r.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+                (r.status().as_u16(), link, r.json::<Value>().await.unwrap())
+            }
+        };
+        // Every page of two, following the Link header: each conversation once, in id order,
+        // each as the whole view shows it (its deliveries read from its messages).
+        let (_, whole) = api.get("/api/conversations").await;
+        let mut seen: Vec<Value> = Vec::new();
+        let mut path = "/api/conversations?limit=2".to_string();
+        let mut pages = 0;
+        loop {
+            let (status, link, list) = page(TOKEN, path.clone()).await;
+            assert_eq!(status, 200, "{list}");
+            pages += 1;
+            seen.extend(list.as_array().unwrap().iter().cloned());
+            match link {
+                Some(l) => path = l.trim_start_matches('<').split('>').next().unwrap().to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        let ids: Vec<String> = seen.iter().map(|v| v["conversation"].as_str().unwrap().to_string()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "id order");
+        let mut whole: Vec<Value> = whole.as_array().unwrap().clone();
+        whole.sort_by_key(|v| v["conversation"].as_str().unwrap().to_string());
+        assert_eq!(seen, whole);
+        assert!(seen.iter().any(|v| v["problems"].as_array().unwrap().len() == 1), "the failed delivery is shown");
+
+        // A city admin's pages hold only its partnerships' conversations, and are full.
+        let (_, link, first) = page(GIFU, "/api/conversations?limit=1".into()).await;
+        assert_eq!(first.as_array().unwrap().len(), 1);
+        assert_eq!(first[0]["partnership"], "gifu-leeds");
+        let next = link.expect("a second gifu-leeds conversation follows");
+        let path = next.trim_start_matches('<').split('>').next().unwrap().to_string();
+        let (_, link, second) = page(GIFU, path).await;
+        assert_eq!((second[0]["partnership"].as_str(), link), (Some("gifu-leeds"), None));
+
+        let (status, _, answer) = page(TOKEN, "/api/conversations?after=nonsense".into()).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some("bad_request")));
     }
 
     #[tokio::test]
