@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The corpora (`tests/langeval/corpus/README.md`): `lines.tsv` (ours), `udhr.tsv` (the UDHR),
-//! `gtk.tsv` (GTK and GNOME Settings messages, held out from the tagger's development).
+//! `gtk.tsv` (GTK and GNOME Settings messages, held out from the tagger's development), and a
+//! development set of single words and pairs from Tesseract's word lists, `tesseract.tsv`.
 //!
 //! The contenders, all over the corpus's own languages:
 //! - **whatlang**: `whatlang::Detector` restricted to the corpus's languages whatlang knows; lines in
@@ -509,6 +510,15 @@ mod tests {
             texts.dedup();
             assert_eq!(texts.len(), lines.len());
         }
+    }
+
+    #[test]
+    fn the_development_set_parses() {
+        let lines = parse(include_str!("../corpus/tesseract.tsv")).unwrap();
+        assert_eq!(lines.len(), 3741);
+        let known: Vec<&str> = known_languages().into_iter().map(|(code, _)| code).collect();
+        assert!(lines.iter().all(|l| known.contains(&l.code.as_str())));
+        assert!(Tagger::new(&languages(&lines)).unsupported().is_empty());
     }
 
     #[test]
