@@ -518,7 +518,7 @@ mod tests {
         assert_eq!(lines.len(), 3741);
         let known: Vec<&str> = known_languages().into_iter().map(|(code, _)| code).collect();
         assert!(lines.iter().all(|l| known.contains(&l.code.as_str())));
-        assert!(Tagger::new(&languages(&lines)).unsupported().is_empty());
+        assert!(Tagger::new(languages(&lines)).unsupported().is_empty());
     }
 
     #[test]
