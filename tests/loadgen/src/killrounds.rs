@@ -165,12 +165,16 @@ struct Round {
 }
 
 pub async fn run(k: KillRounds<'_>) -> anyhow::Result<()> {
+    let n = k.connections.max(2);
+    let senders = if k.email {
+        format!("{} Leeds→Hangzhou, {} Hangzhou→Leeds, 1 Leeds→Gifu by email", (n - 1) / 2, n / 2)
+    } else {
+        format!("{} per direction", n / 2)
+    };
     println!(
-        "# c2c-loadgen --mode killrounds: {} rounds on {}, {} senders ({} per direction), {} conversations per city, texts 0-{} bytes, kill within 100-{} ms of the load's start",
+        "# c2c-loadgen --mode killrounds: {} rounds on {}, {n} senders ({senders}), {} conversations per city, texts 0-{} bytes, kill within 100-{} ms of the load's start",
         k.rounds,
         k.store,
-        k.connections,
-        k.connections / 2,
         k.conversations,
         k.text_bytes * 2,
         k.kill_window_ms
