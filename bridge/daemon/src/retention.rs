@@ -4,12 +4,14 @@
 //!
 //! A sweep has two stages:
 //! 1. conversations whose last activity is older than `retention` go to the committer at most
-//!    32 (and about 2,048 posts) at a time; each forgotten one leaves a tombstone. One with
-//!    more than 2,048 messages is left by the committer after reading that many; the sweep then
-//!    reads it on its own thread and has the committer trim it, 2,048 messages a piece, down to
-//!    what its thread's figures need (its first post, each city's first post, its last post and
-//!    last message), and then forget it like the others: one conversation of years of posts
-//!    never holds commits up for longer than a piece;
+//!    32 (and about 1,024 posts) at a time, and the committer reads at most 1,024 of their
+//!    messages per piece (those it did not reach come back as a piece of their own); each
+//!    forgotten one leaves a tombstone. One with more than 1,024 messages is left by the
+//!    committer after reading that many; the sweep then reads it on its own thread and has the
+//!    committer trim it, 1,024 messages a piece, down to what its thread's figures need (its
+//!    first post, each city's first post, its last post and last message), and then forget it
+//!    like the others: no piece holds commits up for longer than about 20 ms here
+//!    (BENCHMARKS.md, "Retention of one very long conversation");
 //! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
 //!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
 //!
@@ -37,10 +39,12 @@ use crate::router::retention::{Forgotten, TrimPiece, Trimmed};
 
 /// Conversations per piece of work at most...
 const CONVERSATIONS_PER_PIECE: usize = 32;
-/// ...and posts: a piece deletes about twice as many records (each post's deliveries), so this
-/// keeps one piece's commit to a few thousand deletions. A conversation with more posts is
-/// trimmed this many messages at a time first, then goes alone.
-pub const POSTS_PER_PIECE: u64 = 2048;
+/// ...and posts (the committer also reads at most this many messages per piece): a piece
+/// deletes about twice as many records (each message's deliveries), so this keeps one piece's
+/// commit to about 2,000 deletions, about 20 ms of the committer on the machine of
+/// BENCHMARKS.md (2,048 held posts up for 45 ms). A longer conversation is trimmed this many
+/// messages at a time first.
+pub const POSTS_PER_PIECE: u64 = 1024;
 /// Id-map entries or dedupe answers per piece of work.
 const KEYS_PER_PIECE: usize = 1024;
 
@@ -118,15 +122,20 @@ impl Sweep {
             loop {
                 let (candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
                 let most = usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1);
-                for piece in pieces(&candidates, self.posts_per_piece) {
-                    let expired = self.router.expire(piece, cutoff, most).await?;
-                    done.add(&expired.done);
-                    // Those with more messages than a piece: trimmed first, then forgotten (or,
-                    // when something keeps them or a post came, left for the next sweep).
-                    for id in expired.too_long {
-                        if self.trim(id, cutoff, &mut done).await? {
-                            done.add(&self.router.expire(vec![id], cutoff, most).await?.done);
+                for mut piece in pieces(&candidates, self.posts_per_piece) {
+                    // Each round handles at least one conversation of the piece: the rest, when
+                    // the piece's messages ran out, comes back as `again`.
+                    while !piece.is_empty() {
+                        let expired = self.router.expire(piece, cutoff, most).await?;
+                        done.add(&expired.done);
+                        // Those with more messages than a piece: trimmed first, then forgotten
+                        // (or, when something keeps them or a post came, left for the next sweep).
+                        for id in expired.too_long {
+                            if self.trim(id, cutoff, &mut done).await? {
+                                done.add(&self.router.expire(vec![id], cutoff, most).await?.done);
+                            }
                         }
+                        piece = expired.again;
                     }
                 }
                 match last {
@@ -397,7 +406,7 @@ mod tests {
     #[test]
     fn pieces_are_small_in_conversations_and_in_posts() {
         let ids: Vec<ConversationId> = (0..5).map(|_| ConversationId::new()).collect();
-        let sizes = |c: &[(ConversationId, u64)]| pieces(c, POSTS_PER_PIECE).iter().map(Vec::len).collect::<Vec<_>>();
+        let sizes = |c: &[(ConversationId, u64)]| pieces(c, 2048).iter().map(Vec::len).collect::<Vec<_>>();
         let few: Vec<_> = (0..70).map(|i| (ids[i % 5], 1)).collect();
         assert_eq!(sizes(&few), [32, 32, 6]);
         let big = [(ids[0], 1000), (ids[1], 1000), (ids[2], 5000), (ids[3], 10), (ids[4], 10)];

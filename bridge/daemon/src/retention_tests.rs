@@ -429,3 +429,28 @@ async fn a_post_during_trimming_stops_it_and_keeps_the_conversation() {
     assert_eq!(h.router.trim(piece).await.unwrap(), Trimmed::Stopped, "decided again on the newest state");
     assert_eq!(h.store.messages(first.conversation).unwrap().len(), 22);
 }
+
+#[tokio::test]
+async fn a_piece_reads_no_more_messages_than_its_budget_and_sends_the_rest_back() {
+    let h = H::new();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let first = h.post("leeds", "leeds-jo", None, &format!("w-{i}"), "Could you send the programme?").await;
+        h.post("tokyo", "tokyo-sato", Some(&first), &format!("w-{i}r"), "Here it is.").await;
+        h.router.close_conversation(first.conversation).await.unwrap();
+        ids.push(first.conversation);
+    }
+    h.deliver_all().await;
+    h.clock.advance(std::time::Duration::from_secs(401 * 86_400));
+    let cutoff = h.clock.now() - 400 * DAY;
+    let each = h.store.messages(ids[0]).unwrap().len();
+    // Room for the first conversation's messages and one more: the second does not fit.
+    let expired = h.router.expire(ids.clone(), cutoff, each + 1).await.unwrap();
+    assert_eq!(expired.done.conversations, 1, "{expired:?}");
+    assert_eq!(expired.again, ids[1..].to_vec(), "those it did not reach come back");
+    assert!(expired.too_long.is_empty());
+    assert_eq!(h.store.messages(ids[1]).unwrap().len(), each, "the one it stopped in is untouched");
+    // The sweep sends them again until every one is done.
+    let done = h.sweep.once().await.unwrap();
+    assert_eq!(done.conversations, 2, "{done:?}");
+}

@@ -49,9 +49,12 @@ impl Forgotten {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expired {
     pub done: Forgotten,
-    /// Conversations with more messages than the piece allowed, left as they are after reading
-    /// that many: the sweep trims them first (see [`TrimPiece`]).
+    /// Conversations with more messages than a whole piece allows, left as they are after
+    /// reading that many: the sweep trims them first (see [`TrimPiece`]).
     pub too_long: Vec<ConversationId>,
+    /// Conversations not looked at because the piece's messages were used up before them: the
+    /// sweep sends them again as a piece of their own.
+    pub again: Vec<ConversationId>,
 }
 
 /// One piece of trimming a long conversation before it is forgotten (see `crate::retention`):
@@ -178,9 +181,11 @@ impl Committer {
         Ok(Trimmed::Piece { done, next })
     }
 
-    /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps; one
-    /// with more than `max_messages` messages is left for the sweep to trim first (so this never
-    /// reads more than that many of one conversation while posts wait).
+    /// Forget each of `ids` whose last activity is before `cutoff` and that nothing keeps,
+    /// reading `max_messages` messages at most in all, so a piece never holds posts up for long
+    /// whatever its conversations hold (their records' post counts, which the sweep packs pieces
+    /// by, do not count notices): those after the budget ran out are sent back (`again`), and a
+    /// first one longer than the whole budget is left for the sweep to trim (`too_long`).
     pub(super) fn expire(
         &mut self,
         config: &Config,
@@ -190,9 +195,10 @@ impl Committer {
         max_messages: usize,
     ) -> Result<Expired, StoreError> {
         let mut out = Forgotten::default();
-        let mut too_long = Vec::new();
+        let (mut too_long, mut again) = (Vec::new(), Vec::new());
         let open_deliverables = self.kept_by_deliverables(batch)?;
-        for &id in ids {
+        let mut budget = max_messages;
+        for (i, &id) in ids.iter().enumerate() {
             // Touched by this batch (or forgotten already): active, or gone.
             if batch.conversations.contains_key(&id) || batch.forgotten.contains(&id) {
                 continue;
@@ -206,7 +212,7 @@ impl Committer {
             let mut entries: Vec<(u64, OutboxId)> = Vec::new();
             let (mut last, mut pending, mut failed, mut long) = (conv.last_activity(), false, None, false);
             self.store.each_message_from(id, 0, &mut |m| {
-                if messages.len() == max_messages {
+                if messages.len() == budget {
                     long = true;
                     return false;
                 }
@@ -232,9 +238,14 @@ impl Committer {
                 return Err(e);
             }
             if long {
-                too_long.push(id);
-                continue;
+                if budget == max_messages {
+                    too_long.push(id);
+                    continue;
+                }
+                again.extend_from_slice(&ids[i..]);
+                break;
             }
+            budget -= messages.len();
             if last >= cutoff {
                 continue;
             }
@@ -255,7 +266,7 @@ impl Committer {
             batch.commit.forgotten.push(id);
             batch.forgotten.insert(id);
         }
-        Ok(Expired { done: out, too_long })
+        Ok(Expired { done: out, too_long, again })
     }
 
     /// Delete the id-map entries among `natives` that point to a conversation no longer stored,
