@@ -10,7 +10,8 @@
 //! - [`followup`]: the follow-up loop (stored timers handed to the committer when due);
 //!   [`clock`]: the one clock everything timed reads (manual in tests).
 //! - [`retention`]: the sweep that forgets conversations past `retention` and expired dedupe
-//!   answers (the committer does the deleting, in `router::retention`).
+//!   answers (the committer does the deleting, in `router::retention`); [`retention_pace`]: how
+//!   big its pieces are and how long it rests between them.
 //! - [`http`]: `/healthz`, `/metrics`, `/api/...`, plus connectors' routes; [`admins`]: who
 //!   may use the admin API and on which partnerships (bearer tokens, city scopes).
 //! - [`serve`]: the accept loop: connection limit, header deadline, graceful stop.
@@ -48,6 +49,7 @@ pub mod peer_directory;
 pub mod reload;
 pub mod report;
 pub mod retention;
+pub mod retention_pace;
 #[cfg(test)]
 mod retention_tests;
 pub mod router;

@@ -34,6 +34,7 @@ use c2c_core::{ConversationId, MessageKind, Millis, NativeKey, Shutdown, Store, 
 use crate::clock::Clock;
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::retention_pace::Pace;
 use crate::router::Router;
 use crate::router::retention::{Forgotten, TrimPiece, Trimmed};
 
@@ -116,23 +117,27 @@ impl Sweep {
         let now = self.clock.now();
         let step = self.read_per_step.max(1);
         let mut done = Forgotten::default();
+        let mut pace = Pace::new(self.posts_per_piece);
         if let Some(retention) = config.bridge.retention {
             let cutoff = now.saturating_sub(millis(retention));
             let mut after = None;
             loop {
                 let (candidates, last) = self.read(move |store| inactive(store, cutoff, after, step)).await?;
-                let most = usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1);
                 for mut piece in pieces(&candidates, self.posts_per_piece) {
                     // Each round handles at least one conversation of the piece: the rest, when
                     // the piece's messages ran out, comes back as `again`.
                     while !piece.is_empty() {
-                        let expired = self.router.expire(piece, cutoff, most).await?;
+                        let most = pace.budget();
+                        let expire = self.router.expire(piece, cutoff, most);
+                        let expired = paced(Some(&mut pace), expire, |e| e.done.messages).await?;
                         done.add(&expired.done);
                         // Those with more messages than a piece: trimmed first, then forgotten
                         // (or, when something keeps them or a post came, left for the next sweep).
                         for id in expired.too_long {
-                            if self.trim(id, cutoff, &mut done).await? {
-                                done.add(&self.router.expire(vec![id], cutoff, most).await?.done);
+                            if self.trim(id, cutoff, &mut done, &mut pace).await? {
+                                let most = pace.budget();
+                                let expire = self.router.expire(vec![id], cutoff, most);
+                                done.add(&paced(Some(&mut pace), expire, |e| e.done.messages).await?.done);
                             }
                         }
                         piece = expired.again;
@@ -155,7 +160,7 @@ impl Sweep {
             let dead = dead.clone();
             let (natives, last) = self.read(move |store| natives_of(store, &dead, after.as_ref(), step)).await?;
             if !natives.is_empty() {
-                done.add(&self.router.forget_ids(natives, Vec::new(), None, Vec::new()).await?);
+                done.add(&paced(None, self.router.forget_ids(natives, Vec::new(), None, Vec::new()), |_| 0).await?);
             }
             match last {
                 Some(last) => after = Some(last),
@@ -168,7 +173,8 @@ impl Sweep {
             let (accepted, last) =
                 self.read(move |store| answers_to_forget(store, &dead, dedupe_cutoff, after.as_ref(), step)).await?;
             if !accepted.is_empty() {
-                done.add(&self.router.forget_ids(Vec::new(), accepted, dedupe_cutoff, Vec::new()).await?);
+                let forget = self.router.forget_ids(Vec::new(), accepted, dedupe_cutoff, Vec::new());
+                done.add(&paced(None, forget, |_| 0).await?);
             }
             match last {
                 Some(last) => after = Some(last),
@@ -176,7 +182,8 @@ impl Sweep {
             }
         }
         for piece in tombstones.chunks(KEYS_PER_PIECE) {
-            done.add(&self.router.forget_ids(Vec::new(), Vec::new(), None, piece.to_vec()).await?);
+            let forget = self.router.forget_ids(Vec::new(), Vec::new(), None, piece.to_vec());
+            done.add(&paced(None, forget, |_| 0).await?);
         }
         Ok(done)
     }
@@ -184,7 +191,13 @@ impl Sweep {
     /// Trim long conversation `id` down to what its thread needs, a piece at a time (added to
     /// `done`); whether it is still to be forgotten (`false`: something keeps it, counted in
     /// `done.kept`, or it is gone or active).
-    async fn trim(&self, id: ConversationId, cutoff: Millis, done: &mut Forgotten) -> Result<bool, String> {
+    async fn trim(
+        &self,
+        id: ConversationId,
+        cutoff: Millis,
+        done: &mut Forgotten,
+        pace: &mut Pace,
+    ) -> Result<bool, String> {
         let plan = match self.read(move |store| plan(store, id, cutoff)).await? {
             Planned::Trim(plan) => plan,
             Planned::Kept => {
@@ -193,11 +206,21 @@ impl Sweep {
             }
             Planned::Not => return Ok(false),
         };
-        let max = usize::try_from(self.posts_per_piece).unwrap_or(usize::MAX).max(1);
-        let mut piece =
-            TrimPiece { conversation: id, cutoff, from: plan.from, to: plan.to, keep: Arc::new(plan.keep), max };
+        let mut piece = TrimPiece {
+            conversation: id,
+            cutoff,
+            from: plan.from,
+            to: plan.to,
+            keep: Arc::new(plan.keep),
+            max: pace.budget(),
+        };
         loop {
-            match self.router.trim(piece.clone()).await? {
+            piece.max = pace.budget();
+            let used = |t: &Trimmed| match t {
+                Trimmed::Piece { done, .. } => done.messages,
+                Trimmed::Stopped => 0,
+            };
+            match paced(Some(&mut *pace), self.router.trim(piece.clone()), used).await? {
                 Trimmed::Piece { done: piece_done, next } => {
                     done.add(&piece_done);
                     match next {
@@ -226,6 +249,25 @@ impl Sweep {
 
 fn millis(d: Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+/// Await one piece of work sized by `pace` (or, without, one of keys), then rest as [`Pace`]
+/// says (real time: the rest leaves the committer to posts, whatever clock the sweep's decisions
+/// are on). `used` says how many messages the piece deleted.
+async fn paced<T>(
+    pace: Option<&mut Pace>,
+    work: impl std::future::Future<Output = Result<T, String>>,
+    used: impl FnOnce(&T) -> u64,
+) -> Result<T, String> {
+    let start = std::time::Instant::now();
+    let out = work.await?;
+    let took = start.elapsed();
+    let rest = match pace {
+        Some(pace) => pace.took(took, used(&out)),
+        None => Pace::rest(took),
+    };
+    tokio::time::sleep(rest).await;
+    Ok(out)
 }
 
 /// Records read per step of a sweep at most.

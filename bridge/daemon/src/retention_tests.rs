@@ -450,6 +450,10 @@ async fn a_piece_reads_no_more_messages_than_its_budget_and_sends_the_rest_back(
     assert_eq!(expired.again, ids[1..].to_vec(), "those it did not reach come back");
     assert!(expired.too_long.is_empty());
     assert_eq!(h.store.messages(ids[1]).unwrap().len(), each, "the one it stopped in is untouched");
+    // A first conversation longer than the whole piece uses it up too.
+    let expired = h.router.expire(ids[1..].to_vec(), cutoff, each - 1).await.unwrap();
+    assert_eq!((expired.too_long, expired.again), (vec![ids[1]], vec![ids[2]]));
+    assert_eq!(expired.done, Forgotten::default());
     // The sweep sends them again until every one is done.
     let done = h.sweep.once().await.unwrap();
     assert_eq!(done.conversations, 2, "{done:?}");

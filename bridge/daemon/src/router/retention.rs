@@ -239,10 +239,12 @@ impl Committer {
             }
             if long {
                 if budget == max_messages {
+                    // Its reading used the piece up: the rest come back.
                     too_long.push(id);
-                    continue;
+                    again.extend_from_slice(&ids[i + 1..]);
+                } else {
+                    again.extend_from_slice(&ids[i..]);
                 }
-                again.extend_from_slice(&ids[i..]);
                 break;
             }
             budget -= messages.len();
