@@ -10,7 +10,8 @@
 //!    committer after reading that many; the sweep then reads it on its own thread and has the
 //!    committer trim it, 1,024 messages a piece, down to what its thread's figures need (its
 //!    first post, each city's first post, its last post and last message), and then forget it
-//!    like the others: no piece holds commits up for longer than about 20 ms here
+//!    like the others. Pieces are sized by what they took and followed by a rest as long
+//!    ([`crate::retention_pace`]): a post waits about 15 ms at worst here while a sweep runs
 //!    (BENCHMARKS.md, "Retention of one very long conversation");
 //! 2. the id-map entries that point to a tombstoned conversation, and the dedupe answers older
 //!    than `dedupe_window`, go 1024 at a time; the tombstones go last.
@@ -40,11 +41,11 @@ use crate::router::retention::{Forgotten, TrimPiece, Trimmed};
 
 /// Conversations per piece of work at most...
 const CONVERSATIONS_PER_PIECE: usize = 32;
-/// ...and posts (the committer also reads at most this many messages per piece): a piece
-/// deletes about twice as many records (each message's deliveries), so this keeps one piece's
-/// commit to about 2,000 deletions, about 20 ms of the committer on the machine of
-/// BENCHMARKS.md (2,048 held posts up for 45 ms). A longer conversation is trimmed this many
-/// messages at a time first.
+/// ...and posts (the committer also reads at most this many messages per piece, fewer when
+/// [`Pace`] says pieces take long): a piece deletes about twice as many records (each message's
+/// deliveries), so this keeps one piece's commit to about 2,000 deletions, about 20 ms of the
+/// committer on the machine of BENCHMARKS.md (2,048 held posts up for 45 ms). A longer
+/// conversation is trimmed first.
 pub const POSTS_PER_PIECE: u64 = 1024;
 /// Id-map entries or dedupe answers per piece of work.
 const KEYS_PER_PIECE: usize = 1024;
