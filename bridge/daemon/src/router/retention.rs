@@ -14,8 +14,11 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use c2c_config::Config;
-use c2c_core::{ConversationId, Forget, Millis, NativeKey, OutboxId, StoreError, Timer, WeekTally};
+use c2c_core::{
+    ConversationId, Forget, Message, Millis, NativeKey, OutboxEntry, OutboxId, StoreError, Timer, WeekTally,
+};
 
+use crate::report::fold::Fold;
 use crate::router::batch::Batch;
 use crate::router::committer::Committer;
 
@@ -81,7 +84,48 @@ pub enum Trimmed {
     Stopped,
 }
 
+/// What a piece of retention deletes of one conversation: the seqs of its messages and the keys
+/// of their outbox entries, each folded into the week tallies as it is added.
+#[derive(Debug, Default)]
+struct Deleting {
+    messages: Vec<u64>,
+    entries: Vec<(u64, OutboxId)>,
+}
+
+impl Deleting {
+    /// Message `m`, with its entries `at`.
+    fn add(&mut self, fold: &mut Fold<'_>, m: &Message, at: Vec<OutboxEntry>) {
+        fold.message(m);
+        self.messages.push(m.seq);
+        for e in at {
+            fold.entry(&e);
+            self.entries.push((e.seq, e.id));
+        }
+    }
+
+    /// Into `batch`'s deletions, as conversation `id`'s, counted in `done`.
+    fn forget(self, batch: &mut Batch, id: ConversationId, done: &mut Forgotten) {
+        done.messages += self.messages.len() as u64;
+        done.deliveries += self.entries.len() as u64;
+        let forget = &mut batch.commit.forget;
+        forget.extend(self.messages.into_iter().map(|seq| Forget::Message { conversation: id, seq }));
+        forget.extend(self.entries.into_iter().map(|(seq, id)| Forget::Outbox { seq, id }));
+    }
+}
+
 impl Committer {
+    /// The outbox entries of conversation `id` at message `seq`; on a read error `None`, the
+    /// error kept in `failed` (for the store's callbacks, which cannot return one).
+    fn entries_at(&self, id: ConversationId, seq: u64, failed: &mut Option<StoreError>) -> Option<Vec<OutboxEntry>> {
+        match self.store.outbox_at(seq) {
+            Ok(at) => Some(at.into_iter().filter(|e| e.conversation == id).collect()),
+            Err(e) => {
+                *failed = Some(e);
+                None
+            }
+        }
+    }
+
     /// The conversations that a deliverable not done keeps, as this batch leaves them.
     fn kept_by_deliverables(&self, batch: &Batch) -> Result<HashSet<ConversationId>, StoreError> {
         Ok(self
@@ -124,8 +168,8 @@ impl Committer {
         {
             return Ok(Trimmed::Stopped);
         }
-        let mut fold = crate::report::fold::Fold::new(config.partnership(&conv.partnership), &conv);
-        let (mut messages, mut entries): (Vec<u64>, Vec<(u64, OutboxId)>) = (Vec::new(), Vec::new());
+        let mut fold = Fold::new(config.partnership(&conv.partnership), &conv);
+        let mut gone = Deleting::default();
         let (mut read, mut next, mut stop, mut failed) = (0, None, false, None);
         self.store.each_message_from(id, piece.from, &mut |m| {
             if m.seq > piece.to {
@@ -143,26 +187,13 @@ impl Committer {
             if piece.keep.contains(&m.seq) {
                 return true;
             }
-            match self.store.outbox_at(m.seq) {
-                Ok(at) => {
-                    let at: Vec<_> = at.into_iter().filter(|e| e.conversation == id).collect();
-                    if at.iter().any(|e| e.status.is_pending()) {
-                        stop = true;
-                        return false;
-                    }
-                    fold.message(&m);
-                    messages.push(m.seq);
-                    for e in at {
-                        fold.entry(&e);
-                        entries.push((e.seq, e.id));
-                    }
-                    true
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
+            let Some(at) = self.entries_at(id, m.seq, &mut failed) else { return false };
+            if at.iter().any(|e| e.status.is_pending()) {
+                stop = true;
+                return false;
             }
+            gone.add(&mut fold, &m, at);
+            true
         })?;
         if let Some(e) = failed {
             return Err(e);
@@ -173,11 +204,8 @@ impl Committer {
         for tally in fold.finish_messages() {
             self.add_tally(batch, tally)?;
         }
-        let done =
-            Forgotten { messages: messages.len() as u64, deliveries: entries.len() as u64, ..Forgotten::default() };
-        let forget = &mut batch.commit.forget;
-        forget.extend(messages.into_iter().map(|seq| Forget::Message { conversation: id, seq }));
-        forget.extend(entries.into_iter().map(|(seq, id)| Forget::Outbox { seq, id }));
+        let mut done = Forgotten::default();
+        gone.forget(batch, id, &mut done);
         Ok(Trimmed::Piece { done, next })
     }
 
@@ -207,32 +235,19 @@ impl Committer {
             // One message at a time (a conversation can hold years of posts): folded as it
             // comes, only the keys of what would be deleted kept.
             let partnership = config.partnership(&conv.partnership);
-            let mut fold = crate::report::fold::Fold::new(partnership, &conv);
-            let mut messages: Vec<u64> = Vec::new();
-            let mut entries: Vec<(u64, OutboxId)> = Vec::new();
+            let mut fold = Fold::new(partnership, &conv);
+            let mut gone = Deleting::default();
             let (mut last, mut pending, mut failed, mut long) = (conv.last_activity(), false, None, false);
             self.store.each_message_from(id, 0, &mut |m| {
-                if messages.len() == budget {
+                if gone.messages.len() == budget {
                     long = true;
                     return false;
                 }
                 last = last.max(m.committed_at);
-                fold.message(&m);
-                messages.push(m.seq);
-                match self.store.outbox_at(m.seq) {
-                    Ok(at) => {
-                        for e in at.into_iter().filter(|e| e.conversation == id) {
-                            pending |= e.status.is_pending();
-                            fold.entry(&e);
-                            entries.push((e.seq, e.id));
-                        }
-                        true
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
+                let Some(at) = self.entries_at(id, m.seq, &mut failed) else { return false };
+                pending |= at.iter().any(|e| e.status.is_pending());
+                gone.add(&mut fold, &m, at);
+                true
             })?;
             if let Some(e) = failed {
                 return Err(e);
@@ -247,7 +262,7 @@ impl Committer {
                 }
                 break;
             }
-            budget -= messages.len();
+            budget -= gone.messages.len();
             if last >= cutoff {
                 continue;
             }
@@ -259,12 +274,8 @@ impl Committer {
                 self.add_tally(batch, tally)?;
             }
             out.conversations += 1;
-            out.messages += messages.len() as u64;
-            out.deliveries += entries.len() as u64;
-            let forget = &mut batch.commit.forget;
-            forget.extend(messages.into_iter().map(|seq| Forget::Message { conversation: id, seq }));
-            forget.extend(entries.into_iter().map(|(seq, id)| Forget::Outbox { seq, id }));
-            forget.push(Forget::Conversation(id));
+            gone.forget(batch, id, &mut out);
+            batch.commit.forget.push(Forget::Conversation(id));
             batch.commit.forgotten.push(id);
             batch.forgotten.insert(id);
         }
