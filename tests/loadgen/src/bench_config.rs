@@ -12,6 +12,24 @@ pub fn bridge(addr: SocketAddr, bridge_extra: &str, connectors: &str) -> String 
     )
 }
 
+/// `[connectors.email]` for the bridge's account `address` on the test mail server whose
+/// `mail-server.sh start` environment is `env`: IMAPS and submission (STARTTLS) with its CA, the
+/// password in `C2C_BENCH_MAIL_PW`, its authentication results trusted.
+pub fn email_connector(env: &std::collections::HashMap<String, String>, address: &str) -> String {
+    let (ca, imaps, submission) =
+        (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
+    let authserv = &env["C2C_MAIL_AUTHSERV_ID"];
+    format!(
+        r#"
+[connectors.email]
+address = "{address}"
+imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{address}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
+smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{address}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
+trusted_authserv_ids = ["{authserv}"]
+"#
+    )
+}
+
 /// The admin token of benchmark daemons (`/metrics` needs it).
 pub const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdef";
 

@@ -66,25 +66,10 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
     println!("# c2c-loadgen --mode email: {messages} messages, {connections} connections, {text_bytes}-byte texts");
 
     let sink = Sink::start().await?;
-    let (ca, imaps, submission) =
-        (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
-    let authserv = &env["C2C_MAIL_AUTHSERV_ID"];
     let (b, j) = (bridge_addr.clone(), jo.clone());
     let mut bridge = Bridge::start_with(bin, vec![("C2C_BENCH_MAIL_PW".into(), password.clone())], |addr| {
         [
-            bench_config::bridge(
-                addr,
-                "",
-                &format!(
-                    r#"
-[connectors.email]
-address = "{b}"
-imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
-smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
-trusted_authserv_ids = ["{authserv}"]
-"#
-                ),
-            ),
+            bench_config::bridge(addr, "", &bench_config::email_connector(&env, &b)),
             bench_config::city("leeds", "", &format!("email = \"{j}\"")),
             bench_config::city("hangzhou", &bench_config::webhook(sink.addr, "hangzhou"), ""),
             bench_config::partnership(("leeds", "email"), ("hangzhou", "webhook")),

@@ -631,19 +631,7 @@ impl MailSetup {
 
     /// The `[connectors.email]` section.
     fn connector(&self) -> String {
-        let (b, env) = (&self.bridge_address, &self.env);
-        let (ca, imaps, submission) =
-            (&env["C2C_MAIL_CA_FILE"], &env["C2C_MAIL_IMAPS_PORT"], &env["C2C_MAIL_SUBMISSION_PORT"]);
-        let authserv = &env["C2C_MAIL_AUTHSERV_ID"];
-        format!(
-            r#"
-[connectors.email]
-address = "{b}"
-imap = {{ host = "127.0.0.1", port = {imaps}, security = "tls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
-smtp = {{ host = "127.0.0.1", port = {submission}, security = "starttls", user = "{b}", password_env = "C2C_BENCH_MAIL_PW", ca_file = "{ca}" }}
-trusted_authserv_ids = ["{authserv}"]
-"#
-        )
+        bench_config::email_connector(&self.env, &self.bridge_address)
     }
 }
 
