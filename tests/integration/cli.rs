@@ -209,6 +209,36 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
     assert_eq!(running[0]["subject"], "Transport data");
     assert_eq!(running[0]["owing"], serde_json::json!(["hangzhou"]));
 
+    // In pages: a second conversation, then one per page, through the daemon's API.
+    let b = w
+        .post("leeds", "c-2", &message("leeds-jo", "hangzhou-leeds", None, Some("Library visit"), "Dates for May?"))
+        .await;
+    assert_eq!(b.status, 202);
+    w.sink.next_delivered().await;
+    let pages = |w: &c2c_test_support::world::World| {
+        let first = w.daemon.command(&["conversations", "--json", "--limit", "1"]);
+        assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+        let page: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+        assert_eq!(page.as_array().unwrap().len(), 1, "{page}");
+        let id = page[0]["conversation"].as_str().unwrap().to_string();
+        let hint = String::from_utf8_lossy(&first.stderr).to_string();
+        assert!(hint.contains(&format!("--after {id}")), "{hint}");
+        let second = w.daemon.command(&["conversations", "--json", "--limit", "1", "--after", &id]);
+        let next: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+        let subjects =
+            [page[0]["subject"].as_str().unwrap().to_string(), next[0]["subject"].as_str().unwrap().to_string()];
+        let third =
+            w.daemon.command(&["conversations", "--json", "--after", next[0]["conversation"].as_str().unwrap()]);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&third.stdout).unwrap(), serde_json::json!([]));
+        subjects
+    };
+    let mut seen = pages(&w);
+    seen.sort();
+    assert_eq!(seen, ["Library visit", "Transport data"]);
+    let bad = w.daemon.command(&["conversations", "--after", "nonsense"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a conversation id"));
+
     // The store's directory is the daemon user's alone, whatever the umask.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(w.dir.path().join("data")).unwrap().permissions().mode();
@@ -223,6 +253,10 @@ async fn conversations_works_while_the_daemon_runs_and_after_it_stops() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Transport data") && text.contains("hangzhou owes a reply to leeds"), "{text}");
+    // And in pages from the store, the same two.
+    let mut seen = pages(&w);
+    seen.sort();
+    assert_eq!(seen, ["Library visit", "Transport data"]);
 }
 
 #[tokio::test]
