@@ -215,7 +215,7 @@ async fn conversations_cmd(
             .with_context(|| format!("there is no store at {}, and asking the daemon failed", store_dir.display()))?,
     };
     if let Some((limit, _)) = page
-        && views.len() >= limit.clamp(1, conversations::PAGE_MAX)
+        && views.len() >= conversations::page_size(limit)
         && let Some(last) = views.last()
     {
         eprintln!("a full page: the next one may follow with --after {}", last.conversation);

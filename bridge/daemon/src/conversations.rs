@@ -147,10 +147,15 @@ pub fn collect_at(
     Ok(out)
 }
 
-/// Conversations per page of the view at most (`limit`), and when none is asked for but `after`
-/// is.
+/// Conversations per page of the view at most (`limit`).
 pub const PAGE_MAX: usize = 1000;
+/// Conversations per page when only `after` is asked for.
 pub const PAGE_DEFAULT: usize = 100;
+
+/// The size of a page asked for with `limit`: 1 to [`PAGE_MAX`].
+pub fn page_size(limit: usize) -> usize {
+    limit.clamp(1, PAGE_MAX)
+}
 
 /// One page of the view, and where the next starts.
 #[derive(Debug)]
@@ -174,7 +179,7 @@ pub fn page_at(
     limit: usize,
     now: Millis,
 ) -> Result<Page, StoreError> {
-    let limit = limit.clamp(1, PAGE_MAX);
+    let limit = page_size(limit);
     let (mut picked, mut more) = (Vec::new(), false);
     store.each_conversation(after, &mut |c| {
         if partnership.is_some_and(|p| p != c.partnership) || !visible(&c.partnership) {

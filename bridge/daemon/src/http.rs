@@ -244,7 +244,7 @@ async fn api_conversations(
             if let Some(next) = page.next {
                 // A partnership with conversations is one of the config's ids: nothing to escape.
                 let partnership = q.partnership.as_ref().map(|p| format!("partnership={p}&")).unwrap_or_default();
-                let limit = limit.clamp(1, conversations::PAGE_MAX);
+                let limit = conversations::page_size(limit);
                 let query = format!("{partnership}limit={limit}&after={next}");
                 if let Ok(link) = HeaderValue::from_str(&format!("</api/conversations?{query}>; rel=\"next\"")) {
                     response.headers_mut().insert(header::LINK, link);

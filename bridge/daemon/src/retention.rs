@@ -207,15 +207,10 @@ impl Sweep {
             }
             Planned::Not => return Ok(false),
         };
-        let mut piece = TrimPiece {
-            conversation: id,
-            cutoff,
-            from: plan.from,
-            to: plan.to,
-            keep: Arc::new(plan.keep),
-            max: pace.budget(),
-        };
+        let mut piece =
+            TrimPiece { conversation: id, cutoff, from: plan.from, to: plan.to, keep: Arc::new(plan.keep), max: 0 };
         loop {
+            // Sized anew for each piece, as the pieces before it went.
             piece.max = pace.budget();
             let used = |t: &Trimmed| match t {
                 Trimmed::Piece { done, .. } => done.messages,
