@@ -93,9 +93,10 @@
 //! Kyrgyz, *байна*, *болно* Mongolian), then is among the author's priors, then has the narrowest
 //! marker set (ө ү alone is Mongolian; with ң, Kyrgyz; with ә ғ қ ұ һ і, Kazakh), then the most
 //! markers. Its confidence is `0.8 + 0.05 × min(markers, 4) − 0.1 × foreign`, less 0.2 when the
-//! runner-up fits as well (at least 0.5). When two Arabic-script languages fit alike (Persian and
-//! Urdu without ٹ ڈ ڑ ں ے ھ ہ: *منسلک*, *کیا*), the narrowest alphabet is no evidence: the
-//! lexicon (layer 4) weighs the two and takes the other when it leads by its margin, shrunk on
+//! runner-up fits as well (at least 0.5). When several languages fit alike (Persian and Urdu
+//! without ٹ ڈ ڑ ں ے ھ ہ: *منسلک*, *کیا*; Kazakh and Kyrgyz on a word whose only marker is ң,
+//! *жаңа*, or Kyrgyz and Mongolian on ө ү, *көрүшөбүз*), the narrowest alphabet is no evidence: the
+//! lexicon (layer 4) weighs them and takes another when it leads by its margin, shrunk on
 //! short lines (times letters / 25, a tenth at least); `--explain` then names `lexicon`. A line without any candidate's markers, or with fewer
 //! than one per 50 letters, is decided by those common words alone, if it has no letter the
 //! language does not write: one word on a short line (under 25 letters: *Жарайды* Kazakh,

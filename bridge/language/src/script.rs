@@ -435,7 +435,7 @@ pub fn by_letters(
     letters: usize,
     candidate: impl Fn(&str) -> bool,
     prior: impl Fn(&str) -> bool,
-) -> Option<(Fit, Option<Fit>)> {
+) -> Option<(Fit, Vec<Fit>)> {
     let table: Vec<&Letters> = LETTERS.iter().filter(|l| l.script == script && candidate(l.code)).collect();
     if table.is_empty() {
         return None;
@@ -499,7 +499,7 @@ pub fn by_letters(
     fits.sort_by_key(Fit::key);
     let mut fits = fits.into_iter();
     let best = fits.next()?;
-    Some((best, fits.next()))
+    Some((best, fits.collect()))
 }
 
 fn all_is_marker(script: Script, c: char) -> bool {

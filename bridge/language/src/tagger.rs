@@ -252,19 +252,24 @@ impl Tagger {
                 let candidate = |code: &str| open || self.candidate(code, priors);
                 let prior = |code: &str| priors.iter().any(|p| same_language(p, code));
                 let fits = script::by_letters(script, &sample.text, letters, candidate, prior);
-                // Persian and Urdu (or Arabic) fitting the letters alike: their words decide.
-                if let Some((best, Some(next))) = &fits
-                    && script == Script::Arabic
-                    && (best.foreign, best.words, best.prior) == (next.foreign, next.words, next.prior)
-                    && let Some((found, runner_up)) =
-                        self.lexicon_tie(&sample.text, [best.code, next.code], letters, priors)
-                {
-                    let at = Found { sample: &sample, script: script.name(), layer: Layer::Lexicon, priors };
-                    return self.finish(at, found, runner_up);
+                // Languages fitting the letters alike (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ; Kazakh,
+                // Kyrgyz and Uzbek on a word whose only marker is қ or ң): their words or letter
+                // trigrams decide, not the narrowest alphabet.
+                if let Some((best, rest)) = &fits {
+                    let tie = |f: &script::Fit| (f.foreign, f.words, f.prior) == (best.foreign, best.words, best.prior);
+                    let tied: Vec<&'static str> =
+                        std::iter::once(best.code).chain(rest.iter().filter(|f| tie(f)).map(|f| f.code)).collect();
+                    if tied.len() > 1
+                        && let Some((found, runner_up)) = self.lexicon_tie(&sample.text, &tied, script, letters, priors)
+                    {
+                        let at = Found { sample: &sample, script: script.name(), layer: Layer::Lexicon, priors };
+                        return self.finish(at, found, runner_up);
+                    }
                 }
-                fits.map(|(best, next)| {
-                    let c = script::letters_confidence(&best, next.as_ref());
-                    second = next.map(|n| (n.code, script::letters_confidence(&n, None).min(1.0 - c)));
+                fits.map(|(best, rest)| {
+                    let next = rest.first();
+                    let c = script::letters_confidence(&best, next);
+                    second = next.map(|n| (n.code, script::letters_confidence(n, None).min(1.0 - c)));
                     Detection::settled(best.code, whatlang_script(script), c)
                 })
             }
@@ -492,17 +497,25 @@ impl Tagger {
         Some((found, verdict.second.map(|s| (s, (1.0 - c).min(c)))))
     }
 
-    /// Two languages the letters cannot tell apart (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ), the
-    /// first the letters' pick (the narrower alphabet): the other when the lexicon prefers it by
+    /// Languages the letters cannot tell apart (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ; Kazakh,
+    /// Kyrgyz, Mongolian or Uzbek on a word whose markers they share, *жаңа*), the first the
+    /// letters' pick (the narrowest alphabet, which is no evidence), needing a model in the
+    /// lexicon: another of them when the lexicon prefers it by
     /// the margins of [`Tagger::lexicon`], shrunk on short text (times letters / 25, at least a
     /// tenth); else `None`, and the letters' pick stands.
     fn lexicon_tie(
         &self,
         text: &str,
-        tied: [&'static str; 2],
+        tied: &[&'static str],
+        script: Script,
         letters: usize,
         priors: &[String],
     ) -> Option<(Detection, Option<(&'static str, f64)>)> {
+        // The letters' pick must be weighed too: the lexicon cannot say a language it has no data
+        // for is wrong (Tajik).
+        if !lexicon::TRIGRAM_LANGS.contains(&tied[0]) && !lexicon::WORD_LANGS.contains(&tied[0]) {
+            return None;
+        }
         let scale = (letters as f64 / crate::priors::SHORT_LETTERS as f64).clamp(0.1, 1.0);
         let (scores, by_trigrams, among) = Self::words_then_trigrams(text, tied.to_vec())?;
         let judge = |scores: &lexicon::Scores, by_trigrams: bool| {
@@ -524,7 +537,7 @@ impl Tagger {
             return None;
         }
         let c = if by_trigrams { 0.5 + m / 20.0 } else { 0.5 + 0.1 * m }.min(0.9) * (m / full).min(1.0);
-        let mut found = Detection::settled(verdict.best, whatlang::Script::Arabic, c);
+        let mut found = Detection::settled(verdict.best, whatlang_script(script), c);
         found.unsure = c < 0.7;
         found.settled = !found.unsure;
         Some((found, Some((tied[0], (1.0 - c).min(c)))))
@@ -717,6 +730,19 @@ mod tests {
         let ru = "Спасибо за письмо, ответ подготовим к пятнице.";
         assert_eq!(t.tag(ru, &priors(&["kk", "ru"])).code, "ru");
         assert_eq!(t.tag(ru, &priors(&["mn"])).code, "ru");
+    }
+
+    #[test]
+    fn letters_that_fit_several_languages_alike_go_to_the_trigrams() {
+        // ң (or ө ү) alone fits Kazakh, Kyrgyz (and Mongolian) alike: the narrowest alphabet said
+        // Kyrgyz (Mongolian); the letter trigrams of the tied languages decide instead.
+        let t = Tagger::new(["en", "ru", "kk", "ky", "mn", "uz"]);
+        for (text, code) in [("жаңа", "kk"), ("баланың", "kk"), ("көрүшөбүз", "ky")] {
+            let why = t.explain(text, &[]);
+            assert_eq!((why.tag.code.as_str(), why.layer), (code, Layer::Lexicon), "{text}");
+        }
+        // A Mongolian word still is Mongolian.
+        assert_eq!(t.tag("өнөөдөр", &[]).code, "mn");
     }
 
     #[test]
