@@ -38,6 +38,10 @@ pub const TRIGRAM_LANGS: &[&str] = &[
     "ur", "uz", "vi",
 ];
 
+/// The least difference `data/msid.tsv` lists (Zipf units: a word twice as common in one
+/// language as in the other).
+pub const MSID_LEAN: f64 = 0.3;
+
 /// The most words of a text looked at (a long text has been settled by then or never will be).
 const MAX_WORDS: usize = 40;
 

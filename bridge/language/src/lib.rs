@@ -174,7 +174,9 @@
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
 //! any length), to Devanagari text whatlang is unsure of (trigrams), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
-//! Indonesian answer then goes to the contrast when both are candidates) and to Indonesian
+//! Indonesian answer then goes to the contrast when both are candidates, which need only lean
+//! the other way by 0.3 Zipf units, a word twice as common there, since whatlang's Indonesian
+//! says nothing about Malay; such a lean stays unsure) and to Indonesian
 //! detections when Malay is a candidate (the Malay/Indonesian contrast). The detected language must
 //! be one it has data for. The author's languages add to their scores (the first 1.5 Zipf units or
 //! 4 nats, the others a third of that), so a Malay officer's *Baik* is Malay but their "Thanks"

@@ -375,7 +375,7 @@ impl Tagger {
     ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
     ///   any of its words, the same languages' letter trigrams (and Uzbek's), as above. A Malay or
     ///   Indonesian answer (the detector's or this one) then goes to the contrast below when both
-    ///   are candidates.
+    ///   are candidates, which need only lean the other way ([`lexicon::MSID_LEAN`], 0.3 units).
     /// - A sure Indonesian detection when Malay is a candidate: the Malay/Indonesian contrast over
     ///   both languages' whole word lists ([`lexicon::malay_or_indonesian`]), same margin. When it
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
@@ -405,7 +405,11 @@ impl Tagger {
             if answer == "id" || answer == "ms" {
                 let scores = lexicon::malay_or_indonesian(text);
                 let verdict = scores.map(|s| s.verdict(|code| prior_bonus(priors, code, 1.5)));
-                if let Some(v) = verdict.filter(|v| v.best != answer && v.margin >= 1.0) {
+                // whatlang does not know Malay: its answer is no evidence either way, so the
+                // contrast need only lean, by the least difference its table lists (a word twice
+                // as common in one language), not by a Zipf unit. A weak lean stays unsure, and
+                // the author's languages still outweigh it.
+                if let Some(v) = verdict.filter(|v| v.best != answer && v.margin >= lexicon::MSID_LEAN) {
                     let c = (0.5 + 0.1 * v.margin).min(0.9);
                     let mut refined = Detection::settled(v.best, d.script, c);
                     refined.unsure = c < 0.7;
@@ -743,6 +747,18 @@ mod tests {
         }
         // A Mongolian word still is Mongolian.
         assert_eq!(t.tag("өнөөдөр", &[]).code, "mn");
+    }
+
+    #[test]
+    fn a_malay_word_leaning_malay_in_the_contrast_is_malay() {
+        // Twice to ten times as common in Malay as in Indonesian (under the Zipf unit asked of
+        // other languages): whatlang's Indonesian is no evidence against it.
+        let t = Tagger::new(["en", "ms", "id"]);
+        for word in ["Pegawai", "Perbandaran", "Rakyat"] {
+            assert_eq!(t.tag(word, &[]).code, "ms", "{word}");
+            // Weak: an Indonesian author's language outweighs it.
+            assert_eq!(t.tag(word, &priors(&["id", "en"])).code, "id", "{word}");
+        }
     }
 
     #[test]
