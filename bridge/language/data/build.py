@@ -12,6 +12,8 @@
   trained data in Debian's `tesseract-ocr-{kaz,kir,mon,uzb-cyrl,uzb,mar,nep}` packages (4.1.0),
   which have no frequencies (Uzbek: one model of both scripts). One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
   the line `#unseen<TAB>...` gives each language's cost of a trigram it does not list.
+- `rare.bin`: the words of ranks 5,000 to 25,000 of the same lists (but Hindi's and
+  Vietnamese's), as hashes with their Zipf frequency: see `write_rare`.
 - `msid.tsv`: Malay against Indonesian by word frequency, over the whole of both `wordfreq`
   "small" lists (about 30,000 words each, down to Zipf 3.0): for each word, its Zipf frequency in
   Malay minus that in Indonesian, times ten (a word one list lacks is taken at that list's rarest
@@ -50,6 +52,10 @@ WORD_LANGS = {
     "id": "id", "ms": "ms", "pt": "pt", "tl": "fil", "ur": "ur", "vi": "vi",
 }
 TOP_WORDS = 5000
+# The rarer words (`rare.bin`): ranks TOP_WORDS..RARE_WORDS of the same lists, as hashes.
+RARE_LANGS = ["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur"]
+RARE_WORDS = 25000
+RARE_BUCKETS = 2048
 # The Malay/Indonesian contrast (`msid.tsv`): differences under MSID_MIN are left out (they say
 # little), larger ones capped at MSID_CAP (one word is never more than 100 times likelier).
 MSID_MIN = 0.3
@@ -192,6 +198,53 @@ def trigrams(word):
     return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
+def fnv1a(word):
+    h = 0x811C9DC5
+    for b in word.encode("utf-8"):
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def write_rare(wheel):
+    """`rare.bin`: the words of ranks TOP_WORDS..RARE_WORDS of each RARE_LANGS list (kept as for
+    `words.tsv`), as 27 bits of their FNV-1a hash (a false match about once in 500 lookups) and
+    their Zipf frequency. Layout: `C2W1`, one byte per RARE_LANGS language (the Zipf × 10 of a
+    word it lists in neither file: half a unit under its rarest kept), RARE_BUCKETS + 1 little-
+    endian u32 entry indices (bucket = hash >> 21), then 3 bytes per entry, sorted by bucket
+    then the rest: u16 (hash >> 5) & 0xffff, u8 language index << 4 | (Zipf × 10 - 26), 0..15."""
+    entries, floors = [], []
+    for i, lang in enumerate(RARE_LANGS):
+        kept, seen, last = 0, set(), None
+        for word, zipf in wordfreq_list(wheel, WORD_LANGS[lang]):
+            if kept == RARE_WORDS:
+                break
+            if word != word.lower() or not is_word(word) or len(word) > 24 or word in seen:
+                continue
+            seen.add(word)
+            kept += 1
+            if kept <= TOP_WORDS:
+                continue
+            z = max(0, min(15, round(zipf * 10) - 26))
+            last = round(zipf * 10)
+            h = fnv1a(word)
+            entries.append((h >> 21, (h >> 5) & 0xFFFF, i << 4 | z))
+        floors.append(last - 5)
+    entries = sorted(set(entries))
+    starts = [0] * (RARE_BUCKETS + 1)
+    for b, _, _ in entries:
+        starts[b + 1] += 1
+    for b in range(RARE_BUCKETS):
+        starts[b + 1] += starts[b]
+    out = bytearray(b"C2W1") + bytes(floors)
+    for s in starts:
+        out += s.to_bytes(4, "little")
+    for _, rest, lz in entries:
+        out += rest.to_bytes(2, "little") + bytes([lz])
+    with open(os.path.join(HERE, "rare.bin"), "wb") as f:
+        f.write(out)
+    print(f"rare.bin: {len(entries)} entries, {len(out)} bytes", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", default="/tmp/c2c-lexicon")
@@ -217,6 +270,8 @@ def main():
         f.write("#unseen\t" + ",".join(f"{l}={z}" for l, z in sorted(floor.items())) + "\n")
         for word in sorted(table):
             f.write(word + "\t" + ",".join(f"{l}={z}" for l, z in sorted(table[word].items())) + "\n")
+
+    write_rare(wheel)
 
     # Malay against Indonesian over both whole lists.
     def latin_words(name):

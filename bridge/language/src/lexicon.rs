@@ -20,6 +20,11 @@
 //!   that list's rarest word). The lists of `words.tsv` stop at 5,000 words, too few to tell two
 //!   languages that share most of their common words.
 //!
+//! - `data/rare.bin`: the rarer words of the same lists for ar, de, en, es, fa, fr, id, ms, pt, tl
+//!   and ur (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
+//!   about 218,000 entries in 650 KB, where the words themselves would take several MB. A word
+//!   a language lists in neither table then scores half a unit under its rarest kept word.
+//!
 //! Words are looked up by binary search in the embedded text (no heap; `words.tsv` and
 //! `msid.tsv`); the trigram table is
 //! parsed once, on first use, into sorted integer keys and their costs (about 0.5 MB).
@@ -29,6 +34,12 @@ use std::sync::OnceLock;
 static WORDS: &str = include_str!("../data/words.tsv");
 static TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
 static MSID: &str = include_str!("../data/msid.tsv");
+static RARE: &[u8] = include_bytes!("../data/rare.bin");
+
+/// Languages of `data/rare.bin`, in its order.
+pub const RARE_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur"];
+/// Hash buckets of `data/rare.bin`.
+const RARE_BUCKETS: usize = 2048;
 
 /// Languages with a word list in `data/words.tsv`.
 pub const WORD_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "hi", "id", "ms", "pt", "tl", "ur", "vi"];
@@ -133,6 +144,39 @@ fn is_latin_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}')
 }
 
+/// FNV-1a, 32 bits, of a word's UTF-8 bytes (as `data/build.py` hashes the rare words).
+fn fnv1a(word: &str) -> u32 {
+    word.bytes().fold(0x811C_9DC5, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+/// A little-endian u32 of `data/rare.bin` at `at`.
+fn rare_u32(at: usize) -> usize {
+    RARE.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
+/// The Zipf value (times ten) of a word a [`RARE_LANGS`] language lists in neither table.
+fn rare_floor(lang: usize) -> u16 {
+    RARE.get(4 + lang).map_or(30, |&z| u16::from(z))
+}
+
+/// The rarer words (ranks 5,000 to 25,000 of the same lists): `f(language index, Zipf × 10)` for
+/// each [`RARE_LANGS`] language whose list holds `word` (27 bits of its hash; a false match
+/// about once in 500 lookups, at a rare word's weight).
+fn rare_lookup(word: &str, mut f: impl FnMut(usize, u16)) {
+    let h = fnv1a(word);
+    let (bucket, rest) = ((h >> 21) as usize, ((h >> 5) & 0xFFFF) as u16);
+    let index = 4 + RARE_LANGS.len();
+    let entries = index + 4 * (RARE_BUCKETS + 1);
+    for e in rare_u32(index + 4 * bucket)..rare_u32(index + 4 * (bucket + 1)) {
+        let Some(&[a, b, lz]) = RARE.get(entries + 3 * e..entries + 3 * e + 3) else { return };
+        match u16::from_le_bytes([a, b]).cmp(&rest) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => f(usize::from(lz >> 4), u16::from(lz & 15) + 26),
+            std::cmp::Ordering::Greater => return,
+        }
+    }
+}
+
 /// Each candidate's score (higher is better) over the words that counted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
@@ -163,18 +207,32 @@ pub fn by_words(text: &str, candidates: &[&'static str]) -> Option<Scores> {
     if langs.len() < 2 {
         return None;
     }
-    let floor: Vec<u16> =
-        langs.iter().map(|l| values(unseen(WORDS)).find(|(k, _)| k == l).map_or(30, |(_, v)| v)).collect();
+    // A word a language lists in neither table: under its rarest listed word.
+    let floor: Vec<u16> = langs
+        .iter()
+        .map(|l| match RARE_LANGS.iter().position(|r| r == l) {
+            Some(i) => rare_floor(i),
+            None => values(unseen(WORDS)).find(|(k, _)| k == l).map_or(30, |(_, v)| v),
+        })
+        .collect();
     let body = word_body();
     let mut sums = vec![0u32; langs.len()];
     let mut counted = 0;
     for word in words(text) {
-        let Some(field) = lookup_word(body, &word) else { continue };
         let mut row: Vec<Option<u16>> = vec![None; langs.len()];
-        for (k, v) in values(field) {
+        for (k, v) in lookup_word(body, &word).into_iter().flat_map(values) {
             if let Some(i) = langs.iter().position(|l| *l == k) {
                 row[i] = Some(v);
             }
+        }
+        if row.iter().any(Option::is_none) {
+            rare_lookup(&word, |lang, v| {
+                if let Some(i) = langs.iter().position(|l| *l == RARE_LANGS[lang])
+                    && row[i].is_none()
+                {
+                    row[i] = Some(v);
+                }
+            });
         }
         if row.iter().all(Option::is_none) {
             continue;
@@ -353,6 +411,41 @@ mod tests {
         // One candidate with a list: nothing to compare.
         assert_eq!(by_words("kerana", &["ms", "zh"]), None);
         assert_eq!(by_words("12345", &["ms", "id"]), None);
+    }
+
+    #[test]
+    fn the_rare_table_is_sorted_and_found() {
+        let index = 4 + RARE_LANGS.len();
+        assert_eq!(&RARE[..4], b"C2W1");
+        let starts: Vec<usize> = (0..=RARE_BUCKETS).map(|b| rare_u32(index + 4 * b)).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+        let entries = index + 4 * (RARE_BUCKETS + 1);
+        assert_eq!(RARE.len(), entries + 3 * starts[RARE_BUCKETS]);
+        assert!(starts[RARE_BUCKETS] > 100_000);
+        for b in (0..RARE_BUCKETS).step_by(61) {
+            let rests: Vec<u16> = (starts[b]..starts[b + 1])
+                .map(|e| u16::from_le_bytes([RARE[entries + 3 * e], RARE[entries + 3 * e + 1]]))
+                .collect();
+            assert!(rests.windows(2).all(|w| w[0] <= w[1]), "bucket {b}");
+        }
+        assert!((0..RARE_LANGS.len()).all(|i| (20..40).contains(&rare_floor(i))));
+        let found = |word: &str| {
+            let mut langs = Vec::new();
+            rare_lookup(word, |i, z| langs.push((RARE_LANGS[i], z)));
+            langs
+        };
+        // Past the 5,000 most frequent words of Portuguese (ranks about 18,000).
+        assert!(found("desabafar").iter().any(|&(l, z)| l == "pt" && (30..=37).contains(&z)));
+        assert!(found("qzxwv").is_empty());
+    }
+
+    #[test]
+    fn rarer_words_count_too() {
+        // Neither word is among the 5,000 most frequent of Spanish or Portuguese.
+        assert_eq!(lookup_word(word_body(), "desabafar"), None);
+        let best = |text: &str| by_words(text, &["es", "pt", "fr"]).map(|s| s.verdict(|_| 0.0).best);
+        assert_eq!(best("desabafar"), Some("pt"));
+        assert_eq!(best("peaje"), Some("es"));
     }
 
     #[test]

@@ -164,7 +164,9 @@
 //! against the other candidates it has data for, from public word lists (PyPI `wordfreq`;
 //! Tesseract's word lists in Debian; neither is the UDHR):
 //! - **word frequencies** (the 5,000 most frequent words of ar, de, en, es, fa, fr, hi, id, ms, pt,
-//!   tl, ur, vi): a text's score in a language is the sum of its words' Zipf values there;
+//!   tl, ur, vi, and those of ranks 5,000 to 25,000 of the same lists but hi and vi, kept as
+//!   hashes): a text's score in a language is the sum of its words' Zipf values there, a word
+//!   it lists in neither scoring half a unit under its rarest kept word;
 //! - **letter trigrams** of word types (those languages but Hindi's words, and bg, hi, kk, ky, mn,
 //!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`;
 //! - **Malay against Indonesian** over both languages' whole `wordfreq` lists (about 30,000 words
@@ -211,11 +213,10 @@
 //! 5. Otherwise the detected language, `d`.
 //!
 //! # Room for improvement
-//! - The lexicon covers 22 languages; single words outside the top 5,000 of a language are judged
+//! - The lexicon covers 22 languages; single words outside the top 25,000 of a language are judged
 //!   by trigrams of word types only (Malay against Indonesian by both whole lists), and Malay words
-//!   Indonesian writes as often stay `id` without a prior. On single words of public text the
-//!   tagger without priors is close to lingua's high-accuracy mode, not above it everywhere
-//!   (BENCHMARKS.md). The Devanagari and Cyrillic trigrams, from Tesseract's unweighted lists, keep
+//!   Indonesian writes as often stay `id` without a prior. Hindi, Marathi and Nepali single words
+//!   are still a coin toss between whatlang and the trigrams. The Devanagari and Cyrillic trigrams, from Tesseract's unweighted lists, keep
 //!   the full margins: shrinking them lost Hindi, Marathi and Nepali lines on the UDHR.
 //! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and
 //!   Kurdish (Arabic script) have no letter tables yet.

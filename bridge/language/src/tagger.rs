@@ -750,6 +750,16 @@ mod tests {
     }
 
     #[test]
+    fn rarer_words_of_the_lists_tell_the_language() {
+        // Not among the 5,000 most frequent words of any list: whatlang and trigrams alone were
+        // unsure of them.
+        let t = Tagger::new(["en", "es", "pt", "fr", "de", "id", "ms", "tl", "vi"]);
+        for (text, code) in [("Pedágio", "pt"), ("desabafar", "pt"), ("peaje", "es"), ("nevera", "es")] {
+            assert_eq!(t.tag(text, &[]).code, code, "{text}");
+        }
+    }
+
+    #[test]
     fn a_malay_word_leaning_malay_in_the_contrast_is_malay() {
         // Twice to ten times as common in Malay as in Indonesian (under the Zipf unit asked of
         // other languages): whatlang's Indonesian is no evidence against it.
