@@ -95,7 +95,7 @@ def main():
             out.append((code, "pair", a + " " + b))
     random.seed(7)
     for code, ws in extra.items():
-        ws = [w for w in ws if w == w.lower() and w.isalpha() and len(w) >= 4]
+        ws = [w for w in ws if keep(w)]
         for w in random.sample(ws, 20):
             out.append((code, "word", w))
     out.append(("tl", "sentence", TAGALOG))
