@@ -53,6 +53,14 @@ pub const TRIGRAM_LANGS: &[&str] = &[
 /// language as in the other).
 pub const MSID_LEAN: f64 = 0.3;
 
+/// The nats Hindi's letter-trigram score gains on Devanagari text, times the share of the text's
+/// words that Hindi's top-5,000 list holds. Marathi and Nepali have no frequency list (their
+/// trigrams come from Tesseract's unweighted lists, where a rare inflection counts as much as a
+/// common word), so without this a common Hindi word (*अच्छा*) fell to whichever of them its
+/// letters happened to fit. Two nats, not more: many common words are Nepali or Marathi too (*तथा*),
+/// and this must not undo the trigrams' three-nat margin alone.
+pub const HINDI_LISTED: f64 = 2.0;
+
 /// The most words of a text looked at (a long text has been settled by then or never will be).
 const MAX_WORDS: usize = 40;
 
@@ -198,6 +206,20 @@ impl Scores {
 
 fn scores(scores: Vec<(&'static str, f64)>, words: usize) -> Option<Scores> {
     (words > 0 && !scores.is_empty()).then_some(Scores { scores, words })
+}
+
+/// The share of the words of `text` (0 to 1) that `lang`'s top-5,000 list (`words.tsv`) holds;
+/// 0 for text without words.
+pub fn listed_share(text: &str, lang: &str) -> f64 {
+    let body = word_body();
+    let (mut found, mut all) = (0u32, 0u32);
+    for word in words(text) {
+        all += 1;
+        if lookup_word(body, &word).into_iter().flat_map(values).any(|(k, _)| k == lang) {
+            found += 1;
+        }
+    }
+    if all == 0 { 0.0 } else { f64::from(found) / f64::from(all) }
 }
 
 /// Word-frequency evidence among `candidates` (those without a word list are left out): the sum of

@@ -174,7 +174,8 @@
 //!   *dalaman* against *jadwal*, *terkait*, *tersebut*), capped at 2 units, summed over the text.
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
-//! any length), to Devanagari text whatlang is unsure of (trigrams), to Latin and Arabic-script
+//! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats times the
+//! share of the words its top-5,000 list holds, since Marathi and Nepali have no frequency lists), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
 //! Indonesian answer then goes to the contrast when both are candidates, which need only lean
 //! the other way by 0.3 Zipf units, a word twice as common there, since whatlang's Indonesian
@@ -216,7 +217,8 @@
 //! - The lexicon covers 22 languages; single words outside the top 25,000 of a language are judged
 //!   by trigrams of word types only (Malay against Indonesian by both whole lists), and Malay words
 //!   Indonesian writes as often stay `id` without a prior. Hindi, Marathi and Nepali single words
-//!   are still a coin toss between whatlang and the trigrams. Without priors, single words are
+//!   are still often a coin toss between whatlang and the trigrams (a common Hindi word leans
+//!   Hindi; Marathi and Nepali words have no such help). Without priors, single words are
 //!   above lingua's high-accuracy mode on the UDHR and the development set but still below it on
 //!   the held-out GTK set (79.1 against 81.8 %, BENCHMARKS.md). The Devanagari and Cyrillic trigrams, from Tesseract's unweighted lists, keep
 //!   the full margins: shrinking them lost Hindi, Marathi and Nepali lines on the UDHR.

@@ -369,7 +369,9 @@ impl Tagger {
     /// - Cyrillic text, when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (else whatlang
     ///   knows all the candidates): letter trigrams, at any length; another language than the
     ///   detected one needs a margin of 3 nats and 1 a word.
-    /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same margin.
+    /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same
+    ///   margin; Hindi's score gains [`lexicon::HINDI_LISTED`] nats times the share of the text's
+    ///   words its top-5,000 list holds (Marathi and Nepali have no frequency lists).
     /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
     ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a
     ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
@@ -445,7 +447,11 @@ impl Tagger {
                 (lexicon::by_trigrams(text, &pick(CYRILLIC))?, true, None)
             }
             whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
-                (lexicon::by_trigrams(text, &pick(DEVANAGARI))?, true, None)
+                let mut scores = lexicon::by_trigrams(text, &pick(DEVANAGARI))?;
+                // A word Hindi's frequency list holds leans Hindi (Marathi and Nepali have none).
+                let lean = lexicon::HINDI_LISTED * lexicon::listed_share(text, "hi");
+                scores.scores.iter_mut().filter(|(c, _)| *c == "hi").for_each(|(_, s)| *s += lean);
+                (scores, true, None)
             }
             whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, pick(LATIN))?,
             whatlang::Script::Latin if d.code == "id" && self.candidate("ms", priors) => {

@@ -127,3 +127,11 @@ fn explain_names_the_lexicon() {
     let why = plain.explain("Спасибо за письмо, ответ подготовим к пятнице.", &[]);
     assert_eq!((why.tag.code.as_str(), why.layer), ("ru", Layer::Detector));
 }
+
+/// Common Hindi words lean Hindi (`lexicon::HINDI_LISTED`): Marathi and Nepali have only
+/// Tesseract's unweighted lists, whose letters these words fit as well (*अच्छा* went to `mr`,
+/// *आवाज* to `ne`).
+#[test]
+fn common_hindi_words_lean_hindi() {
+    check("Hindi words of its frequency list, no priors", &[], &[("hi", "अच्छा"), ("hi", "आवाज")]);
+}
