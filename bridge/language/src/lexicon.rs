@@ -61,6 +61,12 @@ pub const MSID_LEAN: f64 = 0.3;
 /// and this must not undo the trigrams' three-nat margin alone.
 pub const HINDI_LISTED: f64 = 2.0;
 
+/// [`HINDI_LISTED`] for a single word: the trigrams' whole margin (3 nats), so that a word of
+/// Hindi's list (*अच्छी*, *आपने*) beats an unsure Marathi or Nepali guess unless the letters
+/// lean that way too. A single word has nothing else to weigh; in longer text the other words'
+/// letters count, and a shared word (*तथा*) must not outweigh them.
+pub const HINDI_LISTED_WORD: f64 = 3.0;
+
 /// The most words of a text looked at (a long text has been settled by then or never will be).
 const MAX_WORDS: usize = 40;
 
@@ -208,9 +214,9 @@ fn scores(scores: Vec<(&'static str, f64)>, words: usize) -> Option<Scores> {
     (words > 0 && !scores.is_empty()).then_some(Scores { scores, words })
 }
 
-/// The share of the words of `text` (0 to 1) that `lang`'s top-5,000 list (`words.tsv`) holds;
-/// 0 for text without words.
-pub fn listed_share(text: &str, lang: &str) -> f64 {
+/// The share of the words of `text` (0 to 1) that `lang`'s top-5,000 list (`words.tsv`) holds
+/// (0 for text without words), and the number of words.
+pub fn listed_share(text: &str, lang: &str) -> (f64, u32) {
     let body = word_body();
     let (mut found, mut all) = (0u32, 0u32);
     for word in words(text) {
@@ -219,7 +225,7 @@ pub fn listed_share(text: &str, lang: &str) -> f64 {
             found += 1;
         }
     }
-    if all == 0 { 0.0 } else { f64::from(found) / f64::from(all) }
+    (if all == 0 { 0.0 } else { f64::from(found) / f64::from(all) }, all)
 }
 
 /// Word-frequency evidence among `candidates` (those without a word list are left out): the sum of

@@ -174,7 +174,7 @@
 //!   *dalaman* against *jadwal*, *terkait*, *tersebut*), capped at 2 units, summed over the text.
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
-//! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats times the
+//! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats, 3 on a single word, times the
 //! share of the words its top-5,000 list holds, since Marathi and Nepali have no frequency lists), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
 //! Indonesian answer then goes to the contrast when both are candidates, which need only lean

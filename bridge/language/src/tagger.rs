@@ -371,7 +371,8 @@ impl Tagger {
     ///   detected one needs a margin of 3 nats and 1 a word.
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same
     ///   margin; Hindi's score gains [`lexicon::HINDI_LISTED`] nats times the share of the text's
-    ///   words its top-5,000 list holds (Marathi and Nepali have no frequency lists).
+    ///   words its top-5,000 list holds ([`lexicon::HINDI_LISTED_WORD`] for a single word; Marathi
+    ///   and Nepali have no frequency lists).
     /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
     ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a
     ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
@@ -449,7 +450,9 @@ impl Tagger {
             whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
                 let mut scores = lexicon::by_trigrams(text, &pick(DEVANAGARI))?;
                 // A word Hindi's frequency list holds leans Hindi (Marathi and Nepali have none).
-                let lean = lexicon::HINDI_LISTED * lexicon::listed_share(text, "hi");
+                let (share, words) = lexicon::listed_share(text, "hi");
+                let full = if words == 1 { lexicon::HINDI_LISTED_WORD } else { lexicon::HINDI_LISTED };
+                let lean = full * share;
                 scores.scores.iter_mut().filter(|(c, _)| *c == "hi").for_each(|(_, s)| *s += lean);
                 (scores, true, None)
             }

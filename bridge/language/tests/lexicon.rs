@@ -135,3 +135,10 @@ fn explain_names_the_lexicon() {
 fn common_hindi_words_lean_hindi() {
     check("Hindi words of its frequency list, no priors", &[], &[("hi", "अच्छा"), ("hi", "आवाज")]);
 }
+
+/// On a single word, the lean is the trigrams' whole margin (`lexicon::HINDI_LISTED_WORD`):
+/// *अच्छी* and *आपने* went to `mr` with the two nats of longer text.
+#[test]
+fn a_single_common_hindi_word_is_hindi() {
+    check("single Hindi words of its frequency list, no priors", &[], &[("hi", "अच्छी"), ("hi", "आपने")]);
+}
