@@ -12,7 +12,7 @@
   trained data in Debian's `tesseract-ocr-{kaz,kir,mon,uzb-cyrl,uzb,mar,nep}` packages (4.1.0),
   which have no frequencies (Uzbek: one model of both scripts). One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
   the line `#unseen<TAB>...` gives each language's cost of a trigram it does not list.
-- `rare.bin`: the words of ranks 5,000 to 25,000 of the same lists (but Hindi's), as hashes
+- `rare.bin`: the words of ranks 5,000 to 25,000 of the same lists, as hashes
   with their Zipf frequency: see `write_rare`.
 - `msid.tsv`: Malay against Indonesian by word frequency, over the whole of both `wordfreq`
   "small" lists (about 30,000 words each, down to Zipf 3.0): for each word, its Zipf frequency in
@@ -53,7 +53,8 @@ WORD_LANGS = {
 }
 TOP_WORDS = 5000
 # The rarer words (`rare.bin`): ranks TOP_WORDS..RARE_WORDS of the same lists, as hashes.
-RARE_LANGS = ["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi"]
+# Hindi last: the indices of the others are unchanged.
+RARE_LANGS = ["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi", "hi"]
 RARE_WORDS = 25000
 RARE_BUCKETS = 2048
 # The Malay/Indonesian contrast (`msid.tsv`): differences under MSID_MIN are left out (they say

@@ -21,9 +21,11 @@
 //!   languages that share most of their common words.
 //!
 //! - `data/rare.bin`: the rarer words of the same lists for ar, de, en, es, fa, fr, id, ms, pt, tl,
-//!   ur and vi (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
-//!   about 223,000 entries in 680 KB, where the words themselves would take several MB. A word
+//!   ur, vi and hi (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
+//!   about 243,000 entries in 740 KB, where the words themselves would take several MB. A word
 //!   a language lists in neither table then scores half a unit under its rarest kept word.
+//!   (Hindi's rarer words serve only the Devanagari lean, [`HINDI_LISTED`]: Hindi is never
+//!   weighed by word frequencies against another language.)
 //!
 //! Words are looked up by binary search in the embedded text (no heap; `words.tsv` and
 //! `msid.tsv`); the trigram table is
@@ -37,7 +39,7 @@ static MSID: &str = include_str!("../data/msid.tsv");
 static RARE: &[u8] = include_bytes!("../data/rare.bin");
 
 /// Languages of `data/rare.bin`, in its order.
-pub const RARE_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi"];
+pub const RARE_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi", "hi"];
 /// Hash buckets of `data/rare.bin`.
 const RARE_BUCKETS: usize = 2048;
 
@@ -54,7 +56,7 @@ pub const TRIGRAM_LANGS: &[&str] = &[
 pub const MSID_LEAN: f64 = 0.3;
 
 /// The nats Hindi's letter-trigram score gains on Devanagari text, times the share of the text's
-/// words that Hindi's top-5,000 list holds. Marathi and Nepali have no frequency list (their
+/// words that Hindi's list holds (its top 25,000 words, about all of wordfreq's "small" list). Marathi and Nepali have no frequency list (their
 /// trigrams come from Tesseract's unweighted lists, where a rare inflection counts as much as a
 /// common word), so without this a common Hindi word (*अच्छा*) fell to whichever of them its
 /// letters happened to fit. Two nats, not more: many common words are Nepali or Marathi too (*तथा*),
@@ -214,14 +216,18 @@ fn scores(scores: Vec<(&'static str, f64)>, words: usize) -> Option<Scores> {
     (words > 0 && !scores.is_empty()).then_some(Scores { scores, words })
 }
 
-/// The share of the words of `text` (0 to 1) that `lang`'s top-5,000 list (`words.tsv`) holds
-/// (0 for text without words), and the number of words.
+/// The share of the words of `text` (0 to 1) that `lang`'s list holds, its top 5,000 (`words.tsv`)
+/// or its rarer words (`rare.bin`) (0 for text without words), and the number of words.
 pub fn listed_share(text: &str, lang: &str) -> (f64, u32) {
     let body = word_body();
     let (mut found, mut all) = (0u32, 0u32);
     for word in words(text) {
         all += 1;
-        if lookup_word(body, &word).into_iter().flat_map(values).any(|(k, _)| k == lang) {
+        let mut listed = lookup_word(body, &word).into_iter().flat_map(values).any(|(k, _)| k == lang);
+        if !listed && let Some(i) = RARE_LANGS.iter().position(|l| *l == lang) {
+            rare_lookup(&word, |l, _| listed |= l == i);
+        }
+        if listed {
             found += 1;
         }
     }
@@ -457,10 +463,10 @@ mod tests {
             assert!(rests.windows(2).all(|w| w[0] <= w[1]), "bucket {b}");
         }
         assert!((0..RARE_LANGS.len()).all(|i| (20..40).contains(&rare_floor(i))));
-        // Every Latin and Arabic-script list has its rarer words, so that a word none of them
-        // lists scores each at a floor alike (Vietnamese's top-5,000 floor, Zipf 3.1, beat a
-        // rarer Spanish word at 3.0).
-        assert!(WORD_LANGS.iter().filter(|l| **l != "hi").all(|l| RARE_LANGS.contains(l)));
+        // Every list has its rarer words, so that a word none of them lists scores each at a
+        // floor alike (Vietnamese's top-5,000 floor, Zipf 3.1, beat a rarer Spanish word at 3.0),
+        // and Hindi's rarer words lean Hindi too.
+        assert!(WORD_LANGS.iter().all(|l| RARE_LANGS.contains(l)));
         let found = |word: &str| {
             let mut langs = Vec::new();
             rare_lookup(word, |i, z| langs.push((RARE_LANGS[i], z)));

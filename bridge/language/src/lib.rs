@@ -175,7 +175,7 @@
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
 //! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats, 3 on a single word, times the
-//! share of the words its top-5,000 list holds, since Marathi and Nepali have no frequency lists), to Latin and Arabic-script
+//! share of the words its top-25,000 list holds, since Marathi and Nepali have no frequency lists), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
 //! Indonesian answer then goes to the contrast when both are candidates, which need only lean
 //! the other way by 0.3 Zipf units, a word twice as common there, since whatlang's Indonesian

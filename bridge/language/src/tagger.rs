@@ -371,7 +371,7 @@ impl Tagger {
     ///   detected one needs a margin of 3 nats and 1 a word.
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same
     ///   margin; Hindi's score gains [`lexicon::HINDI_LISTED`] nats times the share of the text's
-    ///   words its top-5,000 list holds ([`lexicon::HINDI_LISTED_WORD`] for a single word; Marathi
+    ///   words its list holds (top 25,000; [`lexicon::HINDI_LISTED_WORD`] for a single word; Marathi
     ///   and Nepali have no frequency lists).
     /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
     ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a

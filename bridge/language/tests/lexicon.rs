@@ -142,3 +142,10 @@ fn common_hindi_words_lean_hindi() {
 fn a_single_common_hindi_word_is_hindi() {
     check("single Hindi words of its frequency list, no priors", &[], &[("hi", "अच्छी"), ("hi", "आपने")]);
 }
+
+/// Hindi's rarer words (ranks 5,000 to 25,000, `data/rare.bin`) lean Hindi as well: *निकालना*
+/// went to `ne`, *फैली* to `mr`.
+#[test]
+fn rarer_hindi_words_lean_hindi_too() {
+    check("Hindi words past its top 5,000, no priors", &[], &[("hi", "निकालना"), ("hi", "फैली")]);
+}
