@@ -264,16 +264,22 @@ impl Bridge {
     /// Sample RSS every 100 ms until stopped; the peak is returned.
     pub fn rss_sampler(&self) -> Sampler {
         let pid = self.pid();
-        let peak = Arc::new(AtomicU64::new(rss_of(pid)));
+        let peak = Arc::new(AtomicU64::new(0));
+        let anon = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (peak.clone(), stop.clone());
+        let (p, a, s) = (peak.clone(), anon.clone(), stop.clone());
         let task = tokio::spawn(async move {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(rss_of(pid), Ordering::Relaxed);
+            loop {
+                let now = memory_of(pid);
+                p.fetch_max(now.rss, Ordering::Relaxed);
+                a.fetch_max(now.anon, Ordering::Relaxed);
+                if s.load(Ordering::Relaxed) {
+                    break;
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
-        Sampler { peak, stop, task }
+        Sampler { peak, anon, stop, task }
     }
 
     /// SIGTERM and wait.
@@ -304,15 +310,28 @@ impl Drop for Bridge {
 /// A running RSS sampler.
 pub struct Sampler {
     peak: Arc<AtomicU64>,
+    anon: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The highest resident set size a [`Sampler`] saw, and the highest of its anonymous part, KiB.
+///
+/// RSS counts the pages of the program's own file it has touched (code, read-only data) beside
+/// what it allocated (`RssAnon`: heap, stacks); the kernel maps code pages in blocks around each
+/// one executed, so the file part follows how the binary is laid out more than what the daemon
+/// holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Peak {
+    pub rss: u64,
+    pub anon: u64,
+}
+
 impl Sampler {
-    pub async fn stop(self) -> u64 {
+    pub async fn stop(self) -> Peak {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.task.await;
-        self.peak.load(Ordering::Relaxed)
+        Peak { rss: self.peak.load(Ordering::Relaxed), anon: self.anon.load(Ordering::Relaxed) }
     }
 }
 
@@ -323,12 +342,20 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
 }
 
 fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    memory_of(pid).rss
+}
+
+/// `VmRSS` and `RssAnon` of a process now (0 when it is gone), KiB.
+fn memory_of(pid: u32) -> Peak {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Peak { rss: field("VmRSS:"), anon: field("RssAnon:") }
 }
 
 /// GET a path over a fresh connection.

@@ -83,6 +83,7 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
     let mut load = Load::new(connections, Duration::ZERO, text_bytes, 1000);
     load.from = "hz-li".into();
     let start = Instant::now();
+    let sampler = bridge.rss_sampler();
     let sent = closed_loop_count(&bridge.target("hangzhou"), &load, messages).await?;
     anyhow::ensure!(
         sent.accepted == messages,
@@ -99,15 +100,18 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let smtp_secs = start.elapsed().as_secs_f64();
+    let peak = sampler.stop().await;
     let done = wait_count(&maildir, before + messages as usize, Duration::from_secs(600)).await?;
     let bridge_secs = done.duration_since(start).as_secs_f64();
     let size = mean_size(&maildir);
     bridge.stop().await?;
     println!(
-        "\n## bridge: webhook → SMTP submission (STARTTLS + AUTH) → Jo's mailbox\naccepted {messages} in {:.2}s; Postfix accepted the last after {smtp_secs:.2}s ({:.0}/s); all delivered to the mailbox after {bridge_secs:.2}s: {:.0} mails/s; mean mail size {size} bytes",
+        "\n## bridge: webhook → SMTP submission (STARTTLS + AUTH) → Jo's mailbox\naccepted {messages} in {:.2}s; Postfix accepted the last after {smtp_secs:.2}s ({:.0}/s); all delivered to the mailbox after {bridge_secs:.2}s: {:.0} mails/s; mean mail size {size} bytes; the daemon's peak RSS {} MiB (anonymous {} MiB)",
         accepted_in.as_secs_f64(),
         messages as f64 / smtp_secs,
-        messages as f64 / bridge_secs
+        messages as f64 / bridge_secs,
+        peak.rss / 1024,
+        peak.anon / 1024
     );
 
     // Postfix on its own: smtp-source, mails of the same size, 20 parallel sessions.

@@ -243,7 +243,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     let rss_rest = bridge.rss_kib();
     let cpu = steal::CpuTimes::now();
     let group = full_speed(&bridge, &sink, &args, full, "group").await?;
-    let rss_load = group.rss_peak_kib;
+    let rss_load = group.rss_peak;
     steals.push(("full speed".into(), steal::describe(cpu)));
     println!("\n## relay, durable, group commit (full speed)\n{}", group.describe());
     println!("CPU stolen by the hypervisor: {}", steals[1].1);
@@ -314,7 +314,11 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         println!("| relayed msg/s, one flush per message | {:.0} |", b.relayed_per_s);
         println!("| group commit / per-message flush | {:.1}× |", group.relayed_per_s / b.relayed_per_s);
     }
-    println!("| daemon RSS at rest / peak under load | {} / {} MiB |", rss_rest / 1024, rss_load / 1024);
+    println!("| daemon RSS at rest / peak under load | {} / {} MiB |", rss_rest / 1024, rss_load.rss / 1024);
+    println!(
+        "| of it anonymous (heap, stacks) at the peak, the rest the binary's pages | {} MiB |",
+        rss_load.anon / 1024
+    );
     let names: Vec<&str> = steals.iter().map(|(n, _)| n.as_str()).collect();
     let values: Vec<&str> = steals.iter().map(|(_, v)| v.as_str()).collect();
     println!("| CPU stolen by the hypervisor ({}) | {} |", names.join(" / "), values.join(" / "));
@@ -331,7 +335,8 @@ struct FullSpeed {
     p99: f64,
     max: f64,
     duplicates: u64,
-    rss_peak_kib: u64,
+    /// The daemon's peak RSS and the peak of its anonymous part.
+    rss_peak: daemon::Peak,
     /// CPU time per relayed message: the bridge, and this process (client + sink).
     bridge_cpu_us: f64,
     self_cpu_us: f64,
@@ -340,7 +345,7 @@ struct FullSpeed {
 impl FullSpeed {
     fn describe(&self) -> String {
         format!(
-            "accepted: {} ({:.0}/s), relayed: {} ({:.0}/s), duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; daemon peak RSS {} MiB\nCPU per relayed message: bridge {:.0} µs, client+sink {:.0} µs",
+            "accepted: {} ({:.0}/s), relayed: {} ({:.0}/s), duplicates: {}\nlatency send→sink: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; daemon peak RSS {} MiB (anonymous {} MiB)\nCPU per relayed message: bridge {:.0} µs, client+sink {:.0} µs",
             self.accepted,
             self.accepted_per_s,
             self.relayed,
@@ -349,7 +354,8 @@ impl FullSpeed {
             self.p50,
             self.p99,
             self.max,
-            self.rss_peak_kib / 1024,
+            self.rss_peak.rss / 1024,
+            self.rss_peak.anon / 1024,
             self.bridge_cpu_us,
             self.self_cpu_us
         )
@@ -373,7 +379,7 @@ async fn full_speed(
     let r = client::closed_loop(&t, &load, Some(sink.clone())).await?;
     let relayed = sink.wait_for(r.accepted, Duration::from_secs(120)).await;
     let until_relayed = sink.last_arrival().unwrap_or_else(Instant::now).duration_since(start);
-    let rss_peak_kib = sampler.stop().await;
+    let rss_peak = sampler.stop().await;
     let bridge_cpu_us = (bridge.cpu_seconds() - cpu_bridge) * 1e6 / relayed.max(1) as f64;
     let self_cpu_us = (daemon::cpu_of("/proc/self/stat") - cpu_self) * 1e6 / relayed.max(1) as f64;
     let lat = sink.latencies();
@@ -387,7 +393,7 @@ async fn full_speed(
         p99: lat.p(99.0),
         max: lat.max(),
         duplicates: sink.duplicates(),
-        rss_peak_kib,
+        rss_peak,
         bridge_cpu_us,
         self_cpu_us,
     })

@@ -79,7 +79,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
         );
     }
     let queued = steps * step;
-    let peak_queueing = sampler.stop().await;
+    let peak_queueing = sampler.stop().await.rss;
     println!("peak RSS while queueing: {} MiB", peak_queueing / 1024);
     // The first step warms the store's cache and buffers; what each further entry costs is the
     // slope after it.
@@ -106,7 +106,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     let sampler = bridge.rss_sampler();
     let arrived = sink.wait_for(queued, Duration::from_secs(1800)).await;
     let drain = sink.last_arrival().unwrap_or_else(Instant::now).duration_since(back);
-    let peak_drain = sampler.stop().await;
+    let peak_drain = sampler.stop().await.rss;
     bridge.wait_metric(DEPTH, |d| d == 0.0).await?;
     println!(
         "receiver back: {arrived} of {queued} delivered in {:.1} s ({:.0}/s), duplicates {}, peak RSS {} MiB; RSS after {} MiB; {refused} attempts were refused while it was down",
