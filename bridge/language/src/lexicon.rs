@@ -219,6 +219,25 @@ fn scores(scores: Vec<(&'static str, f64)>, words: usize) -> Option<Scores> {
     (words > 0 && !scores.is_empty()).then_some(Scores { scores, words })
 }
 
+/// `word`'s Zipf value (times ten) in each of `langs`, into `row` (same order): from the top
+/// 5,000 (`words.tsv`), else from the rarer words (`rare.bin`); `None` where neither lists it.
+fn word_values(body: &'static str, word: &str, langs: &[&str], row: &mut [Option<u16>]) {
+    for (k, v) in lookup_word(body, word).into_iter().flat_map(values) {
+        if let Some(i) = langs.iter().position(|l| *l == k) {
+            row[i] = Some(v);
+        }
+    }
+    if row.iter().any(Option::is_none) {
+        rare_lookup(word, |lang, v| {
+            if let Some(i) = langs.iter().position(|l| *l == RARE_LANGS[lang])
+                && row[i].is_none()
+            {
+                row[i] = Some(v);
+            }
+        });
+    }
+}
+
 /// The share of the words of `text` (0 to 1) that `lang`'s list holds, its top 5,000 (`words.tsv`)
 /// or its rarer words (`rare.bin`) (0 for text without words), and the number of words.
 pub fn listed_share(text: &str, lang: &str) -> (f64, u32) {
@@ -226,11 +245,9 @@ pub fn listed_share(text: &str, lang: &str) -> (f64, u32) {
     let (mut found, mut all) = (0u32, 0u32);
     for word in words(text) {
         all += 1;
-        let mut listed = lookup_word(body, &word).into_iter().flat_map(values).any(|(k, _)| k == lang);
-        if !listed && let Some(i) = RARE_LANGS.iter().position(|l| *l == lang) {
-            rare_lookup(&word, |l, _| listed |= l == i);
-        }
-        if listed {
+        let mut row = [None];
+        word_values(body, &word, &[lang], &mut row);
+        if row[0].is_some() {
             found += 1;
         }
     }
@@ -257,20 +274,7 @@ pub fn by_words(text: &str, candidates: &[&'static str]) -> Option<Scores> {
     let mut counted = 0;
     for word in words(text) {
         let mut row: Vec<Option<u16>> = vec![None; langs.len()];
-        for (k, v) in lookup_word(body, &word).into_iter().flat_map(values) {
-            if let Some(i) = langs.iter().position(|l| *l == k) {
-                row[i] = Some(v);
-            }
-        }
-        if row.iter().any(Option::is_none) {
-            rare_lookup(&word, |lang, v| {
-                if let Some(i) = langs.iter().position(|l| *l == RARE_LANGS[lang])
-                    && row[i].is_none()
-                {
-                    row[i] = Some(v);
-                }
-            });
-        }
+        word_values(body, &word, &langs, &mut row);
         if row.iter().all(Option::is_none) {
             continue;
         }

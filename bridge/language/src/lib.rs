@@ -164,9 +164,10 @@
 //! against the other candidates it has data for, from public word lists (PyPI `wordfreq`;
 //! Tesseract's word lists in Debian; neither is the UDHR):
 //! - **word frequencies** (the 5,000 most frequent words of ar, de, en, es, fa, fr, hi, id, ms, pt,
-//!   tl, ur, vi, and those of ranks 5,000 to 25,000 of the same lists but hi's, kept as
-//!   hashes): a text's score in a language is the sum of its words' Zipf values there, a word
-//!   it lists in neither scoring half a unit under its rarest kept word;
+//!   tl, ur, vi, and those of ranks 5,000 to 25,000 of the same lists, kept as hashes;
+//!   Hindi's serve only the Devanagari lean below): a text's score in a language is the sum of
+//!   its words' Zipf values there, a word it lists in neither scoring half a unit under its
+//!   rarest kept word;
 //! - **letter trigrams** of word types (those languages but Hindi's words, and bg, hi, kk, ky, mn,
 //!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`;
 //! - **Malay against Indonesian** over both languages' whole `wordfreq` lists (about 30,000 words

@@ -252,9 +252,9 @@ impl Tagger {
                 let candidate = |code: &str| open || self.candidate(code, priors);
                 let prior = |code: &str| priors.iter().any(|p| same_language(p, code));
                 let fits = script::by_letters(script, &sample.text, letters, candidate, prior);
-                // Languages fitting the letters alike (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ; Kazakh,
-                // Kyrgyz and Uzbek on a word whose only marker is қ or ң): their words or letter
-                // trigrams decide, not the narrowest alphabet.
+                // Languages fitting the letters alike (Persian and Urdu without ٹ ڈ ڑ ں ے ھ ہ; Kazakh
+                // and Kyrgyz on ң, Kyrgyz and Mongolian on ө ү): their words or letter trigrams
+                // decide, not the narrowest alphabet.
                 if let Some((best, rest)) = &fits {
                     let tie = |f: &script::Fit| (f.foreign, f.words, f.prior) == (best.foreign, best.words, best.prior);
                     let tied: Vec<&'static str> =
