@@ -157,6 +157,11 @@ def is_word(word):
     return all(c.isalpha() or unicodedata.category(c).startswith("M") for c in word)
 
 
+def listable(word):
+    """A wordfreq entry the word tables keep: lowercase letters (and marks), at most 24."""
+    return word == word.lower() and is_word(word) and len(word) <= 24
+
+
 def split_words(words):
     """Tesseract's entries cut where the tagger cuts words: at anything but letters (Uzbek
     *o'zbek* gives *o* and *zbek*)."""
@@ -219,7 +224,7 @@ def write_rare(wheel):
         for word, zipf in wordfreq_list(wheel, WORD_LANGS[lang]):
             if kept == RARE_WORDS:
                 break
-            if word != word.lower() or not is_word(word) or len(word) > 24 or word in seen:
+            if not listable(word) or word in seen:
                 continue
             seen.add(word)
             kept += 1
@@ -260,7 +265,7 @@ def main():
         for word, zipf in wordfreq_list(wheel, name):
             if kept == TOP_WORDS:
                 break
-            if word != word.lower() or not is_word(word) or len(word) > 24:
+            if not listable(word):
                 continue
             table.setdefault(word, {})[lang] = round(zipf * 10)
             floor[lang] = round(zipf * 10) - 5
@@ -278,7 +283,7 @@ def main():
     def latin_words(name):
         out = {}
         for word, zipf in wordfreq_list(wheel, name):
-            if word == word.lower() and is_word(word) and len(word) <= 24 and script_of(word) == "LATIN":
+            if listable(word) and script_of(word) == "LATIN":
                 out.setdefault(word, zipf)
         return out
 
