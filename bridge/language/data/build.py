@@ -13,8 +13,7 @@
   which have no frequencies (Uzbek: one model of both scripts). One line per trigram: `trigram<TAB>lang=cost,...`, cost = round(-10 ln p);
   the line `#unseen<TAB>...` gives each language's cost of a trigram it does not list.
 - `rare.bin`: the words of ranks 5,000 to 25,000 of the same lists, as hashes
-  with their Zipf frequency, then the words of Marathi's and Nepali's spelling dictionaries
-  (Debian's `aspell-mr`, GPL-2+, and `hunspell-ne`, LGPL-2.1), presence only: see `write_rare`.
+  with their Zipf frequency: see `write_rare`.
 - `msid.tsv`: Malay against Indonesian by word frequency, over the whole of both `wordfreq`
   "small" lists (about 30,000 words each, down to Zipf 3.0): for each word, its Zipf frequency in
   Malay minus that in Indonesian, times ten (a word one list lacks is taken at that list's rarest
@@ -28,8 +27,8 @@ its sources include Wikipedia, OpenSubtitles 2018, SUBTLEX, Google Books, Twitte
 Common Crawl via the OSCAR corpus); Tesseract's tessdata is Apache-2.0 (Google / the Tesseract
 OCR project). The generated files carry the same licenses as their sources.
 
-Needs: python3 with `msgpack`, `pip`, `apt-get download`, `combine_tessdata` and
-`dawg2wordlist` (Debian package `tesseract-ocr`), and `prezip-bin` (Debian package `aspell`). Downloads into a cache directory:
+Needs: python3 with `msgpack`, `pip`, `apt-get download`, and `combine_tessdata` and
+`dawg2wordlist` (Debian package `tesseract-ocr`). Downloads into a cache directory:
 
     python3 bridge/language/data/build.py [--cache /tmp/c2c-lexicon]
 """
@@ -56,10 +55,6 @@ TOP_WORDS = 5000
 # The rarer words (`rare.bin`): ranks TOP_WORDS..RARE_WORDS of the same lists, as hashes.
 # Hindi last: the indices of the others are unchanged.
 RARE_LANGS = ["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi", "hi"]
-# Word lists without frequencies, appended to `rare.bin` after RARE_LANGS (presence only: their
-# Zipf field is 0): Marathi's aspell dictionary (every form spelled out) and Nepali's hunspell
-# dictionary (its stems, not the ~4 million forms its affix rules make). Debian packages.
-LISTED_LANGS = {"mr": ("aspell-mr", "mr.cwl.gz"), "ne": ("hunspell-ne", "ne_NP.dic")}
 RARE_WORDS = 25000
 RARE_BUCKETS = 2048
 # The Malay/Indonesian contrast (`msid.tsv`): differences under MSID_MIN are left out (they say
@@ -216,34 +211,10 @@ def fnv1a(word):
     return h
 
 
-def dictionary_words(cache, lang):
-    """The words of a Debian spelling dictionary (LISTED_LANGS), cleaned as for the trigram models
-    (lowercase letters and marks, 2 to 24 characters): aspell's `.cwl.gz` unpacked with
-    `prezip-bin -d` (Debian package `aspell`), hunspell's `.dic` stems without their affix flags."""
-    package, name = LISTED_LANGS[lang]
-    debs = [f for f in os.listdir(cache) if f.startswith(package + "_") and f.endswith(".deb")]
-    if not debs:
-        run(["apt-get", "download", package], cwd=cache)
-        debs = [f for f in os.listdir(cache) if f.startswith(package + "_") and f.endswith(".deb")]
-    root = os.path.join(cache, "deb-" + package)
-    run(["dpkg-deb", "-x", os.path.join(cache, debs[0]), root])
-    path = next(os.path.join(d, name) for d, _, files in os.walk(root) if name in files)
-    if name.endswith(".cwl.gz"):
-        with open(path, "rb") as f:
-            raw = subprocess.run(["prezip-bin", "-d"], input=gzip.decompress(f.read()), capture_output=True,
-                                 check=True).stdout
-        entries = raw.decode("utf-8").split()
-    else:
-        with open(path, encoding="utf-8") as f:
-            entries = [line.split("/")[0].strip() for line in f.readlines()[1:]]
-    return clean(lang, entries)
-
-
-def write_rare(wheel, cache):
+def write_rare(wheel):
     """`rare.bin`: the words of ranks TOP_WORDS..RARE_WORDS of each RARE_LANGS list (kept as for
-    `words.tsv`), as 27 bits of their FNV-1a hash (a false match about once in 400 lookups) and
-    their Zipf frequency; then the LISTED_LANGS dictionaries' words, language index after RARE_LANGS,
-    Zipf field 0. Layout: `C2W1`, one byte per RARE_LANGS and LISTED_LANGS language (the Zipf × 10 of a
+    `words.tsv`), as 27 bits of their FNV-1a hash (a false match about once in 500 lookups) and
+    their Zipf frequency. Layout: `C2W1`, one byte per RARE_LANGS language (the Zipf × 10 of a
     word it lists in neither file: half a unit under its rarest kept), RARE_BUCKETS + 1 little-
     endian u32 entry indices (bucket = hash >> 21), then 3 bytes per entry, sorted by bucket
     then the rest: u16 (hash >> 5) & 0xffff, u8 language index << 4 | (Zipf × 10 - 26), 0..15."""
@@ -264,11 +235,6 @@ def write_rare(wheel, cache):
             h = fnv1a(word)
             entries.append((h >> 21, (h >> 5) & 0xFFFF, i << 4 | z))
         floors.append(last - 5)
-    for i, lang in enumerate(LISTED_LANGS, len(RARE_LANGS)):
-        for word in dictionary_words(cache, lang):
-            h = fnv1a(word)
-            entries.append((h >> 21, (h >> 5) & 0xFFFF, i << 4))
-        floors.append(0)
     entries = sorted(set(entries))
     starts = [0] * (RARE_BUCKETS + 1)
     for b, _, _ in entries:
@@ -311,7 +277,7 @@ def main():
         for word in sorted(table):
             f.write(word + "\t" + ",".join(f"{l}={z}" for l, z in sorted(table[word].items())) + "\n")
 
-    write_rare(wheel, args.cache)
+    write_rare(wheel)
 
     # Malay against Indonesian over both whole lists.
     def latin_words(name):

@@ -22,14 +22,10 @@
 //!
 //! - `data/rare.bin`: the rarer words of the same lists for ar, de, en, es, fa, fr, id, ms, pt, tl,
 //!   ur, vi and hi (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
-//!   about 243,000 entries in 740 KB (of 1.05 MB in all, below), where the words themselves
-//!   would take several MB. A word a language lists in neither table then scores half a unit
-//!   under its rarest kept word.
+//!   about 243,000 entries in 740 KB, where the words themselves would take several MB. A word
+//!   a language lists in neither table then scores half a unit under its rarest kept word.
 //!   (Hindi's rarer words serve only the Devanagari lean, [`HINDI_LISTED`]: Hindi is never
-//!   weighed by word frequencies against another language.) After them, for the same lean
-//!   ([`LISTED_ALONE`]), the words of Marathi's aspell dictionary (70,666, every form spelled
-//!   out) and the stems of Nepali's hunspell dictionary (33,985), presence only (Debian packages
-//!   `aspell-mr`, `hunspell-ne`): 348,000 entries in 1.05 MB.
+//!   weighed by word frequencies against another language.)
 //!
 //! Words are looked up by binary search in the embedded text (no heap; `words.tsv` and
 //! `msid.tsv`); the trigram table is
@@ -42,10 +38,8 @@ static TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
 static MSID: &str = include_str!("../data/msid.tsv");
 static RARE: &[u8] = include_bytes!("../data/rare.bin");
 
-/// Languages of `data/rare.bin`, in its order: the frequency lists, then Marathi's and Nepali's
-/// dictionaries (presence only, no frequencies).
-pub const RARE_LANGS: &[&str] =
-    &["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi", "hi", "mr", "ne"];
+/// Languages of `data/rare.bin`, in its order.
+pub const RARE_LANGS: &[&str] = &["ar", "de", "en", "es", "fa", "fr", "id", "ms", "pt", "tl", "ur", "vi", "hi"];
 /// Hash buckets of `data/rare.bin`.
 const RARE_BUCKETS: usize = 2048;
 
@@ -77,17 +71,6 @@ pub const HINDI_LISTED: f64 = 2.0;
 /// (*धन्यवाद*) stays theirs: 4 to 6 nats gained more on the development set (300 Hindi words
 /// against 20 Marathi and 20 Nepali).
 pub const HINDI_LISTED_WORD: f64 = 3.0;
-
-/// The nats a Devanagari language's trigram score gains, times the share of the text's words its
-/// list alone holds among the lists that tell it from the others: Hindi's (top 25,000) where
-/// neither Marathi's nor Nepali's dictionary has the word, Marathi's or Nepali's where Hindi's
-/// list does not (see [`devanagari_shares`]). A word the other languages' lists lack is
-/// evidence a shared word is not: with these on top of [`HINDI_LISTED_WORD`], a single Hindi
-/// word no Marathi or Nepali dictionary has leans Hindi by 6 nats, over an author's 4, while a
-/// shared word (*धन्यवाद*, in all three lists) keeps the 3 nats that leave it to a Nepali or
-/// Marathi author. Four nats gained more on the development set but turned a Hindi UDHR word
-/// that Marathi's dictionary holds (a compound) to Marathi.
-pub const LISTED_ALONE: f64 = 3.0;
 
 /// The most words of a text looked at (a long text has been settled by then or never will be).
 const MAX_WORDS: usize = 40;
@@ -197,8 +180,7 @@ fn rare_floor(lang: usize) -> u16 {
 
 /// The rarer words (ranks 5,000 to 25,000 of the same lists): `f(language index, Zipf × 10)` for
 /// each [`RARE_LANGS`] language whose list holds `word` (27 bits of its hash; a false match
-/// about once in 400 lookups, at a rare word's weight; for a Devanagari word, a false Marathi or
-/// Nepali match adds [`LISTED_ALONE`]).
+/// about once in 500 lookups, at a rare word's weight).
 fn rare_lookup(word: &str, mut f: impl FnMut(usize, u16)) {
     let h = fnv1a(word);
     let (bucket, rest) = ((h >> 21) as usize, ((h >> 5) & 0xFFFF) as u16);
@@ -256,44 +238,20 @@ fn word_values(body: &'static str, word: &str, langs: &[&str], row: &mut [Option
     }
 }
 
-/// Which of Hindi's, Marathi's and Nepali's lists hold the words of a Devanagari text, as shares
-/// of its words (0 to 1; all 0 for text without words).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DevanagariShares {
-    /// Words Hindi's list holds (its top 25,000, by frequency).
-    pub hindi: f64,
-    /// Words Hindi's list holds and neither Marathi's nor Nepali's does.
-    pub hindi_alone: f64,
-    /// Words Marathi's dictionary holds and Hindi's list does not.
-    pub marathi: f64,
-    /// Words Nepali's dictionary holds (its stems) and Hindi's list does not.
-    pub nepali: f64,
-    /// The text's words.
-    pub words: u32,
-}
-
-/// [`DevanagariShares`] of `text`.
-pub fn devanagari_shares(text: &str) -> DevanagariShares {
+/// The share of the words of `text` (0 to 1) that `lang`'s list holds, its top 5,000 (`words.tsv`)
+/// or its rarer words (`rare.bin`) (0 for text without words), and the number of words.
+pub fn listed_share(text: &str, lang: &str) -> (f64, u32) {
     let body = word_body();
-    let mut counts = [0u32; 4];
-    let mut all = 0u32;
+    let (mut found, mut all) = (0u32, 0u32);
     for word in words(text) {
         all += 1;
-        let mut row = [None; 3];
-        word_values(body, &word, &["hi", "mr", "ne"], &mut row);
-        let [hi, mr, ne] = row.map(|v| v.is_some());
-        for (n, held) in counts.iter_mut().zip([hi, hi && !mr && !ne, mr && !hi, ne && !hi]) {
-            *n += u32::from(held);
+        let mut row = [None];
+        word_values(body, &word, &[lang], &mut row);
+        if row[0].is_some() {
+            found += 1;
         }
     }
-    let share = |n: u32| if all == 0 { 0.0 } else { f64::from(n) / f64::from(all) };
-    DevanagariShares {
-        hindi: share(counts[0]),
-        hindi_alone: share(counts[1]),
-        marathi: share(counts[2]),
-        nepali: share(counts[3]),
-        words: all,
-    }
+    (if all == 0 { 0.0 } else { f64::from(found) / f64::from(all) }, all)
 }
 
 /// Word-frequency evidence among `candidates` (those without a word list are left out): the sum of
@@ -511,8 +469,7 @@ mod tests {
                 .collect();
             assert!(rests.windows(2).all(|w| w[0] <= w[1]), "bucket {b}");
         }
-        let frequency_lists = RARE_LANGS.iter().position(|l| *l == "mr").unwrap();
-        assert!((0..frequency_lists).all(|i| (20..40).contains(&rare_floor(i))));
+        assert!((0..RARE_LANGS.len()).all(|i| (20..40).contains(&rare_floor(i))));
         // Every list has its rarer words, so that a word none of them lists scores each at a
         // floor alike (Vietnamese's top-5,000 floor, Zipf 3.1, beat a rarer Spanish word at 3.0),
         // and Hindi's rarer words lean Hindi too.
@@ -525,21 +482,6 @@ mod tests {
         // Past the 5,000 most frequent words of Portuguese (ranks about 18,000).
         assert!(found("desabafar").iter().any(|&(l, z)| l == "pt" && (30..=37).contains(&z)));
         assert!(found("qzxwv").is_empty());
-    }
-
-    #[test]
-    fn marathi_and_nepali_dictionaries_are_found() {
-        let shares = |text: &str| {
-            let s = devanagari_shares(text);
-            (s.hindi, s.hindi_alone, s.marathi, s.nepali)
-        };
-        // Hindi's list alone; Marathi's dictionary (a form with -वर); Nepali's stems; all three.
-        assert_eq!(shares("सलाहकार"), (1.0, 1.0, 0.0, 0.0));
-        assert_eq!(shares("मोबाइलवर"), (0.0, 0.0, 1.0, 0.0));
-        assert_eq!(shares("एकपटक"), (0.0, 0.0, 0.0, 1.0));
-        assert_eq!(shares("धन्यवाद"), (1.0, 0.0, 0.0, 0.0));
-        assert_eq!(shares("सलाहकार एकपटक"), (0.5, 0.5, 0.0, 0.5));
-        assert_eq!(devanagari_shares("").words, 0);
     }
 
     #[test]

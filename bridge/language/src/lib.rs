@@ -168,8 +168,6 @@
 //!   Hindi's serve only the Devanagari lean below): a text's score in a language is the sum of
 //!   its words' Zipf values there, a word it lists in neither scoring half a unit under its
 //!   rarest kept word;
-//! - **spelling dictionaries** of Marathi (aspell, every form) and Nepali (hunspell, its stems),
-//!   Debian packages, kept as hashes, presence only, for the Devanagari lean below;
 //! - **letter trigrams** of word types (those languages but Hindi's words, and bg, hi, kk, ky, mn,
 //!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`;
 //! - **Malay against Indonesian** over both languages' whole `wordfreq` lists (about 30,000 words
@@ -178,10 +176,7 @@
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
 //! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats, 3 on a single word, times the
-//! share of the words its top-25,000 list holds, since Marathi and Nepali have no frequency lists;
-//! and each of Hindi, Marathi, Nepali 3 nats more times the share of the words its list holds
-//! where the others' do not: Hindi's list without the Marathi and Nepali dictionaries, theirs
-//! without Hindi's list), to Latin and Arabic-script
+//! share of the words its top-25,000 list holds, since Marathi and Nepali have no frequency lists), to Latin and Arabic-script
 //! text whatlang is unsure of (words, or trigrams when no candidate lists a word; a Malay or
 //! Indonesian answer then goes to the contrast when both are candidates, which need only lean
 //! the other way by 0.3 Zipf units, a word twice as common there, since whatlang's Indonesian
@@ -223,11 +218,11 @@
 //! - The lexicon covers 22 languages; single words outside the top 25,000 of a language are judged
 //!   by trigrams of word types only (Malay against Indonesian by both whole lists), and Malay words
 //!   Indonesian writes as often stay `id` without a prior. Marathi and Nepali single words are
-//!   still often a coin toss between whatlang and the trigrams when their dictionaries and
-//!   Hindi's list all hold the word or none does (Nepali's holds stems only, not the inflected
-//!   forms; a shared word of a pair can pull a Nepali pair to Hindi). Without priors, single
-//!   words are above lingua's high-accuracy mode on the UDHR and the development set but still
-//!   below it on the held-out GTK set (80.0 against 81.8 %). The Devanagari and Cyrillic trigrams, from Tesseract's unweighted lists, keep
+//!   still often a coin toss between whatlang and the trigrams (a word of Hindi's list leans
+//!   Hindi; Marathi and Nepali have no frequency lists, and a shared word of a pair can pull a
+//!   Nepali pair to Hindi). Without priors, single words are above lingua's high-accuracy mode on
+//!   the UDHR and the development set but still below it on the held-out GTK set (80.0 against
+//!   81.8 %). The Devanagari and Cyrillic trigrams, from Tesseract's unweighted lists, keep
 //!   the full margins: shrinking them lost Hindi, Marathi and Nepali lines on the UDHR.
 //! - Latin-script Uzbek, Kazakh and Turkmen are whatlang's (or not known); Pashto, Uyghur, Sindhi and
 //!   Kurdish (Arabic script) have no letter tables yet.

@@ -372,9 +372,7 @@ impl Tagger {
     /// - Devanagari text whatlang is unsure of: letter trigrams of Hindi, Marathi, Nepali, same
     ///   margin; Hindi's score gains [`lexicon::HINDI_LISTED`] nats times the share of the text's
     ///   words its list holds (top 25,000; [`lexicon::HINDI_LISTED_WORD`] for a single word; Marathi
-    ///   and Nepali have no frequency lists), and each of the three gains [`lexicon::LISTED_ALONE`]
-    ///   times the share of the words its list holds where the others' do not (Marathi's and
-    ///   Nepali's spelling dictionaries, Hindi's list).
+    ///   and Nepali have no frequency lists).
     /// - Latin and Arabic text whatlang is unsure of: word frequencies (Latin: de, en, es, fr, id,
     ///   ms, pt, tl, vi; Arabic: ar, fa, ur); another language than the detected one needs a
     ///   margin of one Zipf unit (ten times as frequent) over the text. When no candidate lists
@@ -451,22 +449,11 @@ impl Tagger {
             }
             whatlang::Script::Devanagari if d.unsure && DEVANAGARI.contains(&d.code) => {
                 let mut scores = lexicon::by_trigrams(text, &pick(DEVANAGARI))?;
-                // A word Hindi's frequency list holds leans Hindi; one only Hindi's, or only
-                // Marathi's or Nepali's dictionary (not Hindi's list) holds leans that way more.
-                let shares = lexicon::devanagari_shares(text);
-                let full = if shares.words == 1 { lexicon::HINDI_LISTED_WORD } else { lexicon::HINDI_LISTED };
-                for (code, s) in scores.scores.iter_mut() {
-                    *s += lexicon::LISTED_ALONE
-                        * match *code {
-                            "hi" => shares.hindi_alone,
-                            "mr" => shares.marathi,
-                            "ne" => shares.nepali,
-                            _ => 0.0,
-                        };
-                    if *code == "hi" {
-                        *s += full * shares.hindi;
-                    }
-                }
+                // A word Hindi's frequency list holds leans Hindi (Marathi and Nepali have none).
+                let (share, words) = lexicon::listed_share(text, "hi");
+                let full = if words == 1 { lexicon::HINDI_LISTED_WORD } else { lexicon::HINDI_LISTED };
+                let lean = full * share;
+                scores.scores.iter_mut().filter(|(c, _)| *c == "hi").for_each(|(_, s)| *s += lean);
                 (scores, true, None)
             }
             whatlang::Script::Latin if d.unsure && has(LATIN) => Self::words_then_trigrams(text, pick(LATIN))?,

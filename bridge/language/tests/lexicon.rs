@@ -149,24 +149,3 @@ fn a_single_common_hindi_word_is_hindi() {
 fn rarer_hindi_words_lean_hindi_too() {
     check("Hindi words past its top 5,000, no priors", &[], &[("hi", "निकालना"), ("hi", "फैली")]);
 }
-
-/// A word only one of the three Devanagari lists holds leans that language by
-/// `lexicon::LISTED_ALONE` more: Hindi's frequency list where no Marathi or Nepali dictionary has
-/// the word (*सलाहकार* went to `ne`, *कानून* to `mr`), Marathi's aspell dictionary (*मोबाइलवर* went
-/// to `hi`) and Nepali's hunspell stems (*एकपटक*, *झट्टै* went to `hi`) where Hindi's list has not.
-#[test]
-fn a_word_only_one_devanagari_list_holds_leans_that_way() {
-    check(
-        "Devanagari words one list alone holds, no priors",
-        &[],
-        &[("hi", "सलाहकार"), ("hi", "कानून"), ("mr", "मोबाइलवर"), ("ne", "एकपटक"), ("ne", "झट्टै")],
-    );
-}
-
-/// A word all three lists hold gains nothing over the others but Hindi's frequency lean, which
-/// stays under an author's bonus: *धन्यवाद* is the author's language.
-#[test]
-fn a_word_all_three_lists_hold_stays_the_authors() {
-    check("a shared Devanagari word, Nepali author", &["ne"], &[("ne", "धन्यवाद")]);
-    check("a shared Devanagari word, Marathi author", &["mr"], &[("mr", "धन्यवाद")]);
-}
