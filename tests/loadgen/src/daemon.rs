@@ -341,6 +341,12 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
+/// KiB as MiB with one decimal, for reports: a whole number would hide whether a peak of
+/// "30 MiB" is under or over a 30 MiB goal.
+pub fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
 fn rss_of(pid: u32) -> u64 {
     memory_of(pid).rss
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench_config;
 use crate::client::{Load, closed_loop_count};
-use crate::daemon::Bridge;
+use crate::daemon::{self, Bridge};
 use crate::servers::Sink;
 
 pub(crate) fn add_user(repo: &Path, address: &str, password: &str) -> anyhow::Result<()> {
@@ -110,8 +110,8 @@ pub async fn run(bin: &Path, messages: u64, connections: usize, text_bytes: usiz
         accepted_in.as_secs_f64(),
         messages as f64 / smtp_secs,
         messages as f64 / bridge_secs,
-        peak.rss / 1024,
-        peak.anon / 1024
+        daemon::mib(peak.rss),
+        daemon::mib(peak.anon)
     );
 
     // Postfix on its own: smtp-source, mails of the same size, 20 parallel sessions.

@@ -314,10 +314,14 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         println!("| relayed msg/s, one flush per message | {:.0} |", b.relayed_per_s);
         println!("| group commit / per-message flush | {:.1}× |", group.relayed_per_s / b.relayed_per_s);
     }
-    println!("| daemon RSS at rest / peak under load | {} / {} MiB |", rss_rest / 1024, rss_load.rss / 1024);
+    println!(
+        "| daemon RSS at rest / peak under load | {} / {} MiB |",
+        daemon::mib(rss_rest),
+        daemon::mib(rss_load.rss)
+    );
     println!(
         "| of it anonymous (heap, stacks) at the peak, the rest the binary's pages | {} MiB |",
-        rss_load.anon / 1024
+        daemon::mib(rss_load.anon)
     );
     let names: Vec<&str> = steals.iter().map(|(n, _)| n.as_str()).collect();
     let values: Vec<&str> = steals.iter().map(|(_, v)| v.as_str()).collect();
@@ -354,8 +358,8 @@ impl FullSpeed {
             self.p50,
             self.p99,
             self.max,
-            self.rss_peak.rss / 1024,
-            self.rss_peak.anon / 1024,
+            daemon::mib(self.rss_peak.rss),
+            daemon::mib(self.rss_peak.anon),
             self.bridge_cpu_us,
             self.self_cpu_us
         )

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench_config;
 use crate::client::{self, Load};
-use crate::daemon::Bridge;
+use crate::daemon::{self, Bridge};
 use crate::servers::Sink;
 
 /// What the benchmark is given.
@@ -56,7 +56,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     let started = Instant::now();
     let rest = bridge.rss_kib();
     println!("\n| queued | daemon RSS | attempts made (all 503) | elapsed |\n|---|---|---|---|");
-    println!("| 0 | {} MiB | 0 | 0 s |", rest / 1024);
+    println!("| 0 | {} MiB | 0 | 0 s |", daemon::mib(rest));
 
     let target = bridge.target("leeds");
     let load = Load::new(o.connections, Duration::ZERO, o.text_bytes, o.conversations);
@@ -73,14 +73,14 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
         rss_steps.push(rss);
         println!(
             "| {queued} | {} MiB | {:.0} | {:.0} s |",
-            rss / 1024,
+            daemon::mib(rss),
             bridge.metric(RETRIES).await,
             started.elapsed().as_secs_f64()
         );
     }
     let queued = steps * step;
     let peak_queueing = sampler.stop().await.rss;
-    println!("peak RSS while queueing: {} MiB", peak_queueing / 1024);
+    println!("peak RSS while queueing: {} MiB", daemon::mib(peak_queueing));
     // The first step warms the store's cache and buffers; what each further entry costs is the
     // slope after it.
     if let (Some(first), Some(last)) = (rss_steps.first(), rss_steps.last()) {
@@ -95,7 +95,7 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
     println!(
         "after a restart ({:.1} s to stop, start and queue {queued} again): RSS {} MiB",
         stopping.elapsed().as_secs_f64(),
-        bridge.rss_kib() / 1024
+        daemon::mib(bridge.rss_kib())
     );
 
     // The receiver comes back.
@@ -113,8 +113,8 @@ pub async fn run(o: Outage<'_>) -> anyhow::Result<()> {
         drain.as_secs_f64(),
         arrived as f64 / drain.as_secs_f64(),
         sink.duplicates(),
-        peak_drain / 1024,
-        bridge.rss_kib() / 1024,
+        daemon::mib(peak_drain),
+        daemon::mib(bridge.rss_kib()),
     );
     anyhow::ensure!(arrived == queued, "lost deliveries: {arrived} of {queued}");
     bridge.stop().await?;
