@@ -19,6 +19,11 @@
 //!   where they differ by 0.3 units or more, capped at 2 units (a word one list lacks is taken at
 //!   that list's rarest word). The lists of `words.tsv` stop at 5,000 words, too few to tell two
 //!   languages that share most of their common words.
+//! - `data/msid_letters.tsv`: Malay against Indonesian by letters, for words neither language's
+//!   list holds (the contrast above is silent on them): the 3,000 letter 2- to 4-grams (word
+//!   edges marked `_`) that best tell the words only Malay's list holds from those only
+//!   Indonesian's holds, each with `10 ln(P_ms / P_id)`; 22 KB. See
+//!   [`malay_or_indonesian_by_letters`].
 //!
 //! - `data/rare.bin`: the rarer words of the same lists for ar, de, en, es, fa, fr, id, ms, pt, tl,
 //!   ur, vi and hi (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
@@ -27,8 +32,8 @@
 //!   (Hindi's rarer words serve only the Devanagari lean, [`HINDI_LISTED`]: Hindi is never
 //!   weighed by word frequencies against another language.)
 //!
-//! Words are looked up by binary search in the embedded text (no heap; `words.tsv` and
-//! `msid.tsv`); the trigram table is
+//! Words are looked up by binary search in the embedded text (no heap; `words.tsv`, `msid.tsv`
+//! and `msid_letters.tsv`); the trigram table is
 //! parsed once, on first use, into sorted integer keys and their costs (about 0.5 MB).
 
 use std::sync::OnceLock;
@@ -36,6 +41,7 @@ use std::sync::OnceLock;
 static WORDS: &str = include_str!("../data/words.tsv");
 static TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
 static MSID: &str = include_str!("../data/msid.tsv");
+static MSID_LETTERS: &str = include_str!("../data/msid_letters.tsv");
 static RARE: &[u8] = include_bytes!("../data/rare.bin");
 
 /// Languages of `data/rare.bin`, in its order.
@@ -54,6 +60,13 @@ pub const TRIGRAM_LANGS: &[&str] = &[
 /// The least difference `data/msid.tsv` lists (Zipf units: a word twice as common in one
 /// language as in the other).
 pub const MSID_LEAN: f64 = 0.3;
+
+/// The most nats [`malay_or_indonesian_by_letters`] leans either way: under an author's 4 (in
+/// nats, see `Tagger::lexicon`), so that a Malay or Indonesian author's own language still
+/// decides a word only the letters speak for. The sum of a word's grams is a naive-Bayes one
+/// (overlapping grams, counted as if independent) and overstates itself; only its sign is used
+/// without priors.
+pub const MSID_LETTERS_CAP: f64 = 3.5;
 
 /// The nats Hindi's letter-trigram score gains on Devanagari text, times the share of the text's
 /// words that Hindi's list holds (its top 25,000 words, about all of wordfreq's "small" list). Marathi and Nepali have no frequency list (their
@@ -301,6 +314,42 @@ pub fn malay_or_indonesian(text: &str) -> Option<Scores> {
     scores(vec![("ms", f64::from(sum) / 10.0), ("id", 0.0)], counted)
 }
 
+/// Malay against Indonesian by letters (`data/msid_letters.tsv`), for short text whose words the
+/// word contrast ([`malay_or_indonesian`]) does not list: the sum, over the text's words that
+/// neither language's list holds (top 25,000), of their letter 2- to 4-grams' `ln(P_ms / P_id)`
+/// (word edges count as a letter), capped at ±[`MSID_LETTERS_CAP`] nats. Scores `ms` = that sum,
+/// `id` = 0. `None` when no such word has a listed gram: a word either list holds says more by
+/// its frequencies (or, listed alike in both, nothing), and the letters must not overrule that.
+pub fn malay_or_indonesian_by_letters(text: &str) -> Option<Scores> {
+    let (listed, grams) = (word_body(), body(MSID_LETTERS));
+    let (mut sum, mut counted) = (0i32, 0);
+    let mut framed = String::new();
+    for word in words(text) {
+        let mut row = [None; 2];
+        word_values(listed, &word, &["ms", "id"], &mut row);
+        if row.iter().any(Option::is_some) {
+            continue;
+        }
+        framed.clear();
+        framed.push('_');
+        framed.push_str(&word);
+        framed.push('_');
+        let bounds: Vec<usize> = framed.char_indices().map(|(i, _)| i).chain([framed.len()]).collect();
+        let mut hit = false;
+        for n in 2..=4 {
+            for w in bounds.windows(n + 1) {
+                if let Some(v) = lookup_word(grams, &framed[w[0]..w[n]]).and_then(|f| f.parse::<i32>().ok()) {
+                    sum += v;
+                    hit = true;
+                }
+            }
+        }
+        counted += usize::from(hit);
+    }
+    let lean = (f64::from(sum) / 10.0).clamp(-MSID_LETTERS_CAP, MSID_LETTERS_CAP);
+    scores(vec![("ms", lean), ("id", 0.0)], counted)
+}
+
 /// A cost per language of [`TRIGRAM_LANGS`].
 type Costs = [u8; TRIGRAM_COUNT];
 const TRIGRAM_COUNT: usize = 22;
@@ -482,6 +531,20 @@ mod tests {
         // Past the 5,000 most frequent words of Portuguese (ranks about 18,000).
         assert!(found("desabafar").iter().any(|&(l, z)| l == "pt" && (30..=37).contains(&z)));
         assert!(found("qzxwv").is_empty());
+    }
+
+    #[test]
+    fn malay_letters_weigh_only_unlisted_words() {
+        let lean = |text: &str| malay_or_indonesian_by_letters(text).map(|s| (s.scores[0].1, s.words));
+        // Listed in both languages' lists: the letters say nothing.
+        assert_eq!(lean("tempat"), None);
+        assert_eq!(lean(""), None);
+        // Unlisted: a lean each way, never past the cap; a listed word beside it is left out.
+        let (ms, words) = lean("kenderaanlah").unwrap();
+        assert!(ms > 0.0 && ms <= MSID_LETTERS_CAP && words == 1, "{ms} {words}");
+        let (id, _) = lean("kepolisiannya").unwrap();
+        assert!((-MSID_LETTERS_CAP..0.0).contains(&id), "{id}");
+        assert_eq!(lean("tempat kenderaanlah").map(|(_, w)| w), Some(1));
     }
 
     #[test]

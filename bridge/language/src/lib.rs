@@ -172,7 +172,11 @@
 //!   mr, ne, ru, uk, uz): a text's cost is the sum of its trigrams' `-ln p`;
 //! - **Malay against Indonesian** over both languages' whole `wordfreq` lists (about 30,000 words
 //!   each): a word's Zipf frequency in Malay minus that in Indonesian (*selepas*, *jadual*,
-//!   *dalaman* against *jadwal*, *terkait*, *tersebut*), capped at 2 units, summed over the text.
+//!   *dalaman* against *jadwal*, *terkait*, *tersebut*), capped at 2 units, summed over the text;
+//!   where it lists none of the words, their **letters**: 3,000 letter 2- to 4-grams that tell
+//!   the words only one of the two lists holds, `ln(P_ms / P_id)` summed over the words neither
+//!   list holds, capped at 3.5 nats (under an author's 4); such a lean only relabels the answer
+//!   (Indonesian to Malay or back), keeping its confidence.
 //!
 //! It applies to Cyrillic text when Kazakh, Kyrgyz, Mongolian or Uzbek is a candidate (trigrams,
 //! any length), to Devanagari text whatlang is unsure of (trigrams; Hindi gains 2 nats, 3 on a single word, times the
@@ -216,8 +220,9 @@
 //!
 //! # Room for improvement
 //! - The lexicon covers 22 languages; single words outside the top 25,000 of a language are judged
-//!   by trigrams of word types only (Malay against Indonesian by both whole lists), and Malay words
-//!   Indonesian writes as often stay `id` without a prior. Marathi and Nepali single words are
+//!   by trigrams of word types only (Malay against Indonesian by both whole lists, and by the
+//!   letters of the words only one list holds), and Malay words Indonesian writes as often stay
+//!   `id` without a prior. Marathi and Nepali single words are
 //!   still often a coin toss between whatlang and the trigrams (a word of Hindi's list leans
 //!   Hindi; Marathi and Nepali have no frequency lists, and a shared word of a pair can pull a
 //!   Nepali pair to Hindi). Without priors, single words are above lingua's high-accuracy mode on

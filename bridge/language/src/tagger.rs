@@ -379,6 +379,9 @@ impl Tagger {
     ///   any of its words, the same languages' letter trigrams (and Uzbek's), as above. A Malay or
     ///   Indonesian answer (the detector's or this one) then goes to the contrast below when both
     ///   are candidates, which need only lean the other way ([`lexicon::MSID_LEAN`], 0.3 units).
+    ///   When it lists none of the words, the letters of those neither language's list holds
+    ///   ([`lexicon::malay_or_indonesian_by_letters`], in nats, an author's first language 4)
+    ///   may relabel the answer, which keeps its confidence and standing.
     /// - A sure Indonesian detection when Malay is a candidate: the Malay/Indonesian contrast over
     ///   both languages' whole word lists ([`lexicon::malay_or_indonesian`]), same margin. When it
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
@@ -407,12 +410,26 @@ impl Tagger {
             let answer = found.as_ref().map_or(d.code, |(f, _)| f.code);
             if answer == "id" || answer == "ms" {
                 let scores = lexicon::malay_or_indonesian(text);
-                let verdict = scores.map(|s| s.verdict(|code| prior_bonus(priors, code, 1.5)));
+                let verdict = match &scores {
+                    Some(s) => Some(s.verdict(|code| prior_bonus(priors, code, 1.5))),
+                    // No word the contrast lists: the letters of the words neither language's
+                    // list holds, with an author's 4 nats (trigram scale).
+                    None => lexicon::malay_or_indonesian_by_letters(text)
+                        .map(|s| s.verdict(|code| prior_bonus(priors, code, 4.0))),
+                };
                 // whatlang does not know Malay: its answer is no evidence either way, so the
                 // contrast need only lean, by the least difference its table lists (a word twice
                 // as common in one language), not by a Zipf unit. A weak lean stays unsure, and
                 // the author's languages still outweigh it.
                 if let Some(v) = verdict.filter(|v| v.best != answer && v.margin >= lexicon::MSID_LEAN) {
+                    if scores.is_none() {
+                        // The letters only relabel: the answer keeps its confidence and
+                        // standing, so the prior rules treat it as before.
+                        let mut relabelled = found.map_or(*d, |(f, _)| f);
+                        relabelled.code = v.best;
+                        let c = relabelled.confidence;
+                        return Some((relabelled, v.second.map(|s| (s, (1.0 - c).min(c)))));
+                    }
                     let c = (0.5 + 0.1 * v.margin).min(0.9);
                     let mut refined = Detection::settled(v.best, d.script, c);
                     refined.unsure = c < 0.7;

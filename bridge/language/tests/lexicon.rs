@@ -55,6 +55,31 @@ fn malay_and_indonesian_by_frequency() {
     assert_eq!((why.tag.code.as_str(), why.layer), ("ms", Layer::Lexicon));
 }
 
+/// Words neither language's list holds (a noun with the emphatic *-lah*, which Malay writes
+/// more): the letters of the words only one of the two lists holds decide
+/// (`lexicon::malay_or_indonesian_by_letters`); Indonesian ones stay Indonesian, and an
+/// Indonesian author's own language still outweighs the letters.
+#[test]
+fn unlisted_malay_words_go_by_their_letters() {
+    check(
+        "Malay and Indonesian words neither list holds, no priors",
+        &[],
+        &[
+            ("ms", "Kemasyarakatanlah"),
+            ("ms", "Perhubunganlah"),
+            ("ms", "Kenderaanlah"),
+            ("ms", "Persahabatanlah"),
+            ("id", "Kepolisiannya"),
+            ("id", "Keuangannya"),
+        ],
+    );
+    check(
+        "the same from an Indonesian officer",
+        &["id", "en"],
+        &[("id", "Kemasyarakatanlah"), ("id", "Perhubunganlah"), ("id", "Kenderaanlah")],
+    );
+}
+
 #[test]
 fn other_pairs_on_short_lines() {
     check(
