@@ -24,6 +24,10 @@
 //!   edges marked `_`) that best tell the words only Malay's list holds from those only
 //!   Indonesian's holds, each with `10 ln(P_ms / P_id)`; 22 KB. See
 //!   [`malay_or_indonesian_by_letters`].
+//! - `data/espt_letters.tsv`: Spanish against Portuguese the same way, for short text none of
+//!   whose words either list holds (top 25,000): the 6,000 letter 2- to 4-grams that best tell
+//!   the words of Spanish's whole list from those of Portuguese's (the words both hold count for
+//!   both), each with `10 ln(P_es / P_pt)`; 47 KB. See [`spanish_or_portuguese_by_letters`].
 //!
 //! - `data/rare.bin`: the rarer words of the same lists for ar, de, en, es, fa, fr, id, ms, pt, tl,
 //!   ur, vi and hi (ranks 5,000 to 25,000), as 27 bits of each word's FNV-1a hash and its Zipf value:
@@ -32,8 +36,8 @@
 //!   (Hindi's rarer words serve only the Devanagari lean, [`HINDI_LISTED`]: Hindi is never
 //!   weighed by word frequencies against another language.)
 //!
-//! Words are looked up by binary search in the embedded text (no heap; `words.tsv`, `msid.tsv`
-//! and `msid_letters.tsv`); the trigram table is
+//! Words are looked up by binary search in the embedded text (no heap; `words.tsv`, `msid.tsv`,
+//! `msid_letters.tsv` and `espt_letters.tsv`); the trigram table is
 //! parsed once, on first use, into sorted integer keys and their costs (about 0.5 MB).
 
 use std::sync::OnceLock;
@@ -42,6 +46,7 @@ static WORDS: &str = include_str!("../data/words.tsv");
 static TRIGRAMS: &str = include_str!("../data/trigrams.tsv");
 static MSID: &str = include_str!("../data/msid.tsv");
 static MSID_LETTERS: &str = include_str!("../data/msid_letters.tsv");
+static ESPT_LETTERS: &str = include_str!("../data/espt_letters.tsv");
 static RARE: &[u8] = include_bytes!("../data/rare.bin");
 
 /// Languages of `data/rare.bin`, in its order.
@@ -67,6 +72,14 @@ pub const MSID_LEAN: f64 = 0.3;
 /// (overlapping grams, counted as if independent) and overstates itself; only its sign is used
 /// without priors.
 pub const MSID_LETTERS_CAP: f64 = 3.5;
+
+/// The most nats [`spanish_or_portuguese_by_letters`] leans either way, for the same reason as
+/// [`MSID_LETTERS_CAP`].
+pub const ESPT_LETTERS_CAP: f64 = 3.5;
+
+/// The least lean of [`spanish_or_portuguese_by_letters`] that relabels a Spanish or Portuguese
+/// answer (nats).
+pub const ESPT_LETTERS_LEAN: f64 = 0.3;
 
 /// The nats Hindi's letter-trigram score gains on Devanagari text, times the share of the text's
 /// words that Hindi's list holds (its top 25,000 words, about all of wordfreq's "small" list). Marathi and Nepali have no frequency list (their
@@ -315,19 +328,44 @@ pub fn malay_or_indonesian(text: &str) -> Option<Scores> {
 }
 
 /// Malay against Indonesian by letters (`data/msid_letters.tsv`), for short text whose words the
-/// word contrast ([`malay_or_indonesian`]) does not list: the sum, over the text's words that
-/// neither language's list holds (top 25,000), of their letter 2- to 4-grams' `ln(P_ms / P_id)`
-/// (word edges count as a letter), capped at ±[`MSID_LETTERS_CAP`] nats. Scores `ms` = that sum,
-/// `id` = 0. `None` when no such word has a listed gram: a word either list holds says more by
-/// its frequencies (or, listed alike in both, nothing), and the letters must not overrule that.
+/// word contrast ([`malay_or_indonesian`]) does not list: see [`by_letters`], with `ms` = the
+/// lean and `id` = 0, capped at ±[`MSID_LETTERS_CAP`] nats.
 pub fn malay_or_indonesian_by_letters(text: &str) -> Option<Scores> {
-    let (listed, grams) = (word_body(), body(MSID_LETTERS));
+    by_letters(MSID_LETTERS, ["ms", "id"], MSID_LETTERS_CAP, false, text)
+}
+
+/// Spanish against Portuguese by letters (`data/espt_letters.tsv`): see [`by_letters`], with
+/// `es` = the lean and `pt` = 0, capped at ±[`ESPT_LETTERS_CAP`] nats; `None` too when either
+/// list holds any of the text's words (the lexicon weighed those already, and on the
+/// development set letters beside a listed word lost more lines than they gained).
+pub fn spanish_or_portuguese_by_letters(text: &str) -> Option<Scores> {
+    by_letters(ESPT_LETTERS, ["es", "pt"], ESPT_LETTERS_CAP, true, text)
+}
+
+/// Two languages by letters (a table of `data/build.py`'s `write_letters`): the sum, over the
+/// text's words that neither language's list holds (top 25,000), of their letter 2- to 4-grams'
+/// `ln(P_first / P_second)` (word edges count as a letter), capped at ±`cap` nats. Scores the
+/// first language that sum and the second 0. `None` when no such word has a listed gram (or,
+/// with `only_unlisted`, when either list holds any word of the text): a word either list holds
+/// says more by its frequencies (or, listed alike in both, nothing), and the letters must not
+/// overrule that.
+fn by_letters(
+    table: &'static str,
+    codes: [&'static str; 2],
+    cap: f64,
+    only_unlisted: bool,
+    text: &str,
+) -> Option<Scores> {
+    let (listed, grams) = (word_body(), body(table));
     let (mut sum, mut counted) = (0i32, 0);
     let mut framed = String::new();
     for word in words(text) {
         let mut row = [None; 2];
-        word_values(listed, &word, &["ms", "id"], &mut row);
+        word_values(listed, &word, &codes, &mut row);
         if row.iter().any(Option::is_some) {
+            if only_unlisted {
+                return None;
+            }
             continue;
         }
         framed.clear();
@@ -346,8 +384,8 @@ pub fn malay_or_indonesian_by_letters(text: &str) -> Option<Scores> {
         }
         counted += usize::from(hit);
     }
-    let lean = (f64::from(sum) / 10.0).clamp(-MSID_LETTERS_CAP, MSID_LETTERS_CAP);
-    scores(vec![("ms", lean), ("id", 0.0)], counted)
+    let lean = (f64::from(sum) / 10.0).clamp(-cap, cap);
+    scores(vec![(codes[0], lean), (codes[1], 0.0)], counted)
 }
 
 /// A cost per language of [`TRIGRAM_LANGS`].
@@ -545,6 +583,19 @@ mod tests {
         let (id, _) = lean("kepolisiannya").unwrap();
         assert!((-MSID_LETTERS_CAP..0.0).contains(&id), "{id}");
         assert_eq!(lean("tempat kenderaanlah").map(|(_, w)| w), Some(1));
+    }
+
+    #[test]
+    fn spanish_letters_need_every_word_unlisted() {
+        let lean = |text: &str| spanish_or_portuguese_by_letters(text).map(|s| (s.scores[0].1, s.words));
+        assert_eq!(lean("casa"), None);
+        assert_eq!(lean(""), None);
+        let (es, words) = lean("despapelizar").unwrap();
+        assert!(es > 0.0 && es <= ESPT_LETTERS_CAP && words == 1, "{es} {words}");
+        let (pt, _) = lean("ajuizaremos").unwrap();
+        assert!((-ESPT_LETTERS_CAP..0.0).contains(&pt), "{pt}");
+        // Unlike Malay's, a listed word beside it silences the letters.
+        assert_eq!(lean("casa despapelizar"), None);
     }
 
     #[test]

@@ -382,6 +382,11 @@ impl Tagger {
     ///   When it lists none of the words, the letters of those neither language's list holds
     ///   ([`lexicon::malay_or_indonesian_by_letters`], in nats, an author's first language 4)
     ///   may relabel the answer, which keeps its confidence and standing.
+    /// - An unsure Spanish or Portuguese answer, when both are candidates and neither list holds
+    ///   any of the text's words: their letters ([`lexicon::spanish_or_portuguese_by_letters`],
+    ///   in nats, an author's first language 4) may relabel it the same way, when the letters
+    ///   alone lean the other way by [`lexicon::ESPT_LETTERS_LEAN`] and the author's languages do
+    ///   not outweigh them.
     /// - A sure Indonesian detection when Malay is a candidate: the Malay/Indonesian contrast over
     ///   both languages' whole word lists ([`lexicon::malay_or_indonesian`]), same margin. When it
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
@@ -423,12 +428,7 @@ impl Tagger {
                 // the author's languages still outweigh it.
                 if let Some(v) = verdict.filter(|v| v.best != answer && v.margin >= lexicon::MSID_LEAN) {
                     if scores.is_none() {
-                        // The letters only relabel: the answer keeps its confidence and
-                        // standing, so the prior rules treat it as before.
-                        let mut relabelled = found.map_or(*d, |(f, _)| f);
-                        relabelled.code = v.best;
-                        let c = relabelled.confidence;
-                        return Some((relabelled, v.second.map(|s| (s, (1.0 - c).min(c)))));
+                        return Some(relabel(found, d, &v));
                     }
                     let c = (0.5 + 0.1 * v.margin).min(0.9);
                     let mut refined = Detection::settled(v.best, d.script, c);
@@ -436,6 +436,26 @@ impl Tagger {
                     refined.settled = !refined.unsure;
                     return Some((refined, v.second.map(|s| (s, (1.0 - c).min(c)))));
                 }
+            }
+        }
+        // The same for Spanish against Portuguese, whose words the lexicon weighed already: the
+        // letters of the words neither list holds, only when it holds none of the text's words.
+        let both = self.candidate("es", priors) && self.candidate("pt", priors);
+        if d.script == whatlang::Script::Latin && d.unsure && both {
+            // Only an unsure answer: a finding of the lexicon's letter trigrams that stands
+            // (*encaminhadas*, 0.9) must not fall to the letters and a Spanish author's 4 nats.
+            // And the letters themselves must lean away from the answer: an author's language
+            // may stop a relabel but not make one (the prior rules weigh it already), so a
+            // Spanish author's *deletássemos* stays Portuguese.
+            let current = found.as_ref().map_or(d, |(f, _)| f);
+            let answer = current.code;
+            if (answer == "es" || answer == "pt")
+                && current.unsure
+                && let Some((_, v)) = lexicon::spanish_or_portuguese_by_letters(text)
+                    .map(|s| (s.verdict(|_| 0.0).best, s.verdict(|code| prior_bonus(priors, code, 4.0))))
+                    .filter(|(own, v)| *own == v.best && v.best != answer && v.margin >= lexicon::ESPT_LETTERS_LEAN)
+            {
+                return Some(relabel(found, d, &v));
             }
         }
         found
@@ -666,6 +686,20 @@ struct Found<'a> {
 /// whatlang's script for ours (Latin for the few it lacks; only the prior rules look at it).
 fn whatlang_script(script: Script) -> whatlang::Script {
     script.whatlang().unwrap_or(whatlang::Script::Latin)
+}
+
+/// A letters contrast's verdict applied to the lexicon's finding (or the detector's answer): it
+/// only relabels, so the answer keeps its confidence and standing, and the prior rules treat it
+/// as before.
+fn relabel(
+    found: Option<(Detection, Option<(&'static str, f64)>)>,
+    d: &Detection,
+    v: &lexicon::Verdict,
+) -> (Detection, Option<(&'static str, f64)>) {
+    let mut relabelled = found.map_or(*d, |(f, _)| f);
+    relabelled.code = v.best;
+    let c = relabelled.confidence;
+    (relabelled, v.second.map(|s| (s, (1.0 - c).min(c))))
 }
 
 #[cfg(test)]

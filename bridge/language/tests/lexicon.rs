@@ -80,6 +80,29 @@ fn unlisted_malay_words_go_by_their_letters() {
     );
 }
 
+/// Spanish and Portuguese verb forms and words neither wordfreq list holds (and whatlang took for
+/// the other language) go by their letters (`lexicon::spanish_or_portuguese_by_letters`); an
+/// author's language may stop that but never turns a word the letters call Portuguese Spanish.
+#[test]
+fn unlisted_spanish_and_portuguese_words_go_by_their_letters() {
+    check(
+        "Spanish and Portuguese words neither list holds, no priors",
+        &[],
+        &[
+            ("es", "Despapelizar"),
+            ("es", "Remitiéramos"),
+            ("es", "Prorrogásemos"),
+            ("pt", "Ajuizaremos"),
+            ("pt", "Deletaremos"),
+        ],
+    );
+    check(
+        "Portuguese words from a Spanish officer whose letters say Portuguese",
+        &["es", "en"],
+        &[("pt", "Deletássemos"), ("pt", "Encaminhadas")],
+    );
+}
+
 #[test]
 fn other_pairs_on_short_lines() {
     check(
