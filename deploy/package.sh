@@ -5,13 +5,15 @@
 # it when it sits beside the binary or under /usr/lib/debug).
 #
 #   deploy/package.sh [OUT_DIR]     # default: dist/
+#   PROFILE=release-small deploy/package.sh   # optimised for size (Cargo.toml, deploy/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release --locked -p c2c-bridge
+profile="${PROFILE:-release}"
+cargo build --profile "$profile" --locked -p c2c-bridge
 mkdir -p "$out"
-bin="$target/release/c2c-bridge"
+bin="$target/$profile/c2c-bridge"
 objcopy --only-keep-debug "$bin" "$out/c2c-bridge.debug"
 objcopy --strip-all --add-gnu-debuglink="$out/c2c-bridge.debug" "$bin" "$out/c2c-bridge"
 chmod 0755 "$out/c2c-bridge"
