@@ -253,7 +253,7 @@ impl Bridge {
 
     /// Resident set size now, KiB.
     pub fn rss_kib(&self) -> u64 {
-        rss_of(self.pid())
+        memory_of(self.pid()).rss
     }
 
     /// CPU seconds (user + system) the bridge has used so far.
@@ -345,10 +345,6 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
 /// "30 MiB" is under or over a 30 MiB goal.
 pub fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
-}
-
-fn rss_of(pid: u32) -> u64 {
-    memory_of(pid).rss
 }
 
 /// `VmRSS` and `RssAnon` of a process now (0 when it is gone), KiB.
