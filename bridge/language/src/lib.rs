@@ -176,7 +176,8 @@
 //!   where it lists none of the words, their **letters**: 3,000 letter 2- to 4-grams that tell
 //!   the words only one of the two lists holds, `ln(P_ms / P_id)` summed over the words neither
 //!   list holds, capped at 3.5 nats (under an author's 4); such a lean only relabels the answer
-//!   (Indonesian to Malay or back), keeping its confidence;
+//!   (Indonesian to Malay or back), keeping its confidence, and only when the letters themselves
+//!   lean the other way (an author's language may stop it, never cause it);
 //! - **Spanish against Portuguese by letters**, for an unsure Spanish or Portuguese answer to
 //!   short text none of whose words either list holds (top 25,000): 6,000 letter 2- to 4-grams
 //!   of both whole lists, `ln(P_es / P_pt)` summed, capped at 3.5 nats; it only relabels, and only

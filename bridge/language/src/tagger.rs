@@ -381,7 +381,9 @@ impl Tagger {
     ///   are candidates, which need only lean the other way ([`lexicon::MSID_LEAN`], 0.3 units).
     ///   When it lists none of the words, the letters of those neither language's list holds
     ///   ([`lexicon::malay_or_indonesian_by_letters`], in nats, an author's first language 4)
-    ///   may relabel the answer, which keeps its confidence and standing.
+    ///   may relabel the answer, which keeps its confidence and standing, when the letters alone
+    ///   lean the other way and the author's languages do not outweigh them (as for Spanish and
+    ///   Portuguese below: `letters_verdict`).
     /// - An unsure Spanish or Portuguese answer, when both are candidates and neither list holds
     ///   any of the text's words: their letters ([`lexicon::spanish_or_portuguese_by_letters`],
     ///   in nats, an author's first language 4) may relabel it the same way, when the letters
@@ -418,9 +420,12 @@ impl Tagger {
                 let verdict = match &scores {
                     Some(s) => Some(s.verdict(|code| prior_bonus(priors, code, 1.5))),
                     // No word the contrast lists: the letters of the words neither language's
-                    // list holds, with an author's 4 nats (trigram scale).
-                    None => lexicon::malay_or_indonesian_by_letters(text)
-                        .map(|s| s.verdict(|code| prior_bonus(priors, code, 4.0))),
+                    // list holds, with an author's 4 nats (trigram scale). As for Spanish and
+                    // Portuguese below, the letters themselves must lean away from the answer:
+                    // an author's language may stop a relabel but not make one (the prior rules
+                    // weigh it already), so a Malay author's Indonesian-looking word stays `id`
+                    // here and rule 3 alone decides it.
+                    None => lexicon::malay_or_indonesian_by_letters(text).and_then(|s| letters_verdict(&s, priors)),
                 };
                 // whatlang does not know Malay: its answer is no evidence either way, so the
                 // contrast need only lean, by the least difference its table lists (a word twice
@@ -451,9 +456,9 @@ impl Tagger {
             let answer = current.code;
             if (answer == "es" || answer == "pt")
                 && current.unsure
-                && let Some((_, v)) = lexicon::spanish_or_portuguese_by_letters(text)
-                    .map(|s| (s.verdict(|_| 0.0).best, s.verdict(|code| prior_bonus(priors, code, 4.0))))
-                    .filter(|(own, v)| *own == v.best && v.best != answer && v.margin >= lexicon::ESPT_LETTERS_LEAN)
+                && let Some(v) = lexicon::spanish_or_portuguese_by_letters(text)
+                    .and_then(|s| letters_verdict(&s, priors))
+                    .filter(|v| v.best != answer && v.margin >= lexicon::ESPT_LETTERS_LEAN)
             {
                 return Some(relabel(found, d, &v));
             }
@@ -688,6 +693,16 @@ fn whatlang_script(script: Script) -> whatlang::Script {
     script.whatlang().unwrap_or(whatlang::Script::Latin)
 }
 
+/// A letters contrast's verdict (Malay against Indonesian, Spanish against Portuguese), with an
+/// author's first language 4 nats (trigram scale), the others a third of that; `None` when the
+/// letters alone lean the other way. An author's language may so stop a relabel but never make
+/// one: the prior rules weigh it already, and would count it twice.
+fn letters_verdict(scores: &lexicon::Scores, priors: &[String]) -> Option<lexicon::Verdict> {
+    let own = scores.verdict(|_| 0.0).best;
+    let v = scores.verdict(|code| prior_bonus(priors, code, 4.0));
+    (v.best == own).then_some(v)
+}
+
 /// A letters contrast's verdict applied to the lexicon's finding (or the detector's answer): it
 /// only relabels, so the answer keeps its confidence and standing, and the prior rules treat it
 /// as before.
@@ -708,6 +723,24 @@ mod tests {
 
     fn priors(codes: &[&str]) -> Vec<String> {
         codes.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn an_author_may_stop_a_letters_relabel_but_not_make_one() {
+        let lean = |ms: f64| lexicon::Scores { scores: vec![("ms", ms), ("id", 0.0)], words: 1 };
+        // Letters leaning Indonesian by a nat: a Malay author's 4 nats do not turn them Malay.
+        assert_eq!(letters_verdict(&lean(-1.0), &priors(&["ms", "en"])), None);
+        assert_eq!(letters_verdict(&lean(-1.0), &[]).map(|v| v.best), Some("id"));
+        // Letters leaning Malay by 2 nats: an Indonesian author's 4 stop them, and a Malay
+        // author's add to them.
+        assert_eq!(letters_verdict(&lean(2.0), &priors(&["id", "en"])), None);
+        let v = letters_verdict(&lean(2.0), &priors(&["ms", "en"])).unwrap();
+        assert_eq!((v.best, v.margin), ("ms", 6.0));
+        // Spanish against Portuguese alike, an author's second language too (4/3 nats).
+        let espt = lexicon::Scores { scores: vec![("es", -0.5), ("pt", 0.0)], words: 2 };
+        assert_eq!(letters_verdict(&espt, &priors(&["es", "en"])), None);
+        assert_eq!(letters_verdict(&espt, &priors(&["en", "es"])), None);
+        assert_eq!(letters_verdict(&espt, &priors(&["en", "pt"])).map(|v| v.best), Some("pt"));
     }
 
     #[test]
