@@ -111,6 +111,20 @@ pub struct Verdict {
     pub margin: f64,
     /// Words that counted (listed by some candidate).
     pub words: usize,
+    /// How much better the best fits than the best candidate other than its [`twin`].
+    pub apart: f64,
+}
+
+/// The language closest to `code` among those with a contrast of their own after the lexicon
+/// (Malay and Indonesian, Spanish and Portuguese).
+pub fn twin(code: &str) -> Option<&'static str> {
+    match code {
+        "ms" => Some("id"),
+        "id" => Some("ms"),
+        "es" => Some("pt"),
+        "pt" => Some("es"),
+        _ => None,
+    }
 }
 
 /// `lang=value,...` into `(lang, value)` pairs.
@@ -237,7 +251,9 @@ impl Scores {
         scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         let (best, top) = scores[0];
         let (second, margin) = scores.get(1).map_or((None, f64::INFINITY), |&(c, s)| (Some(c), top - s));
-        Verdict { best, second, margin, words: self.words }
+        let twin = twin(best);
+        let apart = scores[1..].iter().find(|(c, _)| Some(*c) != twin).map_or(f64::INFINITY, |&(_, s)| top - s);
+        Verdict { best, second, margin, words: self.words, apart }
     }
 }
 
@@ -499,6 +515,19 @@ pub fn by_trigrams(text: &str, candidates: &[&'static str]) -> Option<Scores> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verdict_weighs_twins_apart_from_the_rest() {
+        let scores = Scores { scores: vec![("tl", 5.0), ("id", 9.9), ("ms", 10.0)], words: 1 };
+        let v = scores.verdict(|_| 0.0);
+        assert_eq!((v.best, v.second), ("ms", Some("id")));
+        assert!((v.margin - 0.1).abs() < 1e-9 && (v.apart - 5.0).abs() < 1e-9);
+        // No twin among the rest: the same as the margin; only twins: no third to lead.
+        let v = Scores { scores: vec![("en", 2.0), ("es", 3.0)], words: 1 }.verdict(|_| 0.0);
+        assert_eq!((v.margin, v.apart), (1.0, 1.0));
+        let v = Scores { scores: vec![("pt", 2.0), ("es", 3.0)], words: 1 }.verdict(|_| 0.0);
+        assert_eq!((v.margin, v.apart), (1.0, f64::INFINITY));
+    }
 
     #[test]
     fn tables_are_sorted_and_complete() {

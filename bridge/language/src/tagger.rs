@@ -394,6 +394,11 @@ impl Tagger {
     ///   confirms Indonesian by that margin over a Malay author's bonus, the confirmation is
     ///   returned, settled, so that the prior rules do not undo it.
     ///
+    /// Against a detection of a third language, Malay or Indonesian (Spanish or Portuguese) needs
+    /// that margin over all but its twin ([`lexicon::twin`]): the lexicon scores twins alike, and
+    /// the contrasts above choose between them; the finding's confidence still comes from its
+    /// margin over the twin.
+    ///
     /// Words without such a margin hand over to the trigrams. For Latin and Arabic text the
     /// margins shrink with whatlang's confidence `d` (times `d / 0.5`, at least a tenth).
     ///
@@ -517,7 +522,12 @@ impl Tagger {
             // nats), the others a third of that.
             let unit = if by_trigrams { 4.0 } else { 1.5 };
             let verdict = scores.verdict(|code| prior_bonus(priors, code, unit));
-            let m = verdict.margin;
+            // Twins (Malay and Indonesian, Spanish and Portuguese) share most letters and many
+            // words, so the lexicon scores them alike: against a detection of a third language,
+            // the best's lead over all but its twin counts, and the twin contrasts below choose
+            // between the two (the finding's confidence still comes from its lead over the twin).
+            let third = verdict.best != d.code && lexicon::twin(verdict.best) != Some(d.code);
+            let m = if third { verdict.apart } else { verdict.margin };
             let enough = if by_trigrams { m >= scale * 3.0_f64.max(verdict.words as f64) } else { m >= scale };
             (verdict, enough)
         };

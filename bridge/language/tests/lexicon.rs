@@ -104,6 +104,28 @@ fn unlisted_spanish_and_portuguese_words_go_by_their_letters() {
 }
 
 #[test]
+fn twins_outweigh_a_third_language_together() {
+    // Hashtag-style compounds of official nouns, which whatlang barely guesses (Tagalog, Uzbek,
+    // Portuguese, Indonesian) and whose letters score Malay and Indonesian (or Spanish and
+    // Portuguese) alike, ahead of the rest: the pair's lead over the rest overrules the guess,
+    // and the twin contrast then chooses within the pair.
+    check(
+        "compounds a pair of twins leads, no priors",
+        &[],
+        &[
+            ("ms", "Notismesyuarat"),
+            ("ms", "Polisaduan"),
+            ("ms", "Kaunterjabatan"),
+            ("ms", "Bilikpejabat"),
+            ("pt", "Atendimentocertidao"),
+            ("pt", "Impostomulta"),
+            ("es", "Citaoficina"),
+        ],
+    );
+    check("the same from a Malay officer", &["ms", "en"], &[("ms", "Notismesyuarat"), ("ms", "Polisaduan")]);
+}
+
+#[test]
 fn other_pairs_on_short_lines() {
     check(
         "short lines, no priors",
