@@ -14,6 +14,11 @@ profile="${PROFILE:-release}"
 cargo build --profile "$profile" --locked -p c2c-bridge
 mkdir -p "$out"
 bin="$target/$profile/c2c-bridge"
+# The link order (bridge/daemon/build.rs) names the release build's symbols: say when it is stale.
+if [ "$profile" = release ] && command -v python3 >/dev/null; then
+    python3 deploy/hot-functions.py --check --binary "$bin" ||
+        echo "warning: bridge/daemon/hot-functions.txt is stale; the binary works, but keeps more code resident (deploy/hot-functions.py rewrites it)" >&2
+fi
 objcopy --only-keep-debug "$bin" "$out/c2c-bridge.debug"
 objcopy --strip-all --add-gnu-debuglink="$out/c2c-bridge.debug" "$bin" "$out/c2c-bridge"
 chmod 0755 "$out/c2c-bridge"

@@ -11,13 +11,31 @@
 //! `GLIBC_ABI_DT_RELR`, on an older one), so the option is used only when this machine builds
 //! for itself and its glibc is new enough; a cross build, or a build on an older system (Ubuntu
 //! 22.04, RHEL 9), links as before. `C2C_PACK_RELOCS=0` turns it off.
+//!
+//! The functions a running bridge executes are placed together at the start of `.text`, hottest
+//! first, in the order `hot-functions.txt` lists them (the linker's `--symbol-ordering-file`;
+//! `deploy/hot-functions.py` writes the list from the load generator's workloads). The kernel
+//! maps a program's code in blocks around each page it runs, so the few MiB of code a bridge
+//! runs, spread over a 43 MB `.text`, kept several times that resident. The list holds the
+//! release build's mangled names; a name the binary no longer has (a dependency or the compiler
+//! changed) is skipped, so a stale list costs memory, never correctness. Only where the linker is
+//! rust's own lld (`x86_64-unknown-linux-gnu` with no other linker configured); GNU ld has no
+//! such option. `C2C_SYMBOL_ORDER=0` turns it off, `C2C_SYMBOL_ORDER=FILE` uses another list.
 
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    pack_relocations();
+    order_functions();
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
+fn pack_relocations() {
     println!("cargo:rerun-if-env-changed=C2C_PACK_RELOCS");
-    let var = |name: &str| std::env::var(name).unwrap_or_default();
     if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ENV") != "gnu" {
         return;
     }
@@ -39,4 +57,25 @@ fn glibc_version() -> Option<(u32, u32)> {
     let (major, minor) = text.trim().strip_prefix("glibc ")?.split_once('.')?;
     let minor = minor.split(|c: char| !c.is_ascii_digit()).next()?;
     Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+fn order_functions() {
+    println!("cargo:rerun-if-env-changed=C2C_SYMBOL_ORDER");
+    let list = match std::env::var("C2C_SYMBOL_ORDER") {
+        Ok(v) if v == "0" => return,
+        Ok(path) if !path.is_empty() => std::path::PathBuf::from(path),
+        _ => std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("hot-functions.txt"),
+    };
+    // rust-lld is the default linker of this target only (since Rust 1.90); a configured linker
+    // (RUSTC_LINKER, -C linker, -C linker-features) may be GNU ld, which refuses the option.
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    if var("TARGET") != "x86_64-unknown-linux-gnu" || !var("RUSTC_LINKER").is_empty() || flags.contains("linker") {
+        return;
+    }
+    println!("cargo:rerun-if-changed={}", list.display());
+    if list.is_file() {
+        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
+        // The list names the release build's symbols: a test build has none of them.
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
 }

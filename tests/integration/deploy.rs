@@ -1,6 +1,7 @@
 //! The shipped systemd unit, checked by systemd's own tools: `systemd-analyze verify` finds
 //! nothing wrong with it (pointed at the binary under test), and `systemd-analyze security`
-//! rates its sandbox "OK" or better.
+//! rates its sandbox "OK" or better. The daemon's link order (`bridge/daemon/hot-functions.txt`)
+//! is a list of symbols its checker can read.
 
 use std::process::Command;
 
@@ -32,4 +33,29 @@ fn the_systemd_unit_verifies_and_its_sandbox_rates_ok() {
     let level = words.next().unwrap();
     eprintln!("systemd-analyze security: {score} {level}");
     assert!(matches!(level, "OK" | "SAFE"), "exposure {score} {level}:\n{out}");
+}
+
+#[test]
+#[ignore = "needs python3 and nm (tests/run.sh runs it)"]
+fn the_link_order_is_one_symbol_a_line_and_its_checker_reads_it() {
+    let path = c2c_test_support::repo().join("bridge/daemon/hot-functions.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let names: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(names.len() > 1000, "{} names", names.len());
+    assert!(names.iter().all(|n| !n.is_empty() && !n.contains(char::is_whitespace)), "a line that is not one symbol");
+    let unique: std::collections::HashSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "a symbol listed twice");
+
+    // The test build's symbols carry other hashes than the release build's the list was made
+    // from, so only part of it matches (exit 1); what matters is that the count is read.
+    let out = Command::new("python3")
+        .arg(c2c_test_support::repo().join("deploy/hot-functions.py"))
+        .args(["--check", "--binary"])
+        .arg(crate::bin())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let of = format!(" of {} listed functions are in ", names.len());
+    assert!(said.contains(&of), "{said}");
 }
