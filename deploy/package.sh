@@ -5,7 +5,7 @@
 # it when it sits beside the binary or under /usr/lib/debug).
 #
 #   deploy/package.sh [OUT_DIR]     # default: dist/
-#   PROFILE=release-small deploy/package.sh   # optimised for size (Cargo.toml, deploy/README.md)
+#   PROFILE=NAME deploy/package.sh  # another cargo profile (the link order applies to release only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
