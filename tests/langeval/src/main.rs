@@ -10,7 +10,8 @@
 //!
 //! The corpora (`tests/langeval/corpus/README.md`): `lines.tsv` (ours), `udhr.tsv` (the UDHR),
 //! `gtk.tsv` (GTK and GNOME Settings messages, held out from the tagger's development), and a
-//! development set of single words and pairs from Tesseract's word lists, `tesseract.tsv`.
+//! development set of single words and pairs from Tesseract's word lists, `tesseract.tsv`, with a
+//! second one for Tagalog and Latin-script Uzbek, `tesseract_tluz.tsv`.
 //!
 //! The contenders, all over the corpus's own languages:
 //! - **whatlang**: `whatlang::Detector` restricted to the corpus's languages whatlang knows; lines in
@@ -519,6 +520,11 @@ mod tests {
         let known: Vec<&str> = known_languages().into_iter().map(|(code, _)| code).collect();
         assert!(lines.iter().all(|l| known.contains(&l.code.as_str())));
         assert!(Tagger::new(languages(&lines)).unsupported().is_empty());
+        // The second development set (Tagalog and Latin Uzbek) configures the same languages.
+        let tluz = parse(include_str!("../corpus/tesseract_tluz.tsv")).unwrap();
+        assert_eq!(tluz.len(), 780);
+        assert_eq!(languages(&tluz), languages(&lines));
+        assert_eq!(tluz.iter().filter(|l| l.code == "tl" && l.text.is_ascii()).count(), 200);
     }
 
     #[test]
