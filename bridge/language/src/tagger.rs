@@ -528,8 +528,16 @@ impl Tagger {
             // between the two (the finding's confidence still comes from its lead over the twin).
             let third = verdict.best != d.code && lexicon::twin(verdict.best) != Some(d.code);
             let m = if third { verdict.apart } else { verdict.margin };
-            let enough = if by_trigrams { m >= scale * 3.0_f64.max(verdict.words as f64) } else { m >= scale };
-            (verdict, enough)
+            let need = if by_trigrams { 3.0_f64.max(verdict.words as f64) } else { 1.0 };
+            // In Cyrillic and Devanagari (Tesseract's lists, full margins) a detection the best
+            // leads by the full margin is wrong whatever the runner-up: the best is tagged even when
+            // it barely leads a fourth language (*Жиберилди*: ky over uz, both far ahead of ru).
+            let score =
+                |c: &str| scores.scores.iter().find(|s| s.0 == c).map(|&(c, v)| v + prior_bonus(priors, c, unit));
+            let beaten = !lists
+                && third
+                && score(verdict.best).zip(score(d.code)).is_some_and(|(best, detected)| best - detected >= need);
+            (verdict, m >= scale * need || beaten)
         };
         let (mut verdict, mut enough) = judge(&scores, by_trigrams);
         let mut by_trigrams = by_trigrams;
