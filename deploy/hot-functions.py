@@ -14,10 +14,13 @@ the linker, so a stale list costs memory, never correctness. Regenerate it after
 
 It runs the workspace's load generator against the release binary under valgrind's callgrind
 (every function executed, however rarely: webhook relay, new conversations, the email relay,
-a start on config/example.toml) and, when `perf` is installed, again at full speed under
-`perf record`, which adds what valgrind's CPU does not run (AVX-512 and SHA extensions chosen at
-run time). Functions perf sampled come first, by samples; then the rest callgrind saw, by
-instructions. Needs valgrind, and the mail servers of tests/mail for the email workload.
+a start on config/example.toml; then relay into Matrix and across two federated instances) and,
+when `perf` is installed, the first three again at full speed under `perf record`, which adds
+what valgrind's CPU does not run (AVX-512 and SHA extensions chosen at run time). The order:
+functions perf sampled, by samples; then the rest of what the core workloads ran, by
+instructions; then what only Matrix and federation ran, so an instance without them keeps its
+running code as dense as before. Needs valgrind, and starts the test mail servers and Synapse
+(tests/mail, tests/matrix).
 """
 
 import argparse
@@ -44,6 +47,12 @@ WORKLOADS = [
                            "--conversations", "100000000", "--no-baseline"]),
     ("email", ["--mode", "email", "--email-messages", "300"]),
 ]
+# Placed after the core's: code an instance without Matrix or peers never runs.
+MORE_WORKLOADS = [
+    ("matrix", ["--mode", "matrix", "--matrix-messages", "100"]),
+    ("federation", ["--mode", "federation", "--seconds", "3", "--federation-rate", "100"]),
+]
+SERVERS = ["tests/mail/mail-server.sh", "tests/matrix/synapse.sh"]
 PERF_WORKLOADS = [
     ("webhook", ["--seconds", "6", "--rates", "1000", "--no-baseline"]),
     ("new conversations", ["--seconds", "6", "--rates", "1000", "--rate-seconds", "2",
@@ -143,15 +152,24 @@ def generate(args):
         f.write("#!/bin/sh\nexec valgrind --tool=callgrind --dump-instr=no --collect-jumps=no --demangle=no "
                 f"--callgrind-out-file={work}/callgrind.%p {binary} \"$@\" 2>>{work}/valgrind.log\n")
     os.chmod(wrapper, 0o755)
+    for server in SERVERS:
+        subprocess.run(["bash", os.path.join(ROOT, server), "start"], stdout=subprocess.DEVNULL, check=True)
+
+    def under_callgrind(workloads):
+        for label, extra in workloads:
+            print(f"callgrind: {label}", file=sys.stderr)
+            subprocess.run([loadgen, "--bridge-bin", wrapper, "--store", "redb", *extra], cwd=work,
+                           stdout=subprocess.DEVNULL, check=True)
+        executed = collections.Counter()
+        for f in os.listdir(work):
+            if f.startswith("callgrind."):
+                executed.update(callgrind_costs(os.path.join(work, f), name))
+                os.remove(os.path.join(work, f))
+        return executed
+
     run_example(wrapper, work)
-    for label, extra in WORKLOADS:
-        print(f"callgrind: {label}", file=sys.stderr)
-        subprocess.run([loadgen, "--bridge-bin", wrapper, "--store", "redb", *extra], cwd=work,
-                       stdout=subprocess.DEVNULL, check=True)
-    executed = collections.Counter()
-    for f in os.listdir(work):
-        if f.startswith("callgrind."):
-            executed.update(callgrind_costs(os.path.join(work, f), name))
+    executed = under_callgrind(WORKLOADS)
+    more = under_callgrind(MORE_WORKLOADS)
     sampled = collections.Counter()
     if shutil.which("perf"):
         for label, extra in PERF_WORKLOADS:
@@ -170,11 +188,13 @@ def generate(args):
     order = [f for f, _ in sampled.most_common() if f in known]
     seen = set(order)
     order += [f for f, _ in executed.most_common() if f in known and f not in seen]
+    seen = set(order)
+    order += [f for f, _ in more.most_common() if f in known and f not in seen]
     with open(LIST, "w") as f:
         f.write(HEADER)
         f.write("\n".join(order) + "\n")
     print(f"{LIST}: {len(order)} functions ({len(sampled)} sampled by perf, {len(executed)} run under "
-          f"callgrind)", file=sys.stderr)
+          f"callgrind by the core workloads, {len(more)} by Matrix and federation)", file=sys.stderr)
     shutil.rmtree(work)
 
 
