@@ -99,10 +99,15 @@ def main():
         for w in random.sample(ws, 20):
             out.append((code, "word", w))
     out.append(("tl", "sentence", TAGALOG))
-    with open(args.out, "w", encoding="utf-8") as f:
-        for code, cls, text in out:
+    write(args.out, out)
+
+
+def write(path, lines):
+    """The corpus file: one `code<TAB>class<TAB>text` line each."""
+    with open(path, "w", encoding="utf-8") as f:
+        for code, cls, text in lines:
             f.write(f"{code}\t{cls}\t{text}\n")
-    print(f"{args.out}: {len(out)} lines")
+    print(f"{path}: {len(lines)} lines")
 
 
 if __name__ == "__main__":

@@ -61,10 +61,7 @@ def main():
                     and all(c.isalpha() or unicodedata.category(c).startswith("M") for c in w))
         for w in random.sample(ws, 20):
             out.append((code, "word", w))
-    with open(args.out, "w", encoding="utf-8") as f:
-        for code, cls, text in out:
-            f.write(f"{code}\t{cls}\t{text}\n")
-    print(f"{args.out}: {len(out)} lines")
+    tesseract.write(args.out, out)
 
 
 if __name__ == "__main__":
