@@ -19,7 +19,7 @@
 //! runs, spread over a 43 MB `.text`, kept several times that resident. The list holds the
 //! release build's mangled names; a name the binary no longer has (a dependency or the compiler
 //! changed) is skipped, so a stale list costs memory, never correctness. Only where the linker is
-//! rust's own lld (`x86_64-unknown-linux-gnu` with no other linker configured); GNU ld has no
+//! Rust's own lld (`x86_64-unknown-linux-gnu` with no other linker configured); GNU ld has no
 //! such option. `C2C_SYMBOL_ORDER=0` turns it off, `C2C_SYMBOL_ORDER=FILE` uses another list.
 
 use std::process::Command;
@@ -67,9 +67,11 @@ fn order_functions() {
         _ => std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("hot-functions.txt"),
     };
     // rust-lld is the default linker of this target only (since Rust 1.90); a configured linker
-    // (RUSTC_LINKER, -C linker, -C linker-features) may be GNU ld, which refuses the option.
+    // (RUSTC_LINKER, -C linker, -C linker-features, -fuse-ld) may be GNU ld, which refuses the
+    // option.
     let flags = var("CARGO_ENCODED_RUSTFLAGS");
-    if var("TARGET") != "x86_64-unknown-linux-gnu" || !var("RUSTC_LINKER").is_empty() || flags.contains("linker") {
+    let other_linker = !var("RUSTC_LINKER").is_empty() || flags.contains("linker") || flags.contains("fuse-ld");
+    if var("TARGET") != "x86_64-unknown-linux-gnu" || other_linker {
         return;
     }
     println!("cargo:rerun-if-changed={}", list.display());
