@@ -375,6 +375,7 @@ fn by_letters(
     let (listed, grams) = (word_body(), body(table));
     let (mut sum, mut counted) = (0i32, 0);
     let mut framed = String::new();
+    let mut bounds: Vec<usize> = Vec::new();
     for word in words(text) {
         let mut row = [None; 2];
         word_values(listed, &word, &codes, &mut row);
@@ -388,7 +389,8 @@ fn by_letters(
         framed.push('_');
         framed.push_str(&word);
         framed.push('_');
-        let bounds: Vec<usize> = framed.char_indices().map(|(i, _)| i).chain([framed.len()]).collect();
+        bounds.clear();
+        bounds.extend(framed.char_indices().map(|(i, _)| i).chain([framed.len()]));
         let mut hit = false;
         for n in 2..=4 {
             for w in bounds.windows(n + 1) {
