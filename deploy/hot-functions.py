@@ -174,7 +174,7 @@ def generate(args):
     if shutil.which("perf"):
         for label, extra in PERF_WORKLOADS:
             print(f"perf: {label}", file=sys.stderr)
-            out = os.path.join(work, f"perf.{len(sampled)}.{label.replace(' ', '-')}")
+            out = os.path.join(work, f"perf.{label.replace(' ', '-')}")
             perf = os.path.join(work, "perf-wrapper")
             with open(perf, "w") as f:
                 f.write(f"#!/bin/sh\nexec perf record -q -e cpu-clock -F 4999 -o {out} -- {binary} \"$@\"\n")
