@@ -56,7 +56,8 @@ pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
                 && !rest.starts_with('/')
                 && !url.contains(|c: char| c.is_whitespace() || c.is_control()) =>
         {
-            Ok(())
+            // The parser the HTTP client uses: what passes here is what it will send to.
+            url::Url::parse(url).map(|_| ()).map_err(|e| format!("{url:?} is not a valid URL: {e}"))
         }
         Some(_) => Err(format!("{url:?} is not a valid URL (no host, or spaces)")),
         None => Err(format!("{url:?} must start with http:// or https://")),
@@ -254,6 +255,8 @@ mod tests {
         assert!(check_http_url("ftp://x").is_err());
         assert!(check_http_url("https://").is_err());
         assert!(check_http_url("https://a b").is_err());
+        assert!(check_http_url("https://gifu.example:99999/c2c").is_err());
+        assert!(check_http_url("http://[::1/c2c").is_err());
     }
 
     #[test]

@@ -197,7 +197,13 @@ pub fn webhook_cities(config: &Config) -> Result<WebhookCities, ConfigErrors> {
         match (current, previous) {
             (Ok(current), Ok(previous)) => {
                 let keys = SigningKeys::new(current, previous);
-                out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url: w.url.clone(), keys });
+                // The config checked the url with this parser: an error here is not expected.
+                match reqwest::Url::parse(&w.url) {
+                    Ok(url) => {
+                        out.insert(city.id.clone(), WebhookCity { id: city.id.clone(), url, keys });
+                    }
+                    Err(e) => errors.push(w.secret.location().error(format!("the webhook url {:?}: {e}", w.url))),
+                }
             }
             (current, previous) => errors.extend(current.err().into_iter().chain(previous.err())),
         }

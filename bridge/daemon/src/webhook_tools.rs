@@ -60,19 +60,18 @@ pub async fn listen(path: &Path, only: Option<&str>, listen: Option<String>) -> 
         cities.retain(|w| w.id == c);
         anyhow::ensure!(!cities.is_empty(), "city `{c}` has no webhook in {}", path.display());
     }
-    let host_port = |url: &str| -> anyhow::Result<String> {
-        let u = reqwest::Url::parse(url).with_context(|| format!("webhook URL {url}"))?;
-        Ok(format!("{}:{}", u.host_str().unwrap_or("127.0.0.1"), u.port_or_known_default().unwrap_or(80)))
+    let host_port = |u: &reqwest::Url| -> String {
+        format!("{}:{}", u.host_str().unwrap_or("127.0.0.1"), u.port_or_known_default().unwrap_or(80))
     };
     let addr = match listen {
         Some(a) => a,
-        None => host_port(&cities.first().context("no city has a webhook")?.url)?,
+        None => host_port(&cities.first().context("no city has a webhook")?.url),
     };
     // Path of each city's URL on this address → that city.
     let mut by_path = HashMap::new();
     for c in cities {
-        if host_port(&c.url)? == addr || only.is_some() {
-            let p = reqwest::Url::parse(&c.url)?.path().to_string();
+        if host_port(&c.url) == addr || only.is_some() {
+            let p = c.url.path().to_string();
             println!("  {} ← POST {p}", c.id);
             by_path.insert(p, c);
         }

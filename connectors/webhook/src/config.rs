@@ -10,7 +10,8 @@ use crate::signature::SigningKeys;
 #[derive(Clone, Debug)]
 pub struct WebhookCity {
     pub id: String,
-    pub url: String,
+    /// Parsed once, when the config is read, not at every delivery.
+    pub url: reqwest::Url,
     pub keys: SigningKeys,
 }
 

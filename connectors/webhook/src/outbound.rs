@@ -58,7 +58,7 @@ impl Connector for WebhookConnector {
         let signature = city.keys.sign(&id, timestamp, &body);
         let response = self
             .client
-            .post(&city.url)
+            .post(city.url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", timestamp.to_string())
