@@ -29,12 +29,14 @@
 //! - `outage`: a deep queue against a receiver that is down.
 //! - `federation`: across two instances against within one.
 //! - `killrounds`: `kill -9` rounds under load, every acknowledged message checked.
+//! - `forward`: two signed HTTP hops alone, the floor under the bridge's CPU per message.
 
 mod bench_config;
 mod client;
 mod daemon;
 mod email;
 mod federation;
+mod forward;
 mod killrounds;
 mod mailbox;
 mod matrix;
@@ -100,8 +102,9 @@ struct Args {
     /// down and watch the daemon's memory; see `outage.rs`), or `federation` (a message across
     /// two instances against within one; see `federation.rs`), or `killrounds` (`kill -9` the
     /// daemon mid-flow, round after round, and check every acknowledged message arrives exactly
-    /// once; see `killrounds.rs`).
-    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage", "federation", "killrounds"])]
+    /// once; see `killrounds.rs`), or `forward` (two signed HTTP hops alone, then the bridge on
+    /// the same load: the floor under its CPU per message; see `forward.rs`).
+    #[arg(long, default_value = "webhook", value_parser = ["webhook", "email", "matrix", "outage", "federation", "killrounds", "forward"])]
     mode: String,
     /// Rounds for `--mode killrounds` (one `kill -9` each).
     #[arg(long, default_value_t = 20)]
@@ -147,6 +150,10 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some(forward::CHILD) {
+        return forward::child(&raw.next().unwrap_or_default());
+    }
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(run(args))
@@ -206,6 +213,17 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
             check_after_kill: args.check_after_kill,
             email: args.kill_email,
         })
+        .await;
+    }
+    if args.mode == "forward" {
+        return forward::run(
+            &args.bridge_bin,
+            args.connections,
+            args.seconds,
+            args.text_bytes,
+            args.conversations,
+            &bridge_lines(&args),
+        )
         .await;
     }
     if args.mode == "email" {
