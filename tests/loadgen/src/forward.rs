@@ -5,8 +5,8 @@
 //! checks its Standard Webhooks signature, reads its JSON, signs a body with the same text and
 //! POSTs it to the sink with reqwest (the bridge's HTTP client, set up as the bridge sets it
 //! up), and answers 202 once the sink has answered. No store, no routing, no language tag, no
-//! queue. Then the bridge runs the same load, and both CPU figures per message are printed
-//! side by side, measured the same way (`/proc/PID/stat` of the process, over the phase).
+//! queue. Then the bridge runs the same load (`main.rs`), and both CPU figures per message are
+//! printed side by side, measured the same way (`/proc/PID/stat` of the process, over the phase).
 //!
 //! The forwarder uses glibc's malloc (the bridge links jemalloc), and answers after the
 //! delivery rather than before it: it is a yardstick for the HTTP stack's share, not a bridge.
@@ -22,7 +22,7 @@ use c2c_webhook::SigningSecret;
 use tokio::io::AsyncBufReadExt;
 
 use crate::client::{self, Load, Target};
-use crate::daemon::{self, Bridge};
+use crate::daemon;
 use crate::servers::Sink;
 
 /// The first argument that makes this binary the forwarder child.
@@ -126,19 +126,27 @@ fn c2c_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The forwarder at full speed, then the bridge on the same load; both CPU figures.
-pub async fn run(
-    bin: &std::path::Path,
-    connections: usize,
-    seconds: u64,
-    text_bytes: usize,
-    conversations: u64,
-    bridge_extra: &str,
-) -> anyhow::Result<()> {
-    let full = Duration::from_secs(seconds);
-    println!("# c2c-loadgen --mode forward: {connections} connections, {text_bytes}-byte texts, {seconds}s phases");
-    let sink = Sink::start().await?;
+/// What the two hops alone did at full speed.
+pub struct Floor {
+    pub forwarded: u64,
+    pub per_s: f64,
+    /// CPU time per message: the forwarder, and this process (client + sink).
+    pub cpu_us: f64,
+    pub self_cpu_us: f64,
+}
 
+impl Floor {
+    pub fn describe(&self) -> String {
+        format!(
+            "forwarded: {} ({:.0}/s)\nCPU per message: forwarder {:.0} µs, client+sink {:.0} µs",
+            self.forwarded, self.per_s, self.cpu_us, self.self_cpu_us
+        )
+    }
+}
+
+/// The forwarder (a child process) at full speed under `load`, delivering to `sink`.
+pub async fn two_hops(sink: &Arc<Sink>, load: &Load) -> anyhow::Result<Floor> {
+    sink.reset();
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .arg(CHILD)
         .arg(sink.addr.to_string())
@@ -157,9 +165,8 @@ pub async fn run(
     let pid = child.id().ok_or_else(|| anyhow::anyhow!("the forwarder's pid"))?;
     let target = Target { addr, path: "/hooks/leeds".into(), secret: SigningSecret::parse(&daemon::demo_secret())? };
     let stat = format!("/proc/{pid}/stat");
-    let load = Load::new(connections, full, text_bytes, conversations);
     let (cpu_child, cpu_self, start) = (daemon::cpu_of(&stat), daemon::cpu_of("/proc/self/stat"), Instant::now());
-    let r = client::closed_loop(&target, &load, Some(sink.clone())).await?;
+    let r = client::closed_loop(&target, load, Some(sink.clone())).await?;
     anyhow::ensure!(
         r.accepted > 0,
         "the forwarder accepted nothing: {} refused (4xx), {} errors (5xx or connection)",
@@ -168,34 +175,11 @@ pub async fn run(
     );
     let forwarded = sink.wait_for(r.accepted, Duration::from_secs(60)).await;
     anyhow::ensure!(forwarded >= r.accepted, "only {forwarded} of {} accepted messages arrived", r.accepted);
-    let per = |cpu: f64| cpu * 1e6 / forwarded.max(1) as f64;
-    let child_us = per(daemon::cpu_of(&stat) - cpu_child);
-    let self_us = per(daemon::cpu_of("/proc/self/stat") - cpu_self);
-    let forwarded_rate = forwarded as f64 / start.elapsed().as_secs_f64();
-    drop(child);
-    println!(
-        "\n## two signed hops alone (verify, parse, sign, post; no store, routing or tag)\nforwarded: {forwarded} ({forwarded_rate:.0}/s)\nCPU per message: forwarder {child_us:.0} µs, client+sink {self_us:.0} µs"
-    );
-
-    sink.reset();
-    let mut bridge = Bridge::start(bin, sink.addr, "group", bridge_extra).await?;
-    let t = bridge.target("leeds");
-    let load = Load::new(connections, full, text_bytes, conversations);
-    let (cpu_bridge, cpu_self, start) = (bridge.cpu_seconds(), daemon::cpu_of("/proc/self/stat"), Instant::now());
-    let r = client::closed_loop(&t, &load, Some(sink.clone())).await?;
-    let relayed = sink.wait_for(r.accepted, Duration::from_secs(120)).await;
-    anyhow::ensure!(relayed >= r.accepted, "only {relayed} of {} accepted messages were relayed", r.accepted);
-    let per = |cpu: f64| cpu * 1e6 / relayed.max(1) as f64;
-    let bridge_us = per(bridge.cpu_seconds() - cpu_bridge);
-    let self_us = per(daemon::cpu_of("/proc/self/stat") - cpu_self);
-    let rate = relayed as f64 / start.elapsed().as_secs_f64();
-    bridge.stop().await?;
-    println!(
-        "\n## the bridge, same load (durable, group commit)\nrelayed: {relayed} ({rate:.0}/s)\nCPU per message: bridge {bridge_us:.0} µs, client+sink {self_us:.0} µs"
-    );
-    println!(
-        "\n## summary\n| | msg/s | CPU per message |\n|---|---|---|\n| two hops alone | {forwarded_rate:.0} | {child_us:.0} µs |\n| the bridge | {rate:.0} | {bridge_us:.0} µs |\n| the bridge's own work (difference) | | {:.0} µs |",
-        bridge_us - child_us
-    );
-    Ok(())
+    let per = |cpu: f64| cpu * 1e6 / forwarded as f64;
+    Ok(Floor {
+        forwarded,
+        per_s: forwarded as f64 / start.elapsed().as_secs_f64(),
+        cpu_us: per(daemon::cpu_of(&stat) - cpu_child),
+        self_cpu_us: per(daemon::cpu_of("/proc/self/stat") - cpu_self),
+    })
 }

@@ -216,15 +216,31 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
         .await;
     }
     if args.mode == "forward" {
-        return forward::run(
-            &args.bridge_bin,
-            args.connections,
-            args.seconds,
-            args.text_bytes,
-            args.conversations,
-            &bridge_lines(&args),
-        )
-        .await;
+        let full = Duration::from_secs(args.seconds);
+        println!(
+            "# c2c-loadgen --mode forward: {} connections, {}-byte texts, {}s phases",
+            args.connections, args.text_bytes, args.seconds
+        );
+        let sink = Sink::start().await?;
+        let load = Load::new(args.connections, full, args.text_bytes, args.conversations);
+        let floor = forward::two_hops(&sink, &load).await?;
+        println!(
+            "\n## two signed hops alone (verify, parse, sign, post; no store, routing or tag)\n{}",
+            floor.describe()
+        );
+        let mut bridge = Bridge::start(&args.bridge_bin, sink.addr, "group", &bridge_lines(&args)).await?;
+        let relay = full_speed(&bridge, &sink, &args, full, "forward").await?;
+        bridge.stop().await?;
+        println!("\n## the bridge, same load (durable, group commit)\n{}", relay.describe());
+        println!(
+            "\n## summary\n| | msg/s | CPU per message |\n|---|---|---|\n| two hops alone | {:.0} | {:.0} µs |\n| the bridge | {:.0} | {:.0} µs |\n| the bridge's own work (difference) | | {:.0} µs |",
+            floor.per_s,
+            floor.cpu_us,
+            relay.relayed_per_s,
+            relay.bridge_cpu_us,
+            relay.bridge_cpu_us - floor.cpu_us
+        );
+        return Ok(());
     }
     if args.mode == "email" {
         return email::run(&args.bridge_bin, args.email_messages, args.connections, args.text_bytes).await;
